@@ -1,0 +1,191 @@
+/*
+ * dbshift.h - the public API of libdbshift.
+ *
+ * libdbshift carries a database through schema migrations: it reads a
+ * migrations directory (dbmate, goose, golang-migrate, Diesel, Flyway
+ * layouts), compares it with the history kept in the database, plans what
+ * to run and runs it, one migrator at a time, recording every step.
+ *
+ * Conventions (after libgit2): functions return 0 on success or a negative
+ * DBS_E* code; the details of the last failure are kept in the context and
+ * read with dbs_last_error().  The library never prints and never exits.
+ * What comes back through a pointer-to-pointer belongs to the caller and
+ * has a matching _free function; returned plain pointers are borrowed.
+ */
+#ifndef DBSHIFT_H
+#define DBSHIFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DBSHIFT_VERSION "0.1.0"
+
+/* Result codes.  Frozen: new codes are only ever added. */
+enum {
+	DBS_OK = 0,
+	DBS_EFAIL = -1,   /* the operation failed (SQL error, connection lost) */
+	DBS_EINPUT = -2,  /* bad input: file, flag, config, URL */
+	DBS_EPOLICY = -3, /* refused by policy (drift, out of order, failed row) */
+	DBS_ELOCKED = -4, /* another migrator holds the lock */
+	DBS_ENOMEM = -5
+};
+
+/* The last error, in the three parts of a PostgreSQL message. */
+typedef struct dbs_error {
+	int code;          /* one of DBS_E* */
+	char *message;     /* primary line: lowercase, no final period */
+	char *detail;      /* server DETAIL or more facts; may be NULL */
+	char *hint;        /* what to do next; may be NULL */
+	char *sqlstate;    /* five-character SQLSTATE for server errors */
+	char *file;        /* file the error is in, or NULL */
+	int line, col;     /* 1-based position in file, 0 when unknown */
+	char *statement;   /* the failing statement, or NULL */
+} dbs_error;
+
+/* Options that select the project and database; see dbs_options_load(). */
+typedef struct dbs_options {
+	char *database;      /* URL; never printed as is: see dbs_redact_url() */
+	char *dir;           /* migrations directory (default "migrations") */
+	char *env;           /* environment name, or NULL */
+	char *log_file;      /* log path; "" disables logging */
+	int lock_wait_ms;    /* how long to wait for the migrator lock */
+	/* Accepted from the config file for the commands that use them. */
+	char *backup_dir, *max_risk, *lock_timeout, *statement_timeout;
+	char *notify_url;
+	int require_backup;
+} dbs_options;
+
+/*
+ * Fill opts from, in increasing precedence: built-in defaults, the config
+ * file (config_path, or "dbshift.conf" when it exists and config_path is
+ * NULL), the environment (DATABASE_URL, DBSHIFT_ENV) and then whatever the
+ * caller sets afterwards.  env_name selects an [env "NAME"] section (NULL:
+ * DBSHIFT_ENV).  An unknown section or key is DBS_EINPUT naming file:line.
+ */
+int dbs_options_load(dbs_options *opts, const char *config_path,
+		     const char *env_name, dbs_error *err);
+void dbs_options_release(dbs_options *opts);
+
+/* A copy of url with any password replaced by "****"; caller frees. */
+char *dbs_redact_url(const char *url);
+
+/* Compare two version strings as numbers, dotted parts one by one. */
+int dbs_version_cmp(const char *a, const char *b);
+
+typedef struct dbs_ctx dbs_ctx;
+
+/* Open a context: read the migrations directory and connect. */
+int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err);
+/* Open without a database: only the migrations directory is read. */
+int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err);
+void dbs_close(dbs_ctx *ctx);
+const dbs_error *dbs_last_error(const dbs_ctx *ctx);
+void dbs_error_clear(dbs_error *err);
+
+/* State of one migration, as status shows it. */
+typedef enum {
+	DBS_PENDING, DBS_APPLIED, DBS_DRIFTED, DBS_MISSING, DBS_FAILED
+} dbs_state;
+const char *dbs_state_name(dbs_state s);
+
+typedef struct dbs_entry {
+	const char *app;        /* "" for the top-level chain */
+	const char *version;
+	const char *name;
+	const char *path;       /* NULL when missing */
+	const char *format;     /* dbmate, goose, golang-migrate, diesel, flyway */
+	dbs_state state;
+	int out_of_order;       /* pending but older than the newest applied */
+	int no_transaction;
+	const char *phase;      /* NULL when untagged */
+	const char *applied_at; /* NULL unless recorded */
+	int64_t duration_ms;
+	const char *applied_by;
+	const char *message;    /* note recorded with a failed row */
+} dbs_entry;
+
+/*
+ * Read the history (one query) and order every migration: files plus
+ * recorded rows, in plan order.  *n is how many; read them with
+ * dbs_status_entry(), borrowed until dbs_close().
+ */
+int dbs_status(dbs_ctx *ctx, size_t *n);
+const dbs_entry *dbs_status_entry(const dbs_ctx *ctx, size_t i);
+
+typedef enum { DBS_UP, DBS_DOWN } dbs_direction;
+
+typedef struct dbs_step {
+	const dbs_entry *entry;
+	dbs_direction direction;
+	const char *sql;        /* the up or down SQL */
+	const char *file;       /* the file that SQL comes from */
+} dbs_step;
+
+typedef struct dbs_plan {
+	dbs_step *steps;
+	size_t n;
+	int blocked;            /* nonzero when policy would refuse this plan */
+} dbs_plan;
+
+typedef struct dbs_migrate_opts {
+	const char *target;     /* NULL: all; "VERSION", "APP:VERSION", "zero" */
+	int steps;              /* rollback: how many (0: use target/default) */
+	int allow_drift;
+	int allow_out_of_order;
+	int dry_run;
+} dbs_migrate_opts;
+
+/* What migrate / rollback would run; changes nothing. */
+int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out);
+int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out);
+void dbs_plan_free(dbs_plan *plan);
+
+/* Called after each step runs (err is NULL on success). */
+typedef void (*dbs_step_cb)(const dbs_step *step, int64_t duration_ms,
+			    const dbs_error *err, void *data);
+
+/*
+ * Apply pending migrations (migrate), undo applied ones (rollback), or
+ * undo the last and apply it again (redo).  Each takes the migrator lock,
+ * creates the history tables on first use, plans again under the lock,
+ * checks every script before the first runs, then runs the steps in
+ * order, stopping at the first failure.  The JSON report of the run is
+ * returned in *report (caller frees) whether or not it succeeded, and is
+ * stored in dbshift_runs.
+ */
+int dbs_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		void *cb_data, char **report);
+int dbs_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		 void *cb_data, char **report);
+int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+	     void *cb_data, char **report);
+
+/* Record every pending migration up to target ("VERSION" or
+ * "APP:VERSION") as applied without running it. */
+int dbs_baseline(dbs_ctx *ctx, const char *target, size_t *count, char **report);
+
+/* Delete failed rows and accept changed checksums. */
+int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report);
+
+/* Create <dir>/<UTC timestamp>_<name>.sql; the new path in *path. */
+int dbs_new_migration(const char *dir, const char *name, char **path,
+		      dbs_error *err);
+
+/* JSON documents for --json (caller frees). */
+char *dbs_status_json(dbs_ctx *ctx);
+char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
+		    const dbs_error *err);
+/* {"command": ..., "error": {...}} for a command that failed early. */
+char *dbs_error_json(const char *command, const dbs_error *err);
+
+/* The database URL of ctx with the password hidden (borrowed). */
+const char *dbs_database_display(const dbs_ctx *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,79 @@
+/*
+ * cli.h - what the dbshift commands share: parsed global options, the
+ * option tables each command declares, and output helpers.  Commands use
+ * only the public API in <dbshift/dbshift.h>.
+ */
+#ifndef DBSHIFT_CLI_H
+#define DBSHIFT_CLI_H
+
+#include <stdio.h>
+
+#include "dbshift/dbshift.h"
+
+typedef struct cli {
+	dbs_options opts;
+	int json, quiet, verbose;
+	const char *command;
+	char **args;       /* positional arguments after the command */
+	int nargs;
+	size_t done;       /* steps that succeeded in this run */
+} cli;
+
+/* One command-specific option: a flag (int) or a value (const char *). */
+typedef struct cli_option {
+	const char *name;  /* "--dry-run" */
+	int *flag;
+	const char **value;
+	const char *help;
+} cli_option;
+
+typedef struct cli_command {
+	const char *name;
+	int (*run)(cli *g);
+	enum { NEEDS_NOTHING, NEEDS_DIR, NEEDS_DB } needs;
+	const cli_option *options;  /* NULL-name terminated, may be NULL */
+	const char *usage;
+	const char *description;
+} cli_command;
+
+/* Exit code for a library result: 0, 1 failed, 2 input, 3 policy. */
+int exit_code(int rc);
+
+/* Print err (stderr; with --json also the JSON document on stdout); returns the exit code. */
+int report_failure(cli *g, const dbs_error *err);
+
+/* Open the migrations directory and, unless offline, the database. */
+int open_ctx(cli *g, dbs_ctx **ctx, int offline);
+
+/* A usage error for the current command (exit 2). */
+int usage_error(cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Print a run: the step callback and the summary; shared by migrate,
+ * rollback and redo. */
+void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data);
+int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb);
+
+/* Show a plan (human, or JSON with --json) and the error rc left, if
+ * any; returns the exit code.  Used by plan and by --dry-run. */
+int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan *plan);
+/* Parse a positive count given to option opt (NULL s: *out = 0). */
+int parse_count(cli *g, const char *opt, const char *s, int *out);
+/* Options shown as "not implemented" until their issue lands. */
+int not_implemented(cli *g, const char *what);
+/* "app/version_name" or "version_name" */
+void entry_label(const dbs_entry *e, char *buf, size_t n);
+
+/* The commands, one file each. */
+int cmd_new(cli *g);
+int cmd_status(cli *g);
+int cmd_plan(cli *g);
+int cmd_migrate(cli *g);
+int cmd_rollback(cli *g);
+int cmd_redo(cli *g);
+int cmd_baseline(cli *g);
+int cmd_repair(cli *g);
+
+extern const cli_option migrate_options[], rollback_options[], plan_options[],
+	redo_options[];
+
+#endif

@@ -1,0 +1,49 @@
+/* cmd_migrate.c - dbshift migrate [TARGET]: apply pending migrations. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int dry_run, allow_drift, allow_ooo, backup, force;
+static const char *phase, *lock_timeout;
+
+const cli_option migrate_options[] = {
+	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing" },
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--allow-out-of-order", &allow_ooo, NULL, "apply migrations older than the newest applied" },
+	{ "--phase", NULL, &phase, "expand or contract" },
+	{ "--backup", &backup, NULL, "back up before running" },
+	{ "--force", &force, NULL, "run above the environment's max_risk" },
+	{ "--lock-timeout", NULL, &lock_timeout, "lock_timeout per statement, in ms" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cmd_migrate(cli *g)
+{
+	if (g->nargs > 1)
+		return usage_error(g, "migrate takes at most one TARGET");
+	if (phase)
+		return not_implemented(g, "--phase");
+	if (backup)
+		return not_implemented(g, "--backup");
+	if (force)
+		return not_implemented(g, "--force (risk policy)");
+	if (lock_timeout)
+		return not_implemented(g, "--lock-timeout");
+	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
+			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo };
+	dbs_ctx *ctx;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	if (dry_run) {
+		dbs_plan *plan = NULL;
+		rc = show_plan(g, ctx, "migrate --dry-run", dbs_plan_migrate(ctx, &o, &plan), plan);
+		dbs_plan_free(plan);
+	} else {
+		char *report = NULL;
+		rc = dbs_migrate(ctx, &o, print_step, g, &report);
+		rc = finish_run(g, ctx, rc, report, "migrate");
+	}
+	dbs_close(ctx);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* cmd_new.c - dbshift new NAME: create an empty migration file. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cmd_new(cli *g)
+{
+	if (g->nargs != 1)
+		return usage_error(g, "new takes one NAME, e.g. 'dbshift new create_users'");
+	char *path = NULL;
+	dbs_error err = { 0 };
+	int rc = dbs_new_migration(g->opts.dir, g->args[0], &path, &err);
+	if (rc) {
+		rc = report_failure(g, &err);
+		dbs_error_clear(&err);
+		return rc;
+	}
+	if (g->json)
+		printf("{\n  \"command\": \"new\",\n  \"file\": \"%s\"\n}\n", path);
+	else
+		printf("created %s\n", path);
+	free(path);
+	return 0;
+}

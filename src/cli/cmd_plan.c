@@ -1,0 +1,37 @@
+/* cmd_plan.c - dbshift plan: what migrate or rollback would run. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int rollback, allow_drift, allow_ooo;
+static const char *steps;
+
+const cli_option plan_options[] = {
+	{ "--rollback", &rollback, NULL, "plan a rollback instead of a migrate" },
+	{ "--steps", NULL, &steps, "with --rollback: how many to undo" },
+	{ "--allow-drift", &allow_drift, NULL, "plan as migrate --allow-drift would" },
+	{ "--allow-out-of-order", &allow_ooo, NULL, "plan as migrate --allow-out-of-order would" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cmd_plan(cli *g)
+{
+	if (g->nargs > 1)
+		return usage_error(g, "plan takes at most one TARGET");
+	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
+			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo };
+	int rc = parse_count(g, "--steps", steps, &o.steps);
+	if (rc)
+		return rc;
+	if (o.steps && !rollback)
+		return usage_error(g, "--steps goes with --rollback");
+	dbs_ctx *ctx;
+	if ((rc = open_ctx(g, &ctx, 0)))
+		return rc;
+	dbs_plan *plan = NULL;
+	rc = rollback ? dbs_plan_rollback(ctx, &o, &plan) : dbs_plan_migrate(ctx, &o, &plan);
+	rc = show_plan(g, ctx, "plan", rc, plan);
+	dbs_plan_free(plan);
+	dbs_close(ctx);
+	return rc;
+}

@@ -1,0 +1,27 @@
+/* cmd_redo.c - dbshift redo: roll back the last migration and apply it again. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int allow_drift;
+
+const cli_option redo_options[] = {
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cmd_redo(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "redo takes no arguments");
+	dbs_migrate_opts o = { .allow_drift = allow_drift };
+	dbs_ctx *ctx;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	char *report = NULL;
+	rc = dbs_redo(ctx, &o, print_step, g, &report);
+	rc = finish_run(g, ctx, rc, report, "redo");
+	dbs_close(ctx);
+	return rc;
+}

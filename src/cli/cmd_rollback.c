@@ -1,0 +1,44 @@
+/* cmd_rollback.c - dbshift rollback [TARGET | --steps N]: undo migrations. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static int dry_run, allow_drift;
+static const char *steps, *from_backup;
+
+const cli_option rollback_options[] = {
+	{ "--steps", NULL, &steps, "how many to undo" },
+	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing" },
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--from-backup", NULL, &from_backup, "restore a backup instead" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cmd_rollback(cli *g)
+{
+	if (g->nargs > 1)
+		return usage_error(g, "rollback takes at most one TARGET");
+	if (from_backup)
+		return not_implemented(g, "--from-backup");
+	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
+			       .allow_drift = allow_drift };
+	int rc = parse_count(g, "--steps", steps, &o.steps);
+	if (rc)
+		return rc;
+	if (o.steps && o.target)
+		return usage_error(g, "give either TARGET or --steps, not both");
+	dbs_ctx *ctx;
+	if ((rc = open_ctx(g, &ctx, 0)))
+		return rc;
+	if (dry_run) {
+		dbs_plan *plan = NULL;
+		rc = show_plan(g, ctx, "rollback --dry-run", dbs_plan_rollback(ctx, &o, &plan), plan);
+		dbs_plan_free(plan);
+	} else {
+		char *report = NULL;
+		rc = dbs_rollback(ctx, &o, print_step, g, &report);
+		rc = finish_run(g, ctx, rc, report, "roll back");
+	}
+	dbs_close(ctx);
+	return rc;
+}

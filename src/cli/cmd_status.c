@@ -1,0 +1,59 @@
+/* cmd_status.c - dbshift status: every migration and its state. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_status(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "status takes no arguments");
+	dbs_ctx *ctx;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	size_t n;
+	if ((rc = dbs_status(ctx, &n))) {
+		rc = report_failure(g, dbs_last_error(ctx));
+		dbs_close(ctx);
+		return rc;
+	}
+	if (g->json) {
+		char *doc = dbs_status_json(ctx);
+		printf("%s\n", doc);
+		free(doc);
+		dbs_close(ctx);
+		return 0;
+	}
+	size_t counts[5] = { 0 }, wlabel = 9;
+	char label[512];
+	for (size_t i = 0; i < n; i++) {
+		const dbs_entry *e = dbs_status_entry(ctx, i);
+		entry_label(e, label, sizeof(label));
+		if (strlen(label) > wlabel)
+			wlabel = strlen(label);
+	}
+	printf("database: %s\n\n", dbs_database_display(ctx));
+	printf("%-*s  %-21s  %-22s  %8s  %s\n", (int)wlabel, "MIGRATION", "STATE",
+	       "APPLIED AT", "DURATION", "BY");
+	for (size_t i = 0; i < n; i++) {
+		const dbs_entry *e = dbs_status_entry(ctx, i);
+		counts[e->state]++;
+		entry_label(e, label, sizeof(label));
+		char state[32], dur[32] = "";
+		snprintf(state, sizeof(state), "%s%s", dbs_state_name(e->state),
+			 e->out_of_order ? " (out of order)" : "");
+		if (e->state != DBS_PENDING)
+			snprintf(dur, sizeof(dur), "%lld ms", (long long)e->duration_ms);
+		printf("%-*s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label, state,
+		       e->applied_at ? e->applied_at : "", dur,
+		       e->applied_by ? e->applied_by : "");
+		if (e->state == DBS_FAILED && e->message)
+			printf("    %s\n", e->message);
+	}
+	printf("\n%zu applied, %zu pending, %zu drifted, %zu missing, %zu failed\n",
+	       counts[DBS_APPLIED], counts[DBS_PENDING], counts[DBS_DRIFTED],
+	       counts[DBS_MISSING], counts[DBS_FAILED]);
+	dbs_close(ctx);
+	return 0;
+}

@@ -1,0 +1,218 @@
+/*
+ * main.c - the dbshift command: global options, the command table, and
+ * the dispatch.  Options come from dbshift.conf, then the environment,
+ * then the command line, each beating the one before.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_command commands[] = {
+	{ "new", cmd_new, NEEDS_NOTHING, NULL, "new NAME",
+	  "create <version>_<name>.sql with up and down sections" },
+	{ "status", cmd_status, NEEDS_DB, NULL, "status",
+	  "every migration: applied, pending, drifted, missing or failed" },
+	{ "plan", cmd_plan, NEEDS_DB, plan_options, "plan [TARGET] [--rollback] [--steps N]",
+	  "what migrate (or rollback) would run, with its SQL; changes nothing" },
+	{ "migrate", cmd_migrate, NEEDS_DB, migrate_options, "migrate [TARGET] [--dry-run]",
+	  "apply pending migrations up to TARGET (default: all)" },
+	{ "up", cmd_migrate, NEEDS_DB, migrate_options, "up [TARGET]", "same as migrate" },
+	{ "rollback", cmd_rollback, NEEDS_DB, rollback_options,
+	  "rollback [TARGET | --steps N] [--dry-run]",
+	  "undo applied migrations down to TARGET (default: the last one)" },
+	{ "down", cmd_rollback, NEEDS_DB, rollback_options, "down [TARGET]", "same as rollback" },
+	{ "redo", cmd_redo, NEEDS_DB, redo_options, "redo",
+	  "roll back the last migration and apply it again" },
+	{ "baseline", cmd_baseline, NEEDS_DB, NULL, "baseline VERSION",
+	  "mark every migration up to VERSION as applied, without running it" },
+	{ "repair", cmd_repair, NEEDS_DB, NULL, "repair",
+	  "clear failed records and accept changed checksums" },
+	{ NULL, NULL, 0, NULL, NULL, NULL }
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dbshift [--database URL] [--dir DIR] [--env NAME] [--config FILE]\n"
+		"               [--lock-wait SECONDS] [--json] [--quiet|--verbose] [--no-color]\n"
+		"               COMMAND [ARGS]\n\ncommands:\n");
+	for (const cli_command *c = commands; c->name; c++)
+		fprintf(f, "  %-42s %s\n", c->usage, c->description);
+	fprintf(f, "\nTARGET is VERSION, APP:VERSION or zero.  Exit codes: 0 ok, 1 failed, "
+		   "2 usage or input error, 3 refused by policy.\n");
+}
+
+int exit_code(int rc)
+{
+	switch (rc) {
+	case DBS_OK: return 0;
+	case DBS_EINPUT: return 2;
+	case DBS_EPOLICY: return 3;
+	default: return 1;
+	}
+}
+
+
+int usage_error(cli *g, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dbs_error err = { .code = DBS_EINPUT, .message = msg,
+			  .hint = (char *)"run 'dbshift --help' for the commands and options" };
+	return report_failure(g, &err);
+}
+
+/* Global options that take a value, and where the value goes. */
+typedef struct raw_globals {
+	const char *database, *dir, *env, *config, *lock_wait;
+	int json, quiet, verbose, no_color, help, version;
+} raw_globals;
+
+static int take_value(int argc, char **argv, int *i, const char *name, const char **out)
+{
+	size_t n = strlen(name);
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=') {
+		*out = argv[*i] + n + 1;
+		return 1;
+	}
+	if (strcmp(argv[*i], name))
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*out = argv[++*i];
+	return 1;
+}
+
+/* 1 handled, 0 not a global option, -1 missing value. */
+static int global_option(raw_globals *r, int argc, char **argv, int *i)
+{
+	struct { const char *name; const char **out; } vals[] = {
+		{ "--database", &r->database }, { "--dir", &r->dir }, { "--env", &r->env },
+		{ "--config", &r->config }, { "--lock-wait", &r->lock_wait },
+	};
+	for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+		int t = take_value(argc, argv, i, vals[k].name, vals[k].out);
+		if (t)
+			return t;
+	}
+	struct { const char *name; int *flag; } flags[] = {
+		{ "--json", &r->json }, { "--quiet", &r->quiet }, { "-q", &r->quiet },
+		{ "--verbose", &r->verbose }, { "-v", &r->verbose },
+		{ "--no-color", &r->no_color }, { "--help", &r->help }, { "-h", &r->help },
+		{ "--version", &r->version },
+	};
+	for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+		if (!strcmp(argv[*i], flags[k].name)) {
+			*flags[k].flag = 1;
+			return 1;
+		}
+	return 0;
+}
+
+static int command_option(const cli_option *opts, int argc, char **argv, int *i)
+{
+	for (const cli_option *o = opts; o && o->name; o++) {
+		if (o->flag && !strcmp(argv[*i], o->name)) {
+			*o->flag = 1;
+			return 1;
+		}
+		if (o->value) {
+			int t = take_value(argc, argv, i, o->name, o->value);
+			if (t)
+				return t;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	cli g = { 0 };
+	raw_globals r = { 0 };
+	const cli_command *cmd = NULL;
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int npos = 0, rc;
+
+	for (int i = 1; i < argc; i++) {
+		int t = global_option(&r, argc, argv, &i);
+		if (t == 0 && cmd)
+			t = command_option(cmd->options, argc, argv, &i);
+		if (t < 0) {
+			g.command = cmd ? cmd->name : NULL;
+			rc = usage_error(&g, "option '%s' needs a value", argv[i]);
+			goto out_early;
+		}
+		if (t > 0)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--")) {
+			g.command = cmd ? cmd->name : NULL;
+			g.json = r.json;
+			rc = usage_error(&g, "unknown option '%s'%s%s", argv[i],
+					 cmd ? " for " : "", cmd ? cmd->name : "");
+			goto out_early;
+		}
+		if (!cmd) {
+			for (const cli_command *c = commands; c->name; c++)
+				if (!strcmp(c->name, argv[i]))
+					cmd = c;
+			if (!cmd) {
+				g.json = r.json;
+				rc = usage_error(&g, "unknown command '%s'", argv[i]);
+				goto out_early;
+			}
+		} else {
+			pos[npos++] = argv[i];
+		}
+	}
+	if (r.version) {
+		printf("dbshift %s\n", DBSHIFT_VERSION);
+		rc = 0;
+		goto out_early;
+	}
+	if (r.help || !cmd) {
+		usage(r.help ? stdout : stderr);
+		rc = r.help ? 0 : 2;
+		goto out_early;
+	}
+	g.command = cmd->name;
+	g.json = r.json;
+	g.quiet = r.quiet;
+	g.verbose = r.verbose;
+	g.args = pos;
+	g.nargs = npos;
+
+	dbs_error err = { 0 };
+	if ((rc = dbs_options_load(&g.opts, r.config, r.env, &err))) {
+		rc = report_failure(&g, &err);
+		dbs_error_clear(&err);
+		goto out_early;
+	}
+	if (r.database) {
+		free(g.opts.database);
+		g.opts.database = strdup(r.database);
+	}
+	if (r.dir) {
+		free(g.opts.dir);
+		g.opts.dir = strdup(r.dir);
+	}
+	if (r.lock_wait) {
+		char *end;
+		double s = strtod(r.lock_wait, &end);
+		if (end == r.lock_wait || *end || s < 0 || s > 86400) {
+			rc = usage_error(&g, "bad --lock-wait '%s': give seconds, e.g. 30", r.lock_wait);
+			goto out;
+		}
+		g.opts.lock_wait_ms = (int)(s * 1000);
+	}
+	rc = cmd->run(&g);
+out:
+	dbs_options_release(&g.opts);
+out_early:
+	free(pos);
+	return rc;
+}

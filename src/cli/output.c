@@ -1,0 +1,153 @@
+/*
+ * output.c - how the commands speak: errors in the three parts of a
+ * PostgreSQL message (plus where and which statement), plans, and runs.
+ * Human text goes to stdout/stderr; with --json, one JSON document goes
+ * to stdout and stays the only thing there.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int report_failure(cli *g, const dbs_error *err)
+{
+	if (err->file && err->line)
+		fprintf(stderr, "dbshift: error: %s:%d:%d: %s\n", err->file, err->line,
+			err->col ? err->col : 1, err->message);
+	else if (err->file)
+		fprintf(stderr, "dbshift: error: %s: %s\n", err->file, err->message);
+	else
+		fprintf(stderr, "dbshift: error: %s\n", err->message ? err->message : "failed");
+	if (err->detail)
+		fprintf(stderr, "DETAIL: %s\n", err->detail);
+	if (err->hint)
+		fprintf(stderr, "HINT: %s\n", err->hint);
+	if (err->statement)
+		fprintf(stderr, "STATEMENT: %s\n", err->statement);
+	if (g->json) {
+		char *doc = dbs_error_json(g->command ? g->command : "dbshift", err);
+		printf("%s\n", doc);
+		free(doc);
+	}
+	return exit_code(err->code);
+}
+
+int open_ctx(cli *g, dbs_ctx **ctx, int offline)
+{
+	dbs_error err = { 0 };
+	int rc = offline ? dbs_open_offline(ctx, &g->opts, &err)
+			 : dbs_open(ctx, &g->opts, &err);
+	if (rc) {
+		rc = report_failure(g, &err);
+		dbs_error_clear(&err);
+		return rc;
+	}
+	return 0;
+}
+
+void entry_label(const dbs_entry *e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s_%s", e->app, *e->app ? "/" : "", e->version, e->name);
+}
+
+static void print_plan(const dbs_plan *plan, int with_sql)
+{
+	char label[512];
+	if (plan->n == 0)
+		printf("nothing to do\n");
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		entry_label(s->entry, label, sizeof(label));
+		printf("%-4s %s%s\n", s->direction == DBS_UP ? "up" : "down", label,
+		       s->entry->no_transaction ? " (no transaction)" : "");
+		if (with_sql && s->sql) {
+			const char *p = s->sql;
+			while (*p) {
+				size_t n = strcspn(p, "\n");
+				if (n)
+					printf("    %.*s\n", (int)n, p);
+				p += n;
+				if (*p)
+					p++;
+			}
+		}
+	}
+}
+
+void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data)
+{
+	cli *g = data;
+	char label[512];
+	if (!err)
+		g->done++;
+	if (g->quiet || g->json)
+		return;
+	entry_label(step->entry, label, sizeof(label));
+	const char *verb = step->direction == DBS_UP ? "applied" : "rolled back";
+	if (err)
+		verb = step->direction == DBS_UP ? "FAILED" : "FAILED to roll back";
+	printf("%-12s %s (%lld ms)\n", verb, label, (long long)ms);
+	fflush(stdout);
+}
+
+int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
+{
+	if (rc) {
+		const dbs_error *err = dbs_last_error(ctx);
+		/* The JSON report already holds the error: print it once. */
+		int json = g->json;
+		g->json = 0;
+		int code = report_failure(g, err);
+		g->json = json;
+		if (err->code == DBS_EFAIL && err->file)
+			fprintf(stderr, "dbshift: the failed migration was rolled back unless "
+					"it ran outside a transaction\n");
+		rc = code;
+	} else if (!g->json && !g->quiet && report) {
+		if (g->done == 0)
+			printf("nothing to %s\n", verb);
+		else
+			printf("%s: %zu migration%s\n", verb, g->done, g->done == 1 ? "" : "s");
+	}
+	if (g->json && report)
+		printf("%s\n", report);
+	free(report);
+	return rc;
+}
+
+int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan *plan)
+{
+	if (g->json) {
+		char *doc = dbs_plan_json(ctx, command, plan, rc ? dbs_last_error(ctx) : NULL);
+		printf("%s\n", doc);
+		free(doc);
+	} else {
+		print_plan(plan, !strcmp(command, "plan"));
+	}
+	if (!rc)
+		return 0;
+	int json = g->json;
+	g->json = 0;  /* the JSON document above holds the error */
+	rc = report_failure(g, dbs_last_error(ctx));
+	g->json = json;
+	return rc;
+}
+
+int parse_count(cli *g, const char *opt, const char *s, int *out)
+{
+	char *end;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (s && (end == s || *end || v < 1 || v > 1000000))
+		return usage_error(g, "bad %s '%s': give a positive number", opt, s);
+	*out = (int)v;
+	return 0;
+}
+
+int not_implemented(cli *g, const char *what)
+{
+	dbs_error err = { .code = DBS_EINPUT, .message = (char *)what };
+	char msg[256];
+	snprintf(msg, sizeof(msg), "%s is not implemented yet", what);
+	err.message = msg;
+	return report_failure(g, &err);
+}

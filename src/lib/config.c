@@ -1,0 +1,305 @@
+/*
+ * config.c - options from dbshift.conf (INI, read with inih), the
+ * environment and the command line, in that increasing precedence.
+ *
+ * [dbshift] holds the defaults; [env "NAME"] overrides them when NAME is
+ * selected with --env or DBSHIFT_ENV.  An unknown section or key, or a
+ * value that does not parse, is an input error naming file:line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "internal.h"
+
+static const char *const keys[] = {
+	"dir", "database", "backup_dir", "log_file", "max_risk", "require_backup",
+	"lock_timeout", "statement_timeout", "lock_wait", "notify_url", NULL
+};
+
+typedef struct parse_state {
+	FILE *f;
+	const char *path;
+	int line;
+	const char *want_env;   /* selected environment, or NULL */
+	int env_found;
+	dbs_options base, env;  /* [dbshift] and the selected [env] */
+	int env_lock_wait_set, base_lock_wait_set;
+	int env_require_set, base_require_set;
+	dbs_error *err;
+} parse_state;
+
+/* Milliseconds of "60s", "2min", "500ms", "1h" or a plain number of seconds. */
+static int parse_duration_ms(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	double mult = 1000;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1000;
+	else if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "min"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else
+		return -1;
+	if (v * mult > 2147483647.0)
+		return -1;
+	*out = (int)(v * mult);
+	return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1"))
+		*out = 1;
+	else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
+{
+	if (ps->err->code)
+		return 0;  /* keep the first error */
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dbs_fail(ps->err, DBS_EINPUT, "%s", msg);
+	dbs_error_set_file(ps->err, ps->path, ps->line, 0);
+	if (hint)
+		dbs_error_set_hint(ps->err, "%s", hint);
+	return 0;
+}
+
+static void set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* "env \"NAME\"" -> NAME (borrowed into buf), or NULL. */
+static const char *env_name_of(const char *section, char *buf, size_t n)
+{
+	if (strncmp(section, "env ", 4))
+		return NULL;
+	const char *s = section + 4;
+	while (*s == ' ')
+		s++;
+	size_t len = strlen(s);
+	if (len < 3 || s[0] != '"' || s[len - 1] != '"' || len - 2 >= n)
+		return NULL;
+	memcpy(buf, s + 1, len - 2);
+	buf[len - 2] = '\0';
+	return buf;
+}
+
+static int handler(void *user, const char *section, const char *name,
+		   const char *value)
+{
+	parse_state *ps = user;
+	char envbuf[128];
+	dbs_options *o;
+	int *lock_set, *req_set;
+	const char *env = env_name_of(section, envbuf, sizeof(envbuf));
+	if (!strcmp(section, "dbshift")) {
+		o = &ps->base;
+		lock_set = &ps->base_lock_wait_set;
+		req_set = &ps->base_require_set;
+	} else if (env) {
+		o = &ps->env;
+		lock_set = &ps->env_lock_wait_set;
+		req_set = &ps->env_require_set;
+	} else {
+		return config_error(ps, "sections are [dbshift] and [env \"NAME\"]",
+				    "unknown section [%s]", section);
+	}
+	size_t k;
+	for (k = 0; keys[k] && strcmp(keys[k], name); k++)
+		;
+	if (!keys[k])
+		return config_error(ps, "known keys: dir, database, backup_dir, log_file, "
+				    "max_risk, require_backup, lock_timeout, "
+				    "statement_timeout, lock_wait, notify_url",
+				    "unknown key '%s' in [%s]", name, section);
+	if (env && (!ps->want_env || strcmp(env, ps->want_env)))
+		return 1;  /* checked, but another environment's */
+	if (!strcmp(name, "dir"))
+		set_str(&o->dir, value);
+	else if (!strcmp(name, "database"))
+		set_str(&o->database, value);
+	else if (!strcmp(name, "backup_dir"))
+		set_str(&o->backup_dir, value);
+	else if (!strcmp(name, "log_file"))
+		set_str(&o->log_file, value);
+	else if (!strcmp(name, "lock_timeout"))
+		set_str(&o->lock_timeout, value);
+	else if (!strcmp(name, "statement_timeout"))
+		set_str(&o->statement_timeout, value);
+	else if (!strcmp(name, "notify_url"))
+		set_str(&o->notify_url, value);
+	else if (!strcmp(name, "max_risk")) {
+		if (strcmp(value, "green") && strcmp(value, "yellow") && strcmp(value, "red"))
+			return config_error(ps, "use green, yellow or red",
+					    "bad max_risk '%s'", value);
+		set_str(&o->max_risk, value);
+	} else if (!strcmp(name, "require_backup")) {
+		if (parse_bool(value, &o->require_backup))
+			return config_error(ps, "use true or false",
+					    "bad require_backup '%s'", value);
+		*req_set = 1;
+	} else if (!strcmp(name, "lock_wait")) {
+		if (parse_duration_ms(value, &o->lock_wait_ms))
+			return config_error(ps, "write a duration such as 60s, 500ms or 2min",
+					    "bad lock_wait '%s'", value);
+		*lock_set = 1;
+	}
+	return 1;
+}
+
+/* fgets that counts lines and checks section headers as they go by. */
+static char *reader(char *str, int num, void *stream)
+{
+	parse_state *ps = stream;
+	char *r = fgets(str, num, ps->f);
+	if (!r)
+		return NULL;
+	ps->line++;
+	const char *s = str;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+		char sec[256], envbuf[128];
+		size_t n = end ? (size_t)(end - s - 1) : 0;
+		if (!end || n >= sizeof(sec)) {
+			config_error(ps, NULL, "malformed section header");
+		} else {
+			memcpy(sec, s + 1, n);
+			sec[n] = '\0';
+			const char *env = env_name_of(sec, envbuf, sizeof(envbuf));
+			if (strcmp(sec, "dbshift") && !env)
+				config_error(ps, "sections are [dbshift] and [env \"NAME\"]",
+					     "unknown section [%s]", sec);
+			else if (env && ps->want_env && !strcmp(env, ps->want_env))
+				ps->env_found = 1;
+		}
+	}
+	return r;
+}
+
+static void overlay(char **dst, char *src)
+{
+	if (src) {
+		free(*dst);
+		*dst = xstrdup(src);
+	}
+}
+
+void dbs_options_release(dbs_options *o)
+{
+	free(o->database);
+	free(o->dir);
+	free(o->env);
+	free(o->log_file);
+	free(o->backup_dir);
+	free(o->max_risk);
+	free(o->lock_timeout);
+	free(o->statement_timeout);
+	free(o->notify_url);
+	memset(o, 0, sizeof(*o));
+}
+
+int dbs_options_load(dbs_options *opts, const char *config_path,
+		     const char *env_name, dbs_error *err)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->dir = xstrdup("migrations");
+	opts->log_file = xstrdup("logs/dbshift.log");
+	opts->backup_dir = xstrdup("backups");
+	opts->max_risk = xstrdup("red");
+	opts->lock_wait_ms = 60000;
+	if (!env_name || !*env_name)
+		env_name = getenv("DBSHIFT_ENV");
+	if (env_name && !*env_name)
+		env_name = NULL;
+	if (env_name)
+		opts->env = xstrdup(env_name);
+
+	const char *path = config_path ? config_path : "dbshift.conf";
+	FILE *f = fopen(path, "r");
+	if (!f && (config_path || errno != ENOENT)) {
+		dbs_fail(err, DBS_EINPUT, "cannot read config file '%s': %s", path,
+			 strerror(errno));
+		dbs_error_set_hint(err, "check the --config path");
+		return DBS_EINPUT;
+	}
+	if (f) {
+		parse_state ps = { .f = f, .path = path, .want_env = env_name, .err = err };
+		int rc = ini_parse_stream(reader, &ps, handler, &ps);
+		fclose(f);
+		if (rc != 0 && !err->code) {
+			dbs_fail(err, DBS_EINPUT, "malformed line");
+			dbs_error_set_file(err, path, rc, 0);
+			dbs_error_set_hint(err, "write 'key = value' under a [section]");
+		}
+		if (!err->code && env_name && !ps.env_found) {
+			dbs_fail(err, DBS_EINPUT, "no environment '%s' in %s", env_name, path);
+			dbs_error_set_hint(err, "add a section [env \"%s\"] or choose another "
+					   "with --env", env_name);
+		}
+		if (!err->code) {
+			dbs_options *layers[2] = { &ps.base, &ps.env };
+			int lock_set[2] = { ps.base_lock_wait_set, ps.env_lock_wait_set };
+			int req_set[2] = { ps.base_require_set, ps.env_require_set };
+			for (int i = 0; i < 2; i++) {
+				dbs_options *l = layers[i];
+				overlay(&opts->dir, l->dir);
+				overlay(&opts->database, l->database);
+				overlay(&opts->backup_dir, l->backup_dir);
+				overlay(&opts->log_file, l->log_file);
+				overlay(&opts->max_risk, l->max_risk);
+				overlay(&opts->lock_timeout, l->lock_timeout);
+				overlay(&opts->statement_timeout, l->statement_timeout);
+				overlay(&opts->notify_url, l->notify_url);
+				if (lock_set[i])
+					opts->lock_wait_ms = l->lock_wait_ms;
+				if (req_set[i])
+					opts->require_backup = l->require_backup;
+			}
+		}
+		dbs_options_release(&ps.base);
+		dbs_options_release(&ps.env);
+		if (err->code) {
+			dbs_options_release(opts);
+			return err->code;
+		}
+	} else if (env_name) {
+		dbs_fail(err, DBS_EINPUT, "environment '%s' selected but there is no "
+			 "config file", env_name);
+		dbs_error_set_hint(err, "create dbshift.conf with a section [env \"%s\"]",
+				   env_name);
+		dbs_options_release(opts);
+		return DBS_EINPUT;
+	}
+	const char *url = getenv("DATABASE_URL");
+	if (url && *url)
+		overlay(&opts->database, (char *)url);
+	return 0;
+}

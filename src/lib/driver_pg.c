@@ -1,0 +1,325 @@
+/*
+ * driver_pg.c - the PostgreSQL driver, on libpq and libpg_query.
+ *
+ * URLs go to libpq as they are, so .pgpass, PGPASSWORD and service files
+ * work.  Scripts are split with the real PostgreSQL parser so every
+ * statement keeps its position in the file and dollar-quoted bodies stay
+ * whole.  The migrator lock is a session advisory lock taken on a second
+ * connection that never opens a transaction: CREATE INDEX CONCURRENTLY
+ * waits for every open transaction, so a lock held inside one (or on the
+ * connection that runs the index build) would deadlock with it.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <pg_query.h>
+
+#include "internal.h"
+
+/* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks. */
+#define LOCK_KEY "7233752318769262592"
+
+struct db_conn {
+	PGconn *pg;
+	PGconn *lock;   /* the lock's own connection, while held */
+	char *url;
+};
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;  /* NOTICEs of migrations are not ours to print */
+}
+
+static int is_auth_problem(const char *msg)
+{
+	return strstr(msg, "authentication failed") || strstr(msg, "no password supplied") ||
+	       strstr(msg, "does not exist") || strstr(msg, "invalid URI") ||
+	       strstr(msg, "invalid connection option") || strstr(msg, "could not translate host name");
+}
+
+static PGconn *open_pg(const char *url, dbs_error *err)
+{
+	const char *keys[] = { "dbname", "fallback_application_name", NULL };
+	const char *vals[] = { url, "dbshift", NULL };
+	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	if (!pg) {
+		dbs_fail(err, DBS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(pg) != CONNECTION_OK) {
+		char *msg = xstrdup(PQerrorMessage(pg));
+		size_t n = strlen(msg);
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		int code = is_auth_problem(msg) ? DBS_EINPUT : DBS_EFAIL;
+		char *shown = dbs_redact_url(url);
+		dbs_fail(err, code, "cannot connect to %s", shown);
+		dbs_error_set_detail(err, "%s", msg);
+		dbs_error_set_hint(err, code == DBS_EINPUT
+			? "check the user, password and database name in the URL, or the "
+			  "password in ~/.pgpass or PGPASSWORD"
+			: "check that the server is running and accepts connections there");
+		free(shown);
+		free(msg);
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, quiet, NULL);
+	return pg;
+}
+
+/* Fill err from a failed result; returns DBS_EFAIL. */
+static int result_error(PGconn *pg, PGresult *res, dbs_error *err)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (primary) {
+		dbs_fail(err, DBS_EFAIL, "%s", primary);
+	} else {
+		char *msg = xstrdup(PQerrorMessage(pg));
+		size_t n = strlen(msg);
+		while (n > 0 && msg[n - 1] == '\n')
+			msg[--n] = '\0';
+		dbs_fail(err, DBS_EFAIL, "%s", *msg ? msg : "unknown server error");
+		free(msg);
+	}
+	if (res) {
+		const char *v;
+		if ((v = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)))
+			dbs_error_set_detail(err, "%s", v);
+		if ((v = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)))
+			dbs_error_set_hint(err, "%s", v);
+		if ((v = PQresultErrorField(res, PG_DIAG_SQLSTATE)))
+			err->sqlstate = xstrdup(v);
+	}
+	return DBS_EFAIL;
+}
+
+static int pg_connect(db_conn **out, const char *url, dbs_error *err)
+{
+	PGconn *pg = open_pg(url, err);
+	if (!pg)
+		return err->code;
+	PGresult *res = PQexec(pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		result_error(pg, res, err);
+	PQclear(res);
+	if (!ok) {
+		PQfinish(pg);
+		return DBS_EFAIL;
+	}
+	db_conn *c = xcalloc(1, sizeof(*c));
+	c->pg = pg;
+	c->url = xstrdup(url);
+	*out = c;
+	return 0;
+}
+
+static void pg_close(db_conn *c)
+{
+	if (!c)
+		return;
+	if (c->lock)
+		PQfinish(c->lock);
+	PQfinish(c->pg);
+	free(c->url);
+	free(c);
+}
+
+static int run_query(PGconn *pg, const char *sql, int nparams,
+		     const char *const *params, db_rows **rows, dbs_error *err)
+{
+	PGresult *res = nparams ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
+				: PQexec(pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		int rc = result_error(pg, res, err);
+		PQclear(res);
+		return rc;
+	}
+	if (rows) {
+		db_rows *r = xcalloc(1, sizeof(*r));
+		r->nrows = st == PGRES_TUPLES_OK ? (size_t)PQntuples(res) : 0;
+		r->ncols = st == PGRES_TUPLES_OK ? (size_t)PQnfields(res) : 0;
+		r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
+		for (size_t i = 0; i < r->nrows; i++)
+			for (size_t j = 0; j < r->ncols; j++)
+				if (!PQgetisnull(res, (int)i, (int)j))
+					DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
+		*rows = r;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_query(db_conn *c, const char *sql, int nparams,
+		    const char *const *params, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg, sql, nparams, params, rows, err);
+}
+
+/* Is this statement COPY ... FROM STDIN?  (Data follows it in the file.) */
+static int is_copy_from_stdin(const char *s, size_t n)
+{
+	size_t i = sql_skip_space(s, n);
+	if (n - i < 5 || strncasecmp(s + i, "copy", 4) || isalnum((unsigned char)s[i + 4]))
+		return 0;
+	for (size_t k = i; k + 4 <= n; k++) {
+		if (strncasecmp(s + k, "from", 4))
+			continue;
+		size_t j = k + 4;
+		while (j < n && isspace((unsigned char)s[j]))
+			j++;
+		if (j + 5 <= n && !strncasecmp(s + j, "stdin", 5))
+			return 1;
+	}
+	return 0;
+}
+
+static int pg_check_script(const char *sql, size_t *err_offset, dbs_error *err)
+{
+	/* The scanner first: it copes with the data lines that follow COPY. */
+	PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
+	for (int i = 0; !sr.error && i < sr.n_stmts; i++) {
+		const char *s = sql + sr.stmts[i]->stmt_location;
+		size_t n = (size_t)sr.stmts[i]->stmt_len;
+		if (is_copy_from_stdin(s, n)) {
+			*err_offset = (size_t)sr.stmts[i]->stmt_location + sql_skip_space(s, n);
+			pg_query_free_split_result(sr);
+			dbs_fail(err, DBS_EINPUT, "COPY ... FROM stdin is not supported in migrations");
+			dbs_error_set_hint(err, "load the rows with INSERT statements, or with "
+					   "COPY FROM a server-side file");
+			return DBS_EINPUT;
+		}
+	}
+	pg_query_free_split_result(sr);
+	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
+	int rc = 0;
+	if (pr.error) {
+		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
+		rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
+		dbs_error_set_hint(err, "fix the SQL; nothing was run");
+	}
+	pg_query_free_split_result(pr);
+	return rc;
+}
+
+static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
+	if (pr.error) {
+		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
+		int rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
+		pg_query_free_split_result(pr);
+		return rc;
+	}
+	int rc = 0;
+	for (int i = 0; i < pr.n_stmts && !rc; i++) {
+		size_t loc = (size_t)pr.stmts[i]->stmt_location;
+		size_t len = (size_t)pr.stmts[i]->stmt_len;
+		if (len == 0)
+			len = strlen(sql + loc);
+		char *stmt = xstrndup(sql + loc, len);
+		PGresult *res = PQexec(c->pg, stmt);
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+			rc = result_error(c->pg, res, err);
+			const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+			/* The server counts characters from 1; map back to bytes. */
+			size_t off = sql_skip_space(stmt, len);
+			if (pos) {
+				long chars = strtol(pos, NULL, 10) - 1;
+				size_t b = 0;
+				for (long k = 0; k < chars && b < len; k++) {
+					b++;
+					while (b < len && ((unsigned char)stmt[b] & 0xC0) == 0x80)
+						b++;
+				}
+				off = b;
+			}
+			*err_offset = loc + off;
+			err->statement = sql_trimmed(stmt, len);
+		}
+		PQclear(res);
+		free(stmt);
+	}
+	pg_query_free_split_result(pr);
+	return rc;
+}
+
+static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
+{
+	if (!c->lock && !(c->lock = open_pg(c->url, err)))
+		return err->code;
+	int64_t deadline = now_ms() + wait_ms;
+	const char *key = LOCK_KEY;
+	for (;;) {
+		db_rows *r = NULL;
+		int rc = run_query(c->lock, "SELECT pg_try_advisory_lock($1::bigint)", 1, &key, &r, err);
+		int got = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
+		db_rows_free(r);
+		if (rc)
+			return rc;
+		if (got)
+			return 0;
+		if (now_ms() >= deadline)
+			break;
+		sleep_ms(100);
+	}
+	db_rows *r = NULL;
+	const char *who =
+		"SELECT a.pid, coalesce(a.usename, '?'), coalesce(a.application_name, ''), "
+		"coalesce(host(a.client_addr), 'local socket'), "
+		"to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS+00') "
+		"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+		"WHERE l.locktype = 'advisory' AND l.granted "
+		"AND l.classid = 1684239208 AND l.objid = 1768321024 AND l.objsubid = 1";
+	dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
+	dbs_error err2 = { 0 };
+	if (!run_query(c->lock, who, 0, NULL, &r, &err2) && r->nrows > 0)
+		dbs_error_set_detail(err, "held by pid %s (user %s, application '%s', from %s, "
+				     "connected since %s)", DB_VAL(r, 0, 0), DB_VAL(r, 0, 1),
+				     DB_VAL(r, 0, 2), DB_VAL(r, 0, 3), DB_VAL(r, 0, 4));
+	dbs_error_clear(&err2);
+	db_rows_free(r);
+	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait SECONDS");
+	return DBS_ELOCKED;
+}
+
+static void pg_unlock(db_conn *c)
+{
+	if (!c->lock)
+		return;
+	/* Closing the session releases the lock, whatever state it is in. */
+	PQfinish(c->lock);
+	c->lock = NULL;
+}
+
+static int pg_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT to_regclass($1) IS NOT NULL", 1, &table, &r, err);
+	if (!rc)
+		*exists = r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
+	db_rows_free(r);
+	return rc;
+}
+
+const db_driver driver_postgres = {
+	.version = 1,
+	.name = "postgres",
+	.timestamp_type = "timestamptz",
+	.json_type = "jsonb",
+	.connect = pg_connect,
+	.close = pg_close,
+	.query = pg_query,
+	.check_script = pg_check_script,
+	.run_script = pg_run_script,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+	.table_exists = pg_table_exists,
+};

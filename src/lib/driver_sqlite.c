@@ -1,0 +1,270 @@
+/*
+ * driver_sqlite.c - the SQLite driver.
+ *
+ * URLs: sqlite:relative/path.db, sqlite:///abs/path.db, sqlite::memory:.
+ * Scripts run statement by statement through sqlite3_prepare_v2 and its
+ * tail pointer, so a failure knows its offset in the file.  The migrator
+ * lock is a row in dbshift_lock claimed under BEGIN IMMEDIATE; a holder
+ * on this host whose process is gone (kill -9) is taken over.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "internal.h"
+
+struct db_conn {
+	sqlite3 *db;
+	int locked;
+};
+
+static int db_error(sqlite3 *db, dbs_error *err)
+{
+	dbs_fail(err, DBS_EFAIL, "%s", sqlite3_errmsg(db));
+	err->sqlstate = xprintf("%d", sqlite3_extended_errcode(db));
+	return DBS_EFAIL;
+}
+
+static int sq_connect(db_conn **out, const char *url, dbs_error *err)
+{
+	const char *path = url + strlen("sqlite:");
+	if (starts_with(path, "//"))
+		path += 2;  /* sqlite:///abs -> /abs, sqlite://rel -> rel */
+	if (!*path)
+		return dbs_fail(err, DBS_EINPUT, "no file in database URL '%s'", url);
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		dbs_fail(err, DBS_EINPUT, "cannot open SQLite database '%s': %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		dbs_error_set_hint(err, "check that the directory exists and is writable");
+		sqlite3_close(db);
+		return DBS_EINPUT;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	sqlite3_extended_result_codes(db, 1);
+	db_conn *c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	*out = c;
+	return 0;
+}
+
+static void sq_close(db_conn *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(c->db);
+	free(c);
+}
+
+static int sq_query(db_conn *c, const char *sql, int nparams,
+		    const char *const *params, db_rows **rows, dbs_error *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return db_error(c->db, err);
+	for (int i = 0; i < nparams; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		int idx = sqlite3_bind_parameter_index(st, name);
+		if (idx > 0)
+			sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC);
+	}
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = (size_t)sqlite3_column_count(st);
+	size_t alloc = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->nrows == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			r->v = xrealloc(r->v, alloc * r->ncols * sizeof(char *) + 1);
+		}
+		for (size_t j = 0; j < r->ncols; j++) {
+			const unsigned char *t = sqlite3_column_text(st, (int)j);
+			DB_VAL(r, r->nrows, j) = t ? xstrdup((const char *)t) : NULL;
+		}
+		r->nrows++;
+	}
+	if (rc != SQLITE_DONE) {
+		db_error(c->db, err);
+		sqlite3_finalize(st);
+		db_rows_free(r);
+		return DBS_EFAIL;
+	}
+	sqlite3_finalize(st);
+	if (rows)
+		*rows = r;
+	else
+		db_rows_free(r);
+	return 0;
+}
+
+static int sq_check_script(const char *sql, size_t *err_offset, dbs_error *err)
+{
+	/* SQLite can only judge a statement against the schema it runs on. */
+	(void)sql;
+	(void)err_offset;
+	(void)err;
+	return 0;
+}
+
+static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		const char *start = p + sql_skip_space(p, strlen(p));
+		if (sqlite3_prepare_v2(c->db, p, -1, &st, &tail) != SQLITE_OK) {
+			int off = sqlite3_error_offset(c->db);
+			*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off : (size_t)(start - sql);
+			db_error(c->db, err);
+			size_t n = strcspn(start, ";");
+			err->statement = sql_trimmed(start, n);
+			return DBS_EFAIL;
+		}
+		if (!st) {  /* only blanks or comments left */
+			p = tail;
+			continue;
+		}
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			*err_offset = (size_t)(start - sql);
+			db_error(c->db, err);
+			err->statement = sql_trimmed(p, (size_t)(tail - p));
+			sqlite3_finalize(st);
+			return DBS_EFAIL;
+		}
+		sqlite3_finalize(st);
+		p = tail;
+	}
+	return 0;
+}
+
+static char *hostname(void)
+{
+	char host[256] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return xstrdup(host);
+}
+
+/* Try once to claim the lock row; 1 claimed, 0 held by someone, <0 error. */
+static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err)
+{
+	if (sq_query(c, "BEGIN IMMEDIATE", 0, NULL, NULL, err)) {
+		if (sqlite3_extended_errcode(c->db) == SQLITE_BUSY) {
+			dbs_error_clear(err);
+			return 0;
+		}
+		return DBS_EFAIL;
+	}
+	db_rows *r = NULL;
+	int rc = sq_query(c, "CREATE TABLE IF NOT EXISTS dbshift_lock (id integer PRIMARY KEY "
+			  "CHECK (id = 1), pid integer NOT NULL, host text NOT NULL, "
+			  "holder text NOT NULL, since text NOT NULL)", 0, NULL, NULL, err);
+	if (!rc)
+		rc = sq_query(c, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1",
+			      0, NULL, &r, err);
+	int free_to_take = 1;
+	if (!rc && r->nrows == 1) {
+		long pid = strtol(DB_VAL(r, 0, 0), NULL, 10);
+		int same_host = !strcmp(DB_VAL(r, 0, 1), host);
+		int mine = same_host && pid == (long)getpid();
+		int gone = same_host && !mine && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+		int alive = !mine && !gone;
+		if (alive) {
+			free_to_take = 0;
+			free(*holder);
+			*holder = xprintf("held by pid %s on %s (%s) since %s", DB_VAL(r, 0, 0),
+					  DB_VAL(r, 0, 1), DB_VAL(r, 0, 2), DB_VAL(r, 0, 3));
+		}
+	}
+	db_rows_free(r);
+	if (!rc && free_to_take) {
+		char pid[32], since[32];
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		utc_now(since);
+		const char *params[] = { pid, host, whoami(), since };
+		rc = sq_query(c, "INSERT OR REPLACE INTO dbshift_lock VALUES (1, $1, $2, $3, $4)",
+			      4, params, NULL, err);
+	}
+	if (rc) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (sq_query(c, "COMMIT", 0, NULL, NULL, err))
+		return DBS_EFAIL;
+	return free_to_take;
+}
+
+static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
+{
+	char *host = hostname(), *holder = NULL;
+	int64_t deadline = now_ms() + wait_ms;
+	int rc;
+	while ((rc = try_claim(c, host, &holder, err)) == 0 && now_ms() < deadline)
+		sleep_ms(100);
+	free(host);
+	if (rc == 1) {
+		free(holder);
+		c->locked = 1;
+		return 0;
+	}
+	if (rc == 0) {
+		dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
+		if (holder)
+			dbs_error_set_detail(err, "%s", holder);
+		dbs_error_set_hint(err, "wait for it to finish, or wait longer with "
+				   "--lock-wait SECONDS");
+		rc = DBS_ELOCKED;
+	}
+	free(holder);
+	return rc;
+}
+
+static void sq_unlock(db_conn *c)
+{
+	if (!c->locked)
+		return;
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	const char *params[] = { pid };
+	dbs_error err = { 0 };
+	sq_query(c, "DELETE FROM dbshift_lock WHERE id = 1 AND pid = $1", 1, params, NULL, &err);
+	dbs_error_clear(&err);
+	c->locked = 0;
+}
+
+static int sq_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+			  1, &table, &r, err);
+	if (!rc)
+		*exists = r->nrows == 1 && strcmp(DB_VAL(r, 0, 0), "0") != 0;
+	db_rows_free(r);
+	return rc;
+}
+
+const db_driver driver_sqlite = {
+	.version = 1,
+	.name = "sqlite",
+	.timestamp_type = "text",
+	.json_type = "text",
+	.connect = sq_connect,
+	.close = sq_close,
+	.query = sq_query,
+	.check_script = sq_check_script,
+	.run_script = sq_run_script,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
+	.table_exists = sq_table_exists,
+};

@@ -1,0 +1,558 @@
+/*
+ * engine.c - the context, and the commands that change a database:
+ * migrate, rollback, redo, baseline and repair.
+ *
+ * Every mutating command runs the same way: take the migrator lock,
+ * create the history tables if needed, read the history again under the
+ * lock (another process may have moved it), plan, check every script,
+ * then run.  A transactional step and its history row commit together;
+ * a no-transaction step is recorded "failed" before it starts and
+ * "applied" after, so a crash in between blocks the next run until repair.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+#include "report.h"
+
+/* ---- the context ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void copy_options(dbs_options *dst, const dbs_options *src)
+{
+	*dst = *src;
+	dst->database = dup_or_null(src->database);
+	dst->dir = xstrdup(src->dir ? src->dir : "migrations");
+	dst->env = dup_or_null(src->env);
+	dst->log_file = dup_or_null(src->log_file);
+	dst->backup_dir = dup_or_null(src->backup_dir);
+	dst->max_risk = dup_or_null(src->max_risk);
+	dst->lock_timeout = dup_or_null(src->lock_timeout);
+	dst->statement_timeout = dup_or_null(src->statement_timeout);
+	dst->notify_url = dup_or_null(src->notify_url);
+}
+
+int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
+{
+	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
+	copy_options(&ctx->opts, opts);
+	int rc = source_load(&ctx->src, ctx->opts.dir, err);
+	if (rc) {
+		dbs_close(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
+{
+	const db_driver *d;
+	int rc = driver_for_url(&d, opts->database, err);
+	if (rc)
+		return rc;
+	dbs_ctx *ctx;
+	if ((rc = dbs_open_offline(&ctx, opts, err)))
+		return rc;
+	ctx->driver = d;
+	ctx->display_url = dbs_redact_url(opts->database);
+	if ((rc = d->connect(&ctx->conn, opts->database, err))) {
+		dbs_close(ctx);
+		return rc;
+	}
+	*out = ctx;
+	return 0;
+}
+
+static void drop_state(dbs_ctx *ctx)
+{
+	plan_entries_free(ctx->entries, ctx->nentries);
+	history_rows_free(ctx->rows, ctx->nrows);
+	ctx->entries = NULL;
+	ctx->rows = NULL;
+	ctx->nentries = ctx->nrows = 0;
+	ctx->state_loaded = 0;
+}
+
+void dbs_close(dbs_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	drop_state(ctx);
+	if (ctx->conn)
+		ctx->driver->close(ctx->conn);
+	source_release(&ctx->src);
+	dbs_options_release(&ctx->opts);
+	dbs_error_clear(&ctx->err);
+	free(ctx->display_url);
+	if (ctx->log)
+		fclose(ctx->log);
+	free(ctx);
+}
+
+const dbs_error *dbs_last_error(const dbs_ctx *ctx)
+{
+	return &ctx->err;
+}
+
+const char *dbs_database_display(const dbs_ctx *ctx)
+{
+	return ctx->display_url ? ctx->display_url : "";
+}
+
+int ctx_load_state(dbs_ctx *ctx)
+{
+	if (ctx->state_loaded)
+		return 0;
+	int exists = 0, rc = 0;
+	if (ctx->conn) {
+		rc = state_exists(ctx->driver, ctx->conn, &exists, &ctx->err);
+		if (!rc && exists)
+			rc = state_read(ctx->driver, ctx->conn, &ctx->rows, &ctx->nrows, &ctx->err);
+	}
+	if (!rc)
+		rc = planner_order(&ctx->entries, &ctx->nentries, &ctx->src, ctx->rows,
+				   ctx->nrows, &ctx->err);
+	if (!rc)
+		ctx->state_loaded = 1;
+	return rc;
+}
+
+int dbs_status(dbs_ctx *ctx, size_t *n)
+{
+	int rc = ctx_load_state(ctx);
+	*n = rc ? 0 : ctx->nentries;
+	return rc;
+}
+
+const dbs_entry *dbs_status_entry(const dbs_ctx *ctx, size_t i)
+{
+	return i < ctx->nentries ? &ctx->entries[i].pub : NULL;
+}
+
+/* ---- the log ---- */
+
+static void mkdir_parents(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, 0755);
+			*s = '/';
+		}
+	free(p);
+}
+
+void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
+{
+	if (!ctx->log) {
+		if (!ctx->opts.log_file || !*ctx->opts.log_file)
+			return;
+		mkdir_parents(ctx->opts.log_file);
+		int fd = open(ctx->opts.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (fd < 0 || !(ctx->log = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			return;  /* logging never stops a migration */
+		}
+	}
+	char ts[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(ctx->log, "%s ", ts);
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(ctx->log, fmt, ap);
+	va_end(ap);
+	fputc('\n', ctx->log);
+	fflush(ctx->log);
+}
+
+/* ---- plans ---- */
+
+/* Point err at file:line:col for byte offset off of a section. */
+static void locate(dbs_error *err, const section *sec, size_t off)
+{
+	int line, col;
+	text_position(sec->sql, off, &line, &col);
+	dbs_error_set_file(err, sec->file, sec->line + line - 1, col);
+}
+
+static const section *step_section(const dbs_step *s, const plan_entry *pe)
+{
+	return s->direction == DBS_UP ? &pe->m->up : &pe->m->down;
+}
+
+static plan_entry *entry_of(const dbs_step *s)
+{
+	return (plan_entry *)(void *)s->entry;  /* pub is plan_entry's first member */
+}
+
+/* Check every script of a plan before the first one runs. */
+static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
+{
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		size_t off = 0;
+		int rc = ctx->driver->check_script(s->sql, &off, &ctx->err);
+		if (rc) {
+			locate(&ctx->err, step_section(s, entry_of(s)), off);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	*out = xcalloc(1, sizeof(dbs_plan));
+	int rc = ctx_load_state(ctx);
+	if (!rc)
+		rc = planner_migrate(*out, ctx->entries, ctx->nentries, o, &ctx->err);
+	if (!rc && ctx->driver)
+		rc = preflight(ctx, *out);
+	return rc;
+}
+
+int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	*out = xcalloc(1, sizeof(dbs_plan));
+	int rc = ctx_load_state(ctx);
+	if (!rc)
+		rc = planner_rollback(*out, ctx->entries, ctx->nentries, o, &ctx->err);
+	if (!rc && ctx->driver)
+		rc = preflight(ctx, *out);
+	return rc;
+}
+
+/* ---- runs ---- */
+
+typedef struct run {
+	char id[64];
+	char started[32];
+	const char *command;
+	json_t *steps;
+	size_t ok, failed;
+	int locked, have_state;
+} run;
+
+static int run_begin(dbs_ctx *ctx, run *r, const char *command)
+{
+	memset(r, 0, sizeof(*r));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(r->id, sizeof(r->id), "%s.%03ldZ-%ld", stamp, ts.tv_nsec / 1000000,
+		 (long)getpid());
+	utc_now(r->started);
+	r->command = command;
+	r->steps = json_array();
+	ctx_log(ctx, "[%s] %s on %s: started by %s", r->id, command, ctx->display_url,
+		whoami());
+	dbs_error_clear(&ctx->err);
+	int rc = ctx->driver->lock(ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
+	if (rc)
+		return rc;
+	r->locked = 1;
+	if ((rc = state_ensure(ctx->driver, ctx->conn, &ctx->err)))
+		return rc;
+	r->have_state = 1;
+	drop_state(ctx);
+	return ctx_load_state(ctx);
+}
+
+static void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
+		     int64_t ms, const dbs_error *err)
+{
+	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "app", e->app,
+			      "version", e->version, "name", e->name, "action", action,
+			      "status", err ? "failed" : "succeeded", "duration_ms",
+			      (json_int_t)ms);
+	if (err)
+		json_object_set_new(s, "error", report_error(err));
+	json_array_append_new(r->steps, s);
+	if (err)
+		r->failed++;
+	else
+		r->ok++;
+	ctx_log(ctx, "[%s] %s%s%s_%s %s: %s (%lld ms)%s%s", r->id, e->app, *e->app ? "/" : "",
+		e->version, e->name, action, err ? "failed" : "ok", (long long)ms,
+		err ? ": " : "", err ? err->message : "");
+}
+
+static int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I}}",
+		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,
+		"database", ctx->display_url, "started_at", r->started,
+		"status", rc ? "failed" : "succeeded", "steps", r->steps, "summary",
+		"total", (json_int_t)(r->ok + r->failed), "succeeded", (json_int_t)r->ok,
+		"failed", (json_int_t)r->failed);
+	if (rc)
+		json_object_set_new(doc, "error", report_error(&ctx->err));
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (r->have_state) {
+		dbs_error e2 = { 0 };
+		if (state_record_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
+				     r->started, rc ? "failed" : "succeeded", text, &e2))
+			ctx_log(ctx, "[%s] could not record the run: %s", r->id, e2.message);
+		dbs_error_clear(&e2);
+	}
+	if (r->locked)
+		ctx->driver->unlock(ctx->conn);
+	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed%s%s", r->id, r->command,
+		rc ? "failed" : "succeeded", r->ok, r->failed, rc ? ": " : "",
+		rc && ctx->err.message ? ctx->err.message : "");
+	if (report)
+		*report = text;
+	else
+		free(text);
+	return rc;
+}
+
+static int q(dbs_ctx *ctx, const char *sql, dbs_error *err)
+{
+	return ctx->driver->query(ctx->conn, sql, 0, NULL, NULL, err);
+}
+
+static void rollback_quietly(dbs_ctx *ctx)
+{
+	dbs_error e = { 0 };
+	q(ctx, "ROLLBACK", &e);
+	dbs_error_clear(&e);
+}
+
+/* Run one step and record it; the failure, if any, is in ctx->err. */
+static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
+{
+	const db_driver *d = ctx->driver;
+	plan_entry *pe = entry_of(s);
+	migration *m = pe->m;
+	const section *sec = step_section(s, pe);
+	int up = s->direction == DBS_UP, tx = !m->no_transaction;
+	dbs_error *err = &ctx->err;
+	int64_t t0 = now_ms();
+	size_t off = 0;
+	int rc;
+
+	if (tx)
+		rc = q(ctx, "BEGIN", err);
+	else
+		rc = state_record(d, ctx->conn, m, "failed", 0, up
+			? "started outside a transaction and did not finish"
+			: "rollback started outside a transaction and did not finish", err);
+	if (!rc && (rc = d->run_script(ctx->conn, sec->sql, &off, err)))
+		locate(err, sec, off);
+	*ms = now_ms() - t0;
+	if (!rc)
+		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, err)
+			: state_forget(d, ctx->conn, m->app, m->version, err);
+	if (tx) {
+		if (!rc)
+			rc = q(ctx, "COMMIT", err);
+		else
+			rollback_quietly(ctx);
+	} else if (rc && err->file) {
+		/* Keep the facts on the failed row for whoever repairs it. */
+		char *note = xprintf("%s at %s:%d:%d: %s", up ? "failed" : "rollback failed",
+				     err->file, err->line, err->col, err->message);
+		dbs_error e2 = { 0 };
+		state_record(d, ctx->conn, m, "failed", *ms, note, &e2);
+		dbs_error_clear(&e2);
+		free(note);
+		dbs_error_set_hint(err, "it ran outside a transaction, so the statements "
+			"before the failing one stay applied: check them, finish or undo "
+			"them by hand, then run 'dbshift repair'");
+	}
+	return rc;
+}
+
+typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO } run_kind;
+
+static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		    dbs_step_cb cb, void *cb_data, char **report)
+{
+	static const char *names[] = { "migrate", "rollback", "redo" };
+	run r;
+	dbs_plan plan = { 0 };
+	int rc = run_begin(ctx, &r, names[kind]);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = planner_migrate(&plan, ctx->entries, ctx->nentries, o, &ctx->err);
+	else if (!rc) {
+		dbs_migrate_opts one = *o;
+		if (kind == RUN_REDO) {
+			one.target = NULL;
+			one.steps = 1;
+		}
+		rc = planner_rollback(&plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+		if (!rc && kind == RUN_REDO && plan.n == 1) {
+			plan.steps = xrealloc(plan.steps, 2 * sizeof(dbs_step));
+			plan.steps[1] = plan.steps[0];
+			plan.steps[1].direction = DBS_UP;
+			plan.steps[1].sql = entry_of(&plan.steps[0])->m->up.sql;
+			plan.steps[1].file = entry_of(&plan.steps[0])->m->up.file;
+			plan.n = 2;
+		}
+	}
+	if (!rc)
+		rc = preflight(ctx, &plan);
+	for (size_t i = 0; !rc && i < plan.n; i++) {
+		int64_t ms = 0;
+		const dbs_step *s = &plan.steps[i];
+		rc = apply_step(ctx, s, &ms);
+		run_step(ctx, &r, s->entry, s->direction == DBS_UP ? "up" : "down", ms,
+			 rc ? &ctx->err : NULL);
+		if (cb)
+			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
+	}
+	free(plan.steps);
+	rc = run_end(ctx, &r, rc, report);
+	drop_state(ctx);  /* the history changed: read it again when asked */
+	return rc;
+}
+
+int dbs_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_MIGRATE, o, cb, cb_data, report);
+}
+
+int dbs_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		 void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_ROLLBACK, o, cb, cb_data, report);
+}
+
+int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+	     void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_REDO, o, cb, cb_data, report);
+}
+
+int dbs_baseline(dbs_ctx *ctx, const char *target, size_t *count, char **report)
+{
+	run r;
+	*count = 0;
+	int rc = run_begin(ctx, &r, "baseline");
+	dbs_plan plan = { 0 };
+	if (!rc) {
+		dbs_migrate_opts o = { .target = target, .allow_out_of_order = 1 };
+		rc = planner_migrate(&plan, ctx->entries, ctx->nentries, &o, &ctx->err);
+	}
+	if (!rc)
+		rc = q(ctx, "BEGIN", &ctx->err);
+	for (size_t i = 0; !rc && i < plan.n; i++) {
+		const dbs_step *s = &plan.steps[i];
+		rc = state_record(ctx->driver, ctx->conn, entry_of(s)->m, "applied", 0,
+				  "baseline", &ctx->err);
+		run_step(ctx, &r, s->entry, "baseline", 0, rc ? &ctx->err : NULL);
+	}
+	if (!rc)
+		rc = q(ctx, "COMMIT", &ctx->err);
+	else if (r.have_state)
+		rollback_quietly(ctx);
+	if (!rc)
+		*count = plan.n;
+	free(plan.steps);
+	rc = run_end(ctx, &r, rc, report);
+	drop_state(ctx);
+	return rc;
+}
+
+int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report)
+{
+	run r;
+	*fixed = 0;
+	int rc = run_begin(ctx, &r, "repair");
+	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
+		plan_entry *pe = &ctx->entries[i];
+		if (pe->pub.state == DBS_FAILED) {
+			rc = state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,
+					  &ctx->err);
+			run_step(ctx, &r, &pe->pub, "clear failed", 0, rc ? &ctx->err : NULL);
+		} else if (pe->pub.state == DBS_DRIFTED) {
+			rc = state_accept_checksum(ctx->driver, ctx->conn, pe->m, &ctx->err);
+			run_step(ctx, &r, &pe->pub, "accept checksum", 0, rc ? &ctx->err : NULL);
+		} else {
+			continue;
+		}
+		if (!rc)
+			(*fixed)++;
+	}
+	rc = run_end(ctx, &r, rc, report);
+	drop_state(ctx);
+	return rc;
+}
+
+/* ---- new ---- */
+
+int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error *err)
+{
+	size_t n = strlen(name);
+	if (n == 0 || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "0123456789_-") != n)
+		return dbs_fail(err, DBS_EINPUT, "bad migration name '%s': use letters, "
+				"digits, '_' and '-'", name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return dbs_fail(err, DBS_EINPUT, "cannot create directory '%s': %s", dir,
+				strerror(errno));
+	time_t t = time(NULL);
+	for (int tries = 0; tries < 100; tries++, t++) {
+		struct tm tm;
+		char stamp[32];
+		gmtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+		/* Another file may hold this version already: take the next second. */
+		source src;
+		dbs_error e2 = { 0 };
+		int taken = 0;
+		if (!source_load(&src, dir, &e2)) {
+			for (size_t i = 0; i < src.n && !taken; i++)
+				taken = !dbs_version_cmp(src.m[i].version, stamp);
+			source_release(&src);
+		}
+		dbs_error_clear(&e2);
+		if (taken)
+			continue;
+		char *p = xprintf("%s/%s_%s.sql", dir, stamp, name);
+		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST) {
+			free(p);
+			continue;
+		}
+		if (fd < 0) {
+			dbs_fail(err, DBS_EINPUT, "cannot create '%s': %s", p, strerror(errno));
+			free(p);
+			return DBS_EINPUT;
+		}
+		static const char body[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
+		ssize_t w = write(fd, body, sizeof(body) - 1);
+		close(fd);
+		if (w != (ssize_t)sizeof(body) - 1) {
+			dbs_fail(err, DBS_EFAIL, "cannot write '%s'", p);
+			free(p);
+			return DBS_EFAIL;
+		}
+		*path = p;
+		return 0;
+	}
+	return dbs_fail(err, DBS_EFAIL, "no free version found for '%s'", name);
+}

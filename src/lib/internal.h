@@ -1,0 +1,224 @@
+/*
+ * internal.h - what the pieces of libdbshift share and nobody else sees:
+ * the string builder, error helpers, the migration source model, the
+ * history rows, and the driver interface every database implements.
+ */
+#ifndef DBSHIFT_INTERNAL_H
+#define DBSHIFT_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "dbshift/dbshift.h"
+
+/* ---- memory and strings (after git's strbuf) ---- */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+typedef struct strbuf {
+	char *buf;   /* never NULL after strbuf_init; NUL-terminated */
+	size_t len, alloc;
+} strbuf;
+
+void strbuf_init(strbuf *sb);
+void strbuf_add(strbuf *sb, const char *data, size_t n);
+void strbuf_adds(strbuf *sb, const char *s);
+void strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *strbuf_detach(strbuf *sb);
+void strbuf_release(strbuf *sb);
+
+int read_file(const char *path, char **out, size_t *len);
+int starts_with(const char *s, const char *prefix);
+int ends_with(const char *s, const char *suffix);
+int is_digits(const char *s, size_t n);
+/* 1-based line and column of byte offset off in text. */
+void text_position(const char *text, size_t off, int *line, int *col);
+/* Offset of the first byte in sql[0..n) that is not blank or a comment. */
+size_t sql_skip_space(const char *sql, size_t n);
+/* sql[0..n) without leading and trailing blanks and comments, copied. */
+char *sql_trimmed(const char *sql, size_t n);
+void sha256_hex(const char *data, size_t n, char out[65]);
+/* Now, UTC, as "YYYY-MM-DD HH:MM:SS+00" (what both drivers store). */
+void utc_now(char out[32]);
+int64_t now_ms(void);
+void sleep_ms(int ms);
+/* user@host of this process, for applied_by. */
+const char *whoami(void);
+
+/* ---- errors ---- */
+
+int dbs_fail(dbs_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dbs_error_set_hint(dbs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dbs_error_set_detail(dbs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dbs_error_set_file(dbs_error *err, const char *file, int line, int col);
+void dbs_error_move(dbs_error *dst, dbs_error *src);
+
+/* ---- migration sources ---- */
+
+typedef struct section {
+	char *file;   /* the file this SQL comes from */
+	char *sql;    /* NULL when the section is absent */
+	int line;     /* line of file where sql starts (1-based) */
+} section;
+
+typedef struct migration {
+	char *app;          /* "" for the top level */
+	char *version;
+	char *name;
+	const char *format;
+	char *path;         /* the file or directory that names it */
+	section up, down;
+	int no_transaction;
+	char *phase;
+	char **requires;    /* "APP:VERSION" */
+	size_t nrequires;
+	int requires_line;  /* for error messages */
+	char checksum[65];  /* SHA-256 of up.sql */
+} migration;
+
+typedef struct source {
+	migration *m;
+	size_t n;
+} source;
+
+/* Read every migration below dir; an input error names file:line. */
+int source_load(source *src, const char *dir, dbs_error *err);
+void source_release(source *src);
+/* Parse one native/goose file's text (exposed for the unit tests). */
+int source_parse_text(migration *m, const char *path, const char *text,
+		      int goose, dbs_error *err);
+void migration_release(migration *m);
+
+/* ---- history rows ---- */
+
+typedef struct history_row {
+	char *app, *version, *name, *checksum, *status, *applied_at;
+	int64_t duration_ms;
+	char *applied_by, *message;
+} history_row;
+
+void history_rows_free(history_row *rows, size_t n);
+
+/* ---- the planner ---- */
+
+/*
+ * Merge files and history rows into entries in plan order: a topological
+ * order of the app chains and their requires (input error on a cycle,
+ * naming it), then rows whose file is gone.  entries[i].m / .row may be
+ * NULL.  Exposed for the unit tests.
+ */
+typedef struct plan_entry {
+	dbs_entry pub;
+	migration *m;
+	history_row *row;
+	size_t *preds;      /* indices of the entries this one follows */
+	size_t npreds;
+} plan_entry;
+
+void plan_entries_free(plan_entry *e, size_t n);
+
+int planner_order(plan_entry **out, size_t *nout, source *src,
+		  history_row *rows, size_t nrows, dbs_error *err);
+int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
+		    const dbs_migrate_opts *o, dbs_error *err);
+int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
+		     const dbs_migrate_opts *o, dbs_error *err);
+
+/* ---- drivers ---- */
+
+typedef struct db_conn db_conn;
+
+/* One result set, all values as text (NULL for SQL NULL). */
+typedef struct db_rows {
+	size_t nrows, ncols;
+	char **v;            /* nrows * ncols */
+} db_rows;
+void db_rows_free(db_rows *r);
+#define DB_VAL(r, i, j) ((r)->v[(i) * (r)->ncols + (j)])
+
+/*
+ * A database driver.  The engine calls only through this table; where the
+ * databases differ, there is a method or a field here for it.  Parameters
+ * are written $1, $2, ... in the SQL of every driver.
+ */
+typedef struct db_driver {
+	int version;            /* 1 */
+	const char *name;       /* "postgres", "sqlite" */
+	const char *timestamp_type;  /* column type of applied_at */
+	const char *json_type;       /* column type of run reports */
+
+	int (*connect)(db_conn **out, const char *url, dbs_error *err);
+	void (*close)(db_conn *c);
+	/* Run sql with text parameters; rows may be NULL when none wanted. */
+	int (*query)(db_conn *c, const char *sql, int nparams,
+		     const char *const *params, db_rows **rows, dbs_error *err);
+	/* Find problems in a script before anything runs (syntax, COPY). */
+	int (*check_script)(const char *sql, size_t *err_offset, dbs_error *err);
+	/*
+	 * Run every statement of a script, one at a time, in whatever
+	 * transaction state the connection is in.  On failure *err_offset is
+	 * the byte offset in sql of the error (or of the failing statement)
+	 * and err->statement the failing statement.
+	 */
+	int (*run_script)(db_conn *c, const char *sql, size_t *err_offset,
+			  dbs_error *err);
+	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
+	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
+	void (*unlock)(db_conn *c);
+	/* Does a table exist in the current schema / database? */
+	int (*table_exists)(db_conn *c, const char *table, int *exists, dbs_error *err);
+} db_driver;
+
+extern const db_driver driver_postgres;
+extern const db_driver driver_sqlite;
+
+/* The driver for a URL, or an input error that says which URLs work. */
+int driver_for_url(const db_driver **out, const char *url, dbs_error *err);
+
+/* ---- state tables (dbshift_migrations, dbshift_runs) ---- */
+
+#define STATE_SCHEMA_VERSION 1
+
+int state_ensure(const db_driver *d, db_conn *c, dbs_error *err);
+int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err);
+int state_read(const db_driver *d, db_conn *c, history_row **rows, size_t *n,
+	       dbs_error *err);
+int state_record(const db_driver *d, db_conn *c, const migration *m,
+		 const char *status, int64_t duration_ms, const char *message,
+		 dbs_error *err);
+int state_forget(const db_driver *d, db_conn *c, const char *app,
+		 const char *version, dbs_error *err);
+int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
+			  dbs_error *err);
+int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
+		     const char *command, const char *env, const char *started,
+		     const char *status, const char *report, dbs_error *err);
+
+/* ---- the context ---- */
+
+struct dbs_ctx {
+	dbs_options opts;
+	char *display_url;
+	const db_driver *driver;
+	db_conn *conn;
+	source src;
+	history_row *rows;
+	size_t nrows;
+	plan_entry *entries;
+	size_t nentries;
+	int state_loaded;
+	dbs_error err;
+	FILE *log;
+};
+
+/* Load history and order entries (once per context). */
+int ctx_load_state(dbs_ctx *ctx);
+/* Append a timestamped line to the log file, if one is open. */
+void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

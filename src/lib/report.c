@@ -1,0 +1,104 @@
+/*
+ * report.c - the JSON documents of the read-only commands (status, plan)
+ * and of errors; runs build theirs in engine.c with report_error().
+ */
+#include <stdlib.h>
+
+#include "report.h"
+
+json_t *report_error(const dbs_error *err)
+{
+	static const char *codes[] = { "ok", "failed", "input", "policy", "locked", "nomem" };
+	int c = -err->code;
+	json_t *o = json_pack("{s:s, s:s}", "code", c >= 0 && c <= 5 ? codes[c] : "failed",
+			      "message", err->message ? err->message : "unknown error");
+	if (err->detail)
+		json_object_set_new(o, "detail", json_string(err->detail));
+	if (err->hint)
+		json_object_set_new(o, "hint", json_string(err->hint));
+	if (err->sqlstate)
+		json_object_set_new(o, "sqlstate", json_string(err->sqlstate));
+	if (err->file) {
+		json_object_set_new(o, "file", json_string(err->file));
+		if (err->line)
+			json_object_set_new(o, "line", json_integer(err->line));
+		if (err->col)
+			json_object_set_new(o, "col", json_integer(err->col));
+	}
+	if (err->statement)
+		json_object_set_new(o, "statement", json_string(err->statement));
+	return o;
+}
+
+static char *dump(json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}
+
+static json_t *entry_json(const dbs_entry *e)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "app", e->app, "version",
+			      e->version, "name", e->name, "state", dbs_state_name(e->state),
+			      "out_of_order", e->out_of_order);
+	json_object_set_new(o, "file", e->path ? json_string(e->path) : json_null());
+	json_object_set_new(o, "format", e->format ? json_string(e->format) : json_null());
+	json_object_set_new(o, "phase", e->phase ? json_string(e->phase) : json_null());
+	json_object_set_new(o, "no_transaction", json_boolean(e->no_transaction));
+	if (e->state != DBS_PENDING) {
+		json_object_set_new(o, "applied_at", json_string(e->applied_at));
+		json_object_set_new(o, "duration_ms", json_integer(e->duration_ms));
+		json_object_set_new(o, "applied_by", json_string(e->applied_by));
+	}
+	if (e->message)
+		json_object_set_new(o, "message", json_string(e->message));
+	return o;
+}
+
+char *dbs_status_json(dbs_ctx *ctx)
+{
+	size_t n = 0, counts[5] = { 0 };
+	int rc = dbs_status(ctx, &n);
+	if (rc)
+		return dbs_error_json("status", dbs_last_error(ctx));
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const dbs_entry *e = dbs_status_entry(ctx, i);
+		counts[e->state]++;
+		json_array_append_new(list, entry_json(e));
+	}
+	json_t *summary = json_pack("{s:I}", "total", (json_int_t)n);
+	for (int s = 0; s < 5; s++)
+		json_object_set_new(summary, dbs_state_name((dbs_state)s),
+				    json_integer((json_int_t)counts[s]));
+	return dump(json_pack("{s:s, s:s, s:o, s:o}", "command", "status", "database",
+			      dbs_database_display(ctx), "migrations", list, "summary",
+			      summary));
+}
+
+char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
+		    const dbs_error *err)
+{
+	json_t *steps = json_array();
+	for (size_t i = 0; plan && i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		json_t *o = entry_json(s->entry);
+		json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
+		json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
+		json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
+		json_array_append_new(steps, o);
+	}
+	json_t *doc = json_pack("{s:s, s:s, s:o, s:b}", "command", command, "database",
+				dbs_database_display(ctx), "steps", steps, "blocked",
+				plan && plan->blocked);
+	if (err && err->code)
+		json_object_set_new(doc, "error", report_error(err));
+	return dump(doc);
+}
+
+char *dbs_error_json(const char *command, const dbs_error *err)
+{
+	return dump(json_pack("{s:s, s:s, s:o}", "command", command, "status", "failed",
+			      "error", report_error(err)));
+}

@@ -1,0 +1,337 @@
+/*
+ * util.c - memory, the string builder, small text helpers, hashing, time,
+ * and the error helpers every part of the library reports through.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "internal.h"
+
+static void oom(void)
+{
+	fputs("dbshift: out of memory\n", stderr);
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static char *vxprintf(const char *fmt, va_list ap)
+{
+	va_list cp;
+	va_copy(cp, ap);
+	int n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		oom();
+	char *p = xmalloc((size_t)n + 1);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *xprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = vxprintf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void strbuf_init(strbuf *sb)
+{
+	sb->alloc = 64;
+	sb->len = 0;
+	sb->buf = xmalloc(sb->alloc);
+	sb->buf[0] = '\0';
+}
+
+static void strbuf_grow(strbuf *sb, size_t extra)
+{
+	if (sb->len + extra + 1 <= sb->alloc)
+		return;
+	while (sb->len + extra + 1 > sb->alloc)
+		sb->alloc *= 2;
+	sb->buf = xrealloc(sb->buf, sb->alloc);
+}
+
+void strbuf_add(strbuf *sb, const char *data, size_t n)
+{
+	strbuf_grow(sb, n);
+	memcpy(sb->buf + sb->len, data, n);
+	sb->len += n;
+	sb->buf[sb->len] = '\0';
+}
+
+void strbuf_adds(strbuf *sb, const char *s)
+{
+	strbuf_add(sb, s, strlen(s));
+}
+
+void strbuf_addf(strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = vxprintf(fmt, ap);
+	va_end(ap);
+	strbuf_adds(sb, p);
+	free(p);
+}
+
+char *strbuf_detach(strbuf *sb)
+{
+	char *p = sb->buf;
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+	return p;
+}
+
+void strbuf_release(strbuf *sb)
+{
+	free(sb->buf);
+	sb->buf = NULL;
+	sb->len = sb->alloc = 0;
+}
+
+int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	strbuf sb;
+	strbuf_init(&sb);
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		strbuf_add(&sb, chunk, n);
+	int bad = ferror(f);
+	int saved = errno;
+	fclose(f);
+	if (bad) {
+		strbuf_release(&sb);
+		errno = saved;
+		return -1;
+	}
+	if (len)
+		*len = sb.len;
+	*out = strbuf_detach(&sb);
+	return 0;
+}
+
+int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int is_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+void text_position(const char *text, size_t off, int *line, int *col)
+{
+	int l = 1, c = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			l++;
+			c = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			c++;  /* count characters, not UTF-8 continuation bytes */
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+void sha256_hex(const char *data, size_t n, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned int i = 0; i < mdlen && i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[64] = '\0';
+}
+
+void utc_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+const char *whoami(void)
+{
+	static char buf[320];
+	if (buf[0])
+		return buf;
+	char host[256] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	const char *user = getenv("USER");
+	struct passwd *pw = getpwuid(getuid());
+	if (pw && pw->pw_name)
+		user = pw->pw_name;
+	snprintf(buf, sizeof(buf), "%s@%s", user ? user : "unknown", host);
+	return buf;
+}
+
+/* ---- errors ---- */
+
+void dbs_error_clear(dbs_error *err)
+{
+	if (!err)
+		return;
+	free(err->message);
+	free(err->detail);
+	free(err->hint);
+	free(err->sqlstate);
+	free(err->file);
+	free(err->statement);
+	memset(err, 0, sizeof(*err));
+}
+
+int dbs_fail(dbs_error *err, int code, const char *fmt, ...)
+{
+	if (!err)
+		return code;
+	dbs_error_clear(err);
+	va_list ap;
+	va_start(ap, fmt);
+	err->message = vxprintf(fmt, ap);
+	va_end(ap);
+	err->code = code;
+	return code;
+}
+
+void dbs_error_set_hint(dbs_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(err->hint);
+	err->hint = vxprintf(fmt, ap);
+	va_end(ap);
+}
+
+void dbs_error_set_detail(dbs_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	free(err->detail);
+	err->detail = vxprintf(fmt, ap);
+	va_end(ap);
+}
+
+void dbs_error_set_file(dbs_error *err, const char *file, int line, int col)
+{
+	free(err->file);
+	err->file = file ? xstrdup(file) : NULL;
+	err->line = line;
+	err->col = col;
+}
+
+void dbs_error_move(dbs_error *dst, dbs_error *src)
+{
+	dbs_error_clear(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+size_t sql_skip_space(const char *sql, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r') {
+			i++;
+		} else if (i + 1 < n && sql[i] == '-' && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (i + 1 < n && sql[i] == '/' && sql[i + 1] == '*') {
+			i += 2;
+			while (i + 1 < n && !(sql[i] == '*' && sql[i + 1] == '/'))
+				i++;
+			i = i + 2 <= n ? i + 2 : n;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+char *sql_trimmed(const char *sql, size_t n)
+{
+	size_t start = sql_skip_space(sql, n);
+	size_t end = n;
+	while (end > start && (sql[end - 1] == ' ' || sql[end - 1] == '\t' ||
+			       sql[end - 1] == '\n' || sql[end - 1] == '\r' ||
+			       sql[end - 1] == ';'))
+		end--;
+	return xstrndup(sql + start, end - start);
+}
