@@ -165,8 +165,9 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 	     void *cb_data, char **report);
 
 /* Record every pending migration up to target ("VERSION" or
- * "APP:VERSION") as applied without running it. */
-int dbs_baseline(dbs_ctx *ctx, const char *target, size_t *count, char **report);
+ * "APP:VERSION") as applied without running it; cb sees each one. */
+int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,
+		 char **report);
 
 /* Delete failed rows and accept changed checksums. */
 int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report);

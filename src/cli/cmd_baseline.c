@@ -3,6 +3,19 @@
 
 #include "cli.h"
 
+static void print_recorded(const dbs_step *step, int64_t ms, const dbs_error *err, void *data)
+{
+	cli *g = data;
+	char label[512];
+	(void)ms;
+	if (!err)
+		g->done++;
+	if (g->quiet || g->json)
+		return;
+	entry_label(step->entry, label, sizeof(label));
+	printf("%-12s %s\n", err ? "FAILED" : "recorded", label);
+}
+
 int cmd_baseline(cli *g)
 {
 	if (g->nargs != 1)
@@ -11,10 +24,8 @@ int cmd_baseline(cli *g)
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)
 		return rc;
-	size_t n = 0;
 	char *report = NULL;
-	rc = dbs_baseline(ctx, g->args[0], &n, &report);
-	g->done = n;
+	rc = dbs_baseline(ctx, g->args[0], print_recorded, g, &report);
 	rc = finish_run(g, ctx, rc, report, "mark as applied (baseline)");
 	dbs_close(ctx);
 	return rc;

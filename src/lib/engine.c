@@ -217,28 +217,6 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 	return 0;
 }
 
-int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
-{
-	*out = xcalloc(1, sizeof(dbs_plan));
-	int rc = ctx_load_state(ctx);
-	if (!rc)
-		rc = planner_migrate(*out, ctx->entries, ctx->nentries, o, &ctx->err);
-	if (!rc && ctx->driver)
-		rc = preflight(ctx, *out);
-	return rc;
-}
-
-int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
-{
-	*out = xcalloc(1, sizeof(dbs_plan));
-	int rc = ctx_load_state(ctx);
-	if (!rc)
-		rc = planner_rollback(*out, ctx->entries, ctx->nentries, o, &ctx->err);
-	if (!rc && ctx->driver)
-		rc = preflight(ctx, *out);
-	return rc;
-}
-
 /* ---- runs ---- */
 
 typedef struct run {
@@ -385,41 +363,72 @@ static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	return rc;
 }
 
-typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO } run_kind;
+typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO, RUN_BASELINE } run_kind;
+static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 
-static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
-		    dbs_step_cb cb, void *cb_data, char **report)
+/* Plan a run from the loaded state and check its scripts. */
+static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
-	static const char *names[] = { "migrate", "rollback", "redo" };
-	run r;
-	dbs_plan plan = { 0 };
-	int rc = run_begin(ctx, &r, names[kind]);
-	if (!rc && kind == RUN_MIGRATE)
-		rc = planner_migrate(&plan, ctx->entries, ctx->nentries, o, &ctx->err);
-	else if (!rc) {
-		dbs_migrate_opts one = *o;
+	dbs_migrate_opts one = *o;
+	int rc;
+	if (kind == RUN_MIGRATE || kind == RUN_BASELINE) {
+		one.allow_out_of_order |= kind == RUN_BASELINE;
+		rc = planner_migrate(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+	} else {
 		if (kind == RUN_REDO) {
 			one.target = NULL;
 			one.steps = 1;
 		}
-		rc = planner_rollback(&plan, ctx->entries, ctx->nentries, &one, &ctx->err);
-		if (!rc && kind == RUN_REDO && plan.n == 1) {
-			plan.steps = xrealloc(plan.steps, 2 * sizeof(dbs_step));
-			plan.steps[1] = plan.steps[0];
-			plan.steps[1].direction = DBS_UP;
-			plan.steps[1].sql = entry_of(&plan.steps[0])->m->up.sql;
-			plan.steps[1].file = entry_of(&plan.steps[0])->m->up.file;
-			plan.n = 2;
+		rc = planner_rollback(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+		if (!rc && kind == RUN_REDO && plan->n == 1) {
+			plan->steps = xrealloc(plan->steps, 2 * sizeof(dbs_step));
+			plan->steps[1] = plan->steps[0];
+			plan->steps[1].direction = DBS_UP;
+			plan->steps[1].sql = entry_of(&plan->steps[0])->m->up.sql;
+			plan->steps[1].file = entry_of(&plan->steps[0])->m->up.file;
+			plan->n = 2;
 		}
 	}
+	if (!rc && kind != RUN_BASELINE)
+		rc = preflight(ctx, plan);
+	return rc;
+}
+
+static int record_baseline(dbs_ctx *ctx, const dbs_step *s)
+{
+	return state_record(ctx->driver, ctx->conn, entry_of(s)->m, "applied", 0,
+			    "baseline: recorded as applied without running", &ctx->err);
+}
+
+/*
+ * Plan, and check the plan, before anything is touched: bad input and
+ * policy refusals change nothing, not even the history tables.  Then,
+ * under the lock, plan again from the history as it is now.
+ */
+static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		    dbs_step_cb cb, void *cb_data, char **report)
+{
+	run r;
+	dbs_plan plan = { 0 };
+	int rc = ctx_load_state(ctx);
 	if (!rc)
-		rc = preflight(ctx, &plan);
+		rc = make_plan(ctx, kind, o, &plan);
+	free(plan.steps);
+	memset(&plan, 0, sizeof(plan));
+	if (rc) {
+		if (report)
+			*report = dbs_error_json(run_names[kind], &ctx->err);
+		return rc;
+	}
+	rc = run_begin(ctx, &r, run_names[kind]);
+	if (!rc)
+		rc = make_plan(ctx, kind, o, &plan);
 	for (size_t i = 0; !rc && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
-		rc = apply_step(ctx, s, &ms);
-		run_step(ctx, &r, s->entry, s->direction == DBS_UP ? "up" : "down", ms,
-			 rc ? &ctx->err : NULL);
+		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, s, &ms);
+		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
+			 : s->direction == DBS_UP ? "up" : "down", ms, rc ? &ctx->err : NULL);
 		if (cb)
 			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
 	}
@@ -427,6 +436,24 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	rc = run_end(ctx, &r, rc, report);
 	drop_state(ctx);  /* the history changed: read it again when asked */
 	return rc;
+}
+
+static int plan_only(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		     dbs_plan **out)
+{
+	*out = xcalloc(1, sizeof(dbs_plan));
+	int rc = ctx_load_state(ctx);
+	return rc ? rc : make_plan(ctx, kind, o, *out);
+}
+
+int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	return plan_only(ctx, RUN_MIGRATE, o, out);
+}
+
+int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	return plan_only(ctx, RUN_ROLLBACK, o, out);
 }
 
 int dbs_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
@@ -447,34 +474,11 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 	return run_plan(ctx, RUN_REDO, o, cb, cb_data, report);
 }
 
-int dbs_baseline(dbs_ctx *ctx, const char *target, size_t *count, char **report)
+int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,
+		 char **report)
 {
-	run r;
-	*count = 0;
-	int rc = run_begin(ctx, &r, "baseline");
-	dbs_plan plan = { 0 };
-	if (!rc) {
-		dbs_migrate_opts o = { .target = target, .allow_out_of_order = 1 };
-		rc = planner_migrate(&plan, ctx->entries, ctx->nentries, &o, &ctx->err);
-	}
-	if (!rc)
-		rc = q(ctx, "BEGIN", &ctx->err);
-	for (size_t i = 0; !rc && i < plan.n; i++) {
-		const dbs_step *s = &plan.steps[i];
-		rc = state_record(ctx->driver, ctx->conn, entry_of(s)->m, "applied", 0,
-				  "baseline", &ctx->err);
-		run_step(ctx, &r, s->entry, "baseline", 0, rc ? &ctx->err : NULL);
-	}
-	if (!rc)
-		rc = q(ctx, "COMMIT", &ctx->err);
-	else if (r.have_state)
-		rollback_quietly(ctx);
-	if (!rc)
-		*count = plan.n;
-	free(plan.steps);
-	rc = run_end(ctx, &r, rc, report);
-	drop_state(ctx);
-	return rc;
+	dbs_migrate_opts o = { .target = target };
+	return run_plan(ctx, RUN_BASELINE, &o, cb, cb_data, report);
 }
 
 int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report)

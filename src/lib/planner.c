@@ -316,11 +316,24 @@ static int parse_target(target *t, const char *s, plan_entry *e, size_t n,
 	}
 	const char *colon = strrchr(s, ':');
 	const char *v = colon ? colon + 1 : s;
+	if (colon && colon != s && !strcmp(v, "zero")) {
+		/* APP:zero: everything of one app */
+		t->app = xstrndup(s, (size_t)(colon - s));
+		t->version = "0";
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(t->app, e[i].pub.app))
+				return 0;
+		dbs_fail(err, DBS_EINPUT, "no app '%s'", t->app);
+		dbs_error_set_hint(err, "apps are the subdirectories of the migrations directory");
+		free(t->app);
+		t->app = NULL;
+		return DBS_EINPUT;
+	}
 	size_t vn = strlen(v);
 	int ok = vn > 0 && strspn(v, "0123456789.") == vn && v[0] != '.' && v[vn - 1] != '.';
 	if (!ok || colon == s)
 		return dbs_fail(err, DBS_EINPUT,
-				"bad target '%s': expected VERSION, APP:VERSION or zero", s);
+				"bad target '%s': expected VERSION, APP:VERSION, APP:zero or zero", s);
 	t->app = colon ? xstrndup(s, (size_t)(colon - s)) : NULL;
 	t->version = v;
 	for (size_t i = 0; i < n; i++)

@@ -1,0 +1,48 @@
+# pgserver.sh - start and stop a throwaway PostgreSQL server for the tests.
+#
+# Source it, then: pg_start (sets PGPORT_TEST, PG_URL, PG_ADMIN_URL) and
+# pg_stop.  The cluster lives in a temporary directory owned by a non-root
+# user (initdb refuses root), listens on 127.0.0.1 only, and requires a
+# password over TCP so that wrong-password handling is tested for real.
+
+PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+PG_PASSWORD=${PG_PASSWORD:-s3cret-pw}
+
+pg_as() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+pg_start() {
+	PG_DIR=$(mktemp -d /tmp/dbshift-pg.XXXXXX)
+	chmod 755 "$PG_DIR"
+	[ "$(id -u)" = 0 ] && chown postgres "$PG_DIR"
+	printf '%s\n' "$PG_PASSWORD" > "$PG_DIR/pw"
+	[ "$(id -u)" = 0 ] && chown postgres "$PG_DIR/pw"
+	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/pw" \
+		--auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 || {
+		cat "$PG_DIR/initdb.log"; return 1; }
+	PGPORT_TEST=${PGPORT_TEST:-$(( 20000 + RANDOM % 20000 ))}
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+		-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" \
+		start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
+	PG_ADMIN_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/postgres"
+	export PG_DIR PGPORT_TEST PG_ADMIN_URL
+}
+
+# A fresh database for one test: prints its URL.
+pg_newdb() {
+	local name=$1
+	PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+	echo "postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/$name"
+}
+
+pg_stop() {
+	[ -n "${PG_DIR:-}" ] || return 0
+	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null 2>&1
+	rm -rf "$PG_DIR"
+	PG_DIR=
+}

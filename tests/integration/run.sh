@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# run.sh [DBSHIFT] - the integration tests: the real dbshift binary against
+# SQLite files and a throwaway PostgreSQL server started here.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+DBSHIFT=$(realpath "${1:-$HERE/../../build/dbshift}")
+FIXTURES=$HERE/fixtures
+WORK=$(mktemp -d /tmp/dbshift-it.XXXXXX)
+chmod 755 "$WORK"
+export DBSHIFT FIXTURES WORK
+unset DATABASE_URL DBSHIFT_ENV PGPASSWORD
+
+. "$HERE/lib.sh"
+. "$HERE/pgserver.sh"
+for f in "$HERE"/t_*.sh; do . "$f"; done
+
+cleanup() { pg_stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# Tests that run on both drivers, then those for one.
+BOTH=${BOTH-"t_formats t_apps t_failure t_input_errors t_policy t_no_transaction t_commands t_kill"}
+PG_ONLY=${PG_ONLY-"t_pg_specific t_concurrent t_lock_holder t_password"}
+SQLITE_ONLY=${SQLITE_ONLY-""}
+
+if ! pg_start; then
+	not_ok "start a throwaway PostgreSQL server"
+	PG_ONLY=""
+	DRIVERS="sqlite"
+else
+	DRIVERS="sqlite postgres"
+fi
+
+for DRIVER in $DRIVERS; do
+	export DRIVER
+	for t in $BOTH; do "$t"; done
+	if [ "$DRIVER" = postgres ]; then for t in $PG_ONLY; do "$t"; done; fi
+	if [ "$DRIVER" = sqlite ]; then for t in $SQLITE_ONLY; do "$t"; done; fi
+done
+
+echo "integration: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]
