@@ -37,7 +37,8 @@ int cmd_migrate(cli *g)
 		return rc;
 	if (dry_run) {
 		dbs_plan *plan = NULL;
-		rc = show_plan(g, ctx, "migrate --dry-run", dbs_plan_migrate(ctx, &o, &plan), plan);
+		rc = dbs_plan_migrate(ctx, &o, &plan);
+		rc = show_plan(g, ctx, "migrate --dry-run", rc, plan);
 		dbs_plan_free(plan);
 	} else {
 		char *report = NULL;

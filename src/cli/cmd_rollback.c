@@ -32,7 +32,8 @@ int cmd_rollback(cli *g)
 		return rc;
 	if (dry_run) {
 		dbs_plan *plan = NULL;
-		rc = show_plan(g, ctx, "rollback --dry-run", dbs_plan_rollback(ctx, &o, &plan), plan);
+		rc = dbs_plan_rollback(ctx, &o, &plan);
+		rc = show_plan(g, ctx, "rollback --dry-run", rc, plan);
 		dbs_plan_free(plan);
 	} else {
 		char *report = NULL;
