@@ -72,6 +72,9 @@ void dbs_options_release(dbs_options *opts);
 
 /* A copy of url with any password replaced by "****"; caller frees. */
 char *dbs_redact_url(const char *url);
+/* Where the first password at or after byte from of url is: 1 and
+ * [*off, *off + *len), or 0 when there is none. */
+int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len);
 
 /* Compare two version strings as numbers, dotted parts one by one. */
 int dbs_version_cmp(const char *a, const char *b);

@@ -31,13 +31,10 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 	return DBS_EINPUT;
 }
 
-char *dbs_redact_url(const char *url)
+int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len)
 {
-	strbuf sb;
-	strbuf_init(&sb);
 	const char *scheme = strstr(url, "://");
-	const char *p = url;
-	if (scheme) {
+	if (scheme && (size_t)(scheme - url) + 3 >= from) {
 		const char *auth = scheme + 3;
 		const char *end = auth + strcspn(auth, "/?#");
 		const char *at = NULL;
@@ -45,27 +42,35 @@ char *dbs_redact_url(const char *url)
 			if (*q == '@')
 				at = q;  /* the last @ ends the user info */
 		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-		if (colon) {
-			strbuf_add(&sb, url, (size_t)(colon - url) + 1);
-			strbuf_adds(&sb, "****");
-			p = at;
+		if (colon && (size_t)(colon - url) + 1 >= from) {
+			*off = (size_t)(colon - url) + 1;
+			*len = (size_t)(at - colon) - 1;
+			return 1;
 		}
 	}
-	/* password=... in the query string */
-	const char *q = strchr(p, '?');
-	if (!q) {
-		strbuf_adds(&sb, p);
-		return strbuf_detach(&sb);
+	/* password=... among the query parameters */
+	const char *q = strchr(url, '?');
+	for (; q; q = strchr(q + 1, '&')) {
+		if (!strncmp(q + 1, "password=", 9) && (size_t)(q + 10 - url) >= from) {
+			*off = (size_t)(q + 10 - url);
+			*len = strcspn(q + 10, "&#");
+			return 1;
+		}
 	}
-	strbuf_add(&sb, p, (size_t)(q - p));
-	while (*q) {
-		size_t n = strcspn(q + 1, "&") + 1;
-		if (!strncmp(q + 1, "password=", 9))
-			strbuf_addf(&sb, "%cpassword=****", *q);
-		else
-			strbuf_add(&sb, q, n);
-		q += n;
+	return 0;
+}
+
+char *dbs_redact_url(const char *url)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	size_t pos = 0, off, len;
+	while (dbs_url_password(url, pos, &off, &len)) {
+		strbuf_add(&sb, url + pos, off - pos);
+		strbuf_adds(&sb, "****");
+		pos = off + len;
 	}
+	strbuf_adds(&sb, url + pos);
 	return strbuf_detach(&sb);
 }
 
