@@ -364,29 +364,32 @@ static const char *label(const dbs_entry *p, char *buf, size_t n)
 	return buf;
 }
 
-/* Refusals that hold whatever the plan: failed rows, drift. */
+/* Refusals that hold whatever the plan: failed rows first, then drift. */
 static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err)
 {
 	char buf[512];
 	for (size_t i = 0; i < n; i++) {
 		dbs_entry *p = &e[i].pub;
-		if (p->state == DBS_FAILED) {
-			dbs_fail(err, DBS_EPOLICY, "migration %s failed earlier and blocks "
-				 "further runs", label(p, buf, sizeof(buf)));
-			if (p->message)
-				dbs_error_set_detail(err, "%s", p->message);
-			dbs_error_set_hint(err, "it ran outside a transaction, so part of it "
-				"may have been applied: check the objects it creates or changes, "
-				"finish or undo them by hand, then run 'dbshift repair'");
-			return DBS_EPOLICY;
-		}
-		if (p->state == DBS_DRIFTED && !allow_drift) {
-			dbs_fail(err, DBS_EPOLICY, "migration %s was changed after it was "
-				 "applied", label(p, buf, sizeof(buf)));
-			dbs_error_set_hint(err, "restore the file as it was applied, or accept "
-				"the change with 'dbshift repair' (or run with --allow-drift)");
-			return DBS_EPOLICY;
-		}
+		if (p->state != DBS_FAILED)
+			continue;
+		dbs_fail(err, DBS_EPOLICY, "migration %s failed earlier and blocks "
+			 "further runs", label(p, buf, sizeof(buf)));
+		if (p->message)
+			dbs_error_set_detail(err, "%s", p->message);
+		dbs_error_set_hint(err, "it ran outside a transaction, so part of it "
+			"may have been applied: check the objects it creates or changes, "
+			"finish or undo them by hand, then run 'dbshift repair'");
+		return DBS_EPOLICY;
+	}
+	for (size_t i = 0; i < n && !allow_drift; i++) {
+		dbs_entry *p = &e[i].pub;
+		if (p->state != DBS_DRIFTED)
+			continue;
+		dbs_fail(err, DBS_EPOLICY, "migration %s was changed after it was "
+			 "applied", label(p, buf, sizeof(buf)));
+		dbs_error_set_hint(err, "restore the file as it was applied, or accept "
+			"the change with 'dbshift repair' (or run with --allow-drift)");
+		return DBS_EPOLICY;
 	}
 	return 0;
 }

@@ -1,1 +1,140 @@
-int main(void){return 0;}
+/* test_config.c - config file < environment < command line; file:line errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static char path[] = "/tmp/dbshift-conf.XXXXXX";
+
+static void write_conf(const char *text)
+{
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static void done(void)
+{
+	unlink(path);
+	strcpy(path, "/tmp/dbshift-conf.XXXXXX");
+	unsetenv("DATABASE_URL");
+	unsetenv("DBSHIFT_ENV");
+}
+
+static const char conf[] =
+	"; comment\n"
+	"[dbshift]\n"
+	"dir = db/migrations\n"
+	"database = sqlite:dev.db\n"
+	"lock_wait = 2min\n"
+	"\n"
+	"[env \"production\"]\n"
+	"database = postgres://app@db/app\n"
+	"max_risk = yellow\n"
+	"require_backup = true\n"
+	"lock_wait = 1500ms\n"
+	"[env \"staging\"]\n"
+	"database = postgres://app@staging/app\n";
+
+static void defaults_and_file(void **state)
+{
+	(void)state;
+	dbs_options o;
+	dbs_error err = { 0 };
+	write_conf(conf);
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.dir, "db/migrations");
+	assert_string_equal(o.database, "sqlite:dev.db");
+	assert_int_equal(o.lock_wait_ms, 120000);
+	assert_string_equal(o.max_risk, "red");
+	assert_int_equal(o.require_backup, 0);
+	dbs_options_release(&o);
+	done();
+}
+
+static void environment_section(void **state)
+{
+	(void)state;
+	dbs_options o;
+	dbs_error err = { 0 };
+	write_conf(conf);
+	assert_int_equal(dbs_options_load(&o, path, "production", &err), 0);
+	assert_string_equal(o.dir, "db/migrations");
+	assert_string_equal(o.database, "postgres://app@db/app");
+	assert_string_equal(o.max_risk, "yellow");
+	assert_int_equal(o.require_backup, 1);
+	assert_int_equal(o.lock_wait_ms, 1500);
+	assert_string_equal(o.env, "production");
+	dbs_options_release(&o);
+
+	setenv("DBSHIFT_ENV", "staging", 1);
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.database, "postgres://app@staging/app");
+	dbs_options_release(&o);
+	/* the command line's --env beats DBSHIFT_ENV */
+	assert_int_equal(dbs_options_load(&o, path, "production", &err), 0);
+	assert_string_equal(o.database, "postgres://app@db/app");
+	dbs_options_release(&o);
+	/* DATABASE_URL beats the file */
+	setenv("DATABASE_URL", "sqlite:env.db", 1);
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.database, "sqlite:env.db");
+	dbs_options_release(&o);
+	done();
+}
+
+static void errors_name_file_and_line(void **state)
+{
+	(void)state;
+	static const struct { const char *text; const char *env; int line; const char *msg; } cases[] = {
+		{ "[dbshift]\ndir = x\ndatabse = y\n", NULL, 3, "unknown key 'databse' in [dbshift]" },
+		{ "[dbshift]\n\n[envs \"p\"]\n", NULL, 3, "unknown section [envs \"p\"]" },
+		{ "[dbshift]\nmax_risk = purple\n", NULL, 2, "bad max_risk 'purple'" },
+		{ "[dbshift]\nlock_wait = soon\n", NULL, 2, "bad lock_wait 'soon'" },
+		{ "[dbshift]\nrequire_backup = maybe\n", NULL, 2, "bad require_backup 'maybe'" },
+		{ "[dbshift]\njust words\n", NULL, 2, "malformed line" },
+		{ "[env \"a\"]\nbogus = 1\n", "b", 2, "unknown key 'bogus' in [env \"a\"]" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		dbs_options o;
+		dbs_error err = { 0 };
+		write_conf(cases[i].text);
+		assert_int_equal(dbs_options_load(&o, path, cases[i].env, &err), DBS_EINPUT);
+		assert_string_equal(err.message, cases[i].msg);
+		assert_string_equal(err.file, path);
+		assert_int_equal(err.line, cases[i].line);
+		dbs_error_clear(&err);
+		done();
+	}
+	dbs_options o;
+	dbs_error err = { 0 };
+	write_conf(conf);
+	assert_int_equal(dbs_options_load(&o, path, "prod", &err), DBS_EINPUT);
+	char *want = xprintf("no environment 'prod' in %s", path);
+	assert_string_equal(err.message, want);
+	free(want);
+	dbs_error_clear(&err);
+	done();
+	assert_int_equal(dbs_options_load(&o, "/nonexistent/dbshift.conf", NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "cannot read config file '/nonexistent/dbshift.conf': "
+			    "No such file or directory");
+	dbs_error_clear(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(defaults_and_file),
+		cmocka_unit_test(environment_section),
+		cmocka_unit_test(errors_name_file_and_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

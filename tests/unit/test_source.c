@@ -1,1 +1,227 @@
-int main(void){return 0;}
+/* test_source.c - every file format's parser, and its input errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <ftw.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static int parse(migration *m, const char *text, int goose, dbs_error *err)
+{
+	memset(m, 0, sizeof(*m));
+	return source_parse_text(m, "f.sql", text, goose, err);
+}
+
+static void dbmate_sections(void **state)
+{
+	(void)state;
+	migration m;
+	dbs_error err = { 0 };
+	assert_int_equal(parse(&m, "-- a comment\n-- dbshift:phase expand\n"
+			 "-- dbshift:requires core:20240101\n-- migrate:up\n"
+			 "CREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n", 0, &err), 0);
+	assert_string_equal(m.up.sql, "CREATE TABLE t (id int);\n");
+	assert_int_equal(m.up.line, 5);
+	assert_string_equal(m.down.sql, "DROP TABLE t;\n");
+	assert_int_equal(m.down.line, 7);
+	assert_string_equal(m.phase, "expand");
+	assert_int_equal(m.nrequires, 1);
+	assert_string_equal(m.requires[0], "core:20240101");
+	assert_int_equal(m.no_transaction, 0);
+	migration_release(&m);
+}
+
+static void dbmate_transaction_false(void **state)
+{
+	(void)state;
+	migration m;
+	dbs_error err = { 0 };
+	assert_int_equal(parse(&m, "-- migrate:up transaction:false\nSELECT 1;\n", 0, &err), 0);
+	assert_int_equal(m.no_transaction, 1);
+	assert_null(m.down.sql);
+	migration_release(&m);
+	assert_int_equal(parse(&m, "-- dbshift:no-transaction\n-- migrate:up\nSELECT 1;\n", 0, &err), 0);
+	assert_int_equal(m.no_transaction, 1);
+	migration_release(&m);
+}
+
+static void input_errors(void **state)
+{
+	(void)state;
+	static const struct { const char *text; int line; const char *msg; } cases[] = {
+		{ "SELECT 1;\n", 1, "SQL before the up section" },
+		{ "-- nothing\n", 1, "no up section" },
+		{ "-- dbshift:bogus\n-- migrate:up\nSELECT 1;\n", 1, "unknown directive 'dbshift:bogus'" },
+		{ "-- migrate:up\nSELECT 1;\n-- dbshift:phase expand\n", 3,
+		  "directive 'dbshift:phase' must come before the up section" },
+		{ "-- dbshift:phase sideways\n-- migrate:up\n", 1, "unknown phase 'sideways'" },
+		{ "-- dbshift:requires core\n-- migrate:up\n", 1, "malformed requires 'core'" },
+		{ "-- migrate:up\n-- migrate:up\n", 2, "second '-- migrate:up' section" },
+		{ "-- migrate:down\n-- migrate:up\n", 2, "up section after the down section" },
+		{ "-- migrate:sideways\n", 1, "unknown marker 'migrate:sideways'" },
+		{ "-- migrate:up transaction:maybe\n", 1, "unknown option 'transaction:maybe' on the up marker" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		migration m;
+		dbs_error err = { 0 };
+		assert_int_equal(parse(&m, cases[i].text, 0, &err), DBS_EINPUT);
+		assert_string_equal(err.message, cases[i].msg);
+		assert_string_equal(err.file, "f.sql");
+		assert_int_equal(err.line, cases[i].line);
+		assert_non_null(err.hint);
+		dbs_error_clear(&err);
+		migration_release(&m);
+	}
+}
+
+static void goose_annotations(void **state)
+{
+	(void)state;
+	migration m;
+	dbs_error err = { 0 };
+	assert_int_equal(parse(&m, "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\n"
+			 "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
+			 "-- +goose StatementEnd\n-- +goose Down\nDROP FUNCTION f();\n", 1, &err), 0);
+	assert_int_equal(m.no_transaction, 1);
+	assert_int_equal(m.up.line, 3);
+	assert_string_equal(m.up.sql, "-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int "
+			    "AS $$ SELECT 1; $$ LANGUAGE sql;\n-- +goose StatementEnd\n");
+	assert_string_equal(m.down.sql, "DROP FUNCTION f();\n");
+	migration_release(&m);
+	assert_int_equal(parse(&m, "-- +goose Up\n-- +goose ENVSUB ON\n", 1, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "unknown annotation '+goose ENVSUB ON'");
+	dbs_error_clear(&err);
+	migration_release(&m);
+}
+
+/* Write a file below a temporary directory. */
+static void put(const char *dir, const char *name, const char *text)
+{
+	char *path = xprintf("%s/%s", dir, name);
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	mkdir(path, 0755);
+	*slash = '/';
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+static char *tmpdir(void)
+{
+	char *d = xstrdup("/tmp/dbshift-unit.XXXXXX");
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rmtree(const char *d)
+{
+	nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void all_layouts(void **state)
+{
+	(void)state;
+	char *d = tmpdir();
+	put(d, "10_ten.sql", "-- migrate:up\nSELECT 10;\n");
+	put(d, "9_nine.up.sql", "SELECT 9;\n");
+	put(d, "9_nine.down.sql", "SELECT -9;\n");
+	put(d, "8_eight/up.sql", "SELECT 8;\n");
+	put(d, "8_eight/down.sql", "SELECT -8;\n");
+	put(d, "11_goose.sql", "-- +goose Up\nSELECT 11;\n");
+	put(d, "V12.1__fly.sql", "SELECT 12.1;\n");
+	put(d, "U12.1__fly.sql", "SELECT -12.1;\n");
+	put(d, "billing/1_invoices.sql", "-- migrate:up\nSELECT 1;\n");
+	put(d, "README.md", "not a migration\n");
+	source src;
+	dbs_error err = { 0 };
+	assert_int_equal(source_load(&src, d, &err), 0);
+	assert_int_equal(src.n, 6);
+	static const char *want[][4] = {
+		{ "", "8", "eight", "diesel" }, { "", "9", "nine", "golang-migrate" },
+		{ "", "10", "ten", "dbmate" }, { "", "11", "goose", "goose" },
+		{ "", "12.1", "fly", "flyway" }, { "billing", "1", "invoices", "dbmate" },
+	};
+	/* apps sort after the top level ("" < "billing") */
+	for (size_t i = 0; i < 6; i++) {
+		assert_string_equal(src.m[i].app, want[i][0]);
+		assert_string_equal(src.m[i].version, want[i][1]);
+		assert_string_equal(src.m[i].name, want[i][2]);
+		assert_string_equal(src.m[i].format, want[i][3]);
+	}
+	assert_string_equal(src.m[1].down.sql, "SELECT -9;\n");
+	assert_string_equal(src.m[0].down.sql, "SELECT -8;\n");
+	assert_string_equal(src.m[4].down.sql, "SELECT -12.1;\n");
+	char sum[65];
+	sha256_hex("SELECT 9;\n", 10, sum);
+	assert_string_equal(src.m[1].checksum, sum);
+	source_release(&src);
+	rmtree(d);
+	free(d);
+}
+
+static void layout_errors(void **state)
+{
+	(void)state;
+	static const struct { const char *files[2][2]; const char *msg; } cases[] = {
+		{ { { "1_a.sql", "-- migrate:up\n" }, { "1_b.up.sql", "SELECT 1;" } },
+		  "duplicate version 1: also used by '%s/1_a.sql'" },
+		{ { { "2_a.down.sql", "SELECT 1;" }, { NULL, NULL } },
+		  "down migration 2 has no up migration" },
+		{ { { "create_table.sql", "SELECT 1;" }, { NULL, NULL } },
+		  "file name matches no migration format" },
+		{ { { "R__view.sql", "SELECT 1;" }, { NULL, NULL } },
+		  "Flyway repeatable migrations are not implemented" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = tmpdir();
+		for (int k = 0; k < 2 && cases[i].files[k][0]; k++)
+			put(d, cases[i].files[k][0], cases[i].files[k][1]);
+		source src;
+		dbs_error err = { 0 };
+		assert_int_equal(source_load(&src, d, &err), DBS_EINPUT);
+		char *want = xprintf(cases[i].msg, d);
+		assert_string_equal(err.message, want);
+		assert_non_null(err.file);
+		free(want);
+		dbs_error_clear(&err);
+		rmtree(d);
+		free(d);
+	}
+	source src;
+	dbs_error err = { 0 };
+	assert_int_equal(source_load(&src, "/nonexistent/dir", &err), DBS_EINPUT);
+	assert_string_equal(err.message, "cannot read migrations directory '/nonexistent/dir': "
+			    "No such file or directory");
+	dbs_error_clear(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(dbmate_sections),
+		cmocka_unit_test(dbmate_transaction_false),
+		cmocka_unit_test(input_errors),
+		cmocka_unit_test(goose_annotations),
+		cmocka_unit_test(all_layouts),
+		cmocka_unit_test(layout_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
