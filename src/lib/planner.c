@@ -189,7 +189,8 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 	history_row **missing = xcalloc(nrows ? nrows : 1, sizeof(history_row *));
 	size_t nmissing = 0;
 	if (!rc) {
-		qsort(rows, nrows, sizeof(history_row), row_cmp);
+		if (nrows)
+			qsort(rows, nrows, sizeof(history_row), row_cmp);
 		size_t i = 0, j = 0;
 		while (j < nrows) {
 			int c = i < n ? key_cmp(src->m[i].app, src->m[i].version,

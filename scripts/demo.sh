@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# demo.sh - build dbshift and take the demo project (examples/demo) through
+# status, plan, migrate, status and rollback on an embedded SQLite database.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+dbshift=$PWD/build/dbshift
+cd examples/demo
+rm -f demo.db
+
+step() { printf '\n\033[1m$ dbshift %s\033[0m\n' "$*"; "$dbshift" "$@"; }
+step status
+step plan
+step migrate
+step status
+step rollback
+step status
+printf '\nthe log of these runs is in examples/demo/logs/dbshift.log\n'

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# run.sh - the whole test suite: install what is missing, build, run the
+# unit and integration tests, then build again under ASan+UBSan and run
+# them all once more.  Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+count_unit() {  # BUILD_DIR
+	local t out p f
+	for t in "$1"/test_*; do
+		[ -f "$t" ] && [ -x "$t" ] || continue
+		out=$("$t" 2>&1)
+		p=$(printf '%s\n' "$out" | sed -n 's/^.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+		f=$(printf '%s\n' "$out" | sed -n 's/^.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
+		if [ -z "$p$f" ]; then
+			echo "not ok - $(basename "$t") crashed:"; printf '%s\n' "$out" | tail -n 20
+			f=1
+		fi
+		[ -n "$f" ] && [ "$f" != 0 ] && printf '%s\n' "$out" | grep -E 'FAILED|ERROR|LINE' | head -n 20
+		passed=$((passed + ${p:-0}))
+		failed=$((failed + ${f:-0}))
+	done
+}
+
+count_integration() {  # BUILD_DIR
+	local out line
+	out=$(tests/integration/run.sh "$1/dbshift" 2>&1)
+	printf '%s\n' "$out" | grep -v '^integration: ' || true
+	line=$(printf '%s\n' "$out" | grep '^integration: ' | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "not ok - integration tests did not finish"; failed=$((failed + 1)); return
+	fi
+	passed=$((passed + $(echo "$line" | sed 's/integration: \([0-9]*\) passed.*/\1/')))
+	failed=$((failed + $(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')))
+}
+
+run_suite() {  # NAME BUILD_DIR MESON_OPTIONS...
+	local name=$1 dir=$2
+	shift 2
+	echo "== $name"
+	if ! scripts/build.sh "$dir" "$@"; then
+		echo "not ok - build $name"; failed=$((failed + 1)); return
+	fi
+	local p0=$passed f0=$failed
+	count_unit "$dir"
+	count_integration "$dir"
+	echo "$name: $((passed - p0)) passed, $((failed - f0)) failed"
+}
+
+run_suite "build" build
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite "ASan+UBSan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
