@@ -9,7 +9,9 @@ dbshift=$PWD/build/dbshift
 cd examples/demo
 rm -f demo.db
 
-step() { printf '\n\033[1m$ dbshift %s\033[0m\n' "$*"; "$dbshift" "$@"; }
+bold= plain=
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
+step() { printf '\n%s$ dbshift %s%s\n' "$bold" "$*" "$plain"; "$dbshift" "$@"; }
 step status
 step plan
 step migrate
