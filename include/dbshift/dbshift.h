@@ -183,6 +183,8 @@ int dbs_new_migration(const char *dir, const char *name, char **path,
 char *dbs_status_json(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
+/* {"command": "new", "file": path} */
+char *dbs_new_json(const char *path);
 /* {"command": ..., "error": {...}} for a command that failed early. */
 char *dbs_error_json(const char *command, const dbs_error *err);
 

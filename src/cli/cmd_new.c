@@ -15,9 +15,11 @@ int cmd_new(cli *g)
 		dbs_error_clear(&err);
 		return rc;
 	}
-	if (g->json)
-		printf("{\n  \"command\": \"new\",\n  \"file\": \"%s\"\n}\n", path);
-	else
+	if (g->json) {
+		char *doc = dbs_new_json(path);
+		printf("%s\n", doc);
+		free(doc);
+	} else
 		printf("created %s\n", path);
 	free(path);
 	return 0;

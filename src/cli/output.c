@@ -80,6 +80,8 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 	char label[512];
 	if (!err)
 		g->done++;
+	else
+		g->failed = step->entry;
 	if (g->quiet || g->json)
 		return;
 	entry_label(step->entry, label, sizeof(label));
@@ -99,9 +101,9 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 		g->json = 0;
 		int code = report_failure(g, err);
 		g->json = json;
-		if (err->code == DBS_EFAIL && err->file)
-			fprintf(stderr, "dbshift: the failed migration was rolled back unless "
-					"it ran outside a transaction\n");
+		if (g->failed && !g->failed->no_transaction)
+			fprintf(stderr, "dbshift: its transaction was rolled back: the database "
+					"is as it was before that migration\n");
 		rc = code;
 	} else if (!g->json && !g->quiet && report) {
 		if (g->done == 0)

@@ -18,6 +18,9 @@
 
 #include "internal.h"
 
+/* How long a statement waits for another connection's write lock. */
+#define BUSY_MS 5000
+
 struct db_conn {
 	sqlite3 *db;
 	int locked;
@@ -46,7 +49,7 @@ static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 		sqlite3_close(db);
 		return DBS_EINPUT;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	sqlite3_busy_timeout(db, BUSY_MS);
 	sqlite3_extended_result_codes(db, 1);
 	db_conn *c = xcalloc(1, sizeof(*c));
 	c->db = db;
@@ -210,8 +213,11 @@ static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 	char *host = hostname(), *holder = NULL;
 	int64_t deadline = now_ms() + wait_ms;
 	int rc;
+	/* BEGIN IMMEDIATE itself must not wait longer than we were told to. */
+	sqlite3_busy_timeout(c->db, wait_ms < BUSY_MS ? wait_ms : BUSY_MS);
 	while ((rc = try_claim(c, host, &holder, err)) == 0 && now_ms() < deadline)
 		sleep_ms(100);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
 	free(host);
 	if (rc == 1) {
 		free(holder);

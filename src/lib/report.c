@@ -102,3 +102,8 @@ char *dbs_error_json(const char *command, const dbs_error *err)
 	return dump(json_pack("{s:s, s:s, s:o}", "command", command, "status", "failed",
 			      "error", report_error(err)));
 }
+
+char *dbs_new_json(const char *path)
+{
+	return dump(json_pack("{s:s, s:s}", "command", "new", "file", path));
+}

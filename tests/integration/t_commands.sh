@@ -13,6 +13,8 @@ t_commands() {
 
 
 -- migrate:down" "$tag: new writes up and down sections"
+	dbs --json new more_widgets
+	check_eq "$(echo "$OUT" | jq -r '.file' | sed 's/[0-9]\{14\}/V/')" "migrations/V_more_widgets.sql" "$tag: new --json names the file"
 	dbs new "bad name"
 	check_rc 2 "$tag: new refuses a bad name"
 	rm -f migrations/*

@@ -35,6 +35,7 @@ SQL
 	fi
 	check_contains "$ERR" "STATEMENT: INSERT INTO second
   SELECT id FROM no_such_table" "$tag: error shows the statement"
+	check_contains "$ERR" "dbshift: its transaction was rolled back: the database is as it was before that migration" "$tag: says the database is as it was"
 	check_eq "$(table_exists "$url" second)" "0" "$tag: the failed migration's table is gone"
 	check_eq "$(table_exists "$url" first)" "1" "$tag: the migration before it stays"
 	check_eq "$(table_exists "$url" after)" "0" "$tag: nothing after the failure ran"

@@ -60,9 +60,13 @@ t_input_errors() {
 	input_case "unknown config section" "dbshift: error: bad.conf:2:1: unknown section [envs \"prod\"]" --config bad.conf --database "$URL" migrate
 
 	mkdir -p locked && chmod 000 locked
-	if [ "$(id -u)" = 0 ] && [ -r locked ]; then
-		# root reads anything: use a path that is not a directory instead
-		input_case "unreadable directory" "dbshift: error: cannot read migrations directory 'bad.conf': Not a directory" --database "$URL" --dir bad.conf migrate
+	if [ "$(id -u)" = 0 ]; then
+		# root reads anything: ask as an ordinary user
+		local before; before=$(snapshot "$URL")
+		OUT=$(runuser -u postgres -- "$DBSHIFT" --database "$URL" --dir locked migrate 2>"$WORK/.stderr"); RC=$?; ERR=$(cat "$WORK/.stderr")
+		check_rc 2 "$DRIVER input unreadable directory: exit 2"
+		check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: cannot read migrations directory 'locked': Permission denied" "$DRIVER input unreadable directory: message"
+		check_eq "$(snapshot "$URL")" "$before" "$DRIVER input unreadable directory: database unchanged"
 	else
 		input_case "unreadable directory" "dbshift: error: cannot read migrations directory 'locked': Permission denied" --database "$URL" --dir locked migrate
 	fi
