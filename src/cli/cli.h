@@ -31,7 +31,6 @@ typedef struct cli_option {
 typedef struct cli_command {
 	const char *name;
 	int (*run)(cli *g);
-	enum { NEEDS_NOTHING, NEEDS_DIR, NEEDS_DB } needs;
 	const cli_option *options;  /* NULL-name terminated, may be NULL */
 	const char *usage;
 	const char *description;

@@ -10,26 +10,26 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
-	{ "new", cmd_new, NEEDS_NOTHING, NULL, "new NAME",
+	{ "new", cmd_new, NULL, "new NAME",
 	  "create <version>_<name>.sql with up and down sections" },
-	{ "status", cmd_status, NEEDS_DB, NULL, "status",
+	{ "status", cmd_status, NULL, "status",
 	  "every migration: applied, pending, drifted, missing or failed" },
-	{ "plan", cmd_plan, NEEDS_DB, plan_options, "plan [TARGET] [--rollback] [--steps N]",
+	{ "plan", cmd_plan, plan_options, "plan [TARGET] [--rollback] [--steps N]",
 	  "what migrate (or rollback) would run, with its SQL; changes nothing" },
-	{ "migrate", cmd_migrate, NEEDS_DB, migrate_options, "migrate [TARGET] [--dry-run]",
+	{ "migrate", cmd_migrate, migrate_options, "migrate [TARGET] [--dry-run]",
 	  "apply pending migrations up to TARGET (default: all)" },
-	{ "up", cmd_migrate, NEEDS_DB, migrate_options, "up [TARGET]", "same as migrate" },
-	{ "rollback", cmd_rollback, NEEDS_DB, rollback_options,
+	{ "up", cmd_migrate, migrate_options, "up [TARGET]", "same as migrate" },
+	{ "rollback", cmd_rollback, rollback_options,
 	  "rollback [TARGET | --steps N] [--dry-run]",
 	  "undo applied migrations down to TARGET (default: the last one)" },
-	{ "down", cmd_rollback, NEEDS_DB, rollback_options, "down [TARGET]", "same as rollback" },
-	{ "redo", cmd_redo, NEEDS_DB, redo_options, "redo",
+	{ "down", cmd_rollback, rollback_options, "down [TARGET]", "same as rollback" },
+	{ "redo", cmd_redo, redo_options, "redo",
 	  "roll back the last migration and apply it again" },
-	{ "baseline", cmd_baseline, NEEDS_DB, NULL, "baseline VERSION",
+	{ "baseline", cmd_baseline, NULL, "baseline VERSION",
 	  "mark every migration up to VERSION as applied, without running it" },
-	{ "repair", cmd_repair, NEEDS_DB, NULL, "repair",
+	{ "repair", cmd_repair, NULL, "repair",
 	  "clear failed records and accept changed checksums" },
-	{ NULL, NULL, 0, NULL, NULL, NULL }
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static void usage(FILE *f)
