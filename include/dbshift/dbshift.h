@@ -83,7 +83,8 @@ typedef struct dbs_ctx dbs_ctx;
 
 /* Open a context: read the migrations directory and connect. */
 int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err);
-/* Open without a database: only the migrations directory is read. */
+/* Open without a database: only the migrations directory is read (none
+ * when opts->dir is NULL, e.g. to lint files). */
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err);
 void dbs_close(dbs_ctx *ctx);
 const dbs_error *dbs_last_error(const dbs_ctx *ctx);
@@ -119,6 +120,14 @@ typedef struct dbs_entry {
 int dbs_status(dbs_ctx *ctx, size_t *n);
 const dbs_entry *dbs_status_entry(const dbs_ctx *ctx, size_t i);
 
+/* Safety levels of statements and migrations (see dbs_lint_*). */
+typedef enum { DBS_GREEN, DBS_YELLOW, DBS_RED } dbs_level;
+const char *dbs_level_name(dbs_level l);
+/* "green", "yellow" or "red"; DBS_EINPUT otherwise. */
+int dbs_level_parse(const char *s, dbs_level *out);
+
+typedef struct dbs_lint dbs_lint;
+
 typedef enum { DBS_UP, DBS_DOWN } dbs_direction;
 
 typedef struct dbs_step {
@@ -132,6 +141,7 @@ typedef struct dbs_plan {
 	dbs_step *steps;
 	size_t n;
 	int blocked;            /* nonzero when policy would refuse this plan */
+	dbs_lint *lint;         /* safety analysis of the up steps, or NULL */
 } dbs_plan;
 
 typedef struct dbs_migrate_opts {
@@ -140,6 +150,7 @@ typedef struct dbs_migrate_opts {
 	int allow_drift;
 	int allow_out_of_order;
 	int dry_run;
+	int force;              /* run above the environment's max_risk */
 } dbs_migrate_opts;
 
 /* What migrate / rollback would run; changes nothing. */
@@ -179,10 +190,30 @@ int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report);
 int dbs_new_migration(const char *dir, const char *name, char **path,
 		      dbs_error *err);
 
+/* ---- safety analysis (lint) ---- */
+
+
+/*
+ * Analyze migration files (any layout; dialect from the database URL's
+ * scheme, PostgreSQL when none is set), or the pending migrations of ctx
+ * (every migration when ctx has no database).  Findings are not errors:
+ * the return is DBS_EINPUT only for bad input such as an unknown rule in
+ * "-- dbshift:allow".  Free the result with dbs_lint_free().
+ */
+int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_lint **out);
+int dbs_lint_pending(dbs_ctx *ctx, dbs_lint **out);
+dbs_level dbs_lint_worst(const dbs_lint *l);
+/* The analysis as "text" (color: ANSI colours), "json", "sarif" or "github". */
+char *dbs_lint_render(const dbs_lint *l, const char *format, int color);
+void dbs_lint_free(dbs_lint *l);
+
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
+/* The plan for people: each step, its statements with level and lock
+ * (with_sql: the SQL too). */
+char *dbs_plan_text(const dbs_plan *plan, int with_sql);
 /* {"command": "new", "file": path} */
 char *dbs_new_json(const char *path);
 /* {"command": ..., "error": {...}} for a command that failed early. */

@@ -25,12 +25,11 @@ int cmd_migrate(cli *g)
 		return not_implemented(g, "--phase");
 	if (backup)
 		return not_implemented(g, "--backup");
-	if (force)
-		return not_implemented(g, "--force (risk policy)");
 	if (lock_timeout)
 		return not_implemented(g, "--lock-timeout");
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo };
+			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
+			       .force = force };
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)

@@ -27,6 +27,8 @@ static const cli_command commands[] = {
 	  "roll back the last migration and apply it again" },
 	{ "baseline", cmd_baseline, NULL, "baseline VERSION",
 	  "mark every migration up to VERSION as applied, without running it" },
+	{ "lint", cmd_lint, lint_options, "lint [FILE...] [--format F] [--fail-on LEVEL]",
+	  "static safety analysis of migration SQL (no database needed)" },
 	{ "repair", cmd_repair, NULL, "repair",
 	  "clear failed records and accept changed checksums" },
 	{ NULL, NULL, NULL, NULL, NULL }

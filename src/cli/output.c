@@ -50,30 +50,6 @@ void entry_label(const dbs_entry *e, char *buf, size_t n)
 	snprintf(buf, n, "%s%s%s_%s", e->app, *e->app ? "/" : "", e->version, e->name);
 }
 
-static void print_plan(const dbs_plan *plan, int with_sql)
-{
-	char label[512];
-	if (plan->n == 0)
-		printf("nothing to do\n");
-	for (size_t i = 0; i < plan->n; i++) {
-		const dbs_step *s = &plan->steps[i];
-		entry_label(s->entry, label, sizeof(label));
-		printf("%-4s %s%s\n", s->direction == DBS_UP ? "up" : "down", label,
-		       s->entry->no_transaction ? " (no transaction)" : "");
-		if (with_sql && s->sql) {
-			const char *p = s->sql;
-			while (*p) {
-				size_t n = strcspn(p, "\n");
-				if (n)
-					printf("    %.*s\n", (int)n, p);
-				p += n;
-				if (*p)
-					p++;
-			}
-		}
-	}
-}
-
 void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data)
 {
 	cli *g = data;
@@ -124,7 +100,9 @@ int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan 
 		printf("%s\n", doc);
 		free(doc);
 	} else {
-		print_plan(plan, !strcmp(command, "plan"));
+		char *text = dbs_plan_text(plan, !strcmp(command, "plan"));
+		fputs(text, stdout);
+		free(text);
 	}
 	if (!rc)
 		return 0;

@@ -17,7 +17,7 @@
 #include <libpq-fe.h>
 #include <pg_query.h>
 
-#include "internal.h"
+#include "lint.h"
 
 /* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks. */
 #define LOCK_KEY "7233752318769262592"
@@ -322,4 +322,5 @@ const db_driver driver_postgres = {
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.table_exists = pg_table_exists,
+	.lint = &lint_postgres,
 };

@@ -16,7 +16,7 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
+#include "lint.h"
 
 /* How long a statement waits for another connection's write lock. */
 #define BUSY_MS 5000
@@ -273,4 +273,5 @@ const db_driver driver_sqlite = {
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.table_exists = sq_table_exists,
+	.lint = &lint_sqlite,
 };

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "lint.h"
 #include "report.h"
 
 /* ---- the context ---- */
@@ -33,7 +34,7 @@ static void copy_options(dbs_options *dst, const dbs_options *src)
 {
 	*dst = *src;
 	dst->database = dup_or_null(src->database);
-	dst->dir = xstrdup(src->dir ? src->dir : "migrations");
+	dst->dir = dup_or_null(src->dir);
 	dst->env = dup_or_null(src->env);
 	dst->log_file = dup_or_null(src->log_file);
 	dst->backup_dir = dup_or_null(src->backup_dir);
@@ -47,7 +48,7 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 {
 	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	copy_options(&ctx->opts, opts);
-	int rc = source_load(&ctx->src, ctx->opts.dir, err);
+	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir, err) : 0;
 	if (rc) {
 		dbs_close(ctx);
 		return rc;
@@ -226,6 +227,7 @@ typedef struct run {
 	json_t *steps;
 	size_t ok, failed;
 	int locked, have_state;
+	json_t *risk;      /* the risk decision of a migrate, or NULL */
 } run;
 
 static int run_begin(dbs_ctx *ctx, run *r, const char *command)
@@ -283,6 +285,8 @@ static int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		"status", rc ? "failed" : "succeeded", "steps", r->steps, "summary",
 		"total", (json_int_t)(r->ok + r->failed), "succeeded", (json_int_t)r->ok,
 		"failed", (json_int_t)r->failed);
+	if (r->risk)
+		json_object_set_new(doc, "risk", r->risk);
 	if (rc)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -366,7 +370,28 @@ static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO, RUN_BASELINE } run_kind;
 static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 
-/* Plan a run from the loaded state and check its scripts. */
+/* Refuse a plan whose worst finding is above the environment's max_risk. */
+static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
+{
+	dbs_level max = DBS_RED;
+	if (ctx->opts.max_risk)
+		dbs_level_parse(ctx->opts.max_risk, &max);  /* validated with the config */
+	if (!plan->lint || dbs_lint_worst(plan->lint) <= max || o->force)
+		return 0;
+	plan->blocked = 1;
+	dbs_fail(&ctx->err, DBS_EPOLICY, "the plan's risk is %s, above max_risk %s%s%s",
+		 dbs_level_name(dbs_lint_worst(plan->lint)), dbs_level_name(max),
+		 ctx->opts.env ? " of environment " : "", ctx->opts.env ? ctx->opts.env : "");
+	char *list = lint_findings_above(plan->lint, max, 10);
+	dbs_error_set_detail(&ctx->err, "%s", list);
+	free(list);
+	dbs_error_set_hint(&ctx->err, "make the migrations safer ('dbshift lint' says how), "
+			   "allow a reviewed finding with '-- dbshift:allow RULE reason', or "
+			   "run with --force");
+	return DBS_EPOLICY;
+}
+
+/* Plan a run from the loaded state, check its scripts, judge its risk. */
 static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
 	dbs_migrate_opts one = *o;
@@ -391,7 +416,31 @@ static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs
 	}
 	if (!rc && kind != RUN_BASELINE)
 		rc = preflight(ctx, plan);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = ctx_lint_plan(ctx, plan, &plan->lint);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = check_risk(ctx, plan, o);
 	return rc;
+}
+
+static void plan_release(dbs_plan *plan)
+{
+	free(plan->steps);
+	dbs_lint_free(plan->lint);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* The risk decision, for the run report. */
+static json_t *risk_json(dbs_ctx *ctx, const dbs_plan *plan, const dbs_migrate_opts *o)
+{
+	if (!plan->lint)
+		return NULL;
+	dbs_level worst = dbs_lint_worst(plan->lint), max = DBS_RED;
+	if (ctx->opts.max_risk)
+		dbs_level_parse(ctx->opts.max_risk, &max);
+	return json_pack("{s:s, s:i, s:s, s:s, s:b}", "worst", dbs_level_name(worst),
+			 "score", plan->lint->score, "band", risk_band(plan->lint->top_score),
+			 "max_risk", dbs_level_name(max), "forced", o->force && worst > max);
 }
 
 static int record_baseline(dbs_ctx *ctx, const dbs_step *s)
@@ -413,8 +462,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = ctx_load_state(ctx);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &plan);
-	free(plan.steps);
-	memset(&plan, 0, sizeof(plan));
+	plan_release(&plan);
 	if (rc) {
 		if (report)
 			*report = dbs_error_json(run_names[kind], &ctx->err);
@@ -423,6 +471,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	rc = run_begin(ctx, &r, run_names[kind]);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &plan);
+	r.risk = risk_json(ctx, &plan, o);
 	for (size_t i = 0; !rc && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
@@ -432,7 +481,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		if (cb)
 			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
 	}
-	free(plan.steps);
+	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);
 	drop_state(ctx);  /* the history changed: read it again when asked */
 	return rc;

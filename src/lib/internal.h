@@ -93,6 +93,9 @@ void source_release(source *src);
 int source_parse_text(migration *m, const char *path, const char *text,
 		      int goose, dbs_error *err);
 void migration_release(migration *m);
+/* Read one file given on the command line as a migration of its layout
+ * (or plain SQL when its name matches none). */
+int source_load_file(migration *m, const char *path, dbs_error *err);
 
 /* ---- history rows ---- */
 
@@ -172,6 +175,8 @@ typedef struct db_driver {
 	void (*unlock)(db_conn *c);
 	/* Does a table exist in the current schema / database? */
 	int (*table_exists)(db_conn *c, const char *table, int *exists, dbs_error *err);
+	/* The safety analysis of this database's SQL (lint.h). */
+	const struct lint_dialect *lint;
 } db_driver;
 
 extern const db_driver driver_postgres;

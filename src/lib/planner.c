@@ -512,5 +512,6 @@ void dbs_plan_free(dbs_plan *plan)
 	if (!plan)
 		return;
 	free(plan->steps);
+	dbs_lint_free(plan->lint);
 	free(plan);
 }

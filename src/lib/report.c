@@ -3,7 +3,9 @@
  * and of errors; runs build theirs in engine.c with report_error().
  */
 #include <stdlib.h>
+#include <string.h>
 
+#include "lint.h"
 #include "report.h"
 
 json_t *report_error(const dbs_error *err)
@@ -87,11 +89,25 @@ char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
 		json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
 		json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
+		const lint_migration *lm = s->direction == DBS_UP && plan->lint
+			? lint_find(plan->lint, ((const plan_entry *)(const void *)s->entry)->m) : NULL;
+		if (lm) {
+			json_t *stmts = json_array();
+			for (size_t k = 0; k < lm->ns; k++)
+				json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
+			json_object_set_new(o, "level", json_string(dbs_level_name(lm->level)));
+			json_object_set_new(o, "score", json_integer(lm->score));
+			json_object_set_new(o, "statements", stmts);
+		}
 		json_array_append_new(steps, o);
 	}
 	json_t *doc = json_pack("{s:s, s:s, s:o, s:b}", "command", command, "database",
 				dbs_database_display(ctx), "steps", steps, "blocked",
 				plan && plan->blocked);
+	if (plan && plan->lint)
+		json_object_set_new(doc, "risk", json_pack("{s:s, s:i, s:s}", "worst",
+			dbs_level_name(plan->lint->worst), "score", plan->lint->score,
+			"band", risk_band(plan->lint->top_score)));
 	if (err && err->code)
 		json_object_set_new(doc, "error", report_error(err));
 	return dump(doc);
@@ -106,4 +122,52 @@ char *dbs_error_json(const char *command, const dbs_error *err)
 char *dbs_new_json(const char *path)
 {
 	return dump(json_pack("{s:s, s:s}", "command", "new", "file", path));
+}
+
+/* Each non-empty line of text, indented. */
+static void add_indented(strbuf *sb, const char *text, const char *indent)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n)
+			strbuf_addf(sb, "%s%.*s\n", indent, (int)n, text);
+		text += n + (text[n] != '\0');
+	}
+}
+
+char *dbs_plan_text(const dbs_plan *plan, int with_sql)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	if (!plan || plan->n == 0) {
+		strbuf_adds(&sb, "nothing to do\n");
+		return strbuf_detach(&sb);
+	}
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		const dbs_entry *e = s->entry;
+		const lint_migration *lm = s->direction == DBS_UP && plan->lint
+			? lint_find(plan->lint, ((const plan_entry *)(const void *)e)->m) : NULL;
+		strbuf_addf(&sb, "%-4s %s%s%s_%s%s", s->direction == DBS_UP ? "up" : "down",
+			    e->app, *e->app ? "/" : "", e->version, e->name,
+			    e->no_transaction ? " (no transaction)" : "");
+		if (lm)
+			strbuf_addf(&sb, " (score %d, %s)", lm->score, dbs_level_name(lm->level));
+		strbuf_adds(&sb, "\n");
+		if (lm) {
+			for (size_t k = 0; k < lm->ns; k++) {
+				strbuf_adds(&sb, "    ");
+				lint_statement_text(&sb, &lm->s[k], 0);
+				if (with_sql)
+					add_indented(&sb, lm->s[k].text, "        ");
+			}
+		} else if (with_sql && s->sql) {
+			add_indented(&sb, s->sql, "    ");
+		}
+	}
+	if (plan->lint)
+		strbuf_addf(&sb, "risk: %s; score %d in all, %d at most in one migration (%s)\n",
+			    dbs_level_name(plan->lint->worst), plan->lint->score,
+			    plan->lint->top_score, risk_band(plan->lint->top_score));
+	return strbuf_detach(&sb);
 }

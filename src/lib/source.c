@@ -600,3 +600,30 @@ int source_load(source *src, const char *dir, dbs_error *err)
 		source_release(src);
 	return rc;
 }
+
+int source_load_file(migration *m, const char *path, dbs_error *err)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	piece pc = { 0 };
+	memset(m, 0, sizeof(*m));
+	if (!classify_file(&pc, base)) {
+		/* plain SQL (Diesel's up.sql, a hand-written script) */
+		pc.version = xstrdup("0");
+		pc.name = xstrndup(base, strcspn(base, "."));
+		pc.format = "sql";
+		pc.kind = K_UP;
+	} else if (pc.kind == K_DOWN) {
+		pc.kind = K_UP;  /* lint a down file as the SQL it is */
+	}
+	pc.app = xstrdup("");
+	pc.path = xstrdup(path);
+	int rc = build(m, &pc, NULL, err);
+	free(pc.app);
+	free(pc.version);
+	free(pc.name);
+	free(pc.path);
+	if (rc)
+		migration_release(m);
+	return rc;
+}

@@ -1,0 +1,52 @@
+/* cmd_lint.c - dbshift lint [FILE...]: static safety analysis of migrations. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *format, *fail_on;
+
+const cli_option lint_options[] = {
+	{ "--format", NULL, &format, "text, json, sarif or github" },
+	{ "--fail-on", NULL, &fail_on, "exit 1 when a finding is at or above this level (red)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int cmd_lint(cli *g)
+{
+	const char *fmt = format ? format : g->json ? "json" : "text";
+	dbs_level limit = DBS_RED;
+	if (strcmp(fmt, "text") && strcmp(fmt, "json") && strcmp(fmt, "sarif") && strcmp(fmt, "github"))
+		return usage_error(g, "bad --format '%s': use text, json, sarif or github", fmt);
+	if (fail_on && dbs_level_parse(fail_on, &limit))
+		return usage_error(g, "bad --fail-on '%s': use green, yellow or red", fail_on);
+	/* with FILEs, or without a database, no connection is made */
+	dbs_ctx *ctx;
+	int offline = g->nargs > 0 || !g->opts.database;
+	if (g->nargs) {
+		free(g->opts.dir);  /* the files given are all there is to read */
+		g->opts.dir = NULL;
+	}
+	int rc = open_ctx(g, &ctx, offline);
+	if (rc)
+		return rc;
+	dbs_lint *l = NULL;
+	rc = g->nargs ? dbs_lint_files(ctx, (const char *const *)g->args, (size_t)g->nargs, &l)
+		      : dbs_lint_pending(ctx, &l);
+	if (rc) {
+		rc = report_failure(g, dbs_last_error(ctx));
+		dbs_close(ctx);
+		return rc;
+	}
+	char *out = dbs_lint_render(l, fmt, !strcmp(fmt, "text") && isatty(STDOUT_FILENO));
+	fputs(out, stdout);
+	if (strcmp(fmt, "text") && strcmp(fmt, "github"))
+		fputc('\n', stdout);
+	free(out);
+	/* a finding at or above the limit fails; green never does */
+	rc = limit > DBS_GREEN && dbs_lint_worst(l) >= limit ? 1 : 0;
+	dbs_lint_free(l);
+	dbs_close(ctx);
+	return rc;
+}

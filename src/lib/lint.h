@@ -1,0 +1,133 @@
+/*
+ * lint.h - the safety analysis shared by lint, plan and migrate: rules,
+ * findings per statement, a small schema model, and the two dialects
+ * (PostgreSQL through libpg_query, SQLite through its own tokenizer rules).
+ */
+#ifndef DBSHIFT_LINT_H
+#define DBSHIFT_LINT_H
+
+#include <jansson.h>
+
+#include "internal.h"
+
+typedef struct rule {
+	const char *id;      /* stable: documented in docs/rules.md */
+	dbs_level level;
+	const char *fix;     /* the safer alternative */
+} rule;
+
+const rule *rule_find(const char *id);
+
+typedef struct finding {
+	const rule *rule;
+	char *message;
+	int line, col;       /* in the statement's file */
+	char *reason;        /* set when suppressed with -- dbshift:allow */
+} finding;
+
+typedef struct stmt_info {
+	const char *file;
+	int line, col;       /* where the statement starts */
+	char *text;          /* the statement, trimmed */
+	const char *kind;    /* "CREATE INDEX", "ALTER TABLE", ... */
+	const char *lock;    /* lock mode taken, or NULL */
+	char *tables;        /* "a, b" or NULL */
+	int rewrites, scans, no_tx_only;
+	int score;
+	dbs_level level;     /* worst unsuppressed finding, green if none */
+	finding *f;
+	size_t nf;
+} stmt_info;
+
+typedef struct lint_migration {
+	const migration *m;
+	stmt_info *s;
+	size_t ns;
+	int score;
+	dbs_level level;
+} lint_migration;
+
+/* Columns' types of the tables seen so far, for ALTER COLUMN TYPE. */
+typedef struct model_col {
+	char *table, *column, *type;  /* type like "varchar(20)", "int4" */
+} model_col;
+
+typedef struct lint_model {
+	model_col *cols;
+	size_t n;
+} lint_model;
+
+const char *model_type(const lint_model *mm, const char *table, const char *column);
+void model_set(lint_model *mm, const char *table, const char *column, const char *type);
+void model_drop_table(lint_model *mm, const char *table);
+void model_rename(lint_model *mm, const char *table, const char *column, const char *to);
+void model_release(lint_model *mm);
+
+/* Per-migration state while its statements are analyzed. */
+typedef struct lint_state {
+	lint_model *model;
+	const migration *m;
+	const section *sec;
+	char **new_tables;      /* created earlier in this migration */
+	size_t nnew;
+	int lock_timeout_set;
+	char **checks;          /* "table\tconstraint\tcolumn\tvalidated" */
+	size_t nchecks;
+	int record_only;        /* applied migration: update the model only */
+} lint_state;
+
+int lint_is_new_table(const lint_state *st, const char *table);
+void lint_add_new_table(lint_state *st, const char *table);
+
+/* Add a finding of rule id to s at byte offset off of the section. */
+void stmt_finding(lint_state *st, stmt_info *s, const char *id, size_t off,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void stmt_set_tables(stmt_info *s, const char *table);
+void stmt_locate(lint_state *st, stmt_info *s, size_t off, int *line, int *col);
+
+/*
+ * A dialect analyzes one section: appends to *out (realloc'd, *n counts)
+ * one stmt_info per statement.  A script that does not parse yields one
+ * statement with a syntax-error finding.
+ */
+typedef struct lint_dialect {
+	const char *name;
+	int (*analyze)(lint_state *st, stmt_info **out, size_t *n, dbs_error *err);
+} lint_dialect;
+
+extern const lint_dialect lint_postgres;
+extern const lint_dialect lint_sqlite;
+
+/* The whole analysis: what lint renders and migrate judges. */
+struct dbs_lint {
+	const lint_dialect *dialect;
+	lint_migration *mig;
+	size_t n;
+	char **warnings;
+	size_t nwarnings;
+	int score;              /* summed over every migration */
+	int top_score;          /* of the riskiest migration: its band is the risk */
+	dbs_level worst;
+	lint_model model;
+	migration *owned;       /* files read for dbs_lint_files */
+	size_t nowned;
+};
+
+/* Lint the up steps of a plan (the ctx's state loaded). */
+int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out);
+
+/* Analyze migrations ms[0..n) after recording applied ones (may be NULL). */
+int lint_run(dbs_lint **out, const lint_dialect *d, const migration *const *applied,
+	     size_t napplied, const migration *const *ms, size_t n, dbs_error *err);
+
+const char *risk_band(int score);
+/* "file:line:col [rule] message" lines of findings above level (at most
+ * max, then "... and N more"). */
+char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);
+/* One statement as JSON, and as a line of text (for lint and plan). */
+json_t *lint_statement_json(const stmt_info *s);
+void lint_statement_text(strbuf *sb, const stmt_info *s, int color);
+/* The analysis of migration m in l, or NULL. */
+const lint_migration *lint_find(const dbs_lint *l, const migration *m);
+
+#endif
