@@ -26,15 +26,15 @@ count_unit() {  # BUILD_DIR
 	done
 }
 
-count_integration() {  # BUILD_DIR
-	local out line
-	out=$(tests/integration/run.sh "$1/dbshift" 2>&1)
-	printf '%s\n' "$out" | grep -v '^integration: ' || true
-	line=$(printf '%s\n' "$out" | grep '^integration: ' | tail -n 1)
+count_script() {  # LABEL SCRIPT BUILD_DIR: a script that ends with "LABEL: N passed, N failed"
+	local label=$1 out line
+	out=$("$2" "$3/dbshift" 2>&1)
+	printf '%s\n' "$out" | grep -v "^$label: " || true
+	line=$(printf '%s\n' "$out" | grep "^$label: " | tail -n 1)
 	if [ -z "$line" ]; then
-		echo "not ok - integration tests did not finish"; failed=$((failed + 1)); return
+		echo "not ok - $label tests did not finish"; failed=$((failed + 1)); return
 	fi
-	passed=$((passed + $(echo "$line" | sed 's/integration: \([0-9]*\) passed.*/\1/')))
+	passed=$((passed + $(echo "$line" | sed 's/.*: \([0-9]*\) passed.*/\1/')))
 	failed=$((failed + $(echo "$line" | sed 's/.* \([0-9]*\) failed.*/\1/')))
 }
 
@@ -47,7 +47,8 @@ run_suite() {  # NAME BUILD_DIR MESON_OPTIONS...
 	fi
 	local p0=$passed f0=$failed
 	count_unit "$dir"
-	count_integration "$dir"
+	count_script lint tests/lint/run.sh "$dir"
+	count_script integration tests/integration/run.sh "$dir"
 	echo "$name: $((passed - p0)) passed, $((failed - f0)) failed"
 }
 

@@ -1,0 +1,2 @@
+-- migrate:up
+CLUSTER items USING items_pkey;

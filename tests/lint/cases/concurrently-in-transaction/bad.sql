@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE INDEX CONCURRENTLY items_title ON items (title);

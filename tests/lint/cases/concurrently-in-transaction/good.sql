@@ -1,0 +1,3 @@
+-- dbshift:no-transaction
+-- migrate:up
+CREATE INDEX CONCURRENTLY items_title ON items (title);

@@ -1,0 +1,2 @@
+-- migrate:up
+UPDATE items SET title = trim(title) WHERE title <> trim(title);

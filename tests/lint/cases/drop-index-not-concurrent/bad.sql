@@ -1,0 +1,2 @@
+-- migrate:up
+DROP INDEX items_title;

@@ -1,0 +1,3 @@
+-- dbshift:no-transaction
+-- migrate:up
+DROP INDEX CONCURRENTLY items_title;

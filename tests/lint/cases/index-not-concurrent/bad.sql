@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE INDEX items_title ON items (title);

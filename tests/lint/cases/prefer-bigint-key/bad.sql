@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE events (id serial PRIMARY KEY);

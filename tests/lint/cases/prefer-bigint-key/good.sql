@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);

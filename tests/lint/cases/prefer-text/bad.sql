@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE events (id bigint PRIMARY KEY, kind varchar(20), code char(3));

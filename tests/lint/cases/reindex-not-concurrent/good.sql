@@ -1,0 +1,3 @@
+-- dbshift:no-transaction
+-- migrate:up
+REINDEX INDEX CONCURRENTLY items_title;

@@ -1,0 +1,3 @@
+-- migrate:up
+ALTER TABLE items ALTER COLUMN title SET NOT NULL;
+ALTER TABLE items ADD COLUMN sku text UNIQUE;

@@ -1,0 +1,2 @@
+-- migrate:up
+CREATE TABLE events (id bigint PRIMARY KEY,);

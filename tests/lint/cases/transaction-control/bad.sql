@@ -1,0 +1,4 @@
+-- migrate:up
+BEGIN;
+CREATE TABLE events (id bigint PRIMARY KEY);
+COMMIT;

@@ -1,0 +1,2 @@
+-- migrate:up
+TRUNCATE items CASCADE;

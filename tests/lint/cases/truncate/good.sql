@@ -1,0 +1,2 @@
+-- migrate:up
+DELETE FROM items WHERE id < 1000;

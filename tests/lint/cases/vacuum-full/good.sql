@@ -1,0 +1,3 @@
+-- dbshift:no-transaction
+-- migrate:up
+VACUUM items;
