@@ -207,6 +207,17 @@ dbs_level dbs_lint_worst(const dbs_lint *l);
 char *dbs_lint_render(const dbs_lint *l, const char *format, int color);
 void dbs_lint_free(dbs_lint *l);
 
+/*
+ * Assess what migrate would run (to o->target): the analysis, plus the
+ * size, row estimate and indexes of each table touched, the sessions the
+ * migration would wait for now (queries running longer than min_seconds,
+ * idle-in-transaction sessions, ungranted locks), and a rough duration of
+ * each rewrite, scan and index build.  *out is text or (json) a JSON
+ * document; *stop is set when a finding is red or something blocks.
+ */
+int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int json,
+	       char **out, int *stop);
+
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,

@@ -29,6 +29,8 @@ static const cli_command commands[] = {
 	  "mark every migration up to VERSION as applied, without running it" },
 	{ "lint", cmd_lint, lint_options, "lint [FILE...] [--format F] [--fail-on LEVEL]",
 	  "static safety analysis of migration SQL (no database needed)" },
+	{ "assess", cmd_assess, assess_options, "assess [TARGET] [--long-query SECONDS]",
+	  "lint plus live facts: table sizes, rows, blockers, a time estimate" },
 	{ "repair", cmd_repair, NULL, "repair",
 	  "clear failed records and accept changed checksums" },
 	{ NULL, NULL, NULL, NULL, NULL }

@@ -309,6 +309,44 @@ static int pg_table_exists(db_conn *c, const char *table, int *exists, dbs_error
 	return rc;
 }
 
+static int pg_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg,
+		"SELECT pg_total_relation_size(t.oid), "
+		"CASE WHEN t.reltuples < 0 THEN NULL ELSE t.reltuples::bigint END, "
+		"(SELECT string_agg(i.relname, ', ' ORDER BY i.relname) FROM pg_index x "
+		" JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = t.oid) "
+		"FROM pg_class t WHERE t.oid = to_regclass($1)", 1, &table, rows, err);
+}
+
+static int pg_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%d", min_seconds);
+	const char *p = secs;
+	return run_query(c->pg,
+		"SELECT pid::text, kind, age::text, coalesce(usename, ''), detail, query FROM ("
+		" SELECT a.pid, 'long query' AS kind, "
+		"  extract(epoch FROM now() - a.query_start)::bigint AS age, a.usename, "
+		"  a.state AS detail, left(a.query, 200) AS query "
+		" FROM pg_stat_activity a WHERE a.state = 'active' AND a.pid <> pg_backend_pid() "
+		"  AND a.backend_type = 'client backend' "
+		"  AND now() - a.query_start > make_interval(secs => $1::int) "
+		" UNION ALL "
+		" SELECT a.pid, 'idle in transaction', "
+		"  extract(epoch FROM now() - a.xact_start)::bigint, a.usename, a.state, "
+		"  left(a.query, 200) "
+		" FROM pg_stat_activity a WHERE a.state LIKE 'idle in transaction%' "
+		"  AND a.pid <> pg_backend_pid() "
+		" UNION ALL "
+		" SELECT l.pid, 'waiting for a lock', "
+		"  extract(epoch FROM now() - a.query_start)::bigint, a.usename, "
+		"  l.mode || ' on ' || coalesce(l.relation::regclass::text, l.locktype), "
+		"  left(a.query, 200) "
+		" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted"
+		") b ORDER BY age DESC, pid", 1, &p, rows, err);
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -323,4 +361,6 @@ const db_driver driver_postgres = {
 	.unlock = pg_unlock,
 	.table_exists = pg_table_exists,
 	.lint = &lint_postgres,
+	.table_facts = pg_table_facts,
+	.blockers = pg_blockers,
 };

@@ -260,6 +260,36 @@ static int sq_table_exists(db_conn *c, const char *table, int *exists, dbs_error
 	return rc;
 }
 
+static int sq_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	int exists = 0;
+	int rc = sq_table_exists(c, table, &exists, err);
+	if (rc || !exists) {
+		if (!rc)
+			*rows = xcalloc(1, sizeof(db_rows));
+		return rc;
+	}
+	/* SQLite keeps no estimate: count the rows; its size is the file's. */
+	char *q = sqlite3_mprintf(
+		"SELECT NULL, (SELECT count(*) FROM \"%w\"), "
+		"(SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_master "
+		" WHERE type = 'index' AND tbl_name = %Q ORDER BY name))", table, table);
+	rc = sq_query(c, q, 0, NULL, rows, err);
+	sqlite3_free(q);
+	return rc;
+}
+
+static int sq_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err)
+{
+	/* One file, one writer: other connections are not visible from here. */
+	(void)c;
+	(void)min_seconds;
+	(void)err;
+	*rows = xcalloc(1, sizeof(db_rows));
+	(*rows)->ncols = 6;
+	return 0;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -274,4 +304,6 @@ const db_driver driver_sqlite = {
 	.unlock = sq_unlock,
 	.table_exists = sq_table_exists,
 	.lint = &lint_sqlite,
+	.table_facts = sq_table_facts,
+	.blockers = sq_blockers,
 };

@@ -177,6 +177,16 @@ typedef struct db_driver {
 	int (*table_exists)(db_conn *c, const char *table, int *exists, dbs_error *err);
 	/* The safety analysis of this database's SQL (lint.h). */
 	const struct lint_dialect *lint;
+	/*
+	 * Live facts for assess.  table_facts: one row (bytes, row estimate,
+	 * "index, index") or none when the table does not exist; NULL values
+	 * when unknown.  blockers: rows (pid, kind, age in seconds, user,
+	 * detail, query) of sessions that a migration would queue behind:
+	 * queries running longer than min_seconds, sessions idle in a
+	 * transaction, ungranted locks.
+	 */
+	int (*table_facts)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
+	int (*blockers)(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err);
 } db_driver;
 
 extern const db_driver driver_postgres;

@@ -32,7 +32,7 @@ json_t *report_error(const dbs_error *err)
 	return o;
 }
 
-static char *dump(json_t *doc)
+char *report_dump(json_t *doc)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
@@ -74,13 +74,12 @@ char *dbs_status_json(dbs_ctx *ctx)
 	for (int s = 0; s < 5; s++)
 		json_object_set_new(summary, dbs_state_name((dbs_state)s),
 				    json_integer((json_int_t)counts[s]));
-	return dump(json_pack("{s:s, s:s, s:o, s:o}", "command", "status", "database",
+	return report_dump(json_pack("{s:s, s:s, s:o, s:o}", "command", "status", "database",
 			      dbs_database_display(ctx), "migrations", list, "summary",
 			      summary));
 }
 
-char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
-		    const dbs_error *err)
+json_t *report_plan_steps(const dbs_plan *plan)
 {
 	json_t *steps = json_array();
 	for (size_t i = 0; plan && i < plan->n; i++) {
@@ -101,27 +100,37 @@ char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		}
 		json_array_append_new(steps, o);
 	}
+	return steps;
+}
+
+json_t *report_risk(const dbs_lint *l)
+{
+	return json_pack("{s:s, s:i, s:i, s:s}", "worst", dbs_level_name(l->worst), "score",
+			 l->score, "top_score", l->top_score, "band", risk_band(l->top_score));
+}
+
+char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
+		    const dbs_error *err)
+{
 	json_t *doc = json_pack("{s:s, s:s, s:o, s:b}", "command", command, "database",
-				dbs_database_display(ctx), "steps", steps, "blocked",
-				plan && plan->blocked);
+				dbs_database_display(ctx), "steps", report_plan_steps(plan),
+				"blocked", plan && plan->blocked);
 	if (plan && plan->lint)
-		json_object_set_new(doc, "risk", json_pack("{s:s, s:i, s:s}", "worst",
-			dbs_level_name(plan->lint->worst), "score", plan->lint->score,
-			"band", risk_band(plan->lint->top_score)));
+		json_object_set_new(doc, "risk", report_risk(plan->lint));
 	if (err && err->code)
 		json_object_set_new(doc, "error", report_error(err));
-	return dump(doc);
+	return report_dump(doc);
 }
 
 char *dbs_error_json(const char *command, const dbs_error *err)
 {
-	return dump(json_pack("{s:s, s:s, s:o}", "command", command, "status", "failed",
+	return report_dump(json_pack("{s:s, s:s, s:o}", "command", command, "status", "failed",
 			      "error", report_error(err)));
 }
 
 char *dbs_new_json(const char *path)
 {
-	return dump(json_pack("{s:s, s:s}", "command", "new", "file", path));
+	return report_dump(json_pack("{s:s, s:s}", "command", "new", "file", path));
 }
 
 /* Each non-empty line of text, indented. */

@@ -10,5 +10,11 @@
 
 /* {"message", "detail", "hint", "sqlstate", "file", "line", "col", "statement"} */
 json_t *report_error(const dbs_error *err);
+/* The steps of a plan, with their statements' analysis when there is one. */
+json_t *report_plan_steps(const dbs_plan *plan);
+/* {"worst", "score", "top_score", "band"} of an analysis. */
+json_t *report_risk(const dbs_lint *l);
+/* Indented JSON text of doc, which it consumes; caller frees. */
+char *report_dump(json_t *doc);
 
 #endif
