@@ -17,7 +17,7 @@ typedef struct cli {
 	char **args;       /* positional arguments after the command */
 	int nargs;
 	size_t done;       /* steps that succeeded in this run */
-	const dbs_entry *failed;  /* the step that failed, if one did */
+	int failed_in_tx;  /* a step failed inside its transaction */
 } cli;
 
 /* One command-specific option: a flag (int) or a value (const char *). */

@@ -57,7 +57,7 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 	if (!err)
 		g->done++;
 	else
-		g->failed = step->entry;
+		g->failed_in_tx = !step->entry->no_transaction;
 	if (g->quiet || g->json)
 		return;
 	entry_label(step->entry, label, sizeof(label));
@@ -77,7 +77,7 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 		g->json = 0;
 		int code = report_failure(g, err);
 		g->json = json;
-		if (g->failed && !g->failed->no_transaction)
+		if (g->failed_in_tx)
 			fprintf(stderr, "dbshift: its transaction was rolled back: the database "
 					"is as it was before that migration\n");
 		rc = code;
