@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh - build dbshift and take the demo project (examples/demo) through
-# status, plan, migrate, status and rollback on an embedded SQLite database.
+# status, plan, lint, migrate, status and rollback on an embedded SQLite
+# database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -14,6 +15,7 @@ if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); fi
 step() { printf '\n%s$ dbshift %s%s\n' "$bold" "$*" "$plain"; "$dbshift" "$@"; }
 step status
 step plan
+step lint
 step migrate
 step status
 step rollback

@@ -7,7 +7,7 @@ PACKAGES=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libpq-dev libsqlite3-dev libpg-query-dev libjansson-dev libinih-dev libssl-dev
 	libcmocka-dev
-	postgresql postgresql-client sqlite3 jq bc
+	postgresql postgresql-client sqlite3 jq bc time
 )
 
 missing=()
