@@ -1,2 +1,3 @@
 -- migrate:up
-TRUNCATE items CASCADE;
+TRUNCATE items;
+TRUNCATE owners CASCADE;
