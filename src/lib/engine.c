@@ -208,12 +208,16 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 {
 	for (size_t i = 0; i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
+		const section *sec = step_section(s, entry_of(s));
 		size_t off = 0;
 		int rc = ctx->driver->check_script(s->sql, &off, &ctx->err);
 		if (rc) {
-			locate(&ctx->err, step_section(s, entry_of(s)), off);
+			locate(&ctx->err, sec, off);
 			return rc;
 		}
+		rc = lint_check_transaction(ctx->driver->lint, entry_of(s)->m, sec, &ctx->err);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -455,6 +455,33 @@ const lint_migration *lint_find(const dbs_lint *l, const migration *m)
 	return NULL;
 }
 
+int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+			   dbs_error *err)
+{
+	if (m->no_transaction || !sec->sql)
+		return 0;
+	lint_model model = { 0 };
+	lint_state st = { .model = &model, .m = m, .sec = sec, .record_only = 1 };
+	stmt_info *s = NULL;
+	size_t n = 0;
+	int rc = d->analyze(&st, &s, &n, err);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && s[i].no_tx_only) {
+			rc = dbs_fail(err, DBS_EINPUT, "%s cannot run inside a transaction, and "
+				      "this migration runs in one", s[i].kind);
+			dbs_error_set_file(err, sec->file, s[i].line, s[i].col);
+			dbs_error_set_hint(err, "add '-- dbshift:no-transaction' to the migration's "
+					   "header (goose: '-- +goose NO TRANSACTION'); it then runs "
+					   "statement by statement");
+		}
+		stmt_release(&s[i]);
+	}
+	free(s);
+	state_release(&st);
+	model_release(&model);
+	return rc;
+}
+
 /* ---- entry points on a context ---- */
 
 static const lint_dialect *ctx_dialect(dbs_ctx *ctx)

@@ -124,6 +124,10 @@ const char *risk_band(int score);
 /* "file:line:col [rule] message" lines of findings above level (at most
  * max, then "... and N more"). */
 char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);
+/* Input error when sec (of m, a transactional migration) has a statement
+ * that cannot run inside a transaction (CREATE INDEX CONCURRENTLY...). */
+int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+			   dbs_error *err);
 /* One statement as JSON, and as a line of text (for lint and plan). */
 json_t *lint_statement_json(const stmt_info *s);
 void lint_statement_text(strbuf *sb, const stmt_info *s, int color);

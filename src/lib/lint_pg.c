@@ -230,7 +230,8 @@ static void create_index(lint_state *st, stmt_info *s, json_t *b, size_t start)
 {
 	const char *table = jstr(b, "relation.relname");
 	int conc = jtrue(b, "concurrent");
-	s->kind = jtrue(b, "unique") ? "CREATE UNIQUE INDEX" : "CREATE INDEX";
+	s->kind = jtrue(b, "unique") ? (conc ? "CREATE UNIQUE INDEX CONCURRENTLY" : "CREATE UNIQUE INDEX")
+				     : (conc ? "CREATE INDEX CONCURRENTLY" : "CREATE INDEX");
 	s->score = 2;
 	s->scans = 1;
 	s->no_tx_only = conc;
@@ -261,7 +262,7 @@ static void drop(lint_state *st, stmt_info *s, json_t *b, size_t start)
 	int conc = jtrue(b, "concurrent");
 	s->score = 3;
 	if (!strcmp(type, "OBJECT_INDEX")) {
-		s->kind = "DROP INDEX";
+		s->kind = conc ? "DROP INDEX CONCURRENTLY" : "DROP INDEX";
 		s->no_tx_only = conc;
 		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
 		for (size_t i = 0; i < json_array_size(objs); i++)
@@ -624,7 +625,7 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 			     "ACCESS EXCLUSIVE lock");
 	} else if (!strcmp(t, "ReindexStmt")) {
 		int conc = has_option(json_object_get(b, "params"), "concurrently");
-		s->kind = "REINDEX";
+		s->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
 		s->score = 2;
 		s->no_tx_only = conc;
 		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");

@@ -207,6 +207,10 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 		s->lock = NULL;
 		stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
 			     "migration breaks dbshift's all-or-nothing guarantee");
+	} else if (is(ws, 0, "VACUUM")) {
+		s->kind = "VACUUM";
+		s->score = 3;
+		s->no_tx_only = 1;
 	} else if (is(ws, 0, "SELECT") || is(ws, 0, "PRAGMA") || is(ws, 0, "WITH")) {
 		s->kind = ws->w[0];
 		s->lock = NULL;
