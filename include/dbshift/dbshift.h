@@ -151,6 +151,7 @@ typedef struct dbs_migrate_opts {
 	int allow_out_of_order;
 	int dry_run;
 	int force;              /* run above the environment's max_risk */
+	const char *phase;      /* migrate: NULL (all), "expand" or "contract" */
 } dbs_migrate_opts;
 
 /* What migrate / rollback would run; changes nothing. */

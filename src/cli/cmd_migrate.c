@@ -1,5 +1,6 @@
 /* cmd_migrate.c - dbshift migrate [TARGET]: apply pending migrations. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -21,15 +22,15 @@ int cmd_migrate(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "migrate takes at most one TARGET");
-	if (phase)
-		return not_implemented(g, "--phase");
+	if (phase && strcmp(phase, "expand") && strcmp(phase, "contract"))
+		return usage_error(g, "bad --phase '%s': use expand or contract", phase);
 	if (backup)
 		return not_implemented(g, "--backup");
 	if (lock_timeout)
 		return not_implemented(g, "--lock-timeout");
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
 			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
-			       .force = force };
+			       .force = force, .phase = phase };
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)

@@ -34,8 +34,8 @@ int cmd_status(cli *g)
 			wlabel = strlen(label);
 	}
 	printf("database: %s\n\n", dbs_database_display(ctx));
-	printf("%-*s  %-21s  %-22s  %8s  %s\n", (int)wlabel, "MIGRATION", "STATE",
-	       "APPLIED AT", "DURATION", "BY");
+	printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, "MIGRATION", "PHASE",
+	       "STATE", "APPLIED AT", "DURATION", "BY");
 	for (size_t i = 0; i < n; i++) {
 		const dbs_entry *e = dbs_status_entry(ctx, i);
 		counts[e->state]++;
@@ -45,7 +45,8 @@ int cmd_status(cli *g)
 			 e->out_of_order ? " (out of order)" : "");
 		if (e->state != DBS_PENDING)
 			snprintf(dur, sizeof(dur), "%lld ms", (long long)e->duration_ms);
-		printf("%-*s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label, state,
+		printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label,
+		       e->phase ? e->phase : "-", state,
 		       e->applied_at ? e->applied_at : "", dur,
 		       e->applied_by ? e->applied_by : "");
 		if (e->state == DBS_FAILED && e->message)

@@ -24,6 +24,7 @@
 struct db_conn {
 	sqlite3 *db;
 	int locked;
+	char *create_path;  /* the file to create on the first write */
 };
 
 static int db_error(sqlite3 *db, dbs_error *err)
@@ -33,6 +34,27 @@ static int db_error(sqlite3 *db, dbs_error *err)
 	return DBS_EFAIL;
 }
 
+static int open_file(sqlite3 **db, const char *path, int flags, dbs_error *err)
+{
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		dbs_fail(err, DBS_EINPUT, "cannot open SQLite database '%s': %s", path,
+			 *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		dbs_error_set_hint(err, "check that the directory exists and is writable");
+		sqlite3_close(*db);
+		*db = NULL;
+		return DBS_EINPUT;
+	}
+	sqlite3_busy_timeout(*db, BUSY_MS);
+	sqlite3_extended_result_codes(*db, 1);
+	return 0;
+}
+
+/*
+ * A file that does not exist yet is not created until something is
+ * written (the migrator lock comes first): until then reads see an empty
+ * database, so status, plan and refused runs leave no file behind.
+ */
 static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 {
 	const char *path = url + strlen("sqlite:");
@@ -40,20 +62,32 @@ static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 		path += 2;  /* sqlite:///abs -> /abs, sqlite://rel -> rel */
 	if (!*path)
 		return dbs_fail(err, DBS_EINPUT, "no file in database URL '%s'", url);
+	int missing = strcmp(path, ":memory:") && access(path, F_OK) != 0;
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-	if (rc != SQLITE_OK) {
-		dbs_fail(err, DBS_EINPUT, "cannot open SQLite database '%s': %s", path,
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-		dbs_error_set_hint(err, "check that the directory exists and is writable");
-		sqlite3_close(db);
-		return DBS_EINPUT;
-	}
-	sqlite3_busy_timeout(db, BUSY_MS);
-	sqlite3_extended_result_codes(db, 1);
+	int rc = missing ? open_file(&db, ":memory:", SQLITE_OPEN_READWRITE, err)
+			 : open_file(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (rc)
+		return rc;
 	db_conn *c = xcalloc(1, sizeof(*c));
 	c->db = db;
+	c->create_path = missing ? xstrdup(path) : NULL;
 	*out = c;
+	return 0;
+}
+
+/* Create the file now that something will be written. */
+static int materialize(db_conn *c, dbs_error *err)
+{
+	if (!c->create_path)
+		return 0;
+	sqlite3 *db = NULL;
+	int rc = open_file(&db, c->create_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (rc)
+		return rc;
+	sqlite3_close(c->db);
+	c->db = db;
+	free(c->create_path);
+	c->create_path = NULL;
 	return 0;
 }
 
@@ -62,6 +96,7 @@ static void sq_close(db_conn *c)
 	if (!c)
 		return;
 	sqlite3_close(c->db);
+	free(c->create_path);
 	free(c);
 }
 
@@ -210,9 +245,11 @@ static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err
 
 static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 {
+	int rc = materialize(c, err);
+	if (rc)
+		return rc;
 	char *host = hostname(), *holder = NULL;
 	int64_t deadline = now_ms() + wait_ms;
-	int rc;
 	/* BEGIN IMMEDIATE itself must not wait longer than we were told to. */
 	sqlite3_busy_timeout(c->db, wait_ms < BUSY_MS ? wait_ms : BUSY_MS);
 	while ((rc = try_claim(c, host, &holder, err)) == 0 && now_ms() < deadline)

@@ -49,6 +49,12 @@ static app_cursor *app_find(app_cursor **apps, size_t *napps, const char *app,
 	return ac;
 }
 
+/* Contract migrations run in their own phase; untagged ones are expand. */
+static int is_contract(const dbs_entry *p)
+{
+	return p->phase && !strcmp(p->phase, "contract");
+}
+
 static int key_cmp(const char *app_a, const char *ver_a, const char *app_b,
 		   const char *ver_b)
 {
@@ -279,8 +285,8 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 			app_cursor *ac = app_find(&apps, &napps, e[k].pub.app, missing, nmissing);
 			if (e[k].pub.state != DBS_PENDING)
 				ac->seen_applied = 1;
-			else if (ac->seen_applied)
-				e[k].pub.out_of_order = 1;
+			else if (ac->seen_applied && !is_contract(&e[k].pub))
+				e[k].pub.out_of_order = 1;  /* contract ones lag by design */
 		}
 		free(apps);
 		free(pos);
@@ -408,21 +414,28 @@ int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 		if (rc)
 			return rc;
 	}
+	int want_contract = o->phase && !strcmp(o->phase, "contract");
 	char *sel = xcalloc(n ? n : 1, 1);
 	for (size_t i = 0; i < n; i++) {
 		dbs_entry *p = &e[i].pub;
-		if (p->state != DBS_PENDING)
+		if (p->state != DBS_PENDING || (o->phase && is_contract(p) != want_contract))
 			continue;
 		if (!o->target || ((!t.app || !strcmp(t.app, p->app)) &&
 				   dbs_version_cmp(p->version, t.version) <= 0))
 			sel[i] = 1;
 	}
-	/* Pull in what the selected depend on (entries are in topological order). */
+	/*
+	 * Pull in what the selected depend on (entries are in topological
+	 * order), except across phases: a contract migration waits for its
+	 * phase, and one that follows a pending expand migration is refused.
+	 */
 	for (size_t i = n; i-- > 0;)
 		if (sel[i])
-			for (size_t k = 0; k < e[i].npreds; k++)
-				if (e[e[i].preds[k]].pub.state == DBS_PENDING)
+			for (size_t k = 0; k < e[i].npreds; k++) {
+				dbs_entry *p = &e[e[i].preds[k]].pub;
+				if (p->state == DBS_PENDING && (!o->phase || is_contract(p) == want_contract))
 					sel[e[i].preds[k]] = 1;
+			}
 	for (size_t i = 0; i < n; i++)
 		if (sel[i])
 			plan_push(plan, &e[i], DBS_UP);
@@ -433,7 +446,23 @@ int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 	for (size_t i = 0; !rc && i < plan->n; i++) {
 		const dbs_entry *p = plan->steps[i].entry;
 		char buf[512];
-		if (p->out_of_order && !o->allow_out_of_order) {
+		if (want_contract) {
+			/* every expand migration before it must be applied */
+			for (size_t k = 0; k < n && !rc; k++) {
+				const dbs_entry *q = &e[k].pub;
+				if (q == p)
+					break;
+				if (q->state == DBS_PENDING && !is_contract(q)) {
+					char b2[512];
+					rc = dbs_fail(err, DBS_EPOLICY, "contract migration %s follows "
+						      "expand migration %s, which is not applied yet",
+						      label(p, buf, sizeof(buf)), label(q, b2, sizeof(b2)));
+					dbs_error_set_hint(err, "run 'dbshift migrate --phase expand' "
+							   "and deploy the new code first");
+				}
+			}
+		}
+		if (!rc && p->out_of_order && !o->allow_out_of_order && !is_contract(p)) {
 			rc = dbs_fail(err, DBS_EPOLICY, "migration %s is older than the newest "
 				      "applied migration", label(p, buf, sizeof(buf)));
 			dbs_error_set_hint(err, "give it a newer version, or apply it with "
