@@ -55,6 +55,7 @@ typedef struct dbs_options {
 	int lock_wait_ms;    /* how long to wait for the migrator lock */
 	/* Accepted from the config file for the commands that use them. */
 	char *backup_dir, *max_risk, *lock_timeout, *statement_timeout;
+	char *lock_retries;  /* waits between attempts after a lock timeout */
 	char *notify_url;
 	int require_backup;
 } dbs_options;

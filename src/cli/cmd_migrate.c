@@ -26,8 +26,15 @@ int cmd_migrate(cli *g)
 		return usage_error(g, "bad --phase '%s': use expand or contract", phase);
 	if (backup)
 		return not_implemented(g, "--backup");
-	if (lock_timeout)
-		return not_implemented(g, "--lock-timeout");
+	if (lock_timeout) {
+		int ms;
+		int rc = parse_count(g, "--lock-timeout", lock_timeout, &ms);
+		if (rc)
+			return rc;
+		free(g->opts.lock_timeout);
+		g->opts.lock_timeout = malloc(32);
+		snprintf(g->opts.lock_timeout, 32, "%dms", ms);
+	}
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
 			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
 			       .force = force, .phase = phase };

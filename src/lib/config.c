@@ -16,7 +16,7 @@
 
 static const char *const keys[] = {
 	"dir", "database", "backup_dir", "log_file", "max_risk", "require_backup",
-	"lock_timeout", "statement_timeout", "lock_wait", "notify_url", NULL
+	"lock_timeout", "statement_timeout", "lock_wait", "lock_retries", "notify_url", NULL
 };
 
 typedef struct parse_state {
@@ -30,33 +30,6 @@ typedef struct parse_state {
 	int env_require_set, base_require_set;
 	dbs_error *err;
 } parse_state;
-
-/* Milliseconds of "60s", "2min", "500ms", "1h" or a plain number of seconds. */
-static int parse_duration_ms(const char *s, int *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
-		return -1;
-	while (*end == ' ')
-		end++;
-	double mult = 1000;
-	if (!*end || !strcmp(end, "s"))
-		mult = 1000;
-	else if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "min"))
-		mult = 60000;
-	else if (!strcmp(end, "h"))
-		mult = 3600000;
-	else
-		return -1;
-	if (v * mult > 2147483647.0)
-		return -1;
-	*out = (int)(v * mult);
-	return 0;
-}
 
 static int parse_bool(const char *s, int *out)
 {
@@ -136,7 +109,7 @@ static int handler(void *user, const char *section, const char *name,
 	if (!keys[k])
 		return config_error(ps, "known keys: dir, database, backup_dir, log_file, "
 				    "max_risk, require_backup, lock_timeout, "
-				    "statement_timeout, lock_wait, notify_url",
+				    "statement_timeout, lock_wait, lock_retries, notify_url",
 				    "unknown key '%s' in [%s]", name, section);
 	if (env && (!ps->want_env || strcmp(env, ps->want_env)))
 		return 1;  /* checked, but another environment's */
@@ -148,10 +121,22 @@ static int handler(void *user, const char *section, const char *name,
 		set_str(&o->backup_dir, value);
 	else if (!strcmp(name, "log_file"))
 		set_str(&o->log_file, value);
-	else if (!strcmp(name, "lock_timeout"))
-		set_str(&o->lock_timeout, value);
-	else if (!strcmp(name, "statement_timeout"))
-		set_str(&o->statement_timeout, value);
+	else if (!strcmp(name, "lock_timeout") || !strcmp(name, "statement_timeout")) {
+		int ms;
+		if (parse_duration_ms(value, &ms))
+			return config_error(ps, "write a duration such as 2s, 500ms or 30min",
+					    "bad %s '%s'", name, value);
+		set_str(!strcmp(name, "lock_timeout") ? &o->lock_timeout : &o->statement_timeout,
+			value);
+	} else if (!strcmp(name, "lock_retries")) {
+		int *v = NULL;
+		size_t n;
+		if (parse_schedule(value, &v, &n))
+			return config_error(ps, "write the waits between attempts, e.g. "
+					    "'1s, 2s, 5s', or 'none'", "bad lock_retries '%s'", value);
+		free(v);
+		set_str(&o->lock_retries, value);
+	}
 	else if (!strcmp(name, "notify_url"))
 		set_str(&o->notify_url, value);
 	else if (!strcmp(name, "max_risk")) {
@@ -222,6 +207,7 @@ void dbs_options_release(dbs_options *o)
 	free(o->max_risk);
 	free(o->lock_timeout);
 	free(o->statement_timeout);
+	free(o->lock_retries);
 	free(o->notify_url);
 	memset(o, 0, sizeof(*o));
 }
@@ -277,6 +263,7 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				overlay(&opts->max_risk, l->max_risk);
 				overlay(&opts->lock_timeout, l->lock_timeout);
 				overlay(&opts->statement_timeout, l->statement_timeout);
+				overlay(&opts->lock_retries, l->lock_retries);
 				overlay(&opts->notify_url, l->notify_url);
 				if (lock_set[i])
 					opts->lock_wait_ms = l->lock_wait_ms;

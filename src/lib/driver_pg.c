@@ -347,6 +347,19 @@ static int pg_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *e
 		") b ORDER BY age DESC, pid", 1, &p, rows, err);
 }
 
+static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
+{
+	char sql[160];
+	snprintf(sql, sizeof(sql), "SET %s lock_timeout = %d; SET %s statement_timeout = %d",
+		 local ? "LOCAL" : "SESSION", lock_ms, local ? "LOCAL" : "SESSION", statement_ms);
+	return run_query(c->pg, sql, 0, NULL, NULL, err);
+}
+
+static int pg_is_lock_timeout(const dbs_error *err)
+{
+	return err->sqlstate && !strcmp(err->sqlstate, "55P03");  /* lock_not_available */
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -363,4 +376,6 @@ const db_driver driver_postgres = {
 	.lint = &lint_postgres,
 	.table_facts = pg_table_facts,
 	.blockers = pg_blockers,
+	.set_timeouts = pg_set_timeouts,
+	.is_lock_timeout = pg_is_lock_timeout,
 };

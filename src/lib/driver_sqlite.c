@@ -327,6 +327,22 @@ static int sq_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *e
 	return 0;
 }
 
+/* SQLite's lock wait is its busy timeout; it has no statement timeout. */
+static int sq_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
+{
+	(void)statement_ms;
+	(void)local;
+	(void)err;
+	sqlite3_busy_timeout(c->db, lock_ms > 0 ? lock_ms : BUSY_MS);
+	return 0;
+}
+
+static int sq_is_lock_timeout(const dbs_error *err)
+{
+	long code = err->sqlstate ? strtol(err->sqlstate, NULL, 10) : 0;
+	return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -343,4 +359,6 @@ const db_driver driver_sqlite = {
 	.lint = &lint_sqlite,
 	.table_facts = sq_table_facts,
 	.blockers = sq_blockers,
+	.set_timeouts = sq_set_timeouts,
+	.is_lock_timeout = sq_is_lock_timeout,
 };

@@ -42,6 +42,7 @@ static void copy_options(dbs_options *dst, const dbs_options *src)
 	dst->lock_timeout = dup_or_null(src->lock_timeout);
 	dst->statement_timeout = dup_or_null(src->statement_timeout);
 	dst->notify_url = dup_or_null(src->notify_url);
+	dst->lock_retries = dup_or_null(src->lock_retries);
 }
 
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
@@ -248,6 +249,7 @@ static int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	utc_now(r->started);
 	r->command = command;
 	r->steps = json_array();
+	srandom((unsigned)(ts.tv_nsec ^ getpid()));  /* retry jitter differs per process */
 	ctx_log(ctx, "[%s] %s on %s: started by %s", r->id, command, ctx->display_url,
 		whoami());
 	dbs_error_clear(&ctx->err);
@@ -263,12 +265,12 @@ static int run_begin(dbs_ctx *ctx, run *r, const char *command)
 }
 
 static void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
-		     int64_t ms, const dbs_error *err)
+		     int64_t ms, int attempts, const dbs_error *err)
 {
-	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "app", e->app,
+	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "app", e->app,
 			      "version", e->version, "name", e->name, "action", action,
 			      "status", err ? "failed" : "succeeded", "duration_ms",
-			      (json_int_t)ms);
+			      (json_int_t)ms, "attempts", attempts);
 	if (err)
 		json_object_set_new(s, "error", report_error(err));
 	json_array_append_new(r->steps, s);
@@ -326,8 +328,18 @@ static void rollback_quietly(dbs_ctx *ctx)
 	dbs_error_clear(&e);
 }
 
-/* Run one step and record it; the failure, if any, is in ctx->err. */
-static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
+/* The timeouts of the options, in ms (0: none). */
+static void timeouts(const dbs_ctx *ctx, int *lock_ms, int *stmt_ms)
+{
+	*lock_ms = *stmt_ms = 0;
+	if (ctx->opts.lock_timeout)
+		parse_duration_ms(ctx->opts.lock_timeout, lock_ms);  /* validated on load */
+	if (ctx->opts.statement_timeout)
+		parse_duration_ms(ctx->opts.statement_timeout, stmt_ms);
+}
+
+/* Run one step once and record it; the failure, if any, is in ctx->err. */
+static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 {
 	const db_driver *d = ctx->driver;
 	plan_entry *pe = entry_of(s);
@@ -337,17 +349,28 @@ static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	dbs_error *err = &ctx->err;
 	int64_t t0 = now_ms();
 	size_t off = 0;
-	int rc;
+	int rc, lock_ms, stmt_ms;
 
-	if (tx)
+	timeouts(ctx, &lock_ms, &stmt_ms);
+	if (tx) {
 		rc = q(ctx, "BEGIN", err);
-	else
+		if (!rc && (lock_ms || stmt_ms))
+			rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, err);
+	} else {
 		rc = state_record(d, ctx->conn, m, "failed", 0, up
 			? "started outside a transaction and did not finish"
 			: "rollback started outside a transaction and did not finish", err);
+		if (!rc && (lock_ms || stmt_ms))
+			rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 0, err);
+	}
 	if (!rc && (rc = d->run_script(ctx->conn, sec->sql, &off, err)))
 		locate(err, sec, off);
 	*ms = now_ms() - t0;
+	if (!tx && (lock_ms || stmt_ms)) {
+		dbs_error e2 = { 0 };
+		d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
+		dbs_error_clear(&e2);
+	}
 	if (!rc)
 		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, err)
 			: state_forget(d, ctx->conn, m->app, m->version, err);
@@ -368,6 +391,41 @@ static int apply_step(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 			"before the failing one stay applied: check them, finish or undo "
 			"them by hand, then run 'dbshift repair'");
 	}
+	return rc;
+}
+
+/*
+ * Run one step; a transactional one that gave up waiting for a lock is
+ * retried (after its rollback) on the lock_retries schedule, with jitter,
+ * so a migration never stalls traffic queued behind it for long.
+ */
+static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms,
+		      int *attempts)
+{
+	int *delays = NULL, lock_ms, stmt_ms;
+	size_t ndelays = 0;
+	timeouts(ctx, &lock_ms, &stmt_ms);
+	if (ctx->opts.lock_retries)
+		parse_schedule(ctx->opts.lock_retries, &delays, &ndelays);
+	else if (lock_ms)
+		parse_schedule("1s, 2s, 5s, 10s", &delays, &ndelays);
+	int rc;
+	for (*attempts = 1;; (*attempts)++) {
+		rc = apply_once(ctx, s, ms);
+		if (!rc || entry_of(s)->m->no_transaction || !ctx->driver->is_lock_timeout(&ctx->err) ||
+		    (size_t)*attempts > ndelays)
+			break;
+		int wait = delays[*attempts - 1];
+		wait = wait / 2 + (wait > 0 ? (int)(random() % (wait + 1)) : 0);  /* 50-150% */
+		ctx_log(ctx, "[%s] %s_%s: attempt %d of %zu gave up waiting for a lock (%s); "
+			"retrying in %d ms", r->id, s->entry->version, s->entry->name, *attempts,
+			ndelays + 1, ctx->err.message, wait);
+		sleep_ms(wait);
+	}
+	if (rc && *attempts > 1)
+		dbs_error_set_detail(&ctx->err, "gave up after %d attempts: the lock stayed "
+				     "taken by another session", *attempts);
+	free(delays);
 	return rc;
 }
 
@@ -479,9 +537,10 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	for (size_t i = 0; !rc && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
-		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, s, &ms);
+		int attempts = 1;
+		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
-			 : s->direction == DBS_UP ? "up" : "down", ms, rc ? &ctx->err : NULL);
+			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
 		if (cb)
 			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
 	}
@@ -544,10 +603,10 @@ int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report)
 		if (pe->pub.state == DBS_FAILED) {
 			rc = state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,
 					  &ctx->err);
-			run_step(ctx, &r, &pe->pub, "clear failed", 0, rc ? &ctx->err : NULL);
+			run_step(ctx, &r, &pe->pub, "clear failed", 0, 1, rc ? &ctx->err : NULL);
 		} else if (pe->pub.state == DBS_DRIFTED) {
 			rc = state_accept_checksum(ctx->driver, ctx->conn, pe->m, &ctx->err);
-			run_step(ctx, &r, &pe->pub, "accept checksum", 0, rc ? &ctx->err : NULL);
+			run_step(ctx, &r, &pe->pub, "accept checksum", 0, 1, rc ? &ctx->err : NULL);
 		} else {
 			continue;
 		}

@@ -47,6 +47,10 @@ void sha256_hex(const char *data, size_t n, char out[65]);
 void utc_now(char out[32]);
 int64_t now_ms(void);
 void sleep_ms(int ms);
+/* Milliseconds of "60s", "2min", "500ms", "1h" or plain seconds; -1 if bad. */
+int parse_duration_ms(const char *s, int *out);
+/* "1s, 2s, 5s" -> {1000, 2000, 5000}; "none" -> n = 0; -1 if bad. */
+int parse_schedule(const char *s, int **out, size_t *n);
 /* user@host of this process, for applied_by. */
 const char *whoami(void);
 
@@ -187,6 +191,13 @@ typedef struct db_driver {
 	 */
 	int (*table_facts)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
 	int (*blockers)(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err);
+	/*
+	 * Bound how long statements wait for locks and run (0: no bound), for
+	 * the current transaction (local) or the session.  is_lock_timeout
+	 * tells a failure that gave up waiting for a lock, worth retrying.
+	 */
+	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
+	int (*is_lock_timeout)(const dbs_error *err);
 } db_driver;
 
 extern const db_driver driver_postgres;

@@ -335,3 +335,64 @@ char *sql_trimmed(const char *sql, size_t n)
 		end--;
 	return xstrndup(sql + start, end - start);
 }
+
+/* Milliseconds of "60s", "2min", "500ms", "1h" or a plain number of seconds. */
+int parse_duration_ms(const char *s, int *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -1;
+	while (*end == ' ')
+		end++;
+	double mult = 1000;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1000;
+	else if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "min"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else
+		return -1;
+	if (v * mult > 2147483647.0)
+		return -1;
+	*out = (int)(v * mult);
+	return 0;
+}
+
+int parse_schedule(const char *s, int **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	while (*s == ' ')
+		s++;
+	if (!strcmp(s, "none"))
+		return 0;
+	char *copy = xstrdup(s);
+	int rc = 0;
+	for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ",", &save)); p = NULL) {
+		while (*tok == ' ')
+			tok++;
+		size_t len = strlen(tok);
+		while (len > 0 && tok[len - 1] == ' ')
+			tok[--len] = '\0';
+		int ms;
+		if (parse_duration_ms(tok, &ms)) {
+			rc = -1;
+			break;
+		}
+		*out = xrealloc(*out, (*n + 1) * sizeof(int));
+		(*out)[(*n)++] = ms;
+	}
+	free(copy);
+	if (rc || *n == 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -108,3 +108,8 @@ project() {
 		mkdir migrations
 	fi
 }
+
+# pg_kill_sleepers URL: end the server sessions a test left in pg_sleep.
+pg_kill_sleepers() {
+	sql "$1" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()" >/dev/null
+}

@@ -32,6 +32,6 @@ t_assess() {
 	check_contains "$OUT" "  items: " "$tag: text shows the table"
 	check_contains "$OUT" "~20000 rows, indexes: items_pkey" "$tag: text shows rows and indexes"
 	check_eq "$(snapshot "$url")" "$before" "$tag: assess changes nothing"
-	kill $holder 2>/dev/null; wait $holder 2>/dev/null
+	kill $holder 2>/dev/null; pg_kill_sleepers "$url"; wait $holder 2>/dev/null
 	cd "$WORK" || return
 }

@@ -39,7 +39,7 @@ t_lock_holder() {
 	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: another migrator holds the lock on this database" "$tag: message"
 	check_contains "$ERR" "application 'psql'" "$tag: detail names who holds it"
 	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
-	kill $holder 2>/dev/null; wait $holder 2>/dev/null
+	pg_kill_sleepers "$url"; wait $holder 2>/dev/null
 	dbs --database "$url" migrate
 	check_rc 0 "$tag: migrate once the holder is gone"
 	cd "$WORK" || return
