@@ -220,6 +220,40 @@ void dbs_lint_free(dbs_lint *l);
 int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int json,
 	       char **out, int *stop);
 
+/* ---- batched data migrations ---- */
+
+typedef struct dbs_data_opts {
+	int batch_size;          /* rows in the first batch (1000) */
+	int target_batch_ms;     /* adapt the batch size toward this (0: fixed) */
+	int delay_ms;            /* pause between batches */
+	int64_t max_rows;        /* stop after changing this many rows (0: all) */
+	int64_t max_lag_ms;      /* wait while replica lag is above this (0: never) */
+	const char *lag_query;   /* SQL giving the lag in ms, instead of the driver's */
+	int dry_run;             /* count the rows that would change; change none */
+	volatile int *stop;      /* set (by a signal handler): stop after this batch */
+} dbs_data_opts;
+
+typedef struct dbs_data_progress {
+	int64_t rows_done, total, batches, batch_size, batch_ms, longest_ms;
+	double rate;             /* rows per second */
+	double eta_s;            /* seconds left, or -1 when unknown */
+	int waiting_lag;         /* waiting for replicas: lag_ms is their lag */
+	int64_t lag_ms;
+} dbs_data_progress;
+
+typedef void (*dbs_data_cb)(const dbs_data_progress *p, void *data);
+
+/*
+ * Run the data migration in file (format: see data.c and the README)
+ * under the migrator lock, batch by batch from its checkpoint; cb sees
+ * every batch.  *report is the run's JSON report (caller frees).
+ */
+int dbs_data_run(dbs_ctx *ctx, const char *file, const dbs_data_opts *o, dbs_data_cb cb,
+		 void *cb_data, char **report);
+
+/* A line or two for people about a data run's report (caller frees). */
+char *dbs_data_summary(const char *report, const char *file);
+
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,

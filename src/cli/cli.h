@@ -74,8 +74,9 @@ int cmd_baseline(cli *g);
 int cmd_repair(cli *g);
 int cmd_lint(cli *g);
 int cmd_assess(cli *g);
+int cmd_data(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
-	redo_options[], lint_options[], assess_options[];
+	redo_options[], lint_options[], assess_options[], data_options[];
 
 #endif

@@ -31,6 +31,8 @@ static const cli_command commands[] = {
 	  "static safety analysis of migration SQL (no database needed)" },
 	{ "assess", cmd_assess, assess_options, "assess [TARGET] [--long-query SECONDS]",
 	  "lint plus live facts: table sizes, rows, blockers, a time estimate" },
+	{ "data", cmd_data, data_options, "data run FILE [--dry-run] [--batch-size N] ...",
+	  "batched data migration: keyset walk, checkpoints, resume, throttle" },
 	{ "repair", cmd_repair, NULL, "repair",
 	  "clear failed records and accept changed checksums" },
 	{ NULL, NULL, NULL, NULL, NULL }

@@ -150,6 +150,7 @@ static int run_query(PGconn *pg, const char *sql, int nparams,
 			for (size_t j = 0; j < r->ncols; j++)
 				if (!PQgetisnull(res, (int)i, (int)j))
 					DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
+		r->affected = strtoll(PQcmdTuples(res), NULL, 10);
 		*rows = r;
 	}
 	PQclear(res);
@@ -360,6 +361,17 @@ static int pg_is_lock_timeout(const dbs_error *err)
 	return err->sqlstate && !strcmp(err->sqlstate, "55P03");  /* lock_not_available */
 }
 
+static int pg_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT coalesce(max(extract(epoch FROM replay_lag) * 1000), 0)"
+			   "::bigint FROM pg_stat_replication", 0, NULL, &r, err);
+	if (!rc)
+		*ms = r->nrows && DB_VAL(r, 0, 0) ? strtoll(DB_VAL(r, 0, 0), NULL, 10) : 0;
+	db_rows_free(r);
+	return rc;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -378,4 +390,5 @@ const db_driver driver_postgres = {
 	.blockers = pg_blockers,
 	.set_timeouts = pg_set_timeouts,
 	.is_lock_timeout = pg_is_lock_timeout,
+	.replica_lag_ms = pg_replica_lag_ms,
 };

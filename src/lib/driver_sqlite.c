@@ -135,6 +135,7 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 		return DBS_EFAIL;
 	}
 	sqlite3_finalize(st);
+	r->affected = sqlite3_changes(c->db);
 	if (rows)
 		*rows = r;
 	else
@@ -343,6 +344,14 @@ static int sq_is_lock_timeout(const dbs_error *err)
 	return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
 }
 
+static int sq_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
+{
+	(void)c;
+	(void)err;
+	*ms = 0;  /* SQLite has no replicas of its own */
+	return 0;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -361,4 +370,5 @@ const db_driver driver_sqlite = {
 	.blockers = sq_blockers,
 	.set_timeouts = sq_set_timeouts,
 	.is_lock_timeout = sq_is_lock_timeout,
+	.replica_lag_ms = sq_replica_lag_ms,
 };

@@ -217,6 +217,9 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 			return rc;
 		}
 		rc = lint_check_transaction(ctx->driver->lint, entry_of(s)->m, sec, &ctx->err);
+		if (!rc && s->direction == DBS_UP && entry_of(s)->m->data_file &&
+		    (rc = data_check(entry_of(s)->m->data_file, &ctx->err)) && !ctx->err.line)
+			dbs_error_set_file(&ctx->err, entry_of(s)->m->path, entry_of(s)->m->data_line, 0);
 		if (rc)
 			return rc;
 	}
@@ -225,17 +228,7 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 
 /* ---- runs ---- */
 
-typedef struct run {
-	char id[64];
-	char started[32];
-	const char *command;
-	json_t *steps;
-	size_t ok, failed;
-	int locked, have_state;
-	json_t *risk;      /* the risk decision of a migrate, or NULL */
-} run;
-
-static int run_begin(dbs_ctx *ctx, run *r, const char *command)
+int run_begin(dbs_ctx *ctx, run *r, const char *command)
 {
 	memset(r, 0, sizeof(*r));
 	struct timespec ts;
@@ -264,7 +257,7 @@ static int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	return ctx_load_state(ctx);
 }
 
-static void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
+void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 		     int64_t ms, int attempts, const dbs_error *err)
 {
 	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "app", e->app,
@@ -283,7 +276,7 @@ static void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *actio
 		err ? ": " : "", err ? err->message : "");
 }
 
-static int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
+int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
 	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I}}",
 		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,
@@ -293,6 +286,8 @@ static int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		"failed", (json_int_t)r->failed);
 	if (r->risk)
 		json_object_set_new(doc, "risk", r->risk);
+	if (r->extra)
+		json_object_set_new(doc, "data", r->extra);
 	if (rc)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -543,6 +538,17 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
 		if (cb)
 			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
+		const migration *m = entry_of(s)->m;
+		if (!rc && s->direction == DBS_UP && m->data_file && kind != RUN_BASELINE) {
+			/* its data migration, after the DDL committed, batch by batch */
+			json_t *result = NULL;
+			int64_t t0 = now_ms();
+			rc = data_step(ctx, m->data_file, &result);
+			run_step(ctx, &r, s->entry, "data", now_ms() - t0, 1, rc ? &ctx->err : NULL);
+			json_t *last = json_array_get(r.steps, json_array_size(r.steps) - 1);
+			if (result)
+				json_object_set_new(last, "data", result);
+		}
 	}
 	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);

@@ -82,6 +82,8 @@ typedef struct migration {
 	char **requires;    /* "APP:VERSION" */
 	size_t nrequires;
 	int requires_line;  /* for error messages */
+	char *data_file;    /* -- dbshift:data FILE, run after the migration */
+	int data_line;
 	char checksum[65];  /* SHA-256 of up.sql */
 } migration;
 
@@ -144,6 +146,7 @@ typedef struct db_conn db_conn;
 typedef struct db_rows {
 	size_t nrows, ncols;
 	char **v;            /* nrows * ncols */
+	int64_t affected;    /* rows an INSERT / UPDATE / DELETE changed */
 } db_rows;
 void db_rows_free(db_rows *r);
 #define DB_VAL(r, i, j) ((r)->v[(i) * (r)->ncols + (j)])
@@ -198,6 +201,8 @@ typedef struct db_driver {
 	 */
 	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
 	int (*is_lock_timeout)(const dbs_error *err);
+	/* The worst replay lag of the replicas, in ms (0 without replicas). */
+	int (*replica_lag_ms)(db_conn *c, int64_t *ms, dbs_error *err);
 } db_driver;
 
 extern const db_driver driver_postgres;

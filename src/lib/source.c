@@ -31,6 +31,7 @@ void migration_release(migration *m)
 	free(m->down.file);
 	free(m->down.sql);
 	free(m->phase);
+	free(m->data_file);
 	for (size_t i = 0; i < m->nrequires; i++)
 		free(m->requires[i]);
 	free(m->requires);
@@ -116,10 +117,10 @@ static int directive(migration *m, const char *path, int lineno,
 	if (word_is(body, w, "allow"))
 		return 0;  /* lint suppressions; read by the analyzer */
 	if (!word_is(body, w, "no-transaction") && !word_is(body, w, "phase") &&
-	    !word_is(body, w, "requires"))
+	    !word_is(body, w, "requires") && !word_is(body, w, "data"))
 		return input_error(err, path, lineno,
 			"known directives: no-transaction, phase expand|contract, "
-			"requires APP:VERSION, allow RULE REASON",
+			"requires APP:VERSION, data FILE, allow RULE REASON",
 			"unknown directive 'dbshift:%.*s'", (int)w, body);
 	if (!in_header)
 		return input_error(err, path, lineno,
@@ -128,6 +129,16 @@ static int directive(migration *m, const char *path, int lineno,
 			(int)w, body);
 	if (word_is(body, w, "no-transaction")) {
 		m->no_transaction = 1;
+	} else if (word_is(body, w, "data")) {
+		if (an == 0)
+			return input_error(err, path, lineno, "write '-- dbshift:data FILE', the "
+					   "path relative to this file", "data directive without a file");
+		/* relative to the migration's own directory */
+		const char *slash = strrchr(path, '/');
+		free(m->data_file);
+		m->data_file = arg[0] == '/' || !slash ? xstrndup(arg, an)
+			: xprintf("%.*s/%.*s", (int)(slash - path), path, (int)an, arg);
+		m->data_line = lineno;
 	} else if (word_is(body, w, "phase")) {
 		if (!word_is(arg, an, "expand") && !word_is(arg, an, "contract"))
 			return input_error(err, path, lineno,

@@ -71,14 +71,27 @@ static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
 	return rc;
 }
 
+/* The checkpoints of data runs. */
+static int create_data_table(const db_driver *d, db_conn *c, dbs_error *err)
+{
+	char *ddl = xprintf("CREATE TABLE IF NOT EXISTS dbshift_data (name text PRIMARY KEY, "
+			    "last_key text, rows_done bigint NOT NULL, finished integer NOT NULL, "
+			    "updated_at %s NOT NULL)", d->timestamp_type);
+	int rc = d->query(c, ddl, 0, NULL, NULL, err);
+	free(ddl);
+	return rc;
+}
+
 int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
 {
 	int exists = 0;
 	int rc = state_exists(d, c, &exists, err);
 	if (rc)
 		return rc;
-	if (!exists)
-		return create_tables(d, c, err);
+	if (!exists) {
+		rc = create_tables(d, c, err);
+		return rc ? rc : create_data_table(d, c, err);
+	}
 	db_rows *r = NULL;
 	rc = d->query(c, "SELECT value FROM dbshift_meta WHERE key = 'schema_version'",
 		      0, NULL, &r, err);
@@ -93,7 +106,7 @@ int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
 		return DBS_EFAIL;
 	}
 	/* Version 1 is the first; upgrades from older versions go here. */
-	return 0;
+	return create_data_table(d, c, err);
 }
 
 int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
