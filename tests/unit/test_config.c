@@ -41,6 +41,8 @@ static const char conf[] =
 	"max_risk = yellow\n"
 	"require_backup = true\n"
 	"lock_wait = 1500ms\n"
+	"lock_timeout = 2s\n"
+	"lock_retries = 1s, 2s, 5s\n"
 	"[env \"staging\"]\n"
 	"database = postgres://app@staging/app\n";
 
@@ -73,6 +75,14 @@ static void environment_section(void **state)
 	assert_int_equal(o.require_backup, 1);
 	assert_int_equal(o.lock_wait_ms, 1500);
 	assert_string_equal(o.env, "production");
+	assert_string_equal(o.lock_timeout, "2s");
+	int *d;
+	size_t nd;
+	assert_int_equal(parse_schedule(o.lock_retries, &d, &nd), 0);
+	assert_int_equal(nd, 3);
+	assert_int_equal(d[0], 1000);
+	assert_int_equal(d[2], 5000);
+	free(d);
 	dbs_options_release(&o);
 
 	setenv("DBSHIFT_ENV", "staging", 1);
@@ -101,6 +111,8 @@ static void errors_name_file_and_line(void **state)
 		{ "[dbshift]\nlock_wait = soon\n", NULL, 2, "bad lock_wait 'soon'" },
 		{ "[dbshift]\nrequire_backup = maybe\n", NULL, 2, "bad require_backup 'maybe'" },
 		{ "[dbshift]\njust words\n", NULL, 2, "malformed line" },
+		{ "[dbshift]\nlock_timeout = soon\n", NULL, 2, "bad lock_timeout 'soon'" },
+		{ "[dbshift]\nlock_retries = 1s, never\n", NULL, 2, "bad lock_retries '1s, never'" },
 		{ "[env \"a\"]\nbogus = 1\n", "b", 2, "unknown key 'bogus' in [env \"a\"]" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -220,6 +220,48 @@ static void states_and_policy(void **state)
 	teardown(&f);
 }
 
+static void phases(void **state)
+{
+	(void)state;
+	const char *specs[] = { ":1", ":2", ":3" };
+	fixture f;
+	make_source(&f.src, specs, 3);
+	f.src.m[0].phase = xstrdup("expand");
+	f.src.m[1].phase = xstrdup("contract");
+	f.rows = rows_for(&f.src, NULL, 0);
+	f.nrows = 0;
+	memset(&f.err, 0, sizeof(f.err));
+	assert_int_equal(planner_order(&f.e, &f.n, &f.src, f.rows, 0, &f.err), 0);
+	dbs_plan p;
+	dbs_migrate_opts o = { .phase = "expand" };
+	assert_int_equal(planner_migrate(&p, f.e, f.n, &o, &f.err), 0);
+	char *got = plan_str(&p);
+	assert_string_equal(got, ":1,:3");  /* untagged counts as expand */
+	free(got);
+	free(p.steps);
+	o.phase = "contract";
+	assert_int_equal(planner_migrate(&p, f.e, f.n, &o, &f.err), DBS_EPOLICY);
+	assert_string_equal(f.err.message, "contract migration 2_m follows expand migration "
+			    "1_m, which is not applied yet");
+	free(p.steps);
+	teardown(&f);
+
+	/* once expand ran, contract is neither refused nor out of order */
+	const char *applied[] = { ":1", ":3" };
+	make_source(&f.src, specs, 3);
+	f.src.m[1].phase = xstrdup("contract");
+	f.rows = rows_for(&f.src, applied, 2);
+	f.nrows = 2;
+	assert_int_equal(planner_order(&f.e, &f.n, &f.src, f.rows, 2, &f.err), 0);
+	assert_int_equal(f.e[1].pub.out_of_order, 0);
+	assert_int_equal(planner_migrate(&p, f.e, f.n, &o, &f.err), 0);
+	got = plan_str(&p);
+	assert_string_equal(got, ":2");
+	free(got);
+	free(p.steps);
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +269,7 @@ int main(void)
 		cmocka_unit_test(apps_topological),
 		cmocka_unit_test(cycle_named),
 		cmocka_unit_test(states_and_policy),
+		cmocka_unit_test(phases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
