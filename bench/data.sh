@@ -4,20 +4,10 @@
 # rows and next to OFFSET batching of the same batch size (stopped after
 # OFFSET_SECONDS, default 120: it is quadratic).  Prints rows per second
 # and the longest single batch.
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-"$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh" build-bench -Dbuildtype=release
-DBSHIFT=$ROOT/build-bench/dbshift
+. "$(dirname "$0")/common.sh" postgres
 ROWS=${1:-10000000}
 BATCH=${BATCH:-10000}
 OFFSET_SECONDS=${OFFSET_SECONDS:-120}
-WORK=$(mktemp -d /tmp/dbshift-databench.XXXXXX)
-chmod 755 "$WORK"
-. "$ROOT/tests/integration/pgserver.sh"
-trap 'pg_stop; rm -rf "$WORK"' EXIT
-pg_start
 url=$(pg_newdb databench)
 cd "$WORK"
 psql() { PGOPTIONS="-c client_min_messages=warning" command psql -X -q -v ON_ERROR_STOP=1 "$url" "$@"; }

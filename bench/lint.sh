@@ -2,15 +2,8 @@
 # lint.sh [N] - lint a generated corpus of N (default 10,000) migration
 # statements of mixed DDL and DML; print statements per second and peak
 # memory (maximum resident set size).
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-"$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh" build-bench -Dbuildtype=release
-DBSHIFT=$ROOT/build-bench/dbshift
+. "$(dirname "$0")/common.sh"
 N=${1:-10000}
-WORK=$(mktemp -d /tmp/dbshift-lintbench.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/migrations"
 
 # ten statements a file, a mix of what real migrations do

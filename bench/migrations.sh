@@ -5,18 +5,8 @@
 # rollback-all and status with N applied, then status with 10 N applied
 # (recorded with baseline), next to the floor: the same SQL, one
 # transaction per migration, fed through a single psql / sqlite3 session.
-set -euo pipefail
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-"$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh" build-bench -Dbuildtype=release
-DBSHIFT=$ROOT/build-bench/dbshift
+. "$(dirname "$0")/common.sh" postgres
 N=${1:-1000}
-WORK=$(mktemp -d /tmp/dbshift-bench.XXXXXX)
-chmod 755 "$WORK"
-. "$ROOT/tests/integration/pgserver.sh"
-trap 'pg_stop; rm -rf "$WORK"' EXIT
-pg_start
 
 gen() {  # DIR COUNT
 	mkdir -p "$1"

@@ -1,0 +1,15 @@
+# common.sh - what every benchmark starts with: dependencies, a release
+# build (DBSHIFT), a work directory (WORK, removed on exit) and, with
+# "postgres" as $1, a throwaway PostgreSQL server (see pgserver.sh).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/build.sh" build-bench -Dbuildtype=release
+DBSHIFT=$ROOT/build-bench/dbshift
+WORK=$(mktemp -d /tmp/dbshift-bench.XXXXXX)
+chmod 755 "$WORK"
+. "$ROOT/tests/integration/pgserver.sh"
+trap 'pg_stop; rm -rf "$WORK"' EXIT
+if [ "${1:-}" = postgres ]; then
+	pg_start
+fi
