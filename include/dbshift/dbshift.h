@@ -153,6 +153,7 @@ typedef struct dbs_migrate_opts {
 	int dry_run;
 	int force;              /* run above the environment's max_risk */
 	const char *phase;      /* migrate: NULL (all), "expand" or "contract" */
+	int backup;             /* migrate: a verified backup first (or refuse) */
 } dbs_migrate_opts;
 
 /* What migrate / rollback would run; changes nothing. */
@@ -250,6 +251,23 @@ typedef void (*dbs_data_cb)(const dbs_data_progress *p, void *data);
  */
 int dbs_data_run(dbs_ctx *ctx, const char *file, const dbs_data_opts *o, dbs_data_cb cb,
 		 void *cb_data, char **report);
+
+/* ---- backups ---- */
+
+/*
+ * Back the database up into <backup_dir>/<id>/ (format "custom" (NULL),
+ * "plain" or "directory" with jobs; SQLite: its online backup API) with a
+ * manifest.json; *id and the manifest (*report) belong to the caller.
+ */
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, char **id, char **report);
+/* Re-check a backup's files against its manifest; with restore, also
+ * restore it into a scratch database and compare row counts. */
+int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
+/* Restore backup id into the database (target NULL), replacing it, or into
+ * target; then compare row counts with the manifest. */
+int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report);
+/* The backups of backup_dir, as text or JSON (caller frees). */
+char *dbs_backups_list(dbs_ctx *ctx, int json);
 
 /* A line or two for people about a data run's report (caller frees). */
 char *dbs_data_summary(const char *report, const char *file);

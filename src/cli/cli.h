@@ -75,8 +75,12 @@ int cmd_repair(cli *g);
 int cmd_lint(cli *g);
 int cmd_assess(cli *g);
 int cmd_data(cli *g);
+int cmd_backup(cli *g);
+int cmd_backups(cli *g);
+int cmd_restore(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
-	redo_options[], lint_options[], assess_options[], data_options[];
+	redo_options[], lint_options[], assess_options[], data_options[],
+	backup_options[];
 
 #endif

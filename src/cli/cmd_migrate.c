@@ -24,8 +24,6 @@ int cmd_migrate(cli *g)
 		return usage_error(g, "migrate takes at most one TARGET");
 	if (phase && strcmp(phase, "expand") && strcmp(phase, "contract"))
 		return usage_error(g, "bad --phase '%s': use expand or contract", phase);
-	if (backup)
-		return not_implemented(g, "--backup");
 	if (lock_timeout) {
 		int ms;
 		int rc = parse_count(g, "--lock-timeout", lock_timeout, &ms);
@@ -37,7 +35,7 @@ int cmd_migrate(cli *g)
 	}
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
 			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
-			       .force = force, .phase = phase };
+			       .force = force, .phase = phase, .backup = backup };
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)

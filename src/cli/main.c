@@ -33,6 +33,12 @@ static const cli_command commands[] = {
 	  "lint plus live facts: table sizes, rows, blockers, a time estimate" },
 	{ "data", cmd_data, data_options, "data run FILE [--dry-run] [--batch-size N] ...",
 	  "batched data migration: keyset walk, checkpoints, resume, throttle" },
+	{ "backup", cmd_backup, backup_options, "backup [--format custom|plain|directory] [-j N]",
+	  "back the database up, with a manifest of checksums" },
+	{ "backups", cmd_backups, backup_options, "backups list | verify ID [--restore]",
+	  "list backups, or re-check one (and test-restore it)" },
+	{ "restore", cmd_restore, backup_options, "restore ID [--target URL] [--yes]",
+	  "restore a backup, replacing the database (or into another one)" },
 	{ "repair", cmd_repair, NULL, "repair",
 	  "clear failed records and accept changed checksums" },
 	{ NULL, NULL, NULL, NULL, NULL }

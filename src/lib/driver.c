@@ -83,3 +83,54 @@ void db_rows_free(db_rows *r)
 	free(r->v);
 	free(r);
 }
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+void url_split_password(const char *url, char **clean, char **password)
+{
+	size_t off, len;
+	*password = NULL;
+	if (!dbs_url_password(url, 0, &off, &len)) {
+		*clean = xstrdup(url);
+		return;
+	}
+	/* percent-decoded, as libpq would read it */
+	strbuf pw;
+	strbuf_init(&pw);
+	for (size_t i = off; i < off + len; i++) {
+		if (url[i] == '%' && i + 2 < off + len + 2 && hexval(url[i + 1]) >= 0 &&
+		    hexval(url[i + 2]) >= 0) {
+			char c = (char)(hexval(url[i + 1]) * 16 + hexval(url[i + 2]));
+			strbuf_add(&pw, &c, 1);
+			i += 2;
+		} else {
+			strbuf_add(&pw, url + i, 1);
+		}
+	}
+	*password = strbuf_detach(&pw);
+	strbuf sb;
+	strbuf_init(&sb);
+	if (url[off - 1] == ':') {
+		/* user:password@ -> user@ */
+		strbuf_add(&sb, url, off - 1);
+		strbuf_adds(&sb, url + off + len);
+	} else {
+		/* ?password=x&a=b -> ?a=b ; ?a=b&password=x -> ?a=b */
+		size_t start = off - strlen("password=");
+		size_t end = off + len;
+		if (url[start - 1] == '&') {
+			start--;
+		} else if (url[end] == '&') {
+			end++;
+		} else {
+			start--;  /* the only parameter: drop the '?' too */
+		}
+		strbuf_add(&sb, url, start);
+		strbuf_adds(&sb, url + end);
+	}
+	*clean = strbuf_detach(&sb);
+}

@@ -372,6 +372,160 @@ static int pg_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
 	return rc;
 }
 
+/* ---- backups: pg_dump and pg_restore, run with an argv ---- */
+
+static int pg_server_version(db_conn *c, char **version, dbs_error *err)
+{
+	(void)err;
+	int v = PQserverVersion(c->pg);
+	*version = xprintf("%d.%d", v / 10000, v % 10000);
+	return 0;
+}
+
+/* An env entry "PGPASSWORD=..." for the child, or NULL. */
+static char *password_env(const char *password)
+{
+	return password ? xprintf("PGPASSWORD=%s", password) : NULL;
+}
+
+static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *format,
+		      int jobs, char **file, dbs_error *err)
+{
+	/* the local pg_dump must not be older than the server */
+	int server = PQserverVersion(c->pg) / 10000;
+	char *out = NULL;
+	const char *vargv[] = { "pg_dump", "--version", NULL };
+	int rc = spawn_run(vargv, NULL, &out, err);
+	if (rc)
+		return rc;
+	const char *digits = out + strcspn(out, "0123456789");
+	int tool = atoi(digits);
+	free(out);
+	if (tool < server) {
+		dbs_fail(err, DBS_EFAIL, "pg_dump %d is older than the server (%d) and cannot "
+			 "dump it", tool, server);
+		dbs_error_set_hint(err, "install postgresql-client-%d (Debian) and make it the "
+				   "first pg_dump on PATH", server);
+		return DBS_EFAIL;
+	}
+	const char *fmt = !strcmp(format, "plain") ? "p" : !strcmp(format, "directory") ? "d" : "c";
+	*file = xstrdup(!strcmp(format, "plain") ? "db.sql"
+			: !strcmp(format, "directory") ? "db.dir" : "db.dump");
+	char *clean = NULL, *password = NULL;
+	url_split_password(url, &clean, &password);
+	char *path = xprintf("%s/%s", dir, *file);
+	char *fmtarg = xprintf("--format=%s", fmt), *filearg = xprintf("--file=%s", path);
+	char *dbarg = xprintf("--dbname=%s", clean), *jobsarg = xprintf("--jobs=%d", jobs > 0 ? jobs : 1);
+	const char *argv[8];
+	int n = 0;
+	argv[n++] = "pg_dump";
+	argv[n++] = fmtarg;
+	argv[n++] = filearg;
+	argv[n++] = dbarg;
+	if (!strcmp(fmt, "d"))
+		argv[n++] = jobsarg;
+	if (!strcmp(fmt, "p")) {
+		argv[n++] = "--clean";
+		argv[n++] = "--if-exists";
+	}
+	argv[n] = NULL;
+	char *pwenv = password_env(password);
+	const char *env[] = { pwenv, NULL };
+	rc = spawn_run(argv, pwenv ? env : NULL, NULL, err);
+	free(pwenv);
+	free(fmtarg);
+	free(filearg);
+	free(dbarg);
+	free(jobsarg);
+	free(path);
+	free(clean);
+	free(password);
+	if (rc) {
+		free(*file);
+		*file = NULL;
+	}
+	return rc;
+}
+
+static int pg_restore_from(const char *url, const char *dir, const char *file,
+			   const char *format, dbs_error *err)
+{
+	char *clean = NULL, *password = NULL;
+	url_split_password(url, &clean, &password);
+	char *path = xprintf("%s/%s", dir, file);
+	char *dbarg = xprintf("--dbname=%s", clean);
+	const char *plain[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path, dbarg, NULL };
+	const char *archive[] = { "pg_restore", "--clean", "--if-exists", "--no-owner",
+				  "--exit-on-error", dbarg, path, NULL };
+	char *pwenv = password_env(password);
+	const char *env[] = { pwenv, "PGOPTIONS=-c client_min_messages=warning", NULL };
+	int rc = spawn_run(!strcmp(format, "plain") ? plain : archive,
+			   pwenv ? env : env + 1, NULL, err);
+	free(pwenv);
+	free(path);
+	free(dbarg);
+	free(clean);
+	free(password);
+	return rc;
+}
+
+static int pg_table_counts(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	db_rows *t = NULL;
+	int rc = run_query(c->pg, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+			   "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
+			   "ORDER BY 1", 0, NULL, &t, err);
+	if (rc)
+		return rc;
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = 2;
+	r->v = xcalloc(t->nrows * 2 + 1, sizeof(char *));
+	for (size_t i = 0; i < t->nrows && !rc; i++) {
+		char *q = xprintf("SELECT count(*) FROM %s", DB_VAL(t, i, 0));
+		db_rows *n = NULL;
+		rc = run_query(c->pg, q, 0, NULL, &n, err);
+		if (!rc) {
+			DB_VAL(r, i, 0) = xstrdup(DB_VAL(t, i, 0));
+			DB_VAL(r, i, 1) = xstrdup(DB_VAL(n, 0, 0));
+			r->nrows++;
+		}
+		db_rows_free(n);
+		free(q);
+	}
+	db_rows_free(t);
+	if (rc)
+		db_rows_free(r);
+	else
+		*rows = r;
+	return rc;
+}
+
+static int pg_scratch_create(db_conn *c, const char *url, const char *name, char **scratch_url,
+			     dbs_error *err)
+{
+	char *sql = xprintf("CREATE DATABASE \"%s\"", name);
+	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+	free(sql);
+	if (rc)
+		return rc;
+	/* the same URL with the database name replaced */
+	const char *scheme = strstr(url, "://");
+	const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
+	const char *query = path ? path + strcspn(path, "?") : "";
+	*scratch_url = path ? xprintf("%.*s/%s%s", (int)(path - url), url, name, query)
+			    : xprintf("%s/%s", url, name);
+	return 0;
+}
+
+static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
+{
+	const char *name = strrchr(scratch_url, '/') + 1;
+	char *sql = xprintf("DROP DATABASE IF EXISTS \"%.*s\"", (int)strcspn(name, "?"), name);
+	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+	free(sql);
+	return rc;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -391,4 +545,10 @@ const db_driver driver_postgres = {
 	.set_timeouts = pg_set_timeouts,
 	.is_lock_timeout = pg_is_lock_timeout,
 	.replica_lag_ms = pg_replica_lag_ms,
+	.dump = pg_dump_to,
+	.restore = pg_restore_from,
+	.table_counts = pg_table_counts,
+	.server_version = pg_server_version,
+	.scratch_create = pg_scratch_create,
+	.scratch_drop = pg_scratch_drop,
 };

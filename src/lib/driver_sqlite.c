@@ -352,6 +352,125 @@ static int sq_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
 	return 0;
 }
 
+/* ---- backups: the online backup API ---- */
+
+/* Copy database src (schema "main") into dst, page by page. */
+static int copy_db(sqlite3 *dst, sqlite3 *src, dbs_error *err)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b)
+		return db_error(dst, err);
+	int rc;
+	while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY ||
+	       rc == SQLITE_LOCKED)
+		if (rc != SQLITE_OK)
+			sqlite3_sleep(50);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		dbs_fail(err, DBS_EFAIL, "backup failed: %s", sqlite3_errstr(rc));
+		return DBS_EFAIL;
+	}
+	return 0;
+}
+
+static int sq_dump(db_conn *c, const char *url, const char *dir, const char *format, int jobs,
+		   char **file, dbs_error *err)
+{
+	(void)url;
+	(void)format;
+	(void)jobs;
+	*file = xstrdup("db.sqlite");
+	char *path = xprintf("%s/%s", dir, *file);
+	sqlite3 *dst = NULL;
+	int rc = open_file(&dst, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (!rc)
+		rc = copy_db(dst, c->db, err);
+	sqlite3_close(dst);
+	free(path);
+	if (rc) {
+		free(*file);
+		*file = NULL;
+	}
+	return rc;
+}
+
+static int sq_restore(const char *url, const char *dir, const char *file, const char *format,
+		      dbs_error *err)
+{
+	(void)format;
+	char *path = xprintf("%s/%s", dir, file);
+	db_conn *target = NULL;
+	sqlite3 *src = NULL;
+	int rc = open_file(&src, path, SQLITE_OPEN_READONLY, err);
+	if (!rc)
+		rc = sq_connect(&target, url, err);
+	if (!rc)
+		rc = materialize(target, err);
+	if (!rc)
+		rc = copy_db(target->db, src, err);
+	sq_close(target);
+	sqlite3_close(src);
+	free(path);
+	return rc;
+}
+
+static int sq_table_counts(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	db_rows *t = NULL;
+	int rc = sq_query(c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
+			  "LIKE 'sqlite_%' ORDER BY name", 0, NULL, &t, err);
+	if (rc)
+		return rc;
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = 2;
+	r->v = xcalloc(t->nrows * 2 + 1, sizeof(char *));
+	for (size_t i = 0; i < t->nrows && !rc; i++) {
+		char *q = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", DB_VAL(t, i, 0));
+		db_rows *n = NULL;
+		rc = sq_query(c, q, 0, NULL, &n, err);
+		if (!rc) {
+			DB_VAL(r, i, 0) = xstrdup(DB_VAL(t, i, 0));
+			DB_VAL(r, i, 1) = xstrdup(DB_VAL(n, 0, 0));
+			r->nrows++;
+		}
+		db_rows_free(n);
+		sqlite3_free(q);
+	}
+	db_rows_free(t);
+	if (rc)
+		db_rows_free(r);
+	else
+		*rows = r;
+	return rc;
+}
+
+static int sq_server_version(db_conn *c, char **version, dbs_error *err)
+{
+	(void)c;
+	(void)err;
+	*version = xstrdup(sqlite3_libversion());
+	return 0;
+}
+
+static int sq_scratch_create(db_conn *c, const char *url, const char *name, char **scratch_url,
+			     dbs_error *err)
+{
+	(void)c;
+	(void)url;
+	(void)err;
+	*scratch_url = xprintf("sqlite:/tmp/%s.db", name);
+	unlink(*scratch_url + strlen("sqlite:"));
+	return 0;
+}
+
+static int sq_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
+{
+	(void)c;
+	if (unlink(scratch_url + strlen("sqlite:")) < 0 && errno != ENOENT)
+		return dbs_fail(err, DBS_EFAIL, "cannot remove %s: %s", scratch_url, strerror(errno));
+	return 0;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -371,4 +490,10 @@ const db_driver driver_sqlite = {
 	.set_timeouts = sq_set_timeouts,
 	.is_lock_timeout = sq_is_lock_timeout,
 	.replica_lag_ms = sq_replica_lag_ms,
+	.dump = sq_dump,
+	.restore = sq_restore,
+	.table_counts = sq_table_counts,
+	.server_version = sq_server_version,
+	.scratch_create = sq_scratch_create,
+	.scratch_drop = sq_scratch_drop,
 };

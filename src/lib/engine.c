@@ -77,7 +77,7 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	return 0;
 }
 
-static void drop_state(dbs_ctx *ctx)
+void ctx_drop_state(dbs_ctx *ctx)
 {
 	plan_entries_free(ctx->entries, ctx->nentries);
 	history_rows_free(ctx->rows, ctx->nrows);
@@ -91,7 +91,7 @@ void dbs_close(dbs_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	drop_state(ctx);
+	ctx_drop_state(ctx);
 	if (ctx->conn)
 		ctx->driver->close(ctx->conn);
 	source_release(&ctx->src);
@@ -253,7 +253,7 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	if ((rc = state_ensure(ctx->driver, ctx->conn, &ctx->err)))
 		return rc;
 	r->have_state = 1;
-	drop_state(ctx);
+	ctx_drop_state(ctx);
 	return ctx_load_state(ctx);
 }
 
@@ -427,6 +427,34 @@ static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms
 typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO, RUN_BASELINE } run_kind;
 static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 
+/*
+ * A backup, verified, before anything runs; if it cannot be had, the run
+ * is refused (exit 3) with nothing changed.  pg_dump has finished (and
+ * released its locks) before the first DDL statement.
+ */
+static int backup_first(dbs_ctx *ctx)
+{
+	char *id = NULL;
+	int rc = dbs_backup(ctx, NULL, 0, &id, NULL);
+	if (!rc)
+		rc = dbs_backup_verify(ctx, id, 0, NULL);
+	if (rc) {
+		char *why = xstrdup(ctx->err.message ? ctx->err.message : "failed");
+		char *detail = ctx->err.detail ? xstrdup(ctx->err.detail) : NULL;
+		dbs_fail(&ctx->err, DBS_EPOLICY, "no verified backup, so nothing was run: %s", why);
+		if (detail)
+			dbs_error_set_detail(&ctx->err, "%s", detail);
+		dbs_error_set_hint(&ctx->err, "fix the backup (backup_dir, disk space, pg_dump), "
+				   "or run without --backup where require_backup is off");
+		free(why);
+		free(detail);
+	} else {
+		ctx_log(ctx, "backup %s taken and verified before migrate", id);
+	}
+	free(id);
+	return rc;
+}
+
 /* Refuse a plan whose worst finding is above the environment's max_risk. */
 static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
 {
@@ -519,6 +547,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = ctx_load_state(ctx);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &plan);
+	if (!rc && kind == RUN_MIGRATE && plan.n && (o->backup || ctx->opts.require_backup))
+		rc = backup_first(ctx);
 	plan_release(&plan);
 	if (rc) {
 		if (report)
@@ -552,7 +582,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	}
 	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);
-	drop_state(ctx);  /* the history changed: read it again when asked */
+	ctx_drop_state(ctx);  /* the history changed: read it again when asked */
 	return rc;
 }
 
@@ -620,7 +650,7 @@ int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report)
 			(*fixed)++;
 	}
 	rc = run_end(ctx, &r, rc, report);
-	drop_state(ctx);
+	ctx_drop_state(ctx);
 	return rc;
 }
 

@@ -203,7 +203,31 @@ typedef struct db_driver {
 	int (*is_lock_timeout)(const dbs_error *err);
 	/* The worst replay lag of the replicas, in ms (0 without replicas). */
 	int (*replica_lag_ms)(db_conn *c, int64_t *ms, dbs_error *err);
+	/*
+	 * Backups (backup.c).  dump writes the database into dir in format
+	 * ("custom", "plain", "directory"; jobs for directory) and names what
+	 * it wrote (*file, relative to dir); restore loads such a dump into the
+	 * database at url, replacing what is there.  table_counts: rows of
+	 * (table, exact row count).  server_version: e.g. "15.4".  A scratch
+	 * database is an empty one beside this one, for restore tests.
+	 */
+	int (*dump)(db_conn *c, const char *url, const char *dir, const char *format, int jobs,
+		    char **file, dbs_error *err);
+	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
+		       dbs_error *err);
+	int (*table_counts)(db_conn *c, db_rows **rows, dbs_error *err);
+	int (*server_version)(db_conn *c, char **version, dbs_error *err);
+	int (*scratch_create)(db_conn *c, const char *url, const char *name, char **scratch_url,
+			      dbs_error *err);
+	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
 } db_driver;
+
+/* Run argv (no shell) with extra_env added; its output in *out_text (may
+ * be NULL), or in the error's detail when it fails (spawn.c). */
+int spawn_run(const char *const *argv, const char *const *extra_env, char **out_text,
+	      dbs_error *err);
+/* url without its password (caller frees), and the password (or NULL). */
+void url_split_password(const char *url, char **clean, char **password);
 
 extern const db_driver driver_postgres;
 extern const db_driver driver_sqlite;
@@ -247,6 +271,8 @@ struct dbs_ctx {
 	FILE *log;
 };
 
+/* Forget the loaded history (it changed). */
+void ctx_drop_state(dbs_ctx *ctx);
 /* Load history and order entries (once per context). */
 int ctx_load_state(dbs_ctx *ctx);
 /* Append a timestamped line to the log file, if one is open. */

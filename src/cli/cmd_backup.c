@@ -1,0 +1,128 @@
+/*
+ * cmd_backup.c - dbshift backup, backups list|verify [ID] [--restore], and
+ * restore ID [--target URL] [--yes].
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *format, *jobs, *target;
+static int restore_check, yes;
+
+const cli_option backup_options[] = {
+	{ "--format", NULL, &format, "custom (default), plain or directory" },
+	{ "-j", NULL, &jobs, "parallel jobs for the directory format" },
+	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database" },
+	{ "--target", NULL, &target, "restore: into this database instead" },
+	{ "--yes", &yes, NULL, "restore: do not ask" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int fail(cli *g, dbs_ctx *ctx)
+{
+	int rc = report_failure(g, dbs_last_error(ctx));
+	dbs_close(ctx);
+	return rc;
+}
+
+int cmd_backup(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "backup takes no arguments");
+	int j = 0, rc = jobs ? parse_count(g, "-j", jobs, &j) : 0;
+	if (rc)
+		return rc;
+	dbs_ctx *ctx;
+	free(g->opts.dir);  /* a backup reads no migrations directory */
+	g->opts.dir = NULL;
+	if ((rc = open_ctx(g, &ctx, 0)))
+		return rc;
+	char *id = NULL, *manifest = NULL;
+	if (dbs_backup(ctx, format, j, &id, &manifest)) {
+		free(manifest);
+		return fail(g, ctx);
+	}
+	if (g->json)
+		printf("%s\n", manifest);
+	else
+		printf("backup %s written to %s/%s\n", id, g->opts.backup_dir, id);
+	free(manifest);
+	free(id);
+	dbs_close(ctx);
+	return 0;
+}
+
+int cmd_backups(cli *g)
+{
+	const char *sub = g->nargs ? g->args[0] : "";
+	if (strcmp(sub, "list") && strcmp(sub, "verify"))
+		return usage_error(g, "usage: dbshift backups list | verify ID [--restore]");
+	if (!strcmp(sub, "list") && g->nargs != 1)
+		return usage_error(g, "backups list takes no arguments");
+	if (!strcmp(sub, "verify") && g->nargs != 2)
+		return usage_error(g, "usage: dbshift backups verify ID [--restore]");
+	dbs_ctx *ctx;
+	free(g->opts.dir);
+	g->opts.dir = NULL;
+	int offline = !strcmp(sub, "list") || !restore_check;
+	int rc = open_ctx(g, &ctx, offline);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "list")) {
+		char *out = dbs_backups_list(ctx, g->json);
+		printf("%s%s", out, g->json ? "\n" : "");
+		free(out);
+	} else {
+		char *report = NULL;
+		if (dbs_backup_verify(ctx, g->args[1], restore_check, &report)) {
+			free(report);
+			return fail(g, ctx);
+		}
+		if (g->json)
+			printf("%s\n", report);
+		else
+			printf("backup %s: every file matches its checksum%s\n", g->args[1],
+			       restore_check ? "; restored into a scratch database, row counts match" : "");
+		free(report);
+	}
+	dbs_close(ctx);
+	return 0;
+}
+
+int cmd_restore(cli *g)
+{
+	if (g->nargs != 1)
+		return usage_error(g, "usage: dbshift restore ID [--target URL] [--yes]");
+	if (!yes) {
+		if (!isatty(STDIN_FILENO))
+			return usage_error(g, "restore replaces the database's contents: pass --yes "
+					   "to confirm when not at a terminal");
+		fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ",
+			g->args[0], target ? "the target database" : "the database");
+		char line[16] = "";
+		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
+			fprintf(stderr, "not restored\n");
+			return 1;
+		}
+	}
+	dbs_ctx *ctx;
+	free(g->opts.dir);
+	g->opts.dir = NULL;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	char *report = NULL;
+	if (dbs_restore(ctx, g->args[0], target, &report)) {
+		free(report);
+		return fail(g, ctx);
+	}
+	if (g->json)
+		printf("%s\n", report);
+	else
+		printf("restored backup %s; row counts match the backup\n", g->args[0]);
+	free(report);
+	dbs_close(ctx);
+	return 0;
+}
