@@ -266,8 +266,19 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
 /* Restore backup id into the database (target NULL), replacing it, or into
  * target; then compare row counts with the manifest. */
 int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report);
+/* Remove backups beyond the newest keep and older than max_age_days (0:
+ * no limit), never the newest verified one; what it did, as text. */
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run);
 /* The backups of backup_dir, as text or JSON (caller frees). */
 char *dbs_backups_list(dbs_ctx *ctx, int json);
+
+/*
+ * Post-migration checks: nothing pending, no drift, no failed rows, every
+ * table with a primary key, every foreign key with a covering index, no
+ * invalid indexes, no NOT VALID constraints, no sequence behind its
+ * column.  *out is text or JSON; *failed counts failed checks.
+ */
+int dbs_verify(dbs_ctx *ctx, int json, char **out, int *failed);
 
 /* A line or two for people about a data run's report (caller frees). */
 char *dbs_data_summary(const char *report, const char *file);

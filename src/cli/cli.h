@@ -78,9 +78,10 @@ int cmd_data(cli *g);
 int cmd_backup(cli *g);
 int cmd_backups(cli *g);
 int cmd_restore(cli *g);
+int cmd_verify(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
-	backup_options[];
+	backup_options[], verify_options[];
 
 #endif

@@ -8,8 +8,8 @@
 
 #include "cli.h"
 
-static const char *format, *jobs, *target;
-static int restore_check, yes;
+static const char *format, *jobs, *target, *keep, *max_age;
+static int restore_check, yes, dry_run;
 
 const cli_option backup_options[] = {
 	{ "--format", NULL, &format, "custom (default), plain or directory" },
@@ -17,6 +17,9 @@ const cli_option backup_options[] = {
 	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database" },
 	{ "--target", NULL, &target, "restore: into this database instead" },
 	{ "--yes", &yes, NULL, "restore: do not ask" },
+	{ "--keep", NULL, &keep, "backups prune: keep the newest N" },
+	{ "--max-age", NULL, &max_age, "backups prune: remove those older than DAYS" },
+	{ "--dry-run", &dry_run, NULL, "backups prune: say what would go" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -54,11 +57,36 @@ int cmd_backup(cli *g)
 	return 0;
 }
 
+static int prune(cli *g)
+{
+	int k = 0, days = 0;
+	int rc = parse_count(g, "--keep", keep, &k);
+	if (!rc)
+		rc = parse_count(g, "--max-age", max_age, &days);
+	if (rc)
+		return rc;
+	if (g->nargs != 1 || (!k && !days))
+		return usage_error(g, "usage: dbshift backups prune [--keep N] [--max-age DAYS] [--dry-run]");
+	dbs_ctx *ctx;
+	free(g->opts.dir);
+	g->opts.dir = NULL;
+	if ((rc = open_ctx(g, &ctx, 1)))
+		return rc;
+	char *out = dbs_backups_prune(ctx, k, days, dry_run);
+	fputs(out, stdout);
+	free(out);
+	dbs_close(ctx);
+	return 0;
+}
+
 int cmd_backups(cli *g)
 {
 	const char *sub = g->nargs ? g->args[0] : "";
+	if (!strcmp(sub, "prune"))
+		return prune(g);
 	if (strcmp(sub, "list") && strcmp(sub, "verify"))
-		return usage_error(g, "usage: dbshift backups list | verify ID [--restore]");
+		return usage_error(g, "usage: dbshift backups list | verify ID [--restore] | "
+				   "prune [--keep N] [--max-age DAYS] [--dry-run]");
 	if (!strcmp(sub, "list") && g->nargs != 1)
 		return usage_error(g, "backups list takes no arguments");
 	if (!strcmp(sub, "verify") && g->nargs != 2)

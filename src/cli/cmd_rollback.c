@@ -14,12 +14,34 @@ const cli_option rollback_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+/* Restore the backup taken before a run; the restore compares row counts. */
+static int rollback_from_backup(cli *g, const char *id)
+{
+	if (g->nargs || steps)
+		return usage_error(g, "--from-backup takes no TARGET or --steps");
+	dbs_ctx *ctx;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	char *report = NULL;
+	if (dbs_restore(ctx, id, NULL, &report)) {
+		rc = report_failure(g, dbs_last_error(ctx));
+	} else if (g->json) {
+		printf("%s\n", report);
+	} else {
+		printf("rolled back to backup %s; row counts match the backup\n", id);
+	}
+	free(report);
+	dbs_close(ctx);
+	return rc;
+}
+
 int cmd_rollback(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "rollback takes at most one TARGET");
 	if (from_backup)
-		return not_implemented(g, "--from-backup");
+		return rollback_from_backup(g, from_backup);
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
 			       .allow_drift = allow_drift };
 	int rc = parse_count(g, "--steps", steps, &o.steps);

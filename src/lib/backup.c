@@ -300,6 +300,19 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		free(url);
 		free(name);
 	}
+	if (!rc) {
+		/* remember it was verified: prune keeps the newest verified backup */
+		char *mark = xprintf("%s/verified", dir), at[32];
+		utc_now(at);
+		mode_t old = umask(077);
+		FILE *f = fopen(mark, "w");
+		if (f) {
+			fprintf(f, "%s%s\n", at, restore ? " restore" : "");
+			fclose(f);
+		}
+		umask(old);
+		free(mark);
+	}
 	if (report)
 		*report = rc ? dbs_error_json("backups verify", &ctx->err)
 			     : report_dump(json_pack("{s:s, s:s, s:b, s:s}", "command",
@@ -366,28 +379,76 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 	return rc;
 }
 
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The backup ids of backup_dir, oldest first (ids are UTC timestamps). */
+static char **backup_ids(const dbs_ctx *ctx, size_t *n)
+{
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	DIR *d = opendir(bdir);
+	struct dirent *de;
+	char **ids = NULL;
+	*n = 0;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			ids = xrealloc(ids, (*n + 1) * sizeof(char *));
+			ids[(*n)++] = xstrdup(de->d_name);
+		}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(ids, *n, sizeof(char *), id_cmp);
+	return ids;
+}
+
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
+{
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
+	/* the newest verified backup is never removed */
+	long keep_verified = -1;
+	for (size_t i = n; i-- > 0 && keep_verified < 0;) {
+		char *dir = backup_path(ctx, ids[i]), *mark = xprintf("%s/verified", dir);
+		if (access(mark, F_OK) == 0)
+			keep_verified = (long)i;
+		free(mark);
+		free(dir);
+	}
+	time_t now = time(NULL);
+	strbuf sb;
+	strbuf_init(&sb);
+	size_t removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *dir = backup_path(ctx, ids[i]);
+		struct stat st;
+		int too_many = keep > 0 && i + (size_t)keep < n;
+		int too_old = max_age_days > 0 && stat(dir, &st) == 0 &&
+			      now - st.st_mtime > (time_t)max_age_days * 86400;
+		if ((too_many || too_old) && (long)i != keep_verified) {
+			strbuf_addf(&sb, "%s %s (%s)\n", dry_run ? "would remove" : "removed", ids[i],
+				    too_many ? "beyond --keep" : "older than --max-age");
+			if (!dry_run)
+				rmtree(dir);
+			removed++;
+		}
+		free(dir);
+	}
+	strbuf_addf(&sb, "%zu of %zu backups %s\n", removed, n, dry_run ? "would be removed" : "removed");
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return strbuf_detach(&sb);
+}
+
 char *dbs_backups_list(dbs_ctx *ctx, int json)
 {
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
 	json_t *list = json_array();
-	DIR *d = opendir(bdir);
-	struct dirent *de;
-	char **ids = NULL;
-	size_t n = 0;
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.') {
-			ids = xrealloc(ids, (n + 1) * sizeof(char *));
-			ids[n++] = xstrdup(de->d_name);
-		}
-	if (d)
-		closedir(d);
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			if (strcmp(ids[i], ids[j]) > 0) {
-				char *t = ids[i];
-				ids[i] = ids[j];
-				ids[j] = t;
-			}
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
 	strbuf sb;
 	strbuf_init(&sb);
 	for (size_t i = 0; i < n; i++) {

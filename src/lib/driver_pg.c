@@ -526,6 +526,64 @@ static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 	return rc;
 }
 
+static int pg_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	static const char *user_rel =
+		"n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
+	char *sql = xprintf(
+		"SELECT 'no-primary-key', format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+		" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+		" AND NOT c.relispartition AND %s AND NOT EXISTS (SELECT 1 FROM pg_constraint k "
+		" WHERE k.conrelid = c.oid AND k.contype = 'p') "
+		"UNION ALL "
+		"SELECT 'fk-without-index', format('%%s (%%s)', k.conrelid::regclass, k.conname) "
+		" FROM pg_constraint k WHERE k.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_index i "
+		" WHERE i.indrelid = k.conrelid AND (string_to_array(i.indkey::text, ' ')::int2[])"
+		" [1:array_length(k.conkey, 1)] @> k.conkey AND (string_to_array(i.indkey::text, ' ')"
+		"::int2[])[1:array_length(k.conkey, 1)] <@ k.conkey) "
+		"UNION ALL "
+		"SELECT 'invalid-index', i.indexrelid::regclass::text FROM pg_index i WHERE NOT i.indisvalid "
+		"UNION ALL "
+		"SELECT 'not-valid-constraint', format('%%s (%%s)', k.conrelid::regclass, k.conname) "
+		" FROM pg_constraint k WHERE NOT k.convalidated "
+		"ORDER BY 1, 2", user_rel);
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, sql, 0, NULL, &r, err);
+	free(sql);
+	if (rc)
+		return rc;
+	/* sequences owned by a column, behind that column's largest value */
+	db_rows *seqs = NULL;
+	rc = run_query(c->pg,
+		"SELECT s.oid::regclass::text, t.oid::regclass::text, quote_ident(a.attname) "
+		"FROM pg_class s JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+		"JOIN pg_class t ON t.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = t.oid "
+		"AND a.attnum = d.refobjsubid WHERE s.relkind = 'S' ORDER BY 1", 0, NULL, &seqs, err);
+	for (size_t i = 0; !rc && i < seqs->nrows; i++) {
+		char *q = xprintf("SELECT coalesce((SELECT CASE WHEN is_called THEN last_value "
+				  "ELSE last_value - 1 END FROM %s), 0) < coalesce((SELECT max(%s) "
+				  "FROM %s), 0)", DB_VAL(seqs, i, 0), DB_VAL(seqs, i, 2),
+				  DB_VAL(seqs, i, 1));
+		db_rows *b = NULL;
+		rc = run_query(c->pg, q, 0, NULL, &b, err);
+		if (!rc && b->nrows && DB_VAL(b, 0, 0) && !strcmp(DB_VAL(b, 0, 0), "t")) {
+			r->v = xrealloc(r->v, (r->nrows + 1) * 2 * sizeof(char *) + sizeof(char *));
+			DB_VAL(r, r->nrows, 0) = xstrdup("sequence-behind");
+			DB_VAL(r, r->nrows, 1) = xprintf("%s (for %s.%s)", DB_VAL(seqs, i, 0),
+							 DB_VAL(seqs, i, 1), DB_VAL(seqs, i, 2));
+			r->nrows++;
+		}
+		db_rows_free(b);
+		free(q);
+	}
+	db_rows_free(seqs);
+	if (rc)
+		db_rows_free(r);
+	else
+		*rows = r;
+	return rc;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -551,4 +609,5 @@ const db_driver driver_postgres = {
 	.server_version = pg_server_version,
 	.scratch_create = pg_scratch_create,
 	.scratch_drop = pg_scratch_drop,
+	.schema_problems = pg_schema_problems,
 };

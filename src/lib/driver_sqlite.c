@@ -471,6 +471,21 @@ static int sq_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 	return 0;
 }
 
+static int sq_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	/* SQLite has no invalid indexes, NOT VALID constraints or sequences */
+	return sq_query(c,
+		"SELECT 'no-primary-key', m.name FROM sqlite_master m WHERE m.type = 'table' "
+		" AND m.name NOT LIKE 'sqlite_%' AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) "
+		" WHERE pk > 0) "
+		"UNION ALL "
+		"SELECT 'fk-without-index', m.name || ' (' || f.\"from\" || ')' FROM sqlite_master m, "
+		" pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND f.seq = 0 AND NOT EXISTS "
+		" (SELECT 1 FROM pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
+		" WHERE ii.seqno = 0 AND ii.name = f.\"from\") "
+		"ORDER BY 1, 2", 0, NULL, rows, err);
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -496,4 +511,5 @@ const db_driver driver_sqlite = {
 	.server_version = sq_server_version,
 	.scratch_create = sq_scratch_create,
 	.scratch_drop = sq_scratch_drop,
+	.schema_problems = sq_schema_problems,
 };

@@ -220,6 +220,12 @@ typedef struct db_driver {
 	int (*scratch_create)(db_conn *c, const char *url, const char *name, char **scratch_url,
 			      dbs_error *err);
 	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
+	/*
+	 * Schema problems for verify: rows of (check, object) for
+	 * "no-primary-key", "fk-without-index", "invalid-index",
+	 * "not-valid-constraint", "sequence-behind".
+	 */
+	int (*schema_problems)(db_conn *c, db_rows **rows, dbs_error *err);
 } db_driver;
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may
