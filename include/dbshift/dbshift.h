@@ -276,9 +276,13 @@ char *dbs_backups_list(dbs_ctx *ctx, int json);
  * Post-migration checks: nothing pending, no drift, no failed rows, every
  * table with a primary key, every foreign key with a covering index, no
  * invalid indexes, no NOT VALID constraints, no sequence behind its
- * column.  *out is text or JSON; *failed counts failed checks.
+ * column; with schema_file, the schema matches that snapshot (a failure
+ * carries the unified diff).  *out is text or JSON; *failed counts failed
+ * checks.
  */
-int dbs_verify(dbs_ctx *ctx, int json, char **out, int *failed);
+int dbs_verify(dbs_ctx *ctx, const char *schema_file, int json, char **out, int *failed);
+/* The live schema as normalized text, as 'verify --schema' compares it. */
+int dbs_schema_dump(dbs_ctx *ctx, char **text);
 
 /* A line or two for people about a data run's report (caller frees). */
 char *dbs_data_summary(const char *report, const char *file);

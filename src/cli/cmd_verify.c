@@ -1,5 +1,6 @@
 /* cmd_verify.c - dbshift verify: post-migration checks of history and schema. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -15,8 +16,6 @@ int cmd_verify(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "verify takes no arguments");
-	if (schema_file)
-		return not_implemented(g, "verify --schema");
 	if (compare_url)
 		return not_implemented(g, "verify --compare");
 	dbs_ctx *ctx;
@@ -25,13 +24,43 @@ int cmd_verify(cli *g)
 		return rc;
 	char *out = NULL;
 	int failed = 0;
-	if (dbs_verify(ctx, g->json, &out, &failed)) {
+	if (dbs_verify(ctx, schema_file, g->json, &out, &failed)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
 		printf("%s%s", out, g->json ? "\n" : "");
 		rc = failed ? 1 : 0;
 	}
 	free(out);
+	dbs_close(ctx);
+	return rc;
+}
+
+/* dbshift schema dump [FILE]: the snapshot verify --schema compares with. */
+int cmd_schema(cli *g)
+{
+	if (g->nargs < 1 || g->nargs > 2 || strcmp(g->args[0], "dump"))
+		return usage_error(g, "usage: dbshift schema dump [FILE]");
+	dbs_ctx *ctx;
+	free(g->opts.dir);
+	g->opts.dir = NULL;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	char *text = NULL;
+	if (dbs_schema_dump(ctx, &text)) {
+		rc = report_failure(g, dbs_last_error(ctx));
+	} else if (g->nargs == 2) {
+		FILE *f = fopen(g->args[1], "w");
+		if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+			fprintf(stderr, "dbshift: error: cannot write '%s'\n", g->args[1]);
+			rc = 1;
+		} else {
+			printf("schema written to %s\n", g->args[1]);
+		}
+	} else {
+		fputs(text, stdout);
+	}
+	free(text);
 	dbs_close(ctx);
 	return rc;
 }

@@ -584,6 +584,42 @@ static int pg_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
 	return rc;
 }
 
+static int pg_schema_dump(db_conn *c, const char *url, char **text, dbs_error *err)
+{
+	(void)c;
+	char *clean = NULL, *password = NULL;
+	url_split_password(url, &clean, &password);
+	char *dbarg = xprintf("--dbname=%s", clean);
+	const char *argv[] = { "pg_dump", "--schema-only", "--no-owner", "--no-privileges",
+			       "--exclude-table=dbshift_*", dbarg, NULL };
+	char *pwenv = password_env(password), *out = NULL;
+	const char *env[] = { pwenv, NULL };
+	int rc = spawn_run(argv, pwenv ? env : NULL, &out, err);
+	free(pwenv);
+	free(dbarg);
+	free(clean);
+	free(password);
+	if (rc)
+		return rc;
+	/* keep the DDL: no comments, settings, or runs of blank lines */
+	strbuf sb;
+	strbuf_init(&sb);
+	int blank = 1;
+	for (char *p = out, *save = NULL, *ln; (ln = strtok_r(p, "\n", &save)); p = NULL) {
+		if (starts_with(ln, "--") || starts_with(ln, "SET ") || starts_with(ln, "\\") ||
+		    starts_with(ln, "SELECT pg_catalog.set_config"))
+			continue;
+		int is_blank = strspn(ln, " \t") == strlen(ln);
+		if (is_blank && blank)
+			continue;
+		blank = is_blank;
+		strbuf_addf(&sb, "%s\n", ln);
+	}
+	free(out);
+	*text = strbuf_detach(&sb);
+	return 0;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -610,4 +646,5 @@ const db_driver driver_postgres = {
 	.scratch_create = pg_scratch_create,
 	.scratch_drop = pg_scratch_drop,
 	.schema_problems = pg_schema_problems,
+	.schema_dump = pg_schema_dump,
 };

@@ -486,6 +486,24 @@ static int sq_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
 		"ORDER BY 1, 2", 0, NULL, rows, err);
 }
 
+static int sq_schema_dump(db_conn *c, const char *url, char **text, dbs_error *err)
+{
+	(void)url;
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
+			  "LIKE 'sqlite_%' AND name NOT LIKE 'dbshift_%' ORDER BY type DESC, name",
+			  0, NULL, &r, err);
+	if (rc)
+		return rc;
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < r->nrows; i++)
+		strbuf_addf(&sb, "%s;\n", DB_VAL(r, i, 0));
+	db_rows_free(r);
+	*text = strbuf_detach(&sb);
+	return 0;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -512,4 +530,5 @@ const db_driver driver_sqlite = {
 	.scratch_create = sq_scratch_create,
 	.scratch_drop = sq_scratch_drop,
 	.schema_problems = sq_schema_problems,
+	.schema_dump = sq_schema_dump,
 };

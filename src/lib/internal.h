@@ -226,12 +226,17 @@ typedef struct db_driver {
 	 * "not-valid-constraint", "sequence-behind".
 	 */
 	int (*schema_problems)(db_conn *c, db_rows **rows, dbs_error *err);
+	/* The schema as normalized text (no dbshift_* tables), for snapshots. */
+	int (*schema_dump)(db_conn *c, const char *url, char **text, dbs_error *err);
 } db_driver;
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may
  * be NULL), or in the error's detail when it fails (spawn.c). */
 int spawn_run(const char *const *argv, const char *const *extra_env, char **out_text,
 	      dbs_error *err);
+/* Run argv and give its output and exit code, whatever the code. */
+int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
+		 int *exit_code, dbs_error *err);
 /* url without its password (caller frees), and the password (or NULL). */
 void url_split_password(const char *url, char **clean, char **password);
 

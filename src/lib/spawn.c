@@ -17,8 +17,8 @@
 
 extern char **environ;
 
-int spawn_run(const char *const *argv, const char *const *extra_env, char **err_text,
-	      dbs_error *err)
+int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
+		 int *exit_code, dbs_error *err)
 {
 	int pipefd[2];
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -72,18 +72,30 @@ int spawn_run(const char *const *argv, const char *const *extra_env, char **err_
 		;
 	while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == ' '))
 		sb.buf[--sb.len] = '\0';
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		dbs_fail(err, DBS_EFAIL, "%s failed (%s %d)", argv[0],
-			 WIFEXITED(status) ? "exit" : "signal",
-			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-		if (sb.len)
-			dbs_error_set_detail(err, "%s", sb.buf);
+	if (!WIFEXITED(status)) {
+		dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 		strbuf_release(&sb);
 		return DBS_EFAIL;
 	}
-	if (err_text)
-		*err_text = strbuf_detach(&sb);
-	else
-		strbuf_release(&sb);
+	*exit_code = WEXITSTATUS(status);
+	*out_text = strbuf_detach(&sb);
 	return 0;
+}
+
+int spawn_run(const char *const *argv, const char *const *extra_env, char **out_text,
+	      dbs_error *err)
+{
+	char *out = NULL;
+	int code = 0;
+	int rc = spawn_status(argv, extra_env, &out, &code, err);
+	if (!rc && code != 0) {
+		rc = dbs_fail(err, DBS_EFAIL, "%s failed (exit %d)", argv[0], code);
+		if (*out)
+			dbs_error_set_detail(err, "%s", out);
+	}
+	if (!rc && out_text)
+		*out_text = out;
+	else
+		free(out);
+	return rc;
 }

@@ -35,6 +35,21 @@ sequence-behind: seqs_id_seq (for seqs.id)" "$tag: each planted problem is found
 		check_eq "$got" "no-primary-key: logs
 fk-without-index: toys (pet_id)" "$tag: each planted problem is found and named"
 	fi
+
+	# a schema snapshot, then a change made behind the migrations' back
+	dbs --database "$url" schema dump snapshot.sql
+	check_rc 0 "$tag: schema dump"
+	dbs --database "$url" verify --schema snapshot.sql
+	check_contains "$OUT" "pass  the schema matches the snapshot" "$tag: the live schema matches its snapshot"
+	sql "$url" "ALTER TABLE owners ADD COLUMN nickname text" >/dev/null
+	dbs --database "$url" verify --schema snapshot.sql
+	check_rc 1 "$tag: a changed schema fails verify"
+	check_contains "$OUT" "FAIL  the schema matches the snapshot: snapshot.sql
+--- snapshot.sql
++++ live schema" "$tag: with a unified diff"
+	check_contains "$OUT" "nickname" "$tag: that shows the change"
+	dbs --database "$url" verify --schema nosuch.sql
+	check_rc 2 "$tag: a missing snapshot is an input error"
 	cd "$WORK" || return
 }
 
