@@ -284,6 +284,14 @@ int dbs_verify(dbs_ctx *ctx, const char *schema_file, int json, char **out, int 
 /* The live schema as normalized text, as 'verify --schema' compares it. */
 int dbs_schema_dump(dbs_ctx *ctx, char **text);
 
+/*
+ * The pre-migration checklist: connection and version, privileges,
+ * pending migrations and their risk, disk space for backups, age of the
+ * newest backup, long queries, waiting locks, idle transactions, replica
+ * lag.  *out is text or JSON; *failed counts failed checks.
+ */
+int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed);
+
 /* A line or two for people about a data run's report (caller frees). */
 char *dbs_data_summary(const char *report, const char *file);
 

@@ -80,6 +80,7 @@ int cmd_backups(cli *g);
 int cmd_restore(cli *g);
 int cmd_verify(cli *g);
 int cmd_schema(cli *g);
+int cmd_doctor(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],

@@ -39,6 +39,7 @@ static const cli_command commands[] = {
 	  "list, re-check (and test-restore) or prune backups" },
 	{ "restore", cmd_restore, backup_options, "restore ID [--target URL] [--yes]",
 	  "restore a backup, replacing the database (or into another one)" },
+	{ "doctor", cmd_doctor, NULL, "doctor", "the pre-migration checklist" },
 	{ "schema", cmd_schema, NULL, "schema dump [FILE]",
 	  "the schema as normalized text: the snapshot for verify --schema" },
 	{ "verify", cmd_verify, verify_options, "verify [--schema FILE]",

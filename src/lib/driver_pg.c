@@ -620,6 +620,30 @@ static int pg_schema_dump(db_conn *c, const char *url, char **text, dbs_error *e
 	return 0;
 }
 
+static int pg_database_size(db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT pg_database_size(current_database())", 0, NULL, &r, err);
+	if (!rc)
+		*bytes = strtoll(DB_VAL(r, 0, 0), NULL, 10);
+	db_rows_free(r);
+	return rc;
+}
+
+static int pg_can_create(db_conn *c, char **why, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT current_user, coalesce(current_schema(), ''), "
+			   "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)",
+			   0, NULL, &r, err);
+	*why = NULL;
+	if (!rc && strcmp(DB_VAL(r, 0, 2), "t"))
+		*why = xprintf("user %s cannot CREATE in schema '%s'", DB_VAL(r, 0, 0),
+			       DB_VAL(r, 0, 1));
+	db_rows_free(r);
+	return rc;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -647,4 +671,6 @@ const db_driver driver_postgres = {
 	.scratch_drop = pg_scratch_drop,
 	.schema_problems = pg_schema_problems,
 	.schema_dump = pg_schema_dump,
+	.database_size = pg_database_size,
+	.can_create = pg_can_create,
 };

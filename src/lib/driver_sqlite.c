@@ -504,6 +504,29 @@ static int sq_schema_dump(db_conn *c, const char *url, char **text, dbs_error *e
 	return 0;
 }
 
+static int sq_database_size(db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT page_count * page_size FROM pragma_page_count(), "
+			  "pragma_page_size()", 0, NULL, &r, err);
+	if (!rc)
+		*bytes = r->nrows ? strtoll(DB_VAL(r, 0, 0), NULL, 10) : 0;
+	db_rows_free(r);
+	return rc;
+}
+
+static int sq_can_create(db_conn *c, char **why, dbs_error *err)
+{
+	(void)err;
+	const char *file = c->create_path ? NULL : sqlite3_db_filename(c->db, "main");
+	*why = NULL;
+	if (file && *file && access(file, W_OK) != 0)
+		*why = xprintf("'%s' is not writable: %s", file, strerror(errno));
+	else if (sqlite3_db_readonly(c->db, "main") == 1)
+		*why = xstrdup("the database is open read-only");
+	return 0;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -531,4 +554,6 @@ const db_driver driver_sqlite = {
 	.scratch_drop = sq_scratch_drop,
 	.schema_problems = sq_schema_problems,
 	.schema_dump = sq_schema_dump,
+	.database_size = sq_database_size,
+	.can_create = sq_can_create,
 };

@@ -228,6 +228,12 @@ typedef struct db_driver {
 	int (*schema_problems)(db_conn *c, db_rows **rows, dbs_error *err);
 	/* The schema as normalized text (no dbshift_* tables), for snapshots. */
 	int (*schema_dump)(db_conn *c, const char *url, char **text, dbs_error *err);
+	/*
+	 * For doctor: the database's size in bytes, and whether this user can
+	 * create tables (NULL *why) or why not.
+	 */
+	int (*database_size)(db_conn *c, int64_t *bytes, dbs_error *err);
+	int (*can_create)(db_conn *c, char **why, dbs_error *err);
 } db_driver;
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may

@@ -1,0 +1,21 @@
+/* cmd_doctor.c - dbshift doctor: the pre-migration checklist. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cmd_doctor(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "doctor takes no arguments");
+	dbs_ctx *ctx;
+	int rc = open_ctx(g, &ctx, 0);
+	if (rc)
+		return rc;
+	char *out = NULL;
+	int failed = 0;
+	dbs_doctor(ctx, g->json, &out, &failed);
+	printf("%s%s", out, g->json ? "\n" : "");
+	free(out);
+	dbs_close(ctx);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,31 @@
+# t_doctor.sh - the pre-migration checklist: each check's status, a fail
+# makes it exit 1.
+
+t_doctor() {
+	project doctor
+	local url; url=$(newdb doctor) tag="$DRIVER doctor"
+	good_migration 1_one.sql one
+	dbs --database "$url" migrate
+	dbs --database "$url" --json doctor
+	check_rc 0 "$tag: a healthy database passes (warnings only)"
+	check_eq "$(echo "$OUT" | jq -r '[.checks[] | "\(.check)=\(.status)"] | join(" ")')" "connect=pass privileges=pass pending=pass disk=pass backup-age=warn long-queries=pass locks=pass idle-in-transaction=pass replication-lag=pass" "$tag: each check, and no backup warns"
+	dbs --database "$url" backup
+	dbs --database "$url" --json doctor
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "backup-age") | .status')" "pass" "$tag: a fresh backup passes"
+
+	printf -- '-- migrate:up\nDELETE FROM one;\n' > migrations/2_purge.sql
+	printf '[dbshift]\nmax_risk = yellow\n' > dbshift.conf
+	dbs --database "$url" doctor
+	check_rc 1 "$tag: a pending migration above max_risk fails doctor"
+	check_contains "$OUT" "FAIL  pending              1 pending migration, risk red (max_risk yellow)" "$tag: and says why"
+	rm dbshift.conf
+	if [ "$DRIVER" = postgres ]; then
+		(printf 'BEGIN;\nSELECT 1;\n'; sleep 5) | psql -X -q "$url" >/dev/null 2>&1 &
+		local holder=$! i=0
+		while [ "$(sql "$url" "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		dbs --database "$url" doctor
+		check_contains "$OUT" "WARN  idle-in-transaction  1 sessions idle in a transaction: pid " "$tag: an idle transaction warns, with its pid"
+		kill $holder 2>/dev/null; wait $holder 2>/dev/null
+	fi
+	cd "$WORK" || return
+}
