@@ -6,8 +6,9 @@ set -euo pipefail
 PACKAGES=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libpq-dev libsqlite3-dev libpg-query-dev libjansson-dev libinih-dev libssl-dev
+	libcurl4-openssl-dev
 	libcmocka-dev
-	postgresql postgresql-client sqlite3 jq bc time
+	postgresql postgresql-client sqlite3 jq bc time python3 curl
 )
 
 missing=()

@@ -56,6 +56,10 @@ typedef struct dbs_options {
 	/* Accepted from the config file for the commands that use them. */
 	char *backup_dir, *max_risk, *lock_timeout, *statement_timeout;
 	char *lock_retries;  /* waits between attempts after a lock timeout */
+	/* doctor: thresholds (durations) and extra checks ("host:port, ..." and
+	 * "URL, ...") */
+	char *doctor_backup_age, *doctor_long_query, *doctor_max_lag;
+	char *check_tcp, *check_http;
 	char *notify_url;
 	int require_backup;
 } dbs_options;

@@ -16,7 +16,8 @@
 
 static const char *const keys[] = {
 	"dir", "database", "backup_dir", "log_file", "max_risk", "require_backup",
-	"lock_timeout", "statement_timeout", "lock_wait", "lock_retries", "notify_url", NULL
+	"lock_timeout", "statement_timeout", "lock_wait", "lock_retries", "notify_url",
+	"doctor_backup_age", "doctor_long_query", "doctor_max_lag", "check_tcp", "check_http", NULL
 };
 
 typedef struct parse_state {
@@ -109,7 +110,9 @@ static int handler(void *user, const char *section, const char *name,
 	if (!keys[k])
 		return config_error(ps, "known keys: dir, database, backup_dir, log_file, "
 				    "max_risk, require_backup, lock_timeout, "
-				    "statement_timeout, lock_wait, lock_retries, notify_url",
+				    "statement_timeout, lock_wait, lock_retries, notify_url, "
+				    "doctor_backup_age, doctor_long_query, doctor_max_lag, "
+				    "check_tcp, check_http",
 				    "unknown key '%s' in [%s]", name, section);
 	if (env && (!ps->want_env || strcmp(env, ps->want_env)))
 		return 1;  /* checked, but another environment's */
@@ -139,6 +142,19 @@ static int handler(void *user, const char *section, const char *name,
 	}
 	else if (!strcmp(name, "notify_url"))
 		set_str(&o->notify_url, value);
+	else if (!strcmp(name, "check_tcp"))
+		set_str(&o->check_tcp, value);
+	else if (!strcmp(name, "check_http"))
+		set_str(&o->check_http, value);
+	else if (starts_with(name, "doctor_")) {
+		int ms;
+		if (parse_duration_ms(value, &ms))
+			return config_error(ps, "write a duration such as 24h, 60s or 500ms",
+					    "bad %s '%s'", name, value);
+		set_str(!strcmp(name, "doctor_backup_age") ? &o->doctor_backup_age
+			: !strcmp(name, "doctor_long_query") ? &o->doctor_long_query
+			: &o->doctor_max_lag, value);
+	}
 	else if (!strcmp(name, "max_risk")) {
 		if (strcmp(value, "green") && strcmp(value, "yellow") && strcmp(value, "red"))
 			return config_error(ps, "use green, yellow or red",
@@ -208,6 +224,11 @@ void dbs_options_release(dbs_options *o)
 	free(o->lock_timeout);
 	free(o->statement_timeout);
 	free(o->lock_retries);
+	free(o->check_tcp);
+	free(o->check_http);
+	free(o->doctor_backup_age);
+	free(o->doctor_long_query);
+	free(o->doctor_max_lag);
 	free(o->notify_url);
 	memset(o, 0, sizeof(*o));
 }
@@ -264,6 +285,11 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				overlay(&opts->lock_timeout, l->lock_timeout);
 				overlay(&opts->statement_timeout, l->statement_timeout);
 				overlay(&opts->lock_retries, l->lock_retries);
+				overlay(&opts->check_tcp, l->check_tcp);
+				overlay(&opts->check_http, l->check_http);
+				overlay(&opts->doctor_backup_age, l->doctor_backup_age);
+				overlay(&opts->doctor_long_query, l->doctor_long_query);
+				overlay(&opts->doctor_max_lag, l->doctor_max_lag);
 				overlay(&opts->notify_url, l->notify_url);
 				if (lock_set[i])
 					opts->lock_wait_ms = l->lock_wait_ms;

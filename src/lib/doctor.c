@@ -3,7 +3,15 @@
  * fails with a one-line reason and, when not passing, a hint.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -11,10 +19,79 @@
 #include "lint.h"
 #include "report.h"
 
-/* Thresholds (fixed for now): see the README. */
-#define BACKUP_MAX_AGE_S   (24 * 3600)
-#define LONG_QUERY_S       60
+/* Default thresholds; dbshift.conf: doctor_backup_age, doctor_long_query,
+ * doctor_max_lag. */
+#define BACKUP_MAX_AGE_MS  (24 * 3600 * 1000)
+#define LONG_QUERY_MS      (60 * 1000)
 #define LAG_WARN_MS        10000
+#define PROBE_TIMEOUT_MS   3000
+
+static int threshold(const char *value, int dflt)
+{
+	int ms;
+	return value && !parse_duration_ms(value, &ms) ? ms : dflt;
+}
+
+/* Can a TCP connection to host:port be opened?  NULL, or why not. */
+static char *tcp_probe(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || colon == hostport || !colon[1])
+		return xstrdup("not host:port");
+	char *host = xstrndup(hostport, (size_t)(colon - hostport));
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &res);
+	free(host);
+	if (g)
+		return xstrdup(gai_strerror(g));
+	char *why = NULL;
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		why = xstrdup(strerror(errno));
+	} else {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (poll(&p, 1, PROBE_TIMEOUT_MS) != 1)
+			why = xstrdup("timed out");
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+			why = xstrdup(strerror(err ? err : errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return why;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *data)
+{
+	(void)p;
+	(void)data;
+	return size * n;
+}
+
+/* Does url answer 2xx?  NULL, or why not. */
+static char *http_probe(const char *url)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		return xstrdup("cannot start libcurl");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROBE_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	CURLcode cc = curl_easy_perform(h);
+	long code = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	if (cc != CURLE_OK)
+		return xstrdup(curl_easy_strerror(cc));
+	if (code < 200 || code > 299)
+		return xprintf("answered HTTP %ld", code);
+	return NULL;
+}
+
 
 typedef struct checks {
 	json_t *list;
@@ -38,6 +115,22 @@ static void check(checks *c, const char *id, const char *status, const char *hin
 	json_array_append_new(c->list, o);
 	c->fails += !strcmp(status, "fail");
 	c->warns += !strcmp(status, "warn");
+}
+
+/* One check per entry of a comma-separated list. */
+static void probe_list(checks *c, const char *list, const char *id,
+		       char *(*probe)(const char *), const char *hint)
+{
+	char *copy = xstrdup(list);
+	for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ", ", &save)); p = NULL) {
+		char *why = probe(tok);
+		if (why)
+			check(c, id, "fail", hint, "%s: %s", tok, why);
+		else
+			check(c, id, "pass", NULL, "%s answers", tok);
+		free(why);
+	}
+	free(copy);
 }
 
 /* The newest backup's age in seconds, or -1 when there is none. */
@@ -114,17 +207,21 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 	dbs_error_clear(&ctx->err);
 
 	long age = newest_backup_age(ctx);
+	int max_age_s = threshold(ctx->opts.doctor_backup_age, BACKUP_MAX_AGE_MS) / 1000;
 	if (age < 0)
 		check(&c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
 	else
-		check(&c, "backup-age", age > BACKUP_MAX_AGE_S ? "warn" : "pass",
+		check(&c, "backup-age", age > max_age_s ? "warn" : "pass",
 		      "take a fresh one with 'dbshift backup'", "the newest backup is %ld h %ld min old",
 		      age / 3600, age / 60 % 60);
 
 	db_rows *blk = NULL;
-	if (!d->blockers(ctx->conn, LONG_QUERY_S, &blk, &ctx->err)) {
-		static const struct { const char *kind, *id, *what; } kinds[] = {
-			{ "long query", "long-queries", "queries running longer than 60 s" },
+	int long_s = threshold(ctx->opts.doctor_long_query, LONG_QUERY_MS) / 1000;
+	char long_what[64];
+	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
+	if (!d->blockers(ctx->conn, long_s, &blk, &ctx->err)) {
+		const struct { const char *kind, *id, *what; } kinds[] = {
+			{ "long query", "long-queries", long_what },
 			{ "waiting for a lock", "locks", "sessions waiting for locks" },
 			{ "idle in transaction", "idle-in-transaction", "sessions idle in a transaction" },
 		};
@@ -150,9 +247,17 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 
 	int64_t lag = 0;
 	if (!d->replica_lag_ms(ctx->conn, &lag, &ctx->err))
-		check(&c, "replication-lag", lag > LAG_WARN_MS ? "warn" : "pass",
+		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, LAG_WARN_MS)
+		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
 	dbs_error_clear(&ctx->err);
+
+	if (ctx->opts.check_tcp)
+		probe_list(&c, ctx->opts.check_tcp, "tcp", tcp_probe,
+			   "check that the service is up and reachable from here");
+	if (ctx->opts.check_http)
+		probe_list(&c, ctx->opts.check_http, "http", http_probe,
+			   "check the health endpoint of that service");
 
 	*failed = c.fails;
 	if (json) {
@@ -178,3 +283,4 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 	*out = strbuf_detach(&sb);
 	return 0;
 }
+

@@ -43,6 +43,11 @@ static void copy_options(dbs_options *dst, const dbs_options *src)
 	dst->statement_timeout = dup_or_null(src->statement_timeout);
 	dst->notify_url = dup_or_null(src->notify_url);
 	dst->lock_retries = dup_or_null(src->lock_retries);
+	dst->check_tcp = dup_or_null(src->check_tcp);
+	dst->check_http = dup_or_null(src->check_http);
+	dst->doctor_backup_age = dup_or_null(src->doctor_backup_age);
+	dst->doctor_long_query = dup_or_null(src->doctor_long_query);
+	dst->doctor_max_lag = dup_or_null(src->doctor_max_lag);
 }
 
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)

@@ -19,6 +19,23 @@ t_doctor() {
 	check_rc 1 "$tag: a pending migration above max_risk fails doctor"
 	check_contains "$OUT" "FAIL  pending              1 pending migration, risk red (max_risk yellow)" "$tag: and says why"
 	rm dbshift.conf
+	if [ "$DRIVER" = sqlite ]; then
+		# extra checks from the config: TCP ports and HTTP health URLs
+		local port=$(( 40000 + RANDOM % 20000 ))
+		mkdir -p www && echo ok > www/health
+		python3 -m http.server "$port" --bind 127.0.0.1 --directory www >/dev/null 2>&1 &
+		local web=$! i=0
+		while ! curl -s "http://127.0.0.1:$port/health" >/dev/null 2>&1 && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		printf '[dbshift]\ncheck_tcp = 127.0.0.1:%s, 127.0.0.1:1\ncheck_http = http://127.0.0.1:%s/health, http://127.0.0.1:%s/nope\ndoctor_backup_age = 1h\n' "$port" "$port" "$port" > dbshift.conf
+		dbs --database "$url" --json doctor
+		check_rc 1 "$tag: an unreachable port fails doctor"
+		check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "tcp" or .check == "http") | "\(.status) \(.message)"')" "pass 127.0.0.1:$port answers
+fail 127.0.0.1:1: Connection refused
+pass http://127.0.0.1:$port/health answers
+fail http://127.0.0.1:$port/nope: answered HTTP 404" "$tag: TCP and HTTP checks from the config"
+		kill $web 2>/dev/null; wait $web 2>/dev/null
+		rm dbshift.conf
+	fi
 	if [ "$DRIVER" = postgres ]; then
 		(printf 'BEGIN;\nSELECT 1;\n'; sleep 5) | psql -X -q "$url" >/dev/null 2>&1 &
 		local holder=$! i=0
