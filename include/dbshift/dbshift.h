@@ -281,10 +281,12 @@ char *dbs_backups_list(dbs_ctx *ctx, int json);
  * table with a primary key, every foreign key with a covering index, no
  * invalid indexes, no NOT VALID constraints, no sequence behind its
  * column; with schema_file, the schema matches that snapshot (a failure
- * carries the unified diff).  *out is text or JSON; *failed counts failed
- * checks.
+ * carries the unified diff); with compare_url, every table's row count
+ * and first rows (SHA-256 of 1,000 rows by the first column) match that
+ * database's.  *out is text or JSON; *failed counts failed checks.
  */
-int dbs_verify(dbs_ctx *ctx, const char *schema_file, int json, char **out, int *failed);
+int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url, int json,
+	       char **out, int *failed);
 /* The live schema as normalized text, as 'verify --schema' compares it. */
 int dbs_schema_dump(dbs_ctx *ctx, char **text);
 

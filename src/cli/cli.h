@@ -58,6 +58,9 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb);
 int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan *plan);
 /* Parse a positive count given to option opt (NULL s: *out = 0). */
 int parse_count(cli *g, const char *opt, const char *s, int *out);
+/* A copy of a URL given on the command line; the password in argv itself
+ * is overwritten so that the process list does not show it. */
+char *take_url_arg(const char *arg);
 /* Options shown as "not implemented" until their issue lands. */
 int not_implemented(cli *g, const char *what);
 /* "app/version_name" or "version_name" */

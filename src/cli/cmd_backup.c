@@ -141,8 +141,10 @@ int cmd_restore(cli *g)
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)
 		return rc;
-	char *report = NULL;
-	if (dbs_restore(ctx, g->args[0], target, &report)) {
+	char *report = NULL, *into = target ? take_url_arg(target) : NULL;
+	rc = dbs_restore(ctx, g->args[0], into, &report);
+	free(into);
+	if (rc) {
 		free(report);
 		return fail(g, ctx);
 	}

@@ -16,21 +16,20 @@ int cmd_verify(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "verify takes no arguments");
-	if (compare_url)
-		return not_implemented(g, "verify --compare");
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, 0);
 	if (rc)
 		return rc;
-	char *out = NULL;
+	char *out = NULL, *compare = compare_url ? take_url_arg(compare_url) : NULL;
 	int failed = 0;
-	if (dbs_verify(ctx, schema_file, g->json, &out, &failed)) {
+	if (dbs_verify(ctx, schema_file, compare, g->json, &out, &failed)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
 		printf("%s%s", out, g->json ? "\n" : "");
 		rc = failed ? 1 : 0;
 	}
 	free(out);
+	free(compare);
 	dbs_close(ctx);
 	return rc;
 }

@@ -147,19 +147,6 @@ static int command_option(const cli_option *opts, int argc, char **argv, int *i)
 	return 0;
 }
 
-/*
- * Overwrite a password given on the command line, in place, so that it
- * does not show in the process list (/proc/PID/cmdline) while we run.
- */
-static void hide_password(char *url)
-{
-	size_t off, len, pos = 0;
-	while (dbs_url_password(url, pos, &off, &len)) {
-		memset(url + off, 'x', len);
-		pos = off + len;
-	}
-}
-
 int main(int argc, char **argv)
 {
 	cli g = { 0 };
@@ -224,8 +211,7 @@ int main(int argc, char **argv)
 	}
 	if (r.database) {
 		free(g.opts.database);
-		g.opts.database = strdup(r.database);
-		hide_password((char *)r.database);
+		g.opts.database = take_url_arg(r.database);
 	}
 	if (r.dir) {
 		free(g.opts.dir);

@@ -131,3 +131,15 @@ int not_implemented(cli *g, const char *what)
 	err.message = msg;
 	return report_failure(g, &err);
 }
+
+char *take_url_arg(const char *arg)
+{
+	char *copy = strdup(arg);
+	size_t off, len, pos = 0;
+	/* overwrite the password in our argv, where the process list reads it */
+	while (dbs_url_password(arg, pos, &off, &len)) {
+		memset((char *)arg + off, 'x', len);
+		pos = off + len;
+	}
+	return copy;
+}

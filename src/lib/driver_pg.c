@@ -644,6 +644,11 @@ static int pg_can_create(db_conn *c, char **why, dbs_error *err)
 	return rc;
 }
 
+static char *pg_quote_table(const char *name)
+{
+	return xstrdup(name);  /* table_counts gives them quoted already */
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -673,4 +678,5 @@ const db_driver driver_postgres = {
 	.schema_dump = pg_schema_dump,
 	.database_size = pg_database_size,
 	.can_create = pg_can_create,
+	.quote_table = pg_quote_table,
 };

@@ -527,6 +527,13 @@ static int sq_can_create(db_conn *c, char **why, dbs_error *err)
 	return 0;
 }
 
+static char *sq_quote_table(const char *name)
+{
+	char *q = sqlite3_mprintf("\"%w\"", name), *r = xstrdup(q);
+	sqlite3_free(q);
+	return r;
+}
+
 const db_driver driver_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -556,4 +563,5 @@ const db_driver driver_sqlite = {
 	.schema_dump = sq_schema_dump,
 	.database_size = sq_database_size,
 	.can_create = sq_can_create,
+	.quote_table = sq_quote_table,
 };

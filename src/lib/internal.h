@@ -234,6 +234,8 @@ typedef struct db_driver {
 	 */
 	int (*database_size)(db_conn *c, int64_t *bytes, dbs_error *err);
 	int (*can_create)(db_conn *c, char **why, dbs_error *err);
+	/* A table name from table_counts, ready to put in SQL (caller frees). */
+	char *(*quote_table)(const char *name);
 } db_driver;
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may

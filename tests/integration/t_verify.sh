@@ -50,6 +50,19 @@ fk-without-index: toys (pet_id)" "$tag: each planted problem is found and named"
 	check_contains "$OUT" "nickname" "$tag: that shows the change"
 	dbs --database "$url" verify --schema nosuch.sql
 	check_rc 2 "$tag: a missing snapshot is an input error"
+
+	# --compare: another database restored from a backup of this one
+	local other; other=$(newdb verify_copy)
+	sql "$url" "INSERT INTO owners (id) VALUES (2); INSERT INTO pets (id, owner_id) VALUES (1, 2)" >/dev/null
+	dbs --database "$url" --json backup
+	local id; id=$(echo "$OUT" | jq -r .id)
+	dbs --database "$url" restore "$id" --target "$other" --yes
+	check_rc 0 "$tag: restore --target another database"
+	dbs --database "$url" --json verify --compare "$other"
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "compare") | .status')" "pass" "$tag: the copy compares equal"
+	sql "$other" "UPDATE pets SET owner_id = NULL" >/dev/null
+	dbs --database "$url" --json verify --compare "$other"
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "compare") | .objects | join("; ")')" "$([ "$DRIVER" = postgres ] && echo "public.pets: sampled rows differ" || echo "pets: sampled rows differ")" "$tag: changed rows are found"
 	cd "$WORK" || return
 }
 
