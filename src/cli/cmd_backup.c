@@ -43,6 +43,9 @@ int cmd_backup(cli *g)
 	if ((rc = open_ctx(g, &ctx, 0)))
 		return rc;
 	char *id = NULL, *manifest = NULL;
+	if (isatty(STDERR_FILENO) && !g->quiet && !g->json)
+		fprintf(stderr, "backing up %s (%s format)...\n", dbs_database_display(ctx),
+			format ? format : "custom");
 	if (dbs_backup(ctx, format, j, &id, &manifest)) {
 		free(manifest);
 		return fail(g, ctx);
