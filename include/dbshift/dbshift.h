@@ -263,7 +263,10 @@ int dbs_data_run(dbs_ctx *ctx, const char *file, const dbs_data_opts *o, dbs_dat
  * "plain" or "directory" with jobs; SQLite: its online backup API) with a
  * manifest.json; *id and the manifest (*report) belong to the caller.
  */
-int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, char **id, char **report);
+typedef void (*dbs_backup_cb)(int64_t bytes_written, int64_t db_bytes, int64_t elapsed_ms,
+			      void *data);
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
+	       char **id, char **report);
 /* Re-check a backup's files against its manifest; with restore, also
  * restore it into a scratch database and compare row counts. */
 int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
@@ -273,6 +276,8 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 /* Remove backups beyond the newest keep and older than max_age_days (0:
  * no limit), never the newest verified one; what it did, as text. */
 char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run);
+/* The id of the newest backup in backup_dir, or NULL (caller frees). */
+char *dbs_backup_newest(dbs_ctx *ctx);
 /* The backups of backup_dir, as text or JSON (caller frees). */
 char *dbs_backups_list(dbs_ctx *ctx, int json);
 

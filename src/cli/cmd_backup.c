@@ -23,6 +23,14 @@ const cli_option backup_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
+/* Dump size so far next to the database's size (the dump is compressed). */
+static void progress(int64_t written, int64_t db_bytes, int64_t ms, void *data)
+{
+	(void)data;
+	fprintf(stderr, "\r%.1f MB written of a %.1f MB database, %.0f s\033[K",
+		written / 1048576.0, db_bytes / 1048576.0, ms / 1000.0);
+}
+
 static int fail(cli *g, dbs_ctx *ctx)
 {
 	int rc = report_failure(g, dbs_last_error(ctx));
@@ -43,10 +51,13 @@ int cmd_backup(cli *g)
 	if ((rc = open_ctx(g, &ctx, 0)))
 		return rc;
 	char *id = NULL, *manifest = NULL;
-	if (isatty(STDERR_FILENO) && !g->quiet && !g->json)
-		fprintf(stderr, "backing up %s (%s format)...\n", dbs_database_display(ctx),
-			format ? format : "custom");
-	if (dbs_backup(ctx, format, j, &id, &manifest)) {
+	int tty = isatty(STDERR_FILENO) && !g->quiet && !g->json;
+	if (tty)
+		fprintf(stderr, "backing up %s\n", dbs_database_display(ctx));
+	rc = dbs_backup(ctx, format, j, tty ? progress : NULL, NULL, &id, &manifest);
+	if (tty)
+		fputs("\r\033[K", stderr);
+	if (rc) {
 		free(manifest);
 		return fail(g, ctx);
 	}
@@ -92,8 +103,8 @@ int cmd_backups(cli *g)
 				   "prune [--keep N] [--max-age DAYS] [--dry-run]");
 	if (!strcmp(sub, "list") && g->nargs != 1)
 		return usage_error(g, "backups list takes no arguments");
-	if (!strcmp(sub, "verify") && g->nargs != 2)
-		return usage_error(g, "usage: dbshift backups verify ID [--restore]");
+	if (!strcmp(sub, "verify") && g->nargs > 2)
+		return usage_error(g, "usage: dbshift backups verify [ID] [--restore]");
 	dbs_ctx *ctx;
 	free(g->opts.dir);
 	g->opts.dir = NULL;
@@ -106,17 +117,26 @@ int cmd_backups(cli *g)
 		printf("%s%s", out, g->json ? "\n" : "");
 		free(out);
 	} else {
-		char *report = NULL;
-		if (dbs_backup_verify(ctx, g->args[1], restore_check, &report)) {
+		/* without an ID: the newest backup */
+		char *report = NULL, *id = g->nargs == 2 ? strdup(g->args[1]) : dbs_backup_newest(ctx);
+		if (!id) {
 			free(report);
+			dbs_close(ctx);
+			return usage_error(g, "no backups in %s: take one with 'dbshift backup'",
+					   g->opts.backup_dir);
+		}
+		if (dbs_backup_verify(ctx, id, restore_check, &report)) {
+			free(report);
+			free(id);
 			return fail(g, ctx);
 		}
 		if (g->json)
 			printf("%s\n", report);
 		else
-			printf("backup %s: every file matches its checksum%s\n", g->args[1],
+			printf("backup %s: every file matches its checksum%s\n", id,
 			       restore_check ? "; restored into a scratch database, row counts match" : "");
 		free(report);
+		free(id);
 	}
 	dbs_close(ctx);
 	return 0;

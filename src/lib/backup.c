@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -99,7 +100,60 @@ static char *backup_path(const dbs_ctx *ctx, const char *id)
 	return xprintf("%s/%s", ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups", id);
 }
 
-int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, char **id_out, char **report)
+/* Bytes below dir (the dump being written). */
+static int64_t dir_bytes(const char *dir)
+{
+	int64_t total = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *p = xprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (stat(p, &st) == 0)
+			total += S_ISDIR(st.st_mode) ? dir_bytes(p) : (int64_t)st.st_size;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+/* Reports the dump's growth every half second while it is written. */
+typedef struct watcher {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	const char *dir;
+	int64_t db_bytes, t0;
+	dbs_backup_cb cb;
+	void *data;
+} watcher;
+
+static void *watch(void *arg)
+{
+	watcher *w = arg;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		if (!w->done)
+			w->cb(dir_bytes(w->dir), w->db_bytes, now_ms() - w->t0, w->data);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
+	       char **id_out, char **report)
 {
 	const db_driver *d = ctx->driver;
 	const char *fmt = format ? format : "custom";
@@ -134,8 +188,27 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, char **id_out, char *
 		rc = counts_json(d, ctx->conn, &tables, &ctx->err);
 	if (!rc)
 		rc = d->server_version(ctx->conn, &version, &ctx->err);
+	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
+	int watching = 0;
+	if (!rc && cb) {
+		dbs_error e2 = { 0 };
+		d->database_size(ctx->conn, &w.db_bytes, &e2);
+		dbs_error_clear(&e2);
+		pthread_mutex_init(&w.mu, NULL);
+		pthread_cond_init(&w.cv, NULL);
+		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
+	}
 	if (!rc)
 		rc = d->dump(ctx->conn, ctx->opts.database, dir, fmt, jobs, &file, &ctx->err);
+	if (watching) {
+		pthread_mutex_lock(&w.mu);
+		w.done = 1;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(w.thread, NULL);
+		pthread_mutex_destroy(&w.mu);
+		pthread_cond_destroy(&w.cv);
+	}
 	if (!rc) {
 		/* the newest applied migration of each app */
 		ctx_load_state(ctx);
@@ -402,6 +475,17 @@ static char **backup_ids(const dbs_ctx *ctx, size_t *n)
 	if (*n)
 		qsort(ids, *n, sizeof(char *), id_cmp);
 	return ids;
+}
+
+char *dbs_backup_newest(dbs_ctx *ctx)
+{
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
+	char *newest = n ? xstrdup(ids[n - 1]) : NULL;
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return newest;
 }
 
 char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)

@@ -440,7 +440,7 @@ static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 static int backup_first(dbs_ctx *ctx)
 {
 	char *id = NULL;
-	int rc = dbs_backup(ctx, NULL, 0, &id, NULL);
+	int rc = dbs_backup(ctx, NULL, 0, NULL, NULL, &id, NULL);
 	if (!rc)
 		rc = dbs_backup_verify(ctx, id, 0, NULL);
 	if (rc) {
