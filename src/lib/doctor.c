@@ -2,7 +2,6 @@
  * doctor.c - the pre-migration checklist.  Each check passes, warns or
  * fails with a one-line reason and, when not passing, a hint.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -134,22 +133,14 @@ static void probe_list(checks *c, const char *list, const char *id,
 }
 
 /* The newest backup's age in seconds, or -1 when there is none. */
-static long newest_backup_age(const dbs_ctx *ctx)
+static long newest_backup_age(dbs_ctx *ctx)
 {
-	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
-	DIR *d = opendir(bdir);
-	struct dirent *de;
-	char newest[64] = "";
-	while (d && (de = readdir(d)))
-		if (de->d_name[0] != '.' && strcmp(de->d_name, newest) > 0 &&
-		    strlen(de->d_name) < sizeof(newest))
-			strcpy(newest, de->d_name);
-	if (d)
-		closedir(d);
+	char *newest = dbs_backup_newest(ctx);
 	struct tm tm = { 0 };
-	if (!*newest || !strptime(newest, "%Y%m%dT%H%M%SZ", &tm))
-		return -1;
-	return (long)(time(NULL) - timegm(&tm));
+	long age = newest && strptime(newest, "%Y%m%dT%H%M%SZ", &tm)
+		   ? (long)(time(NULL) - timegm(&tm)) : -1;
+	free(newest);
+	return age;
 }
 
 int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)

@@ -399,7 +399,7 @@ static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *
 	if (rc)
 		return rc;
 	const char *digits = out + strcspn(out, "0123456789");
-	int tool = atoi(digits);
+	int tool = (int)strtol(digits, NULL, 10);
 	free(out);
 	if (tool < server) {
 		dbs_fail(err, DBS_EFAIL, "pg_dump %d is older than the server (%d) and cannot "
