@@ -84,7 +84,7 @@ static void rmtree(const char *dir)
 static int counts_json(const db_driver *d, db_conn *c, json_t **out, dbs_error *err)
 {
 	db_rows *r = NULL;
-	int rc = d->table_counts(c, &r, err);
+	int rc = table_counts(d, c, &r, err);
 	if (rc)
 		return rc;
 	*out = json_object();
@@ -412,7 +412,7 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 	if (!rc && !target) {
 		/* tables made since the backup would survive a restore: drop them */
 		db_rows *r = NULL;
-		rc = d->table_counts(ctx->conn, &r, &ctx->err);
+		rc = table_counts(d, ctx->conn, &r, &ctx->err);
 		json_t *tables = json_object_get(m, "tables");
 		for (size_t i = 0; !rc && r && i < r->nrows; i++)
 			if (!json_object_get(tables, DB_VAL(r, i, 0))) {

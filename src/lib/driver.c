@@ -134,3 +134,34 @@ void url_split_password(const char *url, char **clean, char **password)
 	}
 	*clean = strbuf_detach(&sb);
 }
+
+int table_counts(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err)
+{
+	db_rows *t = NULL;
+	int rc = d->query(c, d->tables_sql, 0, NULL, &t, err);
+	if (rc)
+		return rc;
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = 2;
+	r->v = xcalloc(t->nrows * 2 + 1, sizeof(char *));
+	for (size_t i = 0; i < t->nrows && !rc; i++) {
+		char *q = d->quote_table(DB_VAL(t, i, 0));
+		char *sql = xprintf("SELECT count(*) FROM %s", q);
+		db_rows *n = NULL;
+		rc = d->query(c, sql, 0, NULL, &n, err);
+		if (!rc) {
+			DB_VAL(r, i, 0) = xstrdup(DB_VAL(t, i, 0));
+			DB_VAL(r, i, 1) = xstrdup(DB_VAL(n, 0, 0));
+			r->nrows++;
+		}
+		db_rows_free(n);
+		free(sql);
+		free(q);
+	}
+	db_rows_free(t);
+	if (rc)
+		db_rows_free(r);
+	else
+		*rows = r;
+	return rc;
+}

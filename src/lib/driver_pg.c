@@ -469,37 +469,6 @@ static int pg_restore_from(const char *url, const char *dir, const char *file,
 	return rc;
 }
 
-static int pg_table_counts(db_conn *c, db_rows **rows, dbs_error *err)
-{
-	db_rows *t = NULL;
-	int rc = run_query(c->pg, "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-			   "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') "
-			   "ORDER BY 1", 0, NULL, &t, err);
-	if (rc)
-		return rc;
-	db_rows *r = xcalloc(1, sizeof(*r));
-	r->ncols = 2;
-	r->v = xcalloc(t->nrows * 2 + 1, sizeof(char *));
-	for (size_t i = 0; i < t->nrows && !rc; i++) {
-		char *q = xprintf("SELECT count(*) FROM %s", DB_VAL(t, i, 0));
-		db_rows *n = NULL;
-		rc = run_query(c->pg, q, 0, NULL, &n, err);
-		if (!rc) {
-			DB_VAL(r, i, 0) = xstrdup(DB_VAL(t, i, 0));
-			DB_VAL(r, i, 1) = xstrdup(DB_VAL(n, 0, 0));
-			r->nrows++;
-		}
-		db_rows_free(n);
-		free(q);
-	}
-	db_rows_free(t);
-	if (rc)
-		db_rows_free(r);
-	else
-		*rows = r;
-	return rc;
-}
-
 static int pg_scratch_create(db_conn *c, const char *url, const char *name, char **scratch_url,
 			     dbs_error *err)
 {
@@ -646,7 +615,7 @@ static int pg_can_create(db_conn *c, char **why, dbs_error *err)
 
 static char *pg_quote_table(const char *name)
 {
-	return xstrdup(name);  /* table_counts gives them quoted already */
+	return xstrdup(name);  /* tables_sql gives them quoted already */
 }
 
 const db_driver driver_postgres = {
@@ -670,7 +639,8 @@ const db_driver driver_postgres = {
 	.replica_lag_ms = pg_replica_lag_ms,
 	.dump = pg_dump_to,
 	.restore = pg_restore_from,
-	.table_counts = pg_table_counts,
+	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
 	.server_version = pg_server_version,
 	.scratch_create = pg_scratch_create,
 	.scratch_drop = pg_scratch_drop,

@@ -414,36 +414,6 @@ static int sq_restore(const char *url, const char *dir, const char *file, const 
 	return rc;
 }
 
-static int sq_table_counts(db_conn *c, db_rows **rows, dbs_error *err)
-{
-	db_rows *t = NULL;
-	int rc = sq_query(c, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT "
-			  "LIKE 'sqlite_%' ORDER BY name", 0, NULL, &t, err);
-	if (rc)
-		return rc;
-	db_rows *r = xcalloc(1, sizeof(*r));
-	r->ncols = 2;
-	r->v = xcalloc(t->nrows * 2 + 1, sizeof(char *));
-	for (size_t i = 0; i < t->nrows && !rc; i++) {
-		char *q = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", DB_VAL(t, i, 0));
-		db_rows *n = NULL;
-		rc = sq_query(c, q, 0, NULL, &n, err);
-		if (!rc) {
-			DB_VAL(r, i, 0) = xstrdup(DB_VAL(t, i, 0));
-			DB_VAL(r, i, 1) = xstrdup(DB_VAL(n, 0, 0));
-			r->nrows++;
-		}
-		db_rows_free(n);
-		sqlite3_free(q);
-	}
-	db_rows_free(t);
-	if (rc)
-		db_rows_free(r);
-	else
-		*rows = r;
-	return rc;
-}
-
 static int sq_server_version(db_conn *c, char **version, dbs_error *err)
 {
 	(void)c;
@@ -555,7 +525,8 @@ const db_driver driver_sqlite = {
 	.replica_lag_ms = sq_replica_lag_ms,
 	.dump = sq_dump,
 	.restore = sq_restore,
-	.table_counts = sq_table_counts,
+	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
+		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
 	.server_version = sq_server_version,
 	.scratch_create = sq_scratch_create,
 	.scratch_drop = sq_scratch_drop,

@@ -207,15 +207,15 @@ typedef struct db_driver {
 	 * Backups (backup.c).  dump writes the database into dir in format
 	 * ("custom", "plain", "directory"; jobs for directory) and names what
 	 * it wrote (*file, relative to dir); restore loads such a dump into the
-	 * database at url, replacing what is there.  table_counts: rows of
-	 * (table, exact row count).  server_version: e.g. "15.4".  A scratch
+	 * database at url, replacing what is there.  tables_sql lists the user
+	 * tables (names quote_table can use).  server_version: e.g. "15.4".  A scratch
 	 * database is an empty one beside this one, for restore tests.
 	 */
 	int (*dump)(db_conn *c, const char *url, const char *dir, const char *format, int jobs,
 		    char **file, dbs_error *err);
 	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
 		       dbs_error *err);
-	int (*table_counts)(db_conn *c, db_rows **rows, dbs_error *err);
+	const char *tables_sql;
 	int (*server_version)(db_conn *c, char **version, dbs_error *err);
 	int (*scratch_create)(db_conn *c, const char *url, const char *name, char **scratch_url,
 			      dbs_error *err);
@@ -234,7 +234,7 @@ typedef struct db_driver {
 	 */
 	int (*database_size)(db_conn *c, int64_t *bytes, dbs_error *err);
 	int (*can_create)(db_conn *c, char **why, dbs_error *err);
-	/* A table name from table_counts, ready to put in SQL (caller frees). */
+	/* A table name from tables_sql, ready to put in SQL (caller frees). */
 	char *(*quote_table)(const char *name);
 } db_driver;
 
@@ -250,6 +250,9 @@ void url_split_password(const char *url, char **clean, char **password);
 
 extern const db_driver driver_postgres;
 extern const db_driver driver_sqlite;
+
+/* Rows of (table, exact row count) of every user table (driver.c). */
+int table_counts(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
 
 /* The driver for a URL, or an input error that says which URLs work. */
 int driver_for_url(const db_driver **out, const char *url, dbs_error *err);

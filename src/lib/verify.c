@@ -106,9 +106,9 @@ static int compare_with(dbs_ctx *ctx, const char *url, json_t *objs)
 	if (!rc)
 		rc = d->connect(&oc, url, &ctx->err);
 	if (!rc)
-		rc = d->table_counts(ctx->conn, &mine, &ctx->err);
+		rc = table_counts(d, ctx->conn, &mine, &ctx->err);
 	if (!rc)
-		rc = d->table_counts(oc, &theirs, &ctx->err);
+		rc = table_counts(d, oc, &theirs, &ctx->err);
 	for (size_t i = 0; !rc && i < mine->nrows; i++) {
 		const char *t = DB_VAL(mine, i, 0);
 		if (starts_with(t, "dbshift_") || strstr(t, ".dbshift_"))
