@@ -61,8 +61,6 @@ int parse_count(cli *g, const char *opt, const char *s, int *out);
 /* A copy of a URL given on the command line; the password in argv itself
  * is overwritten so that the process list does not show it. */
 char *take_url_arg(const char *arg);
-/* Options shown as "not implemented" until their issue lands. */
-int not_implemented(cli *g, const char *what);
 /* "app/version_name" or "version_name" */
 void entry_label(const dbs_entry *e, char *buf, size_t n);
 

@@ -123,15 +123,6 @@ int parse_count(cli *g, const char *opt, const char *s, int *out)
 	return 0;
 }
 
-int not_implemented(cli *g, const char *what)
-{
-	dbs_error err = { .code = DBS_EINPUT, .message = (char *)what };
-	char msg[256];
-	snprintf(msg, sizeof(msg), "%s is not implemented yet", what);
-	err.message = msg;
-	return report_failure(g, &err);
-}
-
 char *take_url_arg(const char *arg)
 {
 	char *copy = strdup(arg);
