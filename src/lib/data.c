@@ -229,6 +229,40 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* One batch: its change and its checkpoint, in one transaction. */
+typedef struct batch {
+	const data_file *f;
+	const char *lo, *hi;
+	int64_t done_before;
+	int lock_ms, stmt_ms;
+	int64_t changed;
+} batch;
+
+static int run_batch(dbs_ctx *ctx, void *arg)
+{
+	batch *b = arg;
+	const db_driver *d = ctx->driver;
+	db_rows *r = NULL;
+	const char *p[] = { b->lo, b->hi };
+	int rc = d->query(ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
+	if (!rc && (b->lock_ms || b->stmt_ms))
+		rc = d->set_timeouts(ctx->conn, b->lock_ms, b->stmt_ms, 1, &ctx->err);
+	if (!rc)
+		rc = d->query(ctx->conn, b->f->sql, 2, p, &r, &ctx->err);
+	b->changed = r ? r->affected : 0;
+	db_rows_free(r);
+	if (!rc)
+		rc = checkpoint_write(ctx, b->f, b->hi, b->done_before + b->changed, 0);
+	if (!rc)
+		rc = d->query(ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+	if (rc) {
+		dbs_error e2 = { 0 };
+		d->query(ctx->conn, "ROLLBACK", 0, NULL, NULL, &e2);
+		dbs_error_clear(&e2);
+	}
+	return rc;
+}
+
 /*
  * Walk f's table from its checkpoint; *result gets the run's facts.  The
  * caller holds the migrator lock and has created the state tables.
@@ -311,23 +345,13 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 			break;
 		}
 		int64_t t0 = now_ms();
-		db_rows *r = NULL;
-		const char *p2[] = { last, hi };
-		rc = ctx->driver->query(ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
-		if (!rc && (lock_ms || stmt_ms))
-			rc = ctx->driver->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, &ctx->err);
-		if (!rc)
-			rc = ctx->driver->query(ctx->conn, f->sql, 2, p2, &r, &ctx->err);
-		int64_t n = r ? r->affected : 0;
-		db_rows_free(r);
-		if (!rc)
-			rc = checkpoint_write(ctx, f, hi, done + changed + n, 0);
-		if (!rc)
-			rc = ctx->driver->query(ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+		batch b = { f, last, hi, done + changed, lock_ms, stmt_ms, 0 };
+		int attempts;
+		char *what = xprintf("data %s: batch after key %s", f->name, last);
+		rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
+		free(what);
+		int64_t n = b.changed;
 		if (rc) {
-			dbs_error e2 = { 0 };
-			ctx->driver->query(ctx->conn, "ROLLBACK", 0, NULL, NULL, &e2);
-			dbs_error_clear(&e2);
 			dbs_error_set_file(&ctx->err, f->path, 0, 0);
 			free(hi);
 			break;

@@ -394,13 +394,8 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	return rc;
 }
 
-/*
- * Run one step; a transactional one that gave up waiting for a lock is
- * retried (after its rollback) on the lock_retries schedule, with jitter,
- * so a migration never stalls traffic queued behind it for long.
- */
-static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms,
-		      int *attempts)
+int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx *, void *),
+			  void *arg, int *attempts)
 {
 	int *delays = NULL, lock_ms, stmt_ms;
 	size_t ndelays = 0;
@@ -411,21 +406,53 @@ static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms
 		parse_schedule("1s, 2s, 5s, 10s", &delays, &ndelays);
 	int rc;
 	for (*attempts = 1;; (*attempts)++) {
-		rc = apply_once(ctx, s, ms);
-		if (!rc || entry_of(s)->m->no_transaction || !ctx->driver->is_lock_timeout(&ctx->err) ||
-		    (size_t)*attempts > ndelays)
+		rc = attempt(ctx, arg);
+		if (!rc || !ctx->driver->is_lock_timeout(&ctx->err) || (size_t)*attempts > ndelays)
 			break;
 		int wait = delays[*attempts - 1];
 		wait = wait / 2 + (wait > 0 ? (int)(random() % (wait + 1)) : 0);  /* 50-150% */
-		ctx_log(ctx, "[%s] %s_%s: attempt %d of %zu gave up waiting for a lock (%s); "
-			"retrying in %d ms", r->id, s->entry->version, s->entry->name, *attempts,
-			ndelays + 1, ctx->err.message, wait);
+		ctx_log(ctx, "%s: attempt %d of %zu gave up waiting for a lock (%s); retrying in "
+			"%d ms", what, *attempts, ndelays + 1, ctx->err.message, wait);
 		sleep_ms(wait);
 	}
 	if (rc && *attempts > 1)
 		dbs_error_set_detail(&ctx->err, "gave up after %d attempts: the lock stayed "
 				     "taken by another session", *attempts);
 	free(delays);
+	return rc;
+}
+
+typedef struct step_attempt {
+	const dbs_step *step;
+	int64_t ms;
+} step_attempt;
+
+static int attempt_step(dbs_ctx *ctx, void *arg)
+{
+	step_attempt *a = arg;
+	return apply_once(ctx, a->step, &a->ms);
+}
+
+/*
+ * Run one step; a transactional one that gave up waiting for a lock is
+ * retried (after its rollback) on the lock_retries schedule, with jitter,
+ * so a migration never stalls traffic queued behind it for long.  A
+ * no-transaction step is not retried: part of it may have run.
+ */
+static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms,
+		      int *attempts)
+{
+	step_attempt a = { s, 0 };
+	int rc;
+	if (entry_of(s)->m->no_transaction) {
+		*attempts = 1;
+		rc = apply_once(ctx, s, &a.ms);
+	} else {
+		char *what = xprintf("[%s] %s_%s", r->id, s->entry->version, s->entry->name);
+		rc = retry_on_lock_timeout(ctx, what, attempt_step, &a, attempts);
+		free(what);
+	}
+	*ms = a.ms;
 	return rc;
 }
 

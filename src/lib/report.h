@@ -39,6 +39,14 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 	      int64_t ms, int attempts, const dbs_error *err);
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report);
 
+/*
+ * Call attempt until it succeeds, fails other than by a lock timeout, or
+ * the lock_retries schedule is used up, waiting (with jitter) between
+ * attempts and logging each; what names the work in the log.
+ */
+int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx *, void *),
+			  void *arg, int *attempts);
+
 /* The data migration a schema migration names: check it (before the lock),
  * and run it to the end (the lock held); data.c. */
 int data_check(const char *path, dbs_error *err);

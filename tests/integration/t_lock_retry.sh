@@ -3,8 +3,8 @@
 # succeeds once the other session lets go, and fails cleanly, changing
 # nothing, when it never does.
 
-hold_lock() {  # URL SECONDS: a session holding a lock on items for SECONDS
-	(printf 'BEGIN;\nLOCK TABLE items IN ACCESS SHARE MODE;\nSELECT pg_sleep(%s);\nCOMMIT;\n' "$2") |
+hold_lock() {  # URL SECONDS [MODE]: a session holding a lock on items for SECONDS
+	(printf 'BEGIN;\nLOCK TABLE items IN %s MODE;\nSELECT pg_sleep(%s);\nCOMMIT;\n' "${3:-ACCESS SHARE}" "$2") |
 		psql -X -q "$1" >/dev/null 2>&1 &
 	HOLDER=$!
 	local i=0
@@ -41,5 +41,16 @@ DETAIL: gave up after 3 attempts: the lock stayed taken by another session" "$ta
 	pg_kill_sleepers "$url"; wait $HOLDER 2>/dev/null
 	dbs --database "$url" migrate --lock-timeout 5000
 	check_rc 0 "$tag: --lock-timeout from the command line"
+
+	# a data-run batch that cannot get its lock is retried the same way
+	sql "$url" "INSERT INTO items (id) SELECT g FROM generate_series(1, 3000) g" >/dev/null
+	printf -- "-- dbshift:table items\n-- dbshift:key id\nUPDATE items SET note = 'n' WHERE id > :lo AND id <= :hi;\n" > note.sql
+	printf '[dbshift]\nlock_timeout = 200ms\nlock_retries = 500ms, 500ms, 1s, 2s, 2s, 2s\n' > dbshift.conf
+	hold_lock "$url" 2 EXCLUSIVE
+	dbs --database "$url" data run note.sql
+	check_rc 0 "$tag: a data run waits out the lock, batch by batch"
+	check_contains "$(cat logs/dbshift.log)" "data note.sql: batch after key 0: attempt 1 of 7 gave up waiting for a lock" "$tag: its attempts are logged"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE note = 'n'")" "3000" "$tag: and changes every row"
+	wait $HOLDER
 	cd "$WORK" || return
 }
