@@ -42,8 +42,10 @@ int exit_code(int rc);
 /* Print err (stderr; with --json also the JSON document on stdout); returns the exit code. */
 int report_failure(cli *g, const dbs_error *err);
 
-/* Open the migrations directory and, unless offline, the database. */
-int open_ctx(cli *g, dbs_ctx **ctx, int offline);
+/* What a command opens: the migrations directory, the database, both. */
+enum { NEED_DIR = 1, NEED_DB = 2, NEED_BOTH = 3 };
+/* Open what need says (report the failure and return its exit code). */
+int open_ctx(cli *g, dbs_ctx **ctx, int need);
 
 /* A usage error for the current command (exit 2). */
 int usage_error(cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -20,7 +20,7 @@ int cmd_assess(cli *g)
 		return rc;
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL };
 	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, 0)))
+	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
 		return rc;
 	char *out = NULL;
 	int stop = 0;

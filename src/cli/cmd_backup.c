@@ -46,9 +46,7 @@ int cmd_backup(cli *g)
 	if (rc)
 		return rc;
 	dbs_ctx *ctx;
-	free(g->opts.dir);  /* a backup reads no migrations directory */
-	g->opts.dir = NULL;
-	if ((rc = open_ctx(g, &ctx, 0)))
+	if ((rc = open_ctx(g, &ctx, NEED_DB)))
 		return rc;
 	char *id = NULL, *manifest = NULL;
 	int tty = isatty(STDERR_FILENO) && !g->quiet && !g->json;
@@ -82,9 +80,7 @@ static int prune(cli *g)
 	if (g->nargs != 1 || (!k && !days))
 		return usage_error(g, "usage: dbshift backups prune [--keep N] [--max-age DAYS] [--dry-run]");
 	dbs_ctx *ctx;
-	free(g->opts.dir);
-	g->opts.dir = NULL;
-	if ((rc = open_ctx(g, &ctx, 1)))
+	if ((rc = open_ctx(g, &ctx, 0)))
 		return rc;
 	char *out = dbs_backups_prune(ctx, k, days, dry_run);
 	fputs(out, stdout);
@@ -106,10 +102,8 @@ int cmd_backups(cli *g)
 	if (!strcmp(sub, "verify") && g->nargs > 2)
 		return usage_error(g, "usage: dbshift backups verify [ID] [--restore]");
 	dbs_ctx *ctx;
-	free(g->opts.dir);
-	g->opts.dir = NULL;
-	int offline = !strcmp(sub, "list") || !restore_check;
-	int rc = open_ctx(g, &ctx, offline);
+	int need_db = !strcmp(sub, "verify") && restore_check;
+	int rc = open_ctx(g, &ctx, need_db ? NEED_DB : 0);
 	if (rc)
 		return rc;
 	if (!strcmp(sub, "list")) {
@@ -154,14 +148,12 @@ int cmd_restore(cli *g)
 			g->args[0], target ? "the target database" : "the database");
 		char line[16] = "";
 		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
-			fprintf(stderr, "not restored\n");
+			fprintf(stderr, "not restored: answer 'yes' to restore, or pass --yes\n");
 			return 1;
 		}
 	}
 	dbs_ctx *ctx;
-	free(g->opts.dir);
-	g->opts.dir = NULL;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_DB);
 	if (rc)
 		return rc;
 	char *report = NULL, *into = target ? take_url_arg(target) : NULL;

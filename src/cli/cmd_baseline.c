@@ -21,7 +21,7 @@ int cmd_baseline(cli *g)
 	if (g->nargs != 1)
 		return usage_error(g, "baseline takes one VERSION (or APP:VERSION)");
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	char *report = NULL;

@@ -90,9 +90,7 @@ int cmd_data(cli *g)
 	if (bs < 1)
 		return usage_error(g, "--batch-size must be at least 1");
 	dbs_ctx *ctx;
-	free(g->opts.dir);  /* a data run reads no migrations directory */
-	g->opts.dir = NULL;
-	if ((rc = open_ctx(g, &ctx, 0)))
+	if ((rc = open_ctx(g, &ctx, NEED_DB)))
 		return rc;
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;

@@ -23,12 +23,8 @@ int cmd_lint(cli *g)
 		return usage_error(g, "bad --fail-on '%s': use green, yellow or red", fail_on);
 	/* with FILEs, or without a database, no connection is made */
 	dbs_ctx *ctx;
-	int offline = g->nargs > 0 || !g->opts.database;
-	if (g->nargs) {
-		free(g->opts.dir);  /* the files given are all there is to read */
-		g->opts.dir = NULL;
-	}
-	int rc = open_ctx(g, &ctx, offline);
+	int need = g->nargs ? 0 : g->opts.database ? NEED_BOTH : NEED_DIR;
+	int rc = open_ctx(g, &ctx, need);
 	if (rc)
 		return rc;
 	dbs_lint *l = NULL;

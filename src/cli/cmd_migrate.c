@@ -37,7 +37,7 @@ int cmd_migrate(cli *g)
 			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
 			       .force = force, .phase = phase, .backup = backup };
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	if (dry_run) {

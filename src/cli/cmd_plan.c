@@ -26,7 +26,7 @@ int cmd_plan(cli *g)
 	if (o.steps && !rollback)
 		return usage_error(g, "--steps goes with --rollback");
 	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, 0)))
+	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
 		return rc;
 	dbs_plan *plan = NULL;
 	rc = rollback ? dbs_plan_rollback(ctx, &o, &plan) : dbs_plan_migrate(ctx, &o, &plan);

@@ -16,7 +16,7 @@ int cmd_redo(cli *g)
 		return usage_error(g, "redo takes no arguments");
 	dbs_migrate_opts o = { .allow_drift = allow_drift };
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	char *report = NULL;

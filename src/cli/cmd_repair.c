@@ -8,7 +8,7 @@ int cmd_repair(cli *g)
 	if (g->nargs)
 		return usage_error(g, "repair takes no arguments");
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	size_t n = 0;

@@ -20,7 +20,7 @@ static int rollback_from_backup(cli *g, const char *id)
 	if (g->nargs || steps)
 		return usage_error(g, "--from-backup takes no TARGET or --steps");
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	char *report = NULL;
@@ -50,7 +50,7 @@ int cmd_rollback(cli *g)
 	if (o.steps && o.target)
 		return usage_error(g, "give either TARGET or --steps, not both");
 	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, 0)))
+	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
 		return rc;
 	if (dry_run) {
 		dbs_plan *plan = NULL;

@@ -9,7 +9,7 @@ int cmd_status(cli *g)
 	if (g->nargs)
 		return usage_error(g, "status takes no arguments");
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	size_t n;

@@ -17,7 +17,7 @@ int cmd_verify(cli *g)
 	if (g->nargs)
 		return usage_error(g, "verify takes no arguments");
 	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	char *out = NULL, *compare = compare_url ? take_url_arg(compare_url) : NULL;
@@ -40,9 +40,7 @@ int cmd_schema(cli *g)
 	if (g->nargs < 1 || g->nargs > 2 || strcmp(g->args[0], "dump"))
 		return usage_error(g, "usage: dbshift schema dump [FILE]");
 	dbs_ctx *ctx;
-	free(g->opts.dir);
-	g->opts.dir = NULL;
-	int rc = open_ctx(g, &ctx, 0);
+	int rc = open_ctx(g, &ctx, NEED_DB);
 	if (rc)
 		return rc;
 	char *text = NULL;

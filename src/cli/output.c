@@ -32,11 +32,15 @@ int report_failure(cli *g, const dbs_error *err)
 	return exit_code(err->code);
 }
 
-int open_ctx(cli *g, dbs_ctx **ctx, int offline)
+int open_ctx(cli *g, dbs_ctx **ctx, int need)
 {
 	dbs_error err = { 0 };
-	int rc = offline ? dbs_open_offline(ctx, &g->opts, &err)
-			 : dbs_open(ctx, &g->opts, &err);
+	if (!(need & NEED_DIR)) {
+		free(g->opts.dir);  /* nothing to read there */
+		g->opts.dir = NULL;
+	}
+	int rc = need & NEED_DB ? dbs_open(ctx, &g->opts, &err)
+				: dbs_open_offline(ctx, &g->opts, &err);
 	if (rc) {
 		rc = report_failure(g, &err);
 		dbs_error_clear(&err);
