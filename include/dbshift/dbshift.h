@@ -75,11 +75,17 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		     const char *env_name, dbs_error *err);
 void dbs_options_release(dbs_options *opts);
 
-/* A copy of url with any password replaced by "****"; caller frees. */
+/* url as libpq reads it, without its password (and sslpassword); when libpq
+ * cannot read it, the text with every possible secret replaced by "****".
+ * Caller frees. */
 char *dbs_redact_url(const char *url);
-/* Where the first password at or after byte from of url is: 1 and
- * [*off, *off + *len), or 0 when there is none. */
+/* Where the first non-empty secret at or after byte from of url is, as
+ * typed (libpq's grammar): 1 and [*off, *off + *len), or 0 when none. */
 int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len);
+
+/* Milliseconds of a duration: digits, an optional fraction and a unit (ms,
+ * s, min, h, d), or bare digits meaning seconds; -1 if it is not one. */
+int dbs_parse_duration(const char *s, int *ms);
 
 /* Compare two version strings as numbers, dotted parts one by one. */
 int dbs_version_cmp(const char *a, const char *b);
@@ -271,12 +277,15 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
  * restore it into a scratch database and compare row counts. */
 int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
 /* Restore backup id into the database (target NULL), replacing it, or into
- * target; then compare row counts with the manifest. */
+ * target; then compare row counts with the manifest.  Without target, the
+ * backup must have been taken of this very database (DBS_EINPUT otherwise);
+ * a manifest that is damaged is DBS_EINPUT, before anything changes. */
 int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report);
 /* Remove backups beyond the newest keep and older than max_age_days (0:
  * no limit), never the newest verified one; what it did, as text. */
 char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run);
-/* The id of the newest backup in backup_dir, or NULL (caller frees). */
+/* The id of the newest backup in backup_dir of ctx's database (of any
+ * database when ctx has none), or NULL (caller frees). */
 char *dbs_backup_newest(dbs_ctx *ctx);
 /* The backups of backup_dir, as text or JSON (caller frees). */
 char *dbs_backups_list(dbs_ctx *ctx, int json);

@@ -102,7 +102,8 @@ int cmd_backups(cli *g)
 	if (!strcmp(sub, "verify") && g->nargs > 2)
 		return usage_error(g, "usage: dbshift backups verify [ID] [--restore]");
 	dbs_ctx *ctx;
-	int need_db = !strcmp(sub, "verify") && restore_check;
+	/* verify without an ID takes the newest backup of this database */
+	int need_db = !strcmp(sub, "verify") && (restore_check || g->nargs == 1);
 	int rc = open_ctx(g, &ctx, need_db ? NEED_DB : 0);
 	if (rc)
 		return rc;
@@ -140,22 +141,25 @@ int cmd_restore(cli *g)
 {
 	if (g->nargs != 1)
 		return usage_error(g, "usage: dbshift restore ID [--target URL] [--yes]");
-	if (!yes) {
-		if (!isatty(STDIN_FILENO))
-			return usage_error(g, "restore replaces the database's contents: pass --yes "
-					   "to confirm when not at a terminal");
-		fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ",
-			g->args[0], target ? "the target database" : "the database");
-		char line[16] = "";
-		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
-			fprintf(stderr, "not restored: answer 'yes' to restore, or pass --yes\n");
-			return 1;
-		}
-	}
+	if (!yes && !isatty(STDIN_FILENO))
+		return usage_error(g, "restore replaces the database's contents: pass --yes "
+				   "to confirm when not at a terminal");
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, NEED_DB);
 	if (rc)
 		return rc;
+	if (!yes) {
+		char *shown = target ? dbs_redact_url(target) : NULL;
+		fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ",
+			g->args[0], shown ? shown : dbs_database_display(ctx));
+		free(shown);
+		char line[16] = "";
+		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
+			fprintf(stderr, "dbshift: not restored: answer 'yes' to restore, or pass --yes\n");
+			dbs_close(ctx);
+			return 1;
+		}
+	}
 	char *report = NULL, *into = target ? take_url_arg(target) : NULL;
 	rc = dbs_restore(ctx, g->args[0], into, &report);
 	free(into);

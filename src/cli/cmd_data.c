@@ -1,4 +1,6 @@
 /* cmd_data.c - dbshift data run FILE: a batched data migration. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,14 +66,16 @@ static void progress(const dbs_data_progress *p, void *data)
 	}
 }
 
-static int number(cli *g, const char *opt, const char *s, long long *out)
+/* A whole number from 0 to max, or a usage error that says the range. */
+static int number(cli *g, const char *opt, const char *s, long long max, long long *out)
 {
 	char *end;
 	if (!s)
 		return 0;
+	errno = 0;
 	long long v = strtoll(s, &end, 10);
-	if (end == s || *end || v < 0)
-		return usage_error(g, "bad %s '%s': give a number", opt, s);
+	if (end == s || *end || v < 0 || v > max || errno || strspn(s, "0123456789") != strlen(s))
+		return usage_error(g, "bad %s '%s': give a whole number from 0 to %lld", opt, s, max);
 	*out = v;
 	return 0;
 }
@@ -82,10 +86,11 @@ int cmd_data(cli *g)
 		return usage_error(g, "usage: dbshift data run FILE");
 	long long bs = 1000, tm = 500, dl = 0, mr = 0, ml = 0;
 	int rc;
-	if ((rc = number(g, "--batch-size", batch_size, &bs)) ||
-	    (rc = number(g, "--target-batch-ms", target_ms, &tm)) ||
-	    (rc = number(g, "--delay", delay, &dl)) || (rc = number(g, "--max-rows", max_rows, &mr)) ||
-	    (rc = number(g, "--max-lag", max_lag, &ml)))
+	if ((rc = number(g, "--batch-size", batch_size, 100000000, &bs)) ||
+	    (rc = number(g, "--target-batch-ms", target_ms, INT_MAX, &tm)) ||
+	    (rc = number(g, "--delay", delay, INT_MAX, &dl)) ||
+	    (rc = number(g, "--max-rows", max_rows, INT64_MAX, &mr)) ||
+	    (rc = number(g, "--max-lag", max_lag, INT_MAX, &ml)))
 		return rc;
 	if (bs < 1)
 		return usage_error(g, "--batch-size must be at least 1");

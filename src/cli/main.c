@@ -53,7 +53,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: dbshift [--database URL] [--dir DIR] [--env NAME] [--config FILE]\n"
-		"               [--lock-wait SECONDS] [--json] [--quiet|--verbose] [--no-color]\n"
+		"               [--lock-wait DURATION] [--json] [--quiet|--verbose] [--no-color]\n"
 		"               COMMAND [ARGS]\n\ncommands:\n");
 	for (const cli_command *c = commands; c->name; c++)
 		fprintf(f, "  %-42s %s\n", c->usage, c->description);
@@ -217,14 +217,10 @@ int main(int argc, char **argv)
 		free(g.opts.dir);
 		g.opts.dir = strdup(r.dir);
 	}
-	if (r.lock_wait) {
-		char *end;
-		double s = strtod(r.lock_wait, &end);
-		if (end == r.lock_wait || *end || s < 0 || s > 86400) {
-			rc = usage_error(&g, "bad --lock-wait '%s': give seconds, e.g. 30", r.lock_wait);
-			goto out;
-		}
-		g.opts.lock_wait_ms = (int)(s * 1000);
+	if (r.lock_wait && dbs_parse_duration(r.lock_wait, &g.opts.lock_wait_ms)) {
+		rc = usage_error(&g, "bad --lock-wait '%s': give a duration such as 30s, 500ms "
+				 "or 2min (a bare number is seconds)", r.lock_wait);
+		goto out;
 	}
 	rc = cmd->run(&g);
 out:

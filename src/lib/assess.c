@@ -152,8 +152,10 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 				"tables", s->tables, "seconds", secs));
 		}
 	dbs_level worst = l ? l->worst : DBS_GREEN;
-	const char *verdict = worst == DBS_RED ? "dangerous"
-			    : worst == DBS_YELLOW || blk->nrows ? "caution" : "safe";
+	/* the lint's verdict, raised to at least medium by sessions in the way */
+	const char *verdict = risk_band(worst, l ? l->top_score : 0);
+	if (blk->nrows && !strcmp(verdict, "low"))
+		verdict = "medium";
 	*stop = worst == DBS_RED || blk->nrows > 0;
 
 	json_t *doc = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:f, s:s}", "command", "assess",
@@ -198,8 +200,8 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 			    DB_VAL(blk, i, 5) ? DB_VAL(blk, i, 5) : "");
 	strbuf_addf(&sb, "\nestimated time of rewrites, scans and index builds: %.1f s "
 		    "(rough: from table sizes)\n", total);
-	strbuf_addf(&sb, "verdict: %s (%s findings at worst%s)\n", verdict,
-		    dbs_level_name(worst), blk->nrows ? ", and sessions it would wait for" : "");
+	strbuf_addf(&sb, "risk: %s (worst finding %s%s): %s\n", verdict, dbs_level_name(worst),
+		    blk->nrows ? ", and sessions it would wait for" : "", risk_advice(verdict));
 	*out = strbuf_detach(&sb);
 	json_decref(doc);
 out:

@@ -183,11 +183,13 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 		dbs_error_set_hint(&ctx->err, "check backup_dir in dbshift.conf and its permissions");
 	}
 	json_t *tables = NULL, *files = json_array(), *applied = json_object();
-	char *file = NULL, *version = NULL;
+	char *file = NULL, *version = NULL, *identity = NULL;
 	if (!rc)
 		rc = counts_json(d, ctx->conn, &tables, &ctx->err);
 	if (!rc)
 		rc = d->server_version(ctx->conn, &version, &ctx->err);
+	if (!rc)
+		rc = d->identity(ctx->conn, &identity, &ctx->err);
 	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
 	int watching = 0;
 	if (!rc && cb) {
@@ -199,7 +201,7 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
 	}
 	if (!rc)
-		rc = d->dump(ctx->conn, ctx->opts.database, dir, fmt, jobs, &file, &ctx->err);
+		rc = d->dump(ctx->conn, dir, fmt, jobs, &file, &ctx->err);
 	if (watching) {
 		pthread_mutex_lock(&w.mu);
 		w.done = 1;
@@ -237,9 +239,9 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	json_decref(names);
 	char *text = NULL;
 	if (!rc) {
-		json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I}",
+		json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I}",
 			"id", id, "created_at", created, "database", dbs_database_display(ctx),
-			"driver", d->name, "server_version", version, "format",
+			"identity", identity, "driver", d->name, "server_version", version, "format",
 			!strcmp(d->name, "sqlite") ? "sqlite" : fmt, "migrations", applied,
 			"tables", tables, "files", files, "tool_version", DBSHIFT_VERSION,
 			"duration_ms", (json_int_t)(now_ms() - t0));
@@ -257,6 +259,7 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	json_decref(files);
 	free(file);
 	free(version);
+	free(identity);
 	if (rc) {
 		if (access(dir, F_OK) == 0)
 			rmtree(dir);  /* no half backups left behind */
@@ -275,19 +278,85 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	return rc;
 }
 
+static int is_hex64(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* What is wrong with a manifest, or NULL: every key restore and verify
+ * rely on, with its type, and at least the dump file. */
+static const char *manifest_problem(const dbs_ctx *ctx, json_t *m)
+{
+	static const char *strings[] = { "id", "created_at", "database", "driver", "format" };
+	if (!json_is_object(m))
+		return "it is not a JSON object";
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!json_is_string(json_object_get(m, strings[i])))
+			return "a required text field (id, created_at, database, driver, format) is missing";
+	const char *fmt = json_string_value(json_object_get(m, "format"));
+	if (strcmp(fmt, "custom") && strcmp(fmt, "plain") && strcmp(fmt, "directory") &&
+	    strcmp(fmt, "sqlite"))
+		return "unknown format";
+	if (ctx->driver && strcmp(json_string_value(json_object_get(m, "driver")), ctx->driver->name))
+		return "it is a backup of another kind of database";
+	json_t *idn = json_object_get(m, "identity");
+	if (idn && !json_is_string(idn))
+		return "identity is not text";
+	json_t *files = json_object_get(m, "files");
+	if (!json_is_array(files) || json_array_size(files) == 0)
+		return "it lists no files (at least the dump)";
+	for (size_t i = 0; i < json_array_size(files); i++) {
+		json_t *f = json_array_get(files, i);
+		const char *path = json_string_value(json_object_get(f, "path"));
+		if (!path || !*path || path[0] == '/' || strstr(path, ".."))
+			return "a file has no path, or one outside the backup's directory";
+		if (!json_is_integer(json_object_get(f, "size")) ||
+		    json_integer_value(json_object_get(f, "size")) < 0)
+			return "a file has no size";
+		if (!is_hex64(json_string_value(json_object_get(f, "sha256"))))
+			return "a file has no SHA-256";
+	}
+	json_t *tables = json_object_get(m, "tables"), *v;
+	const char *name;
+	if (!json_is_object(tables))
+		return "it has no table row counts";
+	json_object_foreach(tables, name, v)
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return "a table's row count is not a number";
+	return NULL;
+}
+
 static json_t *manifest_load(dbs_ctx *ctx, const char *id, char **dir)
 {
 	*dir = backup_path(ctx, id);
 	char *mpath = xprintf("%s/manifest.json", *dir);
 	json_error_t je;
-	json_t *m = json_load_file(mpath, 0, &je);
-	if (!m) {
+	json_t *m = NULL;
+	const char *problem = NULL;
+	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..")) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "bad backup id '%s'", id);
+		dbs_error_set_hint(&ctx->err, "'dbshift backups list' shows the backups there are");
+	} else if (!(m = json_load_file(mpath, JSON_REJECT_DUPLICATES, &je))) {
 		dbs_fail(&ctx->err, DBS_EINPUT, "no readable backup '%s' (%s)", id, je.text);
 		dbs_error_set_file(&ctx->err, mpath, 0, 0);
 		dbs_error_set_hint(&ctx->err, "'dbshift backups list' shows the backups there are");
+	} else if ((problem = manifest_problem(ctx, m))) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "damaged manifest of backup '%s': %s", id, problem);
+		dbs_error_set_file(&ctx->err, mpath, 0, 0);
+		dbs_error_set_hint(&ctx->err, "do not restore this backup; take a new one");
+		json_decref(m);
+		m = NULL;
 	}
 	free(mpath);
 	return m;
+}
+
+/* The first file of a backup (the dump), as the driver's restore takes it. */
+static char *dump_name(json_t *m)
+{
+	const char *file = json_string_value(json_object_get(
+		json_array_get(json_object_get(m, "files"), 0), "path"));
+	return xstrndup(file, strcspn(file, "/"));
 }
 
 /* Re-check every file of a backup against its manifest. */
@@ -348,10 +417,8 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		/* restore into a scratch database beside this one, count, drop it */
 		const db_driver *d = ctx->driver;
 		char *name = xprintf("dbshift_verify_%ld", (long)getpid()), *url = NULL;
-		const char *file = json_string_value(json_object_get(
-			json_array_get(json_object_get(m, "files"), 0), "path"));
-		char *top = xstrndup(file, strcspn(file, "/"));
-		rc = d->scratch_create(ctx->conn, ctx->opts.database, name, &url, &ctx->err);
+		char *top = dump_name(m);
+		rc = d->scratch_create(ctx->conn, name, &url, &ctx->err);
 		if (!rc) {
 			db_conn *sc = NULL;
 			rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
@@ -410,22 +477,36 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 				      "a %s database", d->name, td->name);
 	}
 	if (!rc && !target) {
+		/* only into the database it was taken of, unless told otherwise */
+		const char *was = json_string_value(json_object_get(m, "identity"));
+		char *is = NULL;
+		rc = d->identity(ctx->conn, &is, &ctx->err);
+		if (!rc && (!was || strcmp(was, is))) {
+			rc = dbs_fail(&ctx->err, DBS_EINPUT, "backup %s was taken of another database (%s), "
+				      "not of %s", id, json_string_value(json_object_get(m, "database")),
+				      ctx->display_url);
+			dbs_error_set_hint(&ctx->err, "to restore it into this database anyway, name "
+					   "it with --target URL");
+		}
+		free(is);
+	}
+	if (!rc && !target) {
 		/* tables made since the backup would survive a restore: drop them */
 		db_rows *r = NULL;
 		rc = table_counts(d, ctx->conn, &r, &ctx->err);
 		json_t *tables = json_object_get(m, "tables");
 		for (size_t i = 0; !rc && r && i < r->nrows; i++)
 			if (!json_object_get(tables, DB_VAL(r, i, 0))) {
-				char *sql = xprintf("DROP TABLE IF EXISTS %s", DB_VAL(r, i, 0));
+				char *qname = d->quote_table(DB_VAL(r, i, 0));
+				char *sql = xprintf("DROP TABLE IF EXISTS %s", qname);
 				rc = d->query(ctx->conn, sql, 0, NULL, NULL, &ctx->err);
 				free(sql);
+				free(qname);
 			}
 		db_rows_free(r);
 	}
 	if (!rc) {
-		const char *file = json_string_value(json_object_get(
-			json_array_get(json_object_get(m, "files"), 0), "path"));
-		char *top = xstrndup(file, strcspn(file, "/"));
+		char *top = dump_name(m);
 		rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
 				&ctx->err);
 		free(top);
@@ -479,12 +560,32 @@ static char **backup_ids(const dbs_ctx *ctx, size_t *n)
 
 char *dbs_backup_newest(dbs_ctx *ctx)
 {
+	/* with a database: the newest backup of that database */
+	char *is = NULL;
+	if (ctx->conn) {
+		dbs_error e = { 0 };
+		ctx->driver->identity(ctx->conn, &is, &e);
+		dbs_error_clear(&e);
+	}
 	size_t n;
 	char **ids = backup_ids(ctx, &n);
-	char *newest = n ? xstrdup(ids[n - 1]) : NULL;
+	char *newest = NULL;
+	for (size_t i = n; i-- > 0 && !newest;) {
+		char *dir;
+		json_t *m = is ? manifest_load(ctx, ids[i], &dir) : NULL;
+		if (is) {
+			dbs_error_clear(&ctx->err);
+			free(dir);
+		}
+		const char *was = json_string_value(json_object_get(m, "identity"));
+		if (!is || (was && !strcmp(was, is)))
+			newest = xstrdup(ids[i]);
+		json_decref(m);
+	}
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
+	free(is);
 	return newest;
 }
 

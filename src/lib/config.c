@@ -7,6 +7,7 @@
  * value that does not parse, is an input error naming file:line.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,10 @@ typedef struct parse_state {
 	FILE *f;
 	const char *path;
 	int line;
+	char *buf;              /* the line being read, whole */
+	size_t bufsize;
+	char **long_values;     /* values too long for inih's line buffer */
+	size_t nlong;
 	const char *want_env;   /* selected environment, or NULL */
 	int env_found;
 	dbs_options base, env;  /* [dbshift] and the selected [env] */
@@ -90,6 +95,11 @@ static int handler(void *user, const char *section, const char *name,
 	parse_state *ps = user;
 	char envbuf[128];
 	dbs_options *o;
+	if (value[0] == '\x01') {
+		/* a value the reader kept aside: inih saw only its number */
+		size_t k = strtoul(value + 1, NULL, 10);
+		value = k < ps->nlong ? ps->long_values[k] : "";
+	}
 	int *lock_set, *req_set;
 	const char *env = env_name_of(section, envbuf, sizeof(envbuf));
 	if (!strcmp(section, "dbshift")) {
@@ -174,17 +184,59 @@ static int handler(void *user, const char *section, const char *name,
 	return 1;
 }
 
-/* fgets that counts lines and checks section headers as they go by. */
+/* inih's value rules, for a value kept aside: an inline comment starts at
+ * a ';' after a blank; blanks around the value go. */
+static char *clean_value(const char *v)
+{
+	const char *end = v + strlen(v);
+	for (const char *p = v + 1; p < end; p++)
+		if (*p == ';' && (p[-1] == ' ' || p[-1] == '\t')) {
+			end = p;
+			break;
+		}
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+			   end[-1] == '\n'))
+		end--;
+	return xstrndup(v, (size_t)(end - v));
+}
+
+/*
+ * Reads whole lines for inih, counting them and checking section headers
+ * as they go by.  inih's line buffer is small (200 bytes in Debian's
+ * build) and it would cut a longer line in two: a long "key = value" goes
+ * to inih as "key = \x01N" with the value kept aside (the handler takes it
+ * back), a long comment goes as an empty one, and anything else that long
+ * is an error naming the line, never a silent cut.
+ */
 static char *reader(char *str, int num, void *stream)
 {
 	parse_state *ps = stream;
-	char *r = fgets(str, num, ps->f);
-	if (!r)
+	ssize_t got = getline(&ps->buf, &ps->bufsize, ps->f);
+	if (got < 0)
 		return NULL;
 	ps->line++;
-	const char *s = str;
+	const char *s = ps->buf;
 	while (*s == ' ' || *s == '\t')
 		s++;
+	if ((size_t)got < (size_t)num - 1) {
+		memcpy(str, ps->buf, (size_t)got + 1);
+	} else if (*s == ';' || *s == '#') {
+		snprintf(str, (size_t)num, ";\n");
+	} else {
+		size_t key = strcspn(s, "=:");
+		if (!s[key] || key + 24 >= (size_t)num || *s == '[') {
+			config_error(ps, "shorten the line, or set the value in the environment "
+				     "(DATABASE_URL) instead", "line longer than %d characters", num - 2);
+			snprintf(str, (size_t)num, ";\n");
+			return str;
+		}
+		ps->long_values = xrealloc(ps->long_values, (ps->nlong + 1) * sizeof(char *));
+		ps->long_values[ps->nlong] = clean_value(s + key + 1);
+		snprintf(str, (size_t)num, "%.*s= \x01%zu\n", (int)key, s, ps->nlong++);
+		return str;
+	}
 	if (*s == '[') {
 		const char *end = strchr(s, ']');
 		char sec[256], envbuf[128];
@@ -202,7 +254,7 @@ static char *reader(char *str, int num, void *stream)
 				ps->env_found = 1;
 		}
 	}
-	return r;
+	return str;
 }
 
 static void overlay(char **dst, char *src)
@@ -250,17 +302,29 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		opts->env = xstrdup(env_name);
 
 	const char *path = config_path ? config_path : "dbshift.conf";
-	FILE *f = fopen(path, "r");
+	struct stat st;
+	int exists = stat(path, &st) == 0;
+	FILE *f = exists && S_ISREG(st.st_mode) ? fopen(path, "r") : NULL;
+	if (exists && !S_ISREG(st.st_mode))
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
 	if (!f && (config_path || errno != ENOENT)) {
 		dbs_fail(err, DBS_EINPUT, "cannot read config file '%s': %s", path,
-			 strerror(errno));
+			 errno == EINVAL ? "not a regular file" : strerror(errno));
 		dbs_error_set_hint(err, "check the --config path");
+		dbs_options_release(opts);
 		return DBS_EINPUT;
 	}
+	int env_has_database = 0;
 	if (f) {
 		parse_state ps = { .f = f, .path = path, .want_env = env_name, .err = err };
 		int rc = ini_parse_stream(reader, &ps, handler, &ps);
 		fclose(f);
+		free(ps.buf);
+		for (size_t i = 0; i < ps.nlong; i++)
+			free(ps.long_values[i]);
+		free(ps.long_values);
+		/* the selected environment's own database beats DATABASE_URL */
+		env_has_database = ps.env.database != NULL;
 		if (rc != 0 && !err->code) {
 			dbs_fail(err, DBS_EINPUT, "malformed line");
 			dbs_error_set_file(err, path, rc, 0);
@@ -312,7 +376,7 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		return DBS_EINPUT;
 	}
 	const char *url = getenv("DATABASE_URL");
-	if (url && *url)
+	if (url && *url && !env_has_database)
 		overlay(&opts->database, (char *)url);
 	return 0;
 }

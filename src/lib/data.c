@@ -16,8 +16,10 @@
  * no batch runs twice.  The batch size adapts toward a target duration.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -75,6 +77,29 @@ static char *placeholders(const char *sql, int *nlo, int *nhi)
 	return strbuf_detach(&sb);
 }
 
+/*
+ * The checkpoint's key: the file's path relative to the project (the
+ * working directory) and its content's hash, so that two files with one
+ * name never share a checkpoint, and an edited file starts afresh.
+ */
+static char *checkpoint_name(const char *path, const char *text, size_t len)
+{
+	char sum[65], *cwd = getcwd(NULL, 0), *real = realpath(path, NULL);
+	const char *rel = path;
+	size_t n = cwd ? strlen(cwd) : 0;
+	if (real && cwd && !strncmp(real, cwd, n) && real[n] == '/')
+		rel = real + n + 1;
+	else if (real)
+		rel = real;
+	while (starts_with(rel, "./"))
+		rel += 2;
+	sha256_hex(text, len, sum);
+	char *name = xprintf("%s@%.16s", rel, sum);
+	free(cwd);
+	free(real);
+	return name;
+}
+
 static int data_error(dbs_error *err, const char *path, int line, const char *hint,
 		      const char *msg)
 {
@@ -87,15 +112,20 @@ static int data_error(dbs_error *err, const char *path, int line, const char *hi
 int data_file_load(data_file *f, const char *path, dbs_error *err)
 {
 	char *text;
+	size_t len;
 	memset(f, 0, sizeof(*f));
-	if (read_file(path, &text, NULL) < 0) {
-		dbs_fail(err, DBS_EINPUT, "cannot read data migration '%s'", path);
+	if (read_file(path, &text, &len) < 0) {
+		dbs_fail(err, DBS_EINPUT, "cannot read data migration '%s': %s", path,
+			 read_file_error(errno));
 		dbs_error_set_hint(err, "check the path given to 'data run' or '-- dbshift:data'");
 		return DBS_EINPUT;
 	}
-	const char *slash = strrchr(path, '/');
+	if (check_text(path, text, len, err)) {
+		free(text);
+		return DBS_EINPUT;
+	}
 	f->path = xstrdup(path);
-	f->name = xstrdup(slash ? slash + 1 : path);
+	f->name = checkpoint_name(path, text, len);
 	strbuf body;
 	strbuf_init(&body);
 	int rc = 0, line = 1;

@@ -1,5 +1,5 @@
 /*
- * driver.c - choosing a driver by URL, hiding passwords in URLs, and the
+ * driver.c - choosing a driver by URL, and the
  * pieces of the driver interface that are the same for every driver.
  */
 #include <stdlib.h>
@@ -15,7 +15,7 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 				   "'database' in dbshift.conf");
 		return DBS_EINPUT;
 	}
-	if (starts_with(url, "postgres://") || starts_with(url, "postgresql://")) {
+	if (url_is_postgres(url)) {
 		*out = &driver_postgres;
 		return 0;
 	}
@@ -31,49 +31,6 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 	return DBS_EINPUT;
 }
 
-int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len)
-{
-	const char *scheme = strstr(url, "://");
-	if (scheme && (size_t)(scheme - url) + 3 >= from) {
-		const char *auth = scheme + 3;
-		const char *end = auth + strcspn(auth, "/?#");
-		const char *at = NULL;
-		for (const char *q = auth; q < end; q++)
-			if (*q == '@')
-				at = q;  /* the last @ ends the user info */
-		const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-		if (colon && (size_t)(colon - url) + 1 >= from) {
-			*off = (size_t)(colon - url) + 1;
-			*len = (size_t)(at - colon) - 1;
-			return 1;
-		}
-	}
-	/* password=... among the query parameters */
-	const char *q = strchr(url, '?');
-	for (; q; q = strchr(q + 1, '&')) {
-		if (!strncmp(q + 1, "password=", 9) && (size_t)(q + 10 - url) >= from) {
-			*off = (size_t)(q + 10 - url);
-			*len = strcspn(q + 10, "&#");
-			return 1;
-		}
-	}
-	return 0;
-}
-
-char *dbs_redact_url(const char *url)
-{
-	strbuf sb;
-	strbuf_init(&sb);
-	size_t pos = 0, off, len;
-	while (dbs_url_password(url, pos, &off, &len)) {
-		strbuf_add(&sb, url + pos, off - pos);
-		strbuf_adds(&sb, "****");
-		pos = off + len;
-	}
-	strbuf_adds(&sb, url + pos);
-	return strbuf_detach(&sb);
-}
-
 void db_rows_free(db_rows *r)
 {
 	if (!r)
@@ -82,57 +39,6 @@ void db_rows_free(db_rows *r)
 		free(r->v[i]);
 	free(r->v);
 	free(r);
-}
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-void url_split_password(const char *url, char **clean, char **password)
-{
-	size_t off, len;
-	*password = NULL;
-	if (!dbs_url_password(url, 0, &off, &len)) {
-		*clean = xstrdup(url);
-		return;
-	}
-	/* percent-decoded, as libpq would read it */
-	strbuf pw;
-	strbuf_init(&pw);
-	for (size_t i = off; i < off + len; i++) {
-		if (url[i] == '%' && i + 2 < off + len + 2 && hexval(url[i + 1]) >= 0 &&
-		    hexval(url[i + 2]) >= 0) {
-			char c = (char)(hexval(url[i + 1]) * 16 + hexval(url[i + 2]));
-			strbuf_add(&pw, &c, 1);
-			i += 2;
-		} else {
-			strbuf_add(&pw, url + i, 1);
-		}
-	}
-	*password = strbuf_detach(&pw);
-	strbuf sb;
-	strbuf_init(&sb);
-	if (url[off - 1] == ':') {
-		/* user:password@ -> user@ */
-		strbuf_add(&sb, url, off - 1);
-		strbuf_adds(&sb, url + off + len);
-	} else {
-		/* ?password=x&a=b -> ?a=b ; ?a=b&password=x -> ?a=b */
-		size_t start = off - strlen("password=");
-		size_t end = off + len;
-		if (url[start - 1] == '&') {
-			start--;
-		} else if (url[end] == '&') {
-			end++;
-		} else {
-			start--;  /* the only parameter: drop the '?' too */
-		}
-		strbuf_add(&sb, url, start);
-		strbuf_adds(&sb, url + end);
-	}
-	*clean = strbuf_detach(&sb);
 }
 
 int table_counts(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err)

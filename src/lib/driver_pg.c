@@ -22,11 +22,90 @@
 /* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks. */
 #define LOCK_KEY "7233752318769262592"
 
+/*
+ * Where to connect, as libpq read the URL (PQconninfoParse): keyword and
+ * value arrays for PQconnectdbParams, and the password apart, for
+ * children's PGPASSWORD.  The URL text itself is kept only to scrub its
+ * secrets out of libpq's messages.
+ */
+typedef struct pg_target {
+	char *url;
+	const char **keys, **vals;   /* NULL-terminated, without password */
+	size_t n;
+	char *password;              /* NULL when none was given */
+} pg_target;
+
 struct db_conn {
 	PGconn *pg;
 	PGconn *lock;   /* the lock's own connection, while held */
-	char *url;
+	pg_target t;
 };
+
+static void target_release(pg_target *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free((char *)t->keys[i]);
+		free((char *)t->vals[i]);
+	}
+	free(t->keys);
+	free(t->vals);
+	free(t->password);
+	free(t->url);
+	memset(t, 0, sizeof(*t));
+}
+
+static int target_parse(pg_target *t, const char *url, dbs_error *err)
+{
+	PQconninfoOption *opts;
+	memset(t, 0, sizeof(*t));
+	int rc = url_pg_parse(url, &opts, err);
+	if (rc)
+		return rc;
+	size_t cap = 1;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		cap++;
+	t->keys = xcalloc(cap, sizeof(char *));
+	t->vals = xcalloc(cap, sizeof(char *));
+	t->url = xstrdup(url);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (!strcmp(o->keyword, "password")) {
+			free(t->password);
+			t->password = xstrdup(o->val);
+			continue;
+		}
+		t->keys[t->n] = xstrdup(o->keyword);
+		t->vals[t->n++] = xstrdup(o->val);
+	}
+	PQconninfoFree(opts);
+	return 0;
+}
+
+/* key=value conninfo for a child's --dbname: no password (that goes in
+ * PGPASSWORD), the database replaced by dbname when given. */
+static char *target_conninfo(const pg_target *t, const char *dbname)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < t->n; i++) {
+		if (dbname && !strcmp(t->keys[i], "dbname"))
+			continue;
+		strbuf_addf(&sb, "%s%s=", sb.len ? " " : "", t->keys[i]);
+		url_add_conninfo_value(&sb, t->vals[i]);
+	}
+	if (dbname) {
+		strbuf_addf(&sb, "%sdbname=", sb.len ? " " : "");
+		url_add_conninfo_value(&sb, dbname);
+	}
+	return strbuf_detach(&sb);
+}
+
+/* An env entry "PGPASSWORD=..." for a child, or NULL. */
+static char *target_password_env(const pg_target *t)
+{
+	return t->password ? xprintf("PGPASSWORD=%s", t->password) : NULL;
+}
 
 static void quiet(void *arg, const char *message)
 {
@@ -34,34 +113,56 @@ static void quiet(void *arg, const char *message)
 	(void)message;  /* NOTICEs of migrations are not ours to print */
 }
 
-static int is_auth_problem(const char *msg)
+/* Is a failed connection the caller's mistake (bad password, user, database
+ * or option) rather than the server's absence? */
+static int is_input_problem(PGconn *pg, const char *msg)
 {
-	return strstr(msg, "authentication failed") || strstr(msg, "no password supplied") ||
-	       strstr(msg, "does not exist") || strstr(msg, "invalid URI") ||
-	       strstr(msg, "invalid connection option") || strstr(msg, "could not translate host name");
+	return PQconnectionNeedsPassword(pg) || strstr(msg, "authentication failed") ||
+	       strstr(msg, "no password supplied") || strstr(msg, "does not exist") ||
+	       strstr(msg, "invalid ") || strstr(msg, "is not a valid") ||
+	       strstr(msg, "not permitted to log in");
 }
 
-static PGconn *open_pg(const char *url, dbs_error *err)
+static PGconn *open_pg(const pg_target *t, const char *dbname, dbs_error *err)
 {
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *vals[] = { url, "dbshift", NULL };
-	PGconn *pg = PQconnectdbParams(keys, vals, 1);
+	size_t n = t->n;
+	const char **keys = xcalloc(n + 4, sizeof(char *)), **vals = xcalloc(n + 4, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (dbname && !strcmp(t->keys[i], "dbname"))
+			continue;
+		keys[k] = t->keys[i];
+		vals[k++] = t->vals[i];
+	}
+	if (t->password) {
+		keys[k] = "password";
+		vals[k++] = t->password;
+	}
+	if (dbname) {
+		keys[k] = "dbname";
+		vals[k++] = dbname;
+	}
+	keys[k] = "fallback_application_name";
+	vals[k++] = "dbshift";
+	PGconn *pg = PQconnectdbParams(keys, vals, 0);
+	free(keys);
+	free(vals);
 	if (!pg) {
 		dbs_fail(err, DBS_ENOMEM, "out of memory");
 		return NULL;
 	}
 	if (PQstatus(pg) != CONNECTION_OK) {
-		char *msg = xstrdup(PQerrorMessage(pg));
-		size_t n = strlen(msg);
-		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			msg[--n] = '\0';
-		int code = is_auth_problem(msg) ? DBS_EINPUT : DBS_EFAIL;
-		char *shown = dbs_redact_url(url);
+		char *msg = url_scrub(t->url, PQerrorMessage(pg));
+		size_t len = strlen(msg);
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+			msg[--len] = '\0';
+		int code = is_input_problem(pg, msg) ? DBS_EINPUT : DBS_EFAIL;
+		char *shown = dbs_redact_url(t->url);
 		dbs_fail(err, code, "cannot connect to %s", shown);
 		dbs_error_set_detail(err, "%s", msg);
 		dbs_error_set_hint(err, code == DBS_EINPUT
-			? "check the user, password and database name in the URL, or the "
-			  "password in ~/.pgpass or PGPASSWORD"
+			? "check the user, password, database name and options in the URL, or "
+			  "the password in ~/.pgpass or PGPASSWORD"
 			: "check that the server is running and accepts connections there");
 		free(shown);
 		free(msg);
@@ -100,21 +201,23 @@ static int result_error(PGconn *pg, PGresult *res, dbs_error *err)
 
 static int pg_connect(db_conn **out, const char *url, dbs_error *err)
 {
-	PGconn *pg = open_pg(url, err);
-	if (!pg)
-		return err->code;
-	PGresult *res = PQexec(pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
-	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
-		result_error(pg, res, err);
-	PQclear(res);
-	if (!ok) {
-		PQfinish(pg);
-		return DBS_EFAIL;
-	}
 	db_conn *c = xcalloc(1, sizeof(*c));
-	c->pg = pg;
-	c->url = xstrdup(url);
+	int rc = target_parse(&c->t, url, err);
+	if (!rc && !(c->pg = open_pg(&c->t, NULL, err)))
+		rc = err->code;
+	if (!rc) {
+		PGresult *res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = result_error(c->pg, res, err);
+		PQclear(res);
+	}
+	if (rc) {
+		if (c->pg)
+			PQfinish(c->pg);
+		target_release(&c->t);
+		free(c);
+		return rc;
+	}
 	*out = c;
 	return 0;
 }
@@ -126,15 +229,16 @@ static void pg_close(db_conn *c)
 	if (c->lock)
 		PQfinish(c->lock);
 	PQfinish(c->pg);
-	free(c->url);
+	target_release(&c->t);
 	free(c);
 }
 
 static int run_query(PGconn *pg, const char *sql, int nparams,
 		     const char *const *params, db_rows **rows, dbs_error *err)
 {
-	PGresult *res = nparams ? PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0)
-				: PQexec(pg, sql);
+	/* The extended protocol runs exactly one statement: nothing stacked
+	 * behind a query (built from a data file, say) can run with it. */
+	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		int rc = result_error(pg, res, err);
@@ -181,8 +285,22 @@ static int is_copy_from_stdin(const char *s, size_t n)
 	return 0;
 }
 
-static int pg_check_script(const char *sql, size_t *err_offset, dbs_error *err)
+static int pg_check_begin(db_conn *c, void **chk, dbs_error *err)
 {
+	(void)c;
+	(void)err;
+	*chk = NULL;  /* the parser needs no schema */
+	return 0;
+}
+
+static void pg_check_end(void *chk)
+{
+	(void)chk;
+}
+
+static int pg_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	(void)chk;
 	/* The scanner first: it copes with the data lines that follow COPY. */
 	PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
 	for (int i = 0; !sr.error && i < sr.n_stmts; i++) {
@@ -254,7 +372,7 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 
 static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 {
-	if (!c->lock && !(c->lock = open_pg(c->url, err)))
+	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, err)))
 		return err->code;
 	int64_t deadline = now_ms() + wait_ms;
 	const char *key = LOCK_KEY;
@@ -287,7 +405,7 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 				     DB_VAL(r, 0, 2), DB_VAL(r, 0, 3), DB_VAL(r, 0, 4));
 	dbs_error_clear(&err2);
 	db_rows_free(r);
-	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait SECONDS");
+	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait DURATION");
 	return DBS_ELOCKED;
 }
 
@@ -350,10 +468,19 @@ static int pg_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *e
 
 static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "SET %s lock_timeout = %d; SET %s statement_timeout = %d",
-		 local ? "LOCAL" : "SESSION", lock_ms, local ? "LOCAL" : "SESSION", statement_ms);
-	return run_query(c->pg, sql, 0, NULL, NULL, err);
+	char sql[2][80];
+	snprintf(sql[0], sizeof(sql[0]), "SET %s lock_timeout = %d", local ? "LOCAL" : "SESSION",
+		 lock_ms);
+	snprintf(sql[1], sizeof(sql[1]), "SET %s statement_timeout = %d",
+		 local ? "LOCAL" : "SESSION", statement_ms);
+	int rc = run_query(c->pg, sql[0], 0, NULL, NULL, err);
+	return rc ? rc : run_query(c->pg, sql[1], 0, NULL, NULL, err);
+}
+
+static void pg_set_lock_wait(db_conn *c, int ms)
+{
+	(void)c;
+	(void)ms;  /* readers never wait for writers here; lock() takes its own wait */
 }
 
 static int pg_is_lock_timeout(const dbs_error *err)
@@ -382,14 +509,8 @@ static int pg_server_version(db_conn *c, char **version, dbs_error *err)
 	return 0;
 }
 
-/* An env entry "PGPASSWORD=..." for the child, or NULL. */
-static char *password_env(const char *password)
-{
-	return password ? xprintf("PGPASSWORD=%s", password) : NULL;
-}
-
-static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *format,
-		      int jobs, char **file, dbs_error *err)
+static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		      dbs_error *err)
 {
 	/* the local pg_dump must not be older than the server */
 	int server = PQserverVersion(c->pg) / 10000;
@@ -411,11 +532,10 @@ static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *
 	const char *fmt = !strcmp(format, "plain") ? "p" : !strcmp(format, "directory") ? "d" : "c";
 	*file = xstrdup(!strcmp(format, "plain") ? "db.sql"
 			: !strcmp(format, "directory") ? "db.dir" : "db.dump");
-	char *clean = NULL, *password = NULL;
-	url_split_password(url, &clean, &password);
+	char *conninfo = target_conninfo(&c->t, NULL);
 	char *path = xprintf("%s/%s", dir, *file);
 	char *fmtarg = xprintf("--format=%s", fmt), *filearg = xprintf("--file=%s", path);
-	char *dbarg = xprintf("--dbname=%s", clean), *jobsarg = xprintf("--jobs=%d", jobs > 0 ? jobs : 1);
+	char *dbarg = xprintf("--dbname=%s", conninfo), *jobsarg = xprintf("--jobs=%d", jobs > 0 ? jobs : 1);
 	const char *argv[8];
 	int n = 0;
 	argv[n++] = "pg_dump";
@@ -429,7 +549,7 @@ static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *
 		argv[n++] = "--if-exists";
 	}
 	argv[n] = NULL;
-	char *pwenv = password_env(password);
+	char *pwenv = target_password_env(&c->t);
 	const char *env[] = { pwenv, NULL };
 	rc = spawn_run(argv, pwenv ? env : NULL, NULL, err);
 	free(pwenv);
@@ -438,8 +558,7 @@ static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *
 	free(dbarg);
 	free(jobsarg);
 	free(path);
-	free(clean);
-	free(password);
+	free(conninfo);
 	if (rc) {
 		free(*file);
 		*file = NULL;
@@ -450,48 +569,93 @@ static int pg_dump_to(db_conn *c, const char *url, const char *dir, const char *
 static int pg_restore_from(const char *url, const char *dir, const char *file,
 			   const char *format, dbs_error *err)
 {
-	char *clean = NULL, *password = NULL;
-	url_split_password(url, &clean, &password);
+	pg_target t;
+	int rc = target_parse(&t, url, err);
+	if (rc)
+		return rc;
+	char *conninfo = target_conninfo(&t, NULL);
 	char *path = xprintf("%s/%s", dir, file);
-	char *dbarg = xprintf("--dbname=%s", clean);
+	char *dbarg = xprintf("--dbname=%s", conninfo);
 	const char *plain[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path, dbarg, NULL };
 	const char *archive[] = { "pg_restore", "--clean", "--if-exists", "--no-owner",
 				  "--exit-on-error", dbarg, path, NULL };
-	char *pwenv = password_env(password);
+	char *pwenv = target_password_env(&t);
 	const char *env[] = { pwenv, "PGOPTIONS=-c client_min_messages=warning", NULL };
-	int rc = spawn_run(!strcmp(format, "plain") ? plain : archive,
-			   pwenv ? env : env + 1, NULL, err);
+	rc = spawn_run(!strcmp(format, "plain") ? plain : archive,
+		       pwenv ? env : env + 1, NULL, err);
 	free(pwenv);
 	free(path);
 	free(dbarg);
-	free(clean);
-	free(password);
+	free(conninfo);
+	target_release(&t);
 	return rc;
 }
 
-static int pg_scratch_create(db_conn *c, const char *url, const char *name, char **scratch_url,
-			     dbs_error *err)
+static int pg_identity(db_conn *c, char **identity, dbs_error *err)
 {
-	char *sql = xprintf("CREATE DATABASE \"%s\"", name);
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT 'postgres:' || system_identifier || '/' || "
+			   "current_database() FROM pg_control_system()", 0, NULL, &r, err);
+	if (!rc)
+		*identity = xstrdup(DB_VAL(r, 0, 0));
+	db_rows_free(r);
+	return rc;
+}
+
+/* Quote a name as an SQL identifier (caller frees). */
+static char *quote_ident(PGconn *pg, const char *name)
+{
+	char *q = PQescapeIdentifier(pg, name, strlen(name));
+	char *r = xstrdup(q ? q : "\"\"");
+	PQfreemem(q);
+	return r;
+}
+
+/*
+ * A scratch database beside this one: its URL is this connection's
+ * options as libpq read them with only dbname replaced (never a rewrite of
+ * the URL's text), as key=value conninfo.
+ */
+static int pg_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
+{
+	char *qname = quote_ident(c->pg, name);
+	char *sql = xprintf("CREATE DATABASE %s", qname);
 	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
 	free(sql);
+	free(qname);
 	if (rc)
 		return rc;
-	/* the same URL with the database name replaced */
-	const char *scheme = strstr(url, "://");
-	const char *path = scheme ? strchr(scheme + 3, '/') : NULL;
-	const char *query = path ? path + strcspn(path, "?") : "";
-	*scratch_url = path ? xprintf("%.*s/%s%s", (int)(path - url), url, name, query)
-			    : xprintf("%s/%s", url, name);
+	strbuf sb;
+	strbuf_init(&sb);
+	char *conninfo = target_conninfo(&c->t, name);
+	strbuf_adds(&sb, conninfo);
+	free(conninfo);
+	if (c->t.password) {
+		strbuf_adds(&sb, " password=");
+		url_add_conninfo_value(&sb, c->t.password);
+	}
+	*scratch_url = strbuf_detach(&sb);
 	return 0;
 }
 
 static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 {
-	const char *name = strrchr(scratch_url, '/') + 1;
-	char *sql = xprintf("DROP DATABASE IF EXISTS \"%.*s\"", (int)strcspn(name, "?"), name);
-	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
-	free(sql);
+	pg_target t;
+	int rc = target_parse(&t, scratch_url, err);
+	const char *name = NULL;
+	for (size_t i = 0; !rc && i < t.n; i++)
+		if (!strcmp(t.keys[i], "dbname"))
+			name = t.vals[i];
+	if (!rc && !name)
+		rc = dbs_fail(err, DBS_EFAIL, "no database name in the scratch database's URL");
+	if (!rc) {
+		char *qname = quote_ident(c->pg, name);
+		char *sql = xprintf("DROP DATABASE IF EXISTS %s", qname);
+		rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+		free(sql);
+		free(qname);
+	}
+	target_release(&t);
 	return rc;
 }
 
@@ -553,21 +717,18 @@ static int pg_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
 	return rc;
 }
 
-static int pg_schema_dump(db_conn *c, const char *url, char **text, dbs_error *err)
+static int pg_schema_dump(db_conn *c, char **text, dbs_error *err)
 {
-	(void)c;
-	char *clean = NULL, *password = NULL;
-	url_split_password(url, &clean, &password);
-	char *dbarg = xprintf("--dbname=%s", clean);
+	char *conninfo = target_conninfo(&c->t, NULL);
+	char *dbarg = xprintf("--dbname=%s", conninfo);
 	const char *argv[] = { "pg_dump", "--schema-only", "--no-owner", "--no-privileges",
 			       "--exclude-table=dbshift_*", dbarg, NULL };
-	char *pwenv = password_env(password), *out = NULL;
+	char *pwenv = target_password_env(&c->t), *out = NULL;
 	const char *env[] = { pwenv, NULL };
 	int rc = spawn_run(argv, pwenv ? env : NULL, &out, err);
 	free(pwenv);
 	free(dbarg);
-	free(clean);
-	free(password);
+	free(conninfo);
 	if (rc)
 		return rc;
 	/* keep the DDL: no comments, settings, or runs of blank lines */
@@ -626,7 +787,9 @@ const db_driver driver_postgres = {
 	.connect = pg_connect,
 	.close = pg_close,
 	.query = pg_query,
+	.check_begin = pg_check_begin,
 	.check_script = pg_check_script,
+	.check_end = pg_check_end,
 	.run_script = pg_run_script,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
@@ -635,6 +798,7 @@ const db_driver driver_postgres = {
 	.table_facts = pg_table_facts,
 	.blockers = pg_blockers,
 	.set_timeouts = pg_set_timeouts,
+	.set_lock_wait = pg_set_lock_wait,
 	.is_lock_timeout = pg_is_lock_timeout,
 	.replica_lag_ms = pg_replica_lag_ms,
 	.dump = pg_dump_to,
@@ -642,6 +806,7 @@ const db_driver driver_postgres = {
 	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
 		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
 	.server_version = pg_server_version,
+	.identity = pg_identity,
 	.scratch_create = pg_scratch_create,
 	.scratch_drop = pg_scratch_drop,
 	.schema_problems = pg_schema_problems,

@@ -25,6 +25,7 @@ struct db_conn {
 	sqlite3 *db;
 	int locked;
 	char *create_path;  /* the file to create on the first write */
+	int wait_ms;        /* how long a statement waits for another's lock */
 };
 
 static int db_error(sqlite3 *db, dbs_error *err)
@@ -32,6 +33,40 @@ static int db_error(sqlite3 *db, dbs_error *err)
 	dbs_fail(err, DBS_EFAIL, "%s", sqlite3_errmsg(db));
 	err->sqlstate = xprintf("%d", sqlite3_extended_errcode(db));
 	return DBS_EFAIL;
+}
+
+/* Who holds the migrator lock row, read without waiting, or NULL. */
+static char *lock_holder(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	char *who = NULL;
+	sqlite3_busy_timeout(db, 0);
+	if (sqlite3_prepare_v2(db, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1",
+			       -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		who = xprintf("held by pid %s on %s (%s) since %s", sqlite3_column_text(st, 0),
+			      sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			      sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return who;
+}
+
+/* A statement failed: a lock that stayed taken past the wait is said so,
+ * naming the migrator that holds it when there is one. */
+static int conn_error(db_conn *c, dbs_error *err)
+{
+	db_error(c->db, err);
+	if ((sqlite3_extended_errcode(c->db) & 0xff) != SQLITE_BUSY)
+		return DBS_EFAIL;
+	char *who = lock_holder(c->db);
+	sqlite3_busy_timeout(c->db, c->wait_ms);
+	dbs_fail(err, DBS_ELOCKED, "the database stayed locked by another process for %d ms",
+		 c->wait_ms);
+	err->sqlstate = xprintf("%d", SQLITE_BUSY);
+	if (who)
+		dbs_error_set_detail(err, "the migrator lock is %s", who);
+	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait DURATION");
+	free(who);
+	return DBS_ELOCKED;
 }
 
 static int open_file(sqlite3 **db, const char *path, int flags, dbs_error *err)
@@ -71,6 +106,7 @@ static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 	db_conn *c = xcalloc(1, sizeof(*c));
 	c->db = db;
 	c->create_path = missing ? xstrdup(path) : NULL;
+	c->wait_ms = BUSY_MS;
 	*out = c;
 	return 0;
 }
@@ -86,6 +122,7 @@ static int materialize(db_conn *c, dbs_error *err)
 		return rc;
 	sqlite3_close(c->db);
 	c->db = db;
+	sqlite3_busy_timeout(db, c->wait_ms);
 	free(c->create_path);
 	c->create_path = NULL;
 	return 0;
@@ -104,8 +141,15 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 		    const char *const *params, db_rows **rows, dbs_error *err)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return db_error(c->db, err);
+	const char *tail = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, &tail) != SQLITE_OK)
+		return conn_error(c, err);
+	if (!st || (tail && tail[sql_skip_space(tail, strlen(tail))])) {
+		/* what follows the first statement would be silently skipped */
+		sqlite3_finalize(st);
+		return dbs_fail(err, DBS_EINPUT, "%s", st ? "more than one statement in a query"
+				: "no statement in a query");
+	}
 	for (int i = 0; i < nparams; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "$%d", i + 1);
@@ -129,10 +173,9 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 		r->nrows++;
 	}
 	if (rc != SQLITE_DONE) {
-		db_error(c->db, err);
 		sqlite3_finalize(st);
 		db_rows_free(r);
-		return DBS_EFAIL;
+		return conn_error(c, err);
 	}
 	sqlite3_finalize(st);
 	r->affected = sqlite3_changes(c->db);
@@ -143,12 +186,147 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 	return 0;
 }
 
-static int sq_check_script(const char *sql, size_t *err_offset, dbs_error *err)
+/* Offset in sql[0..n) of a comment or string that never ends, or n. */
+static size_t unterminated_at(const char *sql, size_t n)
 {
-	/* SQLite can only judge a statement against the schema it runs on. */
-	(void)sql;
-	(void)err_offset;
-	(void)err;
+	for (size_t i = 0; i < n; i++) {
+		if (sql[i] == '-' && i + 1 < n && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+			const char *end = memmem(sql + i + 2, n - i - 2, "*/", 2);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql) + 1;
+		} else if (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
+			char close = sql[i] == '[' ? ']' : sql[i];
+			const char *end = memchr(sql + i + 1, close, n - i - 1);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql);
+		}
+	}
+	return n;
+}
+
+/*
+ * Scripts are checked before anything runs against an in-memory copy of
+ * the schema, in plan order: each statement is prepared there (syntax,
+ * tables and columns), and what changes the schema is run there, so the
+ * next statement sees it.  If the schema cannot be copied, only the shape
+ * of the text is checked.
+ */
+typedef struct sq_checker {
+	sqlite3 *db;
+	int schema_ok;
+	int budget;      /* thousands of VM steps the current statement took */
+} sq_checker;
+
+static int over_budget(void *arg)
+{
+	sq_checker *k = arg;
+	return ++k->budget > 1000;  /* about a million steps */
+}
+
+static int sq_check_begin(db_conn *c, void **out, dbs_error *err)
+{
+	sq_checker *k = xcalloc(1, sizeof(*k));
+	int rc = open_file(&k->db, ":memory:", SQLITE_OPEN_READWRITE, err);
+	if (rc) {
+		free(k);
+		return rc;
+	}
+	k->schema_ok = 1;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+			       "name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid", -1,
+			       &st, NULL) != SQLITE_OK) {
+		k->schema_ok = 0;
+	} else {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (sqlite3_exec(k->db, (const char *)sqlite3_column_text(st, 0), NULL, NULL,
+					 NULL) != SQLITE_OK)
+				k->schema_ok = 0;
+	}
+	sqlite3_finalize(st);
+	*out = k;
+	return 0;
+}
+
+static void sq_check_end(void *chk)
+{
+	sq_checker *k = chk;
+	if (!k)
+		return;
+	sqlite3_close(k->db);
+	free(k);
+}
+
+/* Does this statement change the schema (and nothing outside the file)? */
+static int changes_schema(const char *sql)
+{
+	sql += sql_skip_space(sql, strlen(sql));
+	return !strncasecmp(sql, "CREATE", 6) || !strncasecmp(sql, "ALTER", 5) ||
+	       !strncasecmp(sql, "DROP", 4);
+}
+
+static int sq_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	sq_checker *k = chk;
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		const char *start = p + sql_skip_space(p, strlen(p));
+		if (k->schema_ok) {
+			if (sqlite3_prepare_v2(k->db, p, -1, &st, &tail) != SQLITE_OK) {
+				int off = sqlite3_error_offset(k->db);
+				*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off
+						       : (size_t)(start - sql);
+				dbs_fail(err, DBS_EINPUT, "%s", sqlite3_errmsg(k->db));
+				err->statement = sql_trimmed(start, strcspn(start, ";"));
+				dbs_error_set_hint(err, "fix the SQL; nothing was run");
+				return DBS_EINPUT;
+			}
+		} else {
+			/* no schema to prepare against: one statement at a time by text */
+			tail = p + strlen(p);
+			for (const char *q = p; *q; q++)
+				if (*q == ';') {
+					char *one = xstrndup(p, (size_t)(q - p + 1));
+					int done = sqlite3_complete(one);
+					free(one);
+					if (done) {
+						tail = q + 1;
+						break;
+					}
+				}
+		}
+		size_t n = (size_t)(tail - p);
+		size_t bad = unterminated_at(p, n);
+		if (bad < n) {
+			sqlite3_finalize(st);
+			*err_offset = (size_t)(p - sql) + bad;
+			dbs_fail(err, DBS_EINPUT, "unterminated %s", p[bad] == '/' ? "/* comment"
+				 : "quoted string or name");
+			dbs_error_set_hint(err, "close it: everything after it would be skipped");
+			return DBS_EINPUT;
+		}
+		if (st && !sqlite3_stmt_readonly(st) && changes_schema(sqlite3_sql(st))) {
+			/* CREATE TABLE ... AS SELECT may compute a lot even on empty
+			 * tables: past a budget, stop and check the rest by text */
+			k->budget = 0;
+			sqlite3_progress_handler(k->db, 1000, over_budget, k);
+			int rc;
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				;
+			sqlite3_progress_handler(k->db, 0, NULL, NULL);
+			if (rc == SQLITE_INTERRUPT)
+				k->schema_ok = 0;
+		}
+		sqlite3_finalize(st);
+		p = tail;
+	}
 	return 0;
 }
 
@@ -199,7 +377,7 @@ static char *hostname(void)
 static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err)
 {
 	if (sq_query(c, "BEGIN IMMEDIATE", 0, NULL, NULL, err)) {
-		if (sqlite3_extended_errcode(c->db) == SQLITE_BUSY) {
+		if ((sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_BUSY) {
 			dbs_error_clear(err);
 			return 0;
 		}
@@ -252,10 +430,18 @@ static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 	char *host = hostname(), *holder = NULL;
 	int64_t deadline = now_ms() + wait_ms;
 	/* BEGIN IMMEDIATE itself must not wait longer than we were told to. */
-	sqlite3_busy_timeout(c->db, wait_ms < BUSY_MS ? wait_ms : BUSY_MS);
-	while ((rc = try_claim(c, host, &holder, err)) == 0 && now_ms() < deadline)
+	/* BEGIN IMMEDIATE itself waits no longer than what is left of wait_ms */
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		sqlite3_busy_timeout(c->db, left > 0 ? (int)left : 0);
+		if ((rc = try_claim(c, host, &holder, err)) != 0 || now_ms() >= deadline)
+			break;
 		sleep_ms(100);
-	sqlite3_busy_timeout(c->db, BUSY_MS);
+	}
+	sqlite3_busy_timeout(c->db, c->wait_ms);
+	if (rc == 0 && !holder)
+		holder = lock_holder(c->db);
+	sqlite3_busy_timeout(c->db, c->wait_ms);
 	free(host);
 	if (rc == 1) {
 		free(holder);
@@ -267,7 +453,7 @@ static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 		if (holder)
 			dbs_error_set_detail(err, "%s", holder);
 		dbs_error_set_hint(err, "wait for it to finish, or wait longer with "
-				   "--lock-wait SECONDS");
+				   "--lock-wait DURATION");
 		rc = DBS_ELOCKED;
 	}
 	free(holder);
@@ -334,8 +520,14 @@ static int sq_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local,
 	(void)statement_ms;
 	(void)local;
 	(void)err;
-	sqlite3_busy_timeout(c->db, lock_ms > 0 ? lock_ms : BUSY_MS);
+	sqlite3_busy_timeout(c->db, lock_ms > 0 ? lock_ms : c->wait_ms);
 	return 0;
+}
+
+static void sq_set_lock_wait(db_conn *c, int ms)
+{
+	c->wait_ms = ms;
+	sqlite3_busy_timeout(c->db, ms);
 }
 
 static int sq_is_lock_timeout(const dbs_error *err)
@@ -373,10 +565,9 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, dbs_error *err)
 	return 0;
 }
 
-static int sq_dump(db_conn *c, const char *url, const char *dir, const char *format, int jobs,
-		   char **file, dbs_error *err)
+static int sq_dump(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		   dbs_error *err)
 {
-	(void)url;
 	(void)format;
 	(void)jobs;
 	*file = xstrdup("db.sqlite");
@@ -422,22 +613,50 @@ static int sq_server_version(db_conn *c, char **version, dbs_error *err)
 	return 0;
 }
 
-static int sq_scratch_create(db_conn *c, const char *url, const char *name, char **scratch_url,
-			     dbs_error *err)
+static int sq_identity(db_conn *c, char **identity, dbs_error *err)
+{
+	(void)err;
+	const char *file = c->create_path ? c->create_path : sqlite3_db_filename(c->db, "main");
+	if (!file || !*file) {
+		*identity = xprintf("sqlite::memory:%p", (void *)c->db);
+		return 0;
+	}
+	/* the real path of the file, or of its directory while it does not exist */
+	char *real = realpath(file, NULL);
+	if (!real) {
+		const char *slash = strrchr(file, '/');
+		char *dir = slash ? xstrndup(file, slash == file ? 1 : (size_t)(slash - file))
+				  : xstrdup(".");
+		char *rdir = realpath(dir, NULL);
+		real = xprintf("%s/%s", rdir ? rdir : dir, slash ? slash + 1 : file);
+		free(rdir);
+		free(dir);
+	}
+	*identity = xprintf("sqlite:%s", real);
+	free(real);
+	return 0;
+}
+
+static int sq_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
 {
 	(void)c;
-	(void)url;
-	(void)err;
-	*scratch_url = xprintf("sqlite:/tmp/%s.db", name);
-	unlink(*scratch_url + strlen("sqlite:"));
+	char tmpl[] = "/tmp/dbshift-scratch.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return dbs_fail(err, DBS_EFAIL, "cannot create a scratch directory: %s",
+				strerror(errno));
+	*scratch_url = xprintf("sqlite:%s/%s.db", tmpl, name);
 	return 0;
 }
 
 static int sq_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 {
 	(void)c;
-	if (unlink(scratch_url + strlen("sqlite:")) < 0 && errno != ENOENT)
-		return dbs_fail(err, DBS_EFAIL, "cannot remove %s: %s", scratch_url, strerror(errno));
+	const char *path = scratch_url + strlen("sqlite:");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return dbs_fail(err, DBS_EFAIL, "cannot remove %s: %s", path, strerror(errno));
+	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	rmdir(dir);
+	free(dir);
 	return 0;
 }
 
@@ -456,9 +675,8 @@ static int sq_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
 		"ORDER BY 1, 2", 0, NULL, rows, err);
 }
 
-static int sq_schema_dump(db_conn *c, const char *url, char **text, dbs_error *err)
+static int sq_schema_dump(db_conn *c, char **text, dbs_error *err)
 {
-	(void)url;
 	db_rows *r = NULL;
 	int rc = sq_query(c, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
 			  "LIKE 'sqlite_%' AND name NOT LIKE 'dbshift_%' ORDER BY type DESC, name",
@@ -512,7 +730,9 @@ const db_driver driver_sqlite = {
 	.connect = sq_connect,
 	.close = sq_close,
 	.query = sq_query,
+	.check_begin = sq_check_begin,
 	.check_script = sq_check_script,
+	.check_end = sq_check_end,
 	.run_script = sq_run_script,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
@@ -521,6 +741,7 @@ const db_driver driver_sqlite = {
 	.table_facts = sq_table_facts,
 	.blockers = sq_blockers,
 	.set_timeouts = sq_set_timeouts,
+	.set_lock_wait = sq_set_lock_wait,
 	.is_lock_timeout = sq_is_lock_timeout,
 	.replica_lag_ms = sq_replica_lag_ms,
 	.dump = sq_dump,
@@ -528,6 +749,7 @@ const db_driver driver_sqlite = {
 	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
 		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
 	.server_version = sq_server_version,
+	.identity = sq_identity,
 	.scratch_create = sq_scratch_create,
 	.scratch_drop = sq_scratch_drop,
 	.schema_problems = sq_schema_problems,

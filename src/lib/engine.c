@@ -78,6 +78,7 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		dbs_close(ctx);
 		return rc;
 	}
+	d->set_lock_wait(ctx->conn, opts->lock_wait_ms);
 	*out = ctx;
 	return 0;
 }
@@ -156,7 +157,7 @@ static void mkdir_parents(const char *path)
 	for (char *s = p + 1; *s; s++)
 		if (*s == '/') {
 			*s = '\0';
-			mkdir(p, 0755);
+			mkdir(p, 0700);  /* the log holds SQL and errors */
 			*s = '/';
 		}
 	free(p);
@@ -168,7 +169,9 @@ void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
 		if (!ctx->opts.log_file || !*ctx->opts.log_file)
 			return;
 		mkdir_parents(ctx->opts.log_file);
-		int fd = open(ctx->opts.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		int fd = open(ctx->opts.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			fchmod(fd, 0600);  /* also one made by an older release */
 		if (fd < 0 || !(ctx->log = fdopen(fd, "a"))) {
 			if (fd >= 0)
 				close(fd);
@@ -212,23 +215,26 @@ static plan_entry *entry_of(const dbs_step *s)
 /* Check every script of a plan before the first one runs. */
 static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 {
-	for (size_t i = 0; i < plan->n; i++) {
+	void *chk = NULL;
+	int rc = ctx->driver->check_begin(ctx->conn, &chk, &ctx->err);
+	for (size_t i = 0; !rc && i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
 		const section *sec = step_section(s, entry_of(s));
 		size_t off = 0;
-		int rc = ctx->driver->check_script(s->sql, &off, &ctx->err);
+		if (!s->sql)
+			continue;
+		rc = ctx->driver->check_script(chk, s->sql, &off, &ctx->err);
 		if (rc) {
 			locate(&ctx->err, sec, off);
-			return rc;
+			break;
 		}
 		rc = lint_check_transaction(ctx->driver->lint, entry_of(s)->m, sec, &ctx->err);
 		if (!rc && s->direction == DBS_UP && entry_of(s)->m->data_file &&
 		    (rc = data_check(entry_of(s)->m->data_file, &ctx->err)) && !ctx->err.line)
 			dbs_error_set_file(&ctx->err, entry_of(s)->m->path, entry_of(s)->m->data_line, 0);
-		if (rc)
-			return rc;
 	}
-	return 0;
+	ctx->driver->check_end(chk);
+	return rc;
 }
 
 /* ---- runs ---- */
@@ -556,7 +562,7 @@ static json_t *risk_json(dbs_ctx *ctx, const dbs_plan *plan, const dbs_migrate_o
 	if (ctx->opts.max_risk)
 		dbs_level_parse(ctx->opts.max_risk, &max);
 	return json_pack("{s:s, s:i, s:s, s:s, s:b}", "worst", dbs_level_name(worst),
-			 "score", plan->lint->score, "band", risk_band(plan->lint->top_score),
+			 "score", plan->lint->score, "band", risk_band(worst, plan->lint->top_score),
 			 "max_risk", dbs_level_name(max), "forced", o->force && worst > max);
 }
 
@@ -595,6 +601,10 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
 		int attempts = 1;
+		if (kind != RUN_BASELINE)
+			ctx_log(ctx, "[%s] %s%s%s_%s %s: started", r.id, s->entry->app,
+				*s->entry->app ? "/" : "", s->entry->version, s->entry->name,
+				s->direction == DBS_UP ? "up" : "down");
 		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);

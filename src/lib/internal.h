@@ -32,7 +32,15 @@ void strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf,
 char *strbuf_detach(strbuf *sb);
 void strbuf_release(strbuf *sb);
 
+/* The largest file read_file reads (EFBIG above it). */
+#define READ_FILE_MAX (64L * 1024 * 1024)
+/* A whole regular file (EISDIR, EINVAL for FIFOs and devices, EFBIG
+ * above READ_FILE_MAX), NUL-terminated; -1 with errno on failure. */
 int read_file(const char *path, char **out, size_t *len);
+/* Why read_file failed, for people ("not a regular file", ...). */
+const char *read_file_error(int e);
+/* Input error (file:line:col) unless text[0..len) is UTF-8 without NUL. */
+int check_text(const char *path, const char *text, size_t len, dbs_error *err);
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
 int is_digits(const char *s, size_t n);
@@ -47,7 +55,7 @@ void sha256_hex(const char *data, size_t n, char out[65]);
 void utc_now(char out[32]);
 int64_t now_ms(void);
 void sleep_ms(int ms);
-/* Milliseconds of "60s", "2min", "500ms", "1h" or plain seconds; -1 if bad. */
+/* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
 int parse_duration_ms(const char *s, int *out);
 /* "1s, 2s, 5s" -> {1000, 2000, 5000}; "none" -> n = 0; -1 if bad. */
 int parse_schedule(const char *s, int **out, size_t *n);
@@ -167,8 +175,16 @@ typedef struct db_driver {
 	/* Run sql with text parameters; rows may be NULL when none wanted. */
 	int (*query)(db_conn *c, const char *sql, int nparams,
 		     const char *const *params, db_rows **rows, dbs_error *err);
-	/* Find problems in a script before anything runs (syntax, COPY). */
-	int (*check_script)(const char *sql, size_t *err_offset, dbs_error *err);
+	/*
+	 * Find problems in the scripts of a plan before anything runs (syntax,
+	 * unknown tables where the driver can tell, COPY): check_begin makes a
+	 * checker for connection c, check_script checks one script after those
+	 * before it in plan order (an input error sets *err_offset), check_end
+	 * frees the checker.
+	 */
+	int (*check_begin)(db_conn *c, void **chk, dbs_error *err);
+	int (*check_script)(void *chk, const char *sql, size_t *err_offset, dbs_error *err);
+	void (*check_end)(void *chk);
 	/*
 	 * Run every statement of a script, one at a time, in whatever
 	 * transaction state the connection is in.  On failure *err_offset is
@@ -201,24 +217,31 @@ typedef struct db_driver {
 	 */
 	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
 	int (*is_lock_timeout)(const dbs_error *err);
+	/* How long any statement may wait for another process's lock on the
+	 * database before it fails naming the holder (--lock-wait). */
+	void (*set_lock_wait)(db_conn *c, int ms);
 	/* The worst replay lag of the replicas, in ms (0 without replicas). */
 	int (*replica_lag_ms)(db_conn *c, int64_t *ms, dbs_error *err);
 	/*
-	 * Backups (backup.c).  dump writes the database into dir in format
-	 * ("custom", "plain", "directory"; jobs for directory) and names what
-	 * it wrote (*file, relative to dir); restore loads such a dump into the
-	 * database at url, replacing what is there.  tables_sql lists the user
-	 * tables (names quote_table can use).  server_version: e.g. "15.4".  A scratch
-	 * database is an empty one beside this one, for restore tests.
+	 * Backups (backup.c).  dump writes the connected database into dir in
+	 * format ("custom", "plain", "directory"; jobs for directory) and names
+	 * what it wrote (*file, relative to dir); restore loads such a dump into
+	 * the database at url, replacing what is there.  tables_sql lists the
+	 * user tables (names quote_table can use).  server_version: e.g.
+	 * "15.4".  identity: what tells this database from every other one (the
+	 * server's system identifier and the database's name, or the file's
+	 * real path), recorded in backups so that a restore never lands in
+	 * another database by mistake.  A scratch database is an empty one beside
+	 * this one, for restore tests: scratch_create gives its URL.
 	 */
-	int (*dump)(db_conn *c, const char *url, const char *dir, const char *format, int jobs,
-		    char **file, dbs_error *err);
+	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		    dbs_error *err);
 	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
 		       dbs_error *err);
 	const char *tables_sql;
 	int (*server_version)(db_conn *c, char **version, dbs_error *err);
-	int (*scratch_create)(db_conn *c, const char *url, const char *name, char **scratch_url,
-			      dbs_error *err);
+	int (*identity)(db_conn *c, char **identity, dbs_error *err);
+	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
 	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
 	/*
 	 * Schema problems for verify: rows of (check, object) for
@@ -227,7 +250,7 @@ typedef struct db_driver {
 	 */
 	int (*schema_problems)(db_conn *c, db_rows **rows, dbs_error *err);
 	/* The schema as normalized text (no dbshift_* tables), for snapshots. */
-	int (*schema_dump)(db_conn *c, const char *url, char **text, dbs_error *err);
+	int (*schema_dump)(db_conn *c, char **text, dbs_error *err);
 	/*
 	 * For doctor: the database's size in bytes, and whether this user can
 	 * create tables (NULL *why) or why not.
@@ -245,8 +268,22 @@ int spawn_run(const char *const *argv, const char *const *extra_env, char **out_
 /* Run argv and give its output and exit code, whatever the code. */
 int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
 		 int *exit_code, dbs_error *err);
-/* url without its password (caller frees), and the password (or NULL). */
-void url_split_password(const char *url, char **clean, char **password);
+/* ---- database URLs (url.c) ---- */
+
+/* A libpq connection string: postgres:// or postgresql://, or key=value. */
+int url_is_postgres(const char *url);
+/* Where url's secrets are as typed ([offset, length] pairs, up to max;
+ * returns how many there are), following libpq's grammar. */
+size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max);
+/* text with every secret of url (as typed, decoded, or as libpq read it)
+ * replaced by "****"; caller frees. */
+char *url_scrub(const char *url, const char *text);
+/* libpq's reading of a PostgreSQL URL (PQconninfoParse; PQconninfoFree
+ * it), or an input error whose text has no secret of url in it. */
+struct _PQconninfoOption;
+int url_pg_parse(const char *url, struct _PQconninfoOption **out, dbs_error *err);
+/* Append v to a conninfo string as a quoted value. */
+void url_add_conninfo_value(strbuf *sb, const char *v);
 
 extern const db_driver driver_postgres;
 extern const db_driver driver_sqlite;

@@ -88,9 +88,26 @@ int dbs_level_parse(const char *s, dbs_level *out)
 	return DBS_EINPUT;
 }
 
-const char *risk_band(int score)
+const char *risk_band(dbs_level worst, int top_score)
 {
-	return score <= 5 ? "low" : score <= 15 ? "medium" : "high";
+	/* the score's band, raised to what the worst finding says */
+	const char *band = top_score <= 5 ? "low" : top_score <= 15 ? "medium" : "high";
+	if (worst == DBS_RED)
+		return "high";
+	if (worst == DBS_YELLOW && !strcmp(band, "low"))
+		return "medium";
+	return band;
+}
+
+const char *risk_advice(const char *band)
+{
+	if (!strcmp(band, "low"))
+		return "safe to run during normal traffic; keep a lock_timeout set";
+	if (!strcmp(band, "medium"))
+		return "run off-peak with lock_timeout set, and check 'dbshift assess' for "
+		       "table sizes and blockers first";
+	return "split it into expand and contract migrations, take a backup first, and "
+	       "run it in a maintenance window";
 }
 
 /* ---- the schema model ---- */
@@ -267,6 +284,11 @@ static int read_allows(const section *sec, allow **out, size_t *n, dbs_lint *l, 
 				dbs_error_set_hint(err, "rule names are listed in docs/rules.md");
 				free(id);
 				free(ln);
+				for (size_t k = 0; k < *n; k++)
+					free((*out)[k].reason);
+				free(*out);
+				*out = NULL;
+				*n = 0;
 				return DBS_EINPUT;
 			}
 			if (rn == 0)
@@ -466,6 +488,15 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, const sect
 	size_t n = 0;
 	int rc = d->analyze(&st, &s, &n, err);
 	for (size_t i = 0; i < n; i++) {
+		if (!rc && s[i].tx_control) {
+			rc = dbs_fail(err, DBS_EINPUT, "transaction control (%.*s) in a migration "
+				      "that runs in a transaction", (int)strcspn(s[i].text, " \t\n;"),
+				      s[i].text);
+			dbs_error_set_file(err, sec->file, s[i].line, s[i].col);
+			dbs_error_set_hint(err, "dbshift commits each migration with its history "
+					   "row: remove the statement, or mark the migration "
+					   "'-- dbshift:no-transaction' to manage transactions yourself");
+		}
 		if (!rc && s[i].no_tx_only) {
 			rc = dbs_fail(err, DBS_EINPUT, "%s cannot run inside a transaction, and "
 				      "this migration runs in one", s[i].kind);

@@ -33,6 +33,7 @@ typedef struct stmt_info {
 	const char *lock;    /* lock mode taken, or NULL */
 	char *tables;        /* "a, b" or NULL */
 	int rewrites, scans, no_tx_only;
+	int tx_control;      /* BEGIN, COMMIT, ROLLBACK... (not savepoints) */
 	int score;
 	dbs_level level;     /* worst unsuppressed finding, green if none */
 	finding *f;
@@ -120,7 +121,12 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out);
 int lint_run(dbs_lint **out, const lint_dialect *d, const migration *const *applied,
 	     size_t napplied, const migration *const *ms, size_t n, dbs_error *err);
 
-const char *risk_band(int score);
+/* The one risk verdict, worded the same everywhere: "low", "medium" or
+ * "high", from the score of the riskiest migration, raised to "medium" by
+ * a yellow finding and to "high" by a red one. */
+const char *risk_band(dbs_level worst, int top_score);
+/* What to do about a band, in one line. */
+const char *risk_advice(const char *band);
 /* "file:line:col [rule] message" lines of findings above level (at most
  * max, then "... and N more"). */
 char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);

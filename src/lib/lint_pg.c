@@ -5,6 +5,7 @@
  * score, and which rules fire.  Lock modes follow the PostgreSQL 15
  * documentation ("Explicit Locking" and ALTER TABLE's notes).
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -637,7 +638,10 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 			stmt_finding(st, s, "reindex-not-concurrent", start, "REINDEX blocks "
 				     "writes to the table (and reads that use the index) until done");
 	} else if (!strcmp(t, "TransactionStmt")) {
+		const char *k = jstr(b, "kind") ?: "";
 		s->kind = "TRANSACTION";
+		s->tx_control = strcmp(k, "TRANS_STMT_SAVEPOINT") && strcmp(k, "TRANS_STMT_RELEASE") &&
+				strcmp(k, "TRANS_STMT_ROLLBACK_TO");
 		stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
 			     "migration breaks dbshift's all-or-nothing guarantee");
 	} else if (!strcmp(t, "VariableSetStmt")) {
@@ -674,10 +678,131 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 	}
 }
 
+/*
+ * The parse tree of a statement is walked recursively (by libpg_query's
+ * JSON output and by us), so a statement nested deeper than this is refused
+ * before it is parsed rather than allowed to overflow the stack.
+ */
+#define MAX_NESTING 10000
+
+/* Skip a quoted string, identifier or dollar-quoted body at sql[i]; the
+ * offset after it. */
+static size_t skip_quoted(const char *sql, size_t i, size_t n)
+{
+	char q = sql[i];
+	if (q == '$') {
+		size_t t = i + 1;
+		while (t < n && (isalnum((unsigned char)sql[t]) || sql[t] == '_'))
+			t++;
+		if (t >= n || sql[t] != '$')
+			return i + 1;
+		size_t taglen = t - i + 1;
+		const char *end = memmem(sql + t + 1, n - t - 1, sql + i, taglen);
+		return end ? (size_t)(end - sql) + taglen : n;
+	}
+	int backslash = q == '\'' && i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e');
+	for (i++; i < n; i++) {
+		if (backslash && sql[i] == '\\')
+			i++;
+		else if (sql[i] == q && i + 1 < n && sql[i + 1] == q)
+			i++;
+		else if (sql[i] == q)
+			return i + 1;
+	}
+	return n;
+}
+
+/*
+ * An upper estimate of how deep the parse tree of sql gets: at each level
+ * of parentheses, the operators and words since the last comma (a chain
+ * like 1+1+1... nests one node per operator), plus the parentheses.  Sets
+ * *at to where the deepest point's statement starts.
+ */
+static size_t nesting_estimate(const char *sql, size_t *at)
+{
+	size_t n = strlen(sql), depth = 0, worst = 0, stmt = 0;
+	size_t run[64] = { 0 }, sum = 0;  /* runs of the innermost 64 levels */
+	for (size_t i = 0; i < n;) {
+		char c = sql[i];
+		if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+			int level = 1;
+			for (i += 2; i < n && level; i++) {
+				if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*')
+					level++, i++;
+				else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/')
+					level--, i++;
+			}
+		} else if (c == '\'' || c == '"' || c == '$') {
+			i = skip_quoted(sql, i, n);
+		} else if (c == '(' || c == '[') {
+			depth++;
+			if (depth < 64)
+				run[depth] = 0;
+			i++;
+		} else if (c == ')' || c == ']') {
+			if (depth > 0 && depth < 64)
+				sum -= run[depth];
+			if (depth > 0)
+				depth--;
+			i++;
+		} else if (c == ',' || c == ';') {
+			if (depth < 64) {
+				sum -= run[depth];
+				run[depth] = 0;
+			}
+			if (c == ';' && depth == 0)
+				stmt = i + 1;
+			i++;
+		} else if (strchr("+-*/<>=~!@#%^&|`?", c) || isalpha((unsigned char)c) || c == '_') {
+			if (isalpha((unsigned char)c) || c == '_')
+				while (i < n && (isalnum((unsigned char)sql[i]) || sql[i] == '_'))
+					i++;
+			else
+				while (i < n && strchr("+-*/<>=~!@#%^&|`?", sql[i]) &&
+				       !(sql[i] == '-' && i + 1 < n && sql[i + 1] == '-'))
+					i++;
+			if (depth < 64) {
+				run[depth]++;
+				sum++;
+			}
+		} else {
+			i++;
+		}
+		if (sum + depth > worst) {
+			worst = sum + depth;
+			*at = stmt;
+		}
+	}
+	return worst;
+}
+
+/* The input error for a statement too deep to analyse, at sql + at. */
+static int too_deep(lint_state *st, size_t at, dbs_error *err)
+{
+	const char *sql = st->sec->sql;
+	int line, col;
+	size_t start = at + sql_skip_space(sql + at, strlen(sql + at));
+	stmt_locate(st, NULL, start, &line, &col);
+	dbs_fail(err, DBS_EINPUT, "statement nested too deeply to analyse");
+	dbs_error_set_file(err, st->sec->file, line, col);
+	char *text = sql_trimmed(sql + start, strcspn(sql + start, ";"));
+	if (strlen(text) > 200)
+		strcpy(text + 197, "...");
+	err->statement = text;
+	dbs_error_set_hint(err, "split the expression into smaller statements, or build it "
+			   "in a function");
+	return DBS_EINPUT;
+}
+
 static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
 {
-	(void)err;
 	const char *sql = st->sec->sql;
+	size_t at = 0;
+	if (nesting_estimate(sql, &at) > MAX_NESTING)
+		return too_deep(st, at, err);
 	PgQueryParseResult r = pg_query_parse(sql);
 	if (r.error) {
 		*out = xrealloc(*out, (*n + 1) * sizeof(stmt_info));
@@ -695,6 +820,8 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 	}
 	json_t *root = json_loads(r.parse_tree, 0, NULL);
 	pg_query_free_parse_result(r);
+	if (!root)  /* deeper than the JSON reader goes */
+		return too_deep(st, at, err);
 	json_t *stmts = json_object_get(root, "stmts");
 	for (size_t i = 0; i < json_array_size(stmts); i++) {
 		json_t *raw = json_array_get(stmts, i);

@@ -9,16 +9,6 @@
 
 #include "lint.h"
 
-static const char *recommendation(const char *band)
-{
-	if (!strcmp(band, "low"))
-		return "safe to run during normal traffic; keep a lock_timeout set";
-	if (!strcmp(band, "medium"))
-		return "run off-peak with lock_timeout set, and check 'dbshift assess' for "
-		       "table sizes and blockers first";
-	return "split it into expand and contract migrations, take a backup first, and "
-	       "run it in a maintenance window";
-}
 
 typedef struct counts {
 	size_t statements, findings, red, yellow, suppressed;
@@ -105,14 +95,14 @@ static char *render_text(const dbs_lint *l, int color)
 	for (size_t i = 0; i < l->nwarnings; i++)
 		strbuf_addf(&sb, "warning: %s\n", l->warnings[i]);
 	counts c = count(l);
-	const char *band = risk_band(l->top_score);
+	const char *band = risk_band(l->worst, l->top_score);
 	strbuf_addf(&sb, "%zu migration%s, %zu statement%s: %zu red, %zu yellow finding%s",
 		    l->n, l->n == 1 ? "" : "s", c.statements, c.statements == 1 ? "" : "s",
 		    c.red, c.yellow, c.red + c.yellow == 1 ? "" : "s");
 	if (c.suppressed)
 		strbuf_addf(&sb, " (%zu allowed)", c.suppressed);
 	strbuf_addf(&sb, "; score %d (riskiest migration %d): %s risk, %s\n", l->score,
-		    l->top_score, band, recommendation(band));
+		    l->top_score, band, risk_advice(band));
 	return strbuf_detach(&sb);
 }
 
@@ -178,7 +168,7 @@ static json_t *lint_json(const dbs_lint *l)
 	for (size_t i = 0; i < l->nwarnings; i++)
 		json_array_append_new(warn, json_string(l->warnings[i]));
 	counts c = count(l);
-	const char *band = risk_band(l->top_score);
+	const char *band = risk_band(l->worst, l->top_score);
 	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s}}",
 		"command", "lint", "dialect", l->dialect->name, "migrations", migs,
 		"warnings", warn, "summary", "migrations", (json_int_t)l->n,
@@ -186,7 +176,7 @@ static json_t *lint_json(const dbs_lint *l)
 		"yellow", (json_int_t)c.yellow, "allowed", (json_int_t)c.suppressed,
 		"score", l->score, "top_score", l->top_score, "risk", band,
 		"worst", dbs_level_name(l->worst),
-		"recommendation", recommendation(band));
+		"recommendation", risk_advice(band));
 }
 
 static json_t *sarif(const dbs_lint *l)

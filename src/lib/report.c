@@ -106,7 +106,7 @@ json_t *report_plan_steps(const dbs_plan *plan)
 json_t *report_risk(const dbs_lint *l)
 {
 	return json_pack("{s:s, s:i, s:i, s:s}", "worst", dbs_level_name(l->worst), "score",
-			 l->score, "top_score", l->top_score, "band", risk_band(l->top_score));
+			 l->score, "top_score", l->top_score, "band", risk_band(l->worst, l->top_score));
 }
 
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
@@ -175,8 +175,9 @@ char *dbs_plan_text(const dbs_plan *plan, int with_sql)
 		}
 	}
 	if (plan->lint)
-		strbuf_addf(&sb, "risk: %s; score %d in all, %d at most in one migration (%s)\n",
-			    dbs_level_name(plan->lint->worst), plan->lint->score,
-			    plan->lint->top_score, risk_band(plan->lint->top_score));
+		strbuf_addf(&sb, "risk: %s (worst finding %s; score %d in all, %d at most in one "
+			    "migration): %s\n", risk_band(plan->lint->worst, plan->lint->top_score),
+			    dbs_level_name(plan->lint->worst), plan->lint->score, plan->lint->top_score,
+			    risk_advice(risk_band(plan->lint->worst, plan->lint->top_score)));
 	return strbuf_detach(&sb);
 }

@@ -465,9 +465,20 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *path = xprintf("%s/%s", dir, names[i]);
 		piece pc = { 0 };
-		if (is_dir(path)) {
+		if (is_dir(path) && ends_with(names[i], ".sql")) {
+			rc = input_error(err, path, 0, "rename the directory, or move the migration "
+					 "file it stands for into its place",
+					 "a directory named like a migration file");
+		} else if (is_dir(path)) {
 			char *up = xprintf("%s/up.sql", path);
-			if (split_name(names[i], "", &pc.version, &pc.name) && is_file(up)) {
+			int named = split_name(names[i], "", &pc.version, &pc.name);
+			if (named && !is_file(up)) {
+				free(pc.version);
+				free(pc.name);
+				pc.version = pc.name = NULL;
+				named = 0;
+			}
+			if (named) {
 				pc.format = "diesel";
 				pc.kind = K_SINGLE;
 				pc.dir = 1;
@@ -516,13 +527,29 @@ static int piece_cmp(const void *a, const void *b)
 	return (int)x->kind - (int)y->kind;
 }
 
-static int load_whole(section *s, const char *path, dbs_error *err)
+/* A migration file's text: a regular file, UTF-8, no NUL byte. */
+static int load_text(const char *path, char **text, dbs_error *err)
 {
-	if (read_file(path, &s->sql, NULL) < 0) {
-		dbs_fail(err, DBS_EINPUT, "cannot read '%s': %s", path, strerror(errno));
+	size_t len;
+	if (read_file(path, text, &len) < 0) {
+		dbs_fail(err, DBS_EINPUT, "cannot read '%s': %s", path, read_file_error(errno));
 		dbs_error_set_file(err, path, 0, 0);
+		dbs_error_set_hint(err, "a migration is a regular file of at most 64 MB");
 		return DBS_EINPUT;
 	}
+	int rc = check_text(path, *text, len, err);
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+static int load_whole(section *s, const char *path, dbs_error *err)
+{
+	int rc = load_text(path, &s->sql, err);
+	if (rc)
+		return rc;
 	s->file = xstrdup(path);
 	s->line = 1;
 	return 0;
@@ -548,10 +575,8 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 		free(d);
 	} else if (up->kind == K_SINGLE) {
 		char *text;
-		if (read_file(up->path, &text, NULL) < 0) {
-			dbs_fail(err, DBS_EINPUT, "cannot read '%s': %s", up->path, strerror(errno));
-			return DBS_EINPUT;
-		}
+		if ((rc = load_text(up->path, &text, err)))
+			return rc;
 		int goose = strstr(text, "+goose Up") || strstr(text, "+goose Down");
 		if (goose)
 			m->format = "goose";

@@ -3,6 +3,8 @@
  * and the error helpers every part of the library reports through.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,16 +139,44 @@ void strbuf_release(strbuf *sb)
 
 int read_file(const char *path, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* A FIFO would block the open and /dev/zero never ends: regular files
+	 * only, opened without blocking, and never more than READ_FILE_MAX. */
+	struct stat st;
+	if (stat(path, &st) < 0)
 		return -1;
+	if (S_ISDIR(st.st_mode) || !S_ISREG(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	if (st.st_size > READ_FILE_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return -1;
+	}
 	strbuf sb;
 	strbuf_init(&sb);
 	char chunk[8192];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	int big = 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && !big) {
 		strbuf_add(&sb, chunk, n);
-	int bad = ferror(f);
+		big = sb.len > READ_FILE_MAX;  /* it grew while we read */
+	}
+	int bad = ferror(f) || big;
+	if (big)
+		errno = EFBIG;
 	int saved = errno;
 	fclose(f);
 	if (bad) {
@@ -158,6 +188,12 @@ int read_file(const char *path, char **out, size_t *len)
 		*len = sb.len;
 	*out = strbuf_detach(&sb);
 	return 0;
+}
+
+const char *read_file_error(int e)
+{
+	return e == EINVAL ? "not a regular file" : e == EFBIG ? "larger than 64 MB"
+		: strerror(e);
 }
 
 int starts_with(const char *s, const char *prefix)
@@ -262,11 +298,13 @@ int dbs_fail(dbs_error *err, int code, const char *fmt, ...)
 {
 	if (!err)
 		return code;
-	dbs_error_clear(err);
+	/* Format first: an argument may be one of err's own strings. */
 	va_list ap;
 	va_start(ap, fmt);
-	err->message = vxprintf(fmt, ap);
+	char *message = vxprintf(fmt, ap);
 	va_end(ap);
+	dbs_error_clear(err);
+	err->message = message;
 	err->code = code;
 	return code;
 }
@@ -275,24 +313,27 @@ void dbs_error_set_hint(dbs_error *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	free(err->hint);
-	err->hint = vxprintf(fmt, ap);
+	char *hint = vxprintf(fmt, ap);
 	va_end(ap);
+	free(err->hint);
+	err->hint = hint;
 }
 
 void dbs_error_set_detail(dbs_error *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	free(err->detail);
-	err->detail = vxprintf(fmt, ap);
+	char *detail = vxprintf(fmt, ap);
 	va_end(ap);
+	free(err->detail);
+	err->detail = detail;
 }
 
 void dbs_error_set_file(dbs_error *err, const char *file, int line, int col)
 {
+	char *copy = file ? xstrdup(file) : NULL;
 	free(err->file);
-	err->file = file ? xstrdup(file) : NULL;
+	err->file = copy;
 	err->line = line;
 	err->col = col;
 }
@@ -336,17 +377,31 @@ char *sql_trimmed(const char *sql, size_t n)
 	return xstrndup(sql + start, end - start);
 }
 
-/* Milliseconds of "60s", "2min", "500ms", "1h" or a plain number of seconds. */
+/*
+ * Milliseconds of a duration written the one way dbshift writes them
+ * everywhere: digits with an optional fraction and a unit (ms, s, min, h,
+ * d), or bare digits meaning seconds.  No signs, exponents, "inf" or
+ * "nan"; nothing above INT_MAX ms.
+ */
 int parse_duration_ms(const char *s, int *out)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || errno || v < 0)
+	const char *p = s;
+	while (*p == ' ')
+		p++;
+	size_t whole = strspn(p, "0123456789");
+	if (whole == 0)
 		return -1;
+	const char *end = p + whole;
+	if (*end == '.') {
+		size_t frac = strspn(end + 1, "0123456789");
+		if (frac == 0)
+			return -1;
+		end += 1 + frac;
+	}
+	double v = strtod(p, NULL);  /* only digits and one '.' were accepted */
 	while (*end == ' ')
 		end++;
-	double mult = 1000;
+	double mult;
 	if (!*end || !strcmp(end, "s"))
 		mult = 1000;
 	else if (!strcmp(end, "ms"))
@@ -355,12 +410,20 @@ int parse_duration_ms(const char *s, int *out)
 		mult = 60000;
 	else if (!strcmp(end, "h"))
 		mult = 3600000;
+	else if (!strcmp(end, "d"))
+		mult = 86400000;
 	else
 		return -1;
-	if (v * mult > 2147483647.0)
+	double ms = v * mult;
+	if (!isfinite(ms) || ms > 2147483647.0)
 		return -1;
-	*out = (int)(v * mult);
+	*out = (int)ms;
 	return 0;
+}
+
+int dbs_parse_duration(const char *s, int *ms)
+{
+	return parse_duration_ms(s, ms);
 }
 
 int parse_schedule(const char *s, int **out, size_t *n)
@@ -395,4 +458,42 @@ int parse_schedule(const char *s, int **out, size_t *n)
 		return -1;
 	}
 	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at u[0..n), or 0 (no overlong forms,
+ * surrogates or code points above U+10FFFF). */
+static size_t utf8_len(const unsigned char *u, size_t n)
+{
+	unsigned char c = u[0];
+	size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+		   : (c & 0xF8) == 0xF0 ? 4 : 0;
+	if (len == 0 || len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++)
+		if ((u[k] & 0xC0) != 0x80)
+			return 0;
+	if ((len == 2 && c < 0xC2) || (len == 3 && c == 0xE0 && u[1] < 0xA0) ||
+	    (len == 3 && c == 0xED && u[1] >= 0xA0) || (len == 4 && c > 0xF4) ||
+	    (len == 4 && c == 0xF0 && u[1] < 0x90) || (len == 4 && c == 0xF4 && u[1] >= 0x90))
+		return 0;
+	return len;
+}
+
+int check_text(const char *path, const char *text, size_t len, dbs_error *err)
+{
+	const unsigned char *u = (const unsigned char *)text;
+	size_t i = 0, n = 0;
+	while (i < len && u[i] && (n = utf8_len(u + i, len - i)))
+		i += n;
+	if (i >= len)
+		return 0;
+	int nul = u[i] == 0, line, col;
+	text_position(text, i, &line, &col);
+	dbs_fail(err, DBS_EINPUT, "the file contains %s (byte %zu)",
+		 nul ? "a NUL byte" : "invalid UTF-8", i + 1);
+	dbs_error_set_file(err, path, line, col);
+	dbs_error_set_hint(err, "%s", nul
+		? "a migration is text: remove the NUL byte (nothing after it would run)"
+		: "save the file as UTF-8");
+	return DBS_EINPUT;
 }

@@ -30,7 +30,7 @@ static void add_check(json_t *checks, const char *id, const char *title, json_t 
 
 int dbs_schema_dump(dbs_ctx *ctx, char **text)
 {
-	return ctx->driver->schema_dump(ctx->conn, ctx->opts.database, text, &ctx->err);
+	return ctx->driver->schema_dump(ctx->conn, text, &ctx->err);
 }
 
 /* diff -u of the snapshot and the live schema, or NULL when equal. */

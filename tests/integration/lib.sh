@@ -113,3 +113,28 @@ project() {
 pg_kill_sleepers() {
 	sql "$1" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()" >/dev/null
 }
+
+# wait_for URL QUERY WANT [SECONDS]: poll until QUERY gives WANT (default
+# deadline 60 s); 0 when it did, 1 when the deadline passed.
+wait_for() {
+	local i=0 limit=$(( ${4:-60} * 10 ))
+	while [ $i -lt $limit ]; do
+		[ "$(sql "$1" "$2" 2>/dev/null)" = "$3" ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# pg_hold URL SQL: run SQL (which takes locks) in a session that then stays
+# idle in its transaction until pg_release URL; returns once the session is
+# idle, so its locks are held.
+pg_hold() {
+	( printf 'BEGIN;\n%s;\nSELECT pg_sleep(3600);\n' "$2" | psql -X -q "$1" >/dev/null 2>&1 ) &
+	HOLDER_PID=$!
+	wait_for "$1" "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND state = 'active' AND pid <> pg_backend_pid()" 1
+}
+
+pg_release() {
+	sql "$1" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()" >/dev/null
+	wait "$HOLDER_PID" 2>/dev/null
+}

@@ -77,7 +77,7 @@ t_input_errors() {
 
 	if [ "$DRIVER" = postgres ]; then
 		local bad=${URL/$PG_PASSWORD/wrong-pw}
-		input_case "wrong password" "dbshift: error: cannot connect to postgres://postgres:****@127.0.0.1:$PGPORT_TEST/inputs" --database "$bad" migrate
+		input_case "wrong password" "dbshift: error: cannot connect to postgres://postgres@127.0.0.1:$PGPORT_TEST/inputs" --database "$bad" migrate
 		check_lacks "$ERR$OUT" "wrong-pw" "$DRIVER input wrong password: password not shown"
 		check_contains "$ERR" 'password authentication failed for user "postgres"' "$DRIVER input wrong password: says why"
 

@@ -7,8 +7,8 @@ t_no_transaction() {
 	cat > migrations/1_partial.sql <<'SQL'
 -- dbshift:no-transaction
 -- migrate:up
-CREATE TABLE part_one (id bigint);
-INSERT INTO no_such_table VALUES (1);
+CREATE TABLE part_one (id bigint PRIMARY KEY);
+INSERT INTO part_one VALUES (1), (1);
 -- migrate:down
 DROP TABLE part_one;
 SQL

@@ -93,11 +93,20 @@ static void environment_section(void **state)
 	assert_int_equal(dbs_options_load(&o, path, "production", &err), 0);
 	assert_string_equal(o.database, "postgres://app@db/app");
 	dbs_options_release(&o);
-	/* DATABASE_URL beats the file */
+	/* the selected environment's own database beats DATABASE_URL */
 	setenv("DATABASE_URL", "sqlite:env.db", 1);
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.database, "postgres://app@staging/app");
+	dbs_options_release(&o);
+	assert_int_equal(dbs_options_load(&o, path, "production", &err), 0);
+	assert_string_equal(o.database, "postgres://app@db/app");
+	dbs_options_release(&o);
+	/* without an environment, DATABASE_URL beats the file */
+	unsetenv("DBSHIFT_ENV");
 	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
 	assert_string_equal(o.database, "sqlite:env.db");
 	dbs_options_release(&o);
+	unsetenv("DATABASE_URL");
 	done();
 }
 
@@ -114,6 +123,13 @@ static void errors_name_file_and_line(void **state)
 		{ "[dbshift]\nlock_timeout = soon\n", NULL, 2, "bad lock_timeout 'soon'" },
 		{ "[dbshift]\nlock_retries = 1s, never\n", NULL, 2, "bad lock_retries '1s, never'" },
 		{ "[env \"a\"]\nbogus = 1\n", "b", 2, "unknown key 'bogus' in [env \"a\"]" },
+		{ "[dbshift]\nlock_wait = nan\n", NULL, 2, "bad lock_wait 'nan'" },
+		{ "[dbshift]\nlock_wait = 1e3\n", NULL, 2, "bad lock_wait '1e3'" },
+		{ "[dbshift]\nlock_timeout = -2s\n", NULL, 2, "bad lock_timeout '-2s'" },
+		{ "[dbshift]\n[xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx]\n", NULL, 2,
+		  "line longer than 198 characters" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		dbs_options o;
@@ -139,6 +155,30 @@ static void errors_name_file_and_line(void **state)
 	assert_string_equal(err.message, "cannot read config file '/nonexistent/dbshift.conf': "
 			    "No such file or directory");
 	dbs_error_clear(&err);
+	/* a directory is not a config file */
+	assert_int_equal(dbs_options_load(&o, "/tmp", NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "cannot read config file '/tmp': Is a directory");
+	dbs_error_clear(&err);
+}
+
+/* A value longer than inih's line buffer is read whole, never cut. */
+static void long_values(void **state)
+{
+	(void)state;
+	char url[400];
+	snprintf(url, sizeof(url), "postgres://app@db.example.com/app?sslmode=verify-full&"
+		 "sslrootcert=/etc/ssl/%0200d/root.crt#x", 7);
+	char *text = xprintf("[dbshift]\n; %0300d\ndatabase = %s  ; a comment\n"
+			     "dir = short\n", 1, url);
+	write_conf(text);
+	free(text);
+	dbs_options o;
+	dbs_error err = { 0 };
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.database, url);
+	assert_string_equal(o.dir, "short");
+	dbs_options_release(&o);
+	done();
 }
 
 int main(void)
@@ -147,6 +187,7 @@ int main(void)
 		cmocka_unit_test(defaults_and_file),
 		cmocka_unit_test(environment_section),
 		cmocka_unit_test(errors_name_file_and_line),
+		cmocka_unit_test(long_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
