@@ -115,10 +115,10 @@ int cmd_backups(cli *g)
 		/* without an ID: the newest backup */
 		char *report = NULL, *id = g->nargs == 2 ? strdup(g->args[1]) : dbs_backup_newest(ctx);
 		if (!id) {
-			free(report);
+			rc = usage_error(g, "no backup of %s in %s: take one with 'dbshift backup'",
+					 dbs_database_display(ctx), g->opts.backup_dir);
 			dbs_close(ctx);
-			return usage_error(g, "no backups in %s: take one with 'dbshift backup'",
-					   g->opts.backup_dir);
+			return rc;
 		}
 		if (dbs_backup_verify(ctx, id, restore_check, &report)) {
 			free(report);

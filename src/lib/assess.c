@@ -24,7 +24,7 @@
 
 typedef struct table_fact {
 	char *name;
-	int exists;
+	int exists, locked;   /* locked: another session held it; facts unknown */
 	int64_t bytes, rows;  /* -1 when unknown */
 	char *indexes;
 } table_fact;
@@ -89,9 +89,13 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 	}
 	const db_driver *d = ctx->driver;
 
-	/* the tables the plan touches, existing ones first asked about */
+	/* the tables the plan touches, existing ones first asked about; a
+	 * catalog query never queues behind a lock held on one of them */
 	table_fact *facts = NULL;
 	size_t nf = 0;
+	strbuf touched;
+	strbuf_init(&touched);
+	rc = d->set_timeouts(ctx->conn, 1000, 0, 0, &ctx->err);
 	const dbs_lint *l = plan->lint;
 	for (size_t i = 0; l && i < l->n && !rc; i++)
 		for (size_t k = 0; k < l->mig[i].ns && !rc; k++) {
@@ -104,22 +108,34 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 					continue;
 				db_rows *r = NULL;
 				rc = d->table_facts(ctx->conn, tok, &r, &ctx->err);
+				int locked = rc && d->is_lock_timeout(&ctx->err);
+				if (locked) {  /* its holder shows among the blockers */
+					dbs_error_clear(&ctx->err);
+					rc = 0;
+				}
 				if (rc)
 					break;
 				facts = xrealloc(facts, (nf + 1) * sizeof(table_fact));
 				table_fact *t = &facts[nf++];
 				t->name = xstrdup(tok);
-				t->exists = r->nrows == 1;
-				t->bytes = t->exists ? num_or(DB_VAL(r, 0, 0), -1) : -1;
-				t->rows = t->exists ? num_or(DB_VAL(r, 0, 1), -1) : -1;
-				t->indexes = t->exists && DB_VAL(r, 0, 2) ? xstrdup(DB_VAL(r, 0, 2)) : NULL;
+				t->exists = locked || r->nrows == 1;
+				t->bytes = t->exists && !locked ? num_or(DB_VAL(r, 0, 0), -1) : -1;
+				t->rows = t->exists && !locked ? num_or(DB_VAL(r, 0, 1), -1) : -1;
+				t->indexes = t->exists && !locked && DB_VAL(r, 0, 2) ? xstrdup(DB_VAL(r, 0, 2))
+										    : NULL;
+				t->locked = locked;
+				strbuf_addf(&touched, "%s%s", touched.len ? "," : "", tok);
 				db_rows_free(r);
 			}
 			free(copy);
 		}
 	db_rows *blk = NULL;
 	if (!rc)
-		rc = d->blockers(ctx->conn, min_seconds, &blk, &ctx->err);
+		rc = d->blockers(ctx->conn, min_seconds, touched.buf, &blk, &ctx->err);
+	strbuf_release(&touched);
+	dbs_error e2 = { 0 };
+	d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
+	dbs_error_clear(&e2);
 	if (rc)
 		goto out;
 
@@ -182,6 +198,9 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 		human_bytes(size, sizeof(size), facts[i].bytes);
 		if (!facts[i].exists)
 			strbuf_addf(&sb, "  %s: does not exist yet\n", facts[i].name);
+		else if (facts[i].locked)
+			strbuf_addf(&sb, "  %s: size unknown: locked by another session (see "
+				    "blockers)\n", facts[i].name);
 		else if (facts[i].rows >= 0)
 			strbuf_addf(&sb, "  %s: %s, ~%lld rows, indexes: %s\n", facts[i].name, size,
 				    (long long)facts[i].rows, facts[i].indexes ? facts[i].indexes : "none");

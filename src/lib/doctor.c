@@ -210,7 +210,7 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 	int long_s = threshold(ctx->opts.doctor_long_query, LONG_QUERY_MS) / 1000;
 	char long_what[64];
 	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
-	if (!d->blockers(ctx->conn, long_s, &blk, &ctx->err)) {
+	if (!d->blockers(ctx->conn, long_s, NULL, &blk, &ctx->err)) {
 		const struct { const char *kind, *id, *what; } kinds[] = {
 			{ "long query", "long-queries", long_what },
 			{ "waiting for a lock", "locks", "sessions waiting for locks" },

@@ -438,11 +438,12 @@ static int pg_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_err
 		"FROM pg_class t WHERE t.oid = to_regclass($1)", 1, &table, rows, err);
 }
 
-static int pg_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err)
+static int pg_blockers(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+		       dbs_error *err)
 {
 	char secs[32];
 	snprintf(secs, sizeof(secs), "%d", min_seconds);
-	const char *p = secs;
+	const char *p[] = { secs, tables ? tables : "" };
 	return run_query(c->pg,
 		"SELECT pid::text, kind, age::text, coalesce(usename, ''), detail, query FROM ("
 		" SELECT a.pid, 'long query' AS kind, "
@@ -463,7 +464,15 @@ static int pg_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *e
 		"  l.mode || ' on ' || coalesce(l.relation::regclass::text, l.locktype), "
 		"  left(a.query, 200) "
 		" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted"
-		") b ORDER BY age DESC, pid", 1, &p, rows, err);
+		" UNION ALL "
+		" SELECT l.pid, 'holds a lock', "
+		"  extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::bigint, "
+		"  a.usename, l.mode || ' on ' || l.relation::regclass::text, left(a.query, 200) "
+		" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted "
+		"  AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+		"  AND l.relation IN (SELECT to_regclass(btrim(t)) FROM "
+		"   unnest(string_to_array(nullif($2, ''), ',')) t) "
+		") b ORDER BY age DESC, pid", 2, p, rows, err);
 }
 
 static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)

@@ -503,10 +503,12 @@ static int sq_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_err
 	return rc;
 }
 
-static int sq_blockers(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err)
+static int sq_blockers(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+		       dbs_error *err)
 {
 	/* One file, one writer: other connections are not visible from here. */
 	(void)c;
+	(void)tables;
 	(void)min_seconds;
 	(void)err;
 	*rows = xcalloc(1, sizeof(db_rows));

@@ -206,10 +206,12 @@ typedef struct db_driver {
 	 * when unknown.  blockers: rows (pid, kind, age in seconds, user,
 	 * detail, query) of sessions that a migration would queue behind:
 	 * queries running longer than min_seconds, sessions idle in a
-	 * transaction, ungranted locks.
+	 * transaction, ungranted locks, and sessions holding a lock on one of
+	 * tables ("a,b"; may be NULL).
 	 */
 	int (*table_facts)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
-	int (*blockers)(db_conn *c, int min_seconds, db_rows **rows, dbs_error *err);
+	int (*blockers)(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+			dbs_error *err);
 	/*
 	 * Bound how long statements wait for locks and run (0: no bound), for
 	 * the current transaction (local) or the session.  is_lock_timeout

@@ -216,7 +216,8 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 		s->score = 3;
 		s->no_tx_only = 1;
 	} else if (is(ws, 0, "SELECT") || is(ws, 0, "PRAGMA") || is(ws, 0, "WITH")) {
-		s->kind = ws->w[0];
+		/* a literal: the words are freed once the statement is read */
+		s->kind = is(ws, 0, "SELECT") ? "SELECT" : is(ws, 0, "PRAGMA") ? "PRAGMA" : "WITH";
 		s->lock = NULL;
 	} else {
 		s->kind = "OTHER";

@@ -126,15 +126,24 @@ wait_for() {
 }
 
 # pg_hold URL SQL: run SQL (which takes locks) in a session that then stays
-# idle in its transaction until pg_release URL; returns once the session is
-# idle, so its locks are held.
+# idle in its transaction until pg_release; returns once it is idle, so its
+# locks are held.  The session reads from a FIFO that the test holds open.
 pg_hold() {
-	( printf 'BEGIN;\n%s;\nSELECT pg_sleep(3600);\n' "$2" | psql -X -q "$1" >/dev/null 2>&1 ) &
+	rm -f "$WORK/holder.fifo"
+	mkfifo "$WORK/holder.fifo"
+	PGAPPNAME=dbshift_test_holder psql -X -q "$1" < "$WORK/holder.fifo" >/dev/null 2>&1 &
 	HOLDER_PID=$!
-	wait_for "$1" "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND state = 'active' AND pid <> pg_backend_pid()" 1
+	exec 9>"$WORK/holder.fifo"
+	printf 'BEGIN;\n%s;\n' "$2" >&9
+	wait_for "$1" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbshift_test_holder' AND state = 'idle in transaction'" 1
 }
 
+# pg_release: end the session pg_hold started (its transaction rolls back).
 pg_release() {
-	sql "$1" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()" >/dev/null
+	exec 9>&-
+	# processes started since hold the FIFO open too: end the session itself
+	sql "$PG_ADMIN_URL" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'dbshift_test_holder'" >/dev/null
+	kill "$HOLDER_PID" 2>/dev/null
 	wait "$HOLDER_PID" 2>/dev/null
+	rm -f "$WORK/holder.fifo"
 }

@@ -31,13 +31,13 @@ t_commands() {
 up   2_two (score 1, green)
     2:1 green  CREATE TABLE, $lock lock on two
         CREATE TABLE two (id bigint PRIMARY KEY)
-risk: green; score 2 in all, 1 at most in one migration (low)" "$tag: plan shows steps, each statement's level and lock, and the SQL"
+risk: low (worst finding green; score 2 in all, 1 at most in one migration): safe to run during normal traffic; keep a lock_timeout set" "$tag: plan shows steps, each statement's level and lock, and the SQL"
 	check_eq "$(table_exists "$url" dbshift_migrations)" "0" "$tag: plan creates nothing"
 
 	dbs --database "$url" migrate --dry-run 1
 	check_eq "$OUT" "up   1_one (score 1, green)
     2:1 green  CREATE TABLE, $lock lock on one
-risk: green; score 1 in all, 1 at most in one migration (low)" "$tag: migrate --dry-run TARGET"
+risk: low (worst finding green; score 1 in all, 1 at most in one migration): safe to run during normal traffic; keep a lock_timeout set" "$tag: migrate --dry-run TARGET"
 	check_eq "$(table_exists "$url" one)" "0" "$tag: dry run changes nothing"
 
 	dbs --database "$url" migrate 1

@@ -12,7 +12,7 @@ t_password() {
 	local pid=$! cmdline=""
 	wait_for "$url" "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'gate' AND NOT l.granted" 1
 	cmdline=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)
-	pg_release "$url"
+	pg_release
 	wait $pid
 	check_contains "$cmdline" "--database postgres://postgres:" "$tag: the process list was read"
 	check_lacks "$cmdline" "$PG_PASSWORD" "$tag: not in the process list"

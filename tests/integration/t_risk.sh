@@ -24,7 +24,7 @@ HINT: make the migrations safer ('dbshift lint' says how), allow a reviewed find
 	dbs --database "$url" rollback
 	dbs --database "$url" --env production --json migrate --force
 	check_rc 0 "$tag: --force runs above max_risk"
-	check_eq "$(echo "$OUT" | jq -c '.risk')" '{"worst":"red","score":4,"band":"low","max_risk":"yellow","forced":true}' "$tag: the report records the forced decision"
+	check_eq "$(echo "$OUT" | jq -c '.risk')" '{"worst":"red","score":4,"band":"high","max_risk":"yellow","forced":true}' "$tag: the report records the forced decision"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_runs WHERE CAST(report AS text) LIKE '%\"forced\": true%'")" "1" "$tag: and so does dbshift_runs"
 	cd "$WORK" || return
 }
