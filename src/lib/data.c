@@ -350,7 +350,7 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 				break;
 			dbs_data_progress pr = { .rows_done = changed, .total = left, .batches = batches,
 						 .waiting_lag = 1, .lag_ms = lag, .eta_s = -1 };
-			ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", f->name,
+			ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", f->path,
 				(long long)lag, (long long)o->max_lag_ms);
 			if (cb)
 				cb(&pr, cb_data);
@@ -377,7 +377,7 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 		int64_t t0 = now_ms();
 		batch b = { f, last, hi, done + changed, lock_ms, stmt_ms, 0 };
 		int attempts;
-		char *what = xprintf("data %s: batch after key %s", f->name, last);
+		char *what = xprintf("data %s: batch after key %s", f->path, last);
 		rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
 		free(what);
 		int64_t n = b.changed;

@@ -8,6 +8,7 @@
  * A string libpq rejects is an input error; its message is scrubbed of
  * anything that may be part of a password before anyone sees it.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +31,7 @@ int url_is_postgres(const char *url)
 
 static void span_push(size_t (*spans)[2], size_t *n, size_t max, size_t off, size_t len)
 {
-	if (*n < max) {
+	if (spans && *n < max) {
 		spans[*n][0] = off;
 		spans[*n][1] = len;
 	}
@@ -55,10 +56,19 @@ static int is_secret_key(const char *key, size_t n)
 	return !strcmp(buf, "password") || !strcmp(buf, "sslpassword");
 }
 
+/* scheme://... (RFC 3986's scheme characters), not a "://" further on */
+static int is_uri(const char *url)
+{
+	size_t k = 0;
+	while (isalnum((unsigned char)url[k]) || url[k] == '+' || url[k] == '-' || url[k] == '.')
+		k++;
+	return k > 0 && !strncmp(url + k, "://", 3);
+}
+
 size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 {
 	size_t n = 0;
-	if (strstr(url, "://")) {
+	if (is_uri(url)) {
 		/* libpq's URI grammar; other URIs (mysql://...) are read the same way */
 		const char *start = strstr(url, "://") + 3;
 		const char *p = start;
@@ -70,6 +80,8 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 			if (colon)
 				span_push(spans, &n, max, (size_t)(colon + 1 - url),
 					  (size_t)(p - colon - 1));
+		} else {
+			p = start;  /* no user info: the query may start anywhere */
 		}
 		const char *q = strchr(p, '?');
 		while (q) {
@@ -105,7 +117,9 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 					p++;
 			val++;
 		} else {
-			p += strcspn(p, " \t\n\r\f\v");
+			/* unquoted: a backslash takes the next character, even a blank */
+			while (*p && !isspace((unsigned char)*p))
+				p += p[0] == '\\' && p[1] ? 2 : 1;
 		}
 		if (is_secret_key(key, klen))
 			span_push(spans, &n, max, (size_t)(val - url), (size_t)(p - val));
@@ -115,17 +129,28 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 	return n;
 }
 
+/* Every secret span of url (caller frees); *n is how many. */
+static size_t (*all_spans(const char *url, size_t *n))[2]
+{
+	*n = url_secret_spans(url, NULL, 0);
+	size_t (*spans)[2] = xcalloc(*n ? *n : 1, sizeof(*spans));
+	url_secret_spans(url, spans, *n);
+	return spans;
+}
+
 int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len)
 {
-	size_t spans[16][2];
-	size_t n = url_secret_spans(url, spans, 16);
-	for (size_t i = 0; i < n && i < 16; i++)
+	size_t n;
+	size_t (*spans)[2] = all_spans(url, &n);
+	int found = 0;
+	for (size_t i = 0; i < n && !found; i++)
 		if (spans[i][0] >= from && spans[i][1] > 0) {
 			*off = spans[i][0];
 			*len = spans[i][1];
-			return 1;
+			found = 1;
 		}
-	return 0;
+	free(spans);
+	return found;
 }
 
 /* url with every secret span replaced by "****": for strings libpq rejects. */
@@ -169,19 +194,21 @@ static char *pct_decode(const char *s, size_t n)
 char *url_scrub(const char *url, const char *text)
 {
 	/* every secret as typed, as libpq decodes it, and as libpq read it */
-	char *secrets[40];
-	size_t ns = 0, spans[16][2];
-	size_t n = url_secret_spans(url, spans, 16);
-	for (size_t i = 0; i < n && i < 16; i++)
+	size_t n;
+	size_t (*spans)[2] = all_spans(url, &n);
+	char **secrets = xcalloc(2 * n + 3, sizeof(char *));
+	size_t ns = 0;
+	for (size_t i = 0; i < n; i++)
 		if (spans[i][1]) {
 			secrets[ns++] = xstrndup(url + spans[i][0], spans[i][1]);
 			secrets[ns++] = pct_decode(url + spans[i][0], spans[i][1]);
 		}
+	free(spans);
 	PQconninfoOption *opts = url_is_postgres(url) ? PQconninfoParse(url, NULL) : NULL;
-	for (PQconninfoOption *o = opts; o && o->keyword && ns < 40; o++)
+	for (PQconninfoOption *o = opts; o && o->keyword; o++)
 		if (o->val && *o->val && (!strcmp(o->keyword, "password") ||
 					  !strcmp(o->keyword, "sslpassword")))
-			secrets[ns++] = xstrdup(o->val);
+			secrets[ns++] = xstrdup(o->val);  /* at most two: room was kept */
 	PQconninfoFree(opts);
 	strbuf sb;
 	strbuf_init(&sb);
@@ -201,6 +228,7 @@ char *url_scrub(const char *url, const char *text)
 	}
 	for (size_t i = 0; i < ns; i++)
 		free(secrets[i]);
+	free(secrets);
 	return strbuf_detach(&sb);
 }
 
@@ -279,15 +307,22 @@ static char *serialize(const char *url, const PQconninfoOption *opts)
 	strbuf_add(&sb, url, (size_t)(strstr(url, "://") + 3 - url));
 	const char *user = opt_val(opts, "user"), *host = opt_val(opts, "host");
 	const char *port = opt_val(opts, "port"), *db = opt_val(opts, "dbname");
-	/* several hosts or a socket directory go in the query instead */
-	int host_in_query = host && (strchr(host, ',') || host[0] == '/' || host[0] == '@');
+	/* a plain name or address goes before the path; anything else (several
+	 * hosts, a socket directory, odd characters) and its port go in the
+	 * query, percent-encoded */
+	int ipv6 = host && strchr(host, ':') && strspn(host, "0123456789abcdefABCDEF:.") == strlen(host);
+	int host_in_query = host && !ipv6 &&
+		strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~") !=
+		strlen(host);
+	if (port && strspn(port, "0123456789") != strlen(port))
+		host_in_query = 1;
 	if (user) {
 		add_encoded(&sb, user);
 		strbuf_adds(&sb, "@");
 	}
 	if (host && !host_in_query)
-		strbuf_addf(&sb, strchr(host, ':') ? "[%s]" : "%s", host);
-	if (port && !host_in_query && !strchr(port, ','))
+		strbuf_addf(&sb, ipv6 ? "[%s]" : "%s", host);
+	if (port && !host_in_query)
 		strbuf_addf(&sb, ":%s", port);
 	strbuf_adds(&sb, "/");
 	if (db)
@@ -298,7 +333,7 @@ static char *serialize(const char *url, const PQconninfoOption *opts)
 		if (!o->val || !*o->val || !strcmp(k, "password") || !strcmp(k, "sslpassword") ||
 		    !strcmp(k, "user") || !strcmp(k, "dbname") ||
 		    (!strcmp(k, "host") && !host_in_query) ||
-		    (!strcmp(k, "port") && !host_in_query && !strchr(o->val, ',')))
+		    (!strcmp(k, "port") && !host_in_query))
 			continue;
 		strbuf_addf(&sb, "%s%s=", first ? "?" : "&", k);
 		add_encoded(&sb, o->val);

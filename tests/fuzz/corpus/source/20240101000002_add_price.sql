@@ -1,0 +1,4 @@
+-- migrate:up transaction:false
+ALTER TABLE items ADD COLUMN price bigint;
+-- migrate:down
+ALTER TABLE items DROP COLUMN price;
