@@ -9,6 +9,7 @@ PACKAGES=(
 	libcurl4-openssl-dev
 	libcmocka-dev
 	postgresql postgresql-client sqlite3 jq bc time python3 curl
+	clang libclang-rt-14-dev
 )
 
 missing=()

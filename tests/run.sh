@@ -26,9 +26,10 @@ count_unit() {  # BUILD_DIR
 	done
 }
 
-count_script() {  # LABEL SCRIPT BUILD_DIR: a script that ends with "LABEL: N passed, N failed"
-	local label=$1 out line
-	out=$("$2" "$3/dbshift" 2>&1)
+count_script() {  # LABEL SCRIPT ARG: a script that ends with "LABEL: N passed, N failed"
+	local label=$1 out line arg=$3
+	[ -d "$arg" ] && arg=$arg/dbshift
+	out=$("$2" "$arg" 2>&1)
 	printf '%s\n' "$out" | grep -v "^$label: " || true
 	line=$(printf '%s\n' "$out" | grep "^$label: " | tail -n 1)
 	if [ -z "$line" ]; then
@@ -55,6 +56,10 @@ run_suite() {  # NAME BUILD_DIR MESON_OPTIONS...
 run_suite "build" build
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 run_suite "ASan+UBSan" build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
+
+# the fuzz harnesses, FUZZ_SECONDS (30) each on their corpus
+echo "== fuzz"
+count_script fuzz tests/fuzz/run.sh "${FUZZ_SECONDS:-30}"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -3,10 +3,11 @@
 # and UBSan, and run each for SECONDS (default 30) on its corpus; ends with
 # "fuzz: N passed, N failed" (a harness passes when it found no crash, leak
 # or hang).  New inputs found go to build-fuzz/corpus/NAME, not the tree.
+# FUZZ_ONLY="url lint" runs some harnesses; FUZZ_OUT=DIR builds elsewhere.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
-out=build-fuzz
+out=${FUZZ_OUT:-build-fuzz}
 mkdir -p "$out/obj"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
 	-fno-sanitize-recover=undefined -Iinclude -Isrc/lib $(pkg-config --cflags libpq jansson inih)"
@@ -22,7 +23,7 @@ for src in src/lib/*.c; do
 	fi
 	objs+=("$o")
 done
-for h in source config url lint; do
+for h in ${FUZZ_ONLY:-source config url lint}; do
 	bin="$out/fuzz_$h"
 	# shellcheck disable=SC2086
 	if ! clang $CFLAGS -fsanitize=fuzzer "tests/fuzz/fuzz_$h.c" "${objs[@]}" $LIBS -o "$bin"; then
@@ -30,8 +31,10 @@ for h in source config url lint; do
 	fi
 	mkdir -p "$out/corpus/$h"
 	log="$out/fuzz_$h.log"
+	seeds=("tests/fuzz/corpus/$h")
+	[ "$h" = lint ] && seeds+=(examples/demo/migrations)
 	if ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-		-max_len=65536 -artifact_prefix="$out/crash-$h-" "$out/corpus/$h" "tests/fuzz/corpus/$h" \
+		-max_len=65536 -artifact_prefix="$out/crash-$h-" "$out/corpus/$h" "${seeds[@]}" \
 		>"$log" 2>&1; then
 		passed=$((passed + 1))
 		echo "ok - fuzz_$h: $(grep -o '#[0-9]*.*DONE.*' "$log" | tail -n 1 | awk '{print $1}' | tr -d '#') runs in ${secs}s"
