@@ -191,6 +191,10 @@ int dbs_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 	     void *cb_data, char **report);
 
+/* Warnings of the last migrate, rollback or redo for people, one per line
+ * (the red findings it applied and its risk verdict), or NULL (borrowed). */
+const char *dbs_run_warnings(const dbs_ctx *ctx);
+
 /* Record every pending migration up to target ("VERSION" or
  * "APP:VERSION") as applied without running it; cb sees each one. */
 int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,

@@ -74,6 +74,12 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 
 int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 {
+	const char *warn = dbs_run_warnings(ctx);
+	for (const char *p = warn; p && *p && !g->quiet;) {
+		size_t n = strcspn(p, "\n");
+		fprintf(stderr, "dbshift: warning: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	if (rc) {
 		const dbs_error *err = dbs_last_error(ctx);
 		/* The JSON report already holds the error: print it once. */

@@ -312,6 +312,10 @@ static int sq_check_script(void *chk, const char *sql, size_t *err_offset, dbs_e
 			dbs_error_set_hint(err, "close it: everything after it would be skipped");
 			return DBS_EINPUT;
 		}
+		const char *first = st ? sqlite3_sql(st) : "";
+		first += sql_skip_space(first, strlen(first));
+		if (!strncasecmp(first, "ATTACH", 6) || !strncasecmp(first, "DETACH", 6))
+			k->schema_ok = 0;  /* other files' schemas: check the rest by text */
 		if (st && !sqlite3_stmt_readonly(st) && changes_schema(sqlite3_sql(st))) {
 			/* CREATE TABLE ... AS SELECT may compute a lot even on empty
 			 * tables: past a budget, stop and check the rest by text */

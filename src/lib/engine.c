@@ -104,6 +104,7 @@ void dbs_close(dbs_ctx *ctx)
 	dbs_options_release(&ctx->opts);
 	dbs_error_clear(&ctx->err);
 	free(ctx->display_url);
+	free(ctx->warnings);
 	if (ctx->log)
 		fclose(ctx->log);
 	free(ctx);
@@ -112,6 +113,11 @@ void dbs_close(dbs_ctx *ctx)
 const dbs_error *dbs_last_error(const dbs_ctx *ctx)
 {
 	return &ctx->err;
+}
+
+const char *dbs_run_warnings(const dbs_ctx *ctx)
+{
+	return ctx->warnings;
 }
 
 const char *dbs_database_display(const dbs_ctx *ctx)
@@ -597,6 +603,16 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &plan);
 	r.risk = risk_json(ctx, &plan, o);
+	free(ctx->warnings);
+	ctx->warnings = NULL;
+	if (!rc && plan.lint && dbs_lint_worst(plan.lint) == DBS_RED) {
+		/* applied with red findings (no max_risk stopped them): say so */
+		char *list = lint_findings_above(plan.lint, DBS_YELLOW, 20);
+		const char *band = risk_band(plan.lint->worst, plan.lint->top_score);
+		ctx->warnings = xprintf("%s\nrisk: %s (worst finding red): %s", list, band,
+					risk_advice(band));
+		free(list);
+	}
 	for (size_t i = 0; !rc && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];

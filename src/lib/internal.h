@@ -330,6 +330,7 @@ struct dbs_ctx {
 	int state_loaded;
 	dbs_error err;
 	FILE *log;
+	char *warnings;     /* of the last run: lines for people, or NULL */
 };
 
 /* Forget the loaded history (it changed). */

@@ -21,10 +21,19 @@ static int is_pg_uri(const char *url)
 	return starts_with(url, "postgres://") || starts_with(url, "postgresql://");
 }
 
+/* scheme://... (RFC 3986's scheme characters), not a "://" further on */
+static int is_uri(const char *url)
+{
+	size_t k = 0;
+	while (isalnum((unsigned char)url[k]) || url[k] == '+' || url[k] == '-' || url[k] == '.')
+		k++;
+	return k > 0 && !strncmp(url + k, "://", 3);
+}
+
 int url_is_postgres(const char *url)
 {
-	/* a URI, or key=value conninfo ("host=db dbname=app") */
-	return is_pg_uri(url) || (!starts_with(url, "sqlite:") && strchr(url, '='));
+	/* a URI, or key=value conninfo ("host=db dbname=app"), not another URI */
+	return is_pg_uri(url) || (!is_uri(url) && !starts_with(url, "sqlite:") && strchr(url, '='));
 }
 
 /* ---- where the secrets are, following libpq's grammar ---- */
@@ -54,15 +63,6 @@ static int is_secret_key(const char *key, size_t n)
 	}
 	buf[k] = '\0';
 	return !strcmp(buf, "password") || !strcmp(buf, "sslpassword");
-}
-
-/* scheme://... (RFC 3986's scheme characters), not a "://" further on */
-static int is_uri(const char *url)
-{
-	size_t k = 0;
-	while (isalnum((unsigned char)url[k]) || url[k] == '+' || url[k] == '-' || url[k] == '.')
-		k++;
-	return k > 0 && !strncmp(url + k, "://", 3);
 }
 
 size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)

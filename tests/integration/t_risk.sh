@@ -21,6 +21,8 @@ HINT: make the migrations safer ('dbshift lint' says how), allow a reviewed find
 	check_rc 3 "$tag: plan says migrate would be refused"
 	dbs --database "$url" migrate
 	check_rc 0 "$tag: max_risk red lets it run"
+	check_eq "$ERR" "dbshift: warning: migrations/2_purge.sql:2:1 [dml-without-where] DELETE without WHERE changes every row of items$([ "$DRIVER" = postgres ] && echo " in one transaction, locking them all")
+dbshift: warning: risk: high (worst finding red): split it into expand and contract migrations, take a backup first, and run it in a maintenance window" "$tag: the red finding it applied is a warning, with the verdict"
 	dbs --database "$url" rollback
 	dbs --database "$url" --env production --json migrate --force
 	check_rc 0 "$tag: --force runs above max_risk"
