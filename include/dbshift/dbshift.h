@@ -112,10 +112,13 @@ typedef struct dbs_entry {
 	const char *version;
 	const char *name;
 	const char *path;       /* NULL when missing */
-	const char *format;     /* dbmate, goose, golang-migrate, diesel, flyway */
+	const char *format;     /* dbmate, goose, golang-migrate, popx, diesel, flyway */
 	dbs_state state;
+	int failed_down;        /* failed while rolling back (its up is applied) */
 	int out_of_order;       /* pending but older than the newest applied */
-	int no_transaction;
+	int no_transaction;     /* its up runs outside a transaction */
+	int down_no_transaction;/* its down runs outside a transaction */
+	int irreversible;       /* its down holds no statement */
 	const char *phase;      /* NULL when untagged */
 	const char *applied_at; /* NULL unless recorded */
 	int64_t duration_ms;
@@ -146,6 +149,7 @@ typedef struct dbs_step {
 	dbs_direction direction;
 	const char *sql;        /* the up or down SQL */
 	const char *file;       /* the file that SQL comes from */
+	int no_transaction;     /* this step runs outside a transaction */
 } dbs_step;
 
 typedef struct dbs_plan {
@@ -162,6 +166,8 @@ typedef struct dbs_migrate_opts {
 	int allow_out_of_order;
 	int dry_run;
 	int force;              /* run above the environment's max_risk */
+	int allow_irreversible; /* rollback, redo: a down without statements
+				   just forgets the migration */
 	const char *phase;      /* migrate: NULL (all), "expand" or "contract" */
 	int backup;             /* migrate: a verified backup first (or refuse) */
 } dbs_migrate_opts;
@@ -194,14 +200,24 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 /* Warnings of the last migrate, rollback or redo for people, one per line
  * (the red findings it applied and its risk verdict), or NULL (borrowed). */
 const char *dbs_run_warnings(const dbs_ctx *ctx);
+/* What reading the migrations directory ignored, a line per file (e.g. a
+ * seed script beside Diesel directories), or NULL (borrowed). */
+const char *dbs_load_warnings(const dbs_ctx *ctx);
 
 /* Record every pending migration up to target ("VERSION" or
  * "APP:VERSION") as applied without running it; cb sees each one. */
 int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,
 		 char **report);
 
-/* Delete failed rows and accept changed checksums. */
-int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report);
+/*
+ * Clear failed rows and accept changed checksums.  A migration whose up
+ * failed outside a transaction becomes pending.  One whose down failed
+ * outside a transaction cannot be guessed: down says what was done by hand
+ * since: DBS_DOWN_DONE (the down finished: pending) or DBS_DOWN_UNDONE (its
+ * changes are undone: applied); DBS_DOWN_ASK refuses such a row (DBS_EINPUT).
+ */
+enum { DBS_DOWN_ASK, DBS_DOWN_DONE, DBS_DOWN_UNDONE };
+int dbs_repair(dbs_ctx *ctx, int down, size_t *fixed, char **report);
 
 /* Create <dir>/<UTC timestamp>_<name>.sql; the new path in *path. */
 int dbs_new_migration(const char *dir, const char *name, char **path,

@@ -17,7 +17,8 @@ typedef struct cli {
 	char **args;       /* positional arguments after the command */
 	int nargs;
 	size_t done;       /* steps that succeeded in this run */
-	int failed_in_tx;  /* a step failed inside its transaction */
+	int failed_in_tx;  /* a step failed inside its transaction: 1 up, 2 down */
+	int redo_atomic;   /* redo's steps ran in one transaction */
 } cli;
 
 /* One command-specific option: a flag (int) or a value (const char *). */
@@ -87,6 +88,6 @@ int cmd_doctor(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
-	backup_options[], verify_options[];
+	backup_options[], verify_options[], repair_options[];
 
 #endif

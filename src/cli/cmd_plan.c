@@ -3,7 +3,7 @@
 
 #include "cli.h"
 
-static int rollback, allow_drift, allow_ooo;
+static int rollback, allow_drift, allow_ooo, allow_irreversible;
 static const char *steps;
 
 const cli_option plan_options[] = {
@@ -11,6 +11,8 @@ const cli_option plan_options[] = {
 	{ "--steps", NULL, &steps, "with --rollback: how many to undo" },
 	{ "--allow-drift", &allow_drift, NULL, "plan as migrate --allow-drift would" },
 	{ "--allow-out-of-order", &allow_ooo, NULL, "plan as migrate --allow-out-of-order would" },
+	{ "--allow-irreversible", &allow_irreversible, NULL,
+	  "with --rollback: plan as rollback --allow-irreversible would" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -19,7 +21,8 @@ int cmd_plan(cli *g)
 	if (g->nargs > 1)
 		return usage_error(g, "plan takes at most one TARGET");
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo };
+			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
+			       .allow_irreversible = allow_irreversible };
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;

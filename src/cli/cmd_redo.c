@@ -3,10 +3,12 @@
 
 #include "cli.h"
 
-static int allow_drift;
+static int allow_drift, allow_irreversible;
 
 const cli_option redo_options[] = {
 	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--allow-irreversible", &allow_irreversible, NULL,
+	  "redo even if its down holds no statement (both directions transactional)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -14,7 +16,8 @@ int cmd_redo(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "redo takes no arguments");
-	dbs_migrate_opts o = { .allow_drift = allow_drift };
+	dbs_migrate_opts o = { .allow_drift = allow_drift,
+			       .allow_irreversible = allow_irreversible };
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)

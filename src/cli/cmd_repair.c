@@ -3,17 +3,30 @@
 
 #include "cli.h"
 
+static int down_done, down_undone;
+
+const cli_option repair_options[] = {
+	{ "--down-done", &down_done, NULL,
+	  "a rollback that failed outside a transaction was finished by hand" },
+	{ "--down-undone", &down_undone, NULL,
+	  "a rollback that failed outside a transaction was undone by hand" },
+	{ NULL, NULL, NULL, NULL }
+};
+
 int cmd_repair(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "repair takes no arguments");
+	if (down_done && down_undone)
+		return usage_error(g, "give either --down-done or --down-undone, not both");
 	dbs_ctx *ctx;
 	int rc = open_ctx(g, &ctx, NEED_BOTH);
 	if (rc)
 		return rc;
 	size_t n = 0;
 	char *report = NULL;
-	rc = dbs_repair(ctx, &n, &report);
+	rc = dbs_repair(ctx, down_done ? DBS_DOWN_DONE : down_undone ? DBS_DOWN_UNDONE
+			: DBS_DOWN_ASK, &n, &report);
 	g->done = n;
 	rc = finish_run(g, ctx, rc, report, "repair");
 	dbs_close(ctx);

@@ -3,13 +3,15 @@
 
 #include "cli.h"
 
-static int dry_run, allow_drift;
+static int dry_run, allow_drift, allow_irreversible;
 static const char *steps, *from_backup;
 
 const cli_option rollback_options[] = {
 	{ "--steps", NULL, &steps, "how many to undo" },
 	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing" },
 	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--allow-irreversible", &allow_irreversible, NULL,
+	  "forget migrations whose down holds no statement, undoing nothing" },
 	{ "--from-backup", NULL, &from_backup, "restore a backup instead" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -43,7 +45,8 @@ int cmd_rollback(cli *g)
 	if (from_backup)
 		return rollback_from_backup(g, from_backup);
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift };
+			       .allow_drift = allow_drift,
+			       .allow_irreversible = allow_irreversible };
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;

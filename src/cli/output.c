@@ -46,6 +46,14 @@ int open_ctx(cli *g, dbs_ctx **ctx, int need)
 		dbs_error_clear(&err);
 		return rc;
 	}
+	/* files the migrations directory holds that are no migration */
+	const char *warn = dbs_load_warnings(*ctx);
+	for (const char *p = warn; p && *p && !g->quiet && (g->verbose ||
+	     !strcmp(g->command, "status"));) {
+		size_t n = strcspn(p, "\n");
+		fprintf(stderr, "dbshift: warning: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	return 0;
 }
 
@@ -61,7 +69,9 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 	if (!err)
 		g->done++;
 	else
-		g->failed_in_tx = !step->entry->no_transaction;
+		g->failed_in_tx = step->no_transaction ? 0 : step->direction == DBS_UP ? 1 : 2;
+	/* redo runs in one transaction when both directions are transactional */
+	g->redo_atomic = !step->entry->no_transaction && !step->entry->down_no_transaction;
 	if (g->quiet || g->json)
 		return;
 	entry_label(step->entry, label, sizeof(label));
@@ -87,9 +97,13 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 		g->json = 0;
 		int code = report_failure(g, err);
 		g->json = json;
-		if (g->failed_in_tx)
+		if (g->failed_in_tx && !strcmp(g->command, "redo") && g->redo_atomic)
+			fprintf(stderr, "dbshift: the redo ran in one transaction, which was rolled "
+					"back: the database is as it was before the redo\n");
+		else if (g->failed_in_tx)
 			fprintf(stderr, "dbshift: its transaction was rolled back: the database "
-					"is as it was before that migration\n");
+					"is as it was before that %s\n", g->failed_in_tx == 1
+					? "migration" : "rollback step");
 		rc = code;
 	} else if (!g->json && !g->quiet && report) {
 		if (g->done == 0)

@@ -50,11 +50,22 @@ static void copy_options(dbs_options *dst, const dbs_options *src)
 	dst->doctor_max_lag = dup_or_null(src->doctor_max_lag);
 }
 
+/* The database the migrations are read for: the URL's, else PostgreSQL. */
+static const char *dialect_of(const char *url)
+{
+	const db_driver *d;
+	dbs_error e = { 0 };
+	int rc = url ? driver_for_url(&d, url, &e) : DBS_EINPUT;
+	dbs_error_clear(&e);
+	return rc ? "postgres" : d->name;
+}
+
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 {
 	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	copy_options(&ctx->opts, opts);
-	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir, err) : 0;
+	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir,
+					     dialect_of(opts->database), err) : 0;
 	if (rc) {
 		dbs_close(ctx);
 		return rc;
@@ -118,6 +129,11 @@ const dbs_error *dbs_last_error(const dbs_ctx *ctx)
 const char *dbs_run_warnings(const dbs_ctx *ctx)
 {
 	return ctx->warnings;
+}
+
+const char *dbs_load_warnings(const dbs_ctx *ctx)
+{
+	return ctx->src.warnings;
 }
 
 const char *dbs_database_display(const dbs_ctx *ctx)
@@ -350,60 +366,104 @@ static void timeouts(const dbs_ctx *ctx, int *lock_ms, int *stmt_ms)
 		parse_duration_ms(ctx->opts.statement_timeout, stmt_ms);
 }
 
-/* Run one step once and record it; the failure, if any, is in ctx->err. */
-static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
+/*
+ * Run a step's script and write its history row, in whatever transaction
+ * the connection is in.  A down without statements (irreversible, run
+ * with allow_irreversible) runs nothing and forgets the migration.
+ */
+static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 {
 	const db_driver *d = ctx->driver;
-	plan_entry *pe = entry_of(s);
-	migration *m = pe->m;
-	const section *sec = step_section(s, pe);
-	int up = s->direction == DBS_UP, tx = !m->no_transaction;
-	dbs_error *err = &ctx->err;
-	int64_t t0 = now_ms();
+	migration *m = entry_of(s)->m;
+	const section *sec = step_section(s, entry_of(s));
+	int up = s->direction == DBS_UP, rc = 0;
 	size_t off = 0;
-	int rc, lock_ms, stmt_ms;
-
-	timeouts(ctx, &lock_ms, &stmt_ms);
-	if (tx) {
-		rc = q(ctx, "BEGIN", err);
-		if (!rc && (lock_ms || stmt_ms))
-			rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, err);
-	} else {
-		rc = state_record(d, ctx->conn, m, "failed", 0, up
-			? "started outside a transaction and did not finish"
-			: "rollback started outside a transaction and did not finish", err);
-		if (!rc && (lock_ms || stmt_ms))
-			rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 0, err);
-	}
-	if (!rc && (rc = d->run_script(ctx->conn, sec->sql, &off, err)))
-		locate(err, sec, off);
+	if ((up || !section_is_empty(sec)) &&
+	    (rc = d->run_script(ctx->conn, sec->sql, &off, &ctx->err)))
+		locate(&ctx->err, sec, off);
 	*ms = now_ms() - t0;
-	if (!tx && (lock_ms || stmt_ms)) {
+	if (!rc)
+		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, &ctx->err)
+			: state_forget(d, ctx->conn, m->app, m->version, &ctx->err);
+	return rc;
+}
+
+/* BEGIN, with the configured timeouts for this transaction. */
+static int begin_tx(dbs_ctx *ctx)
+{
+	int lock_ms, stmt_ms;
+	timeouts(ctx, &lock_ms, &stmt_ms);
+	int rc = q(ctx, "BEGIN", &ctx->err);
+	if (!rc && (lock_ms || stmt_ms))
+		rc = ctx->driver->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, &ctx->err);
+	return rc;
+}
+
+/* COMMIT after success, else ROLLBACK. */
+static int end_tx(dbs_ctx *ctx, int rc)
+{
+	if (!rc)
+		return q(ctx, "COMMIT", &ctx->err);
+	rollback_quietly(ctx);
+	return rc;
+}
+
+/*
+ * Run one step outside a transaction.  Its row says "failed" (up) or
+ * "failed_down" (down) before it starts, so a crash in between blocks the
+ * next run until repair; a failure keeps the statement it reached there.
+ */
+static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
+{
+	const db_driver *d = ctx->driver;
+	migration *m = entry_of(s)->m;
+	int up = s->direction == DBS_UP, lock_ms, stmt_ms;
+	const char *failed = up ? "failed" : "failed_down";
+	dbs_error *err = &ctx->err;
+	timeouts(ctx, &lock_ms, &stmt_ms);
+	int rc = state_record(d, ctx->conn, m, failed, 0, up
+		? "started outside a transaction and did not finish"
+		: "rollback started outside a transaction and did not finish", err);
+	if (!rc && (lock_ms || stmt_ms))
+		rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 0, err);
+	if (!rc)
+		rc = run_and_record(ctx, s, t0, ms);
+	if (lock_ms || stmt_ms) {
 		dbs_error e2 = { 0 };
 		d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
 		dbs_error_clear(&e2);
 	}
-	if (!rc)
-		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, err)
-			: state_forget(d, ctx->conn, m->app, m->version, err);
-	if (tx) {
-		if (!rc)
-			rc = q(ctx, "COMMIT", err);
-		else
-			rollback_quietly(ctx);
-	} else if (rc && err->file) {
+	if (rc && err->file) {
 		/* Keep the facts on the failed row for whoever repairs it. */
 		char *note = xprintf("%s at %s:%d:%d: %s", up ? "failed" : "rollback failed",
 				     err->file, err->line, err->col, err->message);
 		dbs_error e2 = { 0 };
-		state_record(d, ctx->conn, m, "failed", *ms, note, &e2);
+		state_record(d, ctx->conn, m, failed, *ms, note, &e2);
 		dbs_error_clear(&e2);
 		free(note);
-		dbs_error_set_hint(err, "it ran outside a transaction, so the statements "
-			"before the failing one stay applied: check them, finish or undo "
-			"them by hand, then run 'dbshift repair'");
+		dbs_error_set_hint(err, up
+			? "it ran outside a transaction, so the statements before the "
+			  "failing one stay applied: check them, finish or undo them by hand, "
+			  "then run 'dbshift repair'"
+			: "the rollback ran outside a transaction, so the statements before "
+			  "the failing one stay done: finish the down by hand and run 'dbshift "
+			  "repair --down-done', or undo those statements and run 'dbshift "
+			  "repair --down-undone'");
 	}
 	return rc;
+}
+
+/* Run one step once and record it; the failure, if any, is in ctx->err. */
+static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
+{
+	int64_t t0 = now_ms();
+	*ms = 0;
+	if (s->no_transaction)
+		return apply_no_tx(ctx, s, t0, ms);
+	int rc = begin_tx(ctx);
+	if (!rc)
+		rc = run_and_record(ctx, s, t0, ms);
+	return end_tx(ctx, rc);
 }
 
 int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx *, void *),
@@ -434,6 +494,12 @@ int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx
 	return rc;
 }
 
+typedef struct redo_attempt {
+	const dbs_plan *plan;
+	int64_t ms[2];
+	int failed;
+} redo_attempt;
+
 typedef struct step_attempt {
 	const dbs_step *step;
 	int64_t ms;
@@ -456,7 +522,7 @@ static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms
 {
 	step_attempt a = { s, 0 };
 	int rc;
-	if (entry_of(s)->m->no_transaction) {
+	if (s->no_transaction) {
 		*attempts = 1;
 		rc = apply_once(ctx, s, &a.ms);
 	} else {
@@ -520,6 +586,35 @@ static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
 	return DBS_EPOLICY;
 }
 
+/* A redo whose down and up both run in transactions runs in one. */
+static int redo_atomic(const dbs_plan *plan)
+{
+	return plan->n == 2 && !plan->steps[0].no_transaction && !plan->steps[1].no_transaction;
+}
+
+static void entry_label(const dbs_entry *e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s_%s", e->app, *e->app ? "/" : "", e->version, e->name);
+}
+
+/*
+ * redo, atomic: the down, the up and both history changes in one
+ * transaction; a failure anywhere leaves the migration applied as it was.
+ * ms[] are the steps' times; *failed the step that failed.
+ */
+static int apply_redo(dbs_ctx *ctx, void *arg)
+{
+	redo_attempt *a = arg;
+	int64_t t0 = now_ms();
+	int rc = begin_tx(ctx);
+	a->failed = 0;
+	if (!rc && (rc = run_and_record(ctx, &a->plan->steps[0], t0, &a->ms[0])))
+		a->failed = 0;
+	else if (!rc && (rc = run_and_record(ctx, &a->plan->steps[1], now_ms(), &a->ms[1])))
+		a->failed = 1;
+	return end_tx(ctx, rc);
+}
+
 /* Plan a run from the loaded state, check its scripts, judge its risk. */
 static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
@@ -535,12 +630,26 @@ static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs
 		}
 		rc = planner_rollback(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
 		if (!rc && kind == RUN_REDO && plan->n == 1) {
+			const migration *m = entry_of(&plan->steps[0])->m;
 			plan->steps = xrealloc(plan->steps, 2 * sizeof(dbs_step));
 			plan->steps[1] = plan->steps[0];
 			plan->steps[1].direction = DBS_UP;
-			plan->steps[1].sql = entry_of(&plan->steps[0])->m->up.sql;
-			plan->steps[1].file = entry_of(&plan->steps[0])->m->up.file;
+			plan->steps[1].sql = m->up.sql;
+			plan->steps[1].file = m->up.file;
+			plan->steps[1].no_transaction = m->up.no_transaction;
 			plan->n = 2;
+			if (!redo_atomic(plan) && section_is_empty(&m->down)) {
+				char label[512];
+				entry_label(plan->steps[0].entry, label, sizeof(label));
+				rc = dbs_fail(&ctx->err, DBS_EPOLICY, "redo of %s stops before its up: "
+					      "its down holds no statement, so the up would run on "
+					      "top of itself", label);
+				dbs_error_set_file(&ctx->err, m->down.file ? m->down.file : m->path, 0, 0);
+				dbs_error_set_hint(&ctx->err, "add the SQL that undoes it, or undo it "
+						   "by hand and run 'dbshift rollback --allow-irreversible' "
+						   "and 'dbshift migrate'");
+				plan->blocked = 1;
+			}
 		}
 	}
 	if (!rc && kind != RUN_BASELINE)
@@ -612,6 +721,21 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		ctx->warnings = xprintf("%s\nrisk: %s (worst finding red): %s", list, band,
 					risk_advice(band));
 		free(list);
+	}
+	if (!rc && kind == RUN_REDO && redo_atomic(&plan)) {
+		redo_attempt a = { &plan, { 0, 0 }, 0 };
+		int attempts = 1;
+		ctx_log(ctx, "[%s] %s%s%s_%s redo: started (down and up in one transaction)",
+			r.id, plan.steps[0].entry->app, *plan.steps[0].entry->app ? "/" : "",
+			plan.steps[0].entry->version, plan.steps[0].entry->name);
+		rc = retry_on_lock_timeout(ctx, r.id, apply_redo, &a, &attempts);
+		for (size_t i = 0; i < 2 && (i == 0 || !rc || a.failed == 1); i++) {
+			const dbs_error *e = rc && a.failed == (int)i ? &ctx->err : NULL;
+			run_step(ctx, &r, plan.steps[i].entry, i ? "up" : "down", a.ms[i], attempts, e);
+			if (cb)
+				cb(&plan.steps[i], a.ms[i], e, cb_data);
+		}
+		plan.n = 0;  /* done */
 	}
 	for (size_t i = 0; !rc && i < plan.n; i++) {
 		int64_t ms = 0;
@@ -687,23 +811,71 @@ int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data
 	return run_plan(ctx, RUN_BASELINE, &o, cb, cb_data, report);
 }
 
-int dbs_repair(dbs_ctx *ctx, size_t *fixed, char **report)
+/* A failed rollback: say which way it was settled, or refuse to guess. */
+static int repair_down(dbs_ctx *ctx, plan_entry *pe, int down, const char **action)
+{
+	char label[512];
+	entry_label(&pe->pub, label, sizeof(label));
+	if (down == DBS_DOWN_DONE) {
+		*action = "down done: pending";
+		return state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,
+				    &ctx->err);
+	}
+	if (down == DBS_DOWN_UNDONE && pe->m) {
+		*action = "down undone: applied";
+		return state_record(ctx->driver, ctx->conn, pe->m, "applied", pe->pub.duration_ms,
+				    "repair: rollback undone by hand", &ctx->err);
+	}
+	*action = "ask";
+	if (down == DBS_DOWN_UNDONE)
+		dbs_fail(&ctx->err, DBS_EINPUT, "cannot mark %s applied again: its file is "
+			 "missing", label);
+	else
+		dbs_fail(&ctx->err, DBS_EINPUT, "the rollback of %s failed outside a "
+			 "transaction: say how it ended", label);
+	if (pe->pub.message)
+		dbs_error_set_detail(&ctx->err, "%s", pe->pub.message);
+	dbs_error_set_hint(&ctx->err, "finish the down by hand and run 'dbshift repair "
+			   "--down-done' (the migration becomes pending), or undo what it did "
+			   "and run 'dbshift repair --down-undone' (it stays applied)");
+	return DBS_EINPUT;
+}
+
+int dbs_repair(dbs_ctx *ctx, int down, size_t *fixed, char **report)
 {
 	run r;
 	*fixed = 0;
-	int rc = run_begin(ctx, &r, "repair");
+	int rc = ctx_load_state(ctx);
+	/* Refuse to guess before anything is written. */
 	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
 		plan_entry *pe = &ctx->entries[i];
-		if (pe->pub.state == DBS_FAILED) {
+		const char *action;
+		if (pe->pub.state == DBS_FAILED && pe->pub.failed_down &&
+		    (down == DBS_DOWN_ASK || (down == DBS_DOWN_UNDONE && !pe->m)))
+			rc = repair_down(ctx, pe, down, &action);
+	}
+	if (rc) {
+		if (report)
+			*report = dbs_error_json("repair", &ctx->err);
+		return rc;
+	}
+	rc = run_begin(ctx, &r, "repair");
+	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
+		plan_entry *pe = &ctx->entries[i];
+		const char *action;
+		if (pe->pub.state == DBS_FAILED && pe->pub.failed_down) {
+			rc = repair_down(ctx, pe, down, &action);
+		} else if (pe->pub.state == DBS_FAILED) {
+			action = "clear failed";
 			rc = state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,
 					  &ctx->err);
-			run_step(ctx, &r, &pe->pub, "clear failed", 0, 1, rc ? &ctx->err : NULL);
 		} else if (pe->pub.state == DBS_DRIFTED) {
+			action = "accept checksum";
 			rc = state_accept_checksum(ctx->driver, ctx->conn, pe->m, &ctx->err);
-			run_step(ctx, &r, &pe->pub, "accept checksum", 0, 1, rc ? &ctx->err : NULL);
 		} else {
 			continue;
 		}
+		run_step(ctx, &r, &pe->pub, action, 0, 1, rc ? &ctx->err : NULL);
 		if (!rc)
 			(*fixed)++;
 	}
@@ -734,7 +906,7 @@ int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error 
 		source src;
 		dbs_error e2 = { 0 };
 		int taken = 0;
-		if (!source_load(&src, dir, &e2)) {
+		if (!source_load(&src, dir, "postgres", &e2)) {
 			for (size_t i = 0; i < src.n && !taken; i++)
 				taken = !dbs_version_cmp(src.m[i].version, stamp);
 			source_release(&src);

@@ -76,6 +76,7 @@ typedef struct section {
 	char *file;   /* the file this SQL comes from */
 	char *sql;    /* NULL when the section is absent */
 	int line;     /* line of file where sql starts (1-based) */
+	int no_transaction;  /* this direction runs outside a transaction */
 } section;
 
 typedef struct migration {
@@ -85,7 +86,7 @@ typedef struct migration {
 	const char *format;
 	char *path;         /* the file or directory that names it */
 	section up, down;
-	int no_transaction;
+	int string_order;   /* versions compare as strings (Diesel chains) */
 	char *phase;
 	char **requires;    /* "APP:VERSION" */
 	size_t nrequires;
@@ -98,10 +99,21 @@ typedef struct migration {
 typedef struct source {
 	migration *m;
 	size_t n;
+	char *warnings;     /* files that were ignored, a line each, or NULL */
 } source;
 
-/* Read every migration below dir; an input error names file:line. */
-int source_load(source *src, const char *dir, dbs_error *err);
+/*
+ * Read every migration below dir; an input error names file:line.
+ * dialect ("postgres", "sqlite") picks among files written for several
+ * databases (popx's <version>_<name>.<dialect>.up.sql).
+ */
+int source_load(source *src, const char *dir, const char *dialect, dbs_error *err);
+/* Compare the versions of two migrations in their chain's order. */
+int migration_version_cmp(const migration *a, const migration *b);
+/* Compare a migration's version with a version typed by someone. */
+int migration_version_cmp_to(const migration *m, const char *version);
+/* Does this section hold no statement (absent, blank or only comments)? */
+int section_is_empty(const section *s);
 void source_release(source *src);
 /* Parse one native/goose file's text (exposed for the unit tests). */
 int source_parse_text(migration *m, const char *path, const char *text,

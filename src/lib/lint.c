@@ -480,7 +480,7 @@ const lint_migration *lint_find(const dbs_lint *l, const migration *m)
 int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
 			   dbs_error *err)
 {
-	if (m->no_transaction || !sec->sql)
+	if (sec->no_transaction || !sec->sql)
 		return 0;
 	lint_model model = { 0 };
 	lint_state st = { .model = &model, .m = m, .sec = sec, .record_only = 1 };

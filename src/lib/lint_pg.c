@@ -238,7 +238,7 @@ static void create_index(lint_state *st, stmt_info *s, json_t *b, size_t start)
 	s->no_tx_only = conc;
 	take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "SHARE");
 	stmt_set_tables(s, table);
-	if (conc && !st->m->no_transaction)
+	if (conc && !st->sec->no_transaction)
 		stmt_finding(st, s, "concurrently-in-transaction", start, "CREATE INDEX "
 			     "CONCURRENTLY cannot run inside a transaction block");
 	else if (!conc && table && !lint_is_new_table(st, table))
@@ -268,7 +268,7 @@ static void drop(lint_state *st, stmt_info *s, json_t *b, size_t start)
 		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
 		for (size_t i = 0; i < json_array_size(objs); i++)
 			stmt_set_tables(s, object_name(json_array_get(objs, i)));
-		if (conc && !st->m->no_transaction)
+		if (conc && !st->sec->no_transaction)
 			stmt_finding(st, s, "concurrently-in-transaction", start, "DROP INDEX "
 				     "CONCURRENTLY cannot run inside a transaction block");
 		else if (!conc)
@@ -631,7 +631,7 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 		s->no_tx_only = conc;
 		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
 		stmt_set_tables(s, jstr(b, "relation.relname"));
-		if (conc && !st->m->no_transaction)
+		if (conc && !st->sec->no_transaction)
 			stmt_finding(st, s, "concurrently-in-transaction", start, "REINDEX "
 				     "CONCURRENTLY cannot run inside a transaction block");
 		else if (!conc)

@@ -68,21 +68,51 @@ static int row_cmp(const void *a, const void *b)
 	return key_cmp(x->app, x->version, y->app, y->version);
 }
 
-/* Index of migration app:version in src (sorted), or -1. */
-static long find_migration(source *src, const char *app, const char *version)
+/* A migration's key, for finding it by (app, version as numbers). */
+typedef struct key {
+	const char *app, *version;
+	size_t i;     /* its index in the source */
+} key;
+
+static int keyed_cmp(const void *a, const void *b)
 {
-	size_t lo = 0, hi = src->n;
+	const key *x = a, *y = b;
+	return key_cmp(x->app, x->version, y->app, y->version);
+}
+
+/* src's migrations in (app, version) order: chains that order versions
+ * as strings (Diesel) may be in another order in src itself. */
+static key *by_key(const source *src)
+{
+	key *v = xcalloc(src->n ? src->n : 1, sizeof(key));
+	for (size_t i = 0; i < src->n; i++)
+		v[i] = (key){ src->m[i].app, src->m[i].version, i };
+	if (src->n)
+		qsort(v, src->n, sizeof(key), keyed_cmp);
+	return v;
+}
+
+/* Index of migration app:version in src, or -1. */
+static long find_migration(const key *byk, size_t n, const char *app, const char *version)
+{
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = key_cmp(src->m[mid].app, src->m[mid].version, app, version);
+		int c = key_cmp(byk[mid].app, byk[mid].version, app, version);
 		if (c == 0)
-			return (long)mid;
+			return (long)byk[mid].i;
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return -1;
+}
+
+/* Compare an entry's version with v in its chain's order. */
+static int entry_vcmp(const plan_entry *e, const char *v)
+{
+	return e->m ? migration_version_cmp_to(e->m, v) : dbs_version_cmp(e->pub.version, v);
 }
 
 static void add_pred(plan_entry *e, size_t p)
@@ -101,9 +131,12 @@ static void fill_public(plan_entry *e)
 	p->name = m ? m->name : r->name;
 	p->path = m ? m->path : NULL;
 	p->format = m ? m->format : NULL;
-	p->no_transaction = m ? m->no_transaction : 0;
+	p->no_transaction = m ? m->up.no_transaction : 0;
+	p->down_no_transaction = m ? m->down.no_transaction : 0;
+	p->irreversible = m ? section_is_empty(&m->down) : 0;
 	p->phase = m ? m->phase : NULL;
 	if (r) {
+		p->failed_down = !strcmp(r->status, "failed_down");
 		p->applied_at = r->applied_at;
 		p->duration_ms = r->duration_ms;
 		p->applied_by = r->applied_by;
@@ -113,7 +146,7 @@ static void fill_public(plan_entry *e)
 		p->state = DBS_PENDING;
 	else if (!m)
 		p->state = DBS_MISSING;
-	else if (!strcmp(r->status, "failed"))
+	else if (!strcmp(r->status, "failed") || !strcmp(r->status, "failed_down"))
 		p->state = DBS_FAILED;
 	else if (strcmp(r->checksum, m->checksum))
 		p->state = DBS_DRIFTED;
@@ -165,6 +198,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 {
 	size_t n = src->n;
 	plan_entry *tmp = xcalloc(n ? n : 1, sizeof(plan_entry));
+	key *byk = by_key(src);
 	int rc = 0;
 
 	/* Edges: each app's chain, then requires. */
@@ -176,7 +210,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 		for (size_t k = 0; k < m->nrequires; k++) {
 			char *colon = strchr(m->requires[k], ':');
 			char *app = xstrndup(m->requires[k], (size_t)(colon - m->requires[k]));
-			long j = find_migration(src, app, colon + 1);
+			long j = find_migration(byk, n, app, colon + 1);
 			free(app);
 			if (j < 0) {
 				dbs_fail(err, DBS_EINPUT, "requires %s, which is no migration",
@@ -191,7 +225,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 		}
 	}
 
-	/* Rows to migrations: both sorted by (app, version), so merge. */
+	/* Rows to migrations: both in (app, version) order, so merge. */
 	history_row **missing = xcalloc(nrows ? nrows : 1, sizeof(history_row *));
 	size_t nmissing = 0;
 	if (!rc) {
@@ -199,12 +233,12 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 			qsort(rows, nrows, sizeof(history_row), row_cmp);
 		size_t i = 0, j = 0;
 		while (j < nrows) {
-			int c = i < n ? key_cmp(src->m[i].app, src->m[i].version,
+			int c = i < n ? key_cmp(byk[i].app, byk[i].version,
 						rows[j].app, rows[j].version) : 1;
 			if (c < 0) {
 				i++;
 			} else if (c == 0) {
-				tmp[i++].row = &rows[j++];
+				tmp[byk[i++].i].row = &rows[j++];
 			} else {
 				missing[nmissing++] = &rows[j++];
 			}
@@ -232,7 +266,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 		size_t best = 0;
 		for (size_t k = 1; k < nready; k++) {
 			migration *a = tmp[ready[k]].m, *b = tmp[ready[best]].m;
-			int c = dbs_version_cmp(a->version, b->version);
+			int c = migration_version_cmp(a, b);
 			if (c < 0 || (c == 0 && strcmp(a->app, b->app) < 0))
 				best = k;
 		}
@@ -258,7 +292,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 			migration *m = tmp[order[k]].m;
 			app_cursor *ac = app_find(&apps, &napps, m->app, missing, nmissing);
 			while (ac->next < nmissing && !strcmp(missing[ac->next]->app, m->app) &&
-			       dbs_version_cmp(missing[ac->next]->version, m->version) < 0)
+			       migration_version_cmp_to(m, missing[ac->next]->version) > 0)
 				e[ne++].row = missing[ac->next++];
 			pos[order[k]] = ne;
 			e[ne++] = tmp[order[k]];
@@ -300,6 +334,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 	free(order);
 	free(indeg);
 	free(missing);
+	free(byk);
 	plan_entries_free(tmp, n);
 	*out = e;
 	*nout = ne;
@@ -344,8 +379,7 @@ static int parse_target(target *t, const char *s, plan_entry *e, size_t n,
 	t->app = colon ? xstrndup(s, (size_t)(colon - s)) : NULL;
 	t->version = v;
 	for (size_t i = 0; i < n; i++)
-		if ((!t->app || !strcmp(t->app, e[i].pub.app)) &&
-		    !dbs_version_cmp(e[i].pub.version, v))
+		if ((!t->app || !strcmp(t->app, e[i].pub.app)) && !entry_vcmp(&e[i], v))
 			return 0;
 	dbs_fail(err, DBS_EINPUT, "no migration %s", s);
 	dbs_error_set_hint(err, "run 'dbshift status' to see the versions there are");
@@ -363,6 +397,12 @@ static void plan_push(dbs_plan *plan, plan_entry *e, dbs_direction dir)
 	section *sec = e->m ? (dir == DBS_UP ? &e->m->up : &e->m->down) : NULL;
 	s->sql = sec ? sec->sql : NULL;
 	s->file = sec ? sec->file : NULL;
+	s->no_transaction = sec ? sec->no_transaction : 0;
+}
+
+static const plan_entry *entry_of_step(const dbs_step *s)
+{
+	return (const plan_entry *)(const void *)s->entry;  /* pub comes first */
 }
 
 static const char *label(const dbs_entry *p, char *buf, size_t n)
@@ -379,13 +419,20 @@ static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err
 		dbs_entry *p = &e[i].pub;
 		if (p->state != DBS_FAILED)
 			continue;
-		dbs_fail(err, DBS_EPOLICY, "migration %s failed earlier and blocks "
-			 "further runs", label(p, buf, sizeof(buf)));
+		dbs_fail(err, DBS_EPOLICY, "%smigration %s failed earlier and blocks "
+			 "further runs", p->failed_down ? "the rollback of " : "",
+			 label(p, buf, sizeof(buf)));
 		if (p->message)
 			dbs_error_set_detail(err, "%s", p->message);
-		dbs_error_set_hint(err, "it ran outside a transaction, so part of it "
-			"may have been applied: check the objects it creates or changes, "
-			"finish or undo them by hand, then run 'dbshift repair'");
+		if (p->failed_down)
+			dbs_error_set_hint(err, "its down ran outside a transaction, so part "
+				"of it may have run: check what the down drops or changes, then "
+				"finish it by hand and run 'dbshift repair --down-done', or undo "
+				"it and run 'dbshift repair --down-undone'");
+		else
+			dbs_error_set_hint(err, "it ran outside a transaction, so part of it "
+				"may have been applied: check the objects it creates or changes, "
+				"finish or undo them by hand, then run 'dbshift repair'");
 		return DBS_EPOLICY;
 	}
 	for (size_t i = 0; i < n && !allow_drift; i++) {
@@ -421,7 +468,7 @@ int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 		if (p->state != DBS_PENDING || (o->phase && is_contract(p) != want_contract))
 			continue;
 		if (!o->target || ((!t.app || !strcmp(t.app, p->app)) &&
-				   dbs_version_cmp(p->version, t.version) <= 0))
+				   entry_vcmp(&e[i], t.version) <= 0))
 			sel[i] = 1;
 	}
 	/*
@@ -493,7 +540,7 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 		for (size_t i = 0; i < n; i++)
 			if (applied(&e[i].pub) && (t.zero ||
 			    ((!t.app || !strcmp(t.app, e[i].pub.app)) &&
-			     dbs_version_cmp(e[i].pub.version, t.version) > 0)))
+			     entry_vcmp(&e[i], t.version) > 0)))
 				sel[i] = 1;
 		/* What depends on a migration being undone goes first. */
 		for (size_t i = 0; i < n; i++)
@@ -523,12 +570,15 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 				      label(p, buf, sizeof(buf)));
 			dbs_error_set_hint(err, "restore the migration file, or choose a "
 					   "target above it");
-		} else if (!plan->steps[i].sql) {
-			rc = dbs_fail(err, DBS_EINPUT, "cannot roll back %s: it has no down "
-				      "section", label(p, buf, sizeof(buf)));
-			dbs_error_set_file(err, p->path, 0, 0);
+		} else if (p->irreversible && !o->allow_irreversible) {
+			const section *down = &entry_of_step(&plan->steps[i])->m->down;
+			rc = dbs_fail(err, DBS_EPOLICY, "cannot roll back %s: it is irreversible "
+				      "(%s)", label(p, buf, sizeof(buf)), down->sql
+				      ? "its down holds no statement" : "it has no down");
+			dbs_error_set_file(err, down->file ? down->file : p->path, 0, 0);
 			dbs_error_set_hint(err, "add the SQL that undoes it (a '-- migrate:down' "
-					   "section or a down file)");
+					   "section or a down file), or run with "
+					   "--allow-irreversible to forget it without undoing anything");
 		}
 	}
 	if (rc)

@@ -48,6 +48,10 @@ static json_t *entry_json(const dbs_entry *e)
 	json_object_set_new(o, "format", e->format ? json_string(e->format) : json_null());
 	json_object_set_new(o, "phase", e->phase ? json_string(e->phase) : json_null());
 	json_object_set_new(o, "no_transaction", json_boolean(e->no_transaction));
+	json_object_set_new(o, "down_no_transaction", json_boolean(e->down_no_transaction));
+	json_object_set_new(o, "irreversible", json_boolean(e->irreversible));
+	if (e->state == DBS_FAILED)
+		json_object_set_new(o, "failed_direction", json_string(e->failed_down ? "down" : "up"));
 	if (e->state != DBS_PENDING) {
 		json_object_set_new(o, "applied_at", json_string(e->applied_at));
 		json_object_set_new(o, "duration_ms", json_integer(e->duration_ms));
@@ -74,9 +78,15 @@ char *dbs_status_json(dbs_ctx *ctx)
 	for (int s = 0; s < 5; s++)
 		json_object_set_new(summary, dbs_state_name((dbs_state)s),
 				    json_integer((json_int_t)counts[s]));
-	return report_dump(json_pack("{s:s, s:s, s:o, s:o}", "command", "status", "database",
+	json_t *warnings = json_array();
+	for (const char *p = dbs_load_warnings(ctx); p && *p;) {
+		size_t len = strcspn(p, "\n");
+		json_array_append_new(warnings, json_stringn(p, len));
+		p += len + (p[len] == '\n');
+	}
+	return report_dump(json_pack("{s:s, s:s, s:o, s:o, s:o}", "command", "status", "database",
 			      dbs_database_display(ctx), "migrations", list, "summary",
-			      summary));
+			      summary, "warnings", warnings));
 }
 
 json_t *report_plan_steps(const dbs_plan *plan)
@@ -157,9 +167,11 @@ char *dbs_plan_text(const dbs_plan *plan, int with_sql)
 		const dbs_entry *e = s->entry;
 		const lint_migration *lm = s->direction == DBS_UP && plan->lint
 			? lint_find(plan->lint, ((const plan_entry *)(const void *)e)->m) : NULL;
-		strbuf_addf(&sb, "%-4s %s%s%s_%s%s", s->direction == DBS_UP ? "up" : "down",
+		strbuf_addf(&sb, "%-4s %s%s%s_%s%s%s", s->direction == DBS_UP ? "up" : "down",
 			    e->app, *e->app ? "/" : "", e->version, e->name,
-			    e->no_transaction ? " (no transaction)" : "");
+			    s->no_transaction ? " (no transaction)" : "",
+			    s->direction == DBS_DOWN && e->irreversible
+			    ? " (irreversible: no statement undoes it)" : "");
 		if (lm)
 			strbuf_addf(&sb, " (score %d, %s)", lm->score, dbs_level_name(lm->level));
 		strbuf_adds(&sb, "\n");

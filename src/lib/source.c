@@ -5,12 +5,15 @@
  *   dbmate / native   <version>_<name>.sql  with -- migrate:up / -- migrate:down
  *   goose             <version>_<name>.sql  with -- +goose Up / -- +goose Down
  *   golang-migrate    <version>_<name>.up.sql + <version>_<name>.down.sql
- *   Diesel            <version>_<name>/up.sql + down.sql
+ *   popx (ory)        <version>_<name>[.<dialect>][.autocommit].{up,down}.sql
+ *   Diesel            <version>_<name>/up.sql + down.sql (+ metadata.toml),
+ *                     the version digits and dashes (2019-04-12-101530)
  *   Flyway            V<version>__<name>.sql + U<version>__<name>.sql
  *
  * A subdirectory that is not a Diesel migration is an app with its own
  * chain.  Header directives (-- dbshift:...) are read in every format.
- * Every problem is an input error naming the file and line.
+ * Each direction has its own transaction mode.  Every problem is an input
+ * error naming the file and line.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,8 +46,42 @@ void source_release(source *src)
 	for (size_t i = 0; i < src->n; i++)
 		migration_release(&src->m[i]);
 	free(src->m);
+	free(src->warnings);
 	src->m = NULL;
+	src->warnings = NULL;
 	src->n = 0;
+}
+
+int migration_version_cmp(const migration *a, const migration *b)
+{
+	if (a->string_order && b->string_order) {
+		int c = strcmp(a->version, b->version);
+		return c < 0 ? -1 : c > 0;
+	}
+	return dbs_version_cmp(a->version, b->version);
+}
+
+int migration_version_cmp_to(const migration *m, const char *version)
+{
+	if (m->string_order) {
+		int c = strcmp(m->version, version);
+		return c < 0 ? -1 : c > 0;
+	}
+	return dbs_version_cmp(m->version, version);
+}
+
+int section_is_empty(const section *s)
+{
+	if (!s->sql)
+		return 1;
+	size_t n = strlen(s->sql), i = 0;
+	for (;;) {
+		i += sql_skip_space(s->sql + i, n - i);
+		if (i < n && s->sql[i] == ';')
+			i++;
+		else
+			return i == n;
+	}
 }
 
 static int input_error(dbs_error *err, const char *file, int line,
@@ -98,12 +135,44 @@ static int word_is(const char *s, size_t n, const char *word)
 	return strlen(word) == n && strncmp(s, word, n) == 0;
 }
 
+/* Where a directive is read: a file's or section's header, or inside. */
+enum place { IN_UP_HEADER, IN_DOWN_HEADER, IN_SECTION };
+
+/* "-- dbshift:no-transaction [up|down|both]"; bare: both, or in a down
+ * file's header, the down. */
+static int no_transaction_directive(migration *m, const char *path, int lineno,
+				    const char *arg, size_t an, enum place where,
+				    dbs_error *err)
+{
+	int up = 0, down = 0;
+	if (an == 0)
+		up = where == IN_UP_HEADER, down = 1;
+	else if (word_is(arg, an, "up"))
+		up = 1;
+	else if (word_is(arg, an, "down"))
+		down = 1;
+	else if (word_is(arg, an, "both"))
+		up = down = 1;
+	else
+		return input_error(err, path, lineno,
+			"write '-- dbshift:no-transaction', '... up', '... down' or '... both'",
+			"unknown direction '%.*s' for no-transaction", (int)an, arg);
+	if (up && where == IN_DOWN_HEADER)
+		return input_error(err, path, lineno,
+			"say it in the up file, or write '-- dbshift:no-transaction down'",
+			"a down file cannot set the up's transaction mode");
+	m->up.no_transaction |= up;
+	m->down.no_transaction |= down;
+	return 0;
+}
+
 /*
  * Apply one "-- dbshift:..." directive (body points after "dbshift:").
- * in_header is zero inside a section, where only "allow" belongs.
+ * Inside a section only "allow" belongs; a down file's header takes
+ * "no-transaction" and "allow".
  */
 static int directive(migration *m, const char *path, int lineno,
-		     const char *body, size_t n, int in_header, dbs_error *err)
+		     const char *body, size_t n, enum place where, dbs_error *err)
 {
 	size_t w = 0;
 	while (w < n && body[w] != ' ' && body[w] != '\t')
@@ -122,14 +191,17 @@ static int directive(migration *m, const char *path, int lineno,
 			"known directives: no-transaction, phase expand|contract, "
 			"requires APP:VERSION, data FILE, allow RULE REASON",
 			"unknown directive 'dbshift:%.*s'", (int)w, body);
-	if (!in_header)
+	if (where == IN_SECTION)
 		return input_error(err, path, lineno,
 			"move it above the '-- migrate:up' line",
 			"directive 'dbshift:%.*s' must come before the up section",
 			(int)w, body);
-	if (word_is(body, w, "no-transaction")) {
-		m->no_transaction = 1;
-	} else if (word_is(body, w, "data")) {
+	if (word_is(body, w, "no-transaction"))
+		return no_transaction_directive(m, path, lineno, arg, an, where, err);
+	if (where == IN_DOWN_HEADER)
+		return input_error(err, path, lineno, "move it to the up file",
+			"directive 'dbshift:%.*s' belongs in the up file", (int)w, body);
+	if (word_is(body, w, "data")) {
 		if (an == 0)
 			return input_error(err, path, lineno, "write '-- dbshift:data FILE', the "
 					   "path relative to this file", "data directive without a file");
@@ -161,7 +233,7 @@ static int directive(migration *m, const char *path, int lineno,
 
 /* Directives in the leading comment lines of a whole-file format. */
 static int header_directives(migration *m, const char *path, const char *text,
-			     dbs_error *err)
+			     enum place where, dbs_error *err)
 {
 	const char *p = text;
 	int lineno = 1;
@@ -173,7 +245,7 @@ static int header_directives(migration *m, const char *path, const char *text,
 		if (!body && !is_blank(p, len))
 			break;
 		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0) {
-			int rc = directive(m, path, lineno, body + 8, bn - 8, 1, err);
+			int rc = directive(m, path, lineno, body + 8, bn - 8, where, err);
 			if (rc)
 				return rc;
 		}
@@ -207,7 +279,7 @@ int source_parse_text(migration *m, const char *path, const char *text,
 		const char *body = comment_body(p, len, &bn);
 		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0) {
 			int rc = directive(m, path, lineno, body + 8, bn - 8,
-					   where == 0, err);
+					   where == 0 ? IN_UP_HEADER : IN_SECTION, err);
 			if (rc)
 				return rc;
 		} else if (body && bn >= mlen && strncmp(body, marker, mlen) == 0) {
@@ -226,13 +298,16 @@ int source_parse_text(migration *m, const char *path, const char *text,
 			int is_down = goose ? word_is(w, kw, "Down") : word_is(w, kw, "down");
 			if (is_up || is_down) {
 				if (on > 0) {
-					if (!goose && is_up && word_is(opt, on, "transaction:false"))
-						m->no_transaction = 1;
+					/* dbmate: each section has its own transaction mode */
+					if (!goose && word_is(opt, on, "transaction:false"))
+						(is_up ? &m->up : &m->down)->no_transaction = 1;
 					else if (!goose && word_is(opt, on, "transaction:true"))
 						;
 					else
 						return input_error(err, path, lineno,
-							goose ? NULL : "the only option is 'transaction:false'",
+							goose ? "goose markers take no options"
+							      : "the options are 'transaction:false' "
+								"and 'transaction:true'",
 							"unknown option '%.*s' on the %s marker",
 							(int)on, opt, is_up ? "up" : "down");
 				}
@@ -260,7 +335,7 @@ int source_parse_text(migration *m, const char *path, const char *text,
 				/* our splitter keeps statements whole without them */
 			} else if (goose && word_is(w, kw, "NO") &&
 				   word_is(opt, on, "TRANSACTION")) {
-				m->no_transaction = 1;
+				m->up.no_transaction = m->down.no_transaction = 1;
 			} else {
 				return input_error(err, path, lineno,
 					goose ? "known annotations: Up, Down, StatementBegin, "
@@ -300,13 +375,16 @@ int source_parse_text(migration *m, const char *path, const char *text,
 
 /* ---- file names ---- */
 
-enum kind { K_SINGLE, K_UP, K_DOWN };
+enum kind { K_SINGLE, K_UP, K_DOWN, K_SKIP /* for another database */ };
 
 typedef struct piece {
 	char *app, *version, *name, *path;
 	const char *format;
 	enum kind kind;
-	int dir;  /* Diesel directory */
+	int dir;             /* Diesel directory */
+	const char *dialect; /* popx: "postgres", "sqlite3", ...; NULL: any */
+	int autocommit;      /* popx: runs outside a transaction */
+	int string_order;    /* its chain orders versions as strings */
 } piece;
 
 /* <digits>_<name><suffix>: version and name, or 0. */
@@ -321,6 +399,28 @@ static int split_name(const char *fname, const char *suffix, char **version,
 		return 0;
 	*version = xstrndup(fname, v);
 	*name = xstrndup(fname + v + 1, n - v - 1);
+	return 1;
+}
+
+/*
+ * A Diesel directory name: the version is what comes before the first
+ * '_', digits and dashes ("2019-04-12-101530", "2019-04-12-101530-0000"),
+ * recorded without the dashes as Diesel records it.
+ */
+static int split_diesel(const char *fname, char **version, char **name)
+{
+	size_t v = strspn(fname, "0123456789-");
+	if (v == 0 || fname[0] < '0' || fname[0] > '9' || fname[v - 1] == '-' ||
+	    (fname[v] != '_' && fname[v] != '\0'))
+		return 0;
+	char *ver = xmalloc(v + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < v; i++)
+		if (fname[i] != '-')
+			ver[k++] = fname[i];
+	ver[k] = '\0';
+	*version = ver;
+	*name = xstrdup(fname[v] == '_' ? fname + v + 1 : "");
 	return 1;
 }
 
@@ -350,8 +450,27 @@ static int split_flyway(const char *fname, char **version, char **name)
 
 static const char *name_hint =
 	"name it <version>_<name>.sql (dbmate, goose), <version>_<name>.up.sql "
-	"and .down.sql (golang-migrate), V<version>__<name>.sql (Flyway), or "
+	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), or "
 	"<version>_<name>/up.sql (Diesel)";
+
+/* popx's suffixes on a golang-migrate name: [.<dialect>][.autocommit] */
+static void popx_suffixes(piece *pc)
+{
+	static const char *const dialects[] = { "postgres", "sqlite3", "mysql", "cockroach" };
+	char *dot = strrchr(pc->name, '.');
+	if (dot && !strcmp(dot, ".autocommit")) {
+		pc->autocommit = 1;
+		*dot = '\0';
+		dot = strrchr(pc->name, '.');
+	}
+	for (size_t i = 0; dot && i < sizeof(dialects) / sizeof(*dialects); i++)
+		if (!strcmp(dot + 1, dialects[i])) {
+			pc->dialect = dialects[i];
+			*dot = '\0';
+		}
+	if (pc->dialect || pc->autocommit)
+		pc->format = "popx";
+}
 
 static int classify_file(piece *pc, const char *fname)
 {
@@ -373,12 +492,28 @@ static int classify_file(piece *pc, const char *fname)
 	}
 	pc->version = v;
 	pc->name = n;
+	if (pc->kind != K_SINGLE && strcmp(pc->format, "flyway"))
+		popx_suffixes(pc);
 	return 1;
+}
+
+/*
+ * Could a file that matches no format be a migration whose name is
+ * mistyped?  Those are errors; other files beside Diesel directories (a
+ * seed script, a schema dump) are ignored with a warning, as Diesel does.
+ */
+static int looks_like_migration(const char *fname)
+{
+	return (fname[0] >= '0' && fname[0] <= '9') ||
+	       ((fname[0] == 'V' || fname[0] == 'U') && fname[1] >= '0' && fname[1] <= '9') ||
+	       !strcmp(fname, "up.sql") || !strcmp(fname, "down.sql") ||
+	       strstr(fname, ".up.") || strstr(fname, ".down.");
 }
 
 typedef struct pieces {
 	piece *p;
 	size_t n, alloc;
+	strbuf warnings;
 } pieces;
 
 static void pieces_push(pieces *ps, piece pc)
@@ -390,15 +525,20 @@ static void pieces_push(pieces *ps, piece pc)
 	ps->p[ps->n++] = pc;
 }
 
+static void piece_release(piece *pc)
+{
+	free(pc->app);
+	free(pc->version);
+	free(pc->name);
+	free(pc->path);
+}
+
 static void pieces_release(pieces *ps)
 {
-	for (size_t i = 0; i < ps->n; i++) {
-		free(ps->p[i].app);
-		free(ps->p[i].version);
-		free(ps->p[i].name);
-		free(ps->p[i].path);
-	}
+	for (size_t i = 0; i < ps->n; i++)
+		piece_release(&ps->p[i]);
 	free(ps->p);
+	strbuf_release(&ps->warnings);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -454,6 +594,15 @@ static int is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A directory holding up.sql is a Diesel migration. */
+static int is_diesel_dir(const char *path)
+{
+	char *up = xprintf("%s/up.sql", path);
+	int yes = is_file(up);
+	free(up);
+	return yes;
+}
+
 /* Collect the pieces of one chain directory; app subdirectories recurse once. */
 static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err)
 {
@@ -462,6 +611,13 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	int rc = list_dir(dir, &names, &n, err);
 	if (rc)
 		return rc;
+	int has_diesel = 0;
+	for (size_t i = 0; i < n && !has_diesel; i++) {
+		char *path = xprintf("%s/%s", dir, names[i]);
+		has_diesel = is_dir(path) && is_diesel_dir(path);
+		free(path);
+	}
+	size_t first = ps->n;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char *path = xprintf("%s/%s", dir, names[i]);
 		piece pc = { 0 };
@@ -469,16 +625,13 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 			rc = input_error(err, path, 0, "rename the directory, or move the migration "
 					 "file it stands for into its place",
 					 "a directory named like a migration file");
-		} else if (is_dir(path)) {
-			char *up = xprintf("%s/up.sql", path);
-			int named = split_name(names[i], "", &pc.version, &pc.name);
-			if (named && !is_file(up)) {
-				free(pc.version);
-				free(pc.name);
-				pc.version = pc.name = NULL;
-				named = 0;
-			}
-			if (named) {
+		} else if (is_dir(path) && is_diesel_dir(path)) {
+			if (!split_diesel(names[i], &pc.version, &pc.name)) {
+				rc = input_error(err, path, 0,
+					"name it <version>_<name> (e.g. 2019-04-12-101530_create_users "
+					"or 20190412101530_create_users), as 'diesel migration "
+					"generate' does", "Diesel migration directory without a version");
+			} else {
 				pc.format = "diesel";
 				pc.kind = K_SINGLE;
 				pc.dir = 1;
@@ -486,33 +639,54 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
 				path = NULL;
-			} else if (*app) {
+			}
+		} else if (is_dir(path)) {
+			if (*app)
 				rc = input_error(err, path, 0,
 					"apps are one level deep: move it up to the migrations directory",
 					"directory inside app '%s' is not a migration", app);
-			} else {
+			else
 				rc = scan_dir(ps, path, names[i], err);
-			}
-			free(up);
 		} else if (ends_with(names[i], ".sql")) {
 			if (names[i][0] == 'R' && starts_with(names[i], "R__")) {
 				rc = input_error(err, path, 0,
 					"turn it into a versioned V<version>__<name>.sql migration",
 					"Flyway repeatable migrations are not implemented");
-			} else if (!classify_file(&pc, names[i])) {
-				rc = input_error(err, path, 0, name_hint,
-						 "file name matches no migration format");
-			} else {
+			} else if (classify_file(&pc, names[i])) {
 				pc.path = path;
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
 				path = NULL;
+			} else if (has_diesel && !looks_like_migration(names[i])) {
+				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
+					    "reads only the directories beside it)\n", path);
+			} else {
+				rc = input_error(err, path, 0, name_hint,
+						 "file name matches no migration format");
 			}
 		}
 		free(path);
 	}
+	/* Diesel orders its migrations by version string: so does a chain of
+	 * Diesel directories only */
+	int only_diesel = has_diesel;
+	for (size_t i = first; i < ps->n; i++)
+		if (!strcmp(ps->p[i].app, app) && !ps->p[i].dir)
+			only_diesel = 0;
+	for (size_t i = first; i < ps->n && only_diesel; i++)
+		if (!strcmp(ps->p[i].app, app))
+			ps->p[i].string_order = 1;
 	free_names(names, n);
 	return rc;
+}
+
+static int piece_vcmp(const piece *x, const piece *y)
+{
+	if (x->string_order && y->string_order) {
+		int c = strcmp(x->version, y->version);
+		return c < 0 ? -1 : c > 0;
+	}
+	return dbs_version_cmp(x->version, y->version);
 }
 
 static int piece_cmp(const void *a, const void *b)
@@ -521,10 +695,11 @@ static int piece_cmp(const void *a, const void *b)
 	int c = strcmp(x->app, y->app);
 	if (c)
 		return c;
-	c = dbs_version_cmp(x->version, y->version);
+	c = piece_vcmp(x, y);
 	if (c)
 		return c;
-	return (int)x->kind - (int)y->kind;
+	c = (int)x->kind - (int)y->kind;
+	return c ? c : strcmp(x->path, y->path);
 }
 
 /* A migration file's text: a regular file, UTF-8, no NUL byte. */
@@ -555,6 +730,61 @@ static int load_whole(section *s, const char *path, dbs_error *err)
 	return 0;
 }
 
+/*
+ * Diesel's metadata.toml: run_in_transaction = true | false at the top
+ * level.  Other keys and tables are Diesel's or the project's and are left
+ * alone.  As in Diesel, a file without the key means false (serde's
+ * default for a missing bool), no file means true.
+ */
+static int diesel_metadata(migration *m, const char *path, dbs_error *err)
+{
+	char *text;
+	int rc = load_text(path, &text, err);
+	if (rc)
+		return rc;
+	int in_table = 0, run_in_tx = 0, lineno = 1;
+	for (char *p = text; *p && !rc; lineno++) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t i = 0;
+		while (i < len && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i < len && p[i] == '[') {
+			in_table = 1;
+		} else if (!in_table && len - i >= 18 &&
+			   !strncmp(p + i, "run_in_transaction", 18)) {
+			size_t k = i + 18;
+			while (k < len && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			size_t vs = k < len && p[k] == '=' ? k + 1 : len + 1;
+			while (vs < len && (p[vs] == ' ' || p[vs] == '\t'))
+				vs++;
+			size_t ve = vs;
+			while (ve < len && p[ve] >= 'a' && p[ve] <= 'z')
+				ve++;
+			size_t rest = ve;
+			while (rest < len && (p[rest] == ' ' || p[rest] == '\t' || p[rest] == '\r'))
+				rest++;
+			int ok = vs <= len && (rest == len || p[rest] == '#');
+			if (ok && word_is(p + vs, ve - vs, "true"))
+				run_in_tx = 1;
+			else if (ok && word_is(p + vs, ve - vs, "false"))
+				run_in_tx = 0;
+			else
+				rc = input_error(err, path, lineno,
+					"write 'run_in_transaction = true' or 'run_in_transaction = false'",
+					"run_in_transaction must be true or false");
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	free(text);
+	if (!rc && !run_in_tx)
+		m->up.no_transaction = m->down.no_transaction = 1;
+	return rc;
+}
+
 /* Build one migration from its up piece and optional down piece. */
 static int build(migration *m, piece *up, piece *down, dbs_error *err)
 {
@@ -564,15 +794,22 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 	m->name = xstrdup(up->name);
 	m->path = xstrdup(up->path);
 	m->format = up->format;
+	m->string_order = up->string_order;
 	if (up->dir) {
 		char *u = xprintf("%s/up.sql", up->path), *d = xprintf("%s/down.sql", up->path);
+		char *meta = xprintf("%s/metadata.toml", up->path);
 		rc = load_whole(&m->up, u, err);
 		if (!rc)
-			rc = header_directives(m, u, m->up.sql, err);
+			rc = header_directives(m, u, m->up.sql, IN_UP_HEADER, err);
 		if (!rc && is_file(d))
 			rc = load_whole(&m->down, d, err);
+		if (!rc && m->down.sql)
+			rc = header_directives(m, d, m->down.sql, IN_DOWN_HEADER, err);
+		if (!rc && is_file(meta))
+			rc = diesel_metadata(m, meta, err);
 		free(u);
 		free(d);
+		free(meta);
 	} else if (up->kind == K_SINGLE) {
 		char *text;
 		if ((rc = load_text(up->path, &text, err)))
@@ -585,52 +822,97 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 	} else {
 		rc = load_whole(&m->up, up->path, err);
 		if (!rc)
-			rc = header_directives(m, up->path, m->up.sql, err);
-		if (!rc && down)
+			rc = header_directives(m, up->path, m->up.sql, IN_UP_HEADER, err);
+		m->up.no_transaction |= up->autocommit;
+		if (!rc && down) {
 			rc = load_whole(&m->down, down->path, err);
+			if (!rc)
+				rc = header_directives(m, down->path, m->down.sql, IN_DOWN_HEADER, err);
+			m->down.no_transaction |= down->autocommit;
+			if (!strcmp(down->format, "popx"))
+				m->format = "popx";
+		}
 	}
 	if (!rc)
 		sha256_hex(m->up.sql, strlen(m->up.sql), m->checksum);
 	return rc;
 }
 
-int source_load(source *src, const char *dir, dbs_error *err)
+/* popx's name for the files of a database ("postgres", "sqlite3"). */
+static const char *popx_dialect(const char *dialect)
+{
+	return dialect && !strcmp(dialect, "sqlite") ? "sqlite3" : dialect;
+}
+
+/*
+ * Of the pieces [from, to) of one version, keep what this database runs:
+ * files for another dialect go, and a dialect's own file beats the
+ * dialect-less one of the same kind.  Dropped pieces become K_SKIP.
+ */
+static void pick_dialect(piece *p, size_t from, size_t to, const char *dialect)
+{
+	for (size_t i = from; i < to; i++)
+		if (p[i].dialect && (!dialect || strcmp(p[i].dialect, dialect)))
+			p[i].kind = K_SKIP;
+	for (size_t i = from; i < to; i++) {
+		if (p[i].kind == K_SKIP || !p[i].dialect)
+			continue;
+		for (size_t j = from; j < to; j++)
+			if (j != i && p[j].kind == p[i].kind && !p[j].dialect)
+				p[j].kind = K_SKIP;
+	}
+}
+
+int source_load(source *src, const char *dir, const char *dialect, dbs_error *err)
 {
 	pieces ps = { 0 };
 	memset(src, 0, sizeof(*src));
+	strbuf_init(&ps.warnings);
 	int rc = scan_dir(&ps, dir, "", err);
 	if (!rc && ps.n)
 		qsort(ps.p, ps.n, sizeof(piece), piece_cmp);
+	dialect = popx_dialect(dialect);
 	src->m = xcalloc(ps.n ? ps.n : 1, sizeof(migration));
-	for (size_t i = 0; !rc && i < ps.n; i++) {
-		piece *pc = &ps.p[i];
-		piece *next = i + 1 < ps.n ? &ps.p[i + 1] : NULL;
-		int same_next = next && !strcmp(pc->app, next->app) &&
-				!dbs_version_cmp(pc->version, next->version);
-		if (pc->kind == K_DOWN) {
-			rc = input_error(err, pc->path, 0,
+	for (size_t i = 0, end; !rc && i < ps.n; i = end) {
+		/* the pieces of one version: [i, end) */
+		for (end = i + 1; end < ps.n && !strcmp(ps.p[i].app, ps.p[end].app) &&
+		     !piece_vcmp(&ps.p[i], &ps.p[end]); end++)
+			;
+		pick_dialect(ps.p, i, end, dialect);
+		piece *up = NULL, *down = NULL, *extra = NULL;
+		int other_db = 0;
+		for (size_t k = i; k < end; k++) {
+			piece *pc = &ps.p[k];
+			other_db |= pc->kind == K_SKIP && pc->dialect && (!dialect ||
+				     strcmp(pc->dialect, dialect));
+			if (pc->kind == K_SKIP)
+				continue;
+			if (pc->kind == K_DOWN && !down)
+				down = pc;
+			else if (pc->kind != K_DOWN && !up)
+				up = pc;
+			else if (!extra)
+				extra = pc;
+		}
+		if (!up && (!down || other_db))
+			continue;  /* a migration for other databases */
+		if (!up) {
+			rc = input_error(err, down->path, 0,
 				"add the up migration or remove this file",
-				"down migration %s has no up migration", pc->version);
-			break;
-		}
-		piece *down = NULL;
-		if (pc->kind == K_UP && same_next && next->kind == K_DOWN &&
-		    !strcmp(pc->format, next->format)) {
-			down = next;
-			i++;
-			next = i + 1 < ps.n ? &ps.p[i + 1] : NULL;
-			same_next = next && !strcmp(pc->app, next->app) &&
-				    !dbs_version_cmp(pc->version, next->version);
-		}
-		if (same_next) {
-			rc = input_error(err, next->path, 0,
+				"down migration %s has no up migration", down->version);
+		} else if (extra || (down && (up->kind == K_SINGLE ||
+				     !strcmp(up->format, "flyway") != !strcmp(down->format, "flyway")))) {
+			piece *other = extra ? extra : down;
+			rc = input_error(err, other->path, 0,
 				"give each migration its own version, e.g. with 'dbshift new NAME'",
-				"duplicate version %s: also used by '%s'", pc->version, pc->path);
-			break;
+				"duplicate version %s: also used by '%s'", up->version, up->path);
+		} else {
+			rc = build(&src->m[src->n], up, down, err);
+			src->n++;
 		}
-		rc = build(&src->m[src->n], pc, down, err);
-		src->n++;
 	}
+	if (!rc && ps.warnings.len)
+		src->warnings = strbuf_detach(&ps.warnings);
 	pieces_release(&ps);
 	if (rc)
 		source_release(src);
@@ -655,10 +937,7 @@ int source_load_file(migration *m, const char *path, dbs_error *err)
 	pc.app = xstrdup("");
 	pc.path = xstrdup(path);
 	int rc = build(m, &pc, NULL, err);
-	free(pc.app);
-	free(pc.version);
-	free(pc.name);
-	free(pc.path);
+	piece_release(&pc);
 	if (rc)
 		migration_release(m);
 	return rc;

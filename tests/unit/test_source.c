@@ -34,7 +34,8 @@ static void dbmate_sections(void **state)
 	assert_string_equal(m.phase, "expand");
 	assert_int_equal(m.nrequires, 1);
 	assert_string_equal(m.requires[0], "core:20240101");
-	assert_int_equal(m.no_transaction, 0);
+	assert_int_equal(m.up.no_transaction, 0);
+	assert_int_equal(m.down.no_transaction, 0);
 	migration_release(&m);
 }
 
@@ -44,12 +45,34 @@ static void dbmate_transaction_false(void **state)
 	migration m;
 	dbs_error err = { 0 };
 	assert_int_equal(parse(&m, "-- migrate:up transaction:false\nSELECT 1;\n", 0, &err), 0);
-	assert_int_equal(m.no_transaction, 1);
+	assert_int_equal(m.up.no_transaction, 1);
+	assert_int_equal(m.down.no_transaction, 0);
 	assert_null(m.down.sql);
 	migration_release(&m);
-	assert_int_equal(parse(&m, "-- dbshift:no-transaction\n-- migrate:up\nSELECT 1;\n", 0, &err), 0);
-	assert_int_equal(m.no_transaction, 1);
+	/* each section has its own mode (dbmate) */
+	assert_int_equal(parse(&m, "-- migrate:up\nCREATE INDEX i ON t (a);\n"
+			 "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n", 0, &err), 0);
+	assert_int_equal(m.up.no_transaction, 0);
+	assert_int_equal(m.down.no_transaction, 1);
 	migration_release(&m);
+	assert_int_equal(parse(&m, "-- migrate:up transaction:false\nSELECT 1;\n"
+			 "-- migrate:down transaction:true\nSELECT 2;\n", 0, &err), 0);
+	assert_int_equal(m.up.no_transaction, 1);
+	assert_int_equal(m.down.no_transaction, 0);
+	migration_release(&m);
+	/* the native header: bare is both directions */
+	static const struct { const char *arg; int up, down; } hdr[] = {
+		{ "", 1, 1 }, { " up", 1, 0 }, { " down", 0, 1 }, { " both", 1, 1 },
+	};
+	for (size_t i = 0; i < sizeof(hdr) / sizeof(*hdr); i++) {
+		char *text = xprintf("-- dbshift:no-transaction%s\n-- migrate:up\nSELECT 1;\n"
+				     "-- migrate:down\nSELECT 2;\n", hdr[i].arg);
+		assert_int_equal(parse(&m, text, 0, &err), 0);
+		assert_int_equal(m.up.no_transaction, hdr[i].up);
+		assert_int_equal(m.down.no_transaction, hdr[i].down);
+		migration_release(&m);
+		free(text);
+	}
 }
 
 static void input_errors(void **state)
@@ -67,6 +90,10 @@ static void input_errors(void **state)
 		{ "-- migrate:down\n-- migrate:up\n", 2, "up section after the down section" },
 		{ "-- migrate:sideways\n", 1, "unknown marker 'migrate:sideways'" },
 		{ "-- migrate:up transaction:maybe\n", 1, "unknown option 'transaction:maybe' on the up marker" },
+		{ "-- migrate:up\n-- migrate:down transaction:nope\n", 2,
+		  "unknown option 'transaction:nope' on the down marker" },
+		{ "-- dbshift:no-transaction sideways\n-- migrate:up\n", 1,
+		  "unknown direction 'sideways' for no-transaction" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		migration m;
@@ -89,7 +116,8 @@ static void goose_annotations(void **state)
 	assert_int_equal(parse(&m, "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\n"
 			 "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\n"
 			 "-- +goose StatementEnd\n-- +goose Down\nDROP FUNCTION f();\n", 1, &err), 0);
-	assert_int_equal(m.no_transaction, 1);
+	assert_int_equal(m.up.no_transaction, 1);
+	assert_int_equal(m.down.no_transaction, 1);
 	assert_int_equal(m.up.line, 3);
 	assert_string_equal(m.up.sql, "-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int "
 			    "AS $$ SELECT 1; $$ LANGUAGE sql;\n-- +goose StatementEnd\n");
@@ -152,7 +180,7 @@ static void all_layouts(void **state)
 	put(d, "README.md", "not a migration\n");
 	source src;
 	dbs_error err = { 0 };
-	assert_int_equal(source_load(&src, d, &err), 0);
+	assert_int_equal(source_load(&src, d, "postgres", &err), 0);
 	assert_int_equal(src.n, 6);
 	static const char *want[][4] = {
 		{ "", "8", "eight", "diesel" }, { "", "9", "nine", "golang-migrate" },
@@ -196,7 +224,7 @@ static void layout_errors(void **state)
 			put(d, cases[i].files[k][0], cases[i].files[k][1]);
 		source src;
 		dbs_error err = { 0 };
-		assert_int_equal(source_load(&src, d, &err), DBS_EINPUT);
+		assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
 		char *want = xprintf(cases[i].msg, d);
 		assert_string_equal(err.message, want);
 		assert_non_null(err.file);
@@ -207,10 +235,117 @@ static void layout_errors(void **state)
 	}
 	source src;
 	dbs_error err = { 0 };
-	assert_int_equal(source_load(&src, "/nonexistent/dir", &err), DBS_EINPUT);
+	assert_int_equal(source_load(&src, "/nonexistent/dir", "postgres", &err), DBS_EINPUT);
 	assert_string_equal(err.message, "cannot read migrations directory '/nonexistent/dir': "
 			    "No such file or directory");
 	dbs_error_clear(&err);
+}
+
+static void diesel_layout(void **state)
+{
+	(void)state;
+	char *d = tmpdir();
+	put(d, "00000000000000_diesel_initial_setup/up.sql", "SELECT 0;\n");
+	put(d, "20190102131034_x/up.sql", "SELECT 1;\n");
+	put(d, "2019-04-12-101530_create_users/up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n");
+	put(d, "2019-04-12-101530_create_users/down.sql", "DROP INDEX CONCURRENTLY i;\n");
+	put(d, "2019-04-12-101530_create_users/metadata.toml",
+	    "# no transaction\nrun_in_transaction = false # CIC\n[extra]\nrun_in_transaction = 1\n");
+	put(d, "2019-08-31-230457-0000_b/up.sql", "SELECT 3;\n");
+	put(d, "2019-08-31-230457-0000_b/metadata.toml", "run_in_transaction = true\n");
+	put(d, "20200101000000_late/up.sql", "SELECT 4;\n");
+	put(d, "seed.sql", "INSERT INTO t VALUES (1);\n");
+	source src;
+	dbs_error err = { 0 };
+	assert_int_equal(source_load(&src, d, "postgres", &err), 0);
+	assert_int_equal(src.n, 5);
+	/* Diesel's order: version strings, without the dashes */
+	static const char *want[][2] = {
+		{ "00000000000000", "diesel_initial_setup" }, { "20190102131034", "x" },
+		{ "20190412101530", "create_users" }, { "201908312304570000", "b" },
+		{ "20200101000000", "late" },
+	};
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(src.m[i].version, want[i][0]);
+		assert_string_equal(src.m[i].name, want[i][1]);
+		assert_string_equal(src.m[i].format, "diesel");
+		assert_int_equal(src.m[i].string_order, 1);
+	}
+	assert_int_equal(src.m[2].up.no_transaction, 1);
+	assert_int_equal(src.m[2].down.no_transaction, 1);
+	assert_int_equal(src.m[3].up.no_transaction, 0);
+	assert_int_equal(src.m[4].up.no_transaction, 0);
+	char *w = xprintf("%s/seed.sql: ignored: not a migration (Diesel reads only the "
+			  "directories beside it)\n", d);
+	assert_string_equal(src.warnings, w);
+	free(w);
+	source_release(&src);
+
+	/* what could be a mistyped migration is still an error */
+	put(d, "up.sql", "SELECT 1;\n");
+	assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
+	assert_string_equal(err.message, "file name matches no migration format");
+	dbs_error_clear(&err);
+	rmtree(d);
+	free(d);
+
+	d = tmpdir();
+	put(d, "2019-04-12-101530_a/up.sql", "SELECT 1;\n");
+	put(d, "2019-04-12-101530_a/metadata.toml", "\nrun_in_transaction = maybe\n");
+	assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
+	assert_string_equal(err.message, "run_in_transaction must be true or false");
+	assert_int_equal(err.line, 2);
+	dbs_error_clear(&err);
+	rmtree(d);
+	free(d);
+
+	d = tmpdir();
+	put(d, "create_users/up.sql", "SELECT 1;\n");
+	assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
+	assert_string_equal(err.message, "Diesel migration directory without a version");
+	dbs_error_clear(&err);
+	rmtree(d);
+	free(d);
+}
+
+static void popx_layout(void **state)
+{
+	(void)state;
+	char *d = tmpdir();
+	put(d, "20210101000000_init.postgres.up.sql", "CREATE TABLE pg (id int);\n");
+	put(d, "20210101000000_init.postgres.down.sql", "DROP TABLE pg;\n");
+	put(d, "20210101000000_init.sqlite3.up.sql", "CREATE TABLE lite (id int);\n");
+	put(d, "20210101000000_init.sqlite3.down.sql", "DROP TABLE lite;\n");
+	put(d, "20210101000000_init.mysql.up.sql", "CREATE TABLE my (id int);\n");
+	put(d, "20210101000000_init.cockroach.up.sql", "CREATE TABLE cr (id int);\n");
+	put(d, "20210101000001_idx.postgres.autocommit.up.sql", "CREATE INDEX CONCURRENTLY i ON pg (id);\n");
+	put(d, "20210101000001_idx.down.sql", "DROP INDEX i;\n");
+	put(d, "20210101000002_all.up.sql", "SELECT 2;\n");
+	put(d, "20210101000002_all.sqlite3.up.sql", "SELECT 'lite';\n");
+	put(d, "20210101000003_mysqlonly.mysql.up.sql", "SELECT 3;\n");
+	source src;
+	dbs_error err = { 0 };
+	assert_int_equal(source_load(&src, d, "postgres", &err), 0);
+	assert_int_equal(src.n, 3);
+	assert_string_equal(src.m[0].up.sql, "CREATE TABLE pg (id int);\n");
+	assert_string_equal(src.m[0].down.sql, "DROP TABLE pg;\n");
+	assert_string_equal(src.m[0].name, "init");
+	assert_string_equal(src.m[0].format, "popx");
+	assert_string_equal(src.m[1].name, "idx");
+	assert_int_equal(src.m[1].up.no_transaction, 1);
+	assert_int_equal(src.m[1].down.no_transaction, 0);
+	assert_string_equal(src.m[1].down.sql, "DROP INDEX i;\n");
+	assert_string_equal(src.m[2].up.sql, "SELECT 2;\n");
+	source_release(&src);
+
+	assert_int_equal(source_load(&src, d, "sqlite", &err), 0);
+	assert_int_equal(src.n, 2);  /* idx is PostgreSQL's only */
+	assert_string_equal(src.m[0].up.sql, "CREATE TABLE lite (id int);\n");
+	assert_string_equal(src.m[0].down.sql, "DROP TABLE lite;\n");
+	assert_string_equal(src.m[1].up.sql, "SELECT 'lite';\n");
+	source_release(&src);
+	rmtree(d);
+	free(d);
 }
 
 int main(void)
@@ -222,6 +357,8 @@ int main(void)
 		cmocka_unit_test(goose_annotations),
 		cmocka_unit_test(all_layouts),
 		cmocka_unit_test(layout_errors),
+		cmocka_unit_test(diesel_layout),
+		cmocka_unit_test(popx_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
