@@ -788,6 +788,23 @@ static char *pg_quote_table(const char *name)
 	return xstrdup(name);  /* tables_sql gives them quoted already */
 }
 
+/* 'i', 's' or 'v' for function name (the most volatile of its overloads
+ * on the search path's schemas and pg_catalog), or 0 when there is none. */
+static int pg_func_volatility(db_conn *c, const char *name, char *vol, dbs_error *err)
+{
+	db_rows *r = NULL;
+	const char *p[] = { name };
+	int rc = pg_query(c, "SELECT max(provolatile::text) FROM pg_proc WHERE proname = $1 "
+			  "AND pronamespace IN (SELECT oid FROM pg_namespace "
+			  "WHERE nspname = ANY (current_schemas(true)))",
+			  1, p, &r, err);
+	*vol = 0;
+	if (!rc && r->nrows == 1 && DB_VAL(r, 0, 0))
+		*vol = DB_VAL(r, 0, 0)[0];
+	db_rows_free(r);
+	return rc;
+}
+
 const db_driver driver_postgres = {
 	.version = 1,
 	.name = "postgres",
@@ -823,4 +840,5 @@ const db_driver driver_postgres = {
 	.database_size = pg_database_size,
 	.can_create = pg_can_create,
 	.quote_table = pg_quote_table,
+	.func_volatility = pg_func_volatility,
 };

@@ -273,6 +273,9 @@ typedef struct db_driver {
 	int (*can_create)(db_conn *c, char **why, dbs_error *err);
 	/* A table name from tables_sql, ready to put in SQL (caller frees). */
 	char *(*quote_table)(const char *name);
+	/* How volatile function name is ('i', 's', 'v'; 0 when unknown), for
+	 * lint; NULL where the database has no such notion. */
+	int (*func_volatility)(db_conn *c, const char *name, char *vol, dbs_error *err);
 } db_driver;
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may

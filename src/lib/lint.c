@@ -17,6 +17,8 @@ static const rule rules[] = {
 	  "add -- dbshift:no-transaction to the migration's header" },
 	{ "add-column-volatile-default", DBS_RED,
 	  "add the column without a default, set the default, then backfill in batches" },
+	{ "add-column-generated-stored", DBS_RED,
+	  "add a plain column, fill it in batches, then keep it current with a trigger" },
 	{ "add-column-not-null-no-default", DBS_RED,
 	  "add the column nullable (or with a default), backfill, then add NOT NULL safely" },
 	{ "add-column-not-null-default", DBS_YELLOW,
@@ -371,8 +373,8 @@ static void state_release(lint_state *st)
 static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int record_only,
 		    dbs_error *err)
 {
-	lint_state st = { .model = &l->model, .m = m, .sec = &m->up,
-			  .record_only = record_only };
+	lint_state st = { .db = l->db.driver ? &l->db : NULL, .model = &l->model, .m = m,
+			  .sec = &m->up, .record_only = record_only };
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);
@@ -421,11 +423,14 @@ static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int rec
 	return 0;
 }
 
-int lint_run(dbs_lint **out, const lint_dialect *d, const migration *const *applied,
-	     size_t napplied, const migration *const *ms, size_t n, dbs_error *err)
+int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
+	     const migration *const *applied, size_t napplied, const migration *const *ms,
+	     size_t n, dbs_error *err)
 {
 	dbs_lint *l = xcalloc(1, sizeof(*l));
 	l->dialect = d;
+	if (db)
+		l->db = *db;
 	l->mig = xcalloc(n ? n : 1, sizeof(lint_migration));
 	int rc = 0;
 	for (size_t i = 0; i < napplied && !rc; i++)
@@ -515,6 +520,14 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, const sect
 
 /* ---- entry points on a context ---- */
 
+/* The database lint may ask, when ctx has one. */
+static const lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
+{
+	db->driver = ctx->driver;
+	db->conn = ctx->conn;
+	return ctx->conn ? db : NULL;
+}
+
 static const lint_dialect *ctx_dialect(dbs_ctx *ctx)
 {
 	const db_driver *d = ctx->driver;
@@ -537,12 +550,19 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 	}
 	if (rc)
 		n--;
+	lint_db db;
 	if (!rc)
-		rc = lint_run(out, ctx_dialect(ctx), NULL, 0, ptrs, n, &ctx->err);
+		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ptrs, n, &ctx->err);
 	if (!rc) {
 		/* the analysis points into the migrations: keep them with it */
 		(*out)->owned = ms;
 		(*out)->nowned = n;
+		/* a file of one layout holds its down only in dbmate and goose */
+		for (size_t i = 0; i < (*out)->n; i++) {
+			const migration *m = (*out)->mig[i].m;
+			(*out)->mig[i].irreversible = section_is_empty(&m->down) &&
+				(!strcmp(m->format, "dbmate") || !strcmp(m->format, "goose"));
+		}
 	} else {
 		for (size_t i = 0; i < n; i++)
 			migration_release(&ms[i]);
@@ -566,7 +586,10 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 	for (size_t i = 0; i < plan->n; i++)
 		if (plan->steps[i].direction == DBS_UP)
 			ms[n++] = ((const plan_entry *)(const void *)plan->steps[i].entry)->m;
-	int rc = lint_run(out, ctx_dialect(ctx), applied, na, ms, n, &ctx->err);
+	lint_db db;
+	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), applied, na, ms, n, &ctx->err);
+	for (size_t i = 0; !rc && i < (*out)->n; i++)
+		(*out)->mig[i].irreversible = section_is_empty(&(*out)->mig[i].m->down);
 	free(applied);
 	free(ms);
 	return rc;

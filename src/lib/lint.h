@@ -46,6 +46,7 @@ typedef struct lint_migration {
 	size_t ns;
 	int score;
 	dbs_level level;
+	int irreversible;    /* its down is known and holds no statement */
 } lint_migration;
 
 /* Columns' types of the tables seen so far, for ALTER COLUMN TYPE. */
@@ -64,8 +65,15 @@ void model_drop_table(lint_model *mm, const char *table);
 void model_rename(lint_model *mm, const char *table, const char *column, const char *to);
 void model_release(lint_model *mm);
 
+/* The database lint may ask (function volatility), or none. */
+typedef struct lint_db {
+	const db_driver *driver;
+	db_conn *conn;
+} lint_db;
+
 /* Per-migration state while its statements are analyzed. */
 typedef struct lint_state {
+	const lint_db *db;      /* NULL: no database */
 	lint_model *model;
 	const migration *m;
 	const section *sec;
@@ -110,6 +118,7 @@ struct dbs_lint {
 	int top_score;          /* of the riskiest migration: its band is the risk */
 	dbs_level worst;
 	lint_model model;
+	lint_db db;             /* driver NULL: none */
 	migration *owned;       /* files read for dbs_lint_files */
 	size_t nowned;
 };
@@ -118,8 +127,9 @@ struct dbs_lint {
 int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out);
 
 /* Analyze migrations ms[0..n) after recording applied ones (may be NULL). */
-int lint_run(dbs_lint **out, const lint_dialect *d, const migration *const *applied,
-	     size_t napplied, const migration *const *ms, size_t n, dbs_error *err);
+int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
+	     const migration *const *applied, size_t napplied, const migration *const *ms,
+	     size_t n, dbs_error *err);
 
 /* The one risk verdict, worded the same everywhere: "low", "medium" or
  * "high", from the score of the riskiest migration, raised to "medium" by

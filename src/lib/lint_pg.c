@@ -110,28 +110,73 @@ static int type_is(const char *t, const char *base)
 
 /* ---- column rules (CREATE TABLE and ADD COLUMN) ---- */
 
-static const char *volatile_funcs[] = {
-	"random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc",
-	"uuid_generate_v4", "clock_timestamp", "timeofday", "nextval", "txid_current",
-	"setseed", NULL
+/*
+ * Functions that are immutable or stable in PostgreSQL 15 (pg_proc's
+ * provolatile), of those defaults use.  ADD COLUMN with a default that
+ * calls anything else rewrites the table, unless the database says the
+ * function is not volatile: unknown functions count as volatile.
+ */
+static const char *const nonvolatile_funcs[] = {
+	"now", "statement_timestamp", "transaction_timestamp", "current_setting",
+	"current_database", "current_schema", "version", "timezone", "lower", "upper",
+	"length", "char_length", "octet_length", "btrim", "ltrim", "rtrim", "concat",
+	"concat_ws", "format", "replace", "substr", "substring", "left", "right", "lpad",
+	"rpad", "md5", "sha256", "encode", "decode", "abs", "round", "floor", "ceil",
+	"ceiling", "trunc", "mod", "power", "sqrt", "to_char", "to_date", "to_timestamp",
+	"to_number", "date_trunc", "date_part", "make_date", "make_time", "make_timestamp",
+	"make_timestamptz", "make_interval", "age", "jsonb_build_object", "jsonb_build_array",
+	"json_build_object", "json_build_array", "to_jsonb", "to_json", "array_length",
+	"cardinality", "array_to_string", "string_to_array", "int2", "int4", "int8",
+	"float4", "float8", "numeric", "text", "bool", NULL
 };
 
-static const char *volatile_call(json_t *expr)
+/* Is function f (its last name) not volatile?  The database's pg_proc
+ * when there is one, else the list above. */
+static int nonvolatile(lint_state *st, const char *f)
 {
-	const char *t;
-	json_t *body;
+	const lint_db *db = st->db;
+	if (db && db->driver->func_volatility) {
+		char vol = 0;
+		dbs_error e = { 0 };
+		int rc = db->driver->func_volatility(db->conn, f, &vol, &e);
+		dbs_error_clear(&e);
+		if (!rc && vol)
+			return vol != 'v';
+	}
+	for (int i = 0; nonvolatile_funcs[i]; i++)
+		if (!strcmp(f, nonvolatile_funcs[i]))
+			return 1;
+	return 0;
+}
+
+/* The first volatile function expr calls, anywhere in it, or NULL. */
+static const char *volatile_call(lint_state *st, json_t *expr)
+{
+	const char *k;
+	json_t *v;
+	if (json_is_array(expr)) {
+		size_t i;
+		json_array_foreach(expr, i, v) {
+			const char *f = volatile_call(st, v);
+			if (f)
+				return f;
+		}
+		return NULL;
+	}
 	if (!json_is_object(expr))
 		return NULL;
-	t = node_type(expr, &body);
-	if (!strcmp(t, "FuncCall")) {
-		json_t *names = json_object_get(body, "funcname");
-		const char *f = jstr(json_array_get(names, json_array_size(names) - 1), "String.sval");
-		for (int i = 0; f && volatile_funcs[i]; i++)
-			if (!strcmp(f, volatile_funcs[i]))
-				return volatile_funcs[i];
+	json_object_foreach(expr, k, v) {
+		if (!strcmp(k, "FuncCall")) {
+			json_t *names = json_object_get(v, "funcname");
+			const char *f = jstr(json_array_get(names, json_array_size(names) - 1),
+					     "String.sval");
+			if (f && !nonvolatile(st, f))
+				return f;
+		}
+		const char *f = volatile_call(st, v);
+		if (f)
+			return f;
 	}
-	if (!strcmp(t, "TypeCast"))
-		return volatile_call(json_object_get(body, "arg"));
 	return NULL;
 }
 
@@ -380,14 +425,34 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 		take_lock(s, "ACCESS EXCLUSIVE");
 		type_rules(st, s, cd, type, has_contype(cons, "CONSTR_PRIMARY", NULL));
 		int has_default = has_contype(cons, "CONSTR_DEFAULT", &dflt);
-		const char *vol = has_default ? volatile_call(json_object_get(dflt, "raw_expr")) : NULL;
+		const char *vol = has_default ? volatile_call(st, json_object_get(dflt, "raw_expr"))
+					      : NULL;
 		int serial = strstr(type, "serial") != NULL;
-		if (existing && (vol || serial)) {
+		int identity = has_contype(cons, "CONSTR_IDENTITY", NULL);
+		json_t *gen = NULL, *uniq = NULL;
+		int generated = has_contype(cons, "CONSTR_GENERATED", &gen);
+		if (has_contype(cons, "CONSTR_UNIQUE", &uniq) ||
+		    has_contype(cons, "CONSTR_PRIMARY", &uniq)) {
+			s->scans = 1;
+			if (existing)
+				stmt_finding(st, s, "unique-not-using-index", jloc(uniq, "location", at),
+					     "adding column %s with %s builds its index while %s is "
+					     "locked against reads and writes", jstr(cd, "colname"),
+					     !strcmp(jstr(uniq, "contype"), "CONSTR_UNIQUE") ? "UNIQUE"
+					     : "PRIMARY KEY", table);
+		}
+		if (existing && generated) {
+			s->rewrites = 1;
+			stmt_finding(st, s, "add-column-generated-stored", jloc(gen, "location", at),
+				     "adding stored generated column %s computes it for every row: "
+				     "table %s is rewritten under an ACCESS EXCLUSIVE lock",
+				     jstr(cd, "colname"), table);
+		} else if (existing && (vol || serial || identity)) {
 			s->rewrites = 1;
 			stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a "
 				     "volatile default (%s) rewrites table %s under an ACCESS "
-				     "EXCLUSIVE lock", jstr(cd, "colname"), vol ? vol : "a serial's nextval",
-				     table);
+				     "EXCLUSIVE lock", jstr(cd, "colname"), vol ? vol : identity
+				     ? "an identity's nextval" : "a serial's nextval", table);
 		} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL) && !has_default) {
 			stmt_finding(st, s, "add-column-not-null-no-default", at, "adding NOT NULL "
 				     "column %s without a default fails if %s has rows",
@@ -648,6 +713,19 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 		s->kind = "SET";
 		if (!strcmp(jstr(b, "name") ?: "", "lock_timeout"))
 			st->lock_timeout_set = 1;
+	} else if ((!strcmp(t, "CreateTableAsStmt") &&
+		    !strcmp(jstr(b, "objtype") ?: "", "OBJECT_TABLE")) ||
+		   (!strcmp(t, "SelectStmt") && jget(b, "intoClause"))) {
+		/* a new table, filled from a query */
+		const char *table = jstr(b, !strcmp(t, "SelectStmt") ? "intoClause.rel.relname"
+								     : "into.rel.relname");
+		s->kind = !strcmp(t, "SelectStmt") ? "SELECT INTO" : "CREATE TABLE AS";
+		s->score = 1;
+		take_lock(s, "ACCESS SHARE");
+		if (table) {
+			lint_add_new_table(st, table);
+			model_drop_table(st->model, table);
+		}
 	} else if (!strcmp(t, "SelectStmt") || !strcmp(t, "CommentStmt") ||
 		   !strcmp(t, "GrantStmt") || !strcmp(t, "VariableShowStmt")) {
 		s->kind = !strcmp(t, "SelectStmt") ? "SELECT" : !strcmp(t, "CommentStmt")

@@ -69,6 +69,9 @@ static char *render_text(const dbs_lint *l, int color)
 		const lint_migration *lm = &l->mig[i];
 		strbuf_addf(&sb, "%s (score %d, %s%s%s)\n", lm->m->up.file, lm->score,
 			    colour(lm->level, color), dbs_level_name(lm->level), off);
+		if (lm->irreversible)
+			strbuf_adds(&sb, "  irreversible: its down holds no statement, so "
+				    "rollback refuses it without --allow-irreversible\n");
 		for (size_t k = 0; k < lm->ns; k++) {
 			const stmt_info *s = &lm->s[k];
 			strbuf_adds(&sb, "  ");
@@ -159,10 +162,11 @@ static json_t *lint_json(const dbs_lint *l)
 		json_t *stmts = json_array();
 		for (size_t k = 0; k < lm->ns; k++)
 			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
-		json_array_append_new(migs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:o}",
+		json_array_append_new(migs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
 			"app", lm->m->app, "version", lm->m->version, "name", lm->m->name,
 			"file", lm->m->up.file, "score", lm->score, "level",
-			dbs_level_name(lm->level), "statements", stmts));
+			dbs_level_name(lm->level), "irreversible", lm->irreversible,
+			"statements", stmts));
 	}
 	json_t *warn = json_array();
 	for (size_t i = 0; i < l->nwarnings; i++)

@@ -24,6 +24,9 @@ HINT: make the migrations safer ('dbshift lint' says how), allow a reviewed find
 	check_eq "$ERR" "dbshift: warning: migrations/2_purge.sql:2:1 [dml-without-where] DELETE without WHERE changes every row of items$([ "$DRIVER" = postgres ] && echo " in one transaction, locking them all")
 dbshift: warning: risk: high (worst finding red): split it into expand and contract migrations, take a backup first, and run it in a maintenance window" "$tag: the red finding it applied is a warning, with the verdict"
 	dbs --database "$url" rollback
+	check_rc 3 "$tag: its empty down is irreversible"
+	dbs --database "$url" rollback --allow-irreversible
+	check_rc 0 "$tag: --allow-irreversible forgets it"
 	dbs --database "$url" --env production --json migrate --force
 	check_rc 0 "$tag: --force runs above max_risk"
 	check_eq "$(echo "$OUT" | jq -c '.risk')" '{"worst":"red","score":4,"band":"high","max_risk":"yellow","forced":true}' "$tag: the report records the forced decision"
