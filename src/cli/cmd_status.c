@@ -41,8 +41,9 @@ int cmd_status(cli *g)
 		counts[e->state]++;
 		entry_label(e, label, sizeof(label));
 		char state[32], dur[32] = "";
-		snprintf(state, sizeof(state), "%s%s", dbs_state_name(e->state),
-			 e->out_of_order ? " (out of order)" : "");
+		snprintf(state, sizeof(state), "%s%s%s", dbs_state_name(e->state),
+			 e->out_of_order ? " (out of order)" : "",
+			 e->state == DBS_FAILED ? e->failed_down ? " (rollback)" : " (up)" : "");
 		if (e->state != DBS_PENDING)
 			snprintf(dur, sizeof(dur), "%lld ms", (long long)e->duration_ms);
 		printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label,

@@ -504,11 +504,19 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, const sect
 		}
 		if (!rc && s[i].no_tx_only) {
 			rc = dbs_fail(err, DBS_EINPUT, "%s cannot run inside a transaction, and "
-				      "this migration runs in one", s[i].kind);
+				      "this migration's %s runs in one", s[i].kind,
+				      sec == &m->down ? "down" : "up");
 			dbs_error_set_file(err, sec->file, s[i].line, s[i].col);
-			dbs_error_set_hint(err, "add '-- dbshift:no-transaction' to the migration's "
-					   "header (goose: '-- +goose NO TRANSACTION'); it then runs "
-					   "statement by statement");
+			if (sec == &m->down)
+				dbs_error_set_hint(err, "run the down outside a transaction: "
+						   "'-- migrate:down transaction:false' (dbmate), or "
+						   "'-- dbshift:no-transaction down' in the header; it "
+						   "then runs statement by statement");
+			else
+				dbs_error_set_hint(err, "add '-- dbshift:no-transaction' to the "
+						   "migration's header (dbmate: '-- migrate:up "
+						   "transaction:false', goose: '-- +goose NO "
+						   "TRANSACTION'); it then runs statement by statement");
 		}
 		stmt_release(&s[i]);
 	}

@@ -105,6 +105,17 @@ t_fidelity_dbmate() {
 	same_schema "$tag" "$url" "$(up_of migrations/20240101000001_create_items.sql)" \
 		"$(up_of migrations/20240101000002_index_items.sql)" \
 		"$(up_of migrations/20240101000003_unique_titles.sql)"
+	# a transactional down that cannot run in a transaction is refused, naming the down
+	cp migrations/20240101000002_index_items.sql keep.sql
+	sed -i 's/^-- migrate:down transaction:false/-- migrate:down/' migrations/20240101000002_index_items.sql
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" rollback 20240101000001
+	check_rc 2 "$tag: DROP INDEX CONCURRENTLY in a transactional down is an input error"
+	check_contains "$ERR" "DROP INDEX CONCURRENTLY cannot run inside a transaction, and this migration's down runs in one" "$tag: naming the down"
+	check_contains "$ERR" "'-- migrate:down transaction:false'" "$tag: and what to write"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	mv keep.sql migrations/20240101000002_index_items.sql
+
 	dbs --database "$url" --json rollback zero
 	check_rc 0 "$tag: rollback zero runs the DROP INDEX CONCURRENTLY downs outside a transaction"
 	check_eq "$(echo "$OUT" | steps_of)" "down 20240101000003_unique_titles succeeded
@@ -208,6 +219,9 @@ t_repair_down() {
 	check_eq "$(table_exists "$url" a)$(table_exists "$url" b)" "10" "$tag: what ran before stays done"
 	dbs --database "$url" --json status
 	check_eq "$(echo "$OUT" | jq -r '.migrations[0] | "\(.state) \(.failed_direction)"')" "failed down" "$tag: status shows the truth"
+	dbs --database "$url" status
+	check_contains "$OUT" "failed (rollback)" "$tag: status says the rollback failed"
+	check_contains "$OUT" "rollback failed at migrations/1_ab.sql:8:1" "$tag: and where"
 	dbs --database "$url" migrate
 	check_rc 3 "$tag: migrate is blocked"
 	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: the rollback of migration 1_ab failed earlier and blocks further runs" "$tag: by the failed rollback"

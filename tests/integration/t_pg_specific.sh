@@ -41,8 +41,8 @@ SQL
 	local before; before=$(snapshot "$url")
 	dbs --database "$url" migrate
 	check_rc 2 "$tag: CONCURRENTLY in a transactional migration is an input error"
-	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: migrations/3_tx_index.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction, and this migration runs in one
-HINT: add '-- dbshift:no-transaction' to the migration's header (goose: '-- +goose NO TRANSACTION'); it then runs statement by statement" "$tag: and says what to add"
+	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: migrations/3_tx_index.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction, and this migration's up runs in one
+HINT: add '-- dbshift:no-transaction' to the migration's header (dbmate: '-- migrate:up transaction:false', goose: '-- +goose NO TRANSACTION'); it then runs statement by statement" "$tag: and says what to add"
 	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
 	cd "$WORK" || return
 }
