@@ -592,11 +592,6 @@ static int redo_atomic(const dbs_plan *plan)
 	return plan->n == 2 && !plan->steps[0].no_transaction && !plan->steps[1].no_transaction;
 }
 
-static void entry_label(const dbs_entry *e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s_%s", e->app, *e->app ? "/" : "", e->version, e->name);
-}
-
 /*
  * redo, atomic: the down, the up and both history changes in one
  * transaction; a failure anywhere leaves the migration applied as it was.
@@ -640,7 +635,7 @@ static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs
 			plan->n = 2;
 			if (!redo_atomic(plan) && section_is_empty(&m->down)) {
 				char label[512];
-				entry_label(plan->steps[0].entry, label, sizeof(label));
+				plan_label(plan->steps[0].entry, label, sizeof(label));
 				rc = dbs_fail(&ctx->err, DBS_EPOLICY, "redo of %s stops before its up: "
 					      "its down holds no statement, so the up would run on "
 					      "top of itself", label);
@@ -815,7 +810,7 @@ int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data
 static int repair_down(dbs_ctx *ctx, plan_entry *pe, int down, const char **action)
 {
 	char label[512];
-	entry_label(&pe->pub, label, sizeof(label));
+	plan_label(&pe->pub, label, sizeof(label));
 	if (down == DBS_DOWN_DONE) {
 		*action = "down done: pending";
 		return state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,

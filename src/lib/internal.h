@@ -153,6 +153,8 @@ void plan_entries_free(plan_entry *e, size_t n);
 
 int planner_order(plan_entry **out, size_t *nout, source *src,
 		  history_row *rows, size_t nrows, dbs_error *err);
+/* "app/version_name" or "version_name", in buf. */
+const char *plan_label(const dbs_entry *p, char *buf, size_t n);
 int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 		    const dbs_migrate_opts *o, dbs_error *err);
 int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,

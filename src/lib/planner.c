@@ -405,7 +405,7 @@ static const plan_entry *entry_of_step(const dbs_step *s)
 	return (const plan_entry *)(const void *)s->entry;  /* pub comes first */
 }
 
-static const char *label(const dbs_entry *p, char *buf, size_t n)
+const char *plan_label(const dbs_entry *p, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s%s%s_%s", p->app, *p->app ? "/" : "", p->version, p->name);
 	return buf;
@@ -421,7 +421,7 @@ static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err
 			continue;
 		dbs_fail(err, DBS_EPOLICY, "%smigration %s failed earlier and blocks "
 			 "further runs", p->failed_down ? "the rollback of " : "",
-			 label(p, buf, sizeof(buf)));
+			 plan_label(p, buf, sizeof(buf)));
 		if (p->message)
 			dbs_error_set_detail(err, "%s", p->message);
 		if (p->failed_down)
@@ -440,7 +440,7 @@ static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err
 		if (p->state != DBS_DRIFTED)
 			continue;
 		dbs_fail(err, DBS_EPOLICY, "migration %s was changed after it was "
-			 "applied", label(p, buf, sizeof(buf)));
+			 "applied", plan_label(p, buf, sizeof(buf)));
 		dbs_error_set_hint(err, "restore the file as it was applied, or accept "
 			"the change with 'dbshift repair' (or run with --allow-drift)");
 		return DBS_EPOLICY;
@@ -503,7 +503,7 @@ int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 					char b2[512];
 					rc = dbs_fail(err, DBS_EPOLICY, "contract migration %s follows "
 						      "expand migration %s, which is not applied yet",
-						      label(p, buf, sizeof(buf)), label(q, b2, sizeof(b2)));
+						      plan_label(p, buf, sizeof(buf)), plan_label(q, b2, sizeof(b2)));
 					dbs_error_set_hint(err, "run 'dbshift migrate --phase expand' "
 							   "and deploy the new code first");
 				}
@@ -511,7 +511,7 @@ int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 		}
 		if (!rc && p->out_of_order && !o->allow_out_of_order && !is_contract(p)) {
 			rc = dbs_fail(err, DBS_EPOLICY, "migration %s is older than the newest "
-				      "applied migration", label(p, buf, sizeof(buf)));
+				      "applied migration", plan_label(p, buf, sizeof(buf)));
 			dbs_error_set_hint(err, "give it a newer version, or apply it with "
 					   "--allow-out-of-order if it does not depend on order");
 		}
@@ -567,13 +567,13 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 		char buf[512];
 		if (p->state == DBS_MISSING) {
 			rc = dbs_fail(err, DBS_EINPUT, "cannot roll back %s: its file is missing",
-				      label(p, buf, sizeof(buf)));
+				      plan_label(p, buf, sizeof(buf)));
 			dbs_error_set_hint(err, "restore the migration file, or choose a "
 					   "target above it");
 		} else if (p->irreversible && !o->allow_irreversible) {
 			const section *down = &entry_of_step(&plan->steps[i])->m->down;
 			rc = dbs_fail(err, DBS_EPOLICY, "cannot roll back %s: it is irreversible "
-				      "(%s)", label(p, buf, sizeof(buf)), down->sql
+				      "(%s)", plan_label(p, buf, sizeof(buf)), down->sql
 				      ? "its down holds no statement" : "it has no down");
 			dbs_error_set_file(err, down->file ? down->file : p->path, 0, 0);
 			dbs_error_set_hint(err, "add the SQL that undoes it (a '-- migrate:down' "
