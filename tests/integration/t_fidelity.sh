@@ -253,3 +253,20 @@ t_repair_down() {
 	check_eq "$(table_exists "$url" a)$(table_exists "$url" b)" "11" "$tag: its tables are back"
 	cd "$WORK" || return
 }
+
+# lint asks pg_proc how volatile a default's function is, when it has a database
+t_lint_volatility() {
+	project lint_vol
+	local url; url=$(newdb lint_vol) tag="$DRIVER lint_vol"
+	printf -- '-- migrate:up\nCREATE TABLE items (id int);\nCREATE FUNCTION make_code() RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT text $x$abc$x$ $$;\nCREATE FUNCTION roll() RETURNS int VOLATILE LANGUAGE sql AS $$ SELECT 4 $$;\n-- migrate:down\nDROP FUNCTION roll();\nDROP FUNCTION make_code();\nDROP TABLE items;\n' > migrations/1_setup.sql
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: setup"
+	printf -- '-- migrate:up\nSET lock_timeout = $$2s$$;\nALTER TABLE items ADD COLUMN code text DEFAULT make_code();\nALTER TABLE items ADD COLUMN n int DEFAULT roll();\n-- migrate:down\nALTER TABLE items DROP COLUMN n;\nALTER TABLE items DROP COLUMN code;\n' > migrations/2_cols.sql
+	local q='.migrations[].statements[].findings[] | select(.allowed | not) | "\(.rule) \(.line):\(.col)"'
+	dbs --database "$url" lint --format json
+	check_eq "$(echo "$OUT" | jq -r "$q")" "add-column-volatile-default 4:30" "$tag: with a database, pg_proc says make_code() is immutable and roll() volatile"
+	dbs lint --format json migrations/2_cols.sql
+	check_eq "$(echo "$OUT" | jq -r "$q")" "add-column-volatile-default 3:30
+add-column-volatile-default 4:30" "$tag: without one, a function not known to be stable counts as volatile"
+	cd "$WORK" || return
+}
