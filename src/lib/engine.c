@@ -682,6 +682,23 @@ static int record_baseline(dbs_ctx *ctx, const dbs_step *s)
 			    "baseline: recorded as applied without running", &ctx->err);
 }
 
+/* The data migration of an up step, if it has one: after the DDL
+ * committed, batch by batch. */
+static int run_data(dbs_ctx *ctx, run *r, const dbs_step *s)
+{
+	const migration *m = entry_of(s)->m;
+	if (!m->data_file)
+		return 0;
+	json_t *result = NULL;
+	int64_t t0 = now_ms();
+	int rc = data_step(ctx, m->data_file, &result);
+	run_step(ctx, r, s->entry, "data", now_ms() - t0, 1, rc ? &ctx->err : NULL);
+	json_t *last = json_array_get(r->steps, json_array_size(r->steps) - 1);
+	if (result)
+		json_object_set_new(last, "data", result);
+	return rc;
+}
+
 /*
  * Plan, and check the plan, before anything is touched: bad input and
  * policy refusals change nothing, not even the history tables.  Then,
@@ -730,6 +747,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			if (cb)
 				cb(&plan.steps[i], a.ms[i], e, cb_data);
 		}
+		if (!rc)
+			rc = run_data(ctx, &r, &plan.steps[1]);
 		plan.n = 0;  /* done */
 	}
 	for (size_t i = 0; !rc && i < plan.n; i++) {
@@ -745,17 +764,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
 		if (cb)
 			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
-		const migration *m = entry_of(s)->m;
-		if (!rc && s->direction == DBS_UP && m->data_file && kind != RUN_BASELINE) {
-			/* its data migration, after the DDL committed, batch by batch */
-			json_t *result = NULL;
-			int64_t t0 = now_ms();
-			rc = data_step(ctx, m->data_file, &result);
-			run_step(ctx, &r, s->entry, "data", now_ms() - t0, 1, rc ? &ctx->err : NULL);
-			json_t *last = json_array_get(r.steps, json_array_size(r.steps) - 1);
-			if (result)
-				json_object_set_new(last, "data", result);
-		}
+		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
+			rc = run_data(ctx, &r, s);
 	}
 	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);

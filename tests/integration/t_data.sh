@@ -81,6 +81,9 @@ t_data() {
 	check_rc 0 "$tag: migrate runs the named data migration"
 	check_eq "$(echo "$OUT" | jq -r '[.steps[] | "\(.action) \(.version)"] | join(",")')" "up 1,up 2,data 2" "$tag: after the DDL step"
 	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE note = 'x'")" "200000" "$tag: the data migration ran to the end"
+	dbs --database "$url" --json redo
+	check_rc 0 "$tag: redo of it exits 0"
+	check_eq "$(echo "$OUT" | jq -r '[.steps[] | "\(.action) \(.version) \(.status)"] | join(",")')" "down 2 succeeded,up 2 succeeded,data 2 succeeded" "$tag: redo (one transaction) runs its data migration after"
 	cd "$WORK" || return
 }
 
