@@ -32,6 +32,16 @@ int report_failure(cli *g, const dbs_error *err)
 	return exit_code(err->code);
 }
 
+/* Each line of warn as a "dbshift: warning:" line on stderr (not --quiet). */
+static void print_warnings(const cli *g, const char *warn)
+{
+	for (const char *p = warn; p && *p && !g->quiet;) {
+		size_t n = strcspn(p, "\n");
+		fprintf(stderr, "dbshift: warning: %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 int open_ctx(cli *g, dbs_ctx **ctx, int need)
 {
 	dbs_error err = { 0 };
@@ -47,13 +57,8 @@ int open_ctx(cli *g, dbs_ctx **ctx, int need)
 		return rc;
 	}
 	/* files the migrations directory holds that are no migration */
-	const char *warn = dbs_load_warnings(*ctx);
-	for (const char *p = warn; p && *p && !g->quiet && (g->verbose ||
-	     !strcmp(g->command, "status"));) {
-		size_t n = strcspn(p, "\n");
-		fprintf(stderr, "dbshift: warning: %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	if (g->verbose || !strcmp(g->command, "status"))
+		print_warnings(g, dbs_load_warnings(*ctx));
 	return 0;
 }
 
@@ -84,12 +89,7 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 
 int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 {
-	const char *warn = dbs_run_warnings(ctx);
-	for (const char *p = warn; p && *p && !g->quiet;) {
-		size_t n = strcspn(p, "\n");
-		fprintf(stderr, "dbshift: warning: %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	print_warnings(g, dbs_run_warnings(ctx));
 	if (rc) {
 		const dbs_error *err = dbs_last_error(ctx);
 		/* The JSON report already holds the error: print it once. */

@@ -31,6 +31,16 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 	return DBS_EINPUT;
 }
 
+const db_driver *driver_guess(const char *url)
+{
+	const db_driver *d = NULL;
+	dbs_error e = { 0 };
+	if (url && driver_for_url(&d, url, &e))
+		d = NULL;
+	dbs_error_clear(&e);
+	return d;
+}
+
 void db_rows_free(db_rows *r)
 {
 	if (!r)

@@ -50,22 +50,14 @@ static void copy_options(dbs_options *dst, const dbs_options *src)
 	dst->doctor_max_lag = dup_or_null(src->doctor_max_lag);
 }
 
-/* The database the migrations are read for: the URL's, else PostgreSQL. */
-static const char *dialect_of(const char *url)
-{
-	const db_driver *d;
-	dbs_error e = { 0 };
-	int rc = url ? driver_for_url(&d, url, &e) : DBS_EINPUT;
-	dbs_error_clear(&e);
-	return rc ? "postgres" : d->name;
-}
-
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 {
 	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	copy_options(&ctx->opts, opts);
-	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir,
-					     dialect_of(opts->database), err) : 0;
+	/* migrations are read for the URL's database, else PostgreSQL's */
+	ctx->dialect = driver_guess(opts->database);
+	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir, ctx->dialect
+					     ? ctx->dialect->name : "postgres", err) : 0;
 	if (rc) {
 		dbs_close(ctx);
 		return rc;
@@ -826,18 +818,15 @@ static int repair_down(dbs_ctx *ctx, plan_entry *pe, int down, const char **acti
 		return state_forget(ctx->driver, ctx->conn, pe->pub.app, pe->pub.version,
 				    &ctx->err);
 	}
-	if (down == DBS_DOWN_UNDONE && pe->m) {
+	if (down == DBS_DOWN_UNDONE) {
+		/* a failed row whose file is gone shows as missing: pe->m is set */
 		*action = "down undone: applied";
 		return state_record(ctx->driver, ctx->conn, pe->m, "applied", pe->pub.duration_ms,
 				    "repair: rollback undone by hand", &ctx->err);
 	}
 	*action = "ask";
-	if (down == DBS_DOWN_UNDONE)
-		dbs_fail(&ctx->err, DBS_EINPUT, "cannot mark %s applied again: its file is "
-			 "missing", label);
-	else
-		dbs_fail(&ctx->err, DBS_EINPUT, "the rollback of %s failed outside a "
-			 "transaction: say how it ended", label);
+	dbs_fail(&ctx->err, DBS_EINPUT, "the rollback of %s failed outside a transaction: "
+		 "say how it ended", label);
 	if (pe->pub.message)
 		dbs_error_set_detail(&ctx->err, "%s", pe->pub.message);
 	dbs_error_set_hint(&ctx->err, "finish the down by hand and run 'dbshift repair "
@@ -855,8 +844,7 @@ int dbs_repair(dbs_ctx *ctx, int down, size_t *fixed, char **report)
 	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
 		plan_entry *pe = &ctx->entries[i];
 		const char *action;
-		if (pe->pub.state == DBS_FAILED && pe->pub.failed_down &&
-		    (down == DBS_DOWN_ASK || (down == DBS_DOWN_UNDONE && !pe->m)))
+		if (pe->pub.state == DBS_FAILED && pe->pub.failed_down && down == DBS_DOWN_ASK)
 			rc = repair_down(ctx, pe, down, &action);
 	}
 	if (rc) {

@@ -312,6 +312,8 @@ int table_counts(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err)
 
 /* The driver for a URL, or an input error that says which URLs work. */
 int driver_for_url(const db_driver **out, const char *url, dbs_error *err);
+/* The driver of url, or NULL when there is no URL or none fits (quietly). */
+const db_driver *driver_guess(const char *url);
 
 /* ---- state tables (dbshift_migrations, dbshift_runs) ---- */
 
@@ -338,6 +340,7 @@ struct dbs_ctx {
 	dbs_options opts;
 	char *display_url;
 	const db_driver *driver;
+	const db_driver *dialect;  /* the URL's driver, even offline; NULL: none */
 	db_conn *conn;
 	source src;
 	history_row *rows;

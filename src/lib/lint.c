@@ -538,12 +538,7 @@ static const lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
 
 static const lint_dialect *ctx_dialect(dbs_ctx *ctx)
 {
-	const db_driver *d = ctx->driver;
-	dbs_error e = { 0 };
-	if (!d && ctx->opts.database && driver_for_url(&d, ctx->opts.database, &e))
-		d = NULL;
-	dbs_error_clear(&e);
-	return d ? d->lint : &lint_postgres;
+	return ctx->dialect ? ctx->dialect->lint : &lint_postgres;
 }
 
 int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_lint **out)

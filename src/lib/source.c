@@ -52,22 +52,23 @@ void source_release(source *src)
 	src->n = 0;
 }
 
+/* Versions as text (Diesel chains) or as numbers. */
+static int version_cmp(int as_text, const char *a, const char *b)
+{
+	if (!as_text)
+		return dbs_version_cmp(a, b);
+	int c = strcmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}
+
 int migration_version_cmp(const migration *a, const migration *b)
 {
-	if (a->string_order && b->string_order) {
-		int c = strcmp(a->version, b->version);
-		return c < 0 ? -1 : c > 0;
-	}
-	return dbs_version_cmp(a->version, b->version);
+	return version_cmp(a->string_order && b->string_order, a->version, b->version);
 }
 
 int migration_version_cmp_to(const migration *m, const char *version)
 {
-	if (m->string_order) {
-		int c = strcmp(m->version, version);
-		return c < 0 ? -1 : c > 0;
-	}
-	return dbs_version_cmp(m->version, version);
+	return version_cmp(m->string_order, m->version, version);
 }
 
 int section_is_empty(const section *s)
@@ -682,11 +683,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 
 static int piece_vcmp(const piece *x, const piece *y)
 {
-	if (x->string_order && y->string_order) {
-		int c = strcmp(x->version, y->version);
-		return c < 0 ? -1 : c > 0;
-	}
-	return dbs_version_cmp(x->version, y->version);
+	return version_cmp(x->string_order && y->string_order, x->version, y->version);
 }
 
 static int piece_cmp(const void *a, const void *b)

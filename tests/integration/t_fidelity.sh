@@ -244,6 +244,9 @@ t_repair_down() {
 	# finished by hand: it is pending, and migrate applies it again
 	dbs --database "$url" rollback
 	check_rc 1 "$tag: the rollback fails again"
+	dbs --database "$url" repair --down-done --down-undone
+	check_rc 2 "$tag: one answer at a time"
+	check_contains "$ERR" "give either --down-done or --down-undone, not both" "$tag: saying so"
 	sql "$url" "DROP TABLE a" >/dev/null
 	dbs --database "$url" repair --down-done
 	check_rc 0 "$tag: repair --down-done"

@@ -299,6 +299,34 @@ static void diesel_layout(void **state)
 	rmtree(d);
 	free(d);
 
+	/* a separate down file's header sets the down's mode, and nothing else */
+	static const struct { const char *header, *msg; } down_hdr[] = {
+		{ "-- dbshift:no-transaction up\n", "a down file cannot set the up's transaction mode" },
+		{ "-- dbshift:phase expand\n", "directive 'dbshift:phase' belongs in the up file" },
+	};
+	for (size_t i = 0; i < sizeof(down_hdr) / sizeof(*down_hdr); i++) {
+		d = tmpdir();
+		put(d, "1_a.up.sql", "SELECT 1;\n");
+		char *text = xprintf("%sSELECT 2;\n", down_hdr[i].header);
+		put(d, "1_a.down.sql", text);
+		free(text);
+		assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
+		assert_string_equal(err.message, down_hdr[i].msg);
+		assert_int_equal(err.line, 1);
+		dbs_error_clear(&err);
+		rmtree(d);
+		free(d);
+	}
+	d = tmpdir();
+	put(d, "1_a.up.sql", "SELECT 1;\n");
+	put(d, "1_a.down.sql", "-- dbshift:no-transaction\nDROP INDEX CONCURRENTLY i;\n");
+	assert_int_equal(source_load(&src, d, "postgres", &err), 0);
+	assert_int_equal(src.m[0].up.no_transaction, 0);
+	assert_int_equal(src.m[0].down.no_transaction, 1);
+	source_release(&src);
+	rmtree(d);
+	free(d);
+
 	d = tmpdir();
 	put(d, "create_users/up.sql", "SELECT 1;\n");
 	assert_int_equal(source_load(&src, d, "postgres", &err), DBS_EINPUT);
