@@ -61,29 +61,6 @@ static void usage(FILE *f)
 		   "2 usage or input error, 3 refused by policy.\n");
 }
 
-int exit_code(int rc)
-{
-	switch (rc) {
-	case DBS_OK: return 0;
-	case DBS_EINPUT: return 2;
-	case DBS_EPOLICY: return 3;
-	default: return 1;
-	}
-}
-
-
-int usage_error(cli *g, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char msg[512];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	dbs_error err = { .code = DBS_EINPUT, .message = msg,
-			  .hint = (char *)"run 'dbshift --help' for the commands and options" };
-	return report_failure(g, &err);
-}
-
 /* Global options that take a value, and where the value goes. */
 typedef struct raw_globals {
 	const char *database, *dir, *env, *config, *lock_wait;

@@ -4,6 +4,7 @@
  * Human text goes to stdout/stderr; with --json, one JSON document goes
  * to stdout and stays the only thing there.
  */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,4 +158,26 @@ char *take_url_arg(const char *arg)
 		pos = off + len;
 	}
 	return copy;
+}
+
+int exit_code(int rc)
+{
+	switch (rc) {
+	case DBS_OK: return 0;
+	case DBS_EINPUT: return 2;
+	case DBS_EPOLICY: return 3;
+	default: return 1;
+	}
+}
+
+int usage_error(cli *g, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dbs_error err = { .code = DBS_EINPUT, .message = msg,
+			  .hint = (char *)"run 'dbshift --help' for the commands and options" };
+	return report_failure(g, &err);
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "ctx/ctx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

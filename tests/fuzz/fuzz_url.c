@@ -10,7 +10,7 @@
 
 #include <libpq-fe.h>
 
-#include "internal.h"
+#include "driver/driver.h"
 
 static const char *password_of(PQconninfoOption *o)
 {

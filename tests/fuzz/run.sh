@@ -10,14 +10,17 @@ secs=${1:-30}
 out=${FUZZ_OUT:-build-fuzz}
 mkdir -p "$out/obj"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-	-fno-sanitize-recover=undefined -Iinclude -Isrc/lib $(pkg-config --cflags libpq jansson inih)"
+	-fno-sanitize-recover=undefined -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih)"
 LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()
-for src in src/lib/*.c; do
-	o="$out/obj/$(basename "${src%.c}").o"
-	if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ src/lib/internal.h -nt "$o" ]; then
+newest_h=$(ls -t src/util/*.h src/lib/*/*.h | head -n 1)
+for src in src/util/*.c src/lib/*/*.c; do
+	o=${src#src/}
+	o="$out/obj/${o//\//_}"
+	o="${o%.c}.o"
+	if [ ! -f "$o" ] || [ "$src" -nt "$o" ] || [ "$newest_h" -nt "$o" ]; then
 		# shellcheck disable=SC2086
 		clang $CFLAGS -c "$src" -o "$o" || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
 	fi

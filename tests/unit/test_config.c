@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "ctx/ctx.h"
 
 static char path[] = "/tmp/dbshift-conf.XXXXXX";
 
@@ -24,7 +24,7 @@ static void write_conf(const char *text)
 static void done(void)
 {
 	unlink(path);
-	strcpy(path, "/tmp/dbshift-conf.XXXXXX");
+	snprintf(path, sizeof(path), "/tmp/dbshift-conf.XXXXXX");
 	unsetenv("DATABASE_URL");
 	unsetenv("DBSHIFT_ENV");
 }

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "plan/plan.h"
 
 /* A source from "app:version[>app:version]" specs; the up SQL is the spec. */
 static void make_source(source *src, const char *const *specs, size_t n)

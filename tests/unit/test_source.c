@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "source/source.h"
 
 static int parse(migration *m, const char *text, int goose, dbs_error *err)
 {

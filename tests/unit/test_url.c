@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "driver/driver.h"
 
 static void redact(void **state)
 {

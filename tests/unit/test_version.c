@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "source/source.h"
 
 static void numbers_not_strings(void **state)
 {

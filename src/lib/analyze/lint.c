@@ -1,0 +1,536 @@
+/*
+ * lint.c - the rules, suppressions, scores and the schema model; the
+ * dialects (lint_pg.c, lint_sqlite.c) say what each statement does, this
+ * file decides what that means.  Every rule has a page in docs/rules.md.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze/lint.h"
+
+static const rule rules[] = {
+	{ "index-not-concurrent", DBS_RED,
+	  "CREATE INDEX CONCURRENTLY in a migration marked -- dbshift:no-transaction" },
+	{ "drop-index-not-concurrent", DBS_YELLOW,
+	  "DROP INDEX CONCURRENTLY in a migration marked -- dbshift:no-transaction" },
+	{ "concurrently-in-transaction", DBS_RED,
+	  "add -- dbshift:no-transaction to the migration's header" },
+	{ "add-column-volatile-default", DBS_RED,
+	  "add the column without a default, set the default, then backfill in batches" },
+	{ "add-column-generated-stored", DBS_RED,
+	  "add a plain column, fill it in batches, then keep it current with a trigger" },
+	{ "add-column-not-null-no-default", DBS_RED,
+	  "add the column nullable (or with a default), backfill, then add NOT NULL safely" },
+	{ "add-column-not-null-default", DBS_YELLOW,
+	  "make sure the code that inserts rows sets the column or relies on the default" },
+	{ "set-not-null", DBS_RED,
+	  "ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; VALIDATE CONSTRAINT c; "
+	  "then SET NOT NULL (no scan) and DROP CONSTRAINT c" },
+	{ "set-not-null-checked", DBS_YELLOW,
+	  "drop the CHECK constraint once NOT NULL is set" },
+	{ "constraint-not-valid", DBS_RED,
+	  "ADD CONSTRAINT ... NOT VALID, then VALIDATE CONSTRAINT in a later statement" },
+	{ "unique-not-using-index", DBS_RED,
+	  "CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX" },
+	{ "alter-column-type", DBS_RED,
+	  "add a new column, backfill it in batches, switch reads, then drop the old one" },
+	{ "alter-column-type-compatible", DBS_YELLOW,
+	  "run it with a lock_timeout; no backfill is needed" },
+	{ "rename", DBS_YELLOW,
+	  "add the new name alongside (column or view), deploy code that uses it, then drop the old" },
+	{ "drop-object", DBS_RED,
+	  "stop using it in the code first, deploy, then drop it in a contract migration" },
+	{ "truncate", DBS_RED,
+	  "DELETE in batches (dbshift data run) if other sessions use the table" },
+	{ "dml-without-where", DBS_RED,
+	  "add a WHERE clause, or run it in batches with dbshift data run" },
+	{ "vacuum-full", DBS_RED,
+	  "plain VACUUM, or pg_repack to reclaim space online" },
+	{ "cluster", DBS_RED, "pg_repack --order-by to reorder online" },
+	{ "reindex-not-concurrent", DBS_RED,
+	  "REINDEX ... CONCURRENTLY in a migration marked -- dbshift:no-transaction" },
+	{ "prefer-jsonb", DBS_YELLOW, "use jsonb" },
+	{ "prefer-bigint-key", DBS_YELLOW, "bigint GENERATED ALWAYS AS IDENTITY" },
+	{ "prefer-text", DBS_YELLOW, "text, with a CHECK (length(col) <= n) if a limit matters" },
+	{ "prefer-timestamptz", DBS_YELLOW, "timestamptz (timestamp with time zone)" },
+	{ "missing-lock-timeout", DBS_YELLOW,
+	  "SET lock_timeout = '2s'; before the statement (or lock_timeout in dbshift.conf)" },
+	{ "transaction-control", DBS_RED,
+	  "remove it: dbshift runs each migration in its own transaction "
+	  "(or none, with -- dbshift:no-transaction)" },
+	{ "syntax-error", DBS_RED, "fix the SQL" },
+	{ "sqlite-unsupported-alter", DBS_RED,
+	  "rebuild the table: CREATE TABLE new, INSERT ... SELECT, DROP old, RENAME new" },
+	{ "sqlite-table-rebuild", DBS_YELLOW,
+	  "follow SQLite's 12-step table rebuild procedure (https://sqlite.org/lang_altertable.html)" },
+	{ NULL, DBS_GREEN, NULL }
+};
+
+const rule *rule_find(const char *id)
+{
+	for (const rule *r = rules; r->id; r++)
+		if (!strcmp(r->id, id))
+			return r;
+	return NULL;
+}
+
+const lint_dialect *lint_dialect_for(const db_driver *d)
+{
+	static const lint_dialect *const dialects[] = { &lint_postgres, &lint_sqlite };
+	for (size_t i = 0; d && i < sizeof(dialects) / sizeof(dialects[0]); i++)
+		if (!strcmp(dialects[i]->name, d->name))
+			return dialects[i];
+	return &lint_postgres;
+}
+
+const char *dbs_level_name(dbs_level l)
+{
+	static const char *names[] = { "green", "yellow", "red" };
+	return names[l];
+}
+
+int dbs_level_parse(const char *s, dbs_level *out)
+{
+	for (int l = DBS_GREEN; l <= DBS_RED; l++)
+		if (!strcmp(s, dbs_level_name((dbs_level)l))) {
+			*out = (dbs_level)l;
+			return 0;
+		}
+	return DBS_EINPUT;
+}
+
+const char *risk_band(dbs_level worst, int top_score)
+{
+	/* the score's band, raised to what the worst finding says */
+	const char *band = top_score <= 5 ? "low" : top_score <= 15 ? "medium" : "high";
+	if (worst == DBS_RED)
+		return "high";
+	if (worst == DBS_YELLOW && !strcmp(band, "low"))
+		return "medium";
+	return band;
+}
+
+const char *risk_advice(const char *band)
+{
+	if (!strcmp(band, "low"))
+		return "safe to run during normal traffic; keep a lock_timeout set";
+	if (!strcmp(band, "medium"))
+		return "run off-peak with lock_timeout set, and check 'dbshift assess' for "
+		       "table sizes and blockers first";
+	return "split it into expand and contract migrations, take a backup first, and "
+	       "run it in a maintenance window";
+}
+
+/* ---- the schema model ---- */
+
+static model_col *model_find(const lint_model *mm, const char *table, const char *column)
+{
+	for (size_t i = 0; i < mm->n; i++)
+		if (!strcmp(mm->cols[i].table, table) && !strcmp(mm->cols[i].column, column))
+			return &mm->cols[i];
+	return NULL;
+}
+
+const char *model_type(const lint_model *mm, const char *table, const char *column)
+{
+	model_col *c = model_find(mm, table, column);
+	return c ? c->type : NULL;
+}
+
+void model_set(lint_model *mm, const char *table, const char *column, const char *type)
+{
+	model_col *c = model_find(mm, table, column);
+	if (!c) {
+		mm->cols = xrealloc(mm->cols, (mm->n + 1) * sizeof(model_col));
+		c = &mm->cols[mm->n++];
+		c->table = xstrdup(table);
+		c->column = xstrdup(column);
+		c->type = NULL;
+	}
+	free(c->type);
+	c->type = xstrdup(type);
+}
+
+static void model_remove(lint_model *mm, size_t i)
+{
+	free(mm->cols[i].table);
+	free(mm->cols[i].column);
+	free(mm->cols[i].type);
+	mm->cols[i] = mm->cols[--mm->n];
+}
+
+void model_drop_table(lint_model *mm, const char *table)
+{
+	for (size_t i = mm->n; i-- > 0;)
+		if (!strcmp(mm->cols[i].table, table))
+			model_remove(mm, i);
+}
+
+/* Rename a column (column != NULL) or a table (column == NULL) to `to`. */
+void model_rename(lint_model *mm, const char *table, const char *column, const char *to)
+{
+	for (size_t i = 0; i < mm->n; i++) {
+		model_col *c = &mm->cols[i];
+		if (strcmp(c->table, table))
+			continue;
+		if (!column) {
+			free(c->table);
+			c->table = xstrdup(to);
+		} else if (!strcmp(c->column, column)) {
+			free(c->column);
+			c->column = xstrdup(to);
+		}
+	}
+}
+
+void model_release(lint_model *mm)
+{
+	while (mm->n)
+		model_remove(mm, mm->n - 1);
+	free(mm->cols);
+	mm->cols = NULL;
+}
+
+/* ---- per-statement helpers for the dialects ---- */
+
+int lint_is_new_table(const lint_state *st, const char *table)
+{
+	for (size_t i = 0; i < st->nnew; i++)
+		if (!strcmp(st->new_tables[i], table))
+			return 1;
+	return 0;
+}
+
+void lint_add_new_table(lint_state *st, const char *table)
+{
+	st->new_tables = xrealloc(st->new_tables, (st->nnew + 1) * sizeof(char *));
+	st->new_tables[st->nnew++] = xstrdup(table);
+}
+
+void stmt_locate(lint_state *st, stmt_info *s, size_t off, int *line, int *col)
+{
+	(void)s;
+	text_position(st->sec->sql, off, line, col);
+	*line += st->sec->line - 1;
+}
+
+void stmt_finding(lint_state *st, stmt_info *s, const char *id, size_t off,
+		  const char *fmt, ...)
+{
+	if (st->record_only)
+		return;
+	const rule *r = rule_find(id);
+	s->f = xrealloc(s->f, (s->nf + 1) * sizeof(finding));
+	finding *f = &s->f[s->nf++];
+	memset(f, 0, sizeof(*f));
+	f->rule = r;
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	f->message = xstrdup(buf);
+	stmt_locate(st, s, off, &f->line, &f->col);
+}
+
+void stmt_set_tables(stmt_info *s, const char *table)
+{
+	if (!table)
+		return;
+	if (!s->tables) {
+		s->tables = xstrdup(table);
+		return;
+	}
+	char *t = xprintf("%s, %s", s->tables, table);
+	free(s->tables);
+	s->tables = t;
+}
+
+static void lint_warn(dbs_lint *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void lint_warn(dbs_lint *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char buf[1024];
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	l->warnings = xrealloc(l->warnings, (l->nwarnings + 1) * sizeof(char *));
+	l->warnings[l->nwarnings++] = xstrdup(buf);
+}
+
+/* ---- suppressions: -- dbshift:allow RULE reason ---- */
+
+typedef struct allow {
+	int line;
+	const rule *rule;
+	char *reason;
+	int used;
+} allow;
+
+/* Read the allow comments of a section; unknown rules are input errors. */
+static int read_allows(const section *sec, allow **out, size_t *n, dbs_lint *l, dbs_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	const char *p = sec->sql;
+	int line = sec->line;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *ln = xstrndup(p, len);
+		char *c = strstr(ln, "-- dbshift:allow");
+		if (c && strspn(ln, " \t") == (size_t)(c - ln)) {
+			char *args = c + strlen("-- dbshift:allow");
+			args += strspn(args, " \t");
+			size_t idn = strcspn(args, " \t\r");
+			char *id = xstrndup(args, idn);
+			char *reason = args + idn;
+			reason += strspn(reason, " \t");
+			size_t rn = strcspn(reason, "\r");
+			const rule *r = rule_find(id);
+			if (!r) {
+				dbs_fail(err, DBS_EINPUT, "unknown rule '%s' in dbshift:allow", id);
+				dbs_error_set_file(err, sec->file, line, (int)(c - ln) + 1);
+				dbs_error_set_hint(err, "rule names are listed in docs/rules.md");
+				free(id);
+				free(ln);
+				for (size_t k = 0; k < *n; k++)
+					free((*out)[k].reason);
+				free(*out);
+				*out = NULL;
+				*n = 0;
+				return DBS_EINPUT;
+			}
+			if (rn == 0)
+				lint_warn(l, "%s:%d: dbshift:allow %s without a reason: say why "
+					  "it is safe", sec->file, line, id);
+			*out = xrealloc(*out, (*n + 1) * sizeof(allow));
+			(*out)[(*n)++] = (allow){ line, r, xstrndup(reason, rn), 0 };
+			free(id);
+		}
+		free(ln);
+		if (!nl)
+			break;
+		p = nl + 1;
+		line++;
+	}
+	return 0;
+}
+
+/* Apply the allows between the previous statement and this one. */
+static void apply_allows(stmt_info *s, int from_line, allow *a, size_t na)
+{
+	for (size_t k = 0; k < na; k++) {
+		if (a[k].line < from_line || a[k].line >= s->line)
+			continue;
+		for (size_t i = 0; i < s->nf; i++)
+			if (s->f[i].rule == a[k].rule && !s->f[i].reason) {
+				s->f[i].reason = xstrdup(*a[k].reason ? a[k].reason : "(no reason given)");
+				a[k].used = 1;
+			}
+	}
+}
+
+static void stmt_release(stmt_info *s)
+{
+	free(s->text);
+	free(s->tables);
+	for (size_t i = 0; i < s->nf; i++) {
+		free(s->f[i].message);
+		free(s->f[i].reason);
+	}
+	free(s->f);
+}
+
+void dbs_lint_free(dbs_lint *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		for (size_t k = 0; k < l->mig[i].ns; k++)
+			stmt_release(&l->mig[i].s[k]);
+		free(l->mig[i].s);
+	}
+	free(l->mig);
+	for (size_t i = 0; i < l->nwarnings; i++)
+		free(l->warnings[i]);
+	free(l->warnings);
+	model_release(&l->model);
+	for (size_t i = 0; i < l->nowned; i++)
+		migration_release(&l->owned[i]);
+	free(l->owned);
+	free(l);
+}
+
+dbs_level dbs_lint_worst(const dbs_lint *l)
+{
+	return l->worst;
+}
+
+static void state_release(lint_state *st)
+{
+	for (size_t i = 0; i < st->nnew; i++)
+		free(st->new_tables[i]);
+	free(st->new_tables);
+	for (size_t i = 0; i < st->nchecks; i++)
+		free(st->checks[i]);
+	free(st->checks);
+}
+
+/* Analyze one migration's up section into lm (or only record it). */
+static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int record_only,
+		    dbs_error *err)
+{
+	lint_state st = { .db = l->db.driver ? &l->db : NULL, .model = &l->model, .m = m,
+			  .sec = &m->up, .record_only = record_only };
+	stmt_info *s = NULL;
+	size_t ns = 0;
+	int rc = l->dialect->analyze(&st, &s, &ns, err);
+	state_release(&st);
+	if (record_only || rc) {
+		for (size_t i = 0; i < ns; i++)
+			stmt_release(&s[i]);
+		free(s);
+		return rc;
+	}
+	allow *a;
+	size_t na;
+	if ((rc = read_allows(&m->up, &a, &na, l, err))) {
+		for (size_t i = 0; i < ns; i++)
+			stmt_release(&s[i]);
+		free(s);
+		return rc;
+	}
+	int prev_line = m->up.line;
+	lm->m = m;
+	lm->s = s;
+	lm->ns = ns;
+	for (size_t i = 0; i < ns; i++) {
+		apply_allows(&s[i], prev_line, a, na);
+		prev_line = s[i].line + 1;
+		s[i].level = DBS_GREEN;
+		for (size_t k = 0; k < s[i].nf; k++)
+			if (!s[i].f[k].reason && s[i].f[k].rule->level > s[i].level)
+				s[i].level = s[i].f[k].rule->level;
+		lm->score += s[i].score;
+		if (s[i].level > lm->level)
+			lm->level = s[i].level;
+	}
+	for (size_t k = 0; k < na; k++) {
+		if (!a[k].used)
+			lint_warn(l, "%s:%d: dbshift:allow %s matches no finding of the next "
+				  "statement", m->up.file, a[k].line, a[k].rule->id);
+		free(a[k].reason);
+	}
+	free(a);
+	l->score += lm->score;
+	if (lm->score > l->top_score)
+		l->top_score = lm->score;
+	if (lm->level > l->worst)
+		l->worst = lm->level;
+	return 0;
+}
+
+int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
+	     const migration *const *applied, size_t napplied, const migration *const *ms,
+	     size_t n, dbs_error *err)
+{
+	dbs_lint *l = xcalloc(1, sizeof(*l));
+	l->dialect = d;
+	if (db)
+		l->db = *db;
+	l->mig = xcalloc(n ? n : 1, sizeof(lint_migration));
+	int rc = 0;
+	for (size_t i = 0; i < napplied && !rc; i++)
+		rc = lint_one(l, applied[i], NULL, 1, err);
+	/* An applied migration that no longer parses says nothing of the new ones. */
+	if (rc)
+		dbs_error_clear(err);
+	rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		rc = lint_one(l, ms[i], &l->mig[l->n], 0, err);
+		if (!rc)
+			l->n++;
+	}
+	if (rc) {
+		dbs_lint_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	size_t n = 0;
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			for (size_t f = 0; f < s->nf; f++) {
+				if (s->f[f].reason || s->f[f].rule->level <= level)
+					continue;
+				if (n++ < max)
+					strbuf_addf(&sb, "%s%s:%d:%d [%s] %s", sb.len ? "\n" : "", s->file,
+						    s->f[f].line, s->f[f].col, s->f[f].rule->id,
+						    s->f[f].message);
+			}
+		}
+	if (n > max)
+		strbuf_addf(&sb, "\n... and %zu more", n - max);
+	return strbuf_detach(&sb);
+}
+
+const lint_migration *lint_find(const dbs_lint *l, const migration *m)
+{
+	for (size_t i = 0; l && i < l->n; i++)
+		if (l->mig[i].m == m)
+			return &l->mig[i];
+	return NULL;
+}
+
+int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+			   dbs_error *err)
+{
+	if (sec->no_transaction || !sec->sql)
+		return 0;
+	lint_model model = { 0 };
+	lint_state st = { .model = &model, .m = m, .sec = sec, .record_only = 1 };
+	stmt_info *s = NULL;
+	size_t n = 0;
+	int rc = d->analyze(&st, &s, &n, err);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && s[i].tx_control) {
+			rc = dbs_fail(err, DBS_EINPUT, "transaction control (%.*s) in a migration "
+				      "that runs in a transaction", (int)strcspn(s[i].text, " \t\n;"),
+				      s[i].text);
+			dbs_error_set_file(err, sec->file, s[i].line, s[i].col);
+			dbs_error_set_hint(err, "dbshift commits each migration with its history "
+					   "row: remove the statement, or mark the migration "
+					   "'-- dbshift:no-transaction' to manage transactions yourself");
+		}
+		if (!rc && s[i].no_tx_only) {
+			rc = dbs_fail(err, DBS_EINPUT, "%s cannot run inside a transaction, and "
+				      "this migration's %s runs in one", s[i].kind,
+				      sec == &m->down ? "down" : "up");
+			dbs_error_set_file(err, sec->file, s[i].line, s[i].col);
+			if (sec == &m->down)
+				dbs_error_set_hint(err, "run the down outside a transaction: "
+						   "'-- migrate:down transaction:false' (dbmate), or "
+						   "'-- dbshift:no-transaction down' in the header; it "
+						   "then runs statement by statement");
+			else
+				dbs_error_set_hint(err, "add '-- dbshift:no-transaction' to the "
+						   "migration's header (dbmate: '-- migrate:up "
+						   "transaction:false', goose: '-- +goose NO "
+						   "TRANSACTION'); it then runs statement by statement");
+		}
+		stmt_release(&s[i]);
+	}
+	free(s);
+	state_release(&st);
+	model_release(&model);
+	return rc;
+}

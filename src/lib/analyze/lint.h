@@ -1,0 +1,154 @@
+/*
+ * lint.h - the safety analysis shared by lint, plan and migrate: rules,
+ * findings per statement, a small schema model, and the two dialects
+ * (PostgreSQL through libpg_query, SQLite through its own tokenizer rules).
+ */
+#ifndef DBSHIFT_LINT_H
+#define DBSHIFT_LINT_H
+
+#include <jansson.h>
+
+#include "driver/driver.h"
+#include "source/source.h"
+
+typedef struct rule {
+	const char *id;      /* stable: documented in docs/rules.md */
+	dbs_level level;
+	const char *fix;     /* the safer alternative */
+} rule;
+
+const rule *rule_find(const char *id);
+
+typedef struct finding {
+	const rule *rule;
+	char *message;
+	int line, col;       /* in the statement's file */
+	char *reason;        /* set when suppressed with -- dbshift:allow */
+} finding;
+
+typedef struct stmt_info {
+	const char *file;
+	int line, col;       /* where the statement starts */
+	char *text;          /* the statement, trimmed */
+	const char *kind;    /* "CREATE INDEX", "ALTER TABLE", ... */
+	const char *lock;    /* lock mode taken, or NULL */
+	char *tables;        /* "a, b" or NULL */
+	int rewrites, scans, no_tx_only;
+	int tx_control;      /* BEGIN, COMMIT, ROLLBACK... (not savepoints) */
+	int score;
+	dbs_level level;     /* worst unsuppressed finding, green if none */
+	finding *f;
+	size_t nf;
+} stmt_info;
+
+typedef struct lint_migration {
+	const migration *m;
+	stmt_info *s;
+	size_t ns;
+	int score;
+	dbs_level level;
+	int irreversible;    /* its down is known and holds no statement */
+} lint_migration;
+
+/* Columns' types of the tables seen so far, for ALTER COLUMN TYPE. */
+typedef struct model_col {
+	char *table, *column, *type;  /* type like "varchar(20)", "int4" */
+} model_col;
+
+typedef struct lint_model {
+	model_col *cols;
+	size_t n;
+} lint_model;
+
+const char *model_type(const lint_model *mm, const char *table, const char *column);
+void model_set(lint_model *mm, const char *table, const char *column, const char *type);
+void model_drop_table(lint_model *mm, const char *table);
+void model_rename(lint_model *mm, const char *table, const char *column, const char *to);
+void model_release(lint_model *mm);
+
+/* The database lint may ask (function volatility), or none. */
+typedef struct lint_db {
+	const db_driver *driver;
+	db_conn *conn;
+} lint_db;
+
+/* Per-migration state while its statements are analyzed. */
+typedef struct lint_state {
+	const lint_db *db;      /* NULL: no database */
+	lint_model *model;
+	const migration *m;
+	const section *sec;
+	char **new_tables;      /* created earlier in this migration */
+	size_t nnew;
+	int lock_timeout_set;
+	char **checks;          /* "table\tconstraint\tcolumn\tvalidated" */
+	size_t nchecks;
+	int record_only;        /* applied migration: update the model only */
+} lint_state;
+
+int lint_is_new_table(const lint_state *st, const char *table);
+void lint_add_new_table(lint_state *st, const char *table);
+
+/* Add a finding of rule id to s at byte offset off of the section. */
+void stmt_finding(lint_state *st, stmt_info *s, const char *id, size_t off,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void stmt_set_tables(stmt_info *s, const char *table);
+void stmt_locate(lint_state *st, stmt_info *s, size_t off, int *line, int *col);
+
+/*
+ * A dialect analyzes one section: appends to *out (realloc'd, *n counts)
+ * one stmt_info per statement.  A script that does not parse yields one
+ * statement with a syntax-error finding.
+ */
+typedef struct lint_dialect {
+	const char *name;
+	int (*analyze)(lint_state *st, stmt_info **out, size_t *n, dbs_error *err);
+} lint_dialect;
+
+extern const lint_dialect lint_postgres;
+extern const lint_dialect lint_sqlite;
+
+/* The whole analysis: what lint renders and migrate judges. */
+struct dbs_lint {
+	const lint_dialect *dialect;
+	lint_migration *mig;
+	size_t n;
+	char **warnings;
+	size_t nwarnings;
+	int score;              /* summed over every migration */
+	int top_score;          /* of the riskiest migration: its band is the risk */
+	dbs_level worst;
+	lint_model model;
+	lint_db db;             /* driver NULL: none */
+	migration *owned;       /* files read for dbs_lint_files */
+	size_t nowned;
+};
+
+/* The dialect of a database's driver (PostgreSQL's when d is NULL). */
+const lint_dialect *lint_dialect_for(const db_driver *d);
+
+/* Analyze migrations ms[0..n) after recording applied ones (may be NULL). */
+int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
+	     const migration *const *applied, size_t napplied, const migration *const *ms,
+	     size_t n, dbs_error *err);
+
+/* The one risk verdict, worded the same everywhere: "low", "medium" or
+ * "high", from the score of the riskiest migration, raised to "medium" by
+ * a yellow finding and to "high" by a red one. */
+const char *risk_band(dbs_level worst, int top_score);
+/* What to do about a band, in one line. */
+const char *risk_advice(const char *band);
+/* "file:line:col [rule] message" lines of findings above level (at most
+ * max, then "... and N more"). */
+char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);
+/* Input error when sec (of m, a transactional migration) has a statement
+ * that cannot run inside a transaction (CREATE INDEX CONCURRENTLY...). */
+int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+			   dbs_error *err);
+/* One statement as JSON, and as a line of text (for lint and plan). */
+json_t *lint_statement_json(const stmt_info *s);
+void lint_statement_text(strbuf *sb, const stmt_info *s, int color);
+/* The analysis of migration m in l, or NULL. */
+const lint_migration *lint_find(const dbs_lint *l, const migration *m);
+
+#endif

@@ -1,0 +1,292 @@
+/*
+ * lint_report.c - the analysis as text (with the SQL line and a caret),
+ * JSON, SARIF 2.1.0 (code scanning) and GitHub workflow annotations.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "analyze/lint.h"
+
+
+typedef struct counts {
+	size_t statements, findings, red, yellow, suppressed;
+} counts;
+
+static counts count(const dbs_lint *l)
+{
+	counts c = { 0 };
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			c.statements++;
+			for (size_t f = 0; f < s->nf; f++) {
+				if (s->f[f].reason) {
+					c.suppressed++;
+					continue;
+				}
+				c.findings++;
+				if (s->f[f].rule->level == DBS_RED)
+					c.red++;
+				else if (s->f[f].rule->level == DBS_YELLOW)
+					c.yellow++;
+			}
+		}
+	return c;
+}
+
+/* The text of line `line` (1-based) of the section s came from. */
+static char *source_line(const lint_migration *lm, const stmt_info *s, int line)
+{
+	const section *sec = &lm->m->up;
+	if (strcmp(sec->file, s->file))
+		return NULL;
+	const char *p = sec->sql;
+	for (int l = sec->line; l < line && p; l++) {
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return NULL;
+	return xstrndup(p, strcspn(p, "\r\n"));
+}
+
+static const char *colour(dbs_level l, int on)
+{
+	if (!on)
+		return "";
+	return l == DBS_RED ? "\033[31m" : l == DBS_YELLOW ? "\033[33m" : "\033[32m";
+}
+
+static char *render_text(const dbs_lint *l, int color)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	const char *off = color ? "\033[0m" : "";
+	for (size_t i = 0; i < l->n; i++) {
+		const lint_migration *lm = &l->mig[i];
+		strbuf_addf(&sb, "%s (score %d, %s%s%s)\n", lm->m->up.file, lm->score,
+			    colour(lm->level, color), dbs_level_name(lm->level), off);
+		if (lm->irreversible)
+			strbuf_adds(&sb, "  irreversible: its down holds no statement, so "
+				    "rollback refuses it without --allow-irreversible\n");
+		for (size_t k = 0; k < lm->ns; k++) {
+			const stmt_info *s = &lm->s[k];
+			strbuf_adds(&sb, "  ");
+			lint_statement_text(&sb, s, color);
+			for (size_t f = 0; f < s->nf; f++) {
+				const finding *fd = &s->f[f];
+				if (fd->reason) {
+					strbuf_addf(&sb, "    allowed [%s]: %s\n", fd->rule->id, fd->reason);
+					continue;
+				}
+				strbuf_addf(&sb, "    %s:%d:%d: %s%s%s [%s] %s\n", s->file, fd->line,
+					    fd->col, colour(fd->rule->level, color),
+					    dbs_level_name(fd->rule->level), off, fd->rule->id, fd->message);
+				char *src = source_line(lm, s, fd->line);
+				if (src) {
+					strbuf_addf(&sb, "    %5d | %s\n          | %*s^\n", fd->line, src,
+						    fd->col - 1, "");
+					free(src);
+				}
+				strbuf_addf(&sb, "          fix: %s\n", fd->rule->fix);
+			}
+		}
+	}
+	for (size_t i = 0; i < l->nwarnings; i++)
+		strbuf_addf(&sb, "warning: %s\n", l->warnings[i]);
+	counts c = count(l);
+	const char *band = risk_band(l->worst, l->top_score);
+	strbuf_addf(&sb, "%zu migration%s, %zu statement%s: %zu red, %zu yellow finding%s",
+		    l->n, l->n == 1 ? "" : "s", c.statements, c.statements == 1 ? "" : "s",
+		    c.red, c.yellow, c.red + c.yellow == 1 ? "" : "s");
+	if (c.suppressed)
+		strbuf_addf(&sb, " (%zu allowed)", c.suppressed);
+	strbuf_addf(&sb, "; score %d (riskiest migration %d): %s risk, %s\n", l->score,
+		    l->top_score, band, risk_advice(band));
+	return strbuf_detach(&sb);
+}
+
+static json_t *finding_json(const finding *f)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rule", f->rule->id, "level",
+			      dbs_level_name(f->rule->level), "message", f->message, "fix",
+			      f->rule->fix, "line", f->line, "col", f->col);
+	json_object_set_new(o, "allowed", json_boolean(f->reason != NULL));
+	if (f->reason)
+		json_object_set_new(o, "reason", json_string(f->reason));
+	return o;
+}
+
+json_t *lint_statement_json(const stmt_info *s)
+{
+	json_t *fs = json_array();
+	for (size_t f = 0; f < s->nf; f++)
+		json_array_append_new(fs, finding_json(&s->f[f]));
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:o, s:o, s:b, s:b, s:b, s:s, s:i, s:o}",
+		"file", s->file, "line", s->line, "col", s->col, "kind", s->kind,
+		"sql", s->text, "lock", s->lock ? json_string(s->lock) : json_null(),
+		"tables", s->tables ? json_string(s->tables) : json_null(),
+		"rewrites", s->rewrites, "scans", s->scans,
+		"in_transaction", !s->no_tx_only, "level", dbs_level_name(s->level),
+		"score", s->score, "findings", fs);
+}
+
+void lint_statement_text(strbuf *sb, const stmt_info *s, int color)
+{
+	const char *off = color ? "\033[0m" : "";
+	strbuf_addf(sb, "%d:%d %s%-6s%s %s", s->line, s->col, colour(s->level, color),
+		    dbs_level_name(s->level), off, s->kind);
+	if (s->lock)
+		strbuf_addf(sb, ", %s lock%s%s", s->lock, s->tables ? " on " : "",
+			    s->tables ? s->tables : "");
+	if (s->rewrites)
+		strbuf_adds(sb, ", rewrites");
+	else if (s->scans)
+		strbuf_adds(sb, ", scans");
+	if (s->no_tx_only)
+		strbuf_adds(sb, ", outside a transaction only");
+	for (size_t f = 0; f < s->nf; f++)
+		if (!s->f[f].reason)
+			strbuf_addf(sb, " [%s]", s->f[f].rule->id);
+	strbuf_adds(sb, "\n");
+}
+
+static json_t *lint_json(const dbs_lint *l)
+{
+	json_t *migs = json_array();
+	for (size_t i = 0; i < l->n; i++) {
+		const lint_migration *lm = &l->mig[i];
+		json_t *stmts = json_array();
+		for (size_t k = 0; k < lm->ns; k++)
+			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
+		json_array_append_new(migs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
+			"app", lm->m->app, "version", lm->m->version, "name", lm->m->name,
+			"file", lm->m->up.file, "score", lm->score, "level",
+			dbs_level_name(lm->level), "irreversible", lm->irreversible,
+			"statements", stmts));
+	}
+	json_t *warn = json_array();
+	for (size_t i = 0; i < l->nwarnings; i++)
+		json_array_append_new(warn, json_string(l->warnings[i]));
+	counts c = count(l);
+	const char *band = risk_band(l->worst, l->top_score);
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s}}",
+		"command", "lint", "dialect", l->dialect->name, "migrations", migs,
+		"warnings", warn, "summary", "migrations", (json_int_t)l->n,
+		"statements", (json_int_t)c.statements, "red", (json_int_t)c.red,
+		"yellow", (json_int_t)c.yellow, "allowed", (json_int_t)c.suppressed,
+		"score", l->score, "top_score", l->top_score, "risk", band,
+		"worst", dbs_level_name(l->worst),
+		"recommendation", risk_advice(band));
+}
+
+static json_t *sarif(const dbs_lint *l)
+{
+	json_t *rules = json_array(), *results = json_array();
+	/* rules that fired, in order of first appearance */
+	json_t *seen = json_object();
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			for (size_t f = 0; f < s->nf; f++) {
+				const finding *fd = &s->f[f];
+				if (!json_object_get(seen, fd->rule->id)) {
+					json_object_set_new(seen, fd->rule->id,
+							    json_integer((json_int_t)json_array_size(rules)));
+					char *uri = xprintf("docs/rules.md#%s", fd->rule->id);
+					json_array_append_new(rules, json_pack(
+						"{s:s, s:{s:s}, s:{s:s}, s:s, s:{s:s}}", "id", fd->rule->id,
+						"shortDescription", "text", fd->rule->id, "help", "text",
+						fd->rule->fix, "helpUri", uri, "defaultConfiguration", "level",
+						fd->rule->level == DBS_RED ? "error" : "warning"));
+					free(uri);
+				}
+				json_t *r = json_pack("{s:s, s:I, s:s, s:{s:s}, s:[{s:{s:{s:s}, s:{s:i, s:i}}}]}",
+					"ruleId", fd->rule->id,
+					"ruleIndex", json_integer_value(json_object_get(seen, fd->rule->id)),
+					"level", fd->rule->level == DBS_RED ? "error" : "warning",
+					"message", "text", fd->message, "locations", "physicalLocation",
+					"artifactLocation", "uri", s->file, "region", "startLine", fd->line,
+					"startColumn", fd->col);
+				if (fd->reason)
+					json_object_set_new(r, "suppressions", json_pack("[{s:s, s:s}]",
+						"kind", "inSource", "justification", fd->reason));
+				json_array_append_new(results, r);
+			}
+		}
+	json_decref(seen);
+	return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}",
+		"$schema", "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0",
+		"runs", "tool", "driver", "name", "dbshift", "version", DBSHIFT_VERSION,
+		"rules", rules, "results", results);
+}
+
+/* GitHub workflow command escaping: data, and property values. */
+static void gh_escape(strbuf *sb, const char *s, int property)
+{
+	for (; *s; s++) {
+		if (*s == '%')
+			strbuf_adds(sb, "%25");
+		else if (*s == '\r')
+			strbuf_adds(sb, "%0D");
+		else if (*s == '\n')
+			strbuf_adds(sb, "%0A");
+		else if (property && *s == ':')
+			strbuf_adds(sb, "%3A");
+		else if (property && *s == ',')
+			strbuf_adds(sb, "%2C");
+		else
+			strbuf_add(sb, s, 1);
+	}
+}
+
+static char *github(const dbs_lint *l)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			for (size_t f = 0; f < s->nf; f++) {
+				const finding *fd = &s->f[f];
+				if (fd->reason)
+					continue;
+				strbuf_addf(&sb, "::%s file=", fd->rule->level == DBS_RED ? "error" : "warning");
+				gh_escape(&sb, s->file, 1);
+				strbuf_addf(&sb, ",line=%d,col=%d,title=", fd->line, fd->col);
+				gh_escape(&sb, fd->rule->id, 1);
+				strbuf_adds(&sb, "::");
+				char *msg = xprintf("%s (fix: %s)", fd->message, fd->rule->fix);
+				gh_escape(&sb, msg, 0);
+				free(msg);
+				strbuf_adds(&sb, "\n");
+			}
+		}
+	for (size_t i = 0; i < l->nwarnings; i++) {
+		strbuf_adds(&sb, "::warning::");
+		gh_escape(&sb, l->warnings[i], 0);
+		strbuf_adds(&sb, "\n");
+	}
+	return strbuf_detach(&sb);
+}
+
+char *dbs_lint_render(const dbs_lint *l, const char *format, int color)
+{
+	json_t *doc = NULL;
+	if (!strcmp(format, "text"))
+		return render_text(l, color);
+	if (!strcmp(format, "github"))
+		return github(l);
+	if (!strcmp(format, "json"))
+		doc = lint_json(l);
+	else if (!strcmp(format, "sarif"))
+		doc = sarif(l);
+	else
+		return NULL;
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}

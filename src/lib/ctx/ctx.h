@@ -1,0 +1,84 @@
+/*
+ * ctx.h - the session every command runs in (ctx.c), the options it
+ * loads (config.c), one mutating run's record and retries (run.c), and the
+ * JSON pieces of reports (report.c).
+ */
+#ifndef DBSHIFT_CTX_H
+#define DBSHIFT_CTX_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "analyze/lint.h"
+#include "plan/plan.h"
+
+/* ---- the context ---- */
+
+struct dbs_ctx {
+	dbs_options opts;
+	char *display_url;
+	const db_driver *driver;
+	const db_driver *dialect;  /* the URL's driver, even offline; NULL: none */
+	db_conn *conn;
+	source src;
+	history_row *rows;
+	size_t nrows;
+	plan_entry *entries;
+	size_t nentries;
+	int state_loaded;
+	dbs_error err;
+	FILE *log;
+	int lock_ms, stmt_ms;  /* lock_timeout, statement_timeout (0: none) */
+	int *retry_ms;      /* the lock_retries schedule */
+	size_t nretry;
+	char *warnings;     /* of the last run: lines for people, or NULL */
+};
+
+/* Forget the loaded history (it changed). */
+void ctx_drop_state(dbs_ctx *ctx);
+/* Load history and order entries (once per context). */
+int ctx_load_state(dbs_ctx *ctx);
+/* Append a timestamped line to the log file, if one is open. */
+void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* {"message", "detail", "hint", "sqlstate", "file", "line", "col", "statement"} */
+json_t *report_error(const dbs_error *err);
+/* The steps of a plan, with their statements' analysis when there is one. */
+json_t *report_plan_steps(const dbs_plan *plan);
+/* {"worst", "score", "top_score", "band"} of an analysis. */
+json_t *report_risk(const dbs_lint *l);
+/* Indented JSON text of doc, which it consumes; caller frees. */
+char *report_dump(json_t *doc);
+
+/*
+ * A mutating command's record: run_begin takes the migrator lock, creates
+ * the history tables and reads the history again; run_step adds a step;
+ * run_end builds the JSON report, stores it in dbshift_runs, logs and
+ * unlocks.  Every mutating command goes through these three.
+ */
+typedef struct run {
+	char id[64];
+	char started[32];
+	const char *command;
+	json_t *steps;
+	size_t ok, failed;
+	int locked, have_state;
+	json_t *risk;      /* the risk decision of a migrate, or NULL */
+	json_t *extra;     /* a data run's facts, or NULL */
+} run;
+
+int run_begin(dbs_ctx *ctx, run *r, const char *command);
+void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
+	      int64_t ms, int attempts, const dbs_error *err);
+int run_end(dbs_ctx *ctx, run *r, int rc, char **report);
+
+/*
+ * Call attempt until it succeeds, fails other than by a lock timeout, or
+ * the lock_retries schedule is used up, waiting (with jitter) between
+ * attempts and logging each; what names the work in the log.
+ */
+int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx *, void *),
+			  void *arg, int *attempts);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * report.c - the JSON documents of the read-only commands (status, plan)
+ * and of errors; runs build theirs in engine.c with report_error().
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx/ctx.h"
+
+json_t *report_error(const dbs_error *err)
+{
+	static const char *codes[] = { "ok", "failed", "input", "policy", "locked", "nomem" };
+	int c = -err->code;
+	json_t *o = json_pack("{s:s, s:s}", "code", c >= 0 && c <= 5 ? codes[c] : "failed",
+			      "message", err->message ? err->message : "unknown error");
+	if (err->detail)
+		json_object_set_new(o, "detail", json_string(err->detail));
+	if (err->hint)
+		json_object_set_new(o, "hint", json_string(err->hint));
+	if (err->sqlstate)
+		json_object_set_new(o, "sqlstate", json_string(err->sqlstate));
+	if (err->file) {
+		json_object_set_new(o, "file", json_string(err->file));
+		if (err->line)
+			json_object_set_new(o, "line", json_integer(err->line));
+		if (err->col)
+			json_object_set_new(o, "col", json_integer(err->col));
+	}
+	if (err->statement)
+		json_object_set_new(o, "statement", json_string(err->statement));
+	return o;
+}
+
+char *report_dump(json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}
+
+static json_t *entry_json(const dbs_entry *e)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "app", e->app, "version",
+			      e->version, "name", e->name, "state", dbs_state_name(e->state),
+			      "out_of_order", e->out_of_order);
+	json_object_set_new(o, "file", e->path ? json_string(e->path) : json_null());
+	json_object_set_new(o, "format", e->format ? json_string(e->format) : json_null());
+	json_object_set_new(o, "phase", e->phase ? json_string(e->phase) : json_null());
+	json_object_set_new(o, "no_transaction", json_boolean(e->no_transaction));
+	json_object_set_new(o, "down_no_transaction", json_boolean(e->down_no_transaction));
+	json_object_set_new(o, "irreversible", json_boolean(e->irreversible));
+	if (e->state == DBS_FAILED)
+		json_object_set_new(o, "failed_direction", json_string(e->failed_down ? "down" : "up"));
+	if (e->state != DBS_PENDING) {
+		json_object_set_new(o, "applied_at", json_string(e->applied_at));
+		json_object_set_new(o, "duration_ms", json_integer(e->duration_ms));
+		json_object_set_new(o, "applied_by", json_string(e->applied_by));
+	}
+	if (e->message)
+		json_object_set_new(o, "message", json_string(e->message));
+	return o;
+}
+
+char *dbs_status_json(dbs_ctx *ctx)
+{
+	size_t n = 0, counts[5] = { 0 };
+	int rc = dbs_status(ctx, &n);
+	if (rc)
+		return dbs_error_json("status", dbs_last_error(ctx));
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const dbs_entry *e = dbs_status_entry(ctx, i);
+		counts[e->state]++;
+		json_array_append_new(list, entry_json(e));
+	}
+	json_t *summary = json_pack("{s:I}", "total", (json_int_t)n);
+	for (int s = 0; s < 5; s++)
+		json_object_set_new(summary, dbs_state_name((dbs_state)s),
+				    json_integer((json_int_t)counts[s]));
+	json_t *warnings = json_array();
+	for (const char *p = dbs_load_warnings(ctx); p && *p;) {
+		size_t len = strcspn(p, "\n");
+		json_array_append_new(warnings, json_stringn(p, len));
+		p += len + (p[len] == '\n');
+	}
+	return report_dump(json_pack("{s:s, s:s, s:o, s:o, s:o}", "command", "status", "database",
+			      dbs_database_display(ctx), "migrations", list, "summary",
+			      summary, "warnings", warnings));
+}
+
+json_t *report_plan_steps(const dbs_plan *plan)
+{
+	json_t *steps = json_array();
+	for (size_t i = 0; plan && i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		json_t *o = entry_json(s->entry);
+		json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
+		json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
+		json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
+		const lint_migration *lm = s->direction == DBS_UP && plan->lint
+			? lint_find(plan->lint, ((const plan_entry *)(const void *)s->entry)->m) : NULL;
+		if (lm) {
+			json_t *stmts = json_array();
+			for (size_t k = 0; k < lm->ns; k++)
+				json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
+			json_object_set_new(o, "level", json_string(dbs_level_name(lm->level)));
+			json_object_set_new(o, "score", json_integer(lm->score));
+			json_object_set_new(o, "statements", stmts);
+		}
+		json_array_append_new(steps, o);
+	}
+	return steps;
+}
+
+json_t *report_risk(const dbs_lint *l)
+{
+	return json_pack("{s:s, s:i, s:i, s:s}", "worst", dbs_level_name(l->worst), "score",
+			 l->score, "top_score", l->top_score, "band", risk_band(l->worst, l->top_score));
+}
+
+char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
+		    const dbs_error *err)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:o, s:b}", "command", command, "database",
+				dbs_database_display(ctx), "steps", report_plan_steps(plan),
+				"blocked", plan && plan->blocked);
+	if (plan && plan->lint)
+		json_object_set_new(doc, "risk", report_risk(plan->lint));
+	if (err && err->code)
+		json_object_set_new(doc, "error", report_error(err));
+	return report_dump(doc);
+}
+
+char *dbs_error_json(const char *command, const dbs_error *err)
+{
+	return report_dump(json_pack("{s:s, s:s, s:o}", "command", command, "status", "failed",
+			      "error", report_error(err)));
+}
+
+char *dbs_new_json(const char *path)
+{
+	return report_dump(json_pack("{s:s, s:s}", "command", "new", "file", path));
+}
+
+/* Each non-empty line of text, indented. */
+static void add_indented(strbuf *sb, const char *text, const char *indent)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n)
+			strbuf_addf(sb, "%s%.*s\n", indent, (int)n, text);
+		text += n + (text[n] != '\0');
+	}
+}
+
+char *dbs_plan_text(const dbs_plan *plan, int with_sql)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	if (!plan || plan->n == 0) {
+		strbuf_adds(&sb, "nothing to do\n");
+		return strbuf_detach(&sb);
+	}
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		const dbs_entry *e = s->entry;
+		const lint_migration *lm = s->direction == DBS_UP && plan->lint
+			? lint_find(plan->lint, ((const plan_entry *)(const void *)e)->m) : NULL;
+		strbuf_addf(&sb, "%-4s %s%s%s_%s%s%s", s->direction == DBS_UP ? "up" : "down",
+			    e->app, *e->app ? "/" : "", e->version, e->name,
+			    s->no_transaction ? " (no transaction)" : "",
+			    s->direction == DBS_DOWN && e->irreversible
+			    ? " (irreversible: no statement undoes it)" : "");
+		if (lm)
+			strbuf_addf(&sb, " (score %d, %s)", lm->score, dbs_level_name(lm->level));
+		strbuf_adds(&sb, "\n");
+		if (lm) {
+			for (size_t k = 0; k < lm->ns; k++) {
+				strbuf_adds(&sb, "    ");
+				lint_statement_text(&sb, &lm->s[k], 0);
+				if (with_sql)
+					add_indented(&sb, lm->s[k].text, "        ");
+			}
+		} else if (with_sql && s->sql) {
+			add_indented(&sb, s->sql, "    ");
+		}
+	}
+	if (plan->lint)
+		strbuf_addf(&sb, "risk: %s (worst finding %s; score %d in all, %d at most in one "
+			    "migration): %s\n", risk_band(plan->lint->worst, plan->lint->top_score),
+			    dbs_level_name(plan->lint->worst), plan->lint->score, plan->lint->top_score,
+			    risk_advice(risk_band(plan->lint->worst, plan->lint->top_score)));
+	return strbuf_detach(&sb);
+}

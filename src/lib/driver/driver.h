@@ -1,0 +1,165 @@
+/*
+ * driver.h - the one interface every database implements (pg.c,
+ * sqlite.c), database URLs read by libpq's rules (url.c), and programs
+ * run without a shell (spawn.c).
+ */
+#ifndef DBSHIFT_DRIVER_H
+#define DBSHIFT_DRIVER_H
+
+#include "util/util.h"
+
+/* ---- drivers ---- */
+
+typedef struct db_conn db_conn;
+
+/* One result set, all values as text (NULL for SQL NULL). */
+typedef struct db_rows {
+	size_t nrows, ncols;
+	char **v;            /* nrows * ncols */
+	int64_t affected;    /* rows an INSERT / UPDATE / DELETE changed */
+} db_rows;
+void db_rows_free(db_rows *r);
+#define DB_VAL(r, i, j) ((r)->v[(i) * (r)->ncols + (j)])
+
+/*
+ * A database driver.  The engine calls only through this table; where the
+ * databases differ, there is a method or a field here for it.  Parameters
+ * are written $1, $2, ... in the SQL of every driver.
+ */
+typedef struct db_driver {
+	int version;            /* 1 */
+	const char *name;       /* "postgres", "sqlite" */
+	const char *timestamp_type;  /* column type of applied_at */
+	const char *json_type;       /* column type of run reports */
+
+	int (*connect)(db_conn **out, const char *url, dbs_error *err);
+	void (*close)(db_conn *c);
+	/* Run sql with text parameters; rows may be NULL when none wanted. */
+	int (*query)(db_conn *c, const char *sql, int nparams,
+		     const char *const *params, db_rows **rows, dbs_error *err);
+	/*
+	 * Find problems in the scripts of a plan before anything runs (syntax,
+	 * unknown tables where the driver can tell, COPY): check_begin makes a
+	 * checker for connection c, check_script checks one script after those
+	 * before it in plan order (an input error sets *err_offset), check_end
+	 * frees the checker.
+	 */
+	int (*check_begin)(db_conn *c, void **chk, dbs_error *err);
+	int (*check_script)(void *chk, const char *sql, size_t *err_offset, dbs_error *err);
+	void (*check_end)(void *chk);
+	/*
+	 * Run every statement of a script, one at a time, in whatever
+	 * transaction state the connection is in.  On failure *err_offset is
+	 * the byte offset in sql of the error (or of the failing statement)
+	 * and err->statement the failing statement.
+	 */
+	int (*run_script)(db_conn *c, const char *sql, size_t *err_offset,
+			  dbs_error *err);
+	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
+	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
+	void (*unlock)(db_conn *c);
+	/* Does a table exist in the current schema / database? */
+	int (*table_exists)(db_conn *c, const char *table, int *exists, dbs_error *err);
+	/*
+	 * Live facts for assess.  table_facts: one row (bytes, row estimate,
+	 * "index, index") or none when the table does not exist; NULL values
+	 * when unknown.  blockers: rows (pid, kind, age in seconds, user,
+	 * detail, query) of sessions that a migration would queue behind:
+	 * queries running longer than min_seconds, sessions idle in a
+	 * transaction, ungranted locks, and sessions holding a lock on one of
+	 * tables ("a,b"; may be NULL).
+	 */
+	int (*table_facts)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
+	int (*blockers)(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+			dbs_error *err);
+	/*
+	 * Bound how long statements wait for locks and run (0: no bound), for
+	 * the current transaction (local) or the session.  is_lock_timeout
+	 * tells a failure that gave up waiting for a lock, worth retrying.
+	 */
+	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
+	int (*is_lock_timeout)(const dbs_error *err);
+	/* How long any statement may wait for another process's lock on the
+	 * database before it fails naming the holder (--lock-wait). */
+	void (*set_lock_wait)(db_conn *c, int ms);
+	/* The worst replay lag of the replicas, in ms (0 without replicas). */
+	int (*replica_lag_ms)(db_conn *c, int64_t *ms, dbs_error *err);
+	/*
+	 * Backups (backup.c).  dump writes the connected database into dir in
+	 * format ("custom", "plain", "directory"; jobs for directory) and names
+	 * what it wrote (*file, relative to dir); restore loads such a dump into
+	 * the database at url, replacing what is there.  tables_sql lists the
+	 * user tables (names quote_table can use).  server_version: e.g.
+	 * "15.4".  identity: what tells this database from every other one (the
+	 * server's system identifier and the database's name, or the file's
+	 * real path), recorded in backups so that a restore never lands in
+	 * another database by mistake.  A scratch database is an empty one beside
+	 * this one, for restore tests: scratch_create gives its URL.
+	 */
+	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		    dbs_error *err);
+	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
+		       dbs_error *err);
+	const char *tables_sql;
+	int (*server_version)(db_conn *c, char **version, dbs_error *err);
+	int (*identity)(db_conn *c, char **identity, dbs_error *err);
+	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
+	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
+	/*
+	 * Schema problems for verify: rows of (check, object) for
+	 * "no-primary-key", "fk-without-index", "invalid-index",
+	 * "not-valid-constraint", "sequence-behind".
+	 */
+	int (*schema_problems)(db_conn *c, db_rows **rows, dbs_error *err);
+	/* The schema as normalized text (no dbshift_* tables), for snapshots. */
+	int (*schema_dump)(db_conn *c, char **text, dbs_error *err);
+	/*
+	 * For doctor: the database's size in bytes, and whether this user can
+	 * create tables (NULL *why) or why not.
+	 */
+	int (*database_size)(db_conn *c, int64_t *bytes, dbs_error *err);
+	int (*can_create)(db_conn *c, char **why, dbs_error *err);
+	/* A table name from tables_sql, ready to put in SQL (caller frees). */
+	char *(*quote_table)(const char *name);
+	/* How volatile function name is ('i', 's', 'v'; 0 when unknown), for
+	 * lint; NULL where the database has no such notion. */
+	int (*func_volatility)(db_conn *c, const char *name, char *vol, dbs_error *err);
+} db_driver;
+
+/* Run argv (no shell) with extra_env added; its output in *out_text (may
+ * be NULL), or in the error's detail when it fails (spawn.c). */
+int spawn_run(const char *const *argv, const char *const *extra_env, char **out_text,
+	      dbs_error *err);
+/* Run argv and give its output and exit code, whatever the code. */
+int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
+		 int *exit_code, dbs_error *err);
+
+/* ---- database URLs (url.c) ---- */
+
+/* A libpq connection string: postgres:// or postgresql://, or key=value. */
+int url_is_postgres(const char *url);
+/* Where url's secrets are as typed ([offset, length] pairs, up to max;
+ * returns how many there are), following libpq's grammar. */
+size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max);
+/* text with every secret of url (as typed, decoded, or as libpq read it)
+ * replaced by "****"; caller frees. */
+char *url_scrub(const char *url, const char *text);
+/* libpq's reading of a PostgreSQL URL (PQconninfoParse; PQconninfoFree
+ * it), or an input error whose text has no secret of url in it. */
+struct _PQconninfoOption;
+int url_pg_parse(const char *url, struct _PQconninfoOption **out, dbs_error *err);
+/* Append v to a conninfo string as a quoted value. */
+void url_add_conninfo_value(strbuf *sb, const char *v);
+
+extern const db_driver driver_postgres;
+extern const db_driver driver_sqlite;
+
+/* Rows of (table, exact row count) of every user table (driver.c). */
+int table_counts(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
+
+/* The driver for a URL, or an input error that says which URLs work. */
+int driver_for_url(const db_driver **out, const char *url, dbs_error *err);
+/* The driver of url, or NULL when there is no URL or none fits (quietly). */
+const db_driver *driver_guess(const char *url);
+
+#endif

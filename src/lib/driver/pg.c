@@ -1,0 +1,843 @@
+/*
+ * driver_pg.c - the PostgreSQL driver, on libpq and libpg_query.
+ *
+ * URLs go to libpq as they are, so .pgpass, PGPASSWORD and service files
+ * work.  Scripts are split with the real PostgreSQL parser so every
+ * statement keeps its position in the file and dollar-quoted bodies stay
+ * whole.  The migrator lock is a session advisory lock taken on a second
+ * connection that never opens a transaction: CREATE INDEX CONCURRENTLY
+ * waits for every open transaction, so a lock held inside one (or on the
+ * connection that runs the index build) would deadlock with it.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <pg_query.h>
+
+#include "driver/driver.h"
+
+/* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks. */
+#define LOCK_KEY "7233752318769262592"
+
+/*
+ * Where to connect, as libpq read the URL (PQconninfoParse): keyword and
+ * value arrays for PQconnectdbParams, and the password apart, for
+ * children's PGPASSWORD.  The URL text itself is kept only to scrub its
+ * secrets out of libpq's messages.
+ */
+typedef struct pg_target {
+	char *url;
+	const char **keys, **vals;   /* NULL-terminated, without password */
+	size_t n;
+	char *password;              /* NULL when none was given */
+} pg_target;
+
+struct db_conn {
+	PGconn *pg;
+	PGconn *lock;   /* the lock's own connection, while held */
+	pg_target t;
+};
+
+static void target_release(pg_target *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free((char *)t->keys[i]);
+		free((char *)t->vals[i]);
+	}
+	free(t->keys);
+	free(t->vals);
+	free(t->password);
+	free(t->url);
+	memset(t, 0, sizeof(*t));
+}
+
+static int target_parse(pg_target *t, const char *url, dbs_error *err)
+{
+	PQconninfoOption *opts;
+	memset(t, 0, sizeof(*t));
+	int rc = url_pg_parse(url, &opts, err);
+	if (rc)
+		return rc;
+	size_t cap = 1;
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+		cap++;
+	t->keys = xcalloc(cap, sizeof(char *));
+	t->vals = xcalloc(cap, sizeof(char *));
+	t->url = xstrdup(url);
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val)
+			continue;
+		if (!strcmp(o->keyword, "password")) {
+			free(t->password);
+			t->password = xstrdup(o->val);
+			continue;
+		}
+		t->keys[t->n] = xstrdup(o->keyword);
+		t->vals[t->n++] = xstrdup(o->val);
+	}
+	PQconninfoFree(opts);
+	return 0;
+}
+
+/* key=value conninfo for a child's --dbname: no password (that goes in
+ * PGPASSWORD), the database replaced by dbname when given. */
+static char *target_conninfo(const pg_target *t, const char *dbname)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < t->n; i++) {
+		if (dbname && !strcmp(t->keys[i], "dbname"))
+			continue;
+		strbuf_addf(&sb, "%s%s=", sb.len ? " " : "", t->keys[i]);
+		url_add_conninfo_value(&sb, t->vals[i]);
+	}
+	if (dbname) {
+		strbuf_addf(&sb, "%sdbname=", sb.len ? " " : "");
+		url_add_conninfo_value(&sb, dbname);
+	}
+	return strbuf_detach(&sb);
+}
+
+/* An env entry "PGPASSWORD=..." for a child, or NULL. */
+static char *target_password_env(const pg_target *t)
+{
+	return t->password ? xprintf("PGPASSWORD=%s", t->password) : NULL;
+}
+
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;  /* NOTICEs of migrations are not ours to print */
+}
+
+/* Is a failed connection the caller's mistake (bad password, user, database
+ * or option) rather than the server's absence? */
+static int is_input_problem(PGconn *pg, const char *msg)
+{
+	return PQconnectionNeedsPassword(pg) || strstr(msg, "authentication failed") ||
+	       strstr(msg, "no password supplied") || strstr(msg, "does not exist") ||
+	       strstr(msg, "invalid ") || strstr(msg, "is not a valid") ||
+	       strstr(msg, "not permitted to log in");
+}
+
+static PGconn *open_pg(const pg_target *t, const char *dbname, dbs_error *err)
+{
+	size_t n = t->n;
+	const char **keys = xcalloc(n + 4, sizeof(char *)), **vals = xcalloc(n + 4, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (dbname && !strcmp(t->keys[i], "dbname"))
+			continue;
+		keys[k] = t->keys[i];
+		vals[k++] = t->vals[i];
+	}
+	if (t->password) {
+		keys[k] = "password";
+		vals[k++] = t->password;
+	}
+	if (dbname) {
+		keys[k] = "dbname";
+		vals[k++] = dbname;
+	}
+	keys[k] = "fallback_application_name";
+	vals[k++] = "dbshift";
+	PGconn *pg = PQconnectdbParams(keys, vals, 0);
+	free(keys);
+	free(vals);
+	if (!pg) {
+		dbs_fail(err, DBS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(pg) != CONNECTION_OK) {
+		char *msg = url_scrub(t->url, PQerrorMessage(pg));
+		size_t len = strlen(msg);
+		while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' '))
+			msg[--len] = '\0';
+		int code = is_input_problem(pg, msg) ? DBS_EINPUT : DBS_EFAIL;
+		char *shown = dbs_redact_url(t->url);
+		dbs_fail(err, code, "cannot connect to %s", shown);
+		dbs_error_set_detail(err, "%s", msg);
+		dbs_error_set_hint(err, code == DBS_EINPUT
+			? "check the user, password, database name and options in the URL, or "
+			  "the password in ~/.pgpass or PGPASSWORD"
+			: "check that the server is running and accepts connections there");
+		free(shown);
+		free(msg);
+		PQfinish(pg);
+		return NULL;
+	}
+	PQsetNoticeProcessor(pg, quiet, NULL);
+	return pg;
+}
+
+/* Fill err from a failed result; returns DBS_EFAIL. */
+static int result_error(PGconn *pg, PGresult *res, dbs_error *err)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	if (primary) {
+		dbs_fail(err, DBS_EFAIL, "%s", primary);
+	} else {
+		char *msg = xstrdup(PQerrorMessage(pg));
+		size_t n = strlen(msg);
+		while (n > 0 && msg[n - 1] == '\n')
+			msg[--n] = '\0';
+		dbs_fail(err, DBS_EFAIL, "%s", *msg ? msg : "unknown server error");
+		free(msg);
+	}
+	if (res) {
+		const char *v;
+		if ((v = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL)))
+			dbs_error_set_detail(err, "%s", v);
+		if ((v = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT)))
+			dbs_error_set_hint(err, "%s", v);
+		if ((v = PQresultErrorField(res, PG_DIAG_SQLSTATE)))
+			err->sqlstate = xstrdup(v);
+	}
+	return DBS_EFAIL;
+}
+
+static int pg_connect(db_conn **out, const char *url, dbs_error *err)
+{
+	db_conn *c = xcalloc(1, sizeof(*c));
+	int rc = target_parse(&c->t, url, err);
+	if (!rc && !(c->pg = open_pg(&c->t, NULL, err)))
+		rc = err->code;
+	if (!rc) {
+		PGresult *res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			rc = result_error(c->pg, res, err);
+		PQclear(res);
+	}
+	if (rc) {
+		if (c->pg)
+			PQfinish(c->pg);
+		target_release(&c->t);
+		free(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+static void pg_close(db_conn *c)
+{
+	if (!c)
+		return;
+	if (c->lock)
+		PQfinish(c->lock);
+	PQfinish(c->pg);
+	target_release(&c->t);
+	free(c);
+}
+
+static int run_query(PGconn *pg, const char *sql, int nparams,
+		     const char *const *params, db_rows **rows, dbs_error *err)
+{
+	/* The extended protocol runs exactly one statement: nothing stacked
+	 * behind a query (built from a data file, say) can run with it. */
+	PGresult *res = PQexecParams(pg, sql, nparams, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		int rc = result_error(pg, res, err);
+		PQclear(res);
+		return rc;
+	}
+	if (rows) {
+		db_rows *r = xcalloc(1, sizeof(*r));
+		r->nrows = st == PGRES_TUPLES_OK ? (size_t)PQntuples(res) : 0;
+		r->ncols = st == PGRES_TUPLES_OK ? (size_t)PQnfields(res) : 0;
+		r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
+		for (size_t i = 0; i < r->nrows; i++)
+			for (size_t j = 0; j < r->ncols; j++)
+				if (!PQgetisnull(res, (int)i, (int)j))
+					DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
+		r->affected = strtoll(PQcmdTuples(res), NULL, 10);
+		*rows = r;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int pg_query(db_conn *c, const char *sql, int nparams,
+		    const char *const *params, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg, sql, nparams, params, rows, err);
+}
+
+/* Is this statement COPY ... FROM STDIN?  (Data follows it in the file.) */
+static int is_copy_from_stdin(const char *s, size_t n)
+{
+	size_t i = sql_skip_space(s, n);
+	if (n - i < 5 || strncasecmp(s + i, "copy", 4) || isalnum((unsigned char)s[i + 4]))
+		return 0;
+	for (size_t k = i; k + 4 <= n; k++) {
+		if (strncasecmp(s + k, "from", 4))
+			continue;
+		size_t j = k + 4;
+		while (j < n && isspace((unsigned char)s[j]))
+			j++;
+		if (j + 5 <= n && !strncasecmp(s + j, "stdin", 5))
+			return 1;
+	}
+	return 0;
+}
+
+static int pg_check_begin(db_conn *c, void **chk, dbs_error *err)
+{
+	(void)c;
+	(void)err;
+	*chk = NULL;  /* the parser needs no schema */
+	return 0;
+}
+
+static void pg_check_end(void *chk)
+{
+	(void)chk;
+}
+
+static int pg_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	(void)chk;
+	/* The scanner first: it copes with the data lines that follow COPY. */
+	PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
+	for (int i = 0; !sr.error && i < sr.n_stmts; i++) {
+		const char *s = sql + sr.stmts[i]->stmt_location;
+		size_t n = (size_t)sr.stmts[i]->stmt_len;
+		if (is_copy_from_stdin(s, n)) {
+			*err_offset = (size_t)sr.stmts[i]->stmt_location + sql_skip_space(s, n);
+			pg_query_free_split_result(sr);
+			dbs_fail(err, DBS_EINPUT, "COPY ... FROM stdin is not supported in migrations");
+			dbs_error_set_hint(err, "load the rows with INSERT statements, or with "
+					   "COPY FROM a server-side file");
+			return DBS_EINPUT;
+		}
+	}
+	pg_query_free_split_result(sr);
+	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
+	int rc = 0;
+	if (pr.error) {
+		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
+		rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
+		dbs_error_set_hint(err, "fix the SQL; nothing was run");
+	}
+	pg_query_free_split_result(pr);
+	return rc;
+}
+
+static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
+	if (pr.error) {
+		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
+		int rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
+		pg_query_free_split_result(pr);
+		return rc;
+	}
+	int rc = 0;
+	for (int i = 0; i < pr.n_stmts && !rc; i++) {
+		size_t loc = (size_t)pr.stmts[i]->stmt_location;
+		size_t len = (size_t)pr.stmts[i]->stmt_len;
+		if (len == 0)
+			len = strlen(sql + loc);
+		char *stmt = xstrndup(sql + loc, len);
+		PGresult *res = PQexec(c->pg, stmt);
+		ExecStatusType st = PQresultStatus(res);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+			rc = result_error(c->pg, res, err);
+			const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+			/* The server counts characters from 1; map back to bytes. */
+			size_t off = sql_skip_space(stmt, len);
+			if (pos) {
+				long chars = strtol(pos, NULL, 10) - 1;
+				size_t b = 0;
+				for (long k = 0; k < chars && b < len; k++) {
+					b++;
+					while (b < len && ((unsigned char)stmt[b] & 0xC0) == 0x80)
+						b++;
+				}
+				off = b;
+			}
+			*err_offset = loc + off;
+			err->statement = sql_trimmed(stmt, len);
+		}
+		PQclear(res);
+		free(stmt);
+	}
+	pg_query_free_split_result(pr);
+	return rc;
+}
+
+static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
+{
+	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, err)))
+		return err->code;
+	int64_t deadline = now_ms() + wait_ms;
+	const char *key = LOCK_KEY;
+	for (;;) {
+		db_rows *r = NULL;
+		int rc = run_query(c->lock, "SELECT pg_try_advisory_lock($1::bigint)", 1, &key, &r, err);
+		int got = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
+		db_rows_free(r);
+		if (rc)
+			return rc;
+		if (got)
+			return 0;
+		if (now_ms() >= deadline)
+			break;
+		sleep_ms(100);
+	}
+	db_rows *r = NULL;
+	const char *who =
+		"SELECT a.pid, coalesce(a.usename, '?'), coalesce(a.application_name, ''), "
+		"coalesce(host(a.client_addr), 'local socket'), "
+		"to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS+00') "
+		"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+		"WHERE l.locktype = 'advisory' AND l.granted "
+		"AND l.classid = 1684239208 AND l.objid = 1768321024 AND l.objsubid = 1";
+	dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
+	dbs_error err2 = { 0 };
+	if (!run_query(c->lock, who, 0, NULL, &r, &err2) && r->nrows > 0)
+		dbs_error_set_detail(err, "held by pid %s (user %s, application '%s', from %s, "
+				     "connected since %s)", DB_VAL(r, 0, 0), DB_VAL(r, 0, 1),
+				     DB_VAL(r, 0, 2), DB_VAL(r, 0, 3), DB_VAL(r, 0, 4));
+	dbs_error_clear(&err2);
+	db_rows_free(r);
+	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait DURATION");
+	return DBS_ELOCKED;
+}
+
+static void pg_unlock(db_conn *c)
+{
+	if (!c->lock)
+		return;
+	/* Closing the session releases the lock, whatever state it is in. */
+	PQfinish(c->lock);
+	c->lock = NULL;
+}
+
+static int pg_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT to_regclass($1) IS NOT NULL", 1, &table, &r, err);
+	if (!rc)
+		*exists = r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
+	db_rows_free(r);
+	return rc;
+}
+
+static int pg_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg,
+		"SELECT pg_total_relation_size(t.oid), "
+		"CASE WHEN t.reltuples < 0 THEN NULL ELSE t.reltuples::bigint END, "
+		"(SELECT string_agg(i.relname, ', ' ORDER BY i.relname) FROM pg_index x "
+		" JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = t.oid) "
+		"FROM pg_class t WHERE t.oid = to_regclass($1)", 1, &table, rows, err);
+}
+
+static int pg_blockers(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+		       dbs_error *err)
+{
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%d", min_seconds);
+	const char *p[] = { secs, tables ? tables : "" };
+	return run_query(c->pg,
+		"SELECT pid::text, kind, age::text, coalesce(usename, ''), detail, query FROM ("
+		" SELECT a.pid, 'long query' AS kind, "
+		"  extract(epoch FROM now() - a.query_start)::bigint AS age, a.usename, "
+		"  a.state AS detail, left(a.query, 200) AS query "
+		" FROM pg_stat_activity a WHERE a.state = 'active' AND a.pid <> pg_backend_pid() "
+		"  AND a.backend_type = 'client backend' "
+		"  AND now() - a.query_start > make_interval(secs => $1::int) "
+		" UNION ALL "
+		" SELECT a.pid, 'idle in transaction', "
+		"  extract(epoch FROM now() - a.xact_start)::bigint, a.usename, a.state, "
+		"  left(a.query, 200) "
+		" FROM pg_stat_activity a WHERE a.state LIKE 'idle in transaction%' "
+		"  AND a.pid <> pg_backend_pid() "
+		" UNION ALL "
+		" SELECT l.pid, 'waiting for a lock', "
+		"  extract(epoch FROM now() - a.query_start)::bigint, a.usename, "
+		"  l.mode || ' on ' || coalesce(l.relation::regclass::text, l.locktype), "
+		"  left(a.query, 200) "
+		" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted"
+		" UNION ALL "
+		" SELECT l.pid, 'holds a lock', "
+		"  extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::bigint, "
+		"  a.usename, l.mode || ' on ' || l.relation::regclass::text, left(a.query, 200) "
+		" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.granted "
+		"  AND l.locktype = 'relation' AND l.pid <> pg_backend_pid() "
+		"  AND l.relation IN (SELECT to_regclass(btrim(t)) FROM "
+		"   unnest(string_to_array(nullif($2, ''), ',')) t) "
+		") b ORDER BY age DESC, pid", 2, p, rows, err);
+}
+
+static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
+{
+	char sql[2][80];
+	snprintf(sql[0], sizeof(sql[0]), "SET %s lock_timeout = %d", local ? "LOCAL" : "SESSION",
+		 lock_ms);
+	snprintf(sql[1], sizeof(sql[1]), "SET %s statement_timeout = %d",
+		 local ? "LOCAL" : "SESSION", statement_ms);
+	int rc = run_query(c->pg, sql[0], 0, NULL, NULL, err);
+	return rc ? rc : run_query(c->pg, sql[1], 0, NULL, NULL, err);
+}
+
+static void pg_set_lock_wait(db_conn *c, int ms)
+{
+	(void)c;
+	(void)ms;  /* readers never wait for writers here; lock() takes its own wait */
+}
+
+static int pg_is_lock_timeout(const dbs_error *err)
+{
+	return err->sqlstate && !strcmp(err->sqlstate, "55P03");  /* lock_not_available */
+}
+
+static int pg_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT coalesce(max(extract(epoch FROM replay_lag) * 1000), 0)"
+			   "::bigint FROM pg_stat_replication", 0, NULL, &r, err);
+	if (!rc)
+		*ms = r->nrows && DB_VAL(r, 0, 0) ? strtoll(DB_VAL(r, 0, 0), NULL, 10) : 0;
+	db_rows_free(r);
+	return rc;
+}
+
+/* ---- backups: pg_dump and pg_restore, run with an argv ---- */
+
+static int pg_server_version(db_conn *c, char **version, dbs_error *err)
+{
+	(void)err;
+	int v = PQserverVersion(c->pg);
+	*version = xprintf("%d.%d", v / 10000, v % 10000);
+	return 0;
+}
+
+static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		      dbs_error *err)
+{
+	/* the local pg_dump must not be older than the server */
+	int server = PQserverVersion(c->pg) / 10000;
+	char *out = NULL;
+	const char *vargv[] = { "pg_dump", "--version", NULL };
+	int rc = spawn_run(vargv, NULL, &out, err);
+	if (rc)
+		return rc;
+	const char *digits = out + strcspn(out, "0123456789");
+	int tool = (int)strtol(digits, NULL, 10);
+	free(out);
+	if (tool < server) {
+		dbs_fail(err, DBS_EFAIL, "pg_dump %d is older than the server (%d) and cannot "
+			 "dump it", tool, server);
+		dbs_error_set_hint(err, "install postgresql-client-%d (Debian) and make it the "
+				   "first pg_dump on PATH", server);
+		return DBS_EFAIL;
+	}
+	const char *fmt = !strcmp(format, "plain") ? "p" : !strcmp(format, "directory") ? "d" : "c";
+	*file = xstrdup(!strcmp(format, "plain") ? "db.sql"
+			: !strcmp(format, "directory") ? "db.dir" : "db.dump");
+	char *conninfo = target_conninfo(&c->t, NULL);
+	char *path = xprintf("%s/%s", dir, *file);
+	char *fmtarg = xprintf("--format=%s", fmt), *filearg = xprintf("--file=%s", path);
+	char *dbarg = xprintf("--dbname=%s", conninfo), *jobsarg = xprintf("--jobs=%d", jobs > 0 ? jobs : 1);
+	const char *argv[8];
+	int n = 0;
+	argv[n++] = "pg_dump";
+	argv[n++] = fmtarg;
+	argv[n++] = filearg;
+	argv[n++] = dbarg;
+	if (!strcmp(fmt, "d"))
+		argv[n++] = jobsarg;
+	if (!strcmp(fmt, "p")) {
+		argv[n++] = "--clean";
+		argv[n++] = "--if-exists";
+	}
+	argv[n] = NULL;
+	char *pwenv = target_password_env(&c->t);
+	const char *env[] = { pwenv, NULL };
+	rc = spawn_run(argv, pwenv ? env : NULL, NULL, err);
+	free(pwenv);
+	free(fmtarg);
+	free(filearg);
+	free(dbarg);
+	free(jobsarg);
+	free(path);
+	free(conninfo);
+	if (rc) {
+		free(*file);
+		*file = NULL;
+	}
+	return rc;
+}
+
+static int pg_restore_from(const char *url, const char *dir, const char *file,
+			   const char *format, dbs_error *err)
+{
+	pg_target t;
+	int rc = target_parse(&t, url, err);
+	if (rc)
+		return rc;
+	char *conninfo = target_conninfo(&t, NULL);
+	char *path = xprintf("%s/%s", dir, file);
+	char *dbarg = xprintf("--dbname=%s", conninfo);
+	const char *plain[] = { "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path, dbarg, NULL };
+	const char *archive[] = { "pg_restore", "--clean", "--if-exists", "--no-owner",
+				  "--exit-on-error", dbarg, path, NULL };
+	char *pwenv = target_password_env(&t);
+	const char *env[] = { pwenv, "PGOPTIONS=-c client_min_messages=warning", NULL };
+	rc = spawn_run(!strcmp(format, "plain") ? plain : archive,
+		       pwenv ? env : env + 1, NULL, err);
+	free(pwenv);
+	free(path);
+	free(dbarg);
+	free(conninfo);
+	target_release(&t);
+	return rc;
+}
+
+static int pg_identity(db_conn *c, char **identity, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT 'postgres:' || system_identifier || '/' || "
+			   "current_database() FROM pg_control_system()", 0, NULL, &r, err);
+	if (!rc)
+		*identity = xstrdup(DB_VAL(r, 0, 0));
+	db_rows_free(r);
+	return rc;
+}
+
+/* Quote a name as an SQL identifier (caller frees). */
+static char *quote_ident(PGconn *pg, const char *name)
+{
+	char *q = PQescapeIdentifier(pg, name, strlen(name));
+	char *r = xstrdup(q ? q : "\"\"");
+	PQfreemem(q);
+	return r;
+}
+
+/*
+ * A scratch database beside this one: its URL is this connection's
+ * options as libpq read them with only dbname replaced (never a rewrite of
+ * the URL's text), as key=value conninfo.
+ */
+static int pg_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
+{
+	char *qname = quote_ident(c->pg, name);
+	char *sql = xprintf("CREATE DATABASE %s", qname);
+	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+	free(sql);
+	free(qname);
+	if (rc)
+		return rc;
+	strbuf sb;
+	strbuf_init(&sb);
+	char *conninfo = target_conninfo(&c->t, name);
+	strbuf_adds(&sb, conninfo);
+	free(conninfo);
+	if (c->t.password) {
+		strbuf_adds(&sb, " password=");
+		url_add_conninfo_value(&sb, c->t.password);
+	}
+	*scratch_url = strbuf_detach(&sb);
+	return 0;
+}
+
+static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
+{
+	pg_target t;
+	int rc = target_parse(&t, scratch_url, err);
+	const char *name = NULL;
+	for (size_t i = 0; !rc && i < t.n; i++)
+		if (!strcmp(t.keys[i], "dbname"))
+			name = t.vals[i];
+	if (!rc && !name)
+		rc = dbs_fail(err, DBS_EFAIL, "no database name in the scratch database's URL");
+	if (!rc) {
+		char *qname = quote_ident(c->pg, name);
+		char *sql = xprintf("DROP DATABASE IF EXISTS %s", qname);
+		rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+		free(sql);
+		free(qname);
+	}
+	target_release(&t);
+	return rc;
+}
+
+static int pg_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	static const char *user_rel =
+		"n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
+	char *sql = xprintf(
+		"SELECT 'no-primary-key', format('%%I.%%I', n.nspname, c.relname) FROM pg_class c "
+		" JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+		" AND NOT c.relispartition AND %s AND NOT EXISTS (SELECT 1 FROM pg_constraint k "
+		" WHERE k.conrelid = c.oid AND k.contype = 'p') "
+		"UNION ALL "
+		"SELECT 'fk-without-index', format('%%s (%%s)', k.conrelid::regclass, k.conname) "
+		" FROM pg_constraint k WHERE k.contype = 'f' AND NOT EXISTS (SELECT 1 FROM pg_index i "
+		" WHERE i.indrelid = k.conrelid AND (string_to_array(i.indkey::text, ' ')::int2[])"
+		" [1:array_length(k.conkey, 1)] @> k.conkey AND (string_to_array(i.indkey::text, ' ')"
+		"::int2[])[1:array_length(k.conkey, 1)] <@ k.conkey) "
+		"UNION ALL "
+		"SELECT 'invalid-index', i.indexrelid::regclass::text FROM pg_index i WHERE NOT i.indisvalid "
+		"UNION ALL "
+		"SELECT 'not-valid-constraint', format('%%s (%%s)', k.conrelid::regclass, k.conname) "
+		" FROM pg_constraint k WHERE NOT k.convalidated "
+		"ORDER BY 1, 2", user_rel);
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, sql, 0, NULL, &r, err);
+	free(sql);
+	if (rc)
+		return rc;
+	/* sequences owned by a column, behind that column's largest value */
+	db_rows *seqs = NULL;
+	rc = run_query(c->pg,
+		"SELECT s.oid::regclass::text, t.oid::regclass::text, quote_ident(a.attname) "
+		"FROM pg_class s JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') "
+		"JOIN pg_class t ON t.oid = d.refobjid JOIN pg_attribute a ON a.attrelid = t.oid "
+		"AND a.attnum = d.refobjsubid WHERE s.relkind = 'S' ORDER BY 1", 0, NULL, &seqs, err);
+	for (size_t i = 0; !rc && i < seqs->nrows; i++) {
+		char *q = xprintf("SELECT coalesce((SELECT CASE WHEN is_called THEN last_value "
+				  "ELSE last_value - 1 END FROM %s), 0) < coalesce((SELECT max(%s) "
+				  "FROM %s), 0)", DB_VAL(seqs, i, 0), DB_VAL(seqs, i, 2),
+				  DB_VAL(seqs, i, 1));
+		db_rows *b = NULL;
+		rc = run_query(c->pg, q, 0, NULL, &b, err);
+		if (!rc && b->nrows && DB_VAL(b, 0, 0) && !strcmp(DB_VAL(b, 0, 0), "t")) {
+			r->v = xrealloc(r->v, (r->nrows + 1) * 2 * sizeof(char *) + sizeof(char *));
+			DB_VAL(r, r->nrows, 0) = xstrdup("sequence-behind");
+			DB_VAL(r, r->nrows, 1) = xprintf("%s (for %s.%s)", DB_VAL(seqs, i, 0),
+							 DB_VAL(seqs, i, 1), DB_VAL(seqs, i, 2));
+			r->nrows++;
+		}
+		db_rows_free(b);
+		free(q);
+	}
+	db_rows_free(seqs);
+	if (rc)
+		db_rows_free(r);
+	else
+		*rows = r;
+	return rc;
+}
+
+static int pg_schema_dump(db_conn *c, char **text, dbs_error *err)
+{
+	char *conninfo = target_conninfo(&c->t, NULL);
+	char *dbarg = xprintf("--dbname=%s", conninfo);
+	const char *argv[] = { "pg_dump", "--schema-only", "--no-owner", "--no-privileges",
+			       "--exclude-table=dbshift_*", dbarg, NULL };
+	char *pwenv = target_password_env(&c->t), *out = NULL;
+	const char *env[] = { pwenv, NULL };
+	int rc = spawn_run(argv, pwenv ? env : NULL, &out, err);
+	free(pwenv);
+	free(dbarg);
+	free(conninfo);
+	if (rc)
+		return rc;
+	/* keep the DDL: no comments, settings, or runs of blank lines */
+	strbuf sb;
+	strbuf_init(&sb);
+	int blank = 1;
+	for (char *p = out, *save = NULL, *ln; (ln = strtok_r(p, "\n", &save)); p = NULL) {
+		if (starts_with(ln, "--") || starts_with(ln, "SET ") || starts_with(ln, "\\") ||
+		    starts_with(ln, "SELECT pg_catalog.set_config"))
+			continue;
+		int is_blank = strspn(ln, " \t") == strlen(ln);
+		if (is_blank && blank)
+			continue;
+		blank = is_blank;
+		strbuf_addf(&sb, "%s\n", ln);
+	}
+	free(out);
+	*text = strbuf_detach(&sb);
+	return 0;
+}
+
+static int pg_database_size(db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT pg_database_size(current_database())", 0, NULL, &r, err);
+	if (!rc)
+		*bytes = strtoll(DB_VAL(r, 0, 0), NULL, 10);
+	db_rows_free(r);
+	return rc;
+}
+
+static int pg_can_create(db_conn *c, char **why, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT current_user, coalesce(current_schema(), ''), "
+			   "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)",
+			   0, NULL, &r, err);
+	*why = NULL;
+	if (!rc && strcmp(DB_VAL(r, 0, 2), "t"))
+		*why = xprintf("user %s cannot CREATE in schema '%s'", DB_VAL(r, 0, 0),
+			       DB_VAL(r, 0, 1));
+	db_rows_free(r);
+	return rc;
+}
+
+static char *pg_quote_table(const char *name)
+{
+	return xstrdup(name);  /* tables_sql gives them quoted already */
+}
+
+/* 'i', 's' or 'v' for function name (the most volatile of its overloads
+ * on the search path's schemas and pg_catalog), or 0 when there is none. */
+static int pg_func_volatility(db_conn *c, const char *name, char *vol, dbs_error *err)
+{
+	db_rows *r = NULL;
+	const char *p[] = { name };
+	int rc = pg_query(c, "SELECT max(provolatile::text) FROM pg_proc WHERE proname = $1 "
+			  "AND pronamespace IN (SELECT oid FROM pg_namespace "
+			  "WHERE nspname = ANY (current_schemas(true)))",
+			  1, p, &r, err);
+	*vol = 0;
+	if (!rc && r->nrows == 1 && DB_VAL(r, 0, 0))
+		*vol = DB_VAL(r, 0, 0)[0];
+	db_rows_free(r);
+	return rc;
+}
+
+const db_driver driver_postgres = {
+	.version = 1,
+	.name = "postgres",
+	.timestamp_type = "timestamptz",
+	.json_type = "jsonb",
+	.connect = pg_connect,
+	.close = pg_close,
+	.query = pg_query,
+	.check_begin = pg_check_begin,
+	.check_script = pg_check_script,
+	.check_end = pg_check_end,
+	.run_script = pg_run_script,
+	.lock = pg_lock,
+	.unlock = pg_unlock,
+	.table_exists = pg_table_exists,
+	.table_facts = pg_table_facts,
+	.blockers = pg_blockers,
+	.set_timeouts = pg_set_timeouts,
+	.set_lock_wait = pg_set_lock_wait,
+	.is_lock_timeout = pg_is_lock_timeout,
+	.replica_lag_ms = pg_replica_lag_ms,
+	.dump = pg_dump_to,
+	.restore = pg_restore_from,
+	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+	.server_version = pg_server_version,
+	.identity = pg_identity,
+	.scratch_create = pg_scratch_create,
+	.scratch_drop = pg_scratch_drop,
+	.schema_problems = pg_schema_problems,
+	.schema_dump = pg_schema_dump,
+	.database_size = pg_database_size,
+	.can_create = pg_can_create,
+	.quote_table = pg_quote_table,
+	.func_volatility = pg_func_volatility,
+};

@@ -1,0 +1,765 @@
+/*
+ * driver_sqlite.c - the SQLite driver.
+ *
+ * URLs: sqlite:relative/path.db, sqlite:///abs/path.db, sqlite::memory:.
+ * Scripts run statement by statement through sqlite3_prepare_v2 and its
+ * tail pointer, so a failure knows its offset in the file.  The migrator
+ * lock is a row in dbshift_lock claimed under BEGIN IMMEDIATE; a holder
+ * on this host whose process is gone (kill -9) is taken over.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "driver/driver.h"
+
+/* How long a statement waits for another connection's write lock. */
+#define BUSY_MS 5000
+
+struct db_conn {
+	sqlite3 *db;
+	int locked;
+	char *create_path;  /* the file to create on the first write */
+	int wait_ms;        /* how long a statement waits for another's lock */
+};
+
+static int db_error(sqlite3 *db, dbs_error *err)
+{
+	dbs_fail(err, DBS_EFAIL, "%s", sqlite3_errmsg(db));
+	err->sqlstate = xprintf("%d", sqlite3_extended_errcode(db));
+	return DBS_EFAIL;
+}
+
+/* Who holds the migrator lock row, read without waiting, or NULL. */
+static char *lock_holder(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	char *who = NULL;
+	sqlite3_busy_timeout(db, 0);
+	if (sqlite3_prepare_v2(db, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1",
+			       -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		who = xprintf("held by pid %s on %s (%s) since %s", sqlite3_column_text(st, 0),
+			      sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
+			      sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	return who;
+}
+
+/* A statement failed: a lock that stayed taken past the wait is said so,
+ * naming the migrator that holds it when there is one. */
+static int conn_error(db_conn *c, dbs_error *err)
+{
+	db_error(c->db, err);
+	if ((sqlite3_extended_errcode(c->db) & 0xff) != SQLITE_BUSY)
+		return DBS_EFAIL;
+	char *who = lock_holder(c->db);
+	sqlite3_busy_timeout(c->db, c->wait_ms);
+	dbs_fail(err, DBS_ELOCKED, "the database stayed locked by another process for %d ms",
+		 c->wait_ms);
+	err->sqlstate = xprintf("%d", SQLITE_BUSY);
+	if (who)
+		dbs_error_set_detail(err, "the migrator lock is %s", who);
+	dbs_error_set_hint(err, "wait for it to finish, or wait longer with --lock-wait DURATION");
+	free(who);
+	return DBS_ELOCKED;
+}
+
+static int open_file(sqlite3 **db, const char *path, int flags, dbs_error *err)
+{
+	int rc = sqlite3_open_v2(path, db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		dbs_fail(err, DBS_EINPUT, "cannot open SQLite database '%s': %s", path,
+			 *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		dbs_error_set_hint(err, "check that the directory exists and is writable");
+		sqlite3_close(*db);
+		*db = NULL;
+		return DBS_EINPUT;
+	}
+	sqlite3_busy_timeout(*db, BUSY_MS);
+	sqlite3_extended_result_codes(*db, 1);
+	return 0;
+}
+
+/*
+ * A file that does not exist yet is not created until something is
+ * written (the migrator lock comes first): until then reads see an empty
+ * database, so status, plan and refused runs leave no file behind.
+ */
+static int sq_connect(db_conn **out, const char *url, dbs_error *err)
+{
+	const char *path = url + strlen("sqlite:");
+	if (starts_with(path, "//"))
+		path += 2;  /* sqlite:///abs -> /abs, sqlite://rel -> rel */
+	if (!*path)
+		return dbs_fail(err, DBS_EINPUT, "no file in database URL '%s'", url);
+	int missing = strcmp(path, ":memory:") && access(path, F_OK) != 0;
+	sqlite3 *db = NULL;
+	int rc = missing ? open_file(&db, ":memory:", SQLITE_OPEN_READWRITE, err)
+			 : open_file(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (rc)
+		return rc;
+	db_conn *c = xcalloc(1, sizeof(*c));
+	c->db = db;
+	c->create_path = missing ? xstrdup(path) : NULL;
+	c->wait_ms = BUSY_MS;
+	*out = c;
+	return 0;
+}
+
+/* Create the file now that something will be written. */
+static int materialize(db_conn *c, dbs_error *err)
+{
+	if (!c->create_path)
+		return 0;
+	sqlite3 *db = NULL;
+	int rc = open_file(&db, c->create_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (rc)
+		return rc;
+	sqlite3_close(c->db);
+	c->db = db;
+	sqlite3_busy_timeout(db, c->wait_ms);
+	free(c->create_path);
+	c->create_path = NULL;
+	return 0;
+}
+
+static void sq_close(db_conn *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(c->db);
+	free(c->create_path);
+	free(c);
+}
+
+static int sq_query(db_conn *c, const char *sql, int nparams,
+		    const char *const *params, db_rows **rows, dbs_error *err)
+{
+	sqlite3_stmt *st;
+	const char *tail = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, &tail) != SQLITE_OK)
+		return conn_error(c, err);
+	if (!st || (tail && tail[sql_skip_space(tail, strlen(tail))])) {
+		/* what follows the first statement would be silently skipped */
+		sqlite3_finalize(st);
+		return dbs_fail(err, DBS_EINPUT, "%s", st ? "more than one statement in a query"
+				: "no statement in a query");
+	}
+	for (int i = 0; i < nparams; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "$%d", i + 1);
+		int idx = sqlite3_bind_parameter_index(st, name);
+		if (idx > 0)
+			sqlite3_bind_text(st, idx, params[i], -1, SQLITE_STATIC);
+	}
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = (size_t)sqlite3_column_count(st);
+	size_t alloc = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->nrows == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			r->v = xrealloc(r->v, alloc * r->ncols * sizeof(char *) + 1);
+		}
+		for (size_t j = 0; j < r->ncols; j++) {
+			const unsigned char *t = sqlite3_column_text(st, (int)j);
+			DB_VAL(r, r->nrows, j) = t ? xstrdup((const char *)t) : NULL;
+		}
+		r->nrows++;
+	}
+	if (rc != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		db_rows_free(r);
+		return conn_error(c, err);
+	}
+	sqlite3_finalize(st);
+	r->affected = sqlite3_changes(c->db);
+	if (rows)
+		*rows = r;
+	else
+		db_rows_free(r);
+	return 0;
+}
+
+/* Offset in sql[0..n) of a comment or string that never ends, or n. */
+static size_t unterminated_at(const char *sql, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sql[i] == '-' && i + 1 < n && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+			const char *end = memmem(sql + i + 2, n - i - 2, "*/", 2);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql) + 1;
+		} else if (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
+			char close = sql[i] == '[' ? ']' : sql[i];
+			const char *end = memchr(sql + i + 1, close, n - i - 1);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql);
+		}
+	}
+	return n;
+}
+
+/*
+ * Scripts are checked before anything runs against an in-memory copy of
+ * the schema, in plan order: each statement is prepared there (syntax,
+ * tables and columns), and what changes the schema is run there, so the
+ * next statement sees it.  If the schema cannot be copied, only the shape
+ * of the text is checked.
+ */
+typedef struct sq_checker {
+	sqlite3 *db;
+	int schema_ok;
+	int budget;      /* thousands of VM steps the current statement took */
+} sq_checker;
+
+static int over_budget(void *arg)
+{
+	sq_checker *k = arg;
+	return ++k->budget > 1000;  /* about a million steps */
+}
+
+static int sq_check_begin(db_conn *c, void **out, dbs_error *err)
+{
+	sq_checker *k = xcalloc(1, sizeof(*k));
+	int rc = open_file(&k->db, ":memory:", SQLITE_OPEN_READWRITE, err);
+	if (rc) {
+		free(k);
+		return rc;
+	}
+	k->schema_ok = 1;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(c->db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND "
+			       "name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid", -1,
+			       &st, NULL) != SQLITE_OK) {
+		k->schema_ok = 0;
+	} else {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			if (sqlite3_exec(k->db, (const char *)sqlite3_column_text(st, 0), NULL, NULL,
+					 NULL) != SQLITE_OK)
+				k->schema_ok = 0;
+	}
+	sqlite3_finalize(st);
+	*out = k;
+	return 0;
+}
+
+static void sq_check_end(void *chk)
+{
+	sq_checker *k = chk;
+	if (!k)
+		return;
+	sqlite3_close(k->db);
+	free(k);
+}
+
+/* Does this statement change the schema (and nothing outside the file)? */
+static int changes_schema(const char *sql)
+{
+	sql += sql_skip_space(sql, strlen(sql));
+	return !strncasecmp(sql, "CREATE", 6) || !strncasecmp(sql, "ALTER", 5) ||
+	       !strncasecmp(sql, "DROP", 4);
+}
+
+static int sq_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	sq_checker *k = chk;
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		const char *start = p + sql_skip_space(p, strlen(p));
+		if (k->schema_ok) {
+			if (sqlite3_prepare_v2(k->db, p, -1, &st, &tail) != SQLITE_OK) {
+				int off = sqlite3_error_offset(k->db);
+				*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off
+						       : (size_t)(start - sql);
+				dbs_fail(err, DBS_EINPUT, "%s", sqlite3_errmsg(k->db));
+				err->statement = sql_trimmed(start, strcspn(start, ";"));
+				dbs_error_set_hint(err, "fix the SQL; nothing was run");
+				return DBS_EINPUT;
+			}
+		} else {
+			/* no schema to prepare against: one statement at a time by text */
+			tail = p + strlen(p);
+			for (const char *q = p; *q; q++)
+				if (*q == ';') {
+					char *one = xstrndup(p, (size_t)(q - p + 1));
+					int done = sqlite3_complete(one);
+					free(one);
+					if (done) {
+						tail = q + 1;
+						break;
+					}
+				}
+		}
+		size_t n = (size_t)(tail - p);
+		size_t bad = unterminated_at(p, n);
+		if (bad < n) {
+			sqlite3_finalize(st);
+			*err_offset = (size_t)(p - sql) + bad;
+			dbs_fail(err, DBS_EINPUT, "unterminated %s", p[bad] == '/' ? "/* comment"
+				 : "quoted string or name");
+			dbs_error_set_hint(err, "close it: everything after it would be skipped");
+			return DBS_EINPUT;
+		}
+		const char *first = st ? sqlite3_sql(st) : "";
+		first += sql_skip_space(first, strlen(first));
+		if (!strncasecmp(first, "ATTACH", 6) || !strncasecmp(first, "DETACH", 6))
+			k->schema_ok = 0;  /* other files' schemas: check the rest by text */
+		if (st && !sqlite3_stmt_readonly(st) && changes_schema(sqlite3_sql(st))) {
+			/* CREATE TABLE ... AS SELECT may compute a lot even on empty
+			 * tables: past a budget, stop and check the rest by text */
+			k->budget = 0;
+			sqlite3_progress_handler(k->db, 1000, over_budget, k);
+			int rc;
+			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+				;
+			sqlite3_progress_handler(k->db, 0, NULL, NULL);
+			if (rc == SQLITE_INTERRUPT)
+				k->schema_ok = 0;
+		}
+		sqlite3_finalize(st);
+		p = tail;
+	}
+	return 0;
+}
+
+static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		const char *start = p + sql_skip_space(p, strlen(p));
+		if (sqlite3_prepare_v2(c->db, p, -1, &st, &tail) != SQLITE_OK) {
+			int off = sqlite3_error_offset(c->db);
+			*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off : (size_t)(start - sql);
+			db_error(c->db, err);
+			size_t n = strcspn(start, ";");
+			err->statement = sql_trimmed(start, n);
+			return DBS_EFAIL;
+		}
+		if (!st) {  /* only blanks or comments left */
+			p = tail;
+			continue;
+		}
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (rc != SQLITE_DONE) {
+			*err_offset = (size_t)(start - sql);
+			db_error(c->db, err);
+			err->statement = sql_trimmed(p, (size_t)(tail - p));
+			sqlite3_finalize(st);
+			return DBS_EFAIL;
+		}
+		sqlite3_finalize(st);
+		p = tail;
+	}
+	return 0;
+}
+
+static char *hostname(void)
+{
+	char host[256] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return xstrdup(host);
+}
+
+/* Try once to claim the lock row; 1 claimed, 0 held by someone, <0 error. */
+static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err)
+{
+	if (sq_query(c, "BEGIN IMMEDIATE", 0, NULL, NULL, err)) {
+		if ((sqlite3_extended_errcode(c->db) & 0xff) == SQLITE_BUSY) {
+			dbs_error_clear(err);
+			return 0;
+		}
+		return DBS_EFAIL;
+	}
+	db_rows *r = NULL;
+	int rc = sq_query(c, "CREATE TABLE IF NOT EXISTS dbshift_lock (id integer PRIMARY KEY "
+			  "CHECK (id = 1), pid integer NOT NULL, host text NOT NULL, "
+			  "holder text NOT NULL, since text NOT NULL)", 0, NULL, NULL, err);
+	if (!rc)
+		rc = sq_query(c, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1",
+			      0, NULL, &r, err);
+	int free_to_take = 1;
+	if (!rc && r->nrows == 1) {
+		long pid = strtol(DB_VAL(r, 0, 0), NULL, 10);
+		int same_host = !strcmp(DB_VAL(r, 0, 1), host);
+		int mine = same_host && pid == (long)getpid();
+		int gone = same_host && !mine && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+		int alive = !mine && !gone;
+		if (alive) {
+			free_to_take = 0;
+			free(*holder);
+			*holder = xprintf("held by pid %s on %s (%s) since %s", DB_VAL(r, 0, 0),
+					  DB_VAL(r, 0, 1), DB_VAL(r, 0, 2), DB_VAL(r, 0, 3));
+		}
+	}
+	db_rows_free(r);
+	if (!rc && free_to_take) {
+		char pid[32], since[32];
+		snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+		utc_now(since);
+		const char *params[] = { pid, host, whoami(), since };
+		rc = sq_query(c, "INSERT OR REPLACE INTO dbshift_lock VALUES (1, $1, $2, $3, $4)",
+			      4, params, NULL, err);
+	}
+	if (rc) {
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (sq_query(c, "COMMIT", 0, NULL, NULL, err))
+		return DBS_EFAIL;
+	return free_to_take;
+}
+
+static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
+{
+	int rc = materialize(c, err);
+	if (rc)
+		return rc;
+	char *host = hostname(), *holder = NULL;
+	int64_t deadline = now_ms() + wait_ms;
+	/* BEGIN IMMEDIATE itself must not wait longer than we were told to. */
+	/* BEGIN IMMEDIATE itself waits no longer than what is left of wait_ms */
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		sqlite3_busy_timeout(c->db, left > 0 ? (int)left : 0);
+		if ((rc = try_claim(c, host, &holder, err)) != 0 || now_ms() >= deadline)
+			break;
+		sleep_ms(100);
+	}
+	sqlite3_busy_timeout(c->db, c->wait_ms);
+	if (rc == 0 && !holder)
+		holder = lock_holder(c->db);
+	sqlite3_busy_timeout(c->db, c->wait_ms);
+	free(host);
+	if (rc == 1) {
+		free(holder);
+		c->locked = 1;
+		return 0;
+	}
+	if (rc == 0) {
+		dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
+		if (holder)
+			dbs_error_set_detail(err, "%s", holder);
+		dbs_error_set_hint(err, "wait for it to finish, or wait longer with "
+				   "--lock-wait DURATION");
+		rc = DBS_ELOCKED;
+	}
+	free(holder);
+	return rc;
+}
+
+static void sq_unlock(db_conn *c)
+{
+	if (!c->locked)
+		return;
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	const char *params[] = { pid };
+	dbs_error err = { 0 };
+	sq_query(c, "DELETE FROM dbshift_lock WHERE id = 1 AND pid = $1", 1, params, NULL, &err);
+	dbs_error_clear(&err);
+	c->locked = 0;
+}
+
+static int sq_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
+			  1, &table, &r, err);
+	if (!rc)
+		*exists = r->nrows == 1 && strcmp(DB_VAL(r, 0, 0), "0") != 0;
+	db_rows_free(r);
+	return rc;
+}
+
+static int sq_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	int exists = 0;
+	int rc = sq_table_exists(c, table, &exists, err);
+	if (rc || !exists) {
+		if (!rc)
+			*rows = xcalloc(1, sizeof(db_rows));
+		return rc;
+	}
+	/* SQLite keeps no estimate: count the rows; its size is the file's. */
+	char *q = sqlite3_mprintf(
+		"SELECT NULL, (SELECT count(*) FROM \"%w\"), "
+		"(SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_master "
+		" WHERE type = 'index' AND tbl_name = %Q ORDER BY name))", table, table);
+	rc = sq_query(c, q, 0, NULL, rows, err);
+	sqlite3_free(q);
+	return rc;
+}
+
+static int sq_blockers(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
+		       dbs_error *err)
+{
+	/* One file, one writer: other connections are not visible from here. */
+	(void)c;
+	(void)tables;
+	(void)min_seconds;
+	(void)err;
+	*rows = xcalloc(1, sizeof(db_rows));
+	(*rows)->ncols = 6;
+	return 0;
+}
+
+/* SQLite's lock wait is its busy timeout; it has no statement timeout. */
+static int sq_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
+{
+	(void)statement_ms;
+	(void)local;
+	(void)err;
+	sqlite3_busy_timeout(c->db, lock_ms > 0 ? lock_ms : c->wait_ms);
+	return 0;
+}
+
+static void sq_set_lock_wait(db_conn *c, int ms)
+{
+	c->wait_ms = ms;
+	sqlite3_busy_timeout(c->db, ms);
+}
+
+static int sq_is_lock_timeout(const dbs_error *err)
+{
+	long code = err->sqlstate ? strtol(err->sqlstate, NULL, 10) : 0;
+	return (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED;
+}
+
+static int sq_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
+{
+	(void)c;
+	(void)err;
+	*ms = 0;  /* SQLite has no replicas of its own */
+	return 0;
+}
+
+/* ---- backups: the online backup API ---- */
+
+/* Copy database src (schema "main") into dst, page by page. */
+static int copy_db(sqlite3 *dst, sqlite3 *src, dbs_error *err)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b)
+		return db_error(dst, err);
+	int rc;
+	while ((rc = sqlite3_backup_step(b, 256)) == SQLITE_OK || rc == SQLITE_BUSY ||
+	       rc == SQLITE_LOCKED)
+		if (rc != SQLITE_OK)
+			sqlite3_sleep(50);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		dbs_fail(err, DBS_EFAIL, "backup failed: %s", sqlite3_errstr(rc));
+		return DBS_EFAIL;
+	}
+	return 0;
+}
+
+static int sq_dump(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		   dbs_error *err)
+{
+	(void)format;
+	(void)jobs;
+	*file = xstrdup("db.sqlite");
+	char *path = xprintf("%s/%s", dir, *file);
+	sqlite3 *dst = NULL;
+	int rc = open_file(&dst, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+	if (!rc)
+		rc = copy_db(dst, c->db, err);
+	sqlite3_close(dst);
+	free(path);
+	if (rc) {
+		free(*file);
+		*file = NULL;
+	}
+	return rc;
+}
+
+static int sq_restore(const char *url, const char *dir, const char *file, const char *format,
+		      dbs_error *err)
+{
+	(void)format;
+	char *path = xprintf("%s/%s", dir, file);
+	db_conn *target = NULL;
+	sqlite3 *src = NULL;
+	int rc = open_file(&src, path, SQLITE_OPEN_READONLY, err);
+	if (!rc)
+		rc = sq_connect(&target, url, err);
+	if (!rc)
+		rc = materialize(target, err);
+	if (!rc)
+		rc = copy_db(target->db, src, err);
+	sq_close(target);
+	sqlite3_close(src);
+	free(path);
+	return rc;
+}
+
+static int sq_server_version(db_conn *c, char **version, dbs_error *err)
+{
+	(void)c;
+	(void)err;
+	*version = xstrdup(sqlite3_libversion());
+	return 0;
+}
+
+static int sq_identity(db_conn *c, char **identity, dbs_error *err)
+{
+	(void)err;
+	const char *file = c->create_path ? c->create_path : sqlite3_db_filename(c->db, "main");
+	if (!file || !*file) {
+		*identity = xprintf("sqlite::memory:%p", (void *)c->db);
+		return 0;
+	}
+	/* the real path of the file, or of its directory while it does not exist */
+	char *real = realpath(file, NULL);
+	if (!real) {
+		const char *slash = strrchr(file, '/');
+		char *dir = slash ? xstrndup(file, slash == file ? 1 : (size_t)(slash - file))
+				  : xstrdup(".");
+		char *rdir = realpath(dir, NULL);
+		real = xprintf("%s/%s", rdir ? rdir : dir, slash ? slash + 1 : file);
+		free(rdir);
+		free(dir);
+	}
+	*identity = xprintf("sqlite:%s", real);
+	free(real);
+	return 0;
+}
+
+static int sq_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
+{
+	(void)c;
+	char tmpl[] = "/tmp/dbshift-scratch.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return dbs_fail(err, DBS_EFAIL, "cannot create a scratch directory: %s",
+				strerror(errno));
+	*scratch_url = xprintf("sqlite:%s/%s.db", tmpl, name);
+	return 0;
+}
+
+static int sq_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
+{
+	(void)c;
+	const char *path = scratch_url + strlen("sqlite:");
+	if (unlink(path) < 0 && errno != ENOENT)
+		return dbs_fail(err, DBS_EFAIL, "cannot remove %s: %s", path, strerror(errno));
+	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+	rmdir(dir);
+	free(dir);
+	return 0;
+}
+
+static int sq_schema_problems(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	/* SQLite has no invalid indexes, NOT VALID constraints or sequences */
+	return sq_query(c,
+		"SELECT 'no-primary-key', m.name FROM sqlite_master m WHERE m.type = 'table' "
+		" AND m.name NOT LIKE 'sqlite_%' AND NOT EXISTS (SELECT 1 FROM pragma_table_info(m.name) "
+		" WHERE pk > 0) "
+		"UNION ALL "
+		"SELECT 'fk-without-index', m.name || ' (' || f.\"from\" || ')' FROM sqlite_master m, "
+		" pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND f.seq = 0 AND NOT EXISTS "
+		" (SELECT 1 FROM pragma_index_list(m.name) il, pragma_index_info(il.name) ii "
+		" WHERE ii.seqno = 0 AND ii.name = f.\"from\") "
+		"ORDER BY 1, 2", 0, NULL, rows, err);
+}
+
+static int sq_schema_dump(db_conn *c, char **text, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
+			  "LIKE 'sqlite_%' AND name NOT LIKE 'dbshift_%' ORDER BY type DESC, name",
+			  0, NULL, &r, err);
+	if (rc)
+		return rc;
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < r->nrows; i++)
+		strbuf_addf(&sb, "%s;\n", DB_VAL(r, i, 0));
+	db_rows_free(r);
+	*text = strbuf_detach(&sb);
+	return 0;
+}
+
+static int sq_database_size(db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = sq_query(c, "SELECT page_count * page_size FROM pragma_page_count(), "
+			  "pragma_page_size()", 0, NULL, &r, err);
+	if (!rc)
+		*bytes = r->nrows ? strtoll(DB_VAL(r, 0, 0), NULL, 10) : 0;
+	db_rows_free(r);
+	return rc;
+}
+
+static int sq_can_create(db_conn *c, char **why, dbs_error *err)
+{
+	(void)err;
+	const char *file = c->create_path ? NULL : sqlite3_db_filename(c->db, "main");
+	*why = NULL;
+	if (file && *file && access(file, W_OK) != 0)
+		*why = xprintf("'%s' is not writable: %s", file, strerror(errno));
+	else if (sqlite3_db_readonly(c->db, "main") == 1)
+		*why = xstrdup("the database is open read-only");
+	return 0;
+}
+
+static char *sq_quote_table(const char *name)
+{
+	char *q = sqlite3_mprintf("\"%w\"", name), *r = xstrdup(q);
+	sqlite3_free(q);
+	return r;
+}
+
+const db_driver driver_sqlite = {
+	.version = 1,
+	.name = "sqlite",
+	.timestamp_type = "text",
+	.json_type = "text",
+	.connect = sq_connect,
+	.close = sq_close,
+	.query = sq_query,
+	.check_begin = sq_check_begin,
+	.check_script = sq_check_script,
+	.check_end = sq_check_end,
+	.run_script = sq_run_script,
+	.lock = sq_lock,
+	.unlock = sq_unlock,
+	.table_exists = sq_table_exists,
+	.table_facts = sq_table_facts,
+	.blockers = sq_blockers,
+	.set_timeouts = sq_set_timeouts,
+	.set_lock_wait = sq_set_lock_wait,
+	.is_lock_timeout = sq_is_lock_timeout,
+	.replica_lag_ms = sq_replica_lag_ms,
+	.dump = sq_dump,
+	.restore = sq_restore,
+	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
+		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
+	.server_version = sq_server_version,
+	.identity = sq_identity,
+	.scratch_create = sq_scratch_create,
+	.scratch_drop = sq_scratch_drop,
+	.schema_problems = sq_schema_problems,
+	.schema_dump = sq_schema_dump,
+	.database_size = sq_database_size,
+	.can_create = sq_can_create,
+	.quote_table = sq_quote_table,
+};

@@ -1,0 +1,671 @@
+/*
+ * backup.c - backups with a manifest, their verification, and restore.
+ *
+ * <backup_dir>/<id>/ holds what the driver's dump wrote (pg_dump run with
+ * an argv, or SQLite's online backup API) and manifest.json: id, time,
+ * database (no password), server version, format, the migrations applied
+ * at the time, each table's row count, each file's size and SHA-256, tool
+ * version, duration.  Directories are 0700 and files 0600.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, mode);
+			*s = '/';
+		}
+	int rc = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return rc;
+}
+
+static int sha256_file(const char *path, char out[65], int64_t *size)
+{
+	char *data;
+	size_t len;
+	if (read_file(path, &data, &len) < 0)
+		return -1;
+	sha256_hex(data, len, out);
+	*size = (int64_t)len;
+	free(data);
+	return 0;
+}
+
+/* Every regular file below dir/rel, as paths relative to dir. */
+static void list_files(const char *dir, const char *rel, json_t *files)
+{
+	char *path = xprintf("%s/%s", dir, rel);
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] != '.') {
+				char *sub = xprintf("%s/%s", rel, de->d_name);
+				list_files(dir, sub, files);
+				free(sub);
+			}
+		if (d)
+			closedir(d);
+	} else {
+		json_array_append_new(files, json_string(rel));
+	}
+	free(path);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* {"table": count} of the connected database. */
+static int counts_json(const db_driver *d, db_conn *c, json_t **out, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = table_counts(d, c, &r, err);
+	if (rc)
+		return rc;
+	*out = json_object();
+	for (size_t i = 0; i < r->nrows; i++)
+		json_object_set_new(*out, DB_VAL(r, i, 0),
+				    json_integer(strtoll(DB_VAL(r, i, 1), NULL, 10)));
+	db_rows_free(r);
+	return 0;
+}
+
+static char *backup_path(const dbs_ctx *ctx, const char *id)
+{
+	return xprintf("%s/%s", ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups", id);
+}
+
+/* Bytes below dir (the dump being written). */
+static int64_t dir_bytes(const char *dir)
+{
+	int64_t total = 0;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *p = xprintf("%s/%s", dir, de->d_name);
+		struct stat st;
+		if (stat(p, &st) == 0)
+			total += S_ISDIR(st.st_mode) ? dir_bytes(p) : (int64_t)st.st_size;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	return total;
+}
+
+/* Reports the dump's growth every half second while it is written. */
+typedef struct watcher {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	const char *dir;
+	int64_t db_bytes, t0;
+	dbs_backup_cb cb;
+	void *data;
+} watcher;
+
+static void *watch(void *arg)
+{
+	watcher *w = arg;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		if (!w->done)
+			w->cb(dir_bytes(w->dir), w->db_bytes, now_ms() - w->t0, w->data);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
+	       char **id_out, char **report)
+{
+	const db_driver *d = ctx->driver;
+	const char *fmt = format ? format : "custom";
+	if (strcmp(fmt, "custom") && strcmp(fmt, "plain") && strcmp(fmt, "directory"))
+		return dbs_fail(&ctx->err, DBS_EINPUT, "unknown backup format '%s': use custom, "
+				"plain or directory", fmt);
+	int64_t t0 = now_ms();
+	char id[40], created[32];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", &tm);
+	utc_now(created);
+	char *dir = backup_path(ctx, id);
+	for (int k = 2; access(dir, F_OK) == 0; k++) {  /* two backups in one second */
+		free(dir);
+		char *alt = xprintf("%.*s-%d", 16, id, k);
+		snprintf(id, sizeof(id), "%s", alt);
+		free(alt);
+		dir = backup_path(ctx, id);
+	}
+	mode_t old = umask(077);
+	int rc = 0;
+	if (mkdir_p(dir, 0700) < 0) {
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot create backup directory '%s': %s", dir,
+			      strerror(errno));
+		dbs_error_set_hint(&ctx->err, "check backup_dir in dbshift.conf and its permissions");
+	}
+	json_t *tables = NULL, *files = json_array(), *applied = json_object();
+	char *file = NULL, *version = NULL, *identity = NULL;
+	if (!rc)
+		rc = counts_json(d, ctx->conn, &tables, &ctx->err);
+	if (!rc)
+		rc = d->server_version(ctx->conn, &version, &ctx->err);
+	if (!rc)
+		rc = d->identity(ctx->conn, &identity, &ctx->err);
+	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
+	int watching = 0;
+	if (!rc && cb) {
+		dbs_error e2 = { 0 };
+		d->database_size(ctx->conn, &w.db_bytes, &e2);
+		dbs_error_clear(&e2);
+		pthread_mutex_init(&w.mu, NULL);
+		pthread_cond_init(&w.cv, NULL);
+		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
+	}
+	if (!rc)
+		rc = d->dump(ctx->conn, dir, fmt, jobs, &file, &ctx->err);
+	if (watching) {
+		pthread_mutex_lock(&w.mu);
+		w.done = 1;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(w.thread, NULL);
+		pthread_mutex_destroy(&w.mu);
+		pthread_cond_destroy(&w.cv);
+	}
+	if (!rc) {
+		/* the newest applied migration of each app */
+		ctx_load_state(ctx);
+		for (size_t i = 0; i < ctx->nentries; i++) {
+			const dbs_entry *e = &ctx->entries[i].pub;
+			if (e->state == DBS_APPLIED || e->state == DBS_DRIFTED || e->state == DBS_MISSING)
+				json_object_set_new(applied, *e->app ? e->app : "", json_string(e->version));
+		}
+		dbs_error_clear(&ctx->err);
+	}
+	json_t *names = json_array();
+	if (!rc)
+		list_files(dir, file, names);
+	for (size_t i = 0; !rc && i < json_array_size(names); i++) {
+		const char *rel = json_string_value(json_array_get(names, i));
+		char *path = xprintf("%s/%s", dir, rel), sum[65];
+		int64_t size;
+		chmod(path, 0600);
+		if (sha256_file(path, sum, &size) < 0)
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot read back '%s'", path);
+		else
+			json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", rel,
+							       "size", (json_int_t)size, "sha256", sum));
+		free(path);
+	}
+	json_decref(names);
+	char *text = NULL;
+	if (!rc) {
+		json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I}",
+			"id", id, "created_at", created, "database", dbs_database_display(ctx),
+			"identity", identity, "driver", d->name, "server_version", version, "format",
+			!strcmp(d->name, "sqlite") ? "sqlite" : fmt, "migrations", applied,
+			"tables", tables, "files", files, "tool_version", DBSHIFT_VERSION,
+			"duration_ms", (json_int_t)(now_ms() - t0));
+		applied = tables = files = NULL;
+		text = report_dump(m);
+		char *mpath = xprintf("%s/manifest.json", dir);
+		FILE *f = fopen(mpath, "w");
+		if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot write '%s'", mpath);
+		free(mpath);
+	}
+	umask(old);
+	json_decref(applied);
+	json_decref(tables);
+	json_decref(files);
+	free(file);
+	free(version);
+	free(identity);
+	if (rc) {
+		if (access(dir, F_OK) == 0)
+			rmtree(dir);  /* no half backups left behind */
+		free(text);
+		text = dbs_error_json("backup", &ctx->err);
+	} else {
+		ctx_log(ctx, "backup %s of %s written to %s", id, ctx->display_url, dir);
+		if (id_out)
+			*id_out = xstrdup(id);
+	}
+	free(dir);
+	if (report)
+		*report = text;
+	else
+		free(text);
+	return rc;
+}
+
+static int is_hex64(const char *s)
+{
+	return s && strlen(s) == 64 && strspn(s, "0123456789abcdef") == 64;
+}
+
+/* What is wrong with a manifest, or NULL: every key restore and verify
+ * rely on, with its type, and at least the dump file. */
+static const char *manifest_problem(const dbs_ctx *ctx, json_t *m)
+{
+	static const char *strings[] = { "id", "created_at", "database", "driver", "format" };
+	if (!json_is_object(m))
+		return "it is not a JSON object";
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+		if (!json_is_string(json_object_get(m, strings[i])))
+			return "a required text field (id, created_at, database, driver, format) is missing";
+	const char *fmt = json_string_value(json_object_get(m, "format"));
+	if (strcmp(fmt, "custom") && strcmp(fmt, "plain") && strcmp(fmt, "directory") &&
+	    strcmp(fmt, "sqlite"))
+		return "unknown format";
+	if (ctx->driver && strcmp(json_string_value(json_object_get(m, "driver")), ctx->driver->name))
+		return "it is a backup of another kind of database";
+	json_t *idn = json_object_get(m, "identity");
+	if (idn && !json_is_string(idn))
+		return "identity is not text";
+	json_t *files = json_object_get(m, "files");
+	if (!json_is_array(files) || json_array_size(files) == 0)
+		return "it lists no files (at least the dump)";
+	for (size_t i = 0; i < json_array_size(files); i++) {
+		json_t *f = json_array_get(files, i);
+		const char *path = json_string_value(json_object_get(f, "path"));
+		if (!path || !*path || path[0] == '/' || strstr(path, ".."))
+			return "a file has no path, or one outside the backup's directory";
+		if (!json_is_integer(json_object_get(f, "size")) ||
+		    json_integer_value(json_object_get(f, "size")) < 0)
+			return "a file has no size";
+		if (!is_hex64(json_string_value(json_object_get(f, "sha256"))))
+			return "a file has no SHA-256";
+	}
+	json_t *tables = json_object_get(m, "tables"), *v;
+	const char *name;
+	if (!json_is_object(tables))
+		return "it has no table row counts";
+	json_object_foreach(tables, name, v)
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return "a table's row count is not a number";
+	return NULL;
+}
+
+static json_t *manifest_load(dbs_ctx *ctx, const char *id, char **dir)
+{
+	*dir = backup_path(ctx, id);
+	char *mpath = xprintf("%s/manifest.json", *dir);
+	json_error_t je;
+	json_t *m = NULL;
+	const char *problem = NULL;
+	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..")) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "bad backup id '%s'", id);
+		dbs_error_set_hint(&ctx->err, "'dbshift backups list' shows the backups there are");
+	} else if (!(m = json_load_file(mpath, JSON_REJECT_DUPLICATES, &je))) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "no readable backup '%s' (%s)", id, je.text);
+		dbs_error_set_file(&ctx->err, mpath, 0, 0);
+		dbs_error_set_hint(&ctx->err, "'dbshift backups list' shows the backups there are");
+	} else if ((problem = manifest_problem(ctx, m))) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "damaged manifest of backup '%s': %s", id, problem);
+		dbs_error_set_file(&ctx->err, mpath, 0, 0);
+		dbs_error_set_hint(&ctx->err, "do not restore this backup; take a new one");
+		json_decref(m);
+		m = NULL;
+	}
+	free(mpath);
+	return m;
+}
+
+/* The first file of a backup (the dump), as the driver's restore takes it. */
+static char *dump_name(json_t *m)
+{
+	const char *file = json_string_value(json_object_get(
+		json_array_get(json_object_get(m, "files"), 0), "path"));
+	return xstrndup(file, strcspn(file, "/"));
+}
+
+/* Re-check every file of a backup against its manifest. */
+static int check_files(dbs_ctx *ctx, json_t *m, const char *dir)
+{
+	json_t *files = json_object_get(m, "files");
+	for (size_t i = 0; i < json_array_size(files); i++) {
+		json_t *f = json_array_get(files, i);
+		char *path = xprintf("%s/%s", dir, json_string_value(json_object_get(f, "path")));
+		char sum[65];
+		int64_t size = 0;
+		int rc = 0;
+		if (sha256_file(path, sum, &size) < 0)
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "backup file '%s' is missing", path);
+		else if (strcmp(sum, json_string_value(json_object_get(f, "sha256"))) ||
+			 size != json_integer_value(json_object_get(f, "size")))
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "backup file '%s' does not match its "
+				      "checksum", path);
+		if (rc)
+			dbs_error_set_hint(&ctx->err, "the backup is damaged: do not restore it; "
+					   "take a new one");
+		free(path);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Compare the connected database's row counts with the manifest's. */
+static int compare_counts(dbs_ctx *ctx, const db_driver *d, db_conn *c, json_t *m)
+{
+	json_t *now = NULL;
+	int rc = counts_json(d, c, &now, &ctx->err);
+	if (rc)
+		return rc;
+	const char *name;
+	json_t *v;
+	json_object_foreach(json_object_get(m, "tables"), name, v) {
+		json_t *got = json_object_get(now, name);
+		if (!got || json_integer_value(got) != json_integer_value(v)) {
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "table %s has %lld rows after the restore, "
+				      "the backup says %lld", name,
+				      got ? (long long)json_integer_value(got) : -1LL,
+				      (long long)json_integer_value(v));
+			break;
+		}
+	}
+	json_decref(now);
+	return rc;
+}
+
+int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
+{
+	char *dir;
+	json_t *m = manifest_load(ctx, id, &dir);
+	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
+	if (!rc && restore) {
+		/* restore into a scratch database beside this one, count, drop it */
+		const db_driver *d = ctx->driver;
+		char *name = xprintf("dbshift_verify_%ld", (long)getpid()), *url = NULL;
+		char *top = dump_name(m);
+		rc = d->scratch_create(ctx->conn, name, &url, &ctx->err);
+		if (!rc) {
+			db_conn *sc = NULL;
+			rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
+					&ctx->err);
+			if (!rc)
+				rc = d->connect(&sc, url, &ctx->err);
+			if (!rc)
+				rc = compare_counts(ctx, d, sc, m);
+			if (sc)
+				d->close(sc);
+			dbs_error e2 = { 0 };
+			if (d->scratch_drop(ctx->conn, url, &e2) && !rc) {
+				dbs_error_move(&ctx->err, &e2);
+				rc = DBS_EFAIL;
+			}
+			dbs_error_clear(&e2);
+		}
+		free(top);
+		free(url);
+		free(name);
+	}
+	if (!rc) {
+		/* remember it was verified: prune keeps the newest verified backup */
+		char *mark = xprintf("%s/verified", dir), at[32];
+		utc_now(at);
+		mode_t old = umask(077);
+		FILE *f = fopen(mark, "w");
+		if (f) {
+			fprintf(f, "%s%s\n", at, restore ? " restore" : "");
+			fclose(f);
+		}
+		umask(old);
+		free(mark);
+	}
+	if (report)
+		*report = rc ? dbs_error_json("backups verify", &ctx->err)
+			     : report_dump(json_pack("{s:s, s:s, s:b, s:s}", "command",
+				"backups verify", "backup", id, "restored", restore, "status",
+				"succeeded"));
+	json_decref(m);
+	free(dir);
+	return rc;
+}
+
+int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
+{
+	char *dir;
+	json_t *m = manifest_load(ctx, id, &dir);
+	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
+	const db_driver *d = ctx->driver;
+	const char *url = target ? target : ctx->opts.database;
+	if (!rc && target) {
+		const db_driver *td;
+		if ((rc = driver_for_url(&td, target, &ctx->err)) == 0 && td != d)
+			rc = dbs_fail(&ctx->err, DBS_EINPUT, "a %s backup cannot be restored into "
+				      "a %s database", d->name, td->name);
+	}
+	if (!rc && !target) {
+		/* only into the database it was taken of, unless told otherwise */
+		const char *was = json_string_value(json_object_get(m, "identity"));
+		char *is = NULL;
+		rc = d->identity(ctx->conn, &is, &ctx->err);
+		if (!rc && (!was || strcmp(was, is))) {
+			rc = dbs_fail(&ctx->err, DBS_EINPUT, "backup %s was taken of another database (%s), "
+				      "not of %s", id, json_string_value(json_object_get(m, "database")),
+				      ctx->display_url);
+			dbs_error_set_hint(&ctx->err, "to restore it into this database anyway, name "
+					   "it with --target URL");
+		}
+		free(is);
+	}
+	if (!rc && !target) {
+		/* tables made since the backup would survive a restore: drop them */
+		db_rows *r = NULL;
+		rc = table_counts(d, ctx->conn, &r, &ctx->err);
+		json_t *tables = json_object_get(m, "tables");
+		for (size_t i = 0; !rc && r && i < r->nrows; i++)
+			if (!json_object_get(tables, DB_VAL(r, i, 0))) {
+				char *qname = d->quote_table(DB_VAL(r, i, 0));
+				char *sql = xprintf("DROP TABLE IF EXISTS %s", qname);
+				rc = d->query(ctx->conn, sql, 0, NULL, NULL, &ctx->err);
+				free(sql);
+				free(qname);
+			}
+		db_rows_free(r);
+	}
+	if (!rc) {
+		char *top = dump_name(m);
+		rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
+				&ctx->err);
+		free(top);
+	}
+	if (!rc) {
+		db_conn *c = NULL;
+		rc = d->connect(&c, url, &ctx->err);
+		if (!rc)
+			rc = compare_counts(ctx, d, c, m);
+		if (c)
+			d->close(c);
+	}
+	char *shown = dbs_redact_url(url);
+	if (!rc)
+		ctx_log(ctx, "restore of backup %s into %s: done, row counts match", id, shown);
+	if (report)
+		*report = rc ? dbs_error_json("restore", &ctx->err)
+			     : report_dump(json_pack("{s:s, s:s, s:s, s:s}", "command", "restore",
+				"backup", id, "database", shown, "status", "succeeded"));
+	free(shown);
+	ctx_drop_state(ctx);  /* the history may be the backup's now */
+	json_decref(m);
+	free(dir);
+	return rc;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The backup ids of backup_dir, oldest first (ids are UTC timestamps). */
+static char **backup_ids(const dbs_ctx *ctx, size_t *n)
+{
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	DIR *d = opendir(bdir);
+	struct dirent *de;
+	char **ids = NULL;
+	*n = 0;
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			ids = xrealloc(ids, (*n + 1) * sizeof(char *));
+			ids[(*n)++] = xstrdup(de->d_name);
+		}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(ids, *n, sizeof(char *), id_cmp);
+	return ids;
+}
+
+char *dbs_backup_newest(dbs_ctx *ctx)
+{
+	/* with a database: the newest backup of that database */
+	char *is = NULL;
+	if (ctx->conn) {
+		dbs_error e = { 0 };
+		ctx->driver->identity(ctx->conn, &is, &e);
+		dbs_error_clear(&e);
+	}
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
+	char *newest = NULL;
+	for (size_t i = n; i-- > 0 && !newest;) {
+		char *dir;
+		json_t *m = is ? manifest_load(ctx, ids[i], &dir) : NULL;
+		if (is) {
+			dbs_error_clear(&ctx->err);
+			free(dir);
+		}
+		const char *was = json_string_value(json_object_get(m, "identity"));
+		if (!is || (was && !strcmp(was, is)))
+			newest = xstrdup(ids[i]);
+		json_decref(m);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	free(is);
+	return newest;
+}
+
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
+{
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
+	/* the newest verified backup is never removed */
+	long keep_verified = -1;
+	for (size_t i = n; i-- > 0 && keep_verified < 0;) {
+		char *dir = backup_path(ctx, ids[i]), *mark = xprintf("%s/verified", dir);
+		if (access(mark, F_OK) == 0)
+			keep_verified = (long)i;
+		free(mark);
+		free(dir);
+	}
+	time_t now = time(NULL);
+	strbuf sb;
+	strbuf_init(&sb);
+	size_t removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		char *dir = backup_path(ctx, ids[i]);
+		struct stat st;
+		int too_many = keep > 0 && i + (size_t)keep < n;
+		int too_old = max_age_days > 0 && stat(dir, &st) == 0 &&
+			      now - st.st_mtime > (time_t)max_age_days * 86400;
+		if ((too_many || too_old) && (long)i != keep_verified) {
+			strbuf_addf(&sb, "%s %s (%s)\n", dry_run ? "would remove" : "removed", ids[i],
+				    too_many ? "beyond --keep" : "older than --max-age");
+			if (!dry_run)
+				rmtree(dir);
+			removed++;
+		}
+		free(dir);
+	}
+	strbuf_addf(&sb, "%zu of %zu backups %s\n", removed, n, dry_run ? "would be removed" : "removed");
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return strbuf_detach(&sb);
+}
+
+char *dbs_backups_list(dbs_ctx *ctx, int json)
+{
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	json_t *list = json_array();
+	size_t n;
+	char **ids = backup_ids(ctx, &n);
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < n; i++) {
+		char *dir;
+		json_t *m = manifest_load(ctx, ids[i], &dir);
+		dbs_error_clear(&ctx->err);
+		free(dir);
+		if (!m)
+			continue;
+		int64_t size = 0;
+		json_t *files = json_object_get(m, "files");
+		for (size_t k = 0; k < json_array_size(files); k++)
+			size += json_integer_value(json_object_get(json_array_get(files, k), "size"));
+		strbuf_addf(&sb, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", ids[i],
+			    json_string_value(json_object_get(m, "created_at")),
+			    json_string_value(json_object_get(m, "format")), (long long)size,
+			    json_string_value(json_object_get(m, "database")));
+		json_array_append_new(list, json_pack("{s:s, s:O, s:O, s:I, s:O}", "id", ids[i],
+			"created_at", json_object_get(m, "created_at"), "format",
+			json_object_get(m, "format"), "size", (json_int_t)size, "database",
+			json_object_get(m, "database")));
+		json_decref(m);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	if (json) {
+		strbuf_release(&sb);
+		return report_dump(json_pack("{s:s, s:o}", "command", "backups list", "backups", list));
+	}
+	json_decref(list);
+	if (!sb.len)
+		strbuf_addf(&sb, "no backups in %s\n", bdir);
+	return strbuf_detach(&sb);
+}

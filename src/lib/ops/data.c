@@ -1,0 +1,511 @@
+/*
+ * data.c - batched data migrations.
+ *
+ * A data migration file names a table, its integer key, and one statement
+ * that changes the rows of a key range (:lo, :hi]:
+ *
+ *   -- dbshift:table users
+ *   -- dbshift:key id
+ *   -- dbshift:pending status IS NULL
+ *   UPDATE users SET status = 'active' WHERE id > :lo AND id <= :hi AND status IS NULL;
+ *
+ * The table is walked by keyset (never OFFSET): each batch finds its upper
+ * key with an index range scan, runs the statement in its own transaction
+ * under lock_timeout, and commits the checkpoint (dbshift_data) with it,
+ * so a stopped or killed run resumes after the last committed batch and
+ * no batch runs twice.  The batch size adapts toward a target duration.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+
+typedef struct data_file {
+	char *path, *name;       /* name: the checkpoint's key */
+	char *table, *key, *pending;
+	char *sql;               /* with :lo/:hi turned into $1/$2 */
+} data_file;
+
+static void data_file_release(data_file *f)
+{
+	free(f->path);
+	free(f->name);
+	free(f->table);
+	free(f->key);
+	free(f->pending);
+	free(f->sql);
+	memset(f, 0, sizeof(*f));
+}
+
+static int is_ident(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
+			return 0;
+	return 1;
+}
+
+/* Replace :lo and :hi (outside quotes) with $1 and $2; count each. */
+static char *placeholders(const char *sql, int *nlo, int *nhi)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	char quote = 0;
+	*nlo = *nhi = 0;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '\'' || *p == '"') {
+			quote = *p;
+		} else if (*p == ':' && p[1] != ':' && (p == sql || p[-1] != ':') &&
+			   (!strncmp(p + 1, "lo", 2) || !strncmp(p + 1, "hi", 2)) &&
+			   !isalnum((unsigned char)p[3]) && p[3] != '_') {
+			int lo = p[1] == 'l';
+			strbuf_adds(&sb, lo ? "$1" : "$2");
+			(lo ? (*nlo)++ : (*nhi)++);
+			p += 2;
+			continue;
+		}
+		strbuf_add(&sb, p, 1);
+	}
+	return strbuf_detach(&sb);
+}
+
+/*
+ * The checkpoint's key: the file's path relative to the project (the
+ * working directory) and its content's hash, so that two files with one
+ * name never share a checkpoint, and an edited file starts afresh.
+ */
+static char *checkpoint_name(const char *path, const char *text, size_t len)
+{
+	char sum[65], *cwd = getcwd(NULL, 0), *real = realpath(path, NULL);
+	const char *rel = path;
+	size_t n = cwd ? strlen(cwd) : 0;
+	if (real && cwd && !strncmp(real, cwd, n) && real[n] == '/')
+		rel = real + n + 1;
+	else if (real)
+		rel = real;
+	while (starts_with(rel, "./"))
+		rel += 2;
+	sha256_hex(text, len, sum);
+	char *name = xprintf("%s@%.16s", rel, sum);
+	free(cwd);
+	free(real);
+	return name;
+}
+
+static int data_error(dbs_error *err, const char *path, int line, const char *hint,
+		      const char *msg)
+{
+	dbs_fail(err, DBS_EINPUT, "%s", msg);
+	dbs_error_set_file(err, path, line, 0);
+	dbs_error_set_hint(err, "%s", hint);
+	return DBS_EINPUT;
+}
+
+int data_file_load(data_file *f, const char *path, dbs_error *err)
+{
+	char *text;
+	size_t len;
+	memset(f, 0, sizeof(*f));
+	if (read_file(path, &text, &len) < 0) {
+		dbs_fail(err, DBS_EINPUT, "cannot read data migration '%s': %s", path,
+			 read_file_error(errno));
+		dbs_error_set_hint(err, "check the path given to 'data run' or '-- dbshift:data'");
+		return DBS_EINPUT;
+	}
+	if (check_text(path, text, len, err)) {
+		free(text);
+		return DBS_EINPUT;
+	}
+	f->path = xstrdup(path);
+	f->name = checkpoint_name(path, text, len);
+	strbuf body;
+	strbuf_init(&body);
+	int rc = 0, line = 1;
+	static const char *hint = "a data migration has '-- dbshift:table NAME', "
+		"'-- dbshift:key COLUMN', optionally '-- dbshift:pending CONDITION', then "
+		"one statement using :lo and :hi";
+	for (char *p = text; *p && !rc; line++) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *ln = xstrndup(p, len);
+		char *d = strstr(ln, "-- dbshift:");
+		if (d && strspn(ln, " \t") == (size_t)(d - ln)) {
+			char *word = d + strlen("-- dbshift:");
+			char *arg = word + strcspn(word, " \t");
+			if (*arg)
+				*arg++ = '\0';
+			arg += strspn(arg, " \t");
+			size_t an = strlen(arg);
+			while (an && (arg[an - 1] == ' ' || arg[an - 1] == '\r'))
+				arg[--an] = '\0';
+			char **slot = !strcmp(word, "table") ? &f->table : !strcmp(word, "key") ? &f->key
+				    : !strcmp(word, "pending") ? &f->pending : NULL;
+			if (!slot) {
+				char *m = xprintf("unknown directive 'dbshift:%s' in a data migration", word);
+				rc = data_error(err, path, line, hint, m);
+				free(m);
+			} else if (!*arg) {
+				rc = data_error(err, path, line, hint, "directive without a value");
+			} else {
+				free(*slot);
+				*slot = xstrdup(arg);
+			}
+		} else {
+			strbuf_add(&body, p, len);
+			strbuf_adds(&body, "\n");
+		}
+		free(ln);
+		p = nl ? nl + 1 : p + len;
+	}
+	free(text);
+	if (!rc && (!f->table || !is_ident(f->table)))
+		rc = data_error(err, path, 1, hint, "no table (or not a plain name): add '-- dbshift:table NAME'");
+	if (!rc && f->key && strchr(f->key, ','))
+		rc = data_error(err, path, 1, "walk by one integer key column",
+				"composite keys are not implemented");
+	if (!rc && (!f->key || !is_ident(f->key)))
+		rc = data_error(err, path, 1, hint, "no key column: add '-- dbshift:key COLUMN'");
+	if (!rc) {
+		int nlo, nhi;
+		f->sql = placeholders(body.buf, &nlo, &nhi);
+		if (!nlo || !nhi)
+			rc = data_error(err, path, 1, "write the range as e.g. 'WHERE id > :lo AND "
+					"id <= :hi' so each batch changes only its keys",
+					"the statement does not use both :lo and :hi");
+	}
+	strbuf_release(&body);
+	if (rc)
+		data_file_release(f);
+	return rc;
+}
+
+/* ---- the walk ---- */
+
+static int q1(dbs_ctx *ctx, const char *sql, int n, const char *const *p, char **out)
+{
+	db_rows *r = NULL;
+	int rc = ctx->driver->query(ctx->conn, sql, n, p, &r, &ctx->err);
+	if (!rc && out)
+		*out = r->nrows && r->ncols && DB_VAL(r, 0, 0) ? xstrdup(DB_VAL(r, 0, 0)) : NULL;
+	db_rows_free(r);
+	return rc;
+}
+
+static int checkpoint_read(dbs_ctx *ctx, const data_file *f, char **last, int64_t *done,
+			   int *finished)
+{
+	int exists = 0;
+	*last = NULL;
+	*done = 0;
+	*finished = 0;
+	int rc = ctx->driver->table_exists(ctx->conn, "dbshift_data", &exists, &ctx->err);
+	if (rc || !exists)
+		return rc;
+	db_rows *r = NULL;
+	const char *p[] = { f->name };
+	rc = ctx->driver->query(ctx->conn, "SELECT last_key, rows_done, finished FROM dbshift_data "
+				"WHERE name = $1", 1, p, &r, &ctx->err);
+	if (!rc && r->nrows == 1) {
+		*last = DB_VAL(r, 0, 0) ? xstrdup(DB_VAL(r, 0, 0)) : NULL;
+		*done = strtoll(DB_VAL(r, 0, 1), NULL, 10);
+		*finished = DB_VAL(r, 0, 2) && strcmp(DB_VAL(r, 0, 2), "0");
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+static int checkpoint_write(dbs_ctx *ctx, const data_file *f, const char *last,
+			    int64_t done, int finished)
+{
+	char d[32], fin[4], at[32];
+	snprintf(d, sizeof(d), "%lld", (long long)done);
+	snprintf(fin, sizeof(fin), "%d", finished);
+	utc_now(at);
+	const char *p[] = { f->name, last, d, fin, at };
+	return ctx->driver->query(ctx->conn,
+		"INSERT INTO dbshift_data (name, last_key, rows_done, finished, updated_at) "
+		"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
+		"last_key = excluded.last_key, rows_done = excluded.rows_done, "
+		"finished = excluded.finished, updated_at = excluded.updated_at",
+		5, p, NULL, &ctx->err);
+}
+
+/* Rows still to change beyond last (all when last is NULL). */
+static int count_left(dbs_ctx *ctx, const data_file *f, const char *last, int64_t *n)
+{
+	char *sql = xprintf("SELECT count(*) FROM %s WHERE %s%s%s%s%s", f->table,
+			    last ? f->key : "", last ? " > $1" : "1 = 1",
+			    f->pending ? " AND (" : "", f->pending ? f->pending : "",
+			    f->pending ? ")" : "");
+	char *v = NULL;
+	const char *p[] = { last };
+	int rc = q1(ctx, sql, last ? 1 : 0, p, &v);
+	*n = v ? strtoll(v, NULL, 10) : 0;
+	free(v);
+	free(sql);
+	return rc;
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* One batch: its change and its checkpoint, in one transaction. */
+typedef struct batch {
+	const data_file *f;
+	const char *lo, *hi;
+	int64_t done_before;
+	int lock_ms, stmt_ms;
+	int64_t changed;
+} batch;
+
+static int run_batch(dbs_ctx *ctx, void *arg)
+{
+	batch *b = arg;
+	const db_driver *d = ctx->driver;
+	db_rows *r = NULL;
+	const char *p[] = { b->lo, b->hi };
+	int rc = d->query(ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
+	if (!rc && (b->lock_ms || b->stmt_ms))
+		rc = d->set_timeouts(ctx->conn, b->lock_ms, b->stmt_ms, 1, &ctx->err);
+	if (!rc)
+		rc = d->query(ctx->conn, b->f->sql, 2, p, &r, &ctx->err);
+	b->changed = r ? r->affected : 0;
+	db_rows_free(r);
+	if (!rc)
+		rc = checkpoint_write(ctx, b->f, b->hi, b->done_before + b->changed, 0);
+	if (!rc)
+		rc = d->query(ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+	if (rc) {
+		dbs_error e2 = { 0 };
+		d->query(ctx->conn, "ROLLBACK", 0, NULL, NULL, &e2);
+		dbs_error_clear(&e2);
+	}
+	return rc;
+}
+
+/*
+ * Walk f's table from its checkpoint; *result gets the run's facts.  The
+ * caller holds the migrator lock and has created the state tables.
+ */
+static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_data_cb cb,
+		void *cb_data, json_t **result)
+{
+	char *last = NULL, *start_key = NULL;
+	int64_t done = 0, left = 0, changed = 0, batches = 0, longest = 0;
+	int finished = 0, stopped = 0, lock_ms = 0, stmt_ms = 0;
+	int64_t size = o->batch_size > 0 ? o->batch_size : 1000;
+	int rc = checkpoint_read(ctx, f, &last, &done, &finished);
+	int resumed = last != NULL && !finished;
+	if (ctx->opts.lock_timeout)
+		parse_duration_ms(ctx->opts.lock_timeout, &lock_ms);
+	if (ctx->opts.statement_timeout)
+		parse_duration_ms(ctx->opts.statement_timeout, &stmt_ms);
+	if (!rc && !last && !finished) {
+		char *sql = xprintf("SELECT min(%s) - 1 FROM %s", f->key, f->table);
+		rc = q1(ctx, sql, 0, NULL, &last);
+		free(sql);
+		if (rc) {
+			dbs_fail(&ctx->err, DBS_EINPUT, "cannot walk %s by %s: %s", f->table, f->key,
+				 ctx->err.message);
+			dbs_error_set_file(&ctx->err, f->path, 0, 0);
+			dbs_error_set_hint(&ctx->err, "the key must be an integer column (other key "
+					   "types are not implemented)");
+		} else if (!last) {
+			finished = 1;  /* empty table */
+		}
+	}
+	start_key = last ? xstrdup(last) : NULL;
+	if (!rc && !finished)
+		rc = count_left(ctx, f, last, &left);
+	int64_t t_start = now_ms();
+	while (!rc && !finished) {
+		if (o->stop && *o->stop) {
+			stopped = 1;
+			break;
+		}
+		if (o->max_rows && changed >= o->max_rows)
+			break;
+		/* wait while the replicas are behind */
+		for (;;) {
+			int64_t lag = 0;
+			if (o->lag_query) {
+				char *v = NULL;
+				rc = q1(ctx, o->lag_query, 0, NULL, &v);
+				lag = v ? strtoll(v, NULL, 10) : 0;
+				free(v);
+			} else if (o->max_lag_ms) {
+				rc = ctx->driver->replica_lag_ms(ctx->conn, &lag, &ctx->err);
+			}
+			if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
+				break;
+			dbs_data_progress pr = { .rows_done = changed, .total = left, .batches = batches,
+						 .waiting_lag = 1, .lag_ms = lag, .eta_s = -1 };
+			ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", f->path,
+				(long long)lag, (long long)o->max_lag_ms);
+			if (cb)
+				cb(&pr, cb_data);
+			sleep_ms(1000);
+		}
+		if (rc)
+			break;
+		int64_t this_size = o->max_rows ? clamp64(o->max_rows - changed, 1, size) : size;
+		/* the batch's upper key: an index range scan, never OFFSET */
+		char *sql = xprintf("SELECT max(k) FROM (SELECT %s AS k FROM %s WHERE %s > $1 "
+				    "ORDER BY %s LIMIT %lld) s", f->key, f->table, f->key, f->key,
+				    (long long)this_size);
+		char *hi = NULL;
+		const char *p1[] = { last };
+		rc = q1(ctx, sql, 1, p1, &hi);
+		free(sql);
+		if (rc)
+			break;
+		if (!hi) {
+			finished = 1;
+			rc = checkpoint_write(ctx, f, last, done + changed, 1);
+			break;
+		}
+		int64_t t0 = now_ms();
+		batch b = { f, last, hi, done + changed, lock_ms, stmt_ms, 0 };
+		int attempts;
+		char *what = xprintf("data %s: batch after key %s", f->path, last);
+		rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
+		free(what);
+		int64_t n = b.changed;
+		if (rc) {
+			dbs_error_set_file(&ctx->err, f->path, 0, 0);
+			free(hi);
+			break;
+		}
+		int64_t ms = now_ms() - t0;
+		changed += n;
+		batches++;
+		if (ms > longest)
+			longest = ms;
+		free(last);
+		last = hi;
+		/* adapt toward the target time, at most doubling or halving a step */
+		if (o->target_batch_ms > 0)
+			size = clamp64(size * o->target_batch_ms / (ms > 0 ? ms : 1), size / 2, size * 2);
+		size = clamp64(size, 1, 1000000);
+		double secs = (now_ms() - t_start) / 1000.0;
+		dbs_data_progress pr = { .rows_done = changed, .total = left, .batches = batches,
+					 .batch_size = size, .batch_ms = ms, .longest_ms = longest,
+					 .rate = secs > 0 ? changed / secs : 0, .eta_s = -1 };
+		if (pr.rate > 0 && left >= changed)
+			pr.eta_s = (left - changed) / pr.rate;
+		if (cb)
+			cb(&pr, cb_data);
+		if (o->delay_ms > 0)
+			sleep_ms(o->delay_ms);
+	}
+	*result = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:b}", "file", f->path,
+			    "table", f->table, "key", f->key, "rows_changed", (json_int_t)changed,
+			    "batches", (json_int_t)batches, "longest_batch_ms", (json_int_t)longest,
+			    "rows_done_before", (json_int_t)done, "resumed", resumed,
+			    "finished", finished && !rc, "stopped", stopped);
+	json_object_set_new(*result, "last_key", last ? json_string(last) : json_null());
+	json_object_set_new(*result, "started_after_key", start_key ? json_string(start_key) : json_null());
+	json_object_set_new(*result, "rows_left_estimate",
+			    json_integer(left > changed ? left - changed : 0));
+	free(last);
+	free(start_key);
+	return rc;
+}
+
+int data_check(const char *path, dbs_error *err)
+{
+	data_file f;
+	int rc = data_file_load(&f, path, err);
+	if (!rc)
+		data_file_release(&f);
+	return rc;
+}
+
+int data_step(dbs_ctx *ctx, const char *path, json_t **result)
+{
+	data_file f;
+	dbs_data_opts o = { .batch_size = 1000, .target_batch_ms = 500 };
+	int rc = data_file_load(&f, path, &ctx->err);
+	if (!rc)
+		rc = walk(ctx, &f, &o, NULL, NULL, result);
+	data_file_release(&f);
+	return rc;
+}
+
+int dbs_data_run(dbs_ctx *ctx, const char *path, const dbs_data_opts *o, dbs_data_cb cb,
+		 void *cb_data, char **report)
+{
+	data_file f;
+	int rc = data_file_load(&f, path, &ctx->err);
+	if (rc) {
+		*report = dbs_error_json("data run", &ctx->err);
+		return rc;
+	}
+	if (o->dry_run) {
+		char *last = NULL;
+		int64_t done = 0, left = 0;
+		int finished = 0;
+		rc = checkpoint_read(ctx, &f, &last, &done, &finished);
+		if (!rc && !finished)
+			rc = count_left(ctx, &f, last, &left);
+		*report = rc ? dbs_error_json("data run", &ctx->err)
+			     : report_dump(json_pack("{s:s, s:b, s:s, s:s, s:I, s:I, s:b}",
+				"command", "data run", "dry_run", 1, "file", f.path, "table", f.table,
+				"rows_to_change", (json_int_t)left, "rows_done_before", (json_int_t)done,
+				"finished_before", finished));
+		free(last);
+		data_file_release(&f);
+		return rc;
+	}
+	run r;
+	rc = run_begin(ctx, &r, "data run");
+	json_t *result = NULL;
+	if (!rc)
+		rc = walk(ctx, &f, o, cb, cb_data, &result);
+	r.extra = result;
+	rc = run_end(ctx, &r, rc, report);
+	data_file_release(&f);
+	return rc;
+}
+
+char *dbs_data_summary(const char *report, const char *file)
+{
+	json_t *doc = json_loads(report, 0, NULL), *d = json_object_get(doc, "data");
+	strbuf sb;
+	strbuf_init(&sb);
+	if (json_is_true(json_object_get(doc, "dry_run"))) {
+		strbuf_addf(&sb, "dry run: %lld rows of %s would change%s; nothing was changed\n",
+			    (long long)json_integer_value(json_object_get(doc, "rows_to_change")),
+			    json_string_value(json_object_get(doc, "table")),
+			    json_is_true(json_object_get(doc, "finished_before"))
+				? " (it finished earlier)" : "");
+	} else if (d) {
+		long long changed = json_integer_value(json_object_get(d, "rows_changed"));
+		long long batches = json_integer_value(json_object_get(d, "batches"));
+		long long longest = json_integer_value(json_object_get(d, "longest_batch_ms"));
+		long long left = json_integer_value(json_object_get(d, "rows_left_estimate"));
+		const char *last = json_string_value(json_object_get(d, "last_key"));
+		strbuf_addf(&sb, "data run: %lld rows changed in %lld batches (longest %lld ms)",
+			    changed, batches, longest);
+		if (json_is_true(json_object_get(d, "finished")))
+			strbuf_adds(&sb, batches || changed ? "; finished\n"
+					 : "; nothing left to do\n");
+		else
+			strbuf_addf(&sb, "; %s after key %s with about %lld rows left: run "
+				    "'dbshift data run %s' again to resume\n",
+				    json_is_true(json_object_get(d, "stopped")) ? "stopped" : "paused",
+				    last ? last : "?", left, file);
+	}
+	json_decref(doc);
+	return strbuf_detach(&sb);
+}

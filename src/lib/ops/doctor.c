@@ -1,0 +1,276 @@
+/*
+ * doctor.c - the pre-migration checklist.  Each check passes, warns or
+ * fails with a one-line reason and, when not passing, a hint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
+
+#include "ops/ops.h"
+
+/* Default thresholds; dbshift.conf: doctor_backup_age, doctor_long_query,
+ * doctor_max_lag. */
+#define BACKUP_MAX_AGE_MS  (24 * 3600 * 1000)
+#define LONG_QUERY_MS      (60 * 1000)
+#define LAG_WARN_MS        10000
+#define PROBE_TIMEOUT_MS   3000
+
+static int threshold(const char *value, int dflt)
+{
+	int ms;
+	return value && !parse_duration_ms(value, &ms) ? ms : dflt;
+}
+
+/* Can a TCP connection to host:port be opened?  NULL, or why not. */
+static char *tcp_probe(const char *hostport)
+{
+	const char *colon = strrchr(hostport, ':');
+	if (!colon || colon == hostport || !colon[1])
+		return xstrdup("not host:port");
+	char *host = xstrndup(hostport, (size_t)(colon - hostport));
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int g = getaddrinfo(host, colon + 1, &hints, &res);
+	free(host);
+	if (g)
+		return xstrdup(gai_strerror(g));
+	char *why = NULL;
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS)) {
+		why = xstrdup(strerror(errno));
+	} else {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (poll(&p, 1, PROBE_TIMEOUT_MS) != 1)
+			why = xstrdup("timed out");
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+			why = xstrdup(strerror(err ? err : errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	return why;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *data)
+{
+	(void)p;
+	(void)data;
+	return size * n;
+}
+
+/* Does url answer 2xx?  NULL, or why not. */
+static char *http_probe(const char *url)
+{
+	CURL *h = curl_easy_init();
+	if (!h)
+		return xstrdup("cannot start libcurl");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)PROBE_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	CURLcode cc = curl_easy_perform(h);
+	long code = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_cleanup(h);
+	if (cc != CURLE_OK)
+		return xstrdup(curl_easy_strerror(cc));
+	if (code < 200 || code > 299)
+		return xprintf("answered HTTP %ld", code);
+	return NULL;
+}
+
+
+typedef struct checks {
+	json_t *list;
+	int fails, warns;
+} checks;
+
+static void check(checks *c, const char *id, const char *status, const char *hint,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void check(checks *c, const char *id, const char *status, const char *hint,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "check", id, "status", status, "message", msg);
+	if (hint && strcmp(status, "pass"))
+		json_object_set_new(o, "hint", json_string(hint));
+	json_array_append_new(c->list, o);
+	c->fails += !strcmp(status, "fail");
+	c->warns += !strcmp(status, "warn");
+}
+
+/* One check per entry of a comma-separated list. */
+static void probe_list(checks *c, const char *list, const char *id,
+		       char *(*probe)(const char *), const char *hint)
+{
+	char *copy = xstrdup(list);
+	for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ", ", &save)); p = NULL) {
+		char *why = probe(tok);
+		if (why)
+			check(c, id, "fail", hint, "%s: %s", tok, why);
+		else
+			check(c, id, "pass", NULL, "%s answers", tok);
+		free(why);
+	}
+	free(copy);
+}
+
+/* The newest backup's age in seconds, or -1 when there is none. */
+static long newest_backup_age(dbs_ctx *ctx)
+{
+	char *newest = dbs_backup_newest(ctx);
+	struct tm tm = { 0 };
+	long age = newest && strptime(newest, "%Y%m%dT%H%M%SZ", &tm)
+		   ? (long)(time(NULL) - timegm(&tm)) : -1;
+	free(newest);
+	return age;
+}
+
+int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
+{
+	const db_driver *d = ctx->driver;
+	checks c = { json_array(), 0, 0 };
+	char *version = NULL, *why = NULL;
+	int64_t size = 0;
+
+	d->server_version(ctx->conn, &version, &ctx->err);
+	check(&c, "connect", "pass", NULL, "connected to %s (%s %s)", ctx->display_url, d->name,
+	      version ? version : "?");
+	free(version);
+
+	if (d->can_create(ctx->conn, &why, &ctx->err) || why)
+		check(&c, "privileges", "fail", "grant CREATE on the schema to the migrating user",
+		      "%s", why ? why : ctx->err.message);
+	else
+		check(&c, "privileges", "pass", NULL, "the user can create tables");
+	free(why);
+
+	dbs_plan *plan = NULL;
+	dbs_migrate_opts o = { .force = 1 };
+	int rc = dbs_plan_migrate(ctx, &o, &plan);
+	if (rc) {
+		check(&c, "pending", "fail", ctx->err.hint, "%s", ctx->err.message);
+	} else {
+		dbs_level max = DBS_RED, worst = plan->lint ? plan->lint->worst : DBS_GREEN;
+		if (ctx->opts.max_risk)
+			dbs_level_parse(ctx->opts.max_risk, &max);
+		check(&c, "pending", worst > max ? "fail" : worst == DBS_RED ? "warn" : "pass",
+		      "see 'dbshift lint' and 'dbshift assess'",
+		      "%zu pending migration%s, risk %s (max_risk %s)", plan->n,
+		      plan->n == 1 ? "" : "s", dbs_level_name(worst), dbs_level_name(max));
+	}
+	dbs_plan_free(plan);
+	dbs_error_clear(&ctx->err);
+
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	struct statvfs vfs;
+	char *probe = xstrdup(bdir);
+	while (statvfs(probe, &vfs) != 0 && strchr(probe, '/'))
+		*strrchr(probe, '/') = '\0';
+	if (statvfs(probe, &vfs) != 0 && statvfs(".", &vfs) != 0) {
+		check(&c, "disk", "warn", "create backup_dir", "cannot see the free space of '%s'", bdir);
+	} else if (!d->database_size(ctx->conn, &size, &ctx->err)) {
+		double free_b = (double)vfs.f_bavail * (double)vfs.f_frsize;
+		const char *st = free_b < (double)size ? "fail" : free_b < 2.0 * (double)size ? "warn"
+											 : "pass";
+		check(&c, "disk", st, "free space where backups go, or point backup_dir elsewhere",
+		      "%.1f MB free for backups in '%s', the database is %.1f MB", free_b / 1048576.0,
+		      bdir, (double)size / 1048576.0);
+	}
+	free(probe);
+	dbs_error_clear(&ctx->err);
+
+	long age = newest_backup_age(ctx);
+	int max_age_s = threshold(ctx->opts.doctor_backup_age, BACKUP_MAX_AGE_MS) / 1000;
+	if (age < 0)
+		check(&c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
+	else
+		check(&c, "backup-age", age > max_age_s ? "warn" : "pass",
+		      "take a fresh one with 'dbshift backup'", "the newest backup is %ld h %ld min old",
+		      age / 3600, age / 60 % 60);
+
+	db_rows *blk = NULL;
+	int long_s = threshold(ctx->opts.doctor_long_query, LONG_QUERY_MS) / 1000;
+	char long_what[64];
+	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
+	if (!d->blockers(ctx->conn, long_s, NULL, &blk, &ctx->err)) {
+		const struct { const char *kind, *id, *what; } kinds[] = {
+			{ "long query", "long-queries", long_what },
+			{ "waiting for a lock", "locks", "sessions waiting for locks" },
+			{ "idle in transaction", "idle-in-transaction", "sessions idle in a transaction" },
+		};
+		for (size_t k = 0; k < 3; k++) {
+			strbuf sb;
+			strbuf_init(&sb);
+			size_t n = 0;
+			for (size_t i = 0; i < blk->nrows; i++)
+				if (!strcmp(DB_VAL(blk, i, 1), kinds[k].kind))
+					strbuf_addf(&sb, "%spid %s (%s s)", n++ ? ", " : "", DB_VAL(blk, i, 0),
+						    DB_VAL(blk, i, 2) ? DB_VAL(blk, i, 2) : "?");
+			if (n)
+				check(&c, kinds[k].id, "warn", "a migration would queue behind them: "
+				      "wait, or end them (pg_terminate_backend)", "%zu %s: %s", n,
+				      kinds[k].what, sb.buf);
+			else
+				check(&c, kinds[k].id, "pass", NULL, "no %s", kinds[k].what);
+			strbuf_release(&sb);
+		}
+	}
+	db_rows_free(blk);
+	dbs_error_clear(&ctx->err);
+
+	int64_t lag = 0;
+	if (!d->replica_lag_ms(ctx->conn, &lag, &ctx->err))
+		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, LAG_WARN_MS)
+		      ? "warn" : "pass",
+		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
+	dbs_error_clear(&ctx->err);
+
+	if (ctx->opts.check_tcp)
+		probe_list(&c, ctx->opts.check_tcp, "tcp", tcp_probe,
+			   "check that the service is up and reachable from here");
+	if (ctx->opts.check_http)
+		probe_list(&c, ctx->opts.check_http, "http", http_probe,
+			   "check the health endpoint of that service");
+
+	*failed = c.fails;
+	if (json) {
+		*out = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i}", "command", "doctor",
+					     "database", ctx->display_url, "checks", c.list,
+					     "failed", c.fails, "warnings", c.warns));
+		return 0;
+	}
+	strbuf sb;
+	strbuf_init(&sb);
+	for (size_t i = 0; i < json_array_size(c.list); i++) {
+		json_t *o = json_array_get(c.list, i);
+		const char *st = json_string_value(json_object_get(o, "status"));
+		const char *hint = json_string_value(json_object_get(o, "hint"));
+		strbuf_addf(&sb, "%-4s  %-20s %s\n", !strcmp(st, "pass") ? "pass" : !strcmp(st, "warn")
+			    ? "WARN" : "FAIL", json_string_value(json_object_get(o, "check")),
+			    json_string_value(json_object_get(o, "message")));
+		if (hint)
+			strbuf_addf(&sb, "      %-20s hint: %s\n", "", hint);
+	}
+	strbuf_addf(&sb, "doctor: %d failed, %d warnings\n", c.fails, c.warns);
+	json_decref(c.list);
+	*out = strbuf_detach(&sb);
+	return 0;
+}
+

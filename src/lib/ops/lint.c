@@ -1,0 +1,95 @@
+/*
+ * lint.c - the lint entry points on a context: files given by name, the
+ * pending migrations, and the up steps of a plan (analyze/ does the work).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+/* The database lint may ask, when ctx has one. */
+static const lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
+{
+	db->driver = ctx->driver;
+	db->conn = ctx->conn;
+	return ctx->conn ? db : NULL;
+}
+
+static const lint_dialect *ctx_dialect(dbs_ctx *ctx)
+{
+	return lint_dialect_for(ctx->dialect);
+}
+
+int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_lint **out)
+{
+	migration *ms = xcalloc(nfiles ? nfiles : 1, sizeof(migration));
+	const migration **ptrs = xcalloc(nfiles ? nfiles : 1, sizeof(migration *));
+	size_t n = 0;
+	int rc = 0;
+	for (; n < nfiles && !rc; n++) {
+		rc = source_load_file(&ms[n], files[n], &ctx->err);
+		ptrs[n] = &ms[n];
+	}
+	if (rc)
+		n--;
+	lint_db db;
+	if (!rc)
+		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ptrs, n, &ctx->err);
+	if (!rc) {
+		/* the analysis points into the migrations: keep them with it */
+		(*out)->owned = ms;
+		(*out)->nowned = n;
+		/* a file of one layout holds its down only in dbmate and goose */
+		for (size_t i = 0; i < (*out)->n; i++) {
+			const migration *m = (*out)->mig[i].m;
+			(*out)->mig[i].irreversible = section_is_empty(&m->down) &&
+				(!strcmp(m->format, "dbmate") || !strcmp(m->format, "goose"));
+		}
+	} else {
+		for (size_t i = 0; i < n; i++)
+			migration_release(&ms[i]);
+		free(ms);
+	}
+	free(ptrs);
+	return rc;
+}
+
+/* Lint the up steps of plan, after recording what is applied. */
+int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
+{
+	const migration **applied = xcalloc(ctx->nentries + 1, sizeof(migration *));
+	const migration **ms = xcalloc(plan->n + 1, sizeof(migration *));
+	size_t na = 0, n = 0;
+	for (size_t i = 0; i < ctx->nentries; i++) {
+		dbs_state s = ctx->entries[i].pub.state;
+		if (ctx->entries[i].m && (s == DBS_APPLIED || s == DBS_DRIFTED))
+			applied[na++] = ctx->entries[i].m;
+	}
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->steps[i].direction == DBS_UP)
+			ms[n++] = ((const plan_entry *)(const void *)plan->steps[i].entry)->m;
+	lint_db db;
+	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), applied, na, ms, n, &ctx->err);
+	for (size_t i = 0; !rc && i < (*out)->n; i++)
+		(*out)->mig[i].irreversible = section_is_empty(&(*out)->mig[i].m->down);
+	free(applied);
+	free(ms);
+	return rc;
+}
+
+int dbs_lint_pending(dbs_ctx *ctx, dbs_lint **out)
+{
+	int rc = ctx_load_state(ctx);
+	if (rc)
+		return rc;
+	dbs_plan plan = { 0 };
+	for (size_t i = 0; i < ctx->nentries; i++)
+		if (ctx->entries[i].pub.state == DBS_PENDING && ctx->entries[i].m) {
+			plan.steps = xrealloc(plan.steps, (plan.n + 1) * sizeof(dbs_step));
+			plan.steps[plan.n++] = (dbs_step){ .entry = &ctx->entries[i].pub,
+							   .direction = DBS_UP };
+		}
+	rc = ctx_lint_plan(ctx, &plan, out);
+	free(plan.steps);
+	return rc;
+}

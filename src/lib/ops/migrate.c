@@ -1,0 +1,494 @@
+/*
+ * migrate.c - the commands that move a database along its migrations:
+ * migrate, rollback, redo and baseline.
+ *
+ * Every mutating command runs the same way: take the migrator lock,
+ * create the history tables if needed, read the history again under the
+ * lock (another process may have moved it), plan, check every script,
+ * then run.  A transactional step and its history row commit together;
+ * a no-transaction step is recorded "failed" before it starts and
+ * "applied" after, so a crash in between blocks the next run until repair.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "ops/ops.h"
+
+/* ---- plans ---- */
+
+/* Point err at file:line:col for byte offset off of a section. */
+static void locate(dbs_error *err, const section *sec, size_t off)
+{
+	int line, col;
+	text_position(sec->sql, off, &line, &col);
+	dbs_error_set_file(err, sec->file, sec->line + line - 1, col);
+}
+
+static const section *step_section(const dbs_step *s, const plan_entry *pe)
+{
+	return s->direction == DBS_UP ? &pe->m->up : &pe->m->down;
+}
+
+static plan_entry *entry_of(const dbs_step *s)
+{
+	return (plan_entry *)(void *)s->entry;  /* pub is plan_entry's first member */
+}
+
+/* Check every script of a plan before the first one runs. */
+static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
+{
+	void *chk = NULL;
+	int rc = ctx->driver->check_begin(ctx->conn, &chk, &ctx->err);
+	for (size_t i = 0; !rc && i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		const section *sec = step_section(s, entry_of(s));
+		size_t off = 0;
+		if (!s->sql)
+			continue;
+		rc = ctx->driver->check_script(chk, s->sql, &off, &ctx->err);
+		if (rc) {
+			locate(&ctx->err, sec, off);
+			break;
+		}
+		rc = lint_check_transaction(lint_dialect_for(ctx->driver), entry_of(s)->m, sec, &ctx->err);
+		if (!rc && s->direction == DBS_UP && entry_of(s)->m->data_file &&
+		    (rc = data_check(entry_of(s)->m->data_file, &ctx->err)) && !ctx->err.line)
+			dbs_error_set_file(&ctx->err, entry_of(s)->m->path, entry_of(s)->m->data_line, 0);
+	}
+	ctx->driver->check_end(chk);
+	return rc;
+}
+
+static int q(dbs_ctx *ctx, const char *sql, dbs_error *err)
+{
+	return ctx->driver->query(ctx->conn, sql, 0, NULL, NULL, err);
+}
+
+static void rollback_quietly(dbs_ctx *ctx)
+{
+	dbs_error e = { 0 };
+	q(ctx, "ROLLBACK", &e);
+	dbs_error_clear(&e);
+}
+
+/*
+ * Run a step's script and write its history row, in whatever transaction
+ * the connection is in.  A down without statements (irreversible, run
+ * with allow_irreversible) runs nothing and forgets the migration.
+ */
+static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
+{
+	const db_driver *d = ctx->driver;
+	migration *m = entry_of(s)->m;
+	const section *sec = step_section(s, entry_of(s));
+	int up = s->direction == DBS_UP, rc = 0;
+	size_t off = 0;
+	if ((up || !section_is_empty(sec)) &&
+	    (rc = d->run_script(ctx->conn, sec->sql, &off, &ctx->err)))
+		locate(&ctx->err, sec, off);
+	*ms = now_ms() - t0;
+	if (!rc)
+		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, &ctx->err)
+			: state_forget(d, ctx->conn, m->app, m->version, &ctx->err);
+	return rc;
+}
+
+/* BEGIN, with the configured timeouts for this transaction. */
+static int begin_tx(dbs_ctx *ctx)
+{
+	int lock_ms = ctx->lock_ms, stmt_ms = ctx->stmt_ms;
+	int rc = q(ctx, "BEGIN", &ctx->err);
+	if (!rc && (lock_ms || stmt_ms))
+		rc = ctx->driver->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, &ctx->err);
+	return rc;
+}
+
+/* COMMIT after success, else ROLLBACK. */
+static int end_tx(dbs_ctx *ctx, int rc)
+{
+	if (!rc)
+		return q(ctx, "COMMIT", &ctx->err);
+	rollback_quietly(ctx);
+	return rc;
+}
+
+/*
+ * Run one step outside a transaction.  Its row says "failed" (up) or
+ * "failed_down" (down) before it starts, so a crash in between blocks the
+ * next run until repair; a failure keeps the statement it reached there.
+ */
+static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
+{
+	const db_driver *d = ctx->driver;
+	migration *m = entry_of(s)->m;
+	int up = s->direction == DBS_UP, lock_ms = ctx->lock_ms, stmt_ms = ctx->stmt_ms;
+	const char *failed = up ? "failed" : "failed_down";
+	dbs_error *err = &ctx->err;
+	int rc = state_record(d, ctx->conn, m, failed, 0, up
+		? "started outside a transaction and did not finish"
+		: "rollback started outside a transaction and did not finish", err);
+	if (!rc && (lock_ms || stmt_ms))
+		rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 0, err);
+	if (!rc)
+		rc = run_and_record(ctx, s, t0, ms);
+	if (lock_ms || stmt_ms) {
+		dbs_error e2 = { 0 };
+		d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
+		dbs_error_clear(&e2);
+	}
+	if (rc && err->file) {
+		/* Keep the facts on the failed row for whoever repairs it. */
+		char *note = xprintf("%s at %s:%d:%d: %s", up ? "failed" : "rollback failed",
+				     err->file, err->line, err->col, err->message);
+		dbs_error e2 = { 0 };
+		state_record(d, ctx->conn, m, failed, *ms, note, &e2);
+		dbs_error_clear(&e2);
+		free(note);
+		dbs_error_set_hint(err, up
+			? "it ran outside a transaction, so the statements before the "
+			  "failing one stay applied: check them, finish or undo them by hand, "
+			  "then run 'dbshift repair'"
+			: "the rollback ran outside a transaction, so the statements before "
+			  "the failing one stay done: finish the down by hand and run 'dbshift "
+			  "repair --down-done', or undo those statements and run 'dbshift "
+			  "repair --down-undone'");
+	}
+	return rc;
+}
+
+/* Run one step once and record it; the failure, if any, is in ctx->err. */
+static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
+{
+	int64_t t0 = now_ms();
+	*ms = 0;
+	if (s->no_transaction)
+		return apply_no_tx(ctx, s, t0, ms);
+	int rc = begin_tx(ctx);
+	if (!rc)
+		rc = run_and_record(ctx, s, t0, ms);
+	return end_tx(ctx, rc);
+}
+
+typedef struct redo_attempt {
+	const dbs_plan *plan;
+	int64_t ms[2];
+	int failed;
+} redo_attempt;
+
+typedef struct step_attempt {
+	const dbs_step *step;
+	int64_t ms;
+} step_attempt;
+
+static int attempt_step(dbs_ctx *ctx, void *arg)
+{
+	step_attempt *a = arg;
+	return apply_once(ctx, a->step, &a->ms);
+}
+
+/*
+ * Run one step; a transactional one that gave up waiting for a lock is
+ * retried (after its rollback) on the lock_retries schedule, with jitter,
+ * so a migration never stalls traffic queued behind it for long.  A
+ * no-transaction step is not retried: part of it may have run.
+ */
+static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms,
+		      int *attempts)
+{
+	step_attempt a = { s, 0 };
+	int rc;
+	if (s->no_transaction) {
+		*attempts = 1;
+		rc = apply_once(ctx, s, &a.ms);
+	} else {
+		char *what = xprintf("[%s] %s_%s", r->id, s->entry->version, s->entry->name);
+		rc = retry_on_lock_timeout(ctx, what, attempt_step, &a, attempts);
+		free(what);
+	}
+	*ms = a.ms;
+	return rc;
+}
+
+typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO, RUN_BASELINE } run_kind;
+static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
+
+/*
+ * A backup, verified, before anything runs; if it cannot be had, the run
+ * is refused (exit 3) with nothing changed.  pg_dump has finished (and
+ * released its locks) before the first DDL statement.
+ */
+static int backup_first(dbs_ctx *ctx)
+{
+	char *id = NULL;
+	int rc = dbs_backup(ctx, NULL, 0, NULL, NULL, &id, NULL);
+	if (!rc)
+		rc = dbs_backup_verify(ctx, id, 0, NULL);
+	if (rc) {
+		char *why = xstrdup(ctx->err.message ? ctx->err.message : "failed");
+		char *detail = ctx->err.detail ? xstrdup(ctx->err.detail) : NULL;
+		dbs_fail(&ctx->err, DBS_EPOLICY, "no verified backup, so nothing was run: %s", why);
+		if (detail)
+			dbs_error_set_detail(&ctx->err, "%s", detail);
+		dbs_error_set_hint(&ctx->err, "fix the backup (backup_dir, disk space, pg_dump), "
+				   "or run without --backup where require_backup is off");
+		free(why);
+		free(detail);
+	} else {
+		ctx_log(ctx, "backup %s taken and verified before migrate", id);
+	}
+	free(id);
+	return rc;
+}
+
+/* Refuse a plan whose worst finding is above the environment's max_risk. */
+static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
+{
+	dbs_level max = DBS_RED;
+	if (ctx->opts.max_risk)
+		dbs_level_parse(ctx->opts.max_risk, &max);  /* validated with the config */
+	if (!plan->lint || dbs_lint_worst(plan->lint) <= max || o->force)
+		return 0;
+	plan->blocked = 1;
+	dbs_fail(&ctx->err, DBS_EPOLICY, "the plan's risk is %s, above max_risk %s%s%s",
+		 dbs_level_name(dbs_lint_worst(plan->lint)), dbs_level_name(max),
+		 ctx->opts.env ? " of environment " : "", ctx->opts.env ? ctx->opts.env : "");
+	char *list = lint_findings_above(plan->lint, max, 10);
+	dbs_error_set_detail(&ctx->err, "%s", list);
+	free(list);
+	dbs_error_set_hint(&ctx->err, "make the migrations safer ('dbshift lint' says how), "
+			   "allow a reviewed finding with '-- dbshift:allow RULE reason', or "
+			   "run with --force");
+	return DBS_EPOLICY;
+}
+
+/* A redo whose down and up both run in transactions runs in one. */
+static int redo_atomic(const dbs_plan *plan)
+{
+	return plan->n == 2 && !plan->steps[0].no_transaction && !plan->steps[1].no_transaction;
+}
+
+/*
+ * redo, atomic: the down, the up and both history changes in one
+ * transaction; a failure anywhere leaves the migration applied as it was.
+ * ms[] are the steps' times; *failed the step that failed.
+ */
+static int apply_redo(dbs_ctx *ctx, void *arg)
+{
+	redo_attempt *a = arg;
+	int64_t t0 = now_ms();
+	int rc = begin_tx(ctx);
+	a->failed = 0;
+	if (!rc && (rc = run_and_record(ctx, &a->plan->steps[0], t0, &a->ms[0])))
+		a->failed = 0;
+	else if (!rc && (rc = run_and_record(ctx, &a->plan->steps[1], now_ms(), &a->ms[1])))
+		a->failed = 1;
+	return end_tx(ctx, rc);
+}
+
+/* Plan a run from the loaded state, check its scripts, judge its risk. */
+static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
+{
+	dbs_migrate_opts one = *o;
+	int rc;
+	if (kind == RUN_MIGRATE || kind == RUN_BASELINE) {
+		one.allow_out_of_order |= kind == RUN_BASELINE;
+		rc = planner_migrate(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+	} else {
+		if (kind == RUN_REDO) {
+			one.target = NULL;
+			one.steps = 1;
+		}
+		rc = planner_rollback(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+		if (!rc && kind == RUN_REDO && plan->n == 1) {
+			const migration *m = entry_of(&plan->steps[0])->m;
+			plan->steps = xrealloc(plan->steps, 2 * sizeof(dbs_step));
+			plan->steps[1] = plan->steps[0];
+			plan->steps[1].direction = DBS_UP;
+			plan->steps[1].sql = m->up.sql;
+			plan->steps[1].file = m->up.file;
+			plan->steps[1].no_transaction = m->up.no_transaction;
+			plan->n = 2;
+			if (!redo_atomic(plan) && section_is_empty(&m->down)) {
+				char label[512];
+				plan_label(plan->steps[0].entry, label, sizeof(label));
+				rc = dbs_fail(&ctx->err, DBS_EPOLICY, "redo of %s stops before its up: "
+					      "its down holds no statement, so the up would run on "
+					      "top of itself", label);
+				dbs_error_set_file(&ctx->err, m->down.file ? m->down.file : m->path, 0, 0);
+				dbs_error_set_hint(&ctx->err, "add the SQL that undoes it, or undo it "
+						   "by hand and run 'dbshift rollback --allow-irreversible' "
+						   "and 'dbshift migrate'");
+				plan->blocked = 1;
+			}
+		}
+	}
+	if (!rc && kind != RUN_BASELINE)
+		rc = preflight(ctx, plan);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = ctx_lint_plan(ctx, plan, &plan->lint);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = check_risk(ctx, plan, o);
+	return rc;
+}
+
+static void plan_release(dbs_plan *plan)
+{
+	free(plan->steps);
+	dbs_lint_free(plan->lint);
+	memset(plan, 0, sizeof(*plan));
+}
+
+/* The risk decision, for the run report. */
+static json_t *risk_json(dbs_ctx *ctx, const dbs_plan *plan, const dbs_migrate_opts *o)
+{
+	if (!plan->lint)
+		return NULL;
+	dbs_level worst = dbs_lint_worst(plan->lint), max = DBS_RED;
+	if (ctx->opts.max_risk)
+		dbs_level_parse(ctx->opts.max_risk, &max);
+	return json_pack("{s:s, s:i, s:s, s:s, s:b}", "worst", dbs_level_name(worst),
+			 "score", plan->lint->score, "band", risk_band(worst, plan->lint->top_score),
+			 "max_risk", dbs_level_name(max), "forced", o->force && worst > max);
+}
+
+static int record_baseline(dbs_ctx *ctx, const dbs_step *s)
+{
+	return state_record(ctx->driver, ctx->conn, entry_of(s)->m, "applied", 0,
+			    "baseline: recorded as applied without running", &ctx->err);
+}
+
+/* The data migration of an up step, if it has one: after the DDL
+ * committed, batch by batch. */
+static int run_data(dbs_ctx *ctx, run *r, const dbs_step *s)
+{
+	const migration *m = entry_of(s)->m;
+	if (!m->data_file)
+		return 0;
+	json_t *result = NULL;
+	int64_t t0 = now_ms();
+	int rc = data_step(ctx, m->data_file, &result);
+	run_step(ctx, r, s->entry, "data", now_ms() - t0, 1, rc ? &ctx->err : NULL);
+	json_t *last = json_array_get(r->steps, json_array_size(r->steps) - 1);
+	if (result)
+		json_object_set_new(last, "data", result);
+	return rc;
+}
+
+/*
+ * Plan, and check the plan, before anything is touched: bad input and
+ * policy refusals change nothing, not even the history tables.  Then,
+ * under the lock, plan again from the history as it is now.
+ */
+static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		    dbs_step_cb cb, void *cb_data, char **report)
+{
+	run r;
+	dbs_plan plan = { 0 };
+	int rc = ctx_load_state(ctx);
+	if (!rc)
+		rc = make_plan(ctx, kind, o, &plan);
+	if (!rc && kind == RUN_MIGRATE && plan.n && (o->backup || ctx->opts.require_backup))
+		rc = backup_first(ctx);
+	plan_release(&plan);
+	if (rc) {
+		if (report)
+			*report = dbs_error_json(run_names[kind], &ctx->err);
+		return rc;
+	}
+	rc = run_begin(ctx, &r, run_names[kind]);
+	if (!rc)
+		rc = make_plan(ctx, kind, o, &plan);
+	r.risk = risk_json(ctx, &plan, o);
+	free(ctx->warnings);
+	ctx->warnings = NULL;
+	if (!rc && plan.lint && dbs_lint_worst(plan.lint) == DBS_RED) {
+		/* applied with red findings (no max_risk stopped them): say so */
+		char *list = lint_findings_above(plan.lint, DBS_YELLOW, 20);
+		const char *band = risk_band(plan.lint->worst, plan.lint->top_score);
+		ctx->warnings = xprintf("%s\nrisk: %s (worst finding red): %s", list, band,
+					risk_advice(band));
+		free(list);
+	}
+	if (!rc && kind == RUN_REDO && redo_atomic(&plan)) {
+		redo_attempt a = { &plan, { 0, 0 }, 0 };
+		int attempts = 1;
+		ctx_log(ctx, "[%s] %s%s%s_%s redo: started (down and up in one transaction)",
+			r.id, plan.steps[0].entry->app, *plan.steps[0].entry->app ? "/" : "",
+			plan.steps[0].entry->version, plan.steps[0].entry->name);
+		rc = retry_on_lock_timeout(ctx, r.id, apply_redo, &a, &attempts);
+		for (size_t i = 0; i < 2 && (i == 0 || !rc || a.failed == 1); i++) {
+			const dbs_error *e = rc && a.failed == (int)i ? &ctx->err : NULL;
+			run_step(ctx, &r, plan.steps[i].entry, i ? "up" : "down", a.ms[i], attempts, e);
+			if (cb)
+				cb(&plan.steps[i], a.ms[i], e, cb_data);
+		}
+		if (!rc)
+			rc = run_data(ctx, &r, &plan.steps[1]);
+		plan.n = 0;  /* done */
+	}
+	for (size_t i = 0; !rc && i < plan.n; i++) {
+		int64_t ms = 0;
+		const dbs_step *s = &plan.steps[i];
+		int attempts = 1;
+		if (kind != RUN_BASELINE)
+			ctx_log(ctx, "[%s] %s%s%s_%s %s: started", r.id, s->entry->app,
+				*s->entry->app ? "/" : "", s->entry->version, s->entry->name,
+				s->direction == DBS_UP ? "up" : "down");
+		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
+		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
+			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
+		if (cb)
+			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
+		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
+			rc = run_data(ctx, &r, s);
+	}
+	plan_release(&plan);
+	rc = run_end(ctx, &r, rc, report);
+	ctx_drop_state(ctx);  /* the history changed: read it again when asked */
+	return rc;
+}
+
+static int plan_only(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		     dbs_plan **out)
+{
+	*out = xcalloc(1, sizeof(dbs_plan));
+	int rc = ctx_load_state(ctx);
+	return rc ? rc : make_plan(ctx, kind, o, *out);
+}
+
+int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	return plan_only(ctx, RUN_MIGRATE, o, out);
+}
+
+int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
+{
+	return plan_only(ctx, RUN_ROLLBACK, o, out);
+}
+
+int dbs_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_MIGRATE, o, cb, cb_data, report);
+}
+
+int dbs_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+		 void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_ROLLBACK, o, cb, cb_data, report);
+}
+
+int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
+	     void *cb_data, char **report)
+{
+	return run_plan(ctx, RUN_REDO, o, cb, cb_data, report);
+}
+
+int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,
+		 char **report)
+{
+	dbs_migrate_opts o = { .target = target };
+	return run_plan(ctx, RUN_BASELINE, &o, cb, cb_data, report);
+}

@@ -1,0 +1,185 @@
+/*
+ * state.c - the history dbshift keeps in the database it migrates:
+ *
+ *   dbshift_meta        key/value; "schema_version" says how to read the rest
+ *   dbshift_migrations  one row per applied (or failed) migration
+ *   dbshift_runs        one row per mutating command, with its JSON report
+ *
+ * The SQL is written once for every driver; column types that differ come
+ * from the driver (timestamp_type, json_type).  Callers hold the migrator
+ * lock around state_ensure, so two processes never create them at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+
+void history_rows_free(history_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		history_row *r = &rows[i];
+		free(r->app);
+		free(r->version);
+		free(r->name);
+		free(r->checksum);
+		free(r->status);
+		free(r->applied_at);
+		free(r->applied_by);
+		free(r->message);
+	}
+	free(rows);
+}
+
+int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err)
+{
+	return d->table_exists(c, "dbshift_migrations", exists, err);
+}
+
+static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
+{
+	char *ddl[3];
+	ddl[0] = xprintf("CREATE TABLE dbshift_meta (key text PRIMARY KEY, value text NOT NULL)");
+	ddl[1] = xprintf(
+		"CREATE TABLE dbshift_migrations ("
+		"app text NOT NULL, version text NOT NULL, name text NOT NULL, "
+		"checksum text NOT NULL, status text NOT NULL, applied_at %s NOT NULL, "
+		"duration_ms bigint NOT NULL, applied_by text NOT NULL, "
+		"tool_version text NOT NULL, message text, PRIMARY KEY (app, version))",
+		d->timestamp_type);
+	ddl[2] = xprintf(
+		"CREATE TABLE dbshift_runs ("
+		"run_id text PRIMARY KEY, command text NOT NULL, environment text, "
+		"started_at %s NOT NULL, finished_at %s NOT NULL, status text NOT NULL, "
+		"applied_by text NOT NULL, tool_version text NOT NULL, report %s NOT NULL)",
+		d->timestamp_type, d->timestamp_type, d->json_type);
+	int rc = d->query(c, "BEGIN", 0, NULL, NULL, err);
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = d->query(c, ddl[i], 0, NULL, NULL, err);
+	if (!rc) {
+		char v[16];
+		snprintf(v, sizeof(v), "%d", STATE_SCHEMA_VERSION);
+		const char *p[] = { v };
+		rc = d->query(c, "INSERT INTO dbshift_meta VALUES ('schema_version', $1)",
+			      1, p, NULL, err);
+	}
+	if (!rc)
+		rc = d->query(c, "COMMIT", 0, NULL, NULL, err);
+	else
+		d->query(c, "ROLLBACK", 0, NULL, NULL, &(dbs_error){ 0 });
+	for (int i = 0; i < 3; i++)
+		free(ddl[i]);
+	return rc;
+}
+
+/* The checkpoints of data runs. */
+static int create_data_table(const db_driver *d, db_conn *c, dbs_error *err)
+{
+	char *ddl = xprintf("CREATE TABLE IF NOT EXISTS dbshift_data (name text PRIMARY KEY, "
+			    "last_key text, rows_done bigint NOT NULL, finished integer NOT NULL, "
+			    "updated_at %s NOT NULL)", d->timestamp_type);
+	int rc = d->query(c, ddl, 0, NULL, NULL, err);
+	free(ddl);
+	return rc;
+}
+
+int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
+{
+	int exists = 0;
+	int rc = state_exists(d, c, &exists, err);
+	if (rc)
+		return rc;
+	if (!exists) {
+		rc = create_tables(d, c, err);
+		return rc ? rc : create_data_table(d, c, err);
+	}
+	db_rows *r = NULL;
+	rc = d->query(c, "SELECT value FROM dbshift_meta WHERE key = 'schema_version'",
+		      0, NULL, &r, err);
+	if (rc)
+		return rc;
+	long v = r->nrows == 1 && DB_VAL(r, 0, 0) ? strtol(DB_VAL(r, 0, 0), NULL, 10) : 0;
+	db_rows_free(r);
+	if (v > STATE_SCHEMA_VERSION) {
+		dbs_fail(err, DBS_EFAIL, "the history tables are from a newer dbshift "
+			 "(schema version %ld, this one knows %d)", v, STATE_SCHEMA_VERSION);
+		dbs_error_set_hint(err, "upgrade dbshift");
+		return DBS_EFAIL;
+	}
+	/* Version 1 is the first; upgrades from older versions go here. */
+	return create_data_table(d, c, err);
+}
+
+int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
+	       dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = d->query(c, "SELECT app, version, name, checksum, status, applied_at, "
+			  "duration_ms, applied_by, message FROM dbshift_migrations",
+			  0, NULL, &r, err);
+	if (rc)
+		return rc;
+	history_row *rows = xcalloc(r->nrows ? r->nrows : 1, sizeof(history_row));
+	for (size_t i = 0; i < r->nrows; i++) {
+		history_row *h = &rows[i];
+		char **f[] = { &h->app, &h->version, &h->name, &h->checksum, &h->status,
+			       &h->applied_at };
+		for (size_t j = 0; j < 6; j++)
+			*f[j] = xstrdup(DB_VAL(r, i, j) ? DB_VAL(r, i, j) : "");
+		h->duration_ms = DB_VAL(r, i, 6) ? strtoll(DB_VAL(r, i, 6), NULL, 10) : 0;
+		h->applied_by = xstrdup(DB_VAL(r, i, 7) ? DB_VAL(r, i, 7) : "");
+		h->message = DB_VAL(r, i, 8) ? xstrdup(DB_VAL(r, i, 8)) : NULL;
+	}
+	*out = rows;
+	*n = r->nrows;
+	db_rows_free(r);
+	return 0;
+}
+
+int state_record(const db_driver *d, db_conn *c, const migration *m,
+		 const char *status, int64_t duration_ms, const char *message,
+		 dbs_error *err)
+{
+	char at[32], dur[32];
+	utc_now(at);
+	snprintf(dur, sizeof(dur), "%lld", (long long)duration_ms);
+	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, dur,
+			    whoami(), DBSHIFT_VERSION, message };
+	return d->query(c,
+		"INSERT INTO dbshift_migrations (app, version, name, checksum, status, "
+		"applied_at, duration_ms, applied_by, tool_version, message) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+		"ON CONFLICT (app, version) DO UPDATE SET name = excluded.name, "
+		"checksum = excluded.checksum, status = excluded.status, "
+		"applied_at = excluded.applied_at, duration_ms = excluded.duration_ms, "
+		"applied_by = excluded.applied_by, tool_version = excluded.tool_version, "
+		"message = excluded.message", 10, p, NULL, err);
+}
+
+int state_forget(const db_driver *d, db_conn *c, const char *app,
+		 const char *version, dbs_error *err)
+{
+	const char *p[] = { app, version };
+	return d->query(c, "DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2",
+			2, p, NULL, err);
+}
+
+int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
+			  dbs_error *err)
+{
+	const char *p[] = { m->app, m->version, m->checksum, m->name };
+	return d->query(c, "UPDATE dbshift_migrations SET checksum = $3, name = $4 "
+			"WHERE app = $1 AND version = $2", 4, p, NULL, err);
+}
+
+int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
+		     const char *command, const char *env, const char *started,
+		     const char *status, const char *report, dbs_error *err)
+{
+	char finished[32];
+	utc_now(finished);
+	const char *p[] = { run_id, command, env, started, finished, status, whoami(),
+			    DBSHIFT_VERSION, report };
+	return d->query(c, "INSERT INTO dbshift_runs (run_id, command, environment, "
+			"started_at, finished_at, status, applied_by, tool_version, report) "
+			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, p, NULL, err);
+}

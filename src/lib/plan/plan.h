@@ -1,0 +1,68 @@
+/*
+ * plan.h - the history tables (history.c) and the planner (planner.c):
+ * files and history rows merged into entries in plan order, and the steps
+ * a migrate or rollback would take.
+ */
+#ifndef DBSHIFT_PLAN_H
+#define DBSHIFT_PLAN_H
+
+#include "driver/driver.h"
+#include "source/source.h"
+
+/* ---- history rows ---- */
+
+typedef struct history_row {
+	char *app, *version, *name, *checksum, *status, *applied_at;
+	int64_t duration_ms;
+	char *applied_by, *message;
+} history_row;
+
+void history_rows_free(history_row *rows, size_t n);
+
+/* ---- the planner ---- */
+
+/*
+ * Merge files and history rows into entries in plan order: a topological
+ * order of the app chains and their requires (input error on a cycle,
+ * naming it), then rows whose file is gone.  entries[i].m / .row may be
+ * NULL.  Exposed for the unit tests.
+ */
+typedef struct plan_entry {
+	dbs_entry pub;
+	migration *m;
+	history_row *row;
+	size_t *preds;      /* indices of the entries this one follows */
+	size_t npreds;
+} plan_entry;
+
+void plan_entries_free(plan_entry *e, size_t n);
+
+int planner_order(plan_entry **out, size_t *nout, source *src,
+		  history_row *rows, size_t nrows, dbs_error *err);
+/* "app/version_name" or "version_name", in buf. */
+const char *plan_label(const dbs_entry *p, char *buf, size_t n);
+int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
+		    const dbs_migrate_opts *o, dbs_error *err);
+int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
+		     const dbs_migrate_opts *o, dbs_error *err);
+
+/* ---- state tables (dbshift_migrations, dbshift_runs) ---- */
+
+#define STATE_SCHEMA_VERSION 1
+
+int state_ensure(const db_driver *d, db_conn *c, dbs_error *err);
+int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err);
+int state_read(const db_driver *d, db_conn *c, history_row **rows, size_t *n,
+	       dbs_error *err);
+int state_record(const db_driver *d, db_conn *c, const migration *m,
+		 const char *status, int64_t duration_ms, const char *message,
+		 dbs_error *err);
+int state_forget(const db_driver *d, db_conn *c, const char *app,
+		 const char *version, dbs_error *err);
+int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
+			  dbs_error *err);
+int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
+		     const char *command, const char *env, const char *started,
+		     const char *status, const char *report, dbs_error *err);
+
+#endif

@@ -1,0 +1,941 @@
+/*
+ * source.c - read a migrations directory in any of the layouts teams
+ * already have, unchanged:
+ *
+ *   dbmate / native   <version>_<name>.sql  with -- migrate:up / -- migrate:down
+ *   goose             <version>_<name>.sql  with -- +goose Up / -- +goose Down
+ *   golang-migrate    <version>_<name>.up.sql + <version>_<name>.down.sql
+ *   popx (ory)        <version>_<name>[.<dialect>][.autocommit].{up,down}.sql
+ *   Diesel            <version>_<name>/up.sql + down.sql (+ metadata.toml),
+ *                     the version digits and dashes (2019-04-12-101530)
+ *   Flyway            V<version>__<name>.sql + U<version>__<name>.sql
+ *
+ * A subdirectory that is not a Diesel migration is an app with its own
+ * chain.  Header directives (-- dbshift:...) are read in every format.
+ * Each direction has its own transaction mode.  Every problem is an input
+ * error naming the file and line.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "source/source.h"
+
+void migration_release(migration *m)
+{
+	free(m->app);
+	free(m->version);
+	free(m->name);
+	free(m->path);
+	free(m->up.file);
+	free(m->up.sql);
+	free(m->down.file);
+	free(m->down.sql);
+	free(m->phase);
+	free(m->data_file);
+	for (size_t i = 0; i < m->nrequires; i++)
+		free(m->requires[i]);
+	free(m->requires);
+	memset(m, 0, sizeof(*m));
+}
+
+void source_release(source *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		migration_release(&src->m[i]);
+	free(src->m);
+	free(src->warnings);
+	src->m = NULL;
+	src->warnings = NULL;
+	src->n = 0;
+}
+
+/* Versions as text (Diesel chains) or as numbers. */
+static int version_cmp(int as_text, const char *a, const char *b)
+{
+	if (!as_text)
+		return dbs_version_cmp(a, b);
+	int c = strcmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}
+
+int migration_version_cmp(const migration *a, const migration *b)
+{
+	return version_cmp(a->string_order && b->string_order, a->version, b->version);
+}
+
+int migration_version_cmp_to(const migration *m, const char *version)
+{
+	return version_cmp(m->string_order, m->version, version);
+}
+
+int section_is_empty(const section *s)
+{
+	if (!s->sql)
+		return 1;
+	size_t n = strlen(s->sql), i = 0;
+	for (;;) {
+		i += sql_skip_space(s->sql + i, n - i);
+		if (i < n && s->sql[i] == ';')
+			i++;
+		else
+			return i == n;
+	}
+}
+
+static int input_error(dbs_error *err, const char *file, int line,
+		       const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int input_error(dbs_error *err, const char *file, int line,
+		       const char *hint, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char msg[1024];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dbs_fail(err, DBS_EINPUT, "%s", msg);
+	dbs_error_set_file(err, file, line, 0);
+	if (hint)
+		dbs_error_set_hint(err, "%s", hint);
+	return DBS_EINPUT;
+}
+
+/* The text after "--" and blanks, if the line is a comment; else NULL. */
+static const char *comment_body(const char *line, size_t len, size_t *blen)
+{
+	size_t i = 0;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i + 1 >= len || line[i] != '-' || line[i + 1] != '-')
+		return NULL;
+	i += 2;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	size_t end = len;
+	while (end > i && (line[end - 1] == ' ' || line[end - 1] == '\t' ||
+			   line[end - 1] == '\r'))
+		end--;
+	*blen = end - i;
+	return line + i;
+}
+
+static int is_blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return 0;
+	return 1;
+}
+
+static int word_is(const char *s, size_t n, const char *word)
+{
+	return strlen(word) == n && strncmp(s, word, n) == 0;
+}
+
+/* Where a directive is read: a file's or section's header, or inside. */
+enum place { IN_UP_HEADER, IN_DOWN_HEADER, IN_SECTION };
+
+/* "-- dbshift:no-transaction [up|down|both]"; bare: both, or in a down
+ * file's header, the down. */
+static int no_transaction_directive(migration *m, const char *path, int lineno,
+				    const char *arg, size_t an, enum place where,
+				    dbs_error *err)
+{
+	int up = 0, down = 0;
+	if (an == 0)
+		up = where == IN_UP_HEADER, down = 1;
+	else if (word_is(arg, an, "up"))
+		up = 1;
+	else if (word_is(arg, an, "down"))
+		down = 1;
+	else if (word_is(arg, an, "both"))
+		up = down = 1;
+	else
+		return input_error(err, path, lineno,
+			"write '-- dbshift:no-transaction', '... up', '... down' or '... both'",
+			"unknown direction '%.*s' for no-transaction", (int)an, arg);
+	if (up && where == IN_DOWN_HEADER)
+		return input_error(err, path, lineno,
+			"say it in the up file, or write '-- dbshift:no-transaction down'",
+			"a down file cannot set the up's transaction mode");
+	m->up.no_transaction |= up;
+	m->down.no_transaction |= down;
+	return 0;
+}
+
+/*
+ * Apply one "-- dbshift:..." directive (body points after "dbshift:").
+ * Inside a section only "allow" belongs; a down file's header takes
+ * "no-transaction" and "allow".
+ */
+static int directive(migration *m, const char *path, int lineno,
+		     const char *body, size_t n, enum place where, dbs_error *err)
+{
+	size_t w = 0;
+	while (w < n && body[w] != ' ' && body[w] != '\t')
+		w++;
+	const char *arg = body + w;
+	size_t an = n - w;
+	while (an > 0 && (*arg == ' ' || *arg == '\t')) {
+		arg++;
+		an--;
+	}
+	if (word_is(body, w, "allow"))
+		return 0;  /* lint suppressions; read by the analyzer */
+	if (!word_is(body, w, "no-transaction") && !word_is(body, w, "phase") &&
+	    !word_is(body, w, "requires") && !word_is(body, w, "data"))
+		return input_error(err, path, lineno,
+			"known directives: no-transaction, phase expand|contract, "
+			"requires APP:VERSION, data FILE, allow RULE REASON",
+			"unknown directive 'dbshift:%.*s'", (int)w, body);
+	if (where == IN_SECTION)
+		return input_error(err, path, lineno,
+			"move it above the '-- migrate:up' line",
+			"directive 'dbshift:%.*s' must come before the up section",
+			(int)w, body);
+	if (word_is(body, w, "no-transaction"))
+		return no_transaction_directive(m, path, lineno, arg, an, where, err);
+	if (where == IN_DOWN_HEADER)
+		return input_error(err, path, lineno, "move it to the up file",
+			"directive 'dbshift:%.*s' belongs in the up file", (int)w, body);
+	if (word_is(body, w, "data")) {
+		if (an == 0)
+			return input_error(err, path, lineno, "write '-- dbshift:data FILE', the "
+					   "path relative to this file", "data directive without a file");
+		/* relative to the migration's own directory */
+		const char *slash = strrchr(path, '/');
+		free(m->data_file);
+		m->data_file = arg[0] == '/' || !slash ? xstrndup(arg, an)
+			: xprintf("%.*s/%.*s", (int)(slash - path), path, (int)an, arg);
+		m->data_line = lineno;
+	} else if (word_is(body, w, "phase")) {
+		if (!word_is(arg, an, "expand") && !word_is(arg, an, "contract"))
+			return input_error(err, path, lineno,
+				"write '-- dbshift:phase expand' or '-- dbshift:phase contract'",
+				"unknown phase '%.*s'", (int)an, arg);
+		free(m->phase);
+		m->phase = xstrndup(arg, an);
+	} else {
+		const char *colon = memchr(arg, ':', an);
+		if (!colon || colon == arg || !is_digits(colon + 1, an - (size_t)(colon - arg) - 1))
+			return input_error(err, path, lineno,
+				"write '-- dbshift:requires APP:VERSION', e.g. 'billing:20240101120000'",
+				"malformed requires '%.*s'", (int)an, arg);
+		m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof(char *));
+		m->requires[m->nrequires++] = xstrndup(arg, an);
+		m->requires_line = lineno;
+	}
+	return 0;
+}
+
+/* Directives in the leading comment lines of a whole-file format. */
+static int header_directives(migration *m, const char *path, const char *text,
+			     enum place where, dbs_error *err)
+{
+	const char *p = text;
+	int lineno = 1;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t bn;
+		const char *body = comment_body(p, len, &bn);
+		if (!body && !is_blank(p, len))
+			break;
+		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0) {
+			int rc = directive(m, path, lineno, body + 8, bn - 8, where, err);
+			if (rc)
+				return rc;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+		lineno++;
+	}
+	return 0;
+}
+
+/*
+ * Parse a dbmate/native (goose == 0) or goose (goose != 0) file.  Each
+ * section runs from the line after its marker to the next marker, so the
+ * section's own offsets map straight back to file lines.
+ */
+int source_parse_text(migration *m, const char *path, const char *text,
+		      int goose, dbs_error *err)
+{
+	const char *marker = goose ? "+goose " : "migrate:";
+	size_t mlen = strlen(marker);
+	const char *p = text;
+	int lineno = 1, where = 0;  /* 0 header, 1 up, 2 down */
+	const char *up_start = NULL, *up_end = NULL, *down_start = NULL;
+	int up_line = 0, down_line = 0;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t bn;
+		const char *body = comment_body(p, len, &bn);
+		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0) {
+			int rc = directive(m, path, lineno, body + 8, bn - 8,
+					   where == 0 ? IN_UP_HEADER : IN_SECTION, err);
+			if (rc)
+				return rc;
+		} else if (body && bn >= mlen && strncmp(body, marker, mlen) == 0) {
+			const char *w = body + mlen;
+			size_t wn = bn - mlen;
+			size_t kw = strcspn(w, " \t\r\n");
+			if (kw > wn)
+				kw = wn;
+			const char *opt = w + kw;
+			size_t on = wn - kw;
+			while (on > 0 && (*opt == ' ' || *opt == '\t')) {
+				opt++;
+				on--;
+			}
+			int is_up = goose ? word_is(w, kw, "Up") : word_is(w, kw, "up");
+			int is_down = goose ? word_is(w, kw, "Down") : word_is(w, kw, "down");
+			if (is_up || is_down) {
+				if (on > 0) {
+					/* dbmate: each section has its own transaction mode */
+					if (!goose && word_is(opt, on, "transaction:false"))
+						(is_up ? &m->up : &m->down)->no_transaction = 1;
+					else if (!goose && word_is(opt, on, "transaction:true"))
+						;
+					else
+						return input_error(err, path, lineno,
+							goose ? "goose markers take no options"
+							      : "the options are 'transaction:false' "
+								"and 'transaction:true'",
+							"unknown option '%.*s' on the %s marker",
+							(int)on, opt, is_up ? "up" : "down");
+				}
+				if ((is_up && up_start) || (is_down && down_start))
+					return input_error(err, path, lineno,
+						"keep one up and one down section per file",
+						"second '-- %.*s' section", (int)(bn), body);
+				if (is_up) {
+					if (where == 2)
+						return input_error(err, path, lineno,
+							"put the up section before the down section",
+							"up section after the down section");
+					where = 1;
+					up_start = nl ? nl + 1 : p + len;
+					up_line = lineno + 1;
+				} else {
+					if (where == 1)
+						up_end = p;
+					where = 2;
+					down_start = nl ? nl + 1 : p + len;
+					down_line = lineno + 1;
+				}
+			} else if (goose && (word_is(w, kw, "StatementBegin") ||
+					     word_is(w, kw, "StatementEnd"))) {
+				/* our splitter keeps statements whole without them */
+			} else if (goose && word_is(w, kw, "NO") &&
+				   word_is(opt, on, "TRANSACTION")) {
+				m->up.no_transaction = m->down.no_transaction = 1;
+			} else {
+				return input_error(err, path, lineno,
+					goose ? "known annotations: Up, Down, StatementBegin, "
+						"StatementEnd, NO TRANSACTION"
+					      : "known markers: '-- migrate:up', '-- migrate:down'",
+					"unknown %s '%.*s'", goose ? "annotation" : "marker",
+					(int)bn, body);
+			}
+		} else if (where == 0 && !body && !is_blank(p, len)) {
+			return input_error(err, path, lineno,
+				goose ? "put SQL after '-- +goose Up'"
+				      : "put SQL after '-- migrate:up'",
+				"SQL before the up section");
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+		lineno++;
+	}
+	if (!up_start)
+		return input_error(err, path, 1,
+			goose ? "add a '-- +goose Up' line before the SQL that applies it"
+			      : "add a '-- migrate:up' line before the SQL that applies it",
+			"no up section");
+	if (!up_end)
+		up_end = up_start + strlen(up_start);
+	m->up.file = xstrdup(path);
+	m->up.sql = xstrndup(up_start, (size_t)(up_end - up_start));
+	m->up.line = up_line;
+	if (down_start) {
+		m->down.file = xstrdup(path);
+		m->down.sql = xstrdup(down_start);
+		m->down.line = down_line;
+	}
+	return 0;
+}
+
+/* ---- file names ---- */
+
+enum kind { K_SINGLE, K_UP, K_DOWN, K_SKIP /* for another database */ };
+
+typedef struct piece {
+	char *app, *version, *name, *path;
+	const char *format;
+	enum kind kind;
+	int dir;             /* Diesel directory */
+	const char *dialect; /* popx: "postgres", "sqlite3", ...; NULL: any */
+	int autocommit;      /* popx: runs outside a transaction */
+	int string_order;    /* its chain orders versions as strings */
+} piece;
+
+/* <digits>_<name><suffix>: version and name, or 0. */
+static int split_name(const char *fname, const char *suffix, char **version,
+		      char **name)
+{
+	if (!ends_with(fname, suffix))
+		return 0;
+	size_t n = strlen(fname) - strlen(suffix);
+	size_t v = strspn(fname, "0123456789");
+	if (v == 0 || v >= n || fname[v] != '_' || v + 1 >= n)
+		return 0;
+	*version = xstrndup(fname, v);
+	*name = xstrndup(fname + v + 1, n - v - 1);
+	return 1;
+}
+
+/*
+ * A Diesel directory name: the version is what comes before the first
+ * '_', digits and dashes ("2019-04-12-101530", "2019-04-12-101530-0000"),
+ * recorded without the dashes as Diesel records it.
+ */
+static int split_diesel(const char *fname, char **version, char **name)
+{
+	size_t v = strspn(fname, "0123456789-");
+	if (v == 0 || fname[0] < '0' || fname[0] > '9' || fname[v - 1] == '-' ||
+	    (fname[v] != '_' && fname[v] != '\0'))
+		return 0;
+	char *ver = xmalloc(v + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < v; i++)
+		if (fname[i] != '-')
+			ver[k++] = fname[i];
+	ver[k] = '\0';
+	*version = ver;
+	*name = xstrdup(fname[v] == '_' ? fname + v + 1 : "");
+	return 1;
+}
+
+/* Flyway: [VU]<1.2.3 or 1_2_3>__<name>.sql */
+static int split_flyway(const char *fname, char **version, char **name)
+{
+	if ((fname[0] != 'V' && fname[0] != 'U') || !ends_with(fname, ".sql"))
+		return 0;
+	const char *sep = strstr(fname + 1, "__");
+	if (!sep || sep == fname + 1)
+		return 0;
+	size_t vn = (size_t)(sep - fname - 1);
+	char *v = xstrndup(fname + 1, vn);
+	for (size_t i = 0; i < vn; i++) {
+		if (v[i] == '_')
+			v[i] = '.';
+		if (!(v[i] == '.' || (v[i] >= '0' && v[i] <= '9')) ||
+		    (v[i] == '.' && (i == 0 || i + 1 == vn || v[i - 1] == '.'))) {
+			free(v);
+			return 0;
+		}
+	}
+	*version = v;
+	*name = xstrndup(sep + 2, strlen(sep + 2) - 4);
+	return 1;
+}
+
+static const char *name_hint =
+	"name it <version>_<name>.sql (dbmate, goose), <version>_<name>.up.sql "
+	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), or "
+	"<version>_<name>/up.sql (Diesel)";
+
+/* popx's suffixes on a golang-migrate name: [.<dialect>][.autocommit] */
+static void popx_suffixes(piece *pc)
+{
+	static const char *const dialects[] = { "postgres", "sqlite3", "mysql", "cockroach" };
+	char *dot = strrchr(pc->name, '.');
+	if (dot && !strcmp(dot, ".autocommit")) {
+		pc->autocommit = 1;
+		*dot = '\0';
+		dot = strrchr(pc->name, '.');
+	}
+	for (size_t i = 0; dot && i < sizeof(dialects) / sizeof(*dialects); i++)
+		if (!strcmp(dot + 1, dialects[i])) {
+			pc->dialect = dialects[i];
+			*dot = '\0';
+		}
+	if (pc->dialect || pc->autocommit)
+		pc->format = "popx";
+}
+
+static int classify_file(piece *pc, const char *fname)
+{
+	char *v = NULL, *n = NULL;
+	if (split_name(fname, ".up.sql", &v, &n)) {
+		pc->format = "golang-migrate";
+		pc->kind = K_UP;
+	} else if (split_name(fname, ".down.sql", &v, &n)) {
+		pc->format = "golang-migrate";
+		pc->kind = K_DOWN;
+	} else if (split_name(fname, ".sql", &v, &n)) {
+		pc->format = "dbmate";  /* or goose: decided by content */
+		pc->kind = K_SINGLE;
+	} else if (split_flyway(fname, &v, &n)) {
+		pc->format = "flyway";
+		pc->kind = fname[0] == 'V' ? K_UP : K_DOWN;
+	} else {
+		return 0;
+	}
+	pc->version = v;
+	pc->name = n;
+	if (pc->kind != K_SINGLE && strcmp(pc->format, "flyway"))
+		popx_suffixes(pc);
+	return 1;
+}
+
+/*
+ * Could a file that matches no format be a migration whose name is
+ * mistyped?  Those are errors; other files beside Diesel directories (a
+ * seed script, a schema dump) are ignored with a warning, as Diesel does.
+ */
+static int looks_like_migration(const char *fname)
+{
+	return (fname[0] >= '0' && fname[0] <= '9') ||
+	       ((fname[0] == 'V' || fname[0] == 'U') && fname[1] >= '0' && fname[1] <= '9') ||
+	       !strcmp(fname, "up.sql") || !strcmp(fname, "down.sql") ||
+	       strstr(fname, ".up.") || strstr(fname, ".down.");
+}
+
+typedef struct pieces {
+	piece *p;
+	size_t n, alloc;
+	strbuf warnings;
+} pieces;
+
+static void pieces_push(pieces *ps, piece pc)
+{
+	if (ps->n == ps->alloc) {
+		ps->alloc = ps->alloc ? ps->alloc * 2 : 64;
+		ps->p = xrealloc(ps->p, ps->alloc * sizeof(piece));
+	}
+	ps->p[ps->n++] = pc;
+}
+
+static void piece_release(piece *pc)
+{
+	free(pc->app);
+	free(pc->version);
+	free(pc->name);
+	free(pc->path);
+}
+
+static void pieces_release(pieces *ps)
+{
+	for (size_t i = 0; i < ps->n; i++)
+		piece_release(&ps->p[i]);
+	free(ps->p);
+	strbuf_release(&ps->warnings);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in dir (no dot files), or an input error. */
+static int list_dir(const char *dir, char ***names, size_t *n, dbs_error *err)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		dbs_fail(err, DBS_EINPUT, "cannot read migrations directory '%s': %s",
+			 dir, strerror(errno));
+		dbs_error_set_hint(err, "create it with 'dbshift new NAME' or point "
+				   "--dir at the directory that holds the migrations");
+		return DBS_EINPUT;
+	}
+	char **v = NULL;
+	size_t cnt = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		v = xrealloc(v, (cnt + 1) * sizeof(char *));
+		v[cnt++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(char *), name_cmp);
+	*names = v;
+	*n = cnt;
+	return 0;
+}
+
+static void free_names(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A directory holding up.sql is a Diesel migration. */
+static int is_diesel_dir(const char *path)
+{
+	char *up = xprintf("%s/up.sql", path);
+	int yes = is_file(up);
+	free(up);
+	return yes;
+}
+
+/* Collect the pieces of one chain directory; app subdirectories recurse once. */
+static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err)
+{
+	char **names;
+	size_t n;
+	int rc = list_dir(dir, &names, &n, err);
+	if (rc)
+		return rc;
+	int has_diesel = 0;
+	for (size_t i = 0; i < n && !has_diesel; i++) {
+		char *path = xprintf("%s/%s", dir, names[i]);
+		has_diesel = is_dir(path) && is_diesel_dir(path);
+		free(path);
+	}
+	size_t first = ps->n;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char *path = xprintf("%s/%s", dir, names[i]);
+		piece pc = { 0 };
+		if (is_dir(path) && ends_with(names[i], ".sql")) {
+			rc = input_error(err, path, 0, "rename the directory, or move the migration "
+					 "file it stands for into its place",
+					 "a directory named like a migration file");
+		} else if (is_dir(path) && is_diesel_dir(path)) {
+			if (!split_diesel(names[i], &pc.version, &pc.name)) {
+				rc = input_error(err, path, 0,
+					"name it <version>_<name> (e.g. 2019-04-12-101530_create_users "
+					"or 20190412101530_create_users), as 'diesel migration "
+					"generate' does", "Diesel migration directory without a version");
+			} else {
+				pc.format = "diesel";
+				pc.kind = K_SINGLE;
+				pc.dir = 1;
+				pc.path = path;
+				pc.app = xstrdup(app);
+				pieces_push(ps, pc);
+				path = NULL;
+			}
+		} else if (is_dir(path)) {
+			if (*app)
+				rc = input_error(err, path, 0,
+					"apps are one level deep: move it up to the migrations directory",
+					"directory inside app '%s' is not a migration", app);
+			else
+				rc = scan_dir(ps, path, names[i], err);
+		} else if (ends_with(names[i], ".sql")) {
+			if (names[i][0] == 'R' && starts_with(names[i], "R__")) {
+				rc = input_error(err, path, 0,
+					"turn it into a versioned V<version>__<name>.sql migration",
+					"Flyway repeatable migrations are not implemented");
+			} else if (classify_file(&pc, names[i])) {
+				pc.path = path;
+				pc.app = xstrdup(app);
+				pieces_push(ps, pc);
+				path = NULL;
+			} else if (has_diesel && !looks_like_migration(names[i])) {
+				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
+					    "reads only the directories beside it)\n", path);
+			} else {
+				rc = input_error(err, path, 0, name_hint,
+						 "file name matches no migration format");
+			}
+		}
+		free(path);
+	}
+	/* Diesel orders its migrations by version string: so does a chain of
+	 * Diesel directories only */
+	int only_diesel = has_diesel;
+	for (size_t i = first; i < ps->n; i++)
+		if (!strcmp(ps->p[i].app, app) && !ps->p[i].dir)
+			only_diesel = 0;
+	for (size_t i = first; i < ps->n && only_diesel; i++)
+		if (!strcmp(ps->p[i].app, app))
+			ps->p[i].string_order = 1;
+	free_names(names, n);
+	return rc;
+}
+
+static int piece_vcmp(const piece *x, const piece *y)
+{
+	return version_cmp(x->string_order && y->string_order, x->version, y->version);
+}
+
+static int piece_cmp(const void *a, const void *b)
+{
+	const piece *x = a, *y = b;
+	int c = strcmp(x->app, y->app);
+	if (c)
+		return c;
+	c = piece_vcmp(x, y);
+	if (c)
+		return c;
+	c = (int)x->kind - (int)y->kind;
+	return c ? c : strcmp(x->path, y->path);
+}
+
+/* A migration file's text: a regular file, UTF-8, no NUL byte. */
+static int load_text(const char *path, char **text, dbs_error *err)
+{
+	size_t len;
+	if (read_file(path, text, &len) < 0) {
+		dbs_fail(err, DBS_EINPUT, "cannot read '%s': %s", path, read_file_error(errno));
+		dbs_error_set_file(err, path, 0, 0);
+		dbs_error_set_hint(err, "a migration is a regular file of at most 64 MB");
+		return DBS_EINPUT;
+	}
+	int rc = check_text(path, *text, len, err);
+	if (rc) {
+		free(*text);
+		*text = NULL;
+	}
+	return rc;
+}
+
+static int load_whole(section *s, const char *path, dbs_error *err)
+{
+	int rc = load_text(path, &s->sql, err);
+	if (rc)
+		return rc;
+	s->file = xstrdup(path);
+	s->line = 1;
+	return 0;
+}
+
+/*
+ * Diesel's metadata.toml: run_in_transaction = true | false at the top
+ * level.  Other keys and tables are Diesel's or the project's and are left
+ * alone.  As in Diesel, a file without the key means false (serde's
+ * default for a missing bool), no file means true.
+ */
+static int diesel_metadata(migration *m, const char *path, dbs_error *err)
+{
+	char *text;
+	int rc = load_text(path, &text, err);
+	if (rc)
+		return rc;
+	int in_table = 0, run_in_tx = 0, lineno = 1;
+	for (char *p = text; *p && !rc; lineno++) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t i = 0;
+		while (i < len && (p[i] == ' ' || p[i] == '\t'))
+			i++;
+		if (i < len && p[i] == '[') {
+			in_table = 1;
+		} else if (!in_table && len - i >= 18 &&
+			   !strncmp(p + i, "run_in_transaction", 18)) {
+			size_t k = i + 18;
+			while (k < len && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			size_t vs = k < len && p[k] == '=' ? k + 1 : len + 1;
+			while (vs < len && (p[vs] == ' ' || p[vs] == '\t'))
+				vs++;
+			size_t ve = vs;
+			while (ve < len && p[ve] >= 'a' && p[ve] <= 'z')
+				ve++;
+			size_t rest = ve;
+			while (rest < len && (p[rest] == ' ' || p[rest] == '\t' || p[rest] == '\r'))
+				rest++;
+			int ok = vs <= len && (rest == len || p[rest] == '#');
+			if (ok && word_is(p + vs, ve - vs, "true"))
+				run_in_tx = 1;
+			else if (ok && word_is(p + vs, ve - vs, "false"))
+				run_in_tx = 0;
+			else
+				rc = input_error(err, path, lineno,
+					"write 'run_in_transaction = true' or 'run_in_transaction = false'",
+					"run_in_transaction must be true or false");
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	free(text);
+	if (!rc && !run_in_tx)
+		m->up.no_transaction = m->down.no_transaction = 1;
+	return rc;
+}
+
+/* Build one migration from its up piece and optional down piece. */
+static int build(migration *m, piece *up, piece *down, dbs_error *err)
+{
+	int rc = 0;
+	m->app = xstrdup(up->app);
+	m->version = xstrdup(up->version);
+	m->name = xstrdup(up->name);
+	m->path = xstrdup(up->path);
+	m->format = up->format;
+	m->string_order = up->string_order;
+	if (up->dir) {
+		char *u = xprintf("%s/up.sql", up->path), *d = xprintf("%s/down.sql", up->path);
+		char *meta = xprintf("%s/metadata.toml", up->path);
+		rc = load_whole(&m->up, u, err);
+		if (!rc)
+			rc = header_directives(m, u, m->up.sql, IN_UP_HEADER, err);
+		if (!rc && is_file(d))
+			rc = load_whole(&m->down, d, err);
+		if (!rc && m->down.sql)
+			rc = header_directives(m, d, m->down.sql, IN_DOWN_HEADER, err);
+		if (!rc && is_file(meta))
+			rc = diesel_metadata(m, meta, err);
+		free(u);
+		free(d);
+		free(meta);
+	} else if (up->kind == K_SINGLE) {
+		char *text;
+		if ((rc = load_text(up->path, &text, err)))
+			return rc;
+		int goose = strstr(text, "+goose Up") || strstr(text, "+goose Down");
+		if (goose)
+			m->format = "goose";
+		rc = source_parse_text(m, up->path, text, goose, err);
+		free(text);
+	} else {
+		rc = load_whole(&m->up, up->path, err);
+		if (!rc)
+			rc = header_directives(m, up->path, m->up.sql, IN_UP_HEADER, err);
+		m->up.no_transaction |= up->autocommit;
+		if (!rc && down) {
+			rc = load_whole(&m->down, down->path, err);
+			if (!rc)
+				rc = header_directives(m, down->path, m->down.sql, IN_DOWN_HEADER, err);
+			m->down.no_transaction |= down->autocommit;
+			if (!strcmp(down->format, "popx"))
+				m->format = "popx";
+		}
+	}
+	if (!rc)
+		sha256_hex(m->up.sql, strlen(m->up.sql), m->checksum);
+	return rc;
+}
+
+/* popx's name for the files of a database ("postgres", "sqlite3"). */
+static const char *popx_dialect(const char *dialect)
+{
+	return dialect && !strcmp(dialect, "sqlite") ? "sqlite3" : dialect;
+}
+
+/*
+ * Of the pieces [from, to) of one version, keep what this database runs:
+ * files for another dialect go, and a dialect's own file beats the
+ * dialect-less one of the same kind.  Dropped pieces become K_SKIP.
+ */
+static void pick_dialect(piece *p, size_t from, size_t to, const char *dialect)
+{
+	for (size_t i = from; i < to; i++)
+		if (p[i].dialect && (!dialect || strcmp(p[i].dialect, dialect)))
+			p[i].kind = K_SKIP;
+	for (size_t i = from; i < to; i++) {
+		if (p[i].kind == K_SKIP || !p[i].dialect)
+			continue;
+		for (size_t j = from; j < to; j++)
+			if (j != i && p[j].kind == p[i].kind && !p[j].dialect)
+				p[j].kind = K_SKIP;
+	}
+}
+
+int source_load(source *src, const char *dir, const char *dialect, dbs_error *err)
+{
+	pieces ps = { 0 };
+	memset(src, 0, sizeof(*src));
+	strbuf_init(&ps.warnings);
+	int rc = scan_dir(&ps, dir, "", err);
+	if (!rc && ps.n)
+		qsort(ps.p, ps.n, sizeof(piece), piece_cmp);
+	dialect = popx_dialect(dialect);
+	src->m = xcalloc(ps.n ? ps.n : 1, sizeof(migration));
+	for (size_t i = 0, end; !rc && i < ps.n; i = end) {
+		/* the pieces of one version: [i, end) */
+		for (end = i + 1; end < ps.n && !strcmp(ps.p[i].app, ps.p[end].app) &&
+		     !piece_vcmp(&ps.p[i], &ps.p[end]); end++)
+			;
+		pick_dialect(ps.p, i, end, dialect);
+		piece *up = NULL, *down = NULL, *extra = NULL;
+		int other_db = 0;
+		for (size_t k = i; k < end; k++) {
+			piece *pc = &ps.p[k];
+			other_db |= pc->kind == K_SKIP && pc->dialect && (!dialect ||
+				     strcmp(pc->dialect, dialect));
+			if (pc->kind == K_SKIP)
+				continue;
+			if (pc->kind == K_DOWN && !down)
+				down = pc;
+			else if (pc->kind != K_DOWN && !up)
+				up = pc;
+			else if (!extra)
+				extra = pc;
+		}
+		if (!up && (!down || other_db))
+			continue;  /* a migration for other databases */
+		if (!up) {
+			rc = input_error(err, down->path, 0,
+				"add the up migration or remove this file",
+				"down migration %s has no up migration", down->version);
+		} else if (extra || (down && (up->kind == K_SINGLE ||
+				     !strcmp(up->format, "flyway") != !strcmp(down->format, "flyway")))) {
+			piece *other = extra ? extra : down;
+			rc = input_error(err, other->path, 0,
+				"give each migration its own version, e.g. with 'dbshift new NAME'",
+				"duplicate version %s: also used by '%s'", up->version, up->path);
+		} else {
+			rc = build(&src->m[src->n], up, down, err);
+			src->n++;
+		}
+	}
+	if (!rc && ps.warnings.len)
+		src->warnings = strbuf_detach(&ps.warnings);
+	pieces_release(&ps);
+	if (rc)
+		source_release(src);
+	return rc;
+}
+
+int source_load_file(migration *m, const char *path, dbs_error *err)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	piece pc = { 0 };
+	memset(m, 0, sizeof(*m));
+	if (!classify_file(&pc, base)) {
+		/* plain SQL (Diesel's up.sql, a hand-written script) */
+		pc.version = xstrdup("0");
+		pc.name = xstrndup(base, strcspn(base, "."));
+		pc.format = "sql";
+		pc.kind = K_UP;
+	} else if (pc.kind == K_DOWN) {
+		pc.kind = K_UP;  /* lint a down file as the SQL it is */
+	}
+	pc.app = xstrdup("");
+	pc.path = xstrdup(path);
+	int rc = build(m, &pc, NULL, err);
+	piece_release(&pc);
+	if (rc)
+		migration_release(m);
+	return rc;
+}

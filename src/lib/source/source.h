@@ -1,0 +1,64 @@
+/*
+ * source.h - migration files as their tools write them (native, dbmate,
+ * goose, Flyway, golang-migrate, sqlx, Diesel, popx, Django-style apps),
+ * read into one model: migrations with an up and a down section.
+ */
+#ifndef DBSHIFT_SOURCE_H
+#define DBSHIFT_SOURCE_H
+
+#include "util/util.h"
+
+/* ---- migration sources ---- */
+
+typedef struct section {
+	char *file;   /* the file this SQL comes from */
+	char *sql;    /* NULL when the section is absent */
+	int line;     /* line of file where sql starts (1-based) */
+	int no_transaction;  /* this direction runs outside a transaction */
+} section;
+
+typedef struct migration {
+	char *app;          /* "" for the top level */
+	char *version;
+	char *name;
+	const char *format;
+	char *path;         /* the file or directory that names it */
+	section up, down;
+	int string_order;   /* versions compare as strings (Diesel chains) */
+	char *phase;
+	char **requires;    /* "APP:VERSION" */
+	size_t nrequires;
+	int requires_line;  /* for error messages */
+	char *data_file;    /* -- dbshift:data FILE, run after the migration */
+	int data_line;
+	char checksum[65];  /* SHA-256 of up.sql */
+} migration;
+
+typedef struct source {
+	migration *m;
+	size_t n;
+	char *warnings;     /* files that were ignored, a line each, or NULL */
+} source;
+
+/*
+ * Read every migration below dir; an input error names file:line.
+ * dialect ("postgres", "sqlite") picks among files written for several
+ * databases (popx's <version>_<name>.<dialect>.up.sql).
+ */
+int source_load(source *src, const char *dir, const char *dialect, dbs_error *err);
+/* Compare the versions of two migrations in their chain's order. */
+int migration_version_cmp(const migration *a, const migration *b);
+/* Compare a migration's version with a version typed by someone. */
+int migration_version_cmp_to(const migration *m, const char *version);
+/* Does this section hold no statement (absent, blank or only comments)? */
+int section_is_empty(const section *s);
+void source_release(source *src);
+/* Parse one native/goose file's text (exposed for the unit tests). */
+int source_parse_text(migration *m, const char *path, const char *text,
+		      int goose, dbs_error *err);
+void migration_release(migration *m);
+/* Read one file given on the command line as a migration of its layout
+ * (or plain SQL when its name matches none). */
+int source_load_file(migration *m, const char *path, dbs_error *err);
+
+#endif

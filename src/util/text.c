@@ -1,0 +1,76 @@
+/*
+ * text.c - small helpers for text and SQL text: prefixes, digits,
+ * line/column of an offset, blanks and comments.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/util.h"
+
+int starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int is_digits(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+void text_position(const char *text, size_t off, int *line, int *col)
+{
+	int l = 1, c = 1;
+	for (size_t i = 0; i < off && text[i]; i++) {
+		if (text[i] == '\n') {
+			l++;
+			c = 1;
+		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
+			c++;  /* count characters, not UTF-8 continuation bytes */
+		}
+	}
+	*line = l;
+	*col = c;
+}
+
+size_t sql_skip_space(const char *sql, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (sql[i] == ' ' || sql[i] == '\t' || sql[i] == '\n' || sql[i] == '\r') {
+			i++;
+		} else if (i + 1 < n && sql[i] == '-' && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (i + 1 < n && sql[i] == '/' && sql[i + 1] == '*') {
+			i += 2;
+			while (i + 1 < n && !(sql[i] == '*' && sql[i + 1] == '/'))
+				i++;
+			i = i + 2 <= n ? i + 2 : n;
+		} else {
+			break;
+		}
+	}
+	return i;
+}
+
+char *sql_trimmed(const char *sql, size_t n)
+{
+	size_t start = sql_skip_space(sql, n);
+	size_t end = n;
+	while (end > start && (sql[end - 1] == ' ' || sql[end - 1] == '\t' ||
+			       sql[end - 1] == '\n' || sql[end - 1] == '\r' ||
+			       sql[end - 1] == ';'))
+		end--;
+	return xstrndup(sql + start, end - start);
+}

@@ -1,0 +1,115 @@
+/*
+ * time.c - clocks, sleeping, and durations as people write them.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "util/util.h"
+
+void utc_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Milliseconds of a duration written the one way dbshift writes them
+ * everywhere: digits with an optional fraction and a unit (ms, s, min, h,
+ * d), or bare digits meaning seconds.  No signs, exponents, "inf" or
+ * "nan"; nothing above INT_MAX ms.
+ */
+int parse_duration_ms(const char *s, int *out)
+{
+	const char *p = s;
+	while (*p == ' ')
+		p++;
+	size_t whole = strspn(p, "0123456789");
+	if (whole == 0)
+		return -1;
+	const char *end = p + whole;
+	if (*end == '.') {
+		size_t frac = strspn(end + 1, "0123456789");
+		if (frac == 0)
+			return -1;
+		end += 1 + frac;
+	}
+	double v = strtod(p, NULL);  /* only digits and one '.' were accepted */
+	while (*end == ' ')
+		end++;
+	double mult;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1000;
+	else if (!strcmp(end, "ms"))
+		mult = 1;
+	else if (!strcmp(end, "min"))
+		mult = 60000;
+	else if (!strcmp(end, "h"))
+		mult = 3600000;
+	else if (!strcmp(end, "d"))
+		mult = 86400000;
+	else
+		return -1;
+	double ms = v * mult;
+	if (!isfinite(ms) || ms > 2147483647.0)
+		return -1;
+	*out = (int)ms;
+	return 0;
+}
+
+int dbs_parse_duration(const char *s, int *ms)
+{
+	return parse_duration_ms(s, ms);
+}
+
+int parse_schedule(const char *s, int **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	while (*s == ' ')
+		s++;
+	if (!strcmp(s, "none"))
+		return 0;
+	char *copy = xstrdup(s);
+	int rc = 0;
+	for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ",", &save)); p = NULL) {
+		while (*tok == ' ')
+			tok++;
+		size_t len = strlen(tok);
+		while (len > 0 && tok[len - 1] == ' ')
+			tok[--len] = '\0';
+		int ms;
+		if (parse_duration_ms(tok, &ms)) {
+			rc = -1;
+			break;
+		}
+		*out = xrealloc(*out, (*n + 1) * sizeof(int));
+		(*out)[(*n)++] = ms;
+	}
+	free(copy);
+	if (rc || *n == 0) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,78 @@
+/*
+ * util.h - the bottom layer: memory, the string builder, files, text,
+ * hashing, time and the error helpers.  It knows nothing of migrations or
+ * databases; every other part of dbshift stands on it.
+ */
+#ifndef DBSHIFT_UTIL_H
+#define DBSHIFT_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dbshift/dbshift.h"
+
+/* ---- memory and strings (after git's strbuf) ---- */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvprintf(const char *fmt, va_list ap);
+
+typedef struct strbuf {
+	char *buf;   /* never NULL after strbuf_init; NUL-terminated */
+	size_t len, alloc;
+} strbuf;
+
+void strbuf_init(strbuf *sb);
+void strbuf_add(strbuf *sb, const char *data, size_t n);
+void strbuf_adds(strbuf *sb, const char *s);
+void strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *strbuf_detach(strbuf *sb);
+void strbuf_release(strbuf *sb);
+
+/* The largest file read_file reads (EFBIG above it). */
+#define READ_FILE_MAX (64L * 1024 * 1024)
+/* A whole regular file (EISDIR, EINVAL for FIFOs and devices, EFBIG
+ * above READ_FILE_MAX), NUL-terminated; -1 with errno on failure. */
+int read_file(const char *path, char **out, size_t *len);
+/* Why read_file failed, for people ("not a regular file", ...). */
+const char *read_file_error(int e);
+/* Input error (file:line:col) unless text[0..len) is UTF-8 without NUL. */
+int check_text(const char *path, const char *text, size_t len, dbs_error *err);
+int starts_with(const char *s, const char *prefix);
+int ends_with(const char *s, const char *suffix);
+int is_digits(const char *s, size_t n);
+/* 1-based line and column of byte offset off in text. */
+void text_position(const char *text, size_t off, int *line, int *col);
+/* Offset of the first byte in sql[0..n) that is not blank or a comment. */
+size_t sql_skip_space(const char *sql, size_t n);
+/* sql[0..n) without leading and trailing blanks and comments, copied. */
+char *sql_trimmed(const char *sql, size_t n);
+void sha256_hex(const char *data, size_t n, char out[65]);
+/* Now, UTC, as "YYYY-MM-DD HH:MM:SS+00" (what both drivers store). */
+void utc_now(char out[32]);
+int64_t now_ms(void);
+void sleep_ms(int ms);
+/* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
+int parse_duration_ms(const char *s, int *out);
+/* "1s, 2s, 5s" -> {1000, 2000, 5000}; "none" -> n = 0; -1 if bad. */
+int parse_schedule(const char *s, int **out, size_t *n);
+/* user@host of this process, for applied_by. */
+const char *whoami(void);
+
+/* ---- errors ---- */
+
+int dbs_fail(dbs_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void dbs_error_set_hint(dbs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dbs_error_set_detail(dbs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dbs_error_set_file(dbs_error *err, const char *file, int line, int col);
+void dbs_error_move(dbs_error *dst, dbs_error *src);
+
+#include "util/banned.h"
+
+#endif
