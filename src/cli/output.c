@@ -111,6 +111,8 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 			printf("nothing to %s\n", verb);
 		else
 			printf("%s: %zu migration%s\n", verb, g->done, g->done == 1 ? "" : "s");
+		if (g->verbose)
+			printf("parses per script: %d at most\n", dbs_script_parses(ctx));
 	}
 	if (g->json && report)
 		printf("%s\n", report);

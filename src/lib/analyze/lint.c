@@ -379,6 +379,27 @@ static void state_release(lint_state *st)
 }
 
 /* Analyze one migration's up section into lm (or only record it). */
+/* A section's parse count is the run's cache, not part of its text. */
+static void count_parse(const section *sec)
+{
+	((section *)sec)->parses++;
+}
+
+/* The analysis of a pending up also answers lint_check_transaction:
+ * when no statement is transaction control or must run outside one,
+ * and all of it parsed, the check has passed. */
+static void note_tx_checked(const section *sec, const stmt_info *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].tx_control || s[i].no_tx_only)
+			return;
+		for (size_t k = 0; k < s[i].nf; k++)
+			if (!strcmp(s[i].f[k].rule->id, "syntax-error"))
+				return;
+	}
+	((section *)sec)->tx_checked = 1;
+}
+
 static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int record_only,
 		    dbs_error *err)
 {
@@ -387,6 +408,9 @@ static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int rec
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);
+	count_parse(&m->up);
+	if (!rc && !record_only)
+		note_tx_checked(&m->up, s, ns);
 	state_release(&st);
 	if (record_only || rc) {
 		for (size_t i = 0; i < ns; i++)
@@ -491,11 +515,12 @@ const lint_migration *lint_find(const dbs_lint *l, const migration *m)
 	return NULL;
 }
 
-int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+int lint_check_transaction(const lint_dialect *d, const migration *m, section *sec,
 			   dbs_error *err)
 {
-	if (sec->no_transaction || !sec->sql)
+	if (sec->no_transaction || !sec->sql || sec->tx_checked)
 		return 0;
+	sec->parses++;
 	lint_model model = { 0 };
 	lint_state st = { .model = &model, .m = m, .sec = sec, .record_only = 1 };
 	stmt_info *s = NULL;
@@ -532,5 +557,6 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, const sect
 	free(s);
 	state_release(&st);
 	model_release(&model);
+	sec->tx_checked = !rc;
 	return rc;
 }

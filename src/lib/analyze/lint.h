@@ -142,8 +142,9 @@ const char *risk_advice(const char *band);
  * max, then "... and N more"). */
 char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);
 /* Input error when sec (of m, a transactional migration) has a statement
- * that cannot run inside a transaction (CREATE INDEX CONCURRENTLY...). */
-int lint_check_transaction(const lint_dialect *d, const migration *m, const section *sec,
+ * that cannot run inside a transaction (CREATE INDEX CONCURRENTLY...).
+ * A section that passed is not analysed again (sec->tx_checked). */
+int lint_check_transaction(const lint_dialect *d, const migration *m, section *sec,
 			   dbs_error *err);
 /* One statement as JSON, and as a line of text (for lint and plan). */
 json_t *lint_statement_json(const stmt_info *s);

@@ -134,6 +134,19 @@ const char *dbs_load_warnings(const dbs_ctx *ctx)
 	return ctx->src.warnings;
 }
 
+int dbs_script_parses(const dbs_ctx *ctx)
+{
+	int most = 0;
+	for (size_t i = 0; i < ctx->src.n; i++) {
+		const migration *m = &ctx->src.m[i];
+		if (m->up.parses > most)
+			most = m->up.parses;
+		if (m->down.parses > most)
+			most = m->down.parses;
+	}
+	return most;
+}
+
 const char *dbs_database_display(const dbs_ctx *ctx)
 {
 	return ctx->display_url ? ctx->display_url : "";

@@ -21,6 +21,15 @@ typedef struct db_rows {
 void db_rows_free(db_rows *r);
 #define DB_VAL(r, i, j) ((r)->v[(i) * (r)->ncols + (j)])
 
+/* One command of a batch: len bytes of SQL (not NUL-terminated) with
+ * text parameters. */
+typedef struct db_cmd {
+	const char *sql;
+	size_t len;
+	int nparams;
+	const char *const *params;
+} db_cmd;
+
 /*
  * A database driver.  The engine calls only through this table; where the
  * databases differ, there is a method or a field here for it.  Parameters
@@ -31,6 +40,9 @@ typedef struct db_driver {
 	const char *name;       /* "postgres", "sqlite" */
 	const char *timestamp_type;  /* column type of applied_at */
 	const char *json_type;       /* column type of run reports */
+	/* SQL for the milliseconds since the transaction began (history rows
+	 * written in a run_tx batch), or NULL. */
+	const char *tx_elapsed_ms;
 
 	int (*connect)(db_conn **out, const char *url, dbs_error *err);
 	void (*close)(db_conn *c);
@@ -55,6 +67,23 @@ typedef struct db_driver {
 	 */
 	int (*run_script)(db_conn *c, const char *sql, size_t *err_offset,
 			  dbs_error *err);
+	/*
+	 * Split a script into its statements ([offset, length] each) with the
+	 * database's own parser; an input error, with *err_offset, when it
+	 * does not parse.  NULL: the driver checks and runs scripts whole.
+	 */
+	int (*split)(const char *sql, size_t (**spans)[2], size_t *n, size_t *err_offset,
+		     dbs_error *err);
+	/*
+	 * Run cmds[0..n) as one transaction: BEGIN, the lock and statement
+	 * timeouts for it (0: none), each command, COMMIT, in as few round
+	 * trips as the database allows (PostgreSQL: one pipeline).  It stops
+	 * at the first failure (*failed is its index, n for BEGIN or COMMIT;
+	 * *err_offset the byte in that command where it failed) and leaves
+	 * the transaction rolled back.  NULL: not offered.
+	 */
+	int (*run_tx)(db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds, size_t n,
+		      size_t *failed, size_t *err_offset, dbs_error *err);
 	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
 	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
 	void (*unlock)(db_conn *c);

@@ -285,88 +285,182 @@ static int is_copy_from_stdin(const char *s, size_t n)
 	return 0;
 }
 
-static int pg_check_begin(db_conn *c, void **chk, dbs_error *err)
+/* Point *err_offset at where the server says a statement of len bytes
+ * at loc of the script failed (it counts characters from 1). */
+static void failed_at(PGresult *res, const char *stmt, size_t len, size_t loc,
+		      size_t *err_offset)
 {
-	(void)c;
-	(void)err;
-	*chk = NULL;  /* the parser needs no schema */
-	return 0;
-}
-
-static void pg_check_end(void *chk)
-{
-	(void)chk;
-}
-
-static int pg_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
-{
-	(void)chk;
-	/* The scanner first: it copes with the data lines that follow COPY. */
-	PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
-	for (int i = 0; !sr.error && i < sr.n_stmts; i++) {
-		const char *s = sql + sr.stmts[i]->stmt_location;
-		size_t n = (size_t)sr.stmts[i]->stmt_len;
-		if (is_copy_from_stdin(s, n)) {
-			*err_offset = (size_t)sr.stmts[i]->stmt_location + sql_skip_space(s, n);
-			pg_query_free_split_result(sr);
-			dbs_fail(err, DBS_EINPUT, "COPY ... FROM stdin is not supported in migrations");
-			dbs_error_set_hint(err, "load the rows with INSERT statements, or with "
-					   "COPY FROM a server-side file");
-			return DBS_EINPUT;
+	const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+	size_t off = sql_skip_space(stmt, len);
+	if (pos) {
+		long chars = strtol(pos, NULL, 10) - 1;
+		size_t b = 0;
+		for (long k = 0; k < chars && b < len; k++) {
+			b++;
+			while (b < len && ((unsigned char)stmt[b] & 0xC0) == 0x80)
+				b++;
 		}
+		off = b;
 	}
-	pg_query_free_split_result(sr);
-	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
-	int rc = 0;
-	if (pr.error) {
-		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
-		rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
-		dbs_error_set_hint(err, "fix the SQL; nothing was run");
-	}
-	pg_query_free_split_result(pr);
-	return rc;
+	*err_offset = loc + off;
 }
 
-static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+static int pg_split(const char *sql, size_t (**spans)[2], size_t *n, size_t *err_offset,
+		    dbs_error *err)
 {
+	*spans = NULL;
+	*n = 0;
+	/* The scanner first where COPY may be: it copes with the data lines
+	 * that follow COPY ... FROM stdin, which the parser cannot read. */
+	if (strcasestr(sql, "copy")) {
+		PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
+		for (int i = 0; !sr.error && i < sr.n_stmts; i++) {
+			const char *s = sql + sr.stmts[i]->stmt_location;
+			size_t len = (size_t)sr.stmts[i]->stmt_len;
+			if (is_copy_from_stdin(s, len)) {
+				*err_offset = (size_t)sr.stmts[i]->stmt_location + sql_skip_space(s, len);
+				pg_query_free_split_result(sr);
+				dbs_fail(err, DBS_EINPUT, "COPY ... FROM stdin is not supported in "
+					 "migrations");
+				dbs_error_set_hint(err, "load the rows with INSERT statements, or with "
+						   "COPY FROM a server-side file");
+				return DBS_EINPUT;
+			}
+		}
+		pg_query_free_split_result(sr);
+	}
 	PgQuerySplitResult pr = pg_query_split_with_parser(sql);
 	if (pr.error) {
 		*err_offset = pr.error->cursorpos > 0 ? (size_t)pr.error->cursorpos - 1 : 0;
 		int rc = dbs_fail(err, DBS_EINPUT, "%s", pr.error->message);
+		dbs_error_set_hint(err, "fix the SQL; nothing was run");
 		pg_query_free_split_result(pr);
 		return rc;
 	}
-	int rc = 0;
-	for (int i = 0; i < pr.n_stmts && !rc; i++) {
+	*spans = xcalloc((size_t)pr.n_stmts + 1, sizeof(**spans));
+	for (int i = 0; i < pr.n_stmts; i++) {
 		size_t loc = (size_t)pr.stmts[i]->stmt_location;
 		size_t len = (size_t)pr.stmts[i]->stmt_len;
-		if (len == 0)
-			len = strlen(sql + loc);
+		(*spans)[i][0] = loc;
+		(*spans)[i][1] = len ? len : strlen(sql + loc);
+	}
+	*n = (size_t)pr.n_stmts;
+	pg_query_free_split_result(pr);
+	return 0;
+}
+
+static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	size_t (*spans)[2], n;
+	int rc = pg_split(sql, &spans, &n, err_offset, err);
+	for (size_t i = 0; i < n && !rc; i++) {
+		size_t loc = spans[i][0], len = spans[i][1];
 		char *stmt = xstrndup(sql + loc, len);
 		PGresult *res = PQexec(c->pg, stmt);
 		ExecStatusType st = PQresultStatus(res);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 			rc = result_error(c->pg, res, err);
-			const char *pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-			/* The server counts characters from 1; map back to bytes. */
-			size_t off = sql_skip_space(stmt, len);
-			if (pos) {
-				long chars = strtol(pos, NULL, 10) - 1;
-				size_t b = 0;
-				for (long k = 0; k < chars && b < len; k++) {
-					b++;
-					while (b < len && ((unsigned char)stmt[b] & 0xC0) == 0x80)
-						b++;
-				}
-				off = b;
-			}
-			*err_offset = loc + off;
+			failed_at(res, stmt, len, loc, err_offset);
 			err->statement = sql_trimmed(stmt, len);
 		}
 		PQclear(res);
 		free(stmt);
 	}
-	pg_query_free_split_result(pr);
+	free(spans);
+	return rc;
+}
+
+/* Commands per pipeline sync: the results of one chunk are read before
+ * the next is sent, so neither side's socket buffer can fill and stall. */
+#define PIPELINE_CHUNK 256
+
+/* Send cmds[0..n) and a sync; 0 or a connection error. */
+static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, dbs_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *sql = xstrndup(cmds[i].sql, cmds[i].len);
+		int ok = PQsendQueryParams(pg, sql, cmds[i].nparams, NULL, cmds[i].params, NULL,
+					   NULL, 0);
+		free(sql);
+		if (!ok)
+			return result_error(pg, NULL, err);
+	}
+	return PQpipelineSync(pg) ? 0 : result_error(pg, NULL, err);
+}
+
+/* Read the results of n commands and their sync; the first failure goes
+ * to err and *failed (relative to the chunk). */
+static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, dbs_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i <= n; i++) {
+		PGresult *res = PQgetResult(pg);
+		if (!res) {
+			if (!rc)
+				rc = result_error(pg, NULL, err);
+			break;
+		}
+		ExecStatusType st = PQresultStatus(res);
+		if (i == n || st == PGRES_PIPELINE_SYNC) {
+			PQclear(res);
+			break;  /* the sync: no NULL follows it */
+		}
+		if (!rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_EMPTY_QUERY) {
+			rc = result_error(pg, res, err);
+			*failed = i;
+			*bad = res;
+		} else {
+			PQclear(res);
+		}
+		while ((res = PQgetResult(pg)))  /* the NULL after each command */
+			PQclear(res);
+	}
+	return rc;
+}
+
+/*
+ * One transaction as one pipeline per PIPELINE_CHUNK commands: BEGIN,
+ * SET LOCAL for the timeouts, the commands, COMMIT.  After a failure the
+ * server skips the rest up to the sync; the transaction is then rolled
+ * back here.
+ */
+static int pg_run_tx(db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds, size_t n,
+		     size_t *failed, size_t *err_offset, dbs_error *err)
+{
+	char set[2][64];
+	snprintf(set[0], sizeof(set[0]), "SET LOCAL lock_timeout = %d", lock_ms);
+	snprintf(set[1], sizeof(set[1]), "SET LOCAL statement_timeout = %d", stmt_ms);
+	size_t nhead = lock_ms || stmt_ms ? 3 : 1, total = nhead + n + 1;
+	db_cmd *all = xcalloc(total, sizeof(*all));
+	all[0] = (db_cmd){ "BEGIN", 5, 0, NULL };
+	if (nhead == 3) {
+		all[1] = (db_cmd){ set[0], strlen(set[0]), 0, NULL };
+		all[2] = (db_cmd){ set[1], strlen(set[1]), 0, NULL };
+	}
+	memcpy(all + nhead, cmds, n * sizeof(*cmds));
+	all[total - 1] = (db_cmd){ "COMMIT", 6, 0, NULL };
+	PGresult *bad = NULL;
+	size_t at = 0, where = 0;
+	int rc = PQenterPipelineMode(c->pg) ? 0 : result_error(c->pg, NULL, err);
+	while (!rc && at < total) {
+		size_t k = total - at < PIPELINE_CHUNK ? total - at : PIPELINE_CHUNK;
+		rc = pipeline_send(c->pg, all + at, k, err);
+		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, err)))
+			where += at;
+		at += k;
+	}
+	PQexitPipelineMode(c->pg);
+	*failed = rc && where >= nhead && where < nhead + n ? where - nhead : n;
+	*err_offset = 0;
+	if (bad && *failed < n)
+		failed_at(bad, cmds[*failed].sql, cmds[*failed].len, 0, err_offset);
+	PQclear(bad);
+	if (rc) {
+		PGresult *res = PQexec(c->pg, "ROLLBACK");
+		PQclear(res);
+	}
+	free(all);
 	return rc;
 }
 
@@ -810,12 +904,12 @@ const db_driver driver_postgres = {
 	.name = "postgres",
 	.timestamp_type = "timestamptz",
 	.json_type = "jsonb",
+	.tx_elapsed_ms = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint",
 	.connect = pg_connect,
 	.close = pg_close,
 	.query = pg_query,
-	.check_begin = pg_check_begin,
-	.check_script = pg_check_script,
-	.check_end = pg_check_end,
+	.split = pg_split,
+	.run_tx = pg_run_tx,
 	.run_script = pg_run_script,
 	.lock = pg_lock,
 	.unlock = pg_unlock,

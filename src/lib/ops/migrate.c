@@ -26,7 +26,7 @@ static void locate(dbs_error *err, const section *sec, size_t off)
 	dbs_error_set_file(err, sec->file, sec->line + line - 1, col);
 }
 
-static const section *step_section(const dbs_step *s, const plan_entry *pe)
+static section *step_section(const dbs_step *s, const plan_entry *pe)
 {
 	return s->direction == DBS_UP ? &pe->m->up : &pe->m->down;
 }
@@ -36,28 +36,44 @@ static plan_entry *entry_of(const dbs_step *s)
 	return (plan_entry *)(void *)s->entry;  /* pub is plan_entry's first member */
 }
 
+/* Split sec with the driver's parser, once per run (*off: where it fails). */
+static int split_once(dbs_ctx *ctx, section *sec, size_t *off)
+{
+	if (!ctx->driver->split || sec->split)
+		return 0;
+	sec->parses++;
+	int rc = ctx->driver->split(sec->sql, &sec->span, &sec->nspan, off, &ctx->err);
+	sec->split = !rc;
+	return rc;
+}
+
 /* Check every script of a plan before the first one runs. */
 static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 {
+	const db_driver *d = ctx->driver;
 	void *chk = NULL;
-	int rc = ctx->driver->check_begin(ctx->conn, &chk, &ctx->err);
+	int rc = d->check_begin ? d->check_begin(ctx->conn, &chk, &ctx->err) : 0;
 	for (size_t i = 0; !rc && i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
-		const section *sec = step_section(s, entry_of(s));
+		const migration *m = entry_of(s)->m;
+		section *sec = step_section(s, entry_of(s));
 		size_t off = 0;
 		if (!s->sql)
 			continue;
-		rc = ctx->driver->check_script(chk, s->sql, &off, &ctx->err);
+		rc = split_once(ctx, sec, &off);
+		if (!rc && d->check_script)
+			rc = d->check_script(chk, s->sql, &off, &ctx->err);
 		if (rc) {
 			locate(&ctx->err, sec, off);
 			break;
 		}
-		rc = lint_check_transaction(lint_dialect_for(ctx->driver), entry_of(s)->m, sec, &ctx->err);
-		if (!rc && s->direction == DBS_UP && entry_of(s)->m->data_file &&
-		    (rc = data_check(entry_of(s)->m->data_file, &ctx->err)) && !ctx->err.line)
-			dbs_error_set_file(&ctx->err, entry_of(s)->m->path, entry_of(s)->m->data_line, 0);
+		rc = lint_check_transaction(lint_dialect_for(d), m, sec, &ctx->err);
+		if (!rc && s->direction == DBS_UP && m->data_file &&
+		    (rc = data_check(m->data_file, &ctx->err)) && !ctx->err.line)
+			dbs_error_set_file(&ctx->err, m->path, m->data_line, 0);
 	}
-	ctx->driver->check_end(chk);
+	if (d->check_end)
+		d->check_end(chk);
 	return rc;
 }
 
@@ -158,6 +174,40 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	return rc;
 }
 
+/*
+ * A transactional step as one batch (driver run_tx): BEGIN, the timeouts,
+ * its statements, its history row, COMMIT; on PostgreSQL one pipeline,
+ * so one round trip for a small migration.
+ */
+static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
+{
+	const db_driver *d = ctx->driver;
+	migration *m = entry_of(s)->m;
+	const section *sec = step_section(s, entry_of(s));
+	size_t n = sec->nspan;
+	db_cmd *cmds = xcalloc(n + 1, sizeof(*cmds));
+	for (size_t i = 0; i < n; i++)
+		cmds[i] = (db_cmd){ sec->sql + sec->span[i][0], sec->span[i][1], 0, NULL };
+	history_cmd hc;
+	if (s->direction == DBS_UP)
+		state_record_cmd(d, m, "applied", NULL, &hc);
+	else
+		state_forget_cmd(m, &hc);
+	cmds[n] = hc.cmd;
+	size_t failed = n, off = 0;
+	int rc = d->run_tx(ctx->conn, ctx->lock_ms, ctx->stmt_ms, cmds, n + 1, &failed, &off,
+			   &ctx->err);
+	*ms = now_ms() - t0;
+	if (rc && failed < n) {
+		locate(&ctx->err, sec, sec->span[failed][0] + off);
+		free(ctx->err.statement);
+		ctx->err.statement = sql_trimmed(cmds[failed].sql, cmds[failed].len);
+	}
+	free(hc.sql);
+	free(cmds);
+	return rc;
+}
+
 /* Run one step once and record it; the failure, if any, is in ctx->err. */
 static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 {
@@ -165,6 +215,8 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	*ms = 0;
 	if (s->no_transaction)
 		return apply_no_tx(ctx, s, t0, ms);
+	if (ctx->driver->run_tx && step_section(s, entry_of(s))->split)
+		return apply_batch(ctx, s, t0, ms);
 	int rc = begin_tx(ctx);
 	if (!rc)
 		rc = run_and_record(ctx, s, t0, ms);
@@ -288,7 +340,8 @@ static int apply_redo(dbs_ctx *ctx, void *arg)
 }
 
 /* Plan a run from the loaded state, check its scripts, judge its risk. */
-static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
+/* The steps of a plan, from the loaded entries (no check yet). */
+static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
 	dbs_migrate_opts one = *o;
 	int rc;
@@ -324,13 +377,76 @@ static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs
 			}
 		}
 	}
+	return rc;
+}
+
+/* Check a plan's scripts and judge its risk (migrate).  The lint comes
+ * first: its analysis of each pending script also settles the
+ * in-a-transaction check, so preflight does not parse it again. */
+static int plan_check(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
+{
+	int rc = 0;
+	if (kind == RUN_MIGRATE)
+		rc = ctx_lint_plan(ctx, plan, &plan->lint);
 	if (!rc && kind != RUN_BASELINE)
 		rc = preflight(ctx, plan);
 	if (!rc && kind == RUN_MIGRATE)
-		rc = ctx_lint_plan(ctx, plan, &plan->lint);
-	if (!rc && kind == RUN_MIGRATE)
 		rc = check_risk(ctx, plan, o);
 	return rc;
+}
+
+static int make_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
+{
+	int rc = plan_steps(ctx, kind, o, plan);
+	return rc ? rc : plan_check(ctx, kind, o, plan);
+}
+
+/* What a plan does, kept past the entries it points into (they are
+ * read again under the lock): each step's migration and direction. */
+typedef struct plan_shape {
+	const migration **m;
+	int *up;
+	size_t n;
+} plan_shape;
+
+static void shape_of(const dbs_plan *p, plan_shape *sh)
+{
+	sh->n = p->n;
+	sh->m = xcalloc(p->n + 1, sizeof(*sh->m));
+	sh->up = xcalloc(p->n + 1, sizeof(*sh->up));
+	for (size_t i = 0; i < p->n; i++) {
+		sh->m[i] = entry_of(&p->steps[i])->m;
+		sh->up[i] = p->steps[i].direction == DBS_UP;
+	}
+}
+
+static int same_steps(const plan_shape *a, const dbs_plan *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->m[i] != entry_of(&b->steps[i])->m ||
+		    a->up[i] != (b->steps[i].direction == DBS_UP))
+			return 0;
+	return 1;
+}
+
+/*
+ * The plan again under the lock: the history may have moved since the
+ * first look.  When the steps are the same, the checks and the lint of
+ * the first plan stand; only the risk is judged again.
+ */
+static int replan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		  const plan_shape *first, dbs_lint **first_lint, dbs_plan *plan)
+{
+	int rc = plan_steps(ctx, kind, o, plan);
+	if (rc)
+		return rc;
+	if (!same_steps(first, plan))
+		return plan_check(ctx, kind, o, plan);
+	plan->lint = *first_lint;
+	*first_lint = NULL;
+	return kind == RUN_MIGRATE ? check_risk(ctx, plan, o) : 0;
 }
 
 static void plan_release(dbs_plan *plan)
@@ -385,21 +501,29 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		    dbs_step_cb cb, void *cb_data, char **report)
 {
 	run r;
-	dbs_plan plan = { 0 };
+	dbs_plan first = { 0 }, plan = { 0 };
+	plan_shape shape = { 0 };
 	int rc = ctx_load_state(ctx);
 	if (!rc)
-		rc = make_plan(ctx, kind, o, &plan);
-	if (!rc && kind == RUN_MIGRATE && plan.n && (o->backup || ctx->opts.require_backup))
+		rc = make_plan(ctx, kind, o, &first);
+	if (!rc && kind == RUN_MIGRATE && first.n && (o->backup || ctx->opts.require_backup))
 		rc = backup_first(ctx);
-	plan_release(&plan);
 	if (rc) {
+		plan_release(&first);
 		if (report)
 			*report = dbs_error_json(run_names[kind], &ctx->err);
 		return rc;
 	}
+	shape_of(&first, &shape);
+	dbs_lint *lint = first.lint;
+	first.lint = NULL;
+	plan_release(&first);
 	rc = run_begin(ctx, &r, run_names[kind]);
 	if (!rc)
-		rc = make_plan(ctx, kind, o, &plan);
+		rc = replan(ctx, kind, o, &shape, &lint, &plan);
+	free(shape.m);
+	free(shape.up);
+	dbs_lint_free(lint);
 	r.risk = risk_json(ctx, &plan, o);
 	free(ctx->warnings);
 	ctx->warnings = NULL;

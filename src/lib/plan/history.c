@@ -135,6 +135,44 @@ int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
 	return 0;
 }
 
+/* The upsert of a history row; dur is its duration_ms (SQL). */
+static char *record_sql(const char *dur)
+{
+	return xprintf("INSERT INTO dbshift_migrations (app, version, name, checksum, status, "
+		"applied_at, duration_ms, applied_by, tool_version, message) "
+		"VALUES ($1, $2, $3, $4, $5, $6, %s, $7, $8, $9) "
+		"ON CONFLICT (app, version) DO UPDATE SET name = excluded.name, "
+		"checksum = excluded.checksum, status = excluded.status, "
+		"applied_at = excluded.applied_at, duration_ms = excluded.duration_ms, "
+		"applied_by = excluded.applied_by, tool_version = excluded.tool_version, "
+		"message = excluded.message", dur);
+}
+
+void state_record_cmd(const db_driver *d, const migration *m, const char *status,
+		     const char *message, history_cmd *hc)
+{
+	utc_now(hc->at);
+	hc->p[0] = m->app;
+	hc->p[1] = m->version;
+	hc->p[2] = m->name;
+	hc->p[3] = m->checksum;
+	hc->p[4] = status;
+	hc->p[5] = hc->at;
+	hc->p[6] = whoami();
+	hc->p[7] = DBSHIFT_VERSION;
+	hc->p[8] = message;
+	hc->sql = record_sql(d->tx_elapsed_ms ? d->tx_elapsed_ms : "0");
+	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p };
+}
+
+void state_forget_cmd(const migration *m, history_cmd *hc)
+{
+	hc->p[0] = m->app;
+	hc->p[1] = m->version;
+	hc->sql = xstrdup("DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2");
+	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 2, hc->p };
+}
+
 int state_record(const db_driver *d, db_conn *c, const migration *m,
 		 const char *status, int64_t duration_ms, const char *message,
 		 dbs_error *err)
@@ -142,17 +180,12 @@ int state_record(const db_driver *d, db_conn *c, const migration *m,
 	char at[32], dur[32];
 	utc_now(at);
 	snprintf(dur, sizeof(dur), "%lld", (long long)duration_ms);
-	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, dur,
-			    whoami(), DBSHIFT_VERSION, message };
-	return d->query(c,
-		"INSERT INTO dbshift_migrations (app, version, name, checksum, status, "
-		"applied_at, duration_ms, applied_by, tool_version, message) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-		"ON CONFLICT (app, version) DO UPDATE SET name = excluded.name, "
-		"checksum = excluded.checksum, status = excluded.status, "
-		"applied_at = excluded.applied_at, duration_ms = excluded.duration_ms, "
-		"applied_by = excluded.applied_by, tool_version = excluded.tool_version, "
-		"message = excluded.message", 10, p, NULL, err);
+	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, whoami(),
+			    DBSHIFT_VERSION, message };
+	char *sql = record_sql(dur);
+	int rc = d->query(c, sql, 9, p, NULL, err);
+	free(sql);
+	return rc;
 }
 
 int state_forget(const db_driver *d, db_conn *c, const char *app,

@@ -57,6 +57,18 @@ int state_read(const db_driver *d, db_conn *c, history_row **rows, size_t *n,
 int state_record(const db_driver *d, db_conn *c, const migration *m,
 		 const char *status, int64_t duration_ms, const char *message,
 		 dbs_error *err);
+/* The same writes as commands for a batch (driver run_tx): the row's
+ * duration is measured by the database from the transaction's start
+ * (driver tx_elapsed_ms).  Free hc->sql after use. */
+typedef struct history_cmd {
+	db_cmd cmd;
+	char *sql;
+	char at[32];
+	const char *p[9];
+} history_cmd;
+void state_record_cmd(const db_driver *d, const migration *m, const char *status,
+		     const char *message, history_cmd *hc);
+void state_forget_cmd(const migration *m, history_cmd *hc);
 int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err);
 int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,

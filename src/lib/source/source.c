@@ -31,8 +31,10 @@ void migration_release(migration *m)
 	free(m->path);
 	free(m->up.file);
 	free(m->up.sql);
+	free(m->up.span);
 	free(m->down.file);
 	free(m->down.sql);
+	free(m->down.span);
 	free(m->phase);
 	free(m->data_file);
 	for (size_t i = 0; i < m->nrequires; i++)

@@ -15,6 +15,12 @@ typedef struct section {
 	char *sql;    /* NULL when the section is absent */
 	int line;     /* line of file where sql starts (1-based) */
 	int no_transaction;  /* this direction runs outside a transaction */
+	/* What one run learns of the text, kept so that it is learnt once: */
+	size_t (*span)[2];  /* its statements ([offset, length]), once split */
+	size_t nspan;
+	int split;          /* span is set */
+	int tx_checked;     /* it passed the in-a-transaction check */
+	int parses;         /* times its text was parsed (--verbose shows it) */
 } section;
 
 typedef struct migration {
