@@ -1,0 +1,51 @@
+# t_one_pass.sh - each script is parsed once per run, whatever the plan
+# does under the lock, and a transactional step on PostgreSQL goes as one
+# pipeline that still names the failing statement and records its row.
+
+t_one_pass() {
+	project one_pass
+	local i
+	for i in 1 2 3; do
+		printf -- '-- migrate:up\nCREATE TABLE p_%d (id bigint PRIMARY KEY);\nINSERT INTO p_%d VALUES (1);\n-- migrate:down\nDROP TABLE p_%d;\n' \
+			"$i" "$i" "$i" > "migrations/${i}_p$i.sql"
+	done
+	local url; url=$(newdb one_pass) tag="$DRIVER one pass"
+	# the lint's analysis, plus the driver's own split on PostgreSQL
+	local want=1
+	[ "$DRIVER" = postgres ] && want=2
+	dbs --database "$url" -v migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(echo "$OUT" | tail -n 2)" "migrate: 3 migrations
+parses per script: $want at most" "$tag: -v says how often a script was parsed"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied' AND duration_ms >= 0")" \
+		"3" "$tag: every history row written with its duration"
+	check_eq "$(sql "$url" "SELECT count(*) FROM p_3")" "1" "$tag: the statements ran"
+	dbs --database "$url" -v rollback zero
+	check_rc 0 "$tag: rollback zero exits 0"
+	check_eq "$(echo "$OUT" | tail -n 1)" "parses per script: $want at most" \
+		"$tag: a down is parsed as often"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations")" "0" \
+		"$tag: every row forgotten with its down"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate again exits 0"
+	# a failure in the middle of a step: its transaction, row and all, is gone
+	printf -- '-- migrate:up\nCREATE TABLE q_ok (id int PRIMARY KEY);\n\nINSERT INTO q_ok VALUES (1), (1);\nCREATE TABLE q_after (id int);\n-- migrate:down\nDROP TABLE q_ok;\n' \
+		> migrations/4_fails.sql
+	dbs --database "$url" migrate
+	check_rc 1 "$tag: a failing step exits 1"
+	check_contains "$ERR" "migrations/4_fails.sql:4:1: " "$tag: the failing statement's file:line:col"
+	check_contains "$ERR" "STATEMENT: INSERT INTO q_ok VALUES (1), (1)" "$tag: and the statement"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE version = '4'")" "0" \
+		"$tag: no history row for the failed step"
+	check_eq "$(table_exists "$url" q_ok)" "0" "$tag: nor its table"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations")" "3" \
+		"$tag: the steps before it stay applied"
+	[ "$DRIVER" = postgres ] || return 0
+	# the server's position inside the statement survives the pipeline
+	printf -- '-- migrate:up\nCREATE TABLE q_ok (id int);\n\nINSERT INTO q_missing VALUES (1);\n-- migrate:down\nDROP TABLE q_ok;\n' \
+		> migrations/4_fails.sql
+	dbs --database "$url" migrate
+	check_rc 1 "$tag: an unknown table exits 1"
+	check_contains "$ERR" 'migrations/4_fails.sql:4:13: relation "q_missing" does not exist' \
+		"$tag: file:line:col of the server's position"
+}
