@@ -74,6 +74,9 @@ typedef struct dbs_options {
 int dbs_options_load(dbs_options *opts, const char *config_path,
 		     const char *env_name, dbs_error *err);
 void dbs_options_release(dbs_options *opts);
+/* The keys of dbshift.conf, one by one (i = 0, 1, ... until it returns 0):
+ * key, default as written (NULL: none) and what it does. */
+int dbs_setting_info(size_t i, const char **key, const char **def, const char **help);
 
 /* url as libpq reads it, without its password (and sslpassword); when libpq
  * cannot read it, the text with every possible secret replaced by "****".
@@ -249,11 +252,12 @@ void dbs_lint_free(dbs_lint *l);
  * size, row estimate and indexes of each table touched, the sessions the
  * migration would wait for now (queries running longer than min_seconds,
  * idle-in-transaction sessions, ungranted locks), and a rough duration of
- * each rewrite, scan and index build.  *out is text or (json) a JSON
- * document; *stop is set when a finding is red or something blocks.
+ * each rewrite, scan and index build, as a JSON document in *report
+ * (the CLI renders it for people); *stop is set when a finding is red or
+ * something blocks.
  */
-int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int json,
-	       char **out, int *stop);
+int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, char **report,
+	       int *stop);
 
 /* ---- batched data migrations ---- */
 
@@ -306,13 +310,14 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
  * a manifest that is damaged is DBS_EINPUT, before anything changes. */
 int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report);
 /* Remove backups beyond the newest keep and older than max_age_days (0:
- * no limit), never the newest verified one; what it did, as text. */
+ * no limit), never the newest verified one; what it did, as a JSON
+ * document: {"removed": [{"id", "why"}], "total", "dry_run"}. */
 char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run);
 /* The id of the newest backup in backup_dir of ctx's database (of any
  * database when ctx has none), or NULL (caller frees). */
 char *dbs_backup_newest(dbs_ctx *ctx);
-/* The backups of backup_dir, as text or JSON (caller frees). */
-char *dbs_backups_list(dbs_ctx *ctx, int json);
+/* The backups of backup_dir, as a JSON document (caller frees). */
+char *dbs_backups_list(dbs_ctx *ctx);
 
 /*
  * Post-migration checks: nothing pending, no drift, no failed rows, every
@@ -321,10 +326,10 @@ char *dbs_backups_list(dbs_ctx *ctx, int json);
  * column; with schema_file, the schema matches that snapshot (a failure
  * carries the unified diff); with compare_url, every table's row count
  * and first rows (SHA-256 of 1,000 rows by the first column) match that
- * database's.  *out is text or JSON; *failed counts failed checks.
+ * database's.  *report is a JSON document; *failed counts failed checks.
  */
-int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url, int json,
-	       char **out, int *failed);
+int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url,
+	       char **report, int *failed);
 /* The live schema as normalized text, as 'verify --schema' compares it. */
 int dbs_schema_dump(dbs_ctx *ctx, char **text);
 
@@ -332,20 +337,17 @@ int dbs_schema_dump(dbs_ctx *ctx, char **text);
  * The pre-migration checklist: connection and version, privileges,
  * pending migrations and their risk, disk space for backups, age of the
  * newest backup, long queries, waiting locks, idle transactions, replica
- * lag.  *out is text or JSON; *failed counts failed checks.
+ * lag.  *report is a JSON document; *failed counts failed checks.
  */
-int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed);
+int dbs_doctor(dbs_ctx *ctx, char **report, int *failed);
 
-/* A line or two for people about a data run's report (caller frees). */
-char *dbs_data_summary(const char *report, const char *file);
 
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
-/* The plan for people: each step, its statements with level and lock
- * (with_sql: the SQL too). */
-char *dbs_plan_text(const dbs_plan *plan, int with_sql);
+/* What to do about a risk band ("low", "medium", "high"), in one line. */
+const char *dbs_risk_advice(const char *band);
 /* {"command": "new", "file": path} */
 char *dbs_new_json(const char *path);
 /* {"command": ..., "error": {...}} for a command that failed early. */

@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "dbshift/dbshift.h"
 
 typedef struct cli {
@@ -67,6 +69,17 @@ char *take_url_arg(const char *arg);
 /* "app/version_name" or "version_name" */
 void entry_label(const dbs_entry *e, char *buf, size_t n);
 
+/* Text for people from the library's JSON documents (render.c). */
+void render_plan(FILE *out, const json_t *doc, int with_sql);
+void render_assess(FILE *out, const json_t *doc);
+void render_verify(FILE *out, const json_t *doc);
+void render_doctor(FILE *out, const json_t *doc);
+void render_data(FILE *out, const json_t *doc, const char *file);
+void render_backups(FILE *out, const json_t *doc);
+void render_prune(FILE *out, const json_t *doc);
+/* Parse report and render it to stdout; -1 if it is not JSON. */
+int render_report(const char *report, void (*render)(FILE *, const json_t *));
+
 /* The commands, one file each. */
 int cmd_new(cli *g);
 int cmd_status(cli *g);
@@ -85,6 +98,7 @@ int cmd_restore(cli *g);
 int cmd_verify(cli *g);
 int cmd_schema(cli *g);
 int cmd_doctor(cli *g);
+int cmd_settings(cli *g);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],

@@ -24,11 +24,14 @@ int cmd_assess(cli *g)
 		return rc;
 	char *out = NULL;
 	int stop = 0;
-	rc = dbs_assess(ctx, &o, secs, g->json, &out, &stop);
+	rc = dbs_assess(ctx, &o, secs, &out, &stop);
 	if (rc) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
-		printf("%s%s", out, g->json ? "\n" : "");
+		if (g->json)
+			printf("%s\n", out);
+		else
+			render_report(out, render_assess);
 		rc = stop ? 1 : 0;
 	}
 	free(out);

@@ -83,7 +83,10 @@ static int prune(cli *g)
 	if ((rc = open_ctx(g, &ctx, 0)))
 		return rc;
 	char *out = dbs_backups_prune(ctx, k, days, dry_run);
-	fputs(out, stdout);
+	if (g->json)
+		printf("%s\n", out);
+	else
+		render_report(out, render_prune);
 	free(out);
 	dbs_close(ctx);
 	return 0;
@@ -108,8 +111,11 @@ int cmd_backups(cli *g)
 	if (rc)
 		return rc;
 	if (!strcmp(sub, "list")) {
-		char *out = dbs_backups_list(ctx, g->json);
-		printf("%s%s", out, g->json ? "\n" : "");
+		char *out = dbs_backups_list(ctx);
+		if (g->json)
+			printf("%s\n", out);
+		else
+			render_report(out, render_backups);
 		free(out);
 	} else {
 		/* without an ID: the newest backup */

@@ -118,9 +118,9 @@ int cmd_data(cli *g)
 	if (g->json && report) {
 		printf("%s\n", report);
 	} else if (!rc && report && !g->quiet) {
-		char *text = dbs_data_summary(report, g->args[1]);
-		fputs(text, stdout);
-		free(text);
+		json_t *doc = json_loads(report, 0, NULL);
+		render_data(stdout, doc, g->args[1]);
+		json_decref(doc);
 	}
 	free(report);
 	dbs_close(ctx);

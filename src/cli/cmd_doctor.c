@@ -13,8 +13,11 @@ int cmd_doctor(cli *g)
 		return rc;
 	char *out = NULL;
 	int failed = 0;
-	dbs_doctor(ctx, g->json, &out, &failed);
-	printf("%s%s", out, g->json ? "\n" : "");
+	dbs_doctor(ctx, &out, &failed);
+	if (g->json)
+		printf("%s\n", out);
+	else
+		render_report(out, render_doctor);
 	free(out);
 	dbs_close(ctx);
 	return failed ? 1 : 0;

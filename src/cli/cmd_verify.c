@@ -22,10 +22,13 @@ int cmd_verify(cli *g)
 		return rc;
 	char *out = NULL, *compare = compare_url ? take_url_arg(compare_url) : NULL;
 	int failed = 0;
-	if (dbs_verify(ctx, schema_file, compare, g->json, &out, &failed)) {
+	if (dbs_verify(ctx, schema_file, compare, &out, &failed)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
-		printf("%s%s", out, g->json ? "\n" : "");
+		if (g->json)
+			printf("%s\n", out);
+		else
+			render_report(out, render_verify);
 		rc = failed ? 1 : 0;
 	}
 	free(out);

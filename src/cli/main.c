@@ -44,6 +44,8 @@ static const cli_command commands[] = {
 	  "the schema as normalized text: the snapshot for verify --schema" },
 	{ "verify", cmd_verify, verify_options, "verify [--schema FILE]",
 	  "post-migration checks: history, primary keys, FK indexes, invalid indexes..." },
+	{ "settings", cmd_settings, NULL, "settings",
+	  "the keys of dbshift.conf, their defaults and what they do" },
 	{ "repair", cmd_repair, repair_options, "repair [--down-done | --down-undone]",
 	  "clear failed records and accept changed checksums" },
 	{ NULL, NULL, NULL, NULL, NULL }

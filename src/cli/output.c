@@ -122,15 +122,15 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 
 int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan *plan)
 {
+	char *doc = dbs_plan_json(ctx, command, plan, rc ? dbs_last_error(ctx) : NULL);
 	if (g->json) {
-		char *doc = dbs_plan_json(ctx, command, plan, rc ? dbs_last_error(ctx) : NULL);
 		printf("%s\n", doc);
-		free(doc);
 	} else {
-		char *text = dbs_plan_text(plan, !strcmp(command, "plan"));
-		fputs(text, stdout);
-		free(text);
+		json_t *d = json_loads(doc, 0, NULL);
+		render_plan(stdout, d, !strcmp(command, "plan"));
+		json_decref(d);
 	}
+	free(doc);
 	if (!rc)
 		return 0;
 	int json = g->json;

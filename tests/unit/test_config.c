@@ -181,6 +181,55 @@ static void long_values(void **state)
 	done();
 }
 
+/* Every key comes from one table: it lists them with their defaults, an
+ * unknown key's hint names them all, a copy owns its strings, and a key
+ * whose feature is missing is refused rather than ignored. */
+static void one_table(void **state)
+{
+	(void)state;
+	const char *key, *def, *help;
+	size_t n = 0;
+	char keys[1024] = "";
+	for (; dbs_setting_info(n, &key, &def, &help); n++) {
+		assert_non_null(help);
+		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", n ? ", " : "", key);
+	}
+	assert_int_equal(n, 16);
+	assert_true(dbs_setting_info(4, &key, &def, &help));
+	assert_string_equal(key, "max_risk");
+	assert_string_equal(def, "red");
+	assert_int_equal(setting_default_ms("doctor_backup_age"), 24 * 3600 * 1000);
+
+	dbs_options o, copy;
+	dbs_error err = { 0 };
+	write_conf("[dbshift]\nbogus = 1\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "unknown key 'bogus' in [dbshift]");
+	char want[1100];
+	snprintf(want, sizeof(want), "known keys: %s", keys);
+	assert_string_equal(err.hint, want);
+	dbs_error_clear(&err);
+	done();
+
+	write_conf("[dbshift]\nnotify_url = http://127.0.0.1:9/hook\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "notify_url is not implemented");
+	assert_int_equal(err.line, 2);
+	dbs_error_clear(&err);
+	done();
+
+	write_conf(conf);
+	assert_int_equal(dbs_options_load(&o, path, "production", &err), 0);
+	options_copy(&copy, &o);
+	dbs_options_release(&o);
+	assert_string_equal(copy.database, "postgres://app@db/app");
+	assert_string_equal(copy.doctor_long_query, "60s");
+	assert_string_equal(copy.env, "production");
+	assert_int_equal(copy.lock_wait_ms, 1500);
+	dbs_options_release(&copy);
+	done();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +237,7 @@ int main(void)
 		cmocka_unit_test(environment_section),
 		cmocka_unit_test(errors_name_file_and_line),
 		cmocka_unit_test(long_values),
+		cmocka_unit_test(one_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,6 +121,11 @@ const char *risk_advice(const char *band)
 	       "run it in a maintenance window";
 }
 
+const char *dbs_risk_advice(const char *band)
+{
+	return risk_advice(band);
+}
+
 /* ---- the schema model ---- */
 
 static model_col *model_find(const lint_model *mm, const char *table, const char *column)

@@ -7,6 +7,7 @@
  * value that does not parse, is an input error naming file:line.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,27 +16,90 @@
 
 #include "ctx/ctx.h"
 
-static const char *const keys[] = {
-	"dir", "database", "backup_dir", "log_file", "max_risk", "require_backup",
-	"lock_timeout", "statement_timeout", "lock_wait", "lock_retries", "notify_url",
-	"doctor_backup_age", "doctor_long_query", "doctor_max_lag", "check_tcp", "check_http", NULL
-};
+/* What a setting's value is, and so how it is checked and stored. */
+typedef enum {
+	SET_TEXT,       /* char *, as written */
+	SET_DURATION,   /* char *, a duration ("2s"); read again by who uses it */
+	SET_SCHEDULE,   /* char *, waits between attempts ("1s, 2s" or "none") */
+	SET_LEVEL,      /* char *, green, yellow or red */
+	SET_BOOL,       /* int, true or false */
+	SET_MS,         /* int, a duration kept as milliseconds */
+	SET_REFUSED     /* accepted by no command yet: an error, never ignored */
+} set_type;
 
-typedef struct parse_state {
-	FILE *f;
-	const char *path;
-	int line;
-	char *buf;              /* the line being read, whole */
-	size_t bufsize;
-	char **long_values;     /* values too long for inih's line buffer */
-	size_t nlong;
-	const char *want_env;   /* selected environment, or NULL */
-	int env_found;
-	dbs_options base, env;  /* [dbshift] and the selected [env] */
-	int env_lock_wait_set, base_lock_wait_set;
-	int env_require_set, base_require_set;
-	dbs_error *err;
-} parse_state;
+/*
+ * Every key of dbshift.conf, once: parsing, checking, the defaults, the
+ * layering of [dbshift] and [env "NAME"], copying, releasing, the hint for
+ * an unknown key and 'dbshift settings' all read this table (after curl's
+ * option table).
+ */
+typedef struct setting {
+	const char *key;
+	set_type type;
+	size_t offset;          /* of the field in dbs_options */
+	const char *def;        /* the default, as written in the file; NULL: none */
+	const char *how;        /* hint for a bad value */
+	const char *help;
+} setting;
+
+#define OPT(f) offsetof(dbs_options, f)
+static const setting settings[] = {
+	{ "dir", SET_TEXT, OPT(dir), "migrations", NULL, "the migrations directory" },
+	{ "database", SET_TEXT, OPT(database), NULL, NULL,
+	  "the database URL (postgres://..., sqlite:FILE); DATABASE_URL beats [dbshift]" },
+	{ "backup_dir", SET_TEXT, OPT(backup_dir), "backups", NULL, "where backups go" },
+	{ "log_file", SET_TEXT, OPT(log_file), "logs/dbshift.log", NULL,
+	  "the log of every run (\"\" turns it off)" },
+	{ "max_risk", SET_LEVEL, OPT(max_risk), "red", "use green, yellow or red",
+	  "the worst lint level migrate applies without --force" },
+	{ "require_backup", SET_BOOL, OPT(require_backup), "false", "use true or false",
+	  "migrate takes a verified backup first, or refuses" },
+	{ "lock_timeout", SET_DURATION, OPT(lock_timeout), NULL,
+	  "write a duration such as 2s, 500ms or 30min",
+	  "how long a migration's statement waits for a table lock" },
+	{ "statement_timeout", SET_DURATION, OPT(statement_timeout), NULL,
+	  "write a duration such as 2s, 500ms or 30min", "how long one statement may run" },
+	{ "lock_wait", SET_MS, OPT(lock_wait_ms), "60s",
+	  "write a duration such as 60s, 500ms or 2min",
+	  "how long to wait for another dbshift's migrator lock" },
+	{ "lock_retries", SET_SCHEDULE, OPT(lock_retries), NULL,
+	  "write the waits between attempts, e.g. '1s, 2s, 5s', or 'none'",
+	  "waits between attempts after a lock timeout (default with lock_timeout: "
+	  "1s, 2s, 5s, 10s)" },
+	{ "notify_url", SET_REFUSED, OPT(notify_url), NULL,
+	  "remove it: webhooks are not implemented yet",
+	  "not implemented yet (refused, so that no alert is silently lost)" },
+	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
+	  "write a duration such as 24h, 60s or 500ms",
+	  "doctor: the newest backup must be younger than this" },
+	{ "doctor_long_query", SET_DURATION, OPT(doctor_long_query), "60s",
+	  "write a duration such as 24h, 60s or 500ms",
+	  "doctor: queries running longer than this are in the way" },
+	{ "doctor_max_lag", SET_DURATION, OPT(doctor_max_lag), "10s",
+	  "write a duration such as 24h, 60s or 500ms", "doctor: the most replica lag allowed" },
+	{ "check_tcp", SET_TEXT, OPT(check_tcp), NULL, NULL,
+	  "doctor: host:port, ... that must accept a connection" },
+	{ "check_http", SET_TEXT, OPT(check_http), NULL, NULL,
+	  "doctor: URL, ... that must answer 2xx" },
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define DATABASE 1      /* settings[DATABASE] is "database" */
+
+static int is_text(const setting *st)
+{
+	return st->type != SET_BOOL && st->type != SET_MS;
+}
+
+static char **text_field(dbs_options *o, const setting *st)
+{
+	return (char **)(void *)((char *)o + st->offset);
+}
+
+static int *int_field(dbs_options *o, const setting *st)
+{
+	return (int *)(void *)((char *)o + st->offset);
+}
+
 
 static int parse_bool(const char *s, int *out)
 {
@@ -47,6 +111,95 @@ static int parse_bool(const char *s, int *out)
 		return -1;
 	return 0;
 }
+
+/* Check value for st and, when o is not NULL, store it there; -1 if bad. */
+static int setting_apply(dbs_options *o, const setting *st, const char *value)
+{
+	int ms, *v = NULL;
+	size_t n;
+	switch (st->type) {
+	case SET_DURATION:
+		if (parse_duration_ms(value, &ms))
+			return -1;
+		break;
+	case SET_SCHEDULE:
+		if (parse_schedule(value, &v, &n))
+			return -1;
+		free(v);
+		break;
+	case SET_LEVEL:
+		if (strcmp(value, "green") && strcmp(value, "yellow") && strcmp(value, "red"))
+			return -1;
+		break;
+	case SET_BOOL:
+		return parse_bool(value, o ? int_field(o, st) : &ms);
+	case SET_MS:
+		return parse_duration_ms(value, o ? int_field(o, st) : &ms);
+	case SET_REFUSED:
+		return -1;
+	case SET_TEXT:
+		break;
+	}
+	if (o) {
+		free(*text_field(o, st));
+		*text_field(o, st) = xstrdup(value);
+	}
+	return 0;
+}
+
+int setting_default_ms(const char *key)
+{
+	int ms = 0;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (!strcmp(settings[i].key, key) && settings[i].def)
+			parse_duration_ms(settings[i].def, &ms);
+	return ms;
+}
+
+int dbs_setting_info(size_t i, const char **key, const char **def, const char **help)
+{
+	if (i >= NSETTINGS)
+		return 0;
+	*key = settings[i].key;
+	*def = settings[i].def;
+	*help = settings[i].help;
+	return 1;
+}
+
+void dbs_options_release(dbs_options *o)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (is_text(&settings[i]))
+			free(*text_field(o, &settings[i]));
+	free(o->env);
+	memset(o, 0, sizeof(*o));
+}
+
+void options_copy(dbs_options *dst, const dbs_options *src)
+{
+	*dst = *src;
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		char **f = text_field(dst, &settings[i]);
+		if (is_text(&settings[i]) && *f)
+			*f = xstrdup(*f);
+	}
+	dst->env = src->env ? xstrdup(src->env) : NULL;
+}
+
+typedef struct parse_state {
+	FILE *f;
+	const char *path;
+	int line;
+	char *buf;              /* the line being read, whole */
+	size_t bufsize;
+	char **long_values;     /* values too long for inih's line buffer */
+	size_t nlong;
+	const char *want_env;   /* selected environment, or NULL */
+	int env_found;
+	char *layer[2][NSETTINGS];  /* values of [dbshift] and the selected [env] */
+	dbs_error *err;
+} parse_state;
+
 
 static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -67,12 +220,6 @@ static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
 	return 0;
 }
 
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = xstrdup(v);
-}
-
 /* "env \"NAME\"" -> NAME (borrowed into buf), or NULL. */
 static const char *env_name_of(const char *section, char *buf, size_t n)
 {
@@ -89,98 +236,49 @@ static const char *env_name_of(const char *section, char *buf, size_t n)
 	return buf;
 }
 
+/* "known keys: dir, database, ..." */
+static char *known_keys(void)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "known keys: ");
+	for (size_t i = 0; i < NSETTINGS; i++)
+		strbuf_addf(&sb, "%s%s", i ? ", " : "", settings[i].key);
+	return strbuf_detach(&sb);
+}
+
 static int handler(void *user, const char *section, const char *name,
 		   const char *value)
 {
 	parse_state *ps = user;
 	char envbuf[128];
-	dbs_options *o;
 	if (value[0] == '\x01') {
 		/* a value the reader kept aside: inih saw only its number */
 		size_t k = strtoul(value + 1, NULL, 10);
 		value = k < ps->nlong ? ps->long_values[k] : "";
 	}
-	int *lock_set, *req_set;
 	const char *env = env_name_of(section, envbuf, sizeof(envbuf));
-	if (!strcmp(section, "dbshift")) {
-		o = &ps->base;
-		lock_set = &ps->base_lock_wait_set;
-		req_set = &ps->base_require_set;
-	} else if (env) {
-		o = &ps->env;
-		lock_set = &ps->env_lock_wait_set;
-		req_set = &ps->env_require_set;
-	} else {
+	if (strcmp(section, "dbshift") && !env)
 		return config_error(ps, "sections are [dbshift] and [env \"NAME\"]",
 				    "unknown section [%s]", section);
-	}
 	size_t k;
-	for (k = 0; keys[k] && strcmp(keys[k], name); k++)
+	for (k = 0; k < NSETTINGS && strcmp(settings[k].key, name); k++)
 		;
-	if (!keys[k])
-		return config_error(ps, "known keys: dir, database, backup_dir, log_file, "
-				    "max_risk, require_backup, lock_timeout, "
-				    "statement_timeout, lock_wait, lock_retries, notify_url, "
-				    "doctor_backup_age, doctor_long_query, doctor_max_lag, "
-				    "check_tcp, check_http",
-				    "unknown key '%s' in [%s]", name, section);
+	if (k == NSETTINGS) {
+		char *hint = known_keys();
+		config_error(ps, hint, "unknown key '%s' in [%s]", name, section);
+		free(hint);
+		return 0;
+	}
+	if (settings[k].type == SET_REFUSED)
+		return config_error(ps, settings[k].how, "%s is not implemented", name);
+	if (setting_apply(NULL, &settings[k], value))
+		return config_error(ps, settings[k].how, "bad %s '%s'", name, value);
 	if (env && (!ps->want_env || strcmp(env, ps->want_env)))
 		return 1;  /* checked, but another environment's */
-	if (!strcmp(name, "dir"))
-		set_str(&o->dir, value);
-	else if (!strcmp(name, "database"))
-		set_str(&o->database, value);
-	else if (!strcmp(name, "backup_dir"))
-		set_str(&o->backup_dir, value);
-	else if (!strcmp(name, "log_file"))
-		set_str(&o->log_file, value);
-	else if (!strcmp(name, "lock_timeout") || !strcmp(name, "statement_timeout")) {
-		int ms;
-		if (parse_duration_ms(value, &ms))
-			return config_error(ps, "write a duration such as 2s, 500ms or 30min",
-					    "bad %s '%s'", name, value);
-		set_str(!strcmp(name, "lock_timeout") ? &o->lock_timeout : &o->statement_timeout,
-			value);
-	} else if (!strcmp(name, "lock_retries")) {
-		int *v = NULL;
-		size_t n;
-		if (parse_schedule(value, &v, &n))
-			return config_error(ps, "write the waits between attempts, e.g. "
-					    "'1s, 2s, 5s', or 'none'", "bad lock_retries '%s'", value);
-		free(v);
-		set_str(&o->lock_retries, value);
-	}
-	else if (!strcmp(name, "notify_url"))
-		set_str(&o->notify_url, value);
-	else if (!strcmp(name, "check_tcp"))
-		set_str(&o->check_tcp, value);
-	else if (!strcmp(name, "check_http"))
-		set_str(&o->check_http, value);
-	else if (starts_with(name, "doctor_")) {
-		int ms;
-		if (parse_duration_ms(value, &ms))
-			return config_error(ps, "write a duration such as 24h, 60s or 500ms",
-					    "bad %s '%s'", name, value);
-		set_str(!strcmp(name, "doctor_backup_age") ? &o->doctor_backup_age
-			: !strcmp(name, "doctor_long_query") ? &o->doctor_long_query
-			: &o->doctor_max_lag, value);
-	}
-	else if (!strcmp(name, "max_risk")) {
-		if (strcmp(value, "green") && strcmp(value, "yellow") && strcmp(value, "red"))
-			return config_error(ps, "use green, yellow or red",
-					    "bad max_risk '%s'", value);
-		set_str(&o->max_risk, value);
-	} else if (!strcmp(name, "require_backup")) {
-		if (parse_bool(value, &o->require_backup))
-			return config_error(ps, "use true or false",
-					    "bad require_backup '%s'", value);
-		*req_set = 1;
-	} else if (!strcmp(name, "lock_wait")) {
-		if (parse_duration_ms(value, &o->lock_wait_ms))
-			return config_error(ps, "write a duration such as 60s, 500ms or 2min",
-					    "bad lock_wait '%s'", value);
-		*lock_set = 1;
-	}
+	char **slot = &ps->layer[env != NULL][k];
+	free(*slot);
+	*slot = xstrdup(value);
 	return 1;
 }
 
@@ -257,43 +355,13 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-static void overlay(char **dst, char *src)
-{
-	if (src) {
-		free(*dst);
-		*dst = xstrdup(src);
-	}
-}
-
-void dbs_options_release(dbs_options *o)
-{
-	free(o->database);
-	free(o->dir);
-	free(o->env);
-	free(o->log_file);
-	free(o->backup_dir);
-	free(o->max_risk);
-	free(o->lock_timeout);
-	free(o->statement_timeout);
-	free(o->lock_retries);
-	free(o->check_tcp);
-	free(o->check_http);
-	free(o->doctor_backup_age);
-	free(o->doctor_long_query);
-	free(o->doctor_max_lag);
-	free(o->notify_url);
-	memset(o, 0, sizeof(*o));
-}
-
 int dbs_options_load(dbs_options *opts, const char *config_path,
 		     const char *env_name, dbs_error *err)
 {
 	memset(opts, 0, sizeof(*opts));
-	opts->dir = xstrdup("migrations");
-	opts->log_file = xstrdup("logs/dbshift.log");
-	opts->backup_dir = xstrdup("backups");
-	opts->max_risk = xstrdup("red");
-	opts->lock_wait_ms = 60000;
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (settings[i].def)
+			setting_apply(opts, &settings[i], settings[i].def);
 	if (!env_name || !*env_name)
 		env_name = getenv("DBSHIFT_ENV");
 	if (env_name && !*env_name)
@@ -324,7 +392,7 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 			free(ps.long_values[i]);
 		free(ps.long_values);
 		/* the selected environment's own database beats DATABASE_URL */
-		env_has_database = ps.env.database != NULL;
+		env_has_database = ps.layer[1][DATABASE] != NULL;
 		if (rc != 0 && !err->code) {
 			dbs_fail(err, DBS_EINPUT, "malformed line");
 			dbs_error_set_file(err, path, rc, 0);
@@ -335,34 +403,12 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 			dbs_error_set_hint(err, "add a section [env \"%s\"] or choose another "
 					   "with --env", env_name);
 		}
-		if (!err->code) {
-			dbs_options *layers[2] = { &ps.base, &ps.env };
-			int lock_set[2] = { ps.base_lock_wait_set, ps.env_lock_wait_set };
-			int req_set[2] = { ps.base_require_set, ps.env_require_set };
-			for (int i = 0; i < 2; i++) {
-				dbs_options *l = layers[i];
-				overlay(&opts->dir, l->dir);
-				overlay(&opts->database, l->database);
-				overlay(&opts->backup_dir, l->backup_dir);
-				overlay(&opts->log_file, l->log_file);
-				overlay(&opts->max_risk, l->max_risk);
-				overlay(&opts->lock_timeout, l->lock_timeout);
-				overlay(&opts->statement_timeout, l->statement_timeout);
-				overlay(&opts->lock_retries, l->lock_retries);
-				overlay(&opts->check_tcp, l->check_tcp);
-				overlay(&opts->check_http, l->check_http);
-				overlay(&opts->doctor_backup_age, l->doctor_backup_age);
-				overlay(&opts->doctor_long_query, l->doctor_long_query);
-				overlay(&opts->doctor_max_lag, l->doctor_max_lag);
-				overlay(&opts->notify_url, l->notify_url);
-				if (lock_set[i])
-					opts->lock_wait_ms = l->lock_wait_ms;
-				if (req_set[i])
-					opts->require_backup = l->require_backup;
+		for (int l = 0; l < 2; l++)
+			for (size_t i = 0; i < NSETTINGS; i++) {
+				if (!err->code && ps.layer[l][i])
+					setting_apply(opts, &settings[i], ps.layer[l][i]);
+				free(ps.layer[l][i]);
 			}
-		}
-		dbs_options_release(&ps.base);
-		dbs_options_release(&ps.env);
 		if (err->code) {
 			dbs_options_release(opts);
 			return err->code;
@@ -377,6 +423,6 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 	}
 	const char *url = getenv("DATABASE_URL");
 	if (url && *url && !env_has_database)
-		overlay(&opts->database, (char *)url);
+		setting_apply(opts, &settings[DATABASE], url);
 	return 0;
 }

@@ -15,31 +15,6 @@
 
 /* ---- the context ---- */
 
-static char *dup_or_null(const char *s)
-{
-	return s ? xstrdup(s) : NULL;
-}
-
-static void copy_options(dbs_options *dst, const dbs_options *src)
-{
-	*dst = *src;
-	dst->database = dup_or_null(src->database);
-	dst->dir = dup_or_null(src->dir);
-	dst->env = dup_or_null(src->env);
-	dst->log_file = dup_or_null(src->log_file);
-	dst->backup_dir = dup_or_null(src->backup_dir);
-	dst->max_risk = dup_or_null(src->max_risk);
-	dst->lock_timeout = dup_or_null(src->lock_timeout);
-	dst->statement_timeout = dup_or_null(src->statement_timeout);
-	dst->notify_url = dup_or_null(src->notify_url);
-	dst->lock_retries = dup_or_null(src->lock_retries);
-	dst->check_tcp = dup_or_null(src->check_tcp);
-	dst->check_http = dup_or_null(src->check_http);
-	dst->doctor_backup_age = dup_or_null(src->doctor_backup_age);
-	dst->doctor_long_query = dup_or_null(src->doctor_long_query);
-	dst->doctor_max_lag = dup_or_null(src->doctor_max_lag);
-}
-
 /* Durations and the retry schedule, parsed once (validated on load). */
 static void times_parse(dbs_ctx *ctx)
 {
@@ -57,7 +32,7 @@ static void times_parse(dbs_ctx *ctx)
 int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 {
 	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
-	copy_options(&ctx->opts, opts);
+	options_copy(&ctx->opts, opts);
 	/* migrations are read for the URL's database, else PostgreSQL's */
 	ctx->dialect = driver_guess(opts->database);
 	times_parse(ctx);

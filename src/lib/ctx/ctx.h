@@ -35,6 +35,11 @@ struct dbs_ctx {
 	char *warnings;     /* of the last run: lines for people, or NULL */
 };
 
+/* The default of a duration setting, in ms (config.c). */
+int setting_default_ms(const char *key);
+/* A deep copy of src (config.c). */
+void options_copy(dbs_options *dst, const dbs_options *src);
+
 /* Forget the loaded history (it changed). */
 void ctx_drop_state(dbs_ctx *ctx);
 /* Load history and order entries (once per context). */

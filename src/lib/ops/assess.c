@@ -63,20 +63,8 @@ static int64_t num_or(const char *v, int64_t dflt)
 	return v ? strtoll(v, NULL, 10) : dflt;
 }
 
-static void human_bytes(char *buf, size_t n, int64_t b)
-{
-	if (b < 0)
-		snprintf(buf, n, "size unknown");
-	else if (b < 1024 * 1024)
-		snprintf(buf, n, "%.1f kB", b / 1024.0);
-	else if (b < 1024LL * 1024 * 1024)
-		snprintf(buf, n, "%.1f MB", b / (1024.0 * 1024));
-	else
-		snprintf(buf, n, "%.1f GB", b / (1024.0 * 1024 * 1024));
-}
-
-int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int json,
-	       char **out, int *stop)
+int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, char **report,
+	       int *stop)
 {
 	dbs_migrate_opts opts = *o;
 	opts.force = 1;  /* judge the risk here, do not refuse on it */
@@ -144,12 +132,13 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 		json_object_set_new(t, "bytes", facts[i].bytes >= 0 ? json_integer(facts[i].bytes) : json_null());
 		json_object_set_new(t, "rows", facts[i].rows >= 0 ? json_integer(facts[i].rows) : json_null());
 		json_object_set_new(t, "indexes", facts[i].indexes ? json_string(facts[i].indexes) : json_null());
+		json_object_set_new(t, "locked", json_boolean(facts[i].locked));
 		json_array_append_new(tables, t);
 	}
 	for (size_t i = 0; i < blk->nrows; i++)
-		json_array_append_new(blockers, json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}",
-			"pid", DB_VAL(blk, i, 0), "kind", DB_VAL(blk, i, 1),
-			"age_seconds", (json_int_t)num_or(DB_VAL(blk, i, 2), 0),
+		json_array_append_new(blockers, json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}",
+			"pid", DB_VAL(blk, i, 0), "kind", DB_VAL(blk, i, 1), "age_seconds",
+			DB_VAL(blk, i, 2) ? json_integer(num_or(DB_VAL(blk, i, 2), 0)) : json_null(),
 			"user", DB_VAL(blk, i, 3) ? DB_VAL(blk, i, 3) : "",
 			"detail", DB_VAL(blk, i, 4) ? DB_VAL(blk, i, 4) : "",
 			"query", DB_VAL(blk, i, 5) ? DB_VAL(blk, i, 5) : ""));
@@ -179,49 +168,7 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, int jso
 		"estimated_seconds", total, "verdict", verdict);
 	if (l)
 		json_object_set_new(doc, "risk", report_risk(l));
-	if (json) {
-		*out = report_dump(doc);
-		goto out;
-	}
-
-	strbuf sb;
-	strbuf_init(&sb);
-	char *steps = dbs_plan_text(plan, 0);
-	strbuf_adds(&sb, steps);
-	free(steps);
-	strbuf_adds(&sb, "\ntables:\n");
-	if (!nf)
-		strbuf_adds(&sb, "  (none)\n");
-	for (size_t i = 0; i < nf; i++) {
-		char size[32];
-		human_bytes(size, sizeof(size), facts[i].bytes);
-		if (!facts[i].exists)
-			strbuf_addf(&sb, "  %s: does not exist yet\n", facts[i].name);
-		else if (facts[i].locked)
-			strbuf_addf(&sb, "  %s: size unknown: locked by another session (see "
-				    "blockers)\n", facts[i].name);
-		else if (facts[i].rows >= 0)
-			strbuf_addf(&sb, "  %s: %s, ~%lld rows, indexes: %s\n", facts[i].name, size,
-				    (long long)facts[i].rows, facts[i].indexes ? facts[i].indexes : "none");
-		else
-			strbuf_addf(&sb, "  %s: %s, rows unknown (never analyzed), indexes: %s\n",
-				    facts[i].name, size, facts[i].indexes ? facts[i].indexes : "none");
-	}
-	strbuf_adds(&sb, "\nblockers now:\n");
-	if (!blk->nrows)
-		strbuf_adds(&sb, "  (none)\n");
-	for (size_t i = 0; i < blk->nrows; i++)
-		strbuf_addf(&sb, "  pid %s, %s for %s s (user %s, %s): %s\n", DB_VAL(blk, i, 0),
-			    DB_VAL(blk, i, 1), DB_VAL(blk, i, 2) ? DB_VAL(blk, i, 2) : "?",
-			    DB_VAL(blk, i, 3) ? DB_VAL(blk, i, 3) : "?",
-			    DB_VAL(blk, i, 4) ? DB_VAL(blk, i, 4) : "",
-			    DB_VAL(blk, i, 5) ? DB_VAL(blk, i, 5) : "");
-	strbuf_addf(&sb, "\nestimated time of rewrites, scans and index builds: %.1f s "
-		    "(rough: from table sizes)\n", total);
-	strbuf_addf(&sb, "risk: %s (worst finding %s%s): %s\n", verdict, dbs_level_name(worst),
-		    blk->nrows ? ", and sessions it would wait for" : "", risk_advice(verdict));
-	*out = strbuf_detach(&sb);
-	json_decref(doc);
+	*report = report_dump(doc);
 out:
 	db_rows_free(blk);
 	for (size_t i = 0; i < nf; i++) {

@@ -603,9 +603,7 @@ char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
 		free(dir);
 	}
 	time_t now = time(NULL);
-	strbuf sb;
-	strbuf_init(&sb);
-	size_t removed = 0;
+	json_t *removed = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char *dir = backup_path(ctx, ids[i]);
 		struct stat st;
@@ -613,29 +611,26 @@ char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
 		int too_old = max_age_days > 0 && stat(dir, &st) == 0 &&
 			      now - st.st_mtime > (time_t)max_age_days * 86400;
 		if ((too_many || too_old) && (long)i != keep_verified) {
-			strbuf_addf(&sb, "%s %s (%s)\n", dry_run ? "would remove" : "removed", ids[i],
-				    too_many ? "beyond --keep" : "older than --max-age");
+			json_array_append_new(removed, json_pack("{s:s, s:s}", "id", ids[i], "why",
+				too_many ? "beyond --keep" : "older than --max-age"));
 			if (!dry_run)
 				rmtree(dir);
-			removed++;
 		}
 		free(dir);
 	}
-	strbuf_addf(&sb, "%zu of %zu backups %s\n", removed, n, dry_run ? "would be removed" : "removed");
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
-	return strbuf_detach(&sb);
+	return report_dump(json_pack("{s:s, s:o, s:I, s:b}", "command", "backups prune",
+				     "removed", removed, "total", (json_int_t)n, "dry_run", dry_run));
 }
 
-char *dbs_backups_list(dbs_ctx *ctx, int json)
+char *dbs_backups_list(dbs_ctx *ctx)
 {
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
 	json_t *list = json_array();
 	size_t n;
 	char **ids = backup_ids(ctx, &n);
-	strbuf sb;
-	strbuf_init(&sb);
 	for (size_t i = 0; i < n; i++) {
 		char *dir;
 		json_t *m = manifest_load(ctx, ids[i], &dir);
@@ -647,10 +642,6 @@ char *dbs_backups_list(dbs_ctx *ctx, int json)
 		json_t *files = json_object_get(m, "files");
 		for (size_t k = 0; k < json_array_size(files); k++)
 			size += json_integer_value(json_object_get(json_array_get(files, k), "size"));
-		strbuf_addf(&sb, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", ids[i],
-			    json_string_value(json_object_get(m, "created_at")),
-			    json_string_value(json_object_get(m, "format")), (long long)size,
-			    json_string_value(json_object_get(m, "database")));
 		json_array_append_new(list, json_pack("{s:s, s:O, s:O, s:I, s:O}", "id", ids[i],
 			"created_at", json_object_get(m, "created_at"), "format",
 			json_object_get(m, "format"), "size", (json_int_t)size, "database",
@@ -660,12 +651,6 @@ char *dbs_backups_list(dbs_ctx *ctx, int json)
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
-	if (json) {
-		strbuf_release(&sb);
-		return report_dump(json_pack("{s:s, s:o}", "command", "backups list", "backups", list));
-	}
-	json_decref(list);
-	if (!sb.len)
-		strbuf_addf(&sb, "no backups in %s\n", bdir);
-	return strbuf_detach(&sb);
+	return report_dump(json_pack("{s:s, s:s, s:o}", "command", "backups list", "backup_dir",
+				     bdir, "backups", list));
 }

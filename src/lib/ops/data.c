@@ -477,35 +477,3 @@ int dbs_data_run(dbs_ctx *ctx, const char *path, const dbs_data_opts *o, dbs_dat
 	data_file_release(&f);
 	return rc;
 }
-
-char *dbs_data_summary(const char *report, const char *file)
-{
-	json_t *doc = json_loads(report, 0, NULL), *d = json_object_get(doc, "data");
-	strbuf sb;
-	strbuf_init(&sb);
-	if (json_is_true(json_object_get(doc, "dry_run"))) {
-		strbuf_addf(&sb, "dry run: %lld rows of %s would change%s; nothing was changed\n",
-			    (long long)json_integer_value(json_object_get(doc, "rows_to_change")),
-			    json_string_value(json_object_get(doc, "table")),
-			    json_is_true(json_object_get(doc, "finished_before"))
-				? " (it finished earlier)" : "");
-	} else if (d) {
-		long long changed = json_integer_value(json_object_get(d, "rows_changed"));
-		long long batches = json_integer_value(json_object_get(d, "batches"));
-		long long longest = json_integer_value(json_object_get(d, "longest_batch_ms"));
-		long long left = json_integer_value(json_object_get(d, "rows_left_estimate"));
-		const char *last = json_string_value(json_object_get(d, "last_key"));
-		strbuf_addf(&sb, "data run: %lld rows changed in %lld batches (longest %lld ms)",
-			    changed, batches, longest);
-		if (json_is_true(json_object_get(d, "finished")))
-			strbuf_adds(&sb, batches || changed ? "; finished\n"
-					 : "; nothing left to do\n");
-		else
-			strbuf_addf(&sb, "; %s after key %s with about %lld rows left: run "
-				    "'dbshift data run %s' again to resume\n",
-				    json_is_true(json_object_get(d, "stopped")) ? "stopped" : "paused",
-				    last ? last : "?", left, file);
-	}
-	json_decref(doc);
-	return strbuf_detach(&sb);
-}

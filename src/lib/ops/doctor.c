@@ -17,17 +17,13 @@
 
 #include "ops/ops.h"
 
-/* Default thresholds; dbshift.conf: doctor_backup_age, doctor_long_query,
- * doctor_max_lag. */
-#define BACKUP_MAX_AGE_MS  (24 * 3600 * 1000)
-#define LONG_QUERY_MS      (60 * 1000)
-#define LAG_WARN_MS        10000
 #define PROBE_TIMEOUT_MS   3000
 
-static int threshold(const char *value, int dflt)
+/* A threshold setting in ms: its value, else its default (config.c). */
+static int threshold(const char *value, const char *key)
 {
 	int ms;
-	return value && !parse_duration_ms(value, &ms) ? ms : dflt;
+	return value && !parse_duration_ms(value, &ms) ? ms : setting_default_ms(key);
 }
 
 /* Can a TCP connection to host:port be opened?  NULL, or why not. */
@@ -142,7 +138,7 @@ static long newest_backup_age(dbs_ctx *ctx)
 	return age;
 }
 
-int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
+int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 {
 	const db_driver *d = ctx->driver;
 	checks c = { json_array(), 0, 0 };
@@ -197,7 +193,7 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 	dbs_error_clear(&ctx->err);
 
 	long age = newest_backup_age(ctx);
-	int max_age_s = threshold(ctx->opts.doctor_backup_age, BACKUP_MAX_AGE_MS) / 1000;
+	int max_age_s = threshold(ctx->opts.doctor_backup_age, "doctor_backup_age") / 1000;
 	if (age < 0)
 		check(&c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
 	else
@@ -206,7 +202,7 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 		      age / 3600, age / 60 % 60);
 
 	db_rows *blk = NULL;
-	int long_s = threshold(ctx->opts.doctor_long_query, LONG_QUERY_MS) / 1000;
+	int long_s = threshold(ctx->opts.doctor_long_query, "doctor_long_query") / 1000;
 	char long_what[64];
 	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
 	if (!d->blockers(ctx->conn, long_s, NULL, &blk, &ctx->err)) {
@@ -237,7 +233,7 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 
 	int64_t lag = 0;
 	if (!d->replica_lag_ms(ctx->conn, &lag, &ctx->err))
-		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, LAG_WARN_MS)
+		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, "doctor_max_lag")
 		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
 	dbs_error_clear(&ctx->err);
@@ -250,27 +246,9 @@ int dbs_doctor(dbs_ctx *ctx, int json, char **out, int *failed)
 			   "check the health endpoint of that service");
 
 	*failed = c.fails;
-	if (json) {
-		*out = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i}", "command", "doctor",
-					     "database", ctx->display_url, "checks", c.list,
-					     "failed", c.fails, "warnings", c.warns));
-		return 0;
-	}
-	strbuf sb;
-	strbuf_init(&sb);
-	for (size_t i = 0; i < json_array_size(c.list); i++) {
-		json_t *o = json_array_get(c.list, i);
-		const char *st = json_string_value(json_object_get(o, "status"));
-		const char *hint = json_string_value(json_object_get(o, "hint"));
-		strbuf_addf(&sb, "%-4s  %-20s %s\n", !strcmp(st, "pass") ? "pass" : !strcmp(st, "warn")
-			    ? "WARN" : "FAIL", json_string_value(json_object_get(o, "check")),
-			    json_string_value(json_object_get(o, "message")));
-		if (hint)
-			strbuf_addf(&sb, "      %-20s hint: %s\n", "", hint);
-	}
-	strbuf_addf(&sb, "doctor: %d failed, %d warnings\n", c.fails, c.warns);
-	json_decref(c.list);
-	*out = strbuf_detach(&sb);
+	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i}", "command", "doctor",
+					"database", ctx->display_url, "checks", c.list,
+					"failed", c.fails, "warnings", c.warns));
 	return 0;
 }
 

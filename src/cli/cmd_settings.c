@@ -1,0 +1,27 @@
+/* cmd_settings.c - dbshift settings: the keys of dbshift.conf, from the
+ * library's one table of them. */
+#include <stdlib.h>
+
+#include "cli.h"
+
+int cmd_settings(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "settings takes no arguments");
+	const char *key, *def, *help;
+	if (g->json) {
+		json_t *list = json_array();
+		for (size_t i = 0; dbs_setting_info(i, &key, &def, &help); i++)
+			json_array_append_new(list, json_pack("{s:s, s:s?, s:s}", "key", key,
+							      "default", def, "help", help));
+		char *doc = json_dumps(json_pack("{s:s, s:o}", "command", "settings", "settings",
+						 list), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		printf("%s\n", doc);
+		free(doc);
+		return 0;
+	}
+	printf("[dbshift] and [env \"NAME\"] in dbshift.conf take these keys:\n\n");
+	for (size_t i = 0; dbs_setting_info(i, &key, &def, &help); i++)
+		printf("  %-18s %-18s %s\n", key, def ? def : "-", help);
+	return 0;
+}

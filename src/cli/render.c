@@ -1,0 +1,251 @@
+/*
+ * render.c - text for people, from the JSON documents the library
+ * returns (plan, assess, verify, doctor, data runs, backups).  The library
+ * never words a line for a terminal; this file does, and only this file.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *str(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static long long num(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static int yes(const json_t *o, const char *key)
+{
+	return json_is_true(json_object_get(o, key));
+}
+
+/* Each non-empty line of text, indented. */
+static void put_indented(FILE *out, const char *text, const char *indent)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n)
+			fprintf(out, "%s%.*s\n", indent, (int)n, text);
+		text += n + (text[n] != '\0');
+	}
+}
+
+/* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
+static void put_statement(FILE *out, const json_t *s)
+{
+	fprintf(out, "%lld:%lld %-6s %s", num(s, "line"), num(s, "col"), str(s, "level"),
+		str(s, "kind"));
+	const char *lock = json_string_value(json_object_get(s, "lock"));
+	const char *tables = json_string_value(json_object_get(s, "tables"));
+	if (lock)
+		fprintf(out, ", %s lock%s%s", lock, tables ? " on " : "", tables ? tables : "");
+	if (yes(s, "rewrites"))
+		fputs(", rewrites", out);
+	else if (yes(s, "scans"))
+		fputs(", scans", out);
+	if (!yes(s, "in_transaction"))
+		fputs(", outside a transaction only", out);
+	const json_t *fs = json_object_get(s, "findings");
+	for (size_t f = 0; f < json_array_size(fs); f++)
+		if (!yes(json_array_get(fs, f), "allowed"))
+			fprintf(out, " [%s]", str(json_array_get(fs, f), "rule"));
+	fputc('\n', out);
+}
+
+static void put_step(FILE *out, const json_t *st, int with_sql)
+{
+	int up = !strcmp(str(st, "direction"), "up");
+	const char *app = str(st, "app");
+	const json_t *stmts = json_object_get(st, "statements");
+	fprintf(out, "%-4s %s%s%s_%s%s%s", up ? "up" : "down", app, *app ? "/" : "",
+		str(st, "version"), str(st, "name"),
+		yes(st, up ? "no_transaction" : "down_no_transaction") ? " (no transaction)" : "",
+		!up && yes(st, "irreversible") ? " (irreversible: no statement undoes it)" : "");
+	if (stmts)
+		fprintf(out, " (score %lld, %s)", num(st, "score"), str(st, "level"));
+	fputc('\n', out);
+	for (size_t k = 0; k < json_array_size(stmts); k++) {
+		fputs("    ", out);
+		put_statement(out, json_array_get(stmts, k));
+		if (with_sql)
+			put_indented(out, str(json_array_get(stmts, k), "sql"), "        ");
+	}
+	if (!stmts && with_sql && json_is_string(json_object_get(st, "sql")))
+		put_indented(out, str(st, "sql"), "    ");
+}
+
+void render_plan(FILE *out, const json_t *doc, int with_sql)
+{
+	const json_t *steps = json_object_get(doc, "steps");
+	if (json_array_size(steps) == 0) {
+		fputs("nothing to do\n", out);
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(steps); i++)
+		put_step(out, json_array_get(steps, i), with_sql);
+	const json_t *r = json_object_get(doc, "risk");
+	if (r)
+		fprintf(out, "risk: %s (worst finding %s; score %lld in all, %lld at most in one "
+			"migration): %s\n", str(r, "band"), str(r, "worst"), num(r, "score"),
+			num(r, "top_score"), dbs_risk_advice(str(r, "band")));
+}
+
+static void human_bytes(char *buf, size_t n, long long b)
+{
+	if (b < 0)
+		snprintf(buf, n, "size unknown");
+	else if (b < 1024 * 1024)
+		snprintf(buf, n, "%.1f kB", b / 1024.0);
+	else if (b < 1024LL * 1024 * 1024)
+		snprintf(buf, n, "%.1f MB", b / (1024.0 * 1024));
+	else
+		snprintf(buf, n, "%.1f GB", b / (1024.0 * 1024 * 1024));
+}
+
+static void put_table(FILE *out, const json_t *t)
+{
+	char size[32];
+	const json_t *rows = json_object_get(t, "rows");
+	const char *idx = json_string_value(json_object_get(t, "indexes"));
+	human_bytes(size, sizeof(size), json_is_integer(json_object_get(t, "bytes"))
+		    ? num(t, "bytes") : -1);
+	if (!yes(t, "exists"))
+		fprintf(out, "  %s: does not exist yet\n", str(t, "table"));
+	else if (yes(t, "locked"))
+		fprintf(out, "  %s: size unknown: locked by another session (see blockers)\n",
+			str(t, "table"));
+	else if (json_is_integer(rows))
+		fprintf(out, "  %s: %s, ~%lld rows, indexes: %s\n", str(t, "table"), size,
+			(long long)json_integer_value(rows), idx ? idx : "none");
+	else
+		fprintf(out, "  %s: %s, rows unknown (never analyzed), indexes: %s\n",
+			str(t, "table"), size, idx ? idx : "none");
+}
+
+void render_assess(FILE *out, const json_t *doc)
+{
+	render_plan(out, doc, 0);
+	const json_t *tables = json_object_get(doc, "tables");
+	const json_t *blk = json_object_get(doc, "blockers");
+	fputs("\ntables:\n", out);
+	if (!json_array_size(tables))
+		fputs("  (none)\n", out);
+	for (size_t i = 0; i < json_array_size(tables); i++)
+		put_table(out, json_array_get(tables, i));
+	fputs("\nblockers now:\n", out);
+	if (!json_array_size(blk))
+		fputs("  (none)\n", out);
+	for (size_t i = 0; i < json_array_size(blk); i++) {
+		const json_t *b = json_array_get(blk, i);
+		char age[32] = "?";
+		if (json_is_integer(json_object_get(b, "age_seconds")))
+			snprintf(age, sizeof(age), "%lld", num(b, "age_seconds"));
+		fprintf(out, "  pid %s, %s for %s s (user %s, %s): %s\n", str(b, "pid"),
+			str(b, "kind"), age, *str(b, "user") ? str(b, "user") : "?",
+			str(b, "detail"), str(b, "query"));
+	}
+	const json_t *r = json_object_get(doc, "risk");
+	fprintf(out, "\nestimated time of rewrites, scans and index builds: %.1f s "
+		"(rough: from table sizes)\n",
+		json_number_value(json_object_get(doc, "estimated_seconds")));
+	fprintf(out, "risk: %s (worst finding %s%s): %s\n", str(doc, "verdict"),
+		r ? str(r, "worst") : "green",
+		json_array_size(blk) ? ", and sessions it would wait for" : "",
+		dbs_risk_advice(str(doc, "verdict")));
+}
+
+void render_verify(FILE *out, const json_t *doc)
+{
+	const json_t *checks = json_object_get(doc, "checks");
+	for (size_t i = 0; i < json_array_size(checks); i++) {
+		const json_t *c = json_array_get(checks, i);
+		const json_t *objs = json_object_get(c, "objects");
+		fprintf(out, "%-4s  %s", json_array_size(objs) ? "FAIL" : "pass", str(c, "title"));
+		for (size_t k = 0; k < json_array_size(objs); k++)
+			fprintf(out, "%s%s", k ? ", " : ": ", json_string_value(json_array_get(objs, k)));
+		fputc('\n', out);
+		if (json_is_string(json_object_get(c, "diff")))
+			fprintf(out, "%s\n", str(c, "diff"));
+	}
+	fprintf(out, "verify: %lld of %zu checks failed\n", num(doc, "failed"),
+		json_array_size(checks));
+}
+
+void render_doctor(FILE *out, const json_t *doc)
+{
+	const json_t *checks = json_object_get(doc, "checks");
+	for (size_t i = 0; i < json_array_size(checks); i++) {
+		const json_t *o = json_array_get(checks, i);
+		const char *st = str(o, "status");
+		fprintf(out, "%-4s  %-20s %s\n", !strcmp(st, "pass") ? "pass" : !strcmp(st, "warn")
+			? "WARN" : "FAIL", str(o, "check"), str(o, "message"));
+		if (json_is_string(json_object_get(o, "hint")))
+			fprintf(out, "      %-20s hint: %s\n", "", str(o, "hint"));
+	}
+	fprintf(out, "doctor: %lld failed, %lld warnings\n", num(doc, "failed"),
+		num(doc, "warnings"));
+}
+
+void render_data(FILE *out, const json_t *doc, const char *file)
+{
+	const json_t *d = json_object_get(doc, "data");
+	if (yes(doc, "dry_run")) {
+		fprintf(out, "dry run: %lld rows of %s would change%s; nothing was changed\n",
+			num(doc, "rows_to_change"), str(doc, "table"),
+			yes(doc, "finished_before") ? " (it finished earlier)" : "");
+		return;
+	}
+	if (!d)
+		return;
+	long long changed = num(d, "rows_changed"), batches = num(d, "batches");
+	const char *last = json_string_value(json_object_get(d, "last_key"));
+	fprintf(out, "data run: %lld rows changed in %lld batches (longest %lld ms)", changed,
+		batches, num(d, "longest_batch_ms"));
+	if (yes(d, "finished"))
+		fputs(batches || changed ? "; finished\n" : "; nothing left to do\n", out);
+	else
+		fprintf(out, "; %s after key %s with about %lld rows left: run 'dbshift data run "
+			"%s' again to resume\n", yes(d, "stopped") ? "stopped" : "paused",
+			last ? last : "?", num(d, "rows_left_estimate"), file);
+}
+
+void render_backups(FILE *out, const json_t *doc)
+{
+	const json_t *list = json_object_get(doc, "backups");
+	if (!json_array_size(list))
+		fprintf(out, "no backups in %s\n", str(doc, "backup_dir"));
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *b = json_array_get(list, i);
+		fprintf(out, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", str(b, "id"),
+			str(b, "created_at"), str(b, "format"), num(b, "size"), str(b, "database"));
+	}
+}
+
+void render_prune(FILE *out, const json_t *doc)
+{
+	int dry = yes(doc, "dry_run");
+	const json_t *gone = json_object_get(doc, "removed");
+	for (size_t i = 0; i < json_array_size(gone); i++) {
+		const json_t *b = json_array_get(gone, i);
+		fprintf(out, "%s %s (%s)\n", dry ? "would remove" : "removed", str(b, "id"),
+			str(b, "why"));
+	}
+	fprintf(out, "%zu of %lld backups %s\n", json_array_size(gone), num(doc, "total"),
+		dry ? "would be removed" : "removed");
+}
+
+int render_report(const char *report, void (*render)(FILE *, const json_t *))
+{
+	json_error_t e;
+	json_t *doc = json_loads(report, 0, &e);
+	if (!doc)
+		return -1;
+	render(stdout, doc);
+	json_decref(doc);
+	return 0;
+}
