@@ -21,6 +21,7 @@ typedef struct cli {
 	size_t done;       /* steps that succeeded in this run */
 	int failed_in_tx;  /* a step failed inside its transaction: 1 up, 2 down */
 	int redo_atomic;   /* redo's steps ran in one transaction */
+	int need;          /* what main opens for the command (NEED_*) */
 } cli;
 
 /* One command-specific option: a flag (int) or a value (const char *). */
@@ -31,9 +32,17 @@ typedef struct cli_option {
 	const char *help;
 } cli_option;
 
+/*
+ * A command: check reads its arguments before anything is opened (a usage
+ * error never waits for a database) and may change g->need; main then
+ * opens what need says and calls run with the context (NULL for
+ * NEED_NOTHING), and closes it after.
+ */
 typedef struct cli_command {
 	const char *name;
-	int (*run)(cli *g);
+	int (*check)(cli *g);       /* NULL: takes no arguments */
+	int (*run)(cli *g, dbs_ctx *ctx);
+	int need;
 	const cli_option *options;  /* NULL-name terminated, may be NULL */
 	const char *usage;
 	const char *description;
@@ -45,8 +54,9 @@ int exit_code(int rc);
 /* Print err (stderr; with --json also the JSON document on stdout); returns the exit code. */
 int report_failure(cli *g, const dbs_error *err);
 
-/* What a command opens: the migrations directory, the database, both. */
-enum { NEED_DIR = 1, NEED_DB = 2, NEED_BOTH = 3 };
+/* What a command opens: nothing, a context without files or database (0),
+ * the migrations directory, the database, both. */
+enum { NEED_NOTHING = -1, NEED_DIR = 1, NEED_DB = 2, NEED_BOTH = 3 };
 /* Open what need says (report the failure and return its exit code). */
 int open_ctx(cli *g, dbs_ctx **ctx, int need);
 
@@ -80,25 +90,38 @@ void render_prune(FILE *out, const json_t *doc);
 /* Parse report and render it to stdout; -1 if it is not JSON. */
 int render_report(const char *report, void (*render)(FILE *, const json_t *));
 
-/* The commands, one file each. */
-int cmd_new(cli *g);
-int cmd_status(cli *g);
-int cmd_plan(cli *g);
-int cmd_migrate(cli *g);
-int cmd_rollback(cli *g);
-int cmd_redo(cli *g);
-int cmd_baseline(cli *g);
-int cmd_repair(cli *g);
-int cmd_lint(cli *g);
-int cmd_assess(cli *g);
-int cmd_data(cli *g);
-int cmd_backup(cli *g);
-int cmd_backups(cli *g);
-int cmd_restore(cli *g);
-int cmd_verify(cli *g);
-int cmd_schema(cli *g);
-int cmd_doctor(cli *g);
-int cmd_settings(cli *g);
+/* The commands, one file each: check_X reads the arguments, cmd_X runs. */
+int check_new(cli *g);
+int cmd_new(cli *g, dbs_ctx *ctx);
+int cmd_status(cli *g, dbs_ctx *ctx);
+int check_plan(cli *g);
+int cmd_plan(cli *g, dbs_ctx *ctx);
+int check_migrate(cli *g);
+int cmd_migrate(cli *g, dbs_ctx *ctx);
+int check_rollback(cli *g);
+int cmd_rollback(cli *g, dbs_ctx *ctx);
+int cmd_redo(cli *g, dbs_ctx *ctx);
+int check_baseline(cli *g);
+int cmd_baseline(cli *g, dbs_ctx *ctx);
+int check_repair(cli *g);
+int cmd_repair(cli *g, dbs_ctx *ctx);
+int check_lint(cli *g);
+int cmd_lint(cli *g, dbs_ctx *ctx);
+int check_assess(cli *g);
+int cmd_assess(cli *g, dbs_ctx *ctx);
+int check_data(cli *g);
+int cmd_data(cli *g, dbs_ctx *ctx);
+int check_backup(cli *g);
+int cmd_backup(cli *g, dbs_ctx *ctx);
+int check_backups(cli *g);
+int cmd_backups(cli *g, dbs_ctx *ctx);
+int check_restore(cli *g);
+int cmd_restore(cli *g, dbs_ctx *ctx);
+int cmd_verify(cli *g, dbs_ctx *ctx);
+int check_schema(cli *g);
+int cmd_schema(cli *g, dbs_ctx *ctx);
+int cmd_doctor(cli *g, dbs_ctx *ctx);
+int cmd_settings(cli *g, dbs_ctx *ctx);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],

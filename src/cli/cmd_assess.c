@@ -10,18 +10,20 @@ const cli_option assess_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_assess(cli *g)
+static int secs;
+
+int check_assess(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "assess takes at most one TARGET");
-	int secs = 60;
-	int rc = long_query ? parse_count(g, "--long-query", long_query, &secs) : 0;
-	if (rc)
-		return rc;
+	secs = 60;
+	return long_query ? parse_count(g, "--long-query", long_query, &secs) : 0;
+}
+
+int cmd_assess(cli *g, dbs_ctx *ctx)
+{
 	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL };
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
-		return rc;
+	int rc;
 	char *out = NULL;
 	int stop = 0;
 	rc = dbs_assess(ctx, &o, secs, &out, &stop);
@@ -35,6 +37,5 @@ int cmd_assess(cli *g)
 		rc = stop ? 1 : 0;
 	}
 	free(out);
-	dbs_close(ctx);
 	return rc;
 }

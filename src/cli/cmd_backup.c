@@ -33,26 +33,27 @@ static void progress(int64_t written, int64_t db_bytes, int64_t ms, void *data)
 
 static int fail(cli *g, dbs_ctx *ctx)
 {
-	int rc = report_failure(g, dbs_last_error(ctx));
-	dbs_close(ctx);
-	return rc;
+	return report_failure(g, dbs_last_error(ctx));
 }
 
-int cmd_backup(cli *g)
+static int njobs;
+
+int check_backup(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "backup takes no arguments");
-	int j = 0, rc = jobs ? parse_count(g, "-j", jobs, &j) : 0;
-	if (rc)
-		return rc;
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, NEED_DB)))
-		return rc;
+	njobs = 0;
+	return jobs ? parse_count(g, "-j", jobs, &njobs) : 0;
+}
+
+int cmd_backup(cli *g, dbs_ctx *ctx)
+{
+	int rc;
 	char *id = NULL, *manifest = NULL;
 	int tty = isatty(STDERR_FILENO) && !g->quiet && !g->json;
 	if (tty)
 		fprintf(stderr, "backing up %s\n", dbs_database_display(ctx));
-	rc = dbs_backup(ctx, format, j, tty ? progress : NULL, NULL, &id, &manifest);
+	rc = dbs_backup(ctx, format, njobs, tty ? progress : NULL, NULL, &id, &manifest);
 	if (tty)
 		fputs("\r\033[K", stderr);
 	if (rc) {
@@ -65,38 +66,41 @@ int cmd_backup(cli *g)
 		printf("backup %s written to %s/%s\n", id, g->opts.backup_dir, id);
 	free(manifest);
 	free(id);
-	dbs_close(ctx);
 	return 0;
 }
 
-static int prune(cli *g)
+static int nkeep, ndays;
+
+static int check_prune(cli *g)
 {
-	int k = 0, days = 0;
-	int rc = parse_count(g, "--keep", keep, &k);
+	nkeep = ndays = 0;
+	int rc = parse_count(g, "--keep", keep, &nkeep);
 	if (!rc)
-		rc = parse_count(g, "--max-age", max_age, &days);
+		rc = parse_count(g, "--max-age", max_age, &ndays);
 	if (rc)
 		return rc;
-	if (g->nargs != 1 || (!k && !days))
+	if (g->nargs != 1 || (!nkeep && !ndays))
 		return usage_error(g, "usage: dbshift backups prune [--keep N] [--max-age DAYS] [--dry-run]");
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, 0)))
-		return rc;
-	char *out = dbs_backups_prune(ctx, k, days, dry_run);
+	g->need = 0;
+	return 0;
+}
+
+static int prune(cli *g, dbs_ctx *ctx)
+{
+	char *out = dbs_backups_prune(ctx, nkeep, ndays, dry_run);
 	if (g->json)
 		printf("%s\n", out);
 	else
 		render_report(out, render_prune);
 	free(out);
-	dbs_close(ctx);
 	return 0;
 }
 
-int cmd_backups(cli *g)
+int check_backups(cli *g)
 {
 	const char *sub = g->nargs ? g->args[0] : "";
 	if (!strcmp(sub, "prune"))
-		return prune(g);
+		return check_prune(g);
 	if (strcmp(sub, "list") && strcmp(sub, "verify"))
 		return usage_error(g, "usage: dbshift backups list | verify ID [--restore] | "
 				   "prune [--keep N] [--max-age DAYS] [--dry-run]");
@@ -104,13 +108,18 @@ int cmd_backups(cli *g)
 		return usage_error(g, "backups list takes no arguments");
 	if (!strcmp(sub, "verify") && g->nargs > 2)
 		return usage_error(g, "usage: dbshift backups verify [ID] [--restore]");
-	dbs_ctx *ctx;
 	/* verify without an ID takes the newest backup of this database */
 	int need_db = !strcmp(sub, "verify") && (restore_check || g->nargs == 1);
-	int rc = open_ctx(g, &ctx, need_db ? NEED_DB : 0);
-	if (rc)
-		return rc;
-	if (!strcmp(sub, "list")) {
+	g->need = need_db ? NEED_DB : 0;
+	return 0;
+}
+
+int cmd_backups(cli *g, dbs_ctx *ctx)
+{
+	int rc = 0;
+	if (!strcmp(g->args[0], "prune"))
+		return prune(g, ctx);
+	if (!strcmp(g->args[0], "list")) {
 		char *out = dbs_backups_list(ctx);
 		if (g->json)
 			printf("%s\n", out);
@@ -121,10 +130,8 @@ int cmd_backups(cli *g)
 		/* without an ID: the newest backup */
 		char *report = NULL, *id = g->nargs == 2 ? strdup(g->args[1]) : dbs_backup_newest(ctx);
 		if (!id) {
-			rc = usage_error(g, "no backup of %s in %s: take one with 'dbshift backup'",
-					 dbs_database_display(ctx), g->opts.backup_dir);
-			dbs_close(ctx);
-			return rc;
+			return usage_error(g, "no backup of %s in %s: take one with 'dbshift backup'",
+					   dbs_database_display(ctx), g->opts.backup_dir);
 		}
 		if (dbs_backup_verify(ctx, id, restore_check, &report)) {
 			free(report);
@@ -139,21 +146,22 @@ int cmd_backups(cli *g)
 		free(report);
 		free(id);
 	}
-	dbs_close(ctx);
-	return 0;
+	return rc;
 }
 
-int cmd_restore(cli *g)
+int check_restore(cli *g)
 {
 	if (g->nargs != 1)
 		return usage_error(g, "usage: dbshift restore ID [--target URL] [--yes]");
 	if (!yes && !isatty(STDIN_FILENO))
 		return usage_error(g, "restore replaces the database's contents: pass --yes "
 				   "to confirm when not at a terminal");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_DB);
-	if (rc)
-		return rc;
+	return 0;
+}
+
+int cmd_restore(cli *g, dbs_ctx *ctx)
+{
+	int rc;
 	if (!yes) {
 		char *shown = target ? dbs_redact_url(target) : NULL;
 		fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ",
@@ -162,7 +170,6 @@ int cmd_restore(cli *g)
 		char line[16] = "";
 		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
 			fprintf(stderr, "dbshift: not restored: answer 'yes' to restore, or pass --yes\n");
-			dbs_close(ctx);
 			return 1;
 		}
 	}
@@ -178,6 +185,5 @@ int cmd_restore(cli *g)
 	else
 		printf("restored backup %s; row counts match the backup\n", g->args[0]);
 	free(report);
-	dbs_close(ctx);
 	return 0;
 }

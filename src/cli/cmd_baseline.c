@@ -16,17 +16,16 @@ static void print_recorded(const dbs_step *step, int64_t ms, const dbs_error *er
 	printf("%-12s %s\n", err ? "FAILED" : "recorded", label);
 }
 
-int cmd_baseline(cli *g)
+int check_baseline(cli *g)
 {
 	if (g->nargs != 1)
 		return usage_error(g, "baseline takes one VERSION (or APP:VERSION)");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
+	return 0;
+}
+
+int cmd_baseline(cli *g, dbs_ctx *ctx)
+{
 	char *report = NULL;
-	rc = dbs_baseline(ctx, g->args[0], print_recorded, g, &report);
-	rc = finish_run(g, ctx, rc, report, "mark as applied (baseline)");
-	dbs_close(ctx);
-	return rc;
+	int rc = dbs_baseline(ctx, g->args[0], print_recorded, g, &report);
+	return finish_run(g, ctx, rc, report, "mark as applied (baseline)");
 }

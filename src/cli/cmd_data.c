@@ -80,11 +80,13 @@ static int number(cli *g, const char *opt, const char *s, long long max, long lo
 	return 0;
 }
 
-int cmd_data(cli *g)
+static long long bs, tm, dl, mr, ml;
+
+int check_data(cli *g)
 {
 	if (g->nargs != 2 || strcmp(g->args[0], "run"))
 		return usage_error(g, "usage: dbshift data run FILE");
-	long long bs = 1000, tm = 500, dl = 0, mr = 0, ml = 0;
+	bs = 1000, tm = 500, dl = 0, mr = 0, ml = 0;
 	int rc;
 	if ((rc = number(g, "--batch-size", batch_size, 100000000, &bs)) ||
 	    (rc = number(g, "--target-batch-ms", target_ms, INT_MAX, &tm)) ||
@@ -94,9 +96,12 @@ int cmd_data(cli *g)
 		return rc;
 	if (bs < 1)
 		return usage_error(g, "--batch-size must be at least 1");
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, NEED_DB)))
-		return rc;
+	return 0;
+}
+
+int cmd_data(cli *g, dbs_ctx *ctx)
+{
+	int rc;
 	struct sigaction sa = { 0 };
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -123,6 +128,5 @@ int cmd_data(cli *g)
 		json_decref(doc);
 	}
 	free(report);
-	dbs_close(ctx);
 	return rc;
 }

@@ -3,14 +3,8 @@
 
 #include "cli.h"
 
-int cmd_doctor(cli *g)
+int cmd_doctor(cli *g, dbs_ctx *ctx)
 {
-	if (g->nargs)
-		return usage_error(g, "doctor takes no arguments");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
 	char *out = NULL;
 	int failed = 0;
 	dbs_doctor(ctx, &out, &failed);
@@ -19,6 +13,5 @@ int cmd_doctor(cli *g)
 	else
 		render_report(out, render_doctor);
 	free(out);
-	dbs_close(ctx);
 	return failed ? 1 : 0;
 }

@@ -13,28 +13,29 @@ const cli_option lint_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_lint(cli *g)
+static const char *fmt;
+static dbs_level limit;
+
+int check_lint(cli *g)
 {
-	const char *fmt = format ? format : g->json ? "json" : "text";
-	dbs_level limit = DBS_RED;
+	fmt = format ? format : g->json ? "json" : "text";
+	limit = DBS_RED;
 	if (strcmp(fmt, "text") && strcmp(fmt, "json") && strcmp(fmt, "sarif") && strcmp(fmt, "github"))
 		return usage_error(g, "bad --format '%s': use text, json, sarif or github", fmt);
 	if (fail_on && dbs_level_parse(fail_on, &limit))
 		return usage_error(g, "bad --fail-on '%s': use green, yellow or red", fail_on);
 	/* with FILEs, or without a database, no connection is made */
-	dbs_ctx *ctx;
-	int need = g->nargs ? 0 : g->opts.database ? NEED_BOTH : NEED_DIR;
-	int rc = open_ctx(g, &ctx, need);
-	if (rc)
-		return rc;
+	g->need = g->nargs ? 0 : g->opts.database ? NEED_BOTH : NEED_DIR;
+	return 0;
+}
+
+int cmd_lint(cli *g, dbs_ctx *ctx)
+{
 	dbs_lint *l = NULL;
-	rc = g->nargs ? dbs_lint_files(ctx, (const char *const *)g->args, (size_t)g->nargs, &l)
+	int rc = g->nargs ? dbs_lint_files(ctx, (const char *const *)g->args, (size_t)g->nargs, &l)
 		      : dbs_lint_pending(ctx, &l);
-	if (rc) {
-		rc = report_failure(g, dbs_last_error(ctx));
-		dbs_close(ctx);
-		return rc;
-	}
+	if (rc)
+		return report_failure(g, dbs_last_error(ctx));
 	char *out = dbs_lint_render(l, fmt, !strcmp(fmt, "text") && isatty(STDOUT_FILENO));
 	fputs(out, stdout);
 	if (strcmp(fmt, "text") && strcmp(fmt, "github"))
@@ -43,6 +44,5 @@ int cmd_lint(cli *g)
 	/* a finding at or above the limit fails; green never does */
 	rc = limit > DBS_GREEN && dbs_lint_worst(l) >= limit ? 1 : 0;
 	dbs_lint_free(l);
-	dbs_close(ctx);
 	return rc;
 }

@@ -18,7 +18,9 @@ const cli_option migrate_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_migrate(cli *g)
+static dbs_migrate_opts o;
+
+int check_migrate(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "migrate takes at most one TARGET");
@@ -33,13 +35,15 @@ int cmd_migrate(cli *g)
 		g->opts.lock_timeout = malloc(32);
 		snprintf(g->opts.lock_timeout, 32, "%dms", ms);
 	}
-	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
-			       .force = force, .phase = phase, .backup = backup };
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
+	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
+				.allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
+				.force = force, .phase = phase, .backup = backup };
+	return 0;
+}
+
+int cmd_migrate(cli *g, dbs_ctx *ctx)
+{
+	int rc;
 	if (dry_run) {
 		dbs_plan *plan = NULL;
 		rc = dbs_plan_migrate(ctx, &o, &plan);
@@ -50,6 +54,5 @@ int cmd_migrate(cli *g)
 		rc = dbs_migrate(ctx, &o, print_step, g, &report);
 		rc = finish_run(g, ctx, rc, report, "migrate");
 	}
-	dbs_close(ctx);
 	return rc;
 }

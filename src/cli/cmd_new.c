@@ -3,10 +3,16 @@
 
 #include "cli.h"
 
-int cmd_new(cli *g)
+int check_new(cli *g)
 {
 	if (g->nargs != 1)
 		return usage_error(g, "new takes one NAME, e.g. 'dbshift new create_users'");
+	return 0;
+}
+
+int cmd_new(cli *g, dbs_ctx *ctx)
+{
+	(void)ctx;
 	char *path = NULL;
 	dbs_error err = { 0 };
 	int rc = dbs_new_migration(g->opts.dir, g->args[0], &path, &err);

@@ -16,25 +16,28 @@ const cli_option plan_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_plan(cli *g)
+static dbs_migrate_opts o;
+
+int check_plan(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "plan takes at most one TARGET");
-	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
-			       .allow_irreversible = allow_irreversible };
+	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
+				.allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
+				.allow_irreversible = allow_irreversible };
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;
 	if (o.steps && !rollback)
 		return usage_error(g, "--steps goes with --rollback");
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
-		return rc;
+	return 0;
+}
+
+int cmd_plan(cli *g, dbs_ctx *ctx)
+{
 	dbs_plan *plan = NULL;
-	rc = rollback ? dbs_plan_rollback(ctx, &o, &plan) : dbs_plan_migrate(ctx, &o, &plan);
+	int rc = rollback ? dbs_plan_rollback(ctx, &o, &plan) : dbs_plan_migrate(ctx, &o, &plan);
 	rc = show_plan(g, ctx, "plan", rc, plan);
 	dbs_plan_free(plan);
-	dbs_close(ctx);
 	return rc;
 }

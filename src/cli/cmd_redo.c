@@ -12,19 +12,11 @@ const cli_option redo_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_redo(cli *g)
+int cmd_redo(cli *g, dbs_ctx *ctx)
 {
-	if (g->nargs)
-		return usage_error(g, "redo takes no arguments");
 	dbs_migrate_opts o = { .allow_drift = allow_drift,
 			       .allow_irreversible = allow_irreversible };
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
 	char *report = NULL;
-	rc = dbs_redo(ctx, &o, print_step, g, &report);
-	rc = finish_run(g, ctx, rc, report, "redo");
-	dbs_close(ctx);
-	return rc;
+	int rc = dbs_redo(ctx, &o, print_step, g, &report);
+	return finish_run(g, ctx, rc, report, "redo");
 }

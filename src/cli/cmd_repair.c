@@ -13,22 +13,21 @@ const cli_option repair_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_repair(cli *g)
+int check_repair(cli *g)
 {
 	if (g->nargs)
 		return usage_error(g, "repair takes no arguments");
 	if (down_done && down_undone)
 		return usage_error(g, "give either --down-done or --down-undone, not both");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
+	return 0;
+}
+
+int cmd_repair(cli *g, dbs_ctx *ctx)
+{
 	size_t n = 0;
 	char *report = NULL;
-	rc = dbs_repair(ctx, down_done ? DBS_DOWN_DONE : down_undone ? DBS_DOWN_UNDONE
+	int rc = dbs_repair(ctx, down_done ? DBS_DOWN_DONE : down_undone ? DBS_DOWN_UNDONE
 			: DBS_DOWN_ASK, &n, &report);
 	g->done = n;
-	rc = finish_run(g, ctx, rc, report, "repair");
-	dbs_close(ctx);
-	return rc;
+	return finish_run(g, ctx, rc, report, "repair");
 }

@@ -17,14 +17,9 @@ const cli_option rollback_options[] = {
 };
 
 /* Restore the backup taken before a run; the restore compares row counts. */
-static int rollback_from_backup(cli *g, const char *id)
+static int rollback_from_backup(cli *g, dbs_ctx *ctx, const char *id)
 {
-	if (g->nargs || steps)
-		return usage_error(g, "--from-backup takes no TARGET or --steps");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
+	int rc = 0;
 	char *report = NULL;
 	if (dbs_restore(ctx, id, NULL, &report)) {
 		rc = report_failure(g, dbs_last_error(ctx));
@@ -34,27 +29,35 @@ static int rollback_from_backup(cli *g, const char *id)
 		printf("rolled back to backup %s; row counts match the backup\n", id);
 	}
 	free(report);
-	dbs_close(ctx);
 	return rc;
 }
 
-int cmd_rollback(cli *g)
+static dbs_migrate_opts o;
+
+int check_rollback(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "rollback takes at most one TARGET");
+	if (from_backup && (g->nargs || steps))
+		return usage_error(g, "--from-backup takes no TARGET or --steps");
 	if (from_backup)
-		return rollback_from_backup(g, from_backup);
-	dbs_migrate_opts o = { .target = g->nargs ? g->args[0] : NULL,
-			       .allow_drift = allow_drift,
-			       .allow_irreversible = allow_irreversible };
+		return 0;
+	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
+				.allow_drift = allow_drift,
+				.allow_irreversible = allow_irreversible };
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;
 	if (o.steps && o.target)
 		return usage_error(g, "give either TARGET or --steps, not both");
-	dbs_ctx *ctx;
-	if ((rc = open_ctx(g, &ctx, NEED_BOTH)))
-		return rc;
+	return 0;
+}
+
+int cmd_rollback(cli *g, dbs_ctx *ctx)
+{
+	int rc;
+	if (from_backup)
+		return rollback_from_backup(g, ctx, from_backup);
 	if (dry_run) {
 		dbs_plan *plan = NULL;
 		rc = dbs_plan_rollback(ctx, &o, &plan);
@@ -65,6 +68,5 @@ int cmd_rollback(cli *g)
 		rc = dbs_rollback(ctx, &o, print_step, g, &report);
 		rc = finish_run(g, ctx, rc, report, "roll back");
 	}
-	dbs_close(ctx);
 	return rc;
 }

@@ -4,10 +4,9 @@
 
 #include "cli.h"
 
-int cmd_settings(cli *g)
+int cmd_settings(cli *g, dbs_ctx *ctx)
 {
-	if (g->nargs)
-		return usage_error(g, "settings takes no arguments");
+	(void)ctx;
 	const char *key, *def, *help;
 	if (g->json) {
 		json_t *list = json_array();

@@ -4,25 +4,16 @@
 
 #include "cli.h"
 
-int cmd_status(cli *g)
+int cmd_status(cli *g, dbs_ctx *ctx)
 {
-	if (g->nargs)
-		return usage_error(g, "status takes no arguments");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
 	size_t n;
-	if ((rc = dbs_status(ctx, &n))) {
-		rc = report_failure(g, dbs_last_error(ctx));
-		dbs_close(ctx);
-		return rc;
-	}
+	int rc;
+	if ((rc = dbs_status(ctx, &n)))
+		return report_failure(g, dbs_last_error(ctx));
 	if (g->json) {
 		char *doc = dbs_status_json(ctx);
 		printf("%s\n", doc);
 		free(doc);
-		dbs_close(ctx);
 		return 0;
 	}
 	size_t counts[5] = { 0 }, wlabel = 9;
@@ -56,6 +47,5 @@ int cmd_status(cli *g)
 	printf("\n%zu applied, %zu pending, %zu drifted, %zu missing, %zu failed\n",
 	       counts[DBS_APPLIED], counts[DBS_PENDING], counts[DBS_DRIFTED],
 	       counts[DBS_MISSING], counts[DBS_FAILED]);
-	dbs_close(ctx);
 	return 0;
 }

@@ -12,14 +12,9 @@ const cli_option verify_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-int cmd_verify(cli *g)
+int cmd_verify(cli *g, dbs_ctx *ctx)
 {
-	if (g->nargs)
-		return usage_error(g, "verify takes no arguments");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_BOTH);
-	if (rc)
-		return rc;
+	int rc;
 	char *out = NULL, *compare = compare_url ? take_url_arg(compare_url) : NULL;
 	int failed = 0;
 	if (dbs_verify(ctx, schema_file, compare, &out, &failed)) {
@@ -33,19 +28,20 @@ int cmd_verify(cli *g)
 	}
 	free(out);
 	free(compare);
-	dbs_close(ctx);
 	return rc;
 }
 
 /* dbshift schema dump [FILE]: the snapshot verify --schema compares with. */
-int cmd_schema(cli *g)
+int check_schema(cli *g)
 {
 	if (g->nargs < 1 || g->nargs > 2 || strcmp(g->args[0], "dump"))
 		return usage_error(g, "usage: dbshift schema dump [FILE]");
-	dbs_ctx *ctx;
-	int rc = open_ctx(g, &ctx, NEED_DB);
-	if (rc)
-		return rc;
+	return 0;
+}
+
+int cmd_schema(cli *g, dbs_ctx *ctx)
+{
+	int rc = 0;
 	char *text = NULL;
 	if (dbs_schema_dump(ctx, &text)) {
 		rc = report_failure(g, dbs_last_error(ctx));
@@ -61,6 +57,5 @@ int cmd_schema(cli *g)
 		fputs(text, stdout);
 	}
 	free(text);
-	dbs_close(ctx);
 	return rc;
 }

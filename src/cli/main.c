@@ -9,46 +9,57 @@
 
 #include "cli.h"
 
+/* Every command: how its arguments are read, what it needs opened. */
 static const cli_command commands[] = {
-	{ "new", cmd_new, NULL, "new NAME",
+	{ "new", check_new, cmd_new, NEED_NOTHING, NULL, "new NAME",
 	  "create <version>_<name>.sql with up and down sections" },
-	{ "status", cmd_status, NULL, "status",
+	{ "status", NULL, cmd_status, NEED_BOTH, NULL, "status",
 	  "every migration: applied, pending, drifted, missing or failed" },
-	{ "plan", cmd_plan, plan_options, "plan [TARGET] [--rollback] [--steps N]",
+	{ "plan", check_plan, cmd_plan, NEED_BOTH, plan_options,
+	  "plan [TARGET] [--rollback] [--steps N]",
 	  "what migrate (or rollback) would run, with its SQL; changes nothing" },
-	{ "migrate", cmd_migrate, migrate_options, "migrate [TARGET] [--dry-run]",
-	  "apply pending migrations up to TARGET (default: all)" },
-	{ "up", cmd_migrate, migrate_options, "up [TARGET]", "same as migrate" },
-	{ "rollback", cmd_rollback, rollback_options,
+	{ "migrate", check_migrate, cmd_migrate, NEED_BOTH, migrate_options,
+	  "migrate [TARGET] [--dry-run]", "apply pending migrations up to TARGET (default: all)" },
+	{ "up", check_migrate, cmd_migrate, NEED_BOTH, migrate_options, "up [TARGET]",
+	  "same as migrate" },
+	{ "rollback", check_rollback, cmd_rollback, NEED_BOTH, rollback_options,
 	  "rollback [TARGET | --steps N] [--dry-run]",
 	  "undo applied migrations down to TARGET (default: the last one)" },
-	{ "down", cmd_rollback, rollback_options, "down [TARGET]", "same as rollback" },
-	{ "redo", cmd_redo, redo_options, "redo",
+	{ "down", check_rollback, cmd_rollback, NEED_BOTH, rollback_options, "down [TARGET]",
+	  "same as rollback" },
+	{ "redo", NULL, cmd_redo, NEED_BOTH, redo_options, "redo",
 	  "roll back the last migration and apply it again" },
-	{ "baseline", cmd_baseline, NULL, "baseline VERSION",
+	{ "baseline", check_baseline, cmd_baseline, NEED_BOTH, NULL, "baseline VERSION",
 	  "mark every migration up to VERSION as applied, without running it" },
-	{ "lint", cmd_lint, lint_options, "lint [FILE...] [--format F] [--fail-on LEVEL]",
+	{ "lint", check_lint, cmd_lint, NEED_DIR, lint_options,
+	  "lint [FILE...] [--format F] [--fail-on LEVEL]",
 	  "static safety analysis of migration SQL (no database needed)" },
-	{ "assess", cmd_assess, assess_options, "assess [TARGET] [--long-query SECONDS]",
+	{ "assess", check_assess, cmd_assess, NEED_BOTH, assess_options,
+	  "assess [TARGET] [--long-query SECONDS]",
 	  "lint plus live facts: table sizes, rows, blockers, a time estimate" },
-	{ "data", cmd_data, data_options, "data run FILE [--dry-run] [--batch-size N] ...",
+	{ "data", check_data, cmd_data, NEED_DB, data_options,
+	  "data run FILE [--dry-run] [--batch-size N] ...",
 	  "batched data migration: keyset walk, checkpoints, resume, throttle" },
-	{ "backup", cmd_backup, backup_options, "backup [--format custom|plain|directory] [-j N]",
+	{ "backup", check_backup, cmd_backup, NEED_DB, backup_options,
+	  "backup [--format custom|plain|directory] [-j N]",
 	  "back the database up, with a manifest of checksums" },
-	{ "backups", cmd_backups, backup_options, "backups list | verify ID [--restore] | prune",
+	{ "backups", check_backups, cmd_backups, 0, backup_options,
+	  "backups list | verify ID [--restore] | prune",
 	  "list, re-check (and test-restore) or prune backups" },
-	{ "restore", cmd_restore, backup_options, "restore ID [--target URL] [--yes]",
+	{ "restore", check_restore, cmd_restore, NEED_DB, backup_options,
+	  "restore ID [--target URL] [--yes]",
 	  "restore a backup, replacing the database (or into another one)" },
-	{ "doctor", cmd_doctor, NULL, "doctor", "the pre-migration checklist" },
-	{ "schema", cmd_schema, NULL, "schema dump [FILE]",
+	{ "doctor", NULL, cmd_doctor, NEED_BOTH, NULL, "doctor", "the pre-migration checklist" },
+	{ "schema", check_schema, cmd_schema, NEED_DB, NULL, "schema dump [FILE]",
 	  "the schema as normalized text: the snapshot for verify --schema" },
-	{ "verify", cmd_verify, verify_options, "verify [--schema FILE]",
+	{ "verify", NULL, cmd_verify, NEED_BOTH, verify_options, "verify [--schema FILE]",
 	  "post-migration checks: history, primary keys, FK indexes, invalid indexes..." },
-	{ "settings", cmd_settings, NULL, "settings",
+	{ "settings", NULL, cmd_settings, NEED_NOTHING, NULL, "settings",
 	  "the keys of dbshift.conf, their defaults and what they do" },
-	{ "repair", cmd_repair, repair_options, "repair [--down-done | --down-undone]",
+	{ "repair", check_repair, cmd_repair, NEED_BOTH, repair_options,
+	  "repair [--down-done | --down-undone]",
 	  "clear failed records and accept changed checksums" },
-	{ NULL, NULL, NULL, NULL, NULL }
+	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
 
 static void usage(FILE *f)
@@ -126,6 +137,22 @@ static int command_option(const cli_option *opts, int argc, char **argv, int *i)
 	return 0;
 }
 
+/* Check the arguments, open what the command needs, run it, close. */
+static int dispatch(cli *g, const cli_command *cmd)
+{
+	g->need = cmd->need;
+	if (!cmd->check && g->nargs)
+		return usage_error(g, "%s takes no arguments", cmd->name);
+	int rc = cmd->check ? cmd->check(g) : 0;
+	dbs_ctx *ctx = NULL;
+	if (!rc && g->need != NEED_NOTHING)
+		rc = open_ctx(g, &ctx, g->need);
+	if (!rc)
+		rc = cmd->run(g, ctx);
+	dbs_close(ctx);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	cli g = { 0 };
@@ -201,7 +228,7 @@ int main(int argc, char **argv)
 				 "or 2min (a bare number is seconds)", r.lock_wait);
 		goto out;
 	}
-	rc = cmd->run(&g);
+	rc = dispatch(&g, cmd);
 out:
 	dbs_options_release(&g.opts);
 out_early:
