@@ -19,4 +19,11 @@ t_settings() {
 		"$tag: and says so, naming file and line"
 	check_eq "$([ -e "$WORK/settings.db" ] && echo exists || echo none)" "none" \
 		"$tag: nothing was opened"
+	# a driver writes the formats it lists, and refuses the others
+	rm dbshift.conf
+	dbs --database "sqlite:$WORK/settings.db" backup --format plain
+	check_rc 2 "$tag: a dump format SQLite does not write exits 2"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: unknown backup format 'plain': use sqlite" \
+		"$tag: and names the one it writes"
+	check_eq "$(ls backups 2>/dev/null | wc -l)" "0" "$tag: and writes no backup"
 }

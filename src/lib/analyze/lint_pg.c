@@ -137,10 +137,10 @@ static int nonvolatile(lint_state *st, const char *f)
 	const lint_db *db = st->db;
 	if (st->record_only)
 		return 1;  /* an applied migration: no finding, no query */
-	if (db && db->driver->func_volatility) {
+	if (db) {  /* 0: the database cannot tell */
 		char vol = 0;
 		dbs_error e = { 0 };
-		int rc = db->driver->func_volatility(db->conn, f, &vol, &e);
+		int rc = db_func_volatility(db->driver, db->conn, f, &vol, &e);
 		dbs_error_clear(&e);
 		if (!rc && vol)
 			return vol != 'v';

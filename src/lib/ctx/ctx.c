@@ -57,11 +57,11 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		return rc;
 	ctx->driver = d;
 	ctx->display_url = dbs_redact_url(opts->database);
-	if ((rc = d->connect(&ctx->conn, opts->database, err))) {
+	if ((rc = db_connect(d, &ctx->conn, opts->database, err))) {
 		dbs_close(ctx);
 		return rc;
 	}
-	d->set_lock_wait(ctx->conn, opts->lock_wait_ms);
+	db_set_lock_wait(d, ctx->conn, opts->lock_wait_ms);
 	*out = ctx;
 	return 0;
 }
@@ -82,7 +82,7 @@ void dbs_close(dbs_ctx *ctx)
 		return;
 	ctx_drop_state(ctx);
 	if (ctx->conn)
-		ctx->driver->close(ctx->conn);
+		db_close(ctx->driver, ctx->conn);
 	source_release(&ctx->src);
 	dbs_options_release(&ctx->opts);
 	dbs_error_clear(&ctx->err);

@@ -27,7 +27,7 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	ctx_log(ctx, "[%s] %s on %s: started by %s", r->id, command, ctx->display_url,
 		whoami());
 	dbs_error_clear(&ctx->err);
-	int rc = ctx->driver->lock(ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
+	int rc = db_lock(ctx->driver, ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
 	if (rc)
 		return rc;
 	r->locked = 1;
@@ -81,7 +81,7 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		dbs_error_clear(&e2);
 	}
 	if (r->locked)
-		ctx->driver->unlock(ctx->conn);
+		db_unlock(ctx->driver, ctx->conn);
 	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed%s%s", r->id, r->command,
 		rc ? "failed" : "succeeded", r->ok, r->failed, rc ? ": " : "",
 		rc && ctx->err.message ? ctx->err.message : "");
@@ -100,7 +100,7 @@ int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx
 	int rc;
 	for (*attempts = 1;; (*attempts)++) {
 		rc = attempt(ctx, arg);
-		if (!rc || !ctx->driver->is_lock_timeout(&ctx->err) || (size_t)*attempts > ndelays)
+		if (!rc || !db_is_lock_timeout(ctx->driver, &ctx->err) || (size_t)*attempts > ndelays)
 			break;
 		int wait = delays[*attempts - 1];
 		wait = wait / 2 + (wait > 0 ? (int)(random() % (wait + 1)) : 0);  /* 50-150% */

@@ -31,19 +31,19 @@ typedef struct db_cmd {
 } db_cmd;
 
 /*
- * A database driver.  The engine calls only through this table; where the
- * databases differ, there is a method or a field here for it.  Parameters
- * are written $1, $2, ... in the SQL of every driver.
+ * A database driver: three small tables behind one name, each with its
+ * own version, reached only through the db_* wrappers below.  core runs
+ * SQL and holds the migrator lock; intro reads what the database knows of
+ * itself (assess, verify, doctor, lint); archive dumps, restores and makes
+ * scratch databases (backups).  Parameters are written $1, $2, ... in the
+ * SQL of every driver.  Where the databases differ, there is a member
+ * here for it: nothing outside the drivers tests a driver's name.
  */
-typedef struct db_driver {
+typedef struct db_core {
 	int version;            /* 1 */
-	const char *name;       /* "postgres", "sqlite" */
-	const char *timestamp_type;  /* column type of applied_at */
-	const char *json_type;       /* column type of run reports */
 	/* SQL for the milliseconds since the transaction began (history rows
 	 * written in a run_tx batch), or NULL. */
 	const char *tx_elapsed_ms;
-
 	int (*connect)(db_conn **out, const char *url, dbs_error *err);
 	void (*close)(db_conn *c);
 	/* Run sql with text parameters; rows may be NULL when none wanted. */
@@ -87,6 +87,22 @@ typedef struct db_driver {
 	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
 	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
 	void (*unlock)(db_conn *c);
+	/*
+	 * Bound how long statements wait for locks and run (0: no bound), for
+	 * the current transaction (local) or the session.  is_lock_timeout
+	 * tells a failure that gave up waiting for a lock, worth retrying.
+	 */
+	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
+	int (*is_lock_timeout)(const dbs_error *err);
+	/* How long any statement may wait for another process's lock on the
+	 * database before it fails naming the holder (--lock-wait). */
+	void (*set_lock_wait)(db_conn *c, int ms);
+} db_core;
+
+typedef struct db_intro {
+	int version;            /* 1 */
+	/* SQL listing the user tables (names quote_table can use). */
+	const char *tables_sql;
 	/* Does a table exist in the current schema / database? */
 	int (*table_exists)(db_conn *c, const char *table, int *exists, dbs_error *err);
 	/*
@@ -101,39 +117,16 @@ typedef struct db_driver {
 	int (*table_facts)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
 	int (*blockers)(db_conn *c, int min_seconds, const char *tables, db_rows **rows,
 			dbs_error *err);
-	/*
-	 * Bound how long statements wait for locks and run (0: no bound), for
-	 * the current transaction (local) or the session.  is_lock_timeout
-	 * tells a failure that gave up waiting for a lock, worth retrying.
-	 */
-	int (*set_timeouts)(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err);
-	int (*is_lock_timeout)(const dbs_error *err);
-	/* How long any statement may wait for another process's lock on the
-	 * database before it fails naming the holder (--lock-wait). */
-	void (*set_lock_wait)(db_conn *c, int ms);
 	/* The worst replay lag of the replicas, in ms (0 without replicas). */
 	int (*replica_lag_ms)(db_conn *c, int64_t *ms, dbs_error *err);
 	/*
-	 * Backups (backup.c).  dump writes the connected database into dir in
-	 * format ("custom", "plain", "directory"; jobs for directory) and names
-	 * what it wrote (*file, relative to dir); restore loads such a dump into
-	 * the database at url, replacing what is there.  tables_sql lists the
-	 * user tables (names quote_table can use).  server_version: e.g.
-	 * "15.4".  identity: what tells this database from every other one (the
-	 * server's system identifier and the database's name, or the file's
-	 * real path), recorded in backups so that a restore never lands in
-	 * another database by mistake.  A scratch database is an empty one beside
-	 * this one, for restore tests: scratch_create gives its URL.
+	 * server_version: e.g. "15.4".  identity: what tells this database
+	 * from every other one (the server's system identifier and the
+	 * database's name, or the file's real path), recorded in backups so
+	 * that a restore never lands in another database by mistake.
 	 */
-	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, char **file,
-		    dbs_error *err);
-	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
-		       dbs_error *err);
-	const char *tables_sql;
 	int (*server_version)(db_conn *c, char **version, dbs_error *err);
 	int (*identity)(db_conn *c, char **identity, dbs_error *err);
-	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
-	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
 	/*
 	 * Schema problems for verify: rows of (check, object) for
 	 * "no-primary-key", "fk-without-index", "invalid-index",
@@ -153,7 +146,92 @@ typedef struct db_driver {
 	/* How volatile function name is ('i', 's', 'v'; 0 when unknown), for
 	 * lint; NULL where the database has no such notion. */
 	int (*func_volatility)(db_conn *c, const char *name, char *vol, dbs_error *err);
+} db_intro;
+
+typedef struct db_archive {
+	int version;            /* 1 */
+	/* The dump formats, the default first, NULL-terminated. */
+	const char *const *formats;
+	/*
+	 * Backups (backup.c).  dump writes the connected database into dir in
+	 * one of formats (jobs for "directory") and names what it wrote
+	 * (*file, relative to dir); restore loads such a dump into the
+	 * database at url, replacing what is there.  A scratch database is an
+	 * empty one beside this one, for restore tests: scratch_create gives
+	 * its URL.
+	 */
+	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, char **file,
+		    dbs_error *err);
+	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
+		       dbs_error *err);
+	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
+	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
+} db_archive;
+
+typedef struct db_driver {
+	const char *name;       /* "postgres", "sqlite": for people and manifests */
+	const char *timestamp_type;  /* column type of applied_at */
+	const char *json_type;       /* column type of run reports */
+	const db_core *core;
+	const db_intro *intro;
+	const db_archive *archive;
 } db_driver;
+
+/* The wrappers: db_X(d, ...) calls d's X.  An optional member that a
+ * driver leaves NULL does nothing (check_*), reports 0 (func_volatility:
+ * unknown), or is asked for first (db_can_split, db_can_run_tx). */
+int db_connect(const db_driver *d, db_conn **out, const char *url, dbs_error *err);
+void db_close(const db_driver *d, db_conn *c);
+int db_query(const db_driver *d, db_conn *c, const char *sql, int nparams,
+	     const char *const *params, db_rows **rows, dbs_error *err);
+int db_check_begin(const db_driver *d, db_conn *c, void **chk, dbs_error *err);
+int db_check_script(const db_driver *d, void *chk, const char *sql, size_t *err_offset,
+		    dbs_error *err);
+void db_check_end(const db_driver *d, void *chk);
+int db_run_script(const db_driver *d, db_conn *c, const char *sql, size_t *err_offset,
+		  dbs_error *err);
+int db_split(const db_driver *d, const char *sql, size_t (**spans)[2], size_t *n,
+	     size_t *err_offset, dbs_error *err);
+int db_run_tx(const db_driver *d, db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds,
+	      size_t n, size_t *failed, size_t *err_offset, dbs_error *err);
+int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err);
+void db_unlock(const db_driver *d, db_conn *c);
+int db_set_timeouts(const db_driver *d, db_conn *c, int lock_ms, int statement_ms, int local,
+		    dbs_error *err);
+int db_is_lock_timeout(const db_driver *d, const dbs_error *err);
+void db_set_lock_wait(const db_driver *d, db_conn *c, int ms);
+int db_table_exists(const db_driver *d, db_conn *c, const char *table, int *exists,
+		    dbs_error *err);
+int db_table_facts(const db_driver *d, db_conn *c, const char *table, db_rows **rows,
+		   dbs_error *err);
+int db_blockers(const db_driver *d, db_conn *c, int min_seconds, const char *tables,
+		db_rows **rows, dbs_error *err);
+int db_replica_lag_ms(const db_driver *d, db_conn *c, int64_t *ms, dbs_error *err);
+int db_server_version(const db_driver *d, db_conn *c, char **version, dbs_error *err);
+int db_identity(const db_driver *d, db_conn *c, char **identity, dbs_error *err);
+int db_schema_problems(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
+int db_schema_dump(const db_driver *d, db_conn *c, char **text, dbs_error *err);
+int db_database_size(const db_driver *d, db_conn *c, int64_t *bytes, dbs_error *err);
+int db_can_create(const db_driver *d, db_conn *c, char **why, dbs_error *err);
+char *db_quote_table(const db_driver *d, const char *name);
+int db_func_volatility(const db_driver *d, db_conn *c, const char *name, char *vol,
+		       dbs_error *err);
+int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format, int jobs,
+	    char **file, dbs_error *err);
+int db_restore(const db_driver *d, const char *url, const char *dir, const char *file,
+	       const char *format, dbs_error *err);
+int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **scratch_url,
+		      dbs_error *err);
+int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err);
+int db_can_split(const db_driver *d);
+int db_can_run_tx(const db_driver *d);
+/* The dump format for a request (NULL: the default), or NULL when the
+ * driver writes no such format. */
+const char *db_dump_format(const db_driver *d, const char *requested);
+/* "custom, plain or directory": d's formats, for messages (caller frees). */
+char *db_dump_formats_text(const db_driver *d);
+/* Does any driver write this dump format (a manifest's)? */
+int db_format_known(const char *format);
 
 /* Run argv (no shell) with extra_env added; its output in *out_text (may
  * be NULL), or in the error's detail when it fails (spawn.c). */

@@ -899,39 +899,56 @@ static int pg_func_volatility(db_conn *c, const char *name, char *vol, dbs_error
 	return rc;
 }
 
-const db_driver driver_postgres = {
+static const db_core pg_core = {
 	.version = 1,
-	.name = "postgres",
-	.timestamp_type = "timestamptz",
-	.json_type = "jsonb",
-	.tx_elapsed_ms = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint",
 	.connect = pg_connect,
 	.close = pg_close,
 	.query = pg_query,
+	.run_script = pg_run_script,
 	.split = pg_split,
 	.run_tx = pg_run_tx,
-	.run_script = pg_run_script,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.set_timeouts = pg_set_timeouts,
+	.is_lock_timeout = pg_is_lock_timeout,
+	.set_lock_wait = pg_set_lock_wait,
+	.tx_elapsed_ms = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint",
+};
+
+static const db_intro pg_intro = {
+	.version = 1,
 	.table_exists = pg_table_exists,
 	.table_facts = pg_table_facts,
 	.blockers = pg_blockers,
-	.set_timeouts = pg_set_timeouts,
-	.set_lock_wait = pg_set_lock_wait,
-	.is_lock_timeout = pg_is_lock_timeout,
 	.replica_lag_ms = pg_replica_lag_ms,
-	.dump = pg_dump_to,
-	.restore = pg_restore_from,
-	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
-		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
 	.server_version = pg_server_version,
 	.identity = pg_identity,
-	.scratch_create = pg_scratch_create,
-	.scratch_drop = pg_scratch_drop,
 	.schema_problems = pg_schema_problems,
 	.schema_dump = pg_schema_dump,
 	.database_size = pg_database_size,
 	.can_create = pg_can_create,
 	.quote_table = pg_quote_table,
 	.func_volatility = pg_func_volatility,
+	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
+		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+};
+
+static const char *const pg_formats[] = { "custom", "plain", "directory", NULL };
+
+static const db_archive pg_archive = {
+	.version = 1,
+	.formats = pg_formats,
+	.dump = pg_dump_to,
+	.restore = pg_restore_from,
+	.scratch_create = pg_scratch_create,
+	.scratch_drop = pg_scratch_drop,
+};
+
+const db_driver driver_postgres = {
+	.name = "postgres",
+	.timestamp_type = "timestamptz",
+	.json_type = "jsonb",
+	.core = &pg_core,
+	.intro = &pg_intro,
+	.archive = &pg_archive,
 };

@@ -728,11 +728,8 @@ static char *sq_quote_table(const char *name)
 	return r;
 }
 
-const db_driver driver_sqlite = {
+static const db_core sq_core = {
 	.version = 1,
-	.name = "sqlite",
-	.timestamp_type = "text",
-	.json_type = "text",
 	.connect = sq_connect,
 	.close = sq_close,
 	.query = sq_query,
@@ -742,24 +739,44 @@ const db_driver driver_sqlite = {
 	.run_script = sq_run_script,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
+	.set_timeouts = sq_set_timeouts,
+	.is_lock_timeout = sq_is_lock_timeout,
+	.set_lock_wait = sq_set_lock_wait,
+};
+
+static const db_intro sq_intro = {
+	.version = 1,
 	.table_exists = sq_table_exists,
 	.table_facts = sq_table_facts,
 	.blockers = sq_blockers,
-	.set_timeouts = sq_set_timeouts,
-	.set_lock_wait = sq_set_lock_wait,
-	.is_lock_timeout = sq_is_lock_timeout,
 	.replica_lag_ms = sq_replica_lag_ms,
-	.dump = sq_dump,
-	.restore = sq_restore,
-	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
-		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
 	.server_version = sq_server_version,
 	.identity = sq_identity,
-	.scratch_create = sq_scratch_create,
-	.scratch_drop = sq_scratch_drop,
 	.schema_problems = sq_schema_problems,
 	.schema_dump = sq_schema_dump,
 	.database_size = sq_database_size,
 	.can_create = sq_can_create,
 	.quote_table = sq_quote_table,
+	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
+		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
+};
+
+static const char *const sq_formats[] = { "sqlite", NULL };
+
+static const db_archive sq_archive = {
+	.version = 1,
+	.formats = sq_formats,
+	.dump = sq_dump,
+	.restore = sq_restore,
+	.scratch_create = sq_scratch_create,
+	.scratch_drop = sq_scratch_drop,
+};
+
+const db_driver driver_sqlite = {
+	.name = "sqlite",
+	.timestamp_type = "text",
+	.json_type = "text",
+	.core = &sq_core,
+	.intro = &sq_intro,
+	.archive = &sq_archive,
 };

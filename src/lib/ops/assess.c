@@ -82,7 +82,7 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, char **
 	size_t nf = 0;
 	strbuf touched;
 	strbuf_init(&touched);
-	rc = d->set_timeouts(ctx->conn, 1000, 0, 0, &ctx->err);
+	rc = db_set_timeouts(d, ctx->conn, 1000, 0, 0, &ctx->err);
 	const dbs_lint *l = plan->lint;
 	for (size_t i = 0; l && i < l->n && !rc; i++)
 		for (size_t k = 0; k < l->mig[i].ns && !rc; k++) {
@@ -94,8 +94,8 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, char **
 				if (fact_find(facts, nf, tok))
 					continue;
 				db_rows *r = NULL;
-				rc = d->table_facts(ctx->conn, tok, &r, &ctx->err);
-				int locked = rc && d->is_lock_timeout(&ctx->err);
+				rc = db_table_facts(d, ctx->conn, tok, &r, &ctx->err);
+				int locked = rc && db_is_lock_timeout(d, &ctx->err);
 				if (locked) {  /* its holder shows among the blockers */
 					dbs_error_clear(&ctx->err);
 					rc = 0;
@@ -118,10 +118,10 @@ int dbs_assess(dbs_ctx *ctx, const dbs_migrate_opts *o, int min_seconds, char **
 		}
 	db_rows *blk = NULL;
 	if (!rc)
-		rc = d->blockers(ctx->conn, min_seconds, touched.buf, &blk, &ctx->err);
+		rc = db_blockers(d, ctx->conn, min_seconds, touched.buf, &blk, &ctx->err);
 	strbuf_release(&touched);
 	dbs_error e2 = { 0 };
-	d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
+	db_set_timeouts(d, ctx->conn, 0, 0, 0, &e2);
 	dbs_error_clear(&e2);
 	if (rc)
 		goto out;

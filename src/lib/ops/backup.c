@@ -156,10 +156,13 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	       char **id_out, char **report)
 {
 	const db_driver *d = ctx->driver;
-	const char *fmt = format ? format : "custom";
-	if (strcmp(fmt, "custom") && strcmp(fmt, "plain") && strcmp(fmt, "directory"))
-		return dbs_fail(&ctx->err, DBS_EINPUT, "unknown backup format '%s': use custom, "
-				"plain or directory", fmt);
+	const char *fmt = db_dump_format(d, format);
+	if (!fmt) {
+		char *known = db_dump_formats_text(d);
+		dbs_fail(&ctx->err, DBS_EINPUT, "unknown backup format '%s': use %s", format, known);
+		free(known);
+		return DBS_EINPUT;
+	}
 	int64_t t0 = now_ms();
 	char id[40], created[32];
 	time_t t = time(NULL);
@@ -187,21 +190,21 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	if (!rc)
 		rc = counts_json(d, ctx->conn, &tables, &ctx->err);
 	if (!rc)
-		rc = d->server_version(ctx->conn, &version, &ctx->err);
+		rc = db_server_version(d, ctx->conn, &version, &ctx->err);
 	if (!rc)
-		rc = d->identity(ctx->conn, &identity, &ctx->err);
+		rc = db_identity(d, ctx->conn, &identity, &ctx->err);
 	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
 	int watching = 0;
 	if (!rc && cb) {
 		dbs_error e2 = { 0 };
-		d->database_size(ctx->conn, &w.db_bytes, &e2);
+		db_database_size(d, ctx->conn, &w.db_bytes, &e2);
 		dbs_error_clear(&e2);
 		pthread_mutex_init(&w.mu, NULL);
 		pthread_cond_init(&w.cv, NULL);
 		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
 	}
 	if (!rc)
-		rc = d->dump(ctx->conn, dir, fmt, jobs, &file, &ctx->err);
+		rc = db_dump(d, ctx->conn, dir, fmt, jobs, &file, &ctx->err);
 	if (watching) {
 		pthread_mutex_lock(&w.mu);
 		w.done = 1;
@@ -242,7 +245,7 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 		json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I}",
 			"id", id, "created_at", created, "database", dbs_database_display(ctx),
 			"identity", identity, "driver", d->name, "server_version", version, "format",
-			!strcmp(d->name, "sqlite") ? "sqlite" : fmt, "migrations", applied,
+			fmt, "migrations", applied,
 			"tables", tables, "files", files, "tool_version", DBSHIFT_VERSION,
 			"duration_ms", (json_int_t)(now_ms() - t0));
 		applied = tables = files = NULL;
@@ -294,8 +297,7 @@ static const char *manifest_problem(const dbs_ctx *ctx, json_t *m)
 		if (!json_is_string(json_object_get(m, strings[i])))
 			return "a required text field (id, created_at, database, driver, format) is missing";
 	const char *fmt = json_string_value(json_object_get(m, "format"));
-	if (strcmp(fmt, "custom") && strcmp(fmt, "plain") && strcmp(fmt, "directory") &&
-	    strcmp(fmt, "sqlite"))
+	if (!db_format_known(fmt))
 		return "unknown format";
 	if (ctx->driver && strcmp(json_string_value(json_object_get(m, "driver")), ctx->driver->name))
 		return "it is a backup of another kind of database";
@@ -418,19 +420,19 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		const db_driver *d = ctx->driver;
 		char *name = xprintf("dbshift_verify_%ld", (long)getpid()), *url = NULL;
 		char *top = dump_name(m);
-		rc = d->scratch_create(ctx->conn, name, &url, &ctx->err);
+		rc = db_scratch_create(d, ctx->conn, name, &url, &ctx->err);
 		if (!rc) {
 			db_conn *sc = NULL;
-			rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
+			rc = db_restore(d, url, dir, top, json_string_value(json_object_get(m, "format")),
 					&ctx->err);
 			if (!rc)
-				rc = d->connect(&sc, url, &ctx->err);
+				rc = db_connect(d, &sc, url, &ctx->err);
 			if (!rc)
 				rc = compare_counts(ctx, d, sc, m);
 			if (sc)
-				d->close(sc);
+				db_close(d, sc);
 			dbs_error e2 = { 0 };
-			if (d->scratch_drop(ctx->conn, url, &e2) && !rc) {
+			if (db_scratch_drop(d, ctx->conn, url, &e2) && !rc) {
 				dbs_error_move(&ctx->err, &e2);
 				rc = DBS_EFAIL;
 			}
@@ -480,7 +482,7 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 		/* only into the database it was taken of, unless told otherwise */
 		const char *was = json_string_value(json_object_get(m, "identity"));
 		char *is = NULL;
-		rc = d->identity(ctx->conn, &is, &ctx->err);
+		rc = db_identity(d, ctx->conn, &is, &ctx->err);
 		if (!rc && (!was || strcmp(was, is))) {
 			rc = dbs_fail(&ctx->err, DBS_EINPUT, "backup %s was taken of another database (%s), "
 				      "not of %s", id, json_string_value(json_object_get(m, "database")),
@@ -497,9 +499,9 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 		json_t *tables = json_object_get(m, "tables");
 		for (size_t i = 0; !rc && r && i < r->nrows; i++)
 			if (!json_object_get(tables, DB_VAL(r, i, 0))) {
-				char *qname = d->quote_table(DB_VAL(r, i, 0));
+				char *qname = db_quote_table(d, DB_VAL(r, i, 0));
 				char *sql = xprintf("DROP TABLE IF EXISTS %s", qname);
-				rc = d->query(ctx->conn, sql, 0, NULL, NULL, &ctx->err);
+				rc = db_query(d, ctx->conn, sql, 0, NULL, NULL, &ctx->err);
 				free(sql);
 				free(qname);
 			}
@@ -507,17 +509,17 @@ int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 	}
 	if (!rc) {
 		char *top = dump_name(m);
-		rc = d->restore(url, dir, top, json_string_value(json_object_get(m, "format")),
+		rc = db_restore(d, url, dir, top, json_string_value(json_object_get(m, "format")),
 				&ctx->err);
 		free(top);
 	}
 	if (!rc) {
 		db_conn *c = NULL;
-		rc = d->connect(&c, url, &ctx->err);
+		rc = db_connect(d, &c, url, &ctx->err);
 		if (!rc)
 			rc = compare_counts(ctx, d, c, m);
 		if (c)
-			d->close(c);
+			db_close(d, c);
 	}
 	char *shown = dbs_redact_url(url);
 	if (!rc)
@@ -564,7 +566,7 @@ char *dbs_backup_newest(dbs_ctx *ctx)
 	char *is = NULL;
 	if (ctx->conn) {
 		dbs_error e = { 0 };
-		ctx->driver->identity(ctx->conn, &is, &e);
+		db_identity(ctx->driver, ctx->conn, &is, &e);
 		dbs_error_clear(&e);
 	}
 	size_t n;

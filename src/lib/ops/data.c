@@ -192,7 +192,7 @@ int data_file_load(data_file *f, const char *path, dbs_error *err)
 static int q1(dbs_ctx *ctx, const char *sql, int n, const char *const *p, char **out)
 {
 	db_rows *r = NULL;
-	int rc = ctx->driver->query(ctx->conn, sql, n, p, &r, &ctx->err);
+	int rc = db_query(ctx->driver, ctx->conn, sql, n, p, &r, &ctx->err);
 	if (!rc && out)
 		*out = r->nrows && r->ncols && DB_VAL(r, 0, 0) ? xstrdup(DB_VAL(r, 0, 0)) : NULL;
 	db_rows_free(r);
@@ -206,12 +206,12 @@ static int checkpoint_read(dbs_ctx *ctx, const data_file *f, char **last, int64_
 	*last = NULL;
 	*done = 0;
 	*finished = 0;
-	int rc = ctx->driver->table_exists(ctx->conn, "dbshift_data", &exists, &ctx->err);
+	int rc = db_table_exists(ctx->driver, ctx->conn, "dbshift_data", &exists, &ctx->err);
 	if (rc || !exists)
 		return rc;
 	db_rows *r = NULL;
 	const char *p[] = { f->name };
-	rc = ctx->driver->query(ctx->conn, "SELECT last_key, rows_done, finished FROM dbshift_data "
+	rc = db_query(ctx->driver, ctx->conn, "SELECT last_key, rows_done, finished FROM dbshift_data "
 				"WHERE name = $1", 1, p, &r, &ctx->err);
 	if (!rc && r->nrows == 1) {
 		*last = DB_VAL(r, 0, 0) ? xstrdup(DB_VAL(r, 0, 0)) : NULL;
@@ -230,7 +230,7 @@ static int checkpoint_write(dbs_ctx *ctx, const data_file *f, const char *last,
 	snprintf(fin, sizeof(fin), "%d", finished);
 	utc_now(at);
 	const char *p[] = { f->name, last, d, fin, at };
-	return ctx->driver->query(ctx->conn,
+	return db_query(ctx->driver, ctx->conn,
 		"INSERT INTO dbshift_data (name, last_key, rows_done, finished, updated_at) "
 		"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET "
 		"last_key = excluded.last_key, rows_done = excluded.rows_done, "
@@ -274,20 +274,20 @@ static int run_batch(dbs_ctx *ctx, void *arg)
 	const db_driver *d = ctx->driver;
 	db_rows *r = NULL;
 	const char *p[] = { b->lo, b->hi };
-	int rc = d->query(ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
+	int rc = db_query(d, ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
 	if (!rc && (b->lock_ms || b->stmt_ms))
-		rc = d->set_timeouts(ctx->conn, b->lock_ms, b->stmt_ms, 1, &ctx->err);
+		rc = db_set_timeouts(d, ctx->conn, b->lock_ms, b->stmt_ms, 1, &ctx->err);
 	if (!rc)
-		rc = d->query(ctx->conn, b->f->sql, 2, p, &r, &ctx->err);
+		rc = db_query(d, ctx->conn, b->f->sql, 2, p, &r, &ctx->err);
 	b->changed = r ? r->affected : 0;
 	db_rows_free(r);
 	if (!rc)
 		rc = checkpoint_write(ctx, b->f, b->hi, b->done_before + b->changed, 0);
 	if (!rc)
-		rc = d->query(ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+		rc = db_query(d, ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
 	if (rc) {
 		dbs_error e2 = { 0 };
-		d->query(ctx->conn, "ROLLBACK", 0, NULL, NULL, &e2);
+		db_query(d, ctx->conn, "ROLLBACK", 0, NULL, NULL, &e2);
 		dbs_error_clear(&e2);
 	}
 	return rc;
@@ -344,7 +344,7 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 				lag = v ? strtoll(v, NULL, 10) : 0;
 				free(v);
 			} else if (o->max_lag_ms) {
-				rc = ctx->driver->replica_lag_ms(ctx->conn, &lag, &ctx->err);
+				rc = db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err);
 			}
 			if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
 				break;

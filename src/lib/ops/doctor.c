@@ -145,12 +145,12 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	char *version = NULL, *why = NULL;
 	int64_t size = 0;
 
-	d->server_version(ctx->conn, &version, &ctx->err);
+	db_server_version(d, ctx->conn, &version, &ctx->err);
 	check(&c, "connect", "pass", NULL, "connected to %s (%s %s)", ctx->display_url, d->name,
 	      version ? version : "?");
 	free(version);
 
-	if (d->can_create(ctx->conn, &why, &ctx->err) || why)
+	if (db_can_create(d, ctx->conn, &why, &ctx->err) || why)
 		check(&c, "privileges", "fail", "grant CREATE on the schema to the migrating user",
 		      "%s", why ? why : ctx->err.message);
 	else
@@ -181,7 +181,7 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 		*strrchr(probe, '/') = '\0';
 	if (statvfs(probe, &vfs) != 0 && statvfs(".", &vfs) != 0) {
 		check(&c, "disk", "warn", "create backup_dir", "cannot see the free space of '%s'", bdir);
-	} else if (!d->database_size(ctx->conn, &size, &ctx->err)) {
+	} else if (!db_database_size(d, ctx->conn, &size, &ctx->err)) {
 		double free_b = (double)vfs.f_bavail * (double)vfs.f_frsize;
 		const char *st = free_b < (double)size ? "fail" : free_b < 2.0 * (double)size ? "warn"
 											 : "pass";
@@ -205,7 +205,7 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	int long_s = threshold(ctx->opts.doctor_long_query, "doctor_long_query") / 1000;
 	char long_what[64];
 	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
-	if (!d->blockers(ctx->conn, long_s, NULL, &blk, &ctx->err)) {
+	if (!db_blockers(d, ctx->conn, long_s, NULL, &blk, &ctx->err)) {
 		const struct { const char *kind, *id, *what; } kinds[] = {
 			{ "long query", "long-queries", long_what },
 			{ "waiting for a lock", "locks", "sessions waiting for locks" },
@@ -232,7 +232,7 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	dbs_error_clear(&ctx->err);
 
 	int64_t lag = 0;
-	if (!d->replica_lag_ms(ctx->conn, &lag, &ctx->err))
+	if (!db_replica_lag_ms(d, ctx->conn, &lag, &ctx->err))
 		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, "doctor_max_lag")
 		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);

@@ -39,10 +39,10 @@ static plan_entry *entry_of(const dbs_step *s)
 /* Split sec with the driver's parser, once per run (*off: where it fails). */
 static int split_once(dbs_ctx *ctx, section *sec, size_t *off)
 {
-	if (!ctx->driver->split || sec->split)
+	if (!db_can_split(ctx->driver) || sec->split)
 		return 0;
 	sec->parses++;
-	int rc = ctx->driver->split(sec->sql, &sec->span, &sec->nspan, off, &ctx->err);
+	int rc = db_split(ctx->driver, sec->sql, &sec->span, &sec->nspan, off, &ctx->err);
 	sec->split = !rc;
 	return rc;
 }
@@ -52,7 +52,7 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 {
 	const db_driver *d = ctx->driver;
 	void *chk = NULL;
-	int rc = d->check_begin ? d->check_begin(ctx->conn, &chk, &ctx->err) : 0;
+	int rc = db_check_begin(d, ctx->conn, &chk, &ctx->err);
 	for (size_t i = 0; !rc && i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
 		const migration *m = entry_of(s)->m;
@@ -61,8 +61,8 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 		if (!s->sql)
 			continue;
 		rc = split_once(ctx, sec, &off);
-		if (!rc && d->check_script)
-			rc = d->check_script(chk, s->sql, &off, &ctx->err);
+		if (!rc)
+			rc = db_check_script(d, chk, s->sql, &off, &ctx->err);
 		if (rc) {
 			locate(&ctx->err, sec, off);
 			break;
@@ -72,14 +72,13 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 		    (rc = data_check(m->data_file, &ctx->err)) && !ctx->err.line)
 			dbs_error_set_file(&ctx->err, m->path, m->data_line, 0);
 	}
-	if (d->check_end)
-		d->check_end(chk);
+	db_check_end(d, chk);
 	return rc;
 }
 
 static int q(dbs_ctx *ctx, const char *sql, dbs_error *err)
 {
-	return ctx->driver->query(ctx->conn, sql, 0, NULL, NULL, err);
+	return db_query(ctx->driver, ctx->conn, sql, 0, NULL, NULL, err);
 }
 
 static void rollback_quietly(dbs_ctx *ctx)
@@ -102,7 +101,7 @@ static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *
 	int up = s->direction == DBS_UP, rc = 0;
 	size_t off = 0;
 	if ((up || !section_is_empty(sec)) &&
-	    (rc = d->run_script(ctx->conn, sec->sql, &off, &ctx->err)))
+	    (rc = db_run_script(d, ctx->conn, sec->sql, &off, &ctx->err)))
 		locate(&ctx->err, sec, off);
 	*ms = now_ms() - t0;
 	if (!rc)
@@ -117,7 +116,7 @@ static int begin_tx(dbs_ctx *ctx)
 	int lock_ms = ctx->lock_ms, stmt_ms = ctx->stmt_ms;
 	int rc = q(ctx, "BEGIN", &ctx->err);
 	if (!rc && (lock_ms || stmt_ms))
-		rc = ctx->driver->set_timeouts(ctx->conn, lock_ms, stmt_ms, 1, &ctx->err);
+		rc = db_set_timeouts(ctx->driver, ctx->conn, lock_ms, stmt_ms, 1, &ctx->err);
 	return rc;
 }
 
@@ -146,12 +145,12 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 		? "started outside a transaction and did not finish"
 		: "rollback started outside a transaction and did not finish", err);
 	if (!rc && (lock_ms || stmt_ms))
-		rc = d->set_timeouts(ctx->conn, lock_ms, stmt_ms, 0, err);
+		rc = db_set_timeouts(d, ctx->conn, lock_ms, stmt_ms, 0, err);
 	if (!rc)
 		rc = run_and_record(ctx, s, t0, ms);
 	if (lock_ms || stmt_ms) {
 		dbs_error e2 = { 0 };
-		d->set_timeouts(ctx->conn, 0, 0, 0, &e2);
+		db_set_timeouts(d, ctx->conn, 0, 0, 0, &e2);
 		dbs_error_clear(&e2);
 	}
 	if (rc && err->file) {
@@ -195,7 +194,7 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 		state_forget_cmd(m, &hc);
 	cmds[n] = hc.cmd;
 	size_t failed = n, off = 0;
-	int rc = d->run_tx(ctx->conn, ctx->lock_ms, ctx->stmt_ms, cmds, n + 1, &failed, &off,
+	int rc = db_run_tx(d, ctx->conn, ctx->lock_ms, ctx->stmt_ms, cmds, n + 1, &failed, &off,
 			   &ctx->err);
 	*ms = now_ms() - t0;
 	if (rc && failed < n) {
@@ -215,7 +214,7 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	*ms = 0;
 	if (s->no_transaction)
 		return apply_no_tx(ctx, s, t0, ms);
-	if (ctx->driver->run_tx && step_section(s, entry_of(s))->split)
+	if (db_can_run_tx(ctx->driver) && step_section(s, entry_of(s))->split)
 		return apply_batch(ctx, s, t0, ms);
 	int rc = begin_tx(ctx);
 	if (!rc)

@@ -30,7 +30,7 @@ static void add_check(json_t *checks, const char *id, const char *title, json_t 
 
 int dbs_schema_dump(dbs_ctx *ctx, char **text)
 {
-	return ctx->driver->schema_dump(ctx->conn, text, &ctx->err);
+	return db_schema_dump(ctx->driver, ctx->conn, text, &ctx->err);
 }
 
 /* diff -u of the snapshot and the live schema, or NULL when equal. */
@@ -73,10 +73,10 @@ static int schema_diff(dbs_ctx *ctx, const char *snapshot, char **diff)
 static int sample_hash(const db_driver *d, db_conn *c, const char *table, char out[65],
 		       dbs_error *err)
 {
-	char *q = d->quote_table(table);
+	char *q = db_quote_table(d, table);
 	char *sql = xprintf("SELECT * FROM %s ORDER BY 1 LIMIT %d", q, SAMPLE_ROWS);
 	db_rows *r = NULL;
-	int rc = d->query(c, sql, 0, NULL, &r, err);
+	int rc = db_query(d, c, sql, 0, NULL, &r, err);
 	if (!rc) {
 		strbuf sb;
 		strbuf_init(&sb);
@@ -104,7 +104,7 @@ static int compare_with(dbs_ctx *ctx, const char *url, json_t *objs)
 	db_conn *oc = NULL;
 	db_rows *mine = NULL, *theirs = NULL;
 	if (!rc)
-		rc = d->connect(&oc, url, &ctx->err);
+		rc = db_connect(d, &oc, url, &ctx->err);
 	if (!rc)
 		rc = table_counts(d, ctx->conn, &mine, &ctx->err);
 	if (!rc)
@@ -141,7 +141,7 @@ static int compare_with(dbs_ctx *ctx, const char *url, json_t *objs)
 	db_rows_free(mine);
 	db_rows_free(theirs);
 	if (oc)
-		d->close(oc);
+		db_close(d, oc);
 	return rc;
 }
 
@@ -154,7 +154,7 @@ int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url,
 	if (!rc && schema_file)
 		rc = schema_diff(ctx, schema_file, &diff);
 	if (!rc)
-		rc = ctx->driver->schema_problems(ctx->conn, &probs, &ctx->err);
+		rc = db_schema_problems(ctx->driver, ctx->conn, &probs, &ctx->err);
 	if (rc) {
 		free(diff);
 		return rc;

@@ -32,7 +32,7 @@ void history_rows_free(history_row *rows, size_t n)
 
 int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err)
 {
-	return d->table_exists(c, "dbshift_migrations", exists, err);
+	return db_table_exists(d, c, "dbshift_migrations", exists, err);
 }
 
 static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
@@ -52,20 +52,20 @@ static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
 		"started_at %s NOT NULL, finished_at %s NOT NULL, status text NOT NULL, "
 		"applied_by text NOT NULL, tool_version text NOT NULL, report %s NOT NULL)",
 		d->timestamp_type, d->timestamp_type, d->json_type);
-	int rc = d->query(c, "BEGIN", 0, NULL, NULL, err);
+	int rc = db_query(d, c, "BEGIN", 0, NULL, NULL, err);
 	for (int i = 0; i < 3 && !rc; i++)
-		rc = d->query(c, ddl[i], 0, NULL, NULL, err);
+		rc = db_query(d, c, ddl[i], 0, NULL, NULL, err);
 	if (!rc) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", STATE_SCHEMA_VERSION);
 		const char *p[] = { v };
-		rc = d->query(c, "INSERT INTO dbshift_meta VALUES ('schema_version', $1)",
+		rc = db_query(d, c, "INSERT INTO dbshift_meta VALUES ('schema_version', $1)",
 			      1, p, NULL, err);
 	}
 	if (!rc)
-		rc = d->query(c, "COMMIT", 0, NULL, NULL, err);
+		rc = db_query(d, c, "COMMIT", 0, NULL, NULL, err);
 	else
-		d->query(c, "ROLLBACK", 0, NULL, NULL, &(dbs_error){ 0 });
+		db_query(d, c, "ROLLBACK", 0, NULL, NULL, &(dbs_error){ 0 });
 	for (int i = 0; i < 3; i++)
 		free(ddl[i]);
 	return rc;
@@ -77,7 +77,7 @@ static int create_data_table(const db_driver *d, db_conn *c, dbs_error *err)
 	char *ddl = xprintf("CREATE TABLE IF NOT EXISTS dbshift_data (name text PRIMARY KEY, "
 			    "last_key text, rows_done bigint NOT NULL, finished integer NOT NULL, "
 			    "updated_at %s NOT NULL)", d->timestamp_type);
-	int rc = d->query(c, ddl, 0, NULL, NULL, err);
+	int rc = db_query(d, c, ddl, 0, NULL, NULL, err);
 	free(ddl);
 	return rc;
 }
@@ -93,7 +93,7 @@ int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
 		return rc ? rc : create_data_table(d, c, err);
 	}
 	db_rows *r = NULL;
-	rc = d->query(c, "SELECT value FROM dbshift_meta WHERE key = 'schema_version'",
+	rc = db_query(d, c, "SELECT value FROM dbshift_meta WHERE key = 'schema_version'",
 		      0, NULL, &r, err);
 	if (rc)
 		return rc;
@@ -113,7 +113,7 @@ int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
 	       dbs_error *err)
 {
 	db_rows *r = NULL;
-	int rc = d->query(c, "SELECT app, version, name, checksum, status, applied_at, "
+	int rc = db_query(d, c, "SELECT app, version, name, checksum, status, applied_at, "
 			  "duration_ms, applied_by, message FROM dbshift_migrations",
 			  0, NULL, &r, err);
 	if (rc)
@@ -161,7 +161,7 @@ void state_record_cmd(const db_driver *d, const migration *m, const char *status
 	hc->p[6] = whoami();
 	hc->p[7] = DBSHIFT_VERSION;
 	hc->p[8] = message;
-	hc->sql = record_sql(d->tx_elapsed_ms ? d->tx_elapsed_ms : "0");
+	hc->sql = record_sql(d->core->tx_elapsed_ms ? d->core->tx_elapsed_ms : "0");
 	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p };
 }
 
@@ -183,7 +183,7 @@ int state_record(const db_driver *d, db_conn *c, const migration *m,
 	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, whoami(),
 			    DBSHIFT_VERSION, message };
 	char *sql = record_sql(dur);
-	int rc = d->query(c, sql, 9, p, NULL, err);
+	int rc = db_query(d, c, sql, 9, p, NULL, err);
 	free(sql);
 	return rc;
 }
@@ -192,7 +192,7 @@ int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err)
 {
 	const char *p[] = { app, version };
-	return d->query(c, "DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2",
+	return db_query(d, c, "DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2",
 			2, p, NULL, err);
 }
 
@@ -200,7 +200,7 @@ int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
 			  dbs_error *err)
 {
 	const char *p[] = { m->app, m->version, m->checksum, m->name };
-	return d->query(c, "UPDATE dbshift_migrations SET checksum = $3, name = $4 "
+	return db_query(d, c, "UPDATE dbshift_migrations SET checksum = $3, name = $4 "
 			"WHERE app = $1 AND version = $2", 4, p, NULL, err);
 }
 
@@ -212,7 +212,7 @@ int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 	utc_now(finished);
 	const char *p[] = { run_id, command, env, started, finished, status, whoami(),
 			    DBSHIFT_VERSION, report };
-	return d->query(c, "INSERT INTO dbshift_runs (run_id, command, environment, "
+	return db_query(d, c, "INSERT INTO dbshift_runs (run_id, command, environment, "
 			"started_at, finished_at, status, applied_by, tool_version, report) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, p, NULL, err);
 }
