@@ -128,11 +128,66 @@ const char *dbs_risk_advice(const char *band)
 
 /* ---- the schema model ---- */
 
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;  /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The slot of table, or (add) a free one for it; NULL when absent. */
+static model_table *table_slot(const lint_model *mm, const char *table, int add)
+{
+	if (!mm->cap)
+		return NULL;
+	model_table *free_slot = NULL;
+	for (size_t i = name_hash(table) & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
+		model_table *t = &mm->t[i];
+		if (t->name && !strcmp(t->name, table))
+			return t;
+		if (t->gone && !free_slot)
+			free_slot = t;
+		if (!t->name && !t->gone)
+			return add ? (free_slot ? free_slot : t) : NULL;
+	}
+}
+
+static void model_grow(lint_model *mm)
+{
+	lint_model old = *mm;
+	mm->cap = old.cap ? old.cap * 2 : 64;
+	mm->t = xcalloc(mm->cap, sizeof(model_table));
+	mm->used = 0;
+	for (size_t i = 0; i < old.cap; i++)
+		if (old.t[i].name) {
+			*table_slot(mm, old.t[i].name, 1) = old.t[i];
+			mm->used++;
+		}
+	free(old.t);
+}
+
+/* The table's entry, created empty when absent. */
+static model_table *table_get(lint_model *mm, const char *table)
+{
+	model_table *t = table_slot(mm, table, 0);
+	if (t)
+		return t;
+	if ((mm->used + 1) * 10 >= mm->cap * 7)
+		model_grow(mm);
+	t = table_slot(mm, table, 1);
+	if (!t->gone)
+		mm->used++;
+	*t = (model_table){ .name = xstrdup(table) };
+	return t;
+}
+
 static model_col *model_find(const lint_model *mm, const char *table, const char *column)
 {
-	for (size_t i = 0; i < mm->n; i++)
-		if (!strcmp(mm->cols[i].table, table) && !strcmp(mm->cols[i].column, column))
-			return &mm->cols[i];
+	model_table *t = table_slot(mm, table, 0);
+	for (size_t i = 0; t && i < t->n; i++)
+		if (!strcmp(t->cols[i].column, column))
+			return &t->cols[i];
 	return NULL;
 }
 
@@ -146,9 +201,9 @@ void model_set(lint_model *mm, const char *table, const char *column, const char
 {
 	model_col *c = model_find(mm, table, column);
 	if (!c) {
-		mm->cols = xrealloc(mm->cols, (mm->n + 1) * sizeof(model_col));
-		c = &mm->cols[mm->n++];
-		c->table = xstrdup(table);
+		model_table *t = table_get(mm, table);
+		t->cols = xrealloc(t->cols, (t->n + 1) * sizeof(model_col));
+		c = &t->cols[t->n++];
 		c->column = xstrdup(column);
 		c->type = NULL;
 	}
@@ -156,44 +211,55 @@ void model_set(lint_model *mm, const char *table, const char *column, const char
 	c->type = xstrdup(type);
 }
 
-static void model_remove(lint_model *mm, size_t i)
+static void table_clear(model_table *t)
 {
-	free(mm->cols[i].table);
-	free(mm->cols[i].column);
-	free(mm->cols[i].type);
-	mm->cols[i] = mm->cols[--mm->n];
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->cols[i].column);
+		free(t->cols[i].type);
+	}
+	free(t->cols);
+	free(t->name);
+	*t = (model_table){ .gone = 1 };
 }
 
 void model_drop_table(lint_model *mm, const char *table)
 {
-	for (size_t i = mm->n; i-- > 0;)
-		if (!strcmp(mm->cols[i].table, table))
-			model_remove(mm, i);
+	model_table *t = table_slot(mm, table, 0);
+	if (t)
+		table_clear(t);
 }
 
 /* Rename a column (column != NULL) or a table (column == NULL) to `to`. */
 void model_rename(lint_model *mm, const char *table, const char *column, const char *to)
 {
-	for (size_t i = 0; i < mm->n; i++) {
-		model_col *c = &mm->cols[i];
-		if (strcmp(c->table, table))
-			continue;
-		if (!column) {
-			free(c->table);
-			c->table = xstrdup(to);
-		} else if (!strcmp(c->column, column)) {
-			free(c->column);
-			c->column = xstrdup(to);
-		}
+	model_table *t = table_slot(mm, table, 0);
+	if (!t)
+		return;
+	if (column) {
+		for (size_t i = 0; i < t->n; i++)
+			if (!strcmp(t->cols[i].column, column)) {
+				free(t->cols[i].column);
+				t->cols[i].column = xstrdup(to);
+			}
+		return;
 	}
+	model_table moved = *t;
+	*t = (model_table){ .gone = 1 };
+	model_table *dst = table_get(mm, to);
+	dst->cols = xrealloc(dst->cols, (dst->n + moved.n + 1) * sizeof(model_col));
+	memcpy(dst->cols + dst->n, moved.cols, moved.n * sizeof(model_col));
+	dst->n += moved.n;
+	free(moved.cols);
+	free(moved.name);
 }
 
 void model_release(lint_model *mm)
 {
-	while (mm->n)
-		model_remove(mm, mm->n - 1);
-	free(mm->cols);
-	mm->cols = NULL;
+	for (size_t i = 0; i < mm->cap; i++)
+		if (mm->t[i].name)
+			table_clear(&mm->t[i]);
+	free(mm->t);
+	*mm = (lint_model){ 0 };
 }
 
 /* ---- per-statement helpers for the dialects ---- */

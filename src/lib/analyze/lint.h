@@ -52,12 +52,22 @@ typedef struct lint_migration {
 
 /* Columns' types of the tables seen so far, for ALTER COLUMN TYPE. */
 typedef struct model_col {
-	char *table, *column, *type;  /* type like "varchar(20)", "int4" */
+	char *column, *type;  /* type like "varchar(20)", "int4" */
 } model_col;
 
-typedef struct lint_model {
+typedef struct model_table {
+	char *name;           /* NULL: a free slot */
+	int gone;             /* a dropped table's slot, kept for probing */
 	model_col *cols;
 	size_t n;
+} model_table;
+
+/* The column types the migrations so far gave each table: a hash of
+ * tables (open addressing), each with its few columns, so that a history
+ * of thousands of tables costs no more per statement than one of ten. */
+typedef struct lint_model {
+	model_table *t;
+	size_t cap, used;     /* slots, and slots named or gone */
 } lint_model;
 
 const char *model_type(const lint_model *mm, const char *table, const char *column);
