@@ -204,9 +204,10 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
  * (the red findings it applied and its risk verdict), or NULL (borrowed). */
 const char *dbs_run_warnings(const dbs_ctx *ctx);
 /* The most times any one migration script was parsed since the context
- * was opened (each pending script of a migrate is parsed once by the lint
- * analysis and, on PostgreSQL, once by the driver's split; --verbose). */
-int dbs_script_parses(const dbs_ctx *ctx);
+ * was opened, and (scripts) how many were parsed at all: each pending
+ * script of a migrate is parsed once by the lint analysis and, on
+ * PostgreSQL, once by the driver's split; applied ones not at all. */
+int dbs_script_parses(const dbs_ctx *ctx, size_t *scripts);
 /* What reading the migrations directory ignored, a line per file (e.g. a
  * seed script beside Diesel directories), or NULL (borrowed). */
 const char *dbs_load_warnings(const dbs_ctx *ctx);

@@ -88,6 +88,15 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 	fflush(stdout);
 }
 
+/* --verbose: how often the scripts of this run were parsed. */
+static void print_parses(dbs_ctx *ctx)
+{
+	size_t n;
+	int most = dbs_script_parses(ctx, &n);
+	printf("parsed %zu script%s, each at most %d time%s\n", n, n == 1 ? "" : "s", most,
+	       most == 1 ? "" : "s");
+}
+
 int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 {
 	print_warnings(g, dbs_run_warnings(ctx));
@@ -112,7 +121,7 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 		else
 			printf("%s: %zu migration%s\n", verb, g->done, g->done == 1 ? "" : "s");
 		if (g->verbose)
-			printf("parses per script: %d at most\n", dbs_script_parses(ctx));
+			print_parses(ctx);
 	}
 	if (g->json && report)
 		printf("%s\n", report);
@@ -129,6 +138,8 @@ int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan 
 		json_t *d = json_loads(doc, 0, NULL);
 		render_plan(stdout, d, !strcmp(command, "plan"));
 		json_decref(d);
+		if (g->verbose)
+			print_parses(ctx);
 	}
 	free(doc);
 	if (!rc)

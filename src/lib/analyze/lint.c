@@ -222,11 +222,29 @@ static void table_clear(model_table *t)
 	*t = (model_table){ .gone = 1 };
 }
 
+/* Dropped: known to have no columns (the database is not asked). */
+static void table_empty(model_table *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->cols[i].column);
+		free(t->cols[i].type);
+	}
+	free(t->cols);
+	t->cols = NULL;
+	t->n = 0;
+}
+
 void model_drop_table(lint_model *mm, const char *table)
 {
-	model_table *t = table_slot(mm, table, 0);
-	if (t)
-		table_clear(t);
+	model_table *t = table_get(mm, table);
+	table_empty(t);
+	t->complete = 1;
+}
+
+int model_knows(const lint_model *mm, const char *table)
+{
+	const model_table *t = table_slot(mm, table, 0);
+	return t && t->complete;
 }
 
 /* Rename a column (column != NULL) or a table (column == NULL) to `to`. */
@@ -243,14 +261,18 @@ void model_rename(lint_model *mm, const char *table, const char *column, const c
 			}
 		return;
 	}
+	if (!strcmp(table, to))
+		return;
 	model_table moved = *t;
-	*t = (model_table){ .gone = 1 };
+	t->cols = NULL;  /* the old name stays known, without columns */
+	t->n = 0;
+	t->complete = 1;
 	model_table *dst = table_get(mm, to);
+	dst->complete = moved.complete;
 	dst->cols = xrealloc(dst->cols, (dst->n + moved.n + 1) * sizeof(model_col));
 	memcpy(dst->cols + dst->n, moved.cols, moved.n * sizeof(model_col));
 	dst->n += moved.n;
 	free(moved.cols);
-	free(moved.name);
 }
 
 void model_release(lint_model *mm)

@@ -57,7 +57,8 @@ typedef struct model_col {
 
 typedef struct model_table {
 	char *name;           /* NULL: a free slot */
-	int gone;             /* a dropped table's slot, kept for probing */
+	int gone;             /* a freed slot, kept for probing */
+	int complete;         /* created or dropped here: cols are all there is */
 	model_col *cols;
 	size_t n;
 } model_table;
@@ -73,6 +74,9 @@ typedef struct lint_model {
 const char *model_type(const lint_model *mm, const char *table, const char *column);
 void model_set(lint_model *mm, const char *table, const char *column, const char *type);
 void model_drop_table(lint_model *mm, const char *table);
+/* Did the migrations linted so far create or drop table, so that the
+ * model holds all its columns?  When not, the database knows better. */
+int model_knows(const lint_model *mm, const char *table);
 void model_rename(lint_model *mm, const char *table, const char *column, const char *to);
 void model_release(lint_model *mm);
 

@@ -132,6 +132,22 @@ static const char *const nonvolatile_funcs[] = {
 
 /* Is function f (its last name) not volatile?  The database's pg_proc
  * when there is one, else the list above. */
+/* The type of a column the migrations linted so far did not touch, from
+ * the database (cached in the model), or NULL. */
+static const char *db_column(lint_state *st, const char *table, const char *col)
+{
+	char *type = NULL;
+	dbs_error e = { 0 };
+	if (!st->db || db_column_type(st->db->driver, st->db->conn, table, col, &type, &e) ||
+	    !type) {
+		dbs_error_clear(&e);
+		return NULL;
+	}
+	model_set(st->model, table, col, type);
+	free(type);
+	return model_type(st->model, table, col);
+}
+
 static int nonvolatile(lint_state *st, const char *f)
 {
 	const lint_db *db = st->db;
@@ -516,6 +532,8 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 		json_t *cd = json_object_get(def, "ColumnDef");
 		char *type = type_string(json_object_get(cd, "typeName"));
 		const char *old = col ? model_type(st->model, table, col) : NULL;
+		if (col && !old && !model_knows(st->model, table))
+			old = db_column(st, table, col);
 		take_lock(s, "ACCESS EXCLUSIVE");
 		if (existing) {
 			int using = json_object_get(cd, "raw_default") != NULL;

@@ -109,15 +109,17 @@ const char *dbs_load_warnings(const dbs_ctx *ctx)
 	return ctx->src.warnings;
 }
 
-int dbs_script_parses(const dbs_ctx *ctx)
+int dbs_script_parses(const dbs_ctx *ctx, size_t *scripts)
 {
 	int most = 0;
+	*scripts = 0;
 	for (size_t i = 0; i < ctx->src.n; i++) {
-		const migration *m = &ctx->src.m[i];
-		if (m->up.parses > most)
-			most = m->up.parses;
-		if (m->down.parses > most)
-			most = m->down.parses;
+		const section *s[2] = { &ctx->src.m[i].up, &ctx->src.m[i].down };
+		for (int k = 0; k < 2; k++) {
+			*scripts += s[k]->parses > 0;
+			if (s[k]->parses > most)
+				most = s[k]->parses;
+		}
 	}
 	return most;
 }

@@ -256,6 +256,13 @@ int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs
 	return d->archive->scratch_drop(c, scratch_url, err);
 }
 
+int db_column_type(const db_driver *d, db_conn *c, const char *table, const char *column,
+		   char **type, dbs_error *err)
+{
+	*type = NULL;
+	return d->intro->column_type ? d->intro->column_type(c, table, column, type, err) : 0;
+}
+
 int db_can_split(const db_driver *d)
 {
 	return d->core->split != NULL;

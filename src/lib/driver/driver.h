@@ -146,6 +146,11 @@ typedef struct db_intro {
 	/* How volatile function name is ('i', 's', 'v'; 0 when unknown), for
 	 * lint; NULL where the database has no such notion. */
 	int (*func_volatility)(db_conn *c, const char *name, char *vol, dbs_error *err);
+	/* The type of table.column as lint's model writes types ("int4",
+	 * "varchar(40)", "numeric(10,2)", "text[]"), *type NULL when there is
+	 * no such column; NULL where lint keeps no model. */
+	int (*column_type)(db_conn *c, const char *table, const char *column, char **type,
+			   dbs_error *err);
 } db_intro;
 
 typedef struct db_archive {
@@ -223,6 +228,8 @@ int db_restore(const db_driver *d, const char *url, const char *dir, const char 
 int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **scratch_url,
 		      dbs_error *err);
 int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err);
+int db_column_type(const db_driver *d, db_conn *c, const char *table, const char *column,
+		   char **type, dbs_error *err);
 int db_can_split(const db_driver *d);
 int db_can_run_tx(const db_driver *d);
 /* The dump format for a request (NULL: the default), or NULL when the

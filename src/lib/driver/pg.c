@@ -899,6 +899,30 @@ static int pg_func_volatility(db_conn *c, const char *name, char *vol, dbs_error
 	return rc;
 }
 
+static int pg_column_type(db_conn *c, const char *table, const char *column, char **type,
+			  dbs_error *err)
+{
+	const char *p[] = { table, column };
+	db_rows *r = NULL;
+	/* typname and typmod as the parser writes them: varchar(40), numeric(10,2) */
+	int rc = run_query(c->pg,
+		"SELECT CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN substr(t.typname, 2) "
+		"ELSE t.typname END || CASE WHEN a.atttypmod < 0 THEN '' "
+		"WHEN t.typname IN ('varchar', 'bpchar', '_varchar', '_bpchar') "
+		"THEN '(' || (a.atttypmod - 4) || ')' "
+		"WHEN t.typname IN ('numeric', '_numeric') THEN '(' || ((a.atttypmod - 4) >> 16) "
+		"|| ',' || ((a.atttypmod - 4) & 65535) || ')' ELSE '' END "
+		"|| CASE WHEN t.typelem <> 0 AND t.typlen = -1 THEN '[]' ELSE '' END "
+		"FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+		"WHERE a.attrelid = to_regclass(CASE WHEN strpos($1, '.') > 0 "
+		"THEN quote_ident(split_part($1, '.', 1)) || '.' || quote_ident(split_part($1, '.', 2)) "
+		"ELSE quote_ident($1) END) AND a.attname = $2 AND NOT a.attisdropped",
+		2, p, &r, err);
+	*type = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) ? xstrdup(DB_VAL(r, 0, 0)) : NULL;
+	db_rows_free(r);
+	return rc;
+}
+
 static const db_core pg_core = {
 	.version = 1,
 	.connect = pg_connect,
@@ -929,6 +953,7 @@ static const db_intro pg_intro = {
 	.can_create = pg_can_create,
 	.quote_table = pg_quote_table,
 	.func_volatility = pg_func_volatility,
+	.column_type = pg_column_type,
 	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
 		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
 };

@@ -57,22 +57,17 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 /* Lint the up steps of plan, after recording what is applied. */
 int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 {
-	const migration **applied = xcalloc(ctx->nentries + 1, sizeof(migration *));
+	/* Applied migrations are not analysed again: what lint needs of them
+	 * (the types of their columns) it asks the database, which knows. */
 	const migration **ms = xcalloc(plan->n + 1, sizeof(migration *));
-	size_t na = 0, n = 0;
-	for (size_t i = 0; i < ctx->nentries; i++) {
-		dbs_state s = ctx->entries[i].pub.state;
-		if (ctx->entries[i].m && (s == DBS_APPLIED || s == DBS_DRIFTED))
-			applied[na++] = ctx->entries[i].m;
-	}
+	size_t n = 0;
 	for (size_t i = 0; i < plan->n; i++)
 		if (plan->steps[i].direction == DBS_UP)
 			ms[n++] = ((const plan_entry *)(const void *)plan->steps[i].entry)->m;
 	lint_db db;
-	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), applied, na, ms, n, &ctx->err);
+	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, n, &ctx->err);
 	for (size_t i = 0; !rc && i < (*out)->n; i++)
 		(*out)->mig[i].irreversible = section_is_empty(&(*out)->mig[i].m->down);
-	free(applied);
 	free(ms);
 	return rc;
 }
