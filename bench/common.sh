@@ -11,5 +11,5 @@ chmod 755 "$WORK"
 . "$ROOT/tests/integration/pgserver.sh"
 trap 'pg_stop; rm -rf "$WORK"' EXIT
 if [ "${1:-}" = postgres ]; then
-	pg_start
+	PG_FSYNC=on pg_start  # as a real server runs: each commit waits for the disk
 fi

@@ -1,18 +1,48 @@
 #!/usr/bin/env bash
-# migrations.sh [N] - time dbshift against the floor on PostgreSQL and SQLite.
+# migrations.sh [N] [ROUNDS] - dbshift next to its floor, on PostgreSQL and
+# SQLite: the median of ROUNDS (5) runs of each, dbshift and the floor taking
+# turns to go first, with the ratio.
 #
-# Generates N (default 1000) trivial migrations and times migrate-all,
-# rollback-all and status with N applied, then status with 10 N applied
-# (recorded with baseline), next to the floor: the same SQL, one
-# transaction per migration, fed through a single psql / sqlite3 session.
+# The floor is the same SQL, one transaction per migration, fed through one
+# psql / sqlite3 session.  On SQLite it is measured on tmpfs (/dev/shm),
+# where the CPU work shows, and dbmate (npm) is timed on disk, where the
+# syncs of each commit show.  Then: status with N and 10 N applied, plan of
+# a 1 MB history of 6,000 statements (all applied but one, and all
+# pending), and how often migrate parses a pending script (-v).
 . "$(dirname "$0")/common.sh" postgres
 N=${1:-1000}
+R=${2:-5}
+TOOLS=$ROOT/build-bench/npm
+[ -x "$TOOLS/node_modules/.bin/dbmate" ] ||
+	npm install --silent --prefix "$TOOLS" dbmate >/dev/null
 
 gen() {  # DIR COUNT
 	mkdir -p "$1"
 	for i in $(seq 1 "$2"); do
 		printf -- '-- migrate:up\nCREATE TABLE t_%d (id bigint PRIMARY KEY, v text);\n-- migrate:down\nDROP TABLE t_%d;\n' "$i" "$i" \
 			> "$1/$(printf '%06d' "$i")_t$i.sql"
+	done
+}
+
+# a history of realistic statements: ten a migration, 170 bytes each
+gen_history() {  # DIR COUNT
+	mkdir -p "$1"
+	for i in $(seq 1 "$2"); do
+		cat > "$1/$(printf '%06d' "$i")_h$i.sql" <<SQL
+-- migrate:up
+SET lock_timeout = '2s';
+CREATE TABLE h$i (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name varchar(40), meta json, created timestamp, note text);
+ALTER TABLE h$i ADD COLUMN state text NOT NULL DEFAULT 'new', ADD COLUMN owner_id bigint;
+CREATE INDEX h${i}_name ON h$i (name, created) WHERE state <> 'gone';
+ALTER TABLE h$i ALTER COLUMN name TYPE varchar(80);
+INSERT INTO h$i (name, state) SELECT 'n' || g, 'old' FROM generate_series(1, 10) g;
+UPDATE h$i SET state = 'active', note = 'migrated' WHERE created > now() - interval '1 day';
+DELETE FROM h$i WHERE state = 'gone' AND created < now() - interval '30 days';
+ALTER TABLE h$i ADD CONSTRAINT h${i}_state CHECK (state <> '' AND length(state) < 20) NOT VALID;
+ALTER TABLE h$i VALIDATE CONSTRAINT h${i}_state;
+-- migrate:down
+DROP TABLE h$i;
+SQL
 	done
 }
 
@@ -31,39 +61,109 @@ secs() {  # COMMAND...: wall time in seconds
 	t0=$(date +%s.%N)
 	"$@" >/dev/null 2>&1
 	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l | xargs printf '%.3f'
+	echo "$t1 - $t0" | bc -l | xargs printf '%.4f'
+}
+
+median() {  # numbers on stdin
+	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
+	local a b
+	a=$(echo "$3" | median)
+	b=$(echo "$4" | median)
+	printf '%-9s %-40s %9.3fs %9.3fs %7.2fx  %s\n' "$1" "$2" "$a" "$b" \
+		"$(echo "$a / $b" | bc -l)" "${5:-floor}"
 }
 
 gen "$WORK/m" "$N"
 gen "$WORK/big" $((N * 10))
+gen_history "$WORK/hist" 600
+floor_up "$N" > "$WORK/up.sql"
+floor_down "$N" > "$WORK/down.sql"
 cd "$WORK"
-printf '%-10s %-28s %10s %10s\n' driver operation dbshift floor
-for driver in postgres sqlite; do
-	if [ $driver = postgres ]; then
-		url=$(pg_newdb bench); furl=$(pg_newdb benchfloor); burl=$(pg_newdb benchbig)
-		floor() { psql -X -q "$furl" -v ON_ERROR_STOP=1 -f "$1"; }
-		floor_status() { psql -X -q "$url" -c 'SELECT * FROM dbshift_migrations'; }
-		floor_status_big() { psql -X -q "$burl" -c 'SELECT * FROM dbshift_migrations'; }
-	else
-		url=sqlite:$WORK/bench.db; furl=$WORK/floor.db; burl=sqlite:$WORK/big.db
-		rm -f bench.db floor.db big.db
-		floor() { sqlite3 "$furl" < "$1"; }
-		floor_status() { sqlite3 "$WORK/bench.db" 'SELECT * FROM dbshift_migrations'; }
-		floor_status_big() { sqlite3 "$WORK/big.db" 'SELECT * FROM dbshift_migrations'; }
-	fi
-	floor_up "$N" > up.sql
-	floor_down "$N" > down.sql
-	up=$(secs "$DBSHIFT" --database "$url" --dir m migrate)
-	fup=$(secs floor up.sql)
-	st=$(secs "$DBSHIFT" --database "$url" --dir m status)
-	fst=$(secs floor_status)
-	down=$(secs "$DBSHIFT" --database "$url" --dir m rollback zero)
-	fdown=$(secs floor down.sql)
-	"$DBSHIFT" --database "$burl" --dir big baseline $(printf '%06d' $((N * 10))) >/dev/null
-	stb=$(secs "$DBSHIFT" --database "$burl" --dir big status)
-	fstb=$(secs floor_status_big)
-	printf '%-10s %-28s %9ss %9ss\n' $driver "migrate $N" "$up" "$fup"
-	printf '%-10s %-28s %9ss %9ss\n' $driver "rollback $N (zero)" "$down" "$fdown"
-	printf '%-10s %-28s %9ss %9ss\n' $driver "status, $N applied" "$st" "$fst"
-	printf '%-10s %-28s %9ss %9ss\n' $driver "status, $((N * 10)) applied" "$stb" "$fstb"
+printf '%-9s %-40s %10s %10s %8s\n' driver work dbshift reference ratio
+
+# PostgreSQL: a fresh database a round for each side
+up=; fup=; down=; fdown=; st=; fst=
+for r in $(seq 1 "$R"); do
+	url=$(pg_newdb "bench$r")
+	furl=$(pg_newdb "floor$r")
+	a() { secs "$DBSHIFT" --database "$url" --dir m migrate; }
+	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f up.sql; }
+	if [ $((r % 2)) = 1 ]; then up+="$(a)"$'\n'; fup+="$(b)"$'\n'
+	else fup+="$(b)"$'\n'; up+="$(a)"$'\n'; fi
+	st+="$(secs "$DBSHIFT" --database "$url" --dir m status)"$'\n'
+	fst+="$(secs psql -X -q "$url" -c 'SELECT * FROM dbshift_migrations')"$'\n'
+	a() { secs "$DBSHIFT" --database "$url" --dir m rollback zero; }
+	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f down.sql; }
+	if [ $((r % 2)) = 1 ]; then down+="$(a)"$'\n'; fdown+="$(b)"$'\n'
+	else fdown+="$(b)"$'\n'; down+="$(a)"$'\n'; fi
 done
+row postgres "migrate $N" "$up" "$fup" "psql"
+row postgres "rollback $N (zero)" "$down" "$fdown" "psql"
+row postgres "status, $N applied" "$st" "$fst" "psql SELECT"
+burl=$(pg_newdb benchbig)
+"$DBSHIFT" --database "$burl" --dir big baseline "$(printf '%06d' $((N * 10)))" >/dev/null
+stb=; fstb=
+for r in $(seq 1 "$R"); do
+	stb+="$(secs "$DBSHIFT" --database "$burl" --dir big status)"$'\n'
+	fstb+="$(secs psql -X -q "$burl" -c 'SELECT * FROM dbshift_migrations')"$'\n'
+done
+row postgres "status, $((N * 10)) applied" "$stb" "$fstb" "psql SELECT"
+
+# SQLite on tmpfs against sqlite3, on disk against dbmate
+SHM=$(mktemp -d /dev/shm/dbshift-bench.XXXXXX)
+trap 'pg_stop; rm -rf "$WORK" "$SHM"' EXIT
+up=; fup=; down=; fdown=; st=; fst=; dup=; dm=
+for r in $(seq 1 "$R"); do
+	rm -f "$SHM"/*.db "$WORK"/disk*.db
+	a() { secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m migrate; }
+	b() { secs sh -c "sqlite3 '$SHM/floor.db' < up.sql"; }
+	if [ $((r % 2)) = 1 ]; then up+="$(a)"$'\n'; fup+="$(b)"$'\n'
+	else fup+="$(b)"$'\n'; up+="$(a)"$'\n'; fi
+	st+="$(secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m status)"$'\n'
+	fst+="$(secs sqlite3 "$SHM/bench.db" 'SELECT * FROM dbshift_migrations')"$'\n'
+	a() { secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m rollback zero; }
+	b() { secs sh -c "sqlite3 '$SHM/floor.db' < down.sql"; }
+	if [ $((r % 2)) = 1 ]; then down+="$(a)"$'\n'; fdown+="$(b)"$'\n'
+	else fdown+="$(b)"$'\n'; down+="$(a)"$'\n'; fi
+	a() { secs "$DBSHIFT" --database "sqlite:$WORK/disk1.db" --dir m migrate; }
+	b() { secs "$TOOLS/node_modules/.bin/dbmate" --url "sqlite:$WORK/disk2.db" \
+		--migrations-dir m --no-dump-schema up; }
+	if [ $((r % 2)) = 1 ]; then dup+="$(a)"$'\n'; dm+="$(b)"$'\n'
+	else dm+="$(b)"$'\n'; dup+="$(a)"$'\n'; fi
+done
+row sqlite "migrate $N (tmpfs)" "$up" "$fup" "sqlite3"
+row sqlite "rollback $N (zero, tmpfs)" "$down" "$fdown" "sqlite3"
+row sqlite "migrate $N (disk)" "$dup" "$dm" "dbmate"
+row sqlite "status, $N applied" "$st" "$fst" "sqlite3 SELECT"
+rm -f big.db
+"$DBSHIFT" --database "sqlite:$WORK/big.db" --dir big baseline "$(printf '%06d' $((N * 10)))" >/dev/null
+stb=; fstb=
+for r in $(seq 1 "$R"); do
+	stb+="$(secs "$DBSHIFT" --database "sqlite:$WORK/big.db" --dir big status)"$'\n'
+	fstb+="$(secs sqlite3 "$WORK/big.db" 'SELECT * FROM dbshift_migrations')"$'\n'
+done
+row sqlite "status, $((N * 10)) applied" "$stb" "$fstb" "sqlite3 SELECT"
+
+# plan of a 1 MB history: 0.1 s is the goal
+hurl=$(pg_newdb benchhist)
+"$DBSHIFT" --database "$hurl" --dir hist baseline 000599 >/dev/null
+p1=; p2=; one=
+for r in $(seq 1 "$R"); do
+	p1+="$(secs "$DBSHIFT" --database "$hurl" --dir hist plan)"$'\n'
+	p2+="$(secs "$DBSHIFT" --database "$(pg_newdb benchhist2)" --dir hist plan)"$'\n'
+	one+="0.1"$'\n'
+done
+printf '%-9s %s\n' postgres "history: $(du -sk hist | cut -f1) kB, $(grep -vc -e '^--' -e '^$' hist/*.sql | awk -F: '{ s += $2 } END { print s }') statements"
+row postgres "plan, 599 applied, 1 pending" "$p1" "$one" "goal (s)"
+row postgres "plan, all 600 pending" "$p2" "$one" "goal (s)"
+
+# how often a pending script is parsed in one migrate (the goal is 1)
+purl=$(pg_newdb benchparse)
+printf '%-9s %-40s %s\n' postgres "parses per pending script" \
+	"$("$DBSHIFT" --database "$purl" --dir m -v migrate | tail -n 1)"
+rm -f parse.db
+printf '%-9s %-40s %s\n' sqlite "parses per pending script" \
+	"$("$DBSHIFT" --database "sqlite:$WORK/parse.db" --dir m -v migrate | tail -n 1)"

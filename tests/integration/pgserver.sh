@@ -27,7 +27,7 @@ pg_start() {
 		cat "$PG_DIR/initdb.log"; return 1; }
 	PGPORT_TEST=${PGPORT_TEST:-$(( 20000 + RANDOM % 20000 ))}
 	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-		-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100" \
+		-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=100" \
 		start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
 	PG_ADMIN_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/postgres"
 	export PG_DIR PGPORT_TEST PG_ADMIN_URL

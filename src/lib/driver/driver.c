@@ -134,10 +134,10 @@ int db_split(const db_driver *d, const char *sql, size_t (**spans)[2], size_t *n
 	return d->core->split(sql, spans, n, err_offset, err);
 }
 
-int db_run_tx(const db_driver *d, db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds,
-	      size_t n, size_t *failed, size_t *err_offset, dbs_error *err)
+int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
+	      size_t *failed, size_t *err_offset, dbs_error *err)
 {
-	return d->core->run_tx(c, lock_ms, stmt_ms, cmds, n, failed, err_offset, err);
+	return d->core->run_tx(c, tx, cmds, n, failed, err_offset, err);
 }
 
 int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err)

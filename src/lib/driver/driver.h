@@ -30,6 +30,15 @@ typedef struct db_cmd {
 	const char *const *params;
 } db_cmd;
 
+/* How a run_tx transaction runs: its lock and statement timeouts (ms, 0:
+ * none), and no_wait: its COMMIT need not wait for the disk (PostgreSQL's
+ * synchronous_commit off); a later commit on the connection that waits,
+ * such as the run's record, makes it durable with everything before it. */
+typedef struct db_tx {
+	int lock_ms, stmt_ms;
+	int no_wait;
+} db_tx;
+
 /*
  * A database driver: three small tables behind one name, each with its
  * own version, reached only through the db_* wrappers below.  core runs
@@ -75,15 +84,15 @@ typedef struct db_core {
 	int (*split)(const char *sql, size_t (**spans)[2], size_t *n, size_t *err_offset,
 		     dbs_error *err);
 	/*
-	 * Run cmds[0..n) as one transaction: BEGIN, the lock and statement
-	 * timeouts for it (0: none), each command, COMMIT, in as few round
-	 * trips as the database allows (PostgreSQL: one pipeline).  It stops
+	 * Run cmds[0..n) as one transaction: BEGIN, the settings of tx for
+	 * it, each command, COMMIT, in as few round trips as the database
+	 * allows (PostgreSQL: one pipeline).  It stops
 	 * at the first failure (*failed is its index, n for BEGIN or COMMIT;
 	 * *err_offset the byte in that command where it failed) and leaves
 	 * the transaction rolled back.  NULL: not offered.
 	 */
-	int (*run_tx)(db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds, size_t n,
-		      size_t *failed, size_t *err_offset, dbs_error *err);
+	int (*run_tx)(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n, size_t *failed,
+		      size_t *err_offset, dbs_error *err);
 	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
 	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
 	void (*unlock)(db_conn *c);
@@ -197,8 +206,8 @@ int db_run_script(const db_driver *d, db_conn *c, const char *sql, size_t *err_o
 		  dbs_error *err);
 int db_split(const db_driver *d, const char *sql, size_t (**spans)[2], size_t *n,
 	     size_t *err_offset, dbs_error *err);
-int db_run_tx(const db_driver *d, db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds,
-	      size_t n, size_t *failed, size_t *err_offset, dbs_error *err);
+int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
+	      size_t *failed, size_t *err_offset, dbs_error *err);
 int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err);
 void db_unlock(const db_driver *d, db_conn *c);
 int db_set_timeouts(const db_driver *d, db_conn *c, int lock_ms, int statement_ms, int local,

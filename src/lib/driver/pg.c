@@ -425,19 +425,24 @@ static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, d
  * server skips the rest up to the sync; the transaction is then rolled
  * back here.
  */
-static int pg_run_tx(db_conn *c, int lock_ms, int stmt_ms, const db_cmd *cmds, size_t n,
+static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 		     size_t *failed, size_t *err_offset, dbs_error *err)
 {
+	static const char no_wait[] = "SET LOCAL synchronous_commit = off";
 	char set[2][64];
-	snprintf(set[0], sizeof(set[0]), "SET LOCAL lock_timeout = %d", lock_ms);
-	snprintf(set[1], sizeof(set[1]), "SET LOCAL statement_timeout = %d", stmt_ms);
-	size_t nhead = lock_ms || stmt_ms ? 3 : 1, total = nhead + n + 1;
-	db_cmd *all = xcalloc(total, sizeof(*all));
-	all[0] = (db_cmd){ "BEGIN", 5, 0, NULL };
-	if (nhead == 3) {
-		all[1] = (db_cmd){ set[0], strlen(set[0]), 0, NULL };
-		all[2] = (db_cmd){ set[1], strlen(set[1]), 0, NULL };
+	snprintf(set[0], sizeof(set[0]), "SET LOCAL lock_timeout = %d", tx->lock_ms);
+	snprintf(set[1], sizeof(set[1]), "SET LOCAL statement_timeout = %d", tx->stmt_ms);
+	size_t nhead = 1, total;
+	db_cmd head[4] = { { "BEGIN", 5, 0, NULL } };
+	if (tx->lock_ms || tx->stmt_ms) {
+		head[nhead++] = (db_cmd){ set[0], strlen(set[0]), 0, NULL };
+		head[nhead++] = (db_cmd){ set[1], strlen(set[1]), 0, NULL };
 	}
+	if (tx->no_wait)
+		head[nhead++] = (db_cmd){ no_wait, sizeof(no_wait) - 1, 0, NULL };
+	total = nhead + n + 1;
+	db_cmd *all = xcalloc(total, sizeof(*all));
+	memcpy(all, head, nhead * sizeof(*all));
 	memcpy(all + nhead, cmds, n * sizeof(*cmds));
 	all[total - 1] = (db_cmd){ "COMMIT", 6, 0, NULL };
 	PGresult *bad = NULL;

@@ -26,7 +26,48 @@ struct db_conn {
 	int locked;
 	char *create_path;  /* the file to create on the first write */
 	int wait_ms;        /* how long a statement waits for another's lock */
+	/* The last queries, prepared: a run asks the same few (BEGIN, the
+	 * history row, COMMIT) once a migration. */
+	struct { char *sql; sqlite3_stmt *st; } cache[8];
+	unsigned next;
 };
+
+static void cache_clear(db_conn *c)
+{
+	for (size_t i = 0; i < sizeof(c->cache) / sizeof(c->cache[0]); i++) {
+		sqlite3_finalize(c->cache[i].st);
+		free(c->cache[i].sql);
+		c->cache[i].st = NULL;
+		c->cache[i].sql = NULL;
+	}
+}
+
+/* A prepared statement for sql, from the cache or made and kept there;
+ * NULL with *rc set when sql does not prepare as exactly one statement. */
+static sqlite3_stmt *cache_get(db_conn *c, const char *sql, int *rc)
+{
+	size_t n = sizeof(c->cache) / sizeof(c->cache[0]);
+	for (size_t i = 0; i < n; i++)
+		if (c->cache[i].sql && !strcmp(c->cache[i].sql, sql))
+			return c->cache[i].st;
+	sqlite3_stmt *st = NULL;
+	const char *tail = NULL;
+	*rc = sqlite3_prepare_v2(c->db, sql, -1, &st, &tail);
+	if (*rc != SQLITE_OK)
+		return NULL;
+	if (!st || (tail && tail[sql_skip_space(tail, strlen(tail))])) {
+		/* what follows the first statement would be silently skipped */
+		sqlite3_finalize(st);
+		*rc = st ? SQLITE_TOOBIG : SQLITE_EMPTY;
+		return NULL;
+	}
+	size_t k = c->next++ % n;
+	sqlite3_finalize(c->cache[k].st);
+	free(c->cache[k].sql);
+	c->cache[k].sql = xstrdup(sql);
+	c->cache[k].st = st;
+	return st;
+}
 
 static int db_error(sqlite3 *db, dbs_error *err)
 {
@@ -120,6 +161,7 @@ static int materialize(db_conn *c, dbs_error *err)
 	int rc = open_file(&db, c->create_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
 	if (rc)
 		return rc;
+	cache_clear(c);
 	sqlite3_close(c->db);
 	c->db = db;
 	sqlite3_busy_timeout(db, c->wait_ms);
@@ -132,6 +174,7 @@ static void sq_close(db_conn *c)
 {
 	if (!c)
 		return;
+	cache_clear(c);
 	sqlite3_close(c->db);
 	free(c->create_path);
 	free(c);
@@ -140,16 +183,13 @@ static void sq_close(db_conn *c)
 static int sq_query(db_conn *c, const char *sql, int nparams,
 		    const char *const *params, db_rows **rows, dbs_error *err)
 {
-	sqlite3_stmt *st;
-	const char *tail = NULL;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &st, &tail) != SQLITE_OK)
+	int prc = SQLITE_OK;
+	sqlite3_stmt *st = cache_get(c, sql, &prc);
+	if (!st && (prc == SQLITE_TOOBIG || prc == SQLITE_EMPTY))
+		return dbs_fail(err, DBS_EINPUT, "%s", prc == SQLITE_TOOBIG
+				? "more than one statement in a query" : "no statement in a query");
+	if (!st)
 		return conn_error(c, err);
-	if (!st || (tail && tail[sql_skip_space(tail, strlen(tail))])) {
-		/* what follows the first statement would be silently skipped */
-		sqlite3_finalize(st);
-		return dbs_fail(err, DBS_EINPUT, "%s", st ? "more than one statement in a query"
-				: "no statement in a query");
-	}
 	for (int i = 0; i < nparams; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "$%d", i + 1);
@@ -173,11 +213,14 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 		r->nrows++;
 	}
 	if (rc != SQLITE_DONE) {
-		sqlite3_finalize(st);
 		db_rows_free(r);
-		return conn_error(c, err);
+		rc = conn_error(c, err);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return rc;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	r->affected = sqlite3_changes(c->db);
 	if (rows)
 		*rows = r;
@@ -249,6 +292,9 @@ static int sq_check_begin(db_conn *c, void **out, dbs_error *err)
 				k->schema_ok = 0;
 	}
 	sqlite3_finalize(st);
+	/* one transaction for the whole replay: no commit after each change */
+	if (k->schema_ok)
+		sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL);
 	*out = k;
 	return 0;
 }

@@ -189,13 +189,15 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 		cmds[i] = (db_cmd){ sec->sql + sec->span[i][0], sec->span[i][1], 0, NULL };
 	history_cmd hc;
 	if (s->direction == DBS_UP)
-		state_record_cmd(d, m, "applied", NULL, &hc);
+		state_record_cmd(d, m, "applied", NULL, !entry_of(s)->row, &hc);
 	else
 		state_forget_cmd(m, &hc);
 	cmds[n] = hc.cmd;
 	size_t failed = n, off = 0;
-	int rc = db_run_tx(d, ctx->conn, ctx->lock_ms, ctx->stmt_ms, cmds, n + 1, &failed, &off,
-			   &ctx->err);
+	/* the commit need not wait for the disk: run_end's record of the run
+	 * waits, and makes every step before it durable */
+	db_tx tx = { ctx->lock_ms, ctx->stmt_ms, 1 };
+	int rc = db_run_tx(d, ctx->conn, &tx, cmds, n + 1, &failed, &off, &ctx->err);
 	*ms = now_ms() - t0;
 	if (rc && failed < n) {
 		locate(&ctx->err, sec, sec->span[failed][0] + off);

@@ -135,21 +135,22 @@ int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
 	return 0;
 }
 
-/* The upsert of a history row; dur is its duration_ms (SQL). */
-static char *record_sql(const char *dur)
+/* The upsert of a history row (a plain insert when fresh: no row yet);
+ * dur is its duration_ms (SQL). */
+static char *record_sql(const char *dur, int fresh)
 {
 	return xprintf("INSERT INTO dbshift_migrations (app, version, name, checksum, status, "
 		"applied_at, duration_ms, applied_by, tool_version, message) "
-		"VALUES ($1, $2, $3, $4, $5, $6, %s, $7, $8, $9) "
-		"ON CONFLICT (app, version) DO UPDATE SET name = excluded.name, "
+		"VALUES ($1, $2, $3, $4, $5, $6, %s, $7, $8, $9)%s", dur, fresh ? "" :
+		" ON CONFLICT (app, version) DO UPDATE SET name = excluded.name, "
 		"checksum = excluded.checksum, status = excluded.status, "
 		"applied_at = excluded.applied_at, duration_ms = excluded.duration_ms, "
 		"applied_by = excluded.applied_by, tool_version = excluded.tool_version, "
-		"message = excluded.message", dur);
+		"message = excluded.message");
 }
 
 void state_record_cmd(const db_driver *d, const migration *m, const char *status,
-		     const char *message, history_cmd *hc)
+		     const char *message, int fresh, history_cmd *hc)
 {
 	utc_now(hc->at);
 	hc->p[0] = m->app;
@@ -161,7 +162,7 @@ void state_record_cmd(const db_driver *d, const migration *m, const char *status
 	hc->p[6] = whoami();
 	hc->p[7] = DBSHIFT_VERSION;
 	hc->p[8] = message;
-	hc->sql = record_sql(d->core->tx_elapsed_ms ? d->core->tx_elapsed_ms : "0");
+	hc->sql = record_sql(d->core->tx_elapsed_ms ? d->core->tx_elapsed_ms : "0", fresh);
 	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p };
 }
 
@@ -182,7 +183,7 @@ int state_record(const db_driver *d, db_conn *c, const migration *m,
 	snprintf(dur, sizeof(dur), "%lld", (long long)duration_ms);
 	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, whoami(),
 			    DBSHIFT_VERSION, message };
-	char *sql = record_sql(dur);
+	char *sql = record_sql(dur, 0);
 	int rc = db_query(d, c, sql, 9, p, NULL, err);
 	free(sql);
 	return rc;

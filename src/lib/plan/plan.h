@@ -67,7 +67,7 @@ typedef struct history_cmd {
 	const char *p[9];
 } history_cmd;
 void state_record_cmd(const db_driver *d, const migration *m, const char *status,
-		     const char *message, history_cmd *hc);
+		     const char *message, int fresh, history_cmd *hc);
 void state_forget_cmd(const migration *m, history_cmd *hc);
 int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err);
