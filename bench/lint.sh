@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# lint.sh [N] - lint a generated corpus of N (default 10,000) migration
-# statements of mixed DDL and DML; print statements per second and peak
-# memory (maximum resident set size).
+# lint.sh [N] [ROUNDS] - lint a generated corpus of N (default 10,000)
+# migration statements of mixed DDL and DML with dbshift and with squawk
+# (npm squawk-cli, installed here), ROUNDS (5) times each in turns; print
+# the median wall time, statements per second and peak memory (maximum
+# resident set size) side by side.
 . "$(dirname "$0")/common.sh"
 N=${1:-10000}
+R=${2:-5}
+TOOLS=$ROOT/build-bench/npm
+[ -x "$TOOLS/node_modules/.bin/squawk" ] ||
+	npm install --silent --prefix "$TOOLS" squawk-cli >/dev/null
+SQUAWK=$TOOLS/node_modules/.bin/squawk
 mkdir -p "$WORK/migrations"
 
 # ten statements a file, a mix of what real migrations do
@@ -25,11 +32,36 @@ SQL
 done
 stmts=$((files * 10))
 cd "$WORK"
-t0=$(date +%s.%N)
-/usr/bin/time -f '%M' -o rss "$DBSHIFT" lint --format json > out.json || true
-t1=$(date +%s.%N)
-secs=$(echo "$t1 - $t0" | bc -l)
+"$DBSHIFT" lint --format json > out.json || true
 got=$(jq '.summary.statements' out.json)
 [ "$got" = "$stmts" ] || { echo "linted $got statements, expected $stmts" >&2; exit 1; }
-printf 'lint: %d statements in %d files: %.2f s, %.0f statements/s, peak memory %.1f MB\n' \
-	"$stmts" "$files" "$secs" "$(echo "$stmts / $secs" | bc -l)" "$(echo "$(cat rss) / 1024" | bc -l)"
+
+run() {  # OUT_PREFIX COMMAND...: appends "seconds kB" to OUT_PREFIX.times
+	local p=$1
+	shift
+	/usr/bin/time -f '%e %M' -o t "$@" >/dev/null 2>&1 || true
+	cat t >> "$p.times"
+}
+median() {  # column COL of FILE
+	awk -v c="$2" '{ print $c }' "$1" | sort -n |
+		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+rm -f dbshift.times squawk.times
+for r in $(seq 1 "$R"); do
+	if [ $((r % 2)) = 1 ]; then
+		run dbshift "$DBSHIFT" lint --format json
+		run squawk "$SQUAWK" migrations/*.sql
+	else
+		run squawk "$SQUAWK" migrations/*.sql
+		run dbshift "$DBSHIFT" lint --format json
+	fi
+done
+printf 'lint of %d statements in %d files, median of %d:\n' "$stmts" "$files" "$R"
+printf '%-8s %8s %14s %10s\n' tool wall statements/s 'peak RSS'
+for t in dbshift squawk; do
+	s=$(median "$t.times" 1)
+	printf '%-8s %7.2fs %14.0f %7.1f MB\n' "$t" "$s" "$(echo "$stmts / $s" | bc -l)" \
+		"$(echo "$(median "$t.times" 2) / 1024" | bc -l)"
+done
+printf 'ratio (dbshift / squawk): %.2fx wall\n' \
+	"$(echo "$(median dbshift.times 1) / $(median squawk.times 1)" | bc -l)"

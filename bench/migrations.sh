@@ -24,7 +24,7 @@ gen() {  # DIR COUNT
 	done
 }
 
-# a history of realistic statements: ten a migration, 170 bytes each
+# a history of realistic statements: eleven a migration, 1 MB in all
 gen_history() {  # DIR COUNT
 	mkdir -p "$1"
 	for i in $(seq 1 "$2"); do
@@ -78,7 +78,7 @@ row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
 
 gen "$WORK/m" "$N"
 gen "$WORK/big" $((N * 10))
-gen_history "$WORK/hist" 600
+gen_history "$WORK/hist" 1220
 floor_up "$N" > "$WORK/up.sql"
 floor_down "$N" > "$WORK/down.sql"
 cd "$WORK"
@@ -149,16 +149,16 @@ row sqlite "status, $((N * 10)) applied" "$stb" "$fstb" "sqlite3 SELECT"
 
 # plan of a 1 MB history: 0.1 s is the goal
 hurl=$(pg_newdb benchhist)
-"$DBSHIFT" --database "$hurl" --dir hist baseline 000599 >/dev/null
+"$DBSHIFT" --database "$hurl" --dir hist baseline 001219 >/dev/null
 p1=; p2=; one=
 for r in $(seq 1 "$R"); do
 	p1+="$(secs "$DBSHIFT" --database "$hurl" --dir hist plan)"$'\n'
 	p2+="$(secs "$DBSHIFT" --database "$(pg_newdb benchhist2)" --dir hist plan)"$'\n'
 	one+="0.1"$'\n'
 done
-printf '%-9s %s\n' postgres "history: $(du -sk hist | cut -f1) kB, $(grep -vc -e '^--' -e '^$' hist/*.sql | awk -F: '{ s += $2 } END { print s }') statements"
-row postgres "plan, 599 applied, 1 pending" "$p1" "$one" "goal (s)"
-row postgres "plan, all 600 pending" "$p2" "$one" "goal (s)"
+printf '%-9s %s\n' postgres "history: $(cat hist/*.sql | wc -c) bytes, $(cat hist/*.sql | grep -vc -e '^--' -e '^$') statements"
+row postgres "plan, 1219 applied, 1 pending" "$p1" "$one" "goal (s)"
+row postgres "plan, all 1220 pending" "$p2" "$one" "goal (s)"
 
 # how often a pending script is parsed in one migrate (the goal is 1)
 purl=$(pg_newdb benchparse)

@@ -35,25 +35,34 @@ int read_file(const char *path, char **out, size_t *len)
 		errno = EINVAL;
 		return -1;
 	}
-	FILE *f = fdopen(fd, "rb");
-	if (!f) {
-		close(fd);
-		return -1;
-	}
+	/* read(2) straight into the buffer, sized by fstat (it may still grow) */
 	strbuf sb;
 	strbuf_init(&sb);
-	char chunk[8192];
-	size_t n;
-	int big = 0;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && !big) {
-		strbuf_add(&sb, chunk, n);
-		big = sb.len > READ_FILE_MAX;  /* it grew while we read */
+	sb.alloc = (size_t)st.st_size + 2;  /* the file, its NUL, one byte to see EOF */
+	sb.buf = xrealloc(sb.buf, sb.alloc);
+	int big = 0, bad = 0;
+	for (;;) {
+		if (sb.alloc - sb.len < 2) {
+			sb.alloc += 8192;
+			sb.buf = xrealloc(sb.buf, sb.alloc);
+		}
+		ssize_t n = read(fd, sb.buf + sb.len, sb.alloc - sb.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			bad = n < 0;
+			break;
+		}
+		sb.len += (size_t)n;
+		sb.buf[sb.len] = '\0';
+		if ((big = sb.len > READ_FILE_MAX))
+			break;  /* it grew while we read */
 	}
-	int bad = ferror(f) || big;
+	bad |= big;
 	if (big)
 		errno = EFBIG;
 	int saved = errno;
-	fclose(f);
+	close(fd);
 	if (bad) {
 		strbuf_release(&sb);
 		errno = saved;
