@@ -152,50 +152,32 @@ static void *watch(void *arg)
 	return NULL;
 }
 
-int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
-	       char **id_out, char **report)
+/* A new backup's id (its time, UTC) and directory, not taken yet. */
+static char *new_backup_dir(const dbs_ctx *ctx, char id[40])
 {
-	const db_driver *d = ctx->driver;
-	const char *fmt = db_dump_format(d, format);
-	if (!fmt) {
-		char *known = db_dump_formats_text(d);
-		dbs_fail(&ctx->err, DBS_EINPUT, "unknown backup format '%s': use %s", format, known);
-		free(known);
-		return DBS_EINPUT;
-	}
-	int64_t t0 = now_ms();
-	char id[40], created[32];
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(id, sizeof(id), "%Y%m%dT%H%M%SZ", &tm);
-	utc_now(created);
+	strftime(id, 40, "%Y%m%dT%H%M%SZ", &tm);
 	char *dir = backup_path(ctx, id);
 	for (int k = 2; access(dir, F_OK) == 0; k++) {  /* two backups in one second */
 		free(dir);
 		char *alt = xprintf("%.*s-%d", 16, id, k);
-		snprintf(id, sizeof(id), "%s", alt);
+		snprintf(id, 40, "%s", alt);
 		free(alt);
 		dir = backup_path(ctx, id);
 	}
-	mode_t old = umask(077);
-	int rc = 0;
-	if (mkdir_p(dir, 0700) < 0) {
-		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot create backup directory '%s': %s", dir,
-			      strerror(errno));
-		dbs_error_set_hint(&ctx->err, "check backup_dir in dbshift.conf and its permissions");
-	}
-	json_t *tables = NULL, *files = json_array(), *applied = json_object();
-	char *file = NULL, *version = NULL, *identity = NULL;
-	if (!rc)
-		rc = counts_json(d, ctx->conn, &tables, &ctx->err);
-	if (!rc)
-		rc = db_server_version(d, ctx->conn, &version, &ctx->err);
-	if (!rc)
-		rc = db_identity(d, ctx->conn, &identity, &ctx->err);
+	return dir;
+}
+
+/* Dump the database into dir, telling cb how far it got twice a second. */
+static int dump_watched(dbs_ctx *ctx, const char *dir, const char *fmt, int jobs,
+			dbs_backup_cb cb, void *cb_data, char **file)
+{
+	const db_driver *d = ctx->driver;
 	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
 	int watching = 0;
-	if (!rc && cb) {
+	if (cb) {
 		dbs_error e2 = { 0 };
 		db_database_size(d, ctx->conn, &w.db_bytes, &e2);
 		dbs_error_clear(&e2);
@@ -203,30 +185,41 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 		pthread_cond_init(&w.cv, NULL);
 		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
 	}
-	if (!rc)
-		rc = db_dump(d, ctx->conn, dir, fmt, jobs, &file, &ctx->err);
+	int rc = db_dump(d, ctx->conn, dir, fmt, jobs, file, &ctx->err);
 	if (watching) {
 		pthread_mutex_lock(&w.mu);
 		w.done = 1;
 		pthread_cond_signal(&w.cv);
 		pthread_mutex_unlock(&w.mu);
 		pthread_join(w.thread, NULL);
+	}
+	if (cb) {
 		pthread_mutex_destroy(&w.mu);
 		pthread_cond_destroy(&w.cv);
 	}
-	if (!rc) {
-		/* the newest applied migration of each app */
-		ctx_load_state(ctx);
-		for (size_t i = 0; i < ctx->nentries; i++) {
-			const dbs_entry *e = &ctx->entries[i].pub;
-			if (e->state == DBS_APPLIED || e->state == DBS_DRIFTED || e->state == DBS_MISSING)
-				json_object_set_new(applied, *e->app ? e->app : "", json_string(e->version));
-		}
-		dbs_error_clear(&ctx->err);
+	return rc;
+}
+
+/* The newest applied migration of each app: {"": "20240101", "app": ...}. */
+static json_t *applied_json(dbs_ctx *ctx)
+{
+	json_t *applied = json_object();
+	ctx_load_state(ctx);
+	for (size_t i = 0; i < ctx->nentries; i++) {
+		const dbs_entry *e = &ctx->entries[i].pub;
+		if (e->state == DBS_APPLIED || e->state == DBS_DRIFTED || e->state == DBS_MISSING)
+			json_object_set_new(applied, *e->app ? e->app : "", json_string(e->version));
 	}
-	json_t *names = json_array();
-	if (!rc)
-		list_files(dir, file, names);
+	dbs_error_clear(&ctx->err);
+	return applied;
+}
+
+/* Path, size and SHA-256 of every file the dump wrote (made 0600). */
+static int files_json(dbs_ctx *ctx, const char *dir, const char *file, json_t **out)
+{
+	json_t *names = json_array(), *files = json_array();
+	int rc = 0;
+	list_files(dir, file, names);
 	for (size_t i = 0; !rc && i < json_array_size(names); i++) {
 		const char *rel = json_string_value(json_array_get(names, i));
 		char *path = xprintf("%s/%s", dir, rel), sum[65];
@@ -240,29 +233,79 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 		free(path);
 	}
 	json_decref(names);
-	char *text = NULL;
-	if (!rc) {
-		json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:I}",
-			"id", id, "created_at", created, "database", dbs_database_display(ctx),
-			"identity", identity, "driver", d->name, "server_version", version, "format",
-			fmt, "migrations", applied,
-			"tables", tables, "files", files, "tool_version", DBSHIFT_VERSION,
-			"duration_ms", (json_int_t)(now_ms() - t0));
-		applied = tables = files = NULL;
-		text = report_dump(m);
-		char *mpath = xprintf("%s/manifest.json", dir);
-		FILE *f = fopen(mpath, "w");
-		if (!f || fputs(text, f) < 0 || fclose(f) != 0)
-			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot write '%s'", mpath);
-		free(mpath);
+	*out = files;
+	return rc;
+}
+
+/* The manifest of a backup: what was dumped, from where, and its checksums. */
+typedef struct manifest_facts {
+	const char *id, *created, *fmt;
+	int64_t t0;
+	json_t *tables;
+	char *version, *identity;
+} manifest_facts;
+
+static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *mf,
+			  const char *file, char **text)
+{
+	json_t *files = NULL;
+	int rc = files_json(ctx, dir, file, &files);
+	if (rc) {
+		json_decref(files);
+		return rc;
 	}
+	json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:O, s:o, s:s, s:I}",
+		"id", mf->id, "created_at", mf->created, "database", dbs_database_display(ctx),
+		"identity", mf->identity, "driver", ctx->driver->name, "server_version",
+		mf->version, "format", mf->fmt, "migrations", applied_json(ctx), "tables",
+		mf->tables, "files", files, "tool_version", DBSHIFT_VERSION, "duration_ms",
+		(json_int_t)(now_ms() - mf->t0));
+	*text = report_dump(m);
+	char *mpath = xprintf("%s/manifest.json", dir);
+	FILE *f = fopen(mpath, "w");
+	if (!f || fputs(*text, f) < 0 || fclose(f) != 0)
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot write '%s'", mpath);
+	free(mpath);
+	return rc;
+}
+
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
+	       char **id_out, char **report)
+{
+	const db_driver *d = ctx->driver;
+	char id[40], created[32];
+	manifest_facts mf = { .id = id, .created = created, .fmt = db_dump_format(d, format),
+			      .t0 = now_ms() };
+	if (!mf.fmt) {
+		char *known = db_dump_formats_text(d);
+		dbs_fail(&ctx->err, DBS_EINPUT, "unknown backup format '%s': use %s", format, known);
+		free(known);
+		return DBS_EINPUT;
+	}
+	utc_now(created);
+	char *dir = new_backup_dir(ctx, id), *file = NULL, *text = NULL;
+	mode_t old = umask(077);
+	int rc = 0;
+	if (mkdir_p(dir, 0700) < 0) {
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot create backup directory '%s': %s", dir,
+			      strerror(errno));
+		dbs_error_set_hint(&ctx->err, "check backup_dir in dbshift.conf and its permissions");
+	}
+	if (!rc)
+		rc = counts_json(d, ctx->conn, &mf.tables, &ctx->err);
+	if (!rc)
+		rc = db_server_version(d, ctx->conn, &mf.version, &ctx->err);
+	if (!rc)
+		rc = db_identity(d, ctx->conn, &mf.identity, &ctx->err);
+	if (!rc)
+		rc = dump_watched(ctx, dir, mf.fmt, jobs, cb, cb_data, &file);
+	if (!rc)
+		rc = manifest_write(ctx, dir, &mf, file, &text);
 	umask(old);
-	json_decref(applied);
-	json_decref(tables);
-	json_decref(files);
+	json_decref(mf.tables);
 	free(file);
-	free(version);
-	free(identity);
+	free(mf.version);
+	free(mf.identity);
 	if (rc) {
 		if (access(dir, F_OK) == 0)
 			rmtree(dir);  /* no half backups left behind */

@@ -297,22 +297,24 @@ static int run_batch(dbs_ctx *ctx, void *arg)
  * Walk f's table from its checkpoint; *result gets the run's facts.  The
  * caller holds the migrator lock and has created the state tables.
  */
-static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_data_cb cb,
-		void *cb_data, json_t **result)
+/* Where a walk is: the last key done, and what it has counted. */
+typedef struct walker {
+	const data_file *f;
+	const dbs_data_opts *o;
+	char *last, *start_key;
+	int64_t done, left, changed, batches, longest, size, t_start;
+	int finished, stopped, resumed;
+} walker;
+
+/* Resume from the checkpoint, or start below the smallest key. */
+static int walk_start(dbs_ctx *ctx, walker *w)
 {
-	char *last = NULL, *start_key = NULL;
-	int64_t done = 0, left = 0, changed = 0, batches = 0, longest = 0;
-	int finished = 0, stopped = 0, lock_ms = 0, stmt_ms = 0;
-	int64_t size = o->batch_size > 0 ? o->batch_size : 1000;
-	int rc = checkpoint_read(ctx, f, &last, &done, &finished);
-	int resumed = last != NULL && !finished;
-	if (ctx->opts.lock_timeout)
-		parse_duration_ms(ctx->opts.lock_timeout, &lock_ms);
-	if (ctx->opts.statement_timeout)
-		parse_duration_ms(ctx->opts.statement_timeout, &stmt_ms);
-	if (!rc && !last && !finished) {
+	const data_file *f = w->f;
+	int rc = checkpoint_read(ctx, f, &w->last, &w->done, &w->finished);
+	w->resumed = w->last != NULL && !w->finished;
+	if (!rc && !w->last && !w->finished) {
 		char *sql = xprintf("SELECT min(%s) - 1 FROM %s", f->key, f->table);
-		rc = q1(ctx, sql, 0, NULL, &last);
+		rc = q1(ctx, sql, 0, NULL, &w->last);
 		free(sql);
 		if (rc) {
 			dbs_fail(&ctx->err, DBS_EINPUT, "cannot walk %s by %s: %s", f->table, f->key,
@@ -320,105 +322,144 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 			dbs_error_set_file(&ctx->err, f->path, 0, 0);
 			dbs_error_set_hint(&ctx->err, "the key must be an integer column (other key "
 					   "types are not implemented)");
-		} else if (!last) {
-			finished = 1;  /* empty table */
+		} else if (!w->last) {
+			w->finished = 1;  /* empty table */
 		}
 	}
-	start_key = last ? xstrdup(last) : NULL;
-	if (!rc && !finished)
-		rc = count_left(ctx, f, last, &left);
-	int64_t t_start = now_ms();
-	while (!rc && !finished) {
-		if (o->stop && *o->stop) {
-			stopped = 1;
-			break;
+	w->start_key = w->last ? xstrdup(w->last) : NULL;
+	if (!rc && !w->finished)
+		rc = count_left(ctx, f, w->last, &w->left);
+	w->t_start = now_ms();
+	return rc;
+}
+
+/* Wait while the replicas are behind (max_lag_ms), saying so. */
+static int wait_for_replicas(dbs_ctx *ctx, walker *w, dbs_data_cb cb, void *cb_data)
+{
+	const dbs_data_opts *o = w->o;
+	for (;;) {
+		int64_t lag = 0;
+		int rc = 0;
+		if (o->lag_query) {
+			char *v = NULL;
+			rc = q1(ctx, o->lag_query, 0, NULL, &v);
+			lag = v ? strtoll(v, NULL, 10) : 0;
+			free(v);
+		} else if (o->max_lag_ms) {
+			rc = db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err);
 		}
-		if (o->max_rows && changed >= o->max_rows)
-			break;
-		/* wait while the replicas are behind */
-		for (;;) {
-			int64_t lag = 0;
-			if (o->lag_query) {
-				char *v = NULL;
-				rc = q1(ctx, o->lag_query, 0, NULL, &v);
-				lag = v ? strtoll(v, NULL, 10) : 0;
-				free(v);
-			} else if (o->max_lag_ms) {
-				rc = db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err);
-			}
-			if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
-				break;
-			dbs_data_progress pr = { .rows_done = changed, .total = left, .batches = batches,
-						 .waiting_lag = 1, .lag_ms = lag, .eta_s = -1 };
-			ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", f->path,
-				(long long)lag, (long long)o->max_lag_ms);
-			if (cb)
-				cb(&pr, cb_data);
-			sleep_ms(1000);
-		}
-		if (rc)
-			break;
-		int64_t this_size = o->max_rows ? clamp64(o->max_rows - changed, 1, size) : size;
-		/* the batch's upper key: an index range scan, never OFFSET */
-		char *sql = xprintf("SELECT max(k) FROM (SELECT %s AS k FROM %s WHERE %s > $1 "
-				    "ORDER BY %s LIMIT %lld) s", f->key, f->table, f->key, f->key,
-				    (long long)this_size);
-		char *hi = NULL;
-		const char *p1[] = { last };
-		rc = q1(ctx, sql, 1, p1, &hi);
-		free(sql);
-		if (rc)
-			break;
-		if (!hi) {
-			finished = 1;
-			rc = checkpoint_write(ctx, f, last, done + changed, 1);
-			break;
-		}
-		int64_t t0 = now_ms();
-		batch b = { f, last, hi, done + changed, lock_ms, stmt_ms, 0 };
-		int attempts;
-		char *what = xprintf("data %s: batch after key %s", f->path, last);
-		rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
-		free(what);
-		int64_t n = b.changed;
-		if (rc) {
-			dbs_error_set_file(&ctx->err, f->path, 0, 0);
-			free(hi);
-			break;
-		}
-		int64_t ms = now_ms() - t0;
-		changed += n;
-		batches++;
-		if (ms > longest)
-			longest = ms;
-		free(last);
-		last = hi;
-		/* adapt toward the target time, at most doubling or halving a step */
-		if (o->target_batch_ms > 0)
-			size = clamp64(size * o->target_batch_ms / (ms > 0 ? ms : 1), size / 2, size * 2);
-		size = clamp64(size, 1, 1000000);
-		double secs = (now_ms() - t_start) / 1000.0;
-		dbs_data_progress pr = { .rows_done = changed, .total = left, .batches = batches,
-					 .batch_size = size, .batch_ms = ms, .longest_ms = longest,
-					 .rate = secs > 0 ? changed / secs : 0, .eta_s = -1 };
-		if (pr.rate > 0 && left >= changed)
-			pr.eta_s = (left - changed) / pr.rate;
+		if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
+			return rc;
+		dbs_data_progress pr = { .rows_done = w->changed, .total = w->left,
+					 .batches = w->batches, .waiting_lag = 1, .lag_ms = lag,
+					 .eta_s = -1 };
+		ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", w->f->path,
+			(long long)lag, (long long)o->max_lag_ms);
 		if (cb)
 			cb(&pr, cb_data);
+		sleep_ms(1000);
+	}
+}
+
+/* One batch: find its upper key (an index range scan, never OFFSET), run
+ * it with its checkpoint, retried after a lock timeout; *ms its time. */
+static int walk_batch(dbs_ctx *ctx, walker *w, int64_t *ms)
+{
+	const data_file *f = w->f;
+	const dbs_data_opts *o = w->o;
+	int64_t this_size = o->max_rows ? clamp64(o->max_rows - w->changed, 1, w->size) : w->size;
+	char *sql = xprintf("SELECT max(k) FROM (SELECT %s AS k FROM %s WHERE %s > $1 "
+			    "ORDER BY %s LIMIT %lld) s", f->key, f->table, f->key, f->key,
+			    (long long)this_size);
+	char *hi = NULL;
+	const char *p1[] = { w->last };
+	int rc = q1(ctx, sql, 1, p1, &hi);
+	free(sql);
+	if (rc)
+		return rc;
+	if (!hi) {
+		w->finished = 1;
+		return checkpoint_write(ctx, f, w->last, w->done + w->changed, 1);
+	}
+	int64_t t0 = now_ms();
+	batch b = { f, w->last, hi, w->done + w->changed, ctx->lock_ms, ctx->stmt_ms, 0 };
+	int attempts;
+	char *what = xprintf("data %s: batch after key %s", f->path, w->last);
+	rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
+	free(what);
+	if (rc) {
+		dbs_error_set_file(&ctx->err, f->path, 0, 0);
+		free(hi);
+		return rc;
+	}
+	*ms = now_ms() - t0;
+	w->changed += b.changed;
+	w->batches++;
+	if (*ms > w->longest)
+		w->longest = *ms;
+	free(w->last);
+	w->last = hi;
+	/* adapt toward the target time, at most doubling or halving a step */
+	if (o->target_batch_ms > 0)
+		w->size = clamp64(w->size * o->target_batch_ms / (*ms > 0 ? *ms : 1), w->size / 2,
+				  w->size * 2);
+	w->size = clamp64(w->size, 1, 1000000);
+	return 0;
+}
+
+static void walk_progress(const walker *w, int64_t ms, dbs_data_cb cb, void *cb_data)
+{
+	double secs = (now_ms() - w->t_start) / 1000.0;
+	dbs_data_progress pr = { .rows_done = w->changed, .total = w->left,
+				 .batches = w->batches, .batch_size = w->size, .batch_ms = ms,
+				 .longest_ms = w->longest,
+				 .rate = secs > 0 ? w->changed / secs : 0, .eta_s = -1 };
+	if (pr.rate > 0 && w->left >= w->changed)
+		pr.eta_s = (w->left - w->changed) / pr.rate;
+	if (cb)
+		cb(&pr, cb_data);
+}
+
+static json_t *walk_result(const walker *w, int rc)
+{
+	json_t *r = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:b}", "file",
+			      w->f->path, "table", w->f->table, "key", w->f->key,
+			      "rows_changed", (json_int_t)w->changed, "batches",
+			      (json_int_t)w->batches, "longest_batch_ms", (json_int_t)w->longest,
+			      "rows_done_before", (json_int_t)w->done, "resumed", w->resumed,
+			      "finished", w->finished && !rc, "stopped", w->stopped);
+	json_object_set_new(r, "last_key", w->last ? json_string(w->last) : json_null());
+	json_object_set_new(r, "started_after_key",
+			    w->start_key ? json_string(w->start_key) : json_null());
+	json_object_set_new(r, "rows_left_estimate",
+			    json_integer(w->left > w->changed ? w->left - w->changed : 0));
+	return r;
+}
+
+static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_data_cb cb,
+		void *cb_data, json_t **result)
+{
+	walker w = { .f = f, .o = o, .size = o->batch_size > 0 ? o->batch_size : 1000 };
+	int rc = walk_start(ctx, &w);
+	while (!rc && !w.finished) {
+		int64_t ms = 0;
+		if (o->stop && *o->stop) {
+			w.stopped = 1;
+			break;
+		}
+		if (o->max_rows && w.changed >= o->max_rows)
+			break;
+		if ((rc = wait_for_replicas(ctx, &w, cb, cb_data)))
+			break;
+		if ((rc = walk_batch(ctx, &w, &ms)) || w.finished)
+			break;
+		walk_progress(&w, ms, cb, cb_data);
 		if (o->delay_ms > 0)
 			sleep_ms(o->delay_ms);
 	}
-	*result = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:b}", "file", f->path,
-			    "table", f->table, "key", f->key, "rows_changed", (json_int_t)changed,
-			    "batches", (json_int_t)batches, "longest_batch_ms", (json_int_t)longest,
-			    "rows_done_before", (json_int_t)done, "resumed", resumed,
-			    "finished", finished && !rc, "stopped", stopped);
-	json_object_set_new(*result, "last_key", last ? json_string(last) : json_null());
-	json_object_set_new(*result, "started_after_key", start_key ? json_string(start_key) : json_null());
-	json_object_set_new(*result, "rows_left_estimate",
-			    json_integer(left > changed ? left - changed : 0));
-	free(last);
-	free(start_key);
+	*result = walk_result(&w, rc);
+	free(w.last);
+	free(w.start_key);
 	return rc;
 }
 

@@ -138,54 +138,58 @@ static long newest_backup_age(dbs_ctx *ctx)
 	return age;
 }
 
-int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
+static void check_connection(dbs_ctx *ctx, checks *c)
 {
 	const db_driver *d = ctx->driver;
-	checks c = { json_array(), 0, 0 };
 	char *version = NULL, *why = NULL;
-	int64_t size = 0;
-
 	db_server_version(d, ctx->conn, &version, &ctx->err);
-	check(&c, "connect", "pass", NULL, "connected to %s (%s %s)", ctx->display_url, d->name,
+	check(c, "connect", "pass", NULL, "connected to %s (%s %s)", ctx->display_url, d->name,
 	      version ? version : "?");
 	free(version);
-
 	if (db_can_create(d, ctx->conn, &why, &ctx->err) || why)
-		check(&c, "privileges", "fail", "grant CREATE on the schema to the migrating user",
+		check(c, "privileges", "fail", "grant CREATE on the schema to the migrating user",
 		      "%s", why ? why : ctx->err.message);
 	else
-		check(&c, "privileges", "pass", NULL, "the user can create tables");
+		check(c, "privileges", "pass", NULL, "the user can create tables");
 	free(why);
+	dbs_error_clear(&ctx->err);
+}
 
+static void check_pending(dbs_ctx *ctx, checks *c)
+{
 	dbs_plan *plan = NULL;
 	dbs_migrate_opts o = { .force = 1 };
-	int rc = dbs_plan_migrate(ctx, &o, &plan);
-	if (rc) {
-		check(&c, "pending", "fail", ctx->err.hint, "%s", ctx->err.message);
+	if (dbs_plan_migrate(ctx, &o, &plan)) {
+		check(c, "pending", "fail", ctx->err.hint, "%s", ctx->err.message);
 	} else {
 		dbs_level max = DBS_RED, worst = plan->lint ? plan->lint->worst : DBS_GREEN;
 		if (ctx->opts.max_risk)
 			dbs_level_parse(ctx->opts.max_risk, &max);
-		check(&c, "pending", worst > max ? "fail" : worst == DBS_RED ? "warn" : "pass",
+		check(c, "pending", worst > max ? "fail" : worst == DBS_RED ? "warn" : "pass",
 		      "see 'dbshift lint' and 'dbshift assess'",
 		      "%zu pending migration%s, risk %s (max_risk %s)", plan->n,
 		      plan->n == 1 ? "" : "s", dbs_level_name(worst), dbs_level_name(max));
 	}
 	dbs_plan_free(plan);
 	dbs_error_clear(&ctx->err);
+}
 
+/* Room for a backup where backups go, and the age of the newest one. */
+static void check_backups(dbs_ctx *ctx, checks *c)
+{
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
 	struct statvfs vfs;
+	int64_t size = 0;
 	char *probe = xstrdup(bdir);
 	while (statvfs(probe, &vfs) != 0 && strchr(probe, '/'))
 		*strrchr(probe, '/') = '\0';
 	if (statvfs(probe, &vfs) != 0 && statvfs(".", &vfs) != 0) {
-		check(&c, "disk", "warn", "create backup_dir", "cannot see the free space of '%s'", bdir);
-	} else if (!db_database_size(d, ctx->conn, &size, &ctx->err)) {
+		check(c, "disk", "warn", "create backup_dir", "cannot see the free space of '%s'", bdir);
+	} else if (!db_database_size(ctx->driver, ctx->conn, &size, &ctx->err)) {
 		double free_b = (double)vfs.f_bavail * (double)vfs.f_frsize;
 		const char *st = free_b < (double)size ? "fail" : free_b < 2.0 * (double)size ? "warn"
 											 : "pass";
-		check(&c, "disk", st, "free space where backups go, or point backup_dir elsewhere",
+		check(c, "disk", st, "free space where backups go, or point backup_dir elsewhere",
 		      "%.1f MB free for backups in '%s', the database is %.1f MB", free_b / 1048576.0,
 		      bdir, (double)size / 1048576.0);
 	}
@@ -195,60 +199,72 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	long age = newest_backup_age(ctx);
 	int max_age_s = threshold(ctx->opts.doctor_backup_age, "doctor_backup_age") / 1000;
 	if (age < 0)
-		check(&c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
+		check(c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
 	else
-		check(&c, "backup-age", age > max_age_s ? "warn" : "pass",
+		check(c, "backup-age", age > max_age_s ? "warn" : "pass",
 		      "take a fresh one with 'dbshift backup'", "the newest backup is %ld h %ld min old",
 		      age / 3600, age / 60 % 60);
+}
 
+/* Sessions a migration would queue behind, by kind. */
+static void check_sessions(dbs_ctx *ctx, checks *c)
+{
 	db_rows *blk = NULL;
 	int long_s = threshold(ctx->opts.doctor_long_query, "doctor_long_query") / 1000;
 	char long_what[64];
 	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
-	if (!db_blockers(d, ctx->conn, long_s, NULL, &blk, &ctx->err)) {
-		const struct { const char *kind, *id, *what; } kinds[] = {
-			{ "long query", "long-queries", long_what },
-			{ "waiting for a lock", "locks", "sessions waiting for locks" },
-			{ "idle in transaction", "idle-in-transaction", "sessions idle in a transaction" },
-		};
-		for (size_t k = 0; k < 3; k++) {
-			strbuf sb;
-			strbuf_init(&sb);
-			size_t n = 0;
-			for (size_t i = 0; i < blk->nrows; i++)
-				if (!strcmp(DB_VAL(blk, i, 1), kinds[k].kind))
-					strbuf_addf(&sb, "%spid %s (%s s)", n++ ? ", " : "", DB_VAL(blk, i, 0),
-						    DB_VAL(blk, i, 2) ? DB_VAL(blk, i, 2) : "?");
-			if (n)
-				check(&c, kinds[k].id, "warn", "a migration would queue behind them: "
-				      "wait, or end them (pg_terminate_backend)", "%zu %s: %s", n,
-				      kinds[k].what, sb.buf);
-			else
-				check(&c, kinds[k].id, "pass", NULL, "no %s", kinds[k].what);
-			strbuf_release(&sb);
-		}
+	const struct { const char *kind, *id, *what; } kinds[] = {
+		{ "long query", "long-queries", long_what },
+		{ "waiting for a lock", "locks", "sessions waiting for locks" },
+		{ "idle in transaction", "idle-in-transaction", "sessions idle in a transaction" },
+	};
+	if (db_blockers(ctx->driver, ctx->conn, long_s, NULL, &blk, &ctx->err)) {
+		db_rows_free(blk);
+		blk = NULL;
+	}
+	for (size_t k = 0; blk && k < 3; k++) {
+		strbuf sb;
+		strbuf_init(&sb);
+		size_t n = 0;
+		for (size_t i = 0; i < blk->nrows; i++)
+			if (!strcmp(DB_VAL(blk, i, 1), kinds[k].kind))
+				strbuf_addf(&sb, "%spid %s (%s s)", n++ ? ", " : "", DB_VAL(blk, i, 0),
+					    DB_VAL(blk, i, 2) ? DB_VAL(blk, i, 2) : "?");
+		if (n)
+			check(c, kinds[k].id, "warn", "a migration would queue behind them: "
+			      "wait, or end them (pg_terminate_backend)", "%zu %s: %s", n,
+			      kinds[k].what, sb.buf);
+		else
+			check(c, kinds[k].id, "pass", NULL, "no %s", kinds[k].what);
+		strbuf_release(&sb);
 	}
 	db_rows_free(blk);
 	dbs_error_clear(&ctx->err);
 
 	int64_t lag = 0;
-	if (!db_replica_lag_ms(d, ctx->conn, &lag, &ctx->err))
-		check(&c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, "doctor_max_lag")
+	if (!db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err))
+		check(c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, "doctor_max_lag")
 		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
 	dbs_error_clear(&ctx->err);
+}
 
+int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
+{
+	checks c = { json_array(), 0, 0 };
+	check_connection(ctx, &c);
+	check_pending(ctx, &c);
+	check_backups(ctx, &c);
+	check_sessions(ctx, &c);
 	if (ctx->opts.check_tcp)
 		probe_list(&c, ctx->opts.check_tcp, "tcp", tcp_probe,
 			   "check that the service is up and reachable from here");
 	if (ctx->opts.check_http)
 		probe_list(&c, ctx->opts.check_http, "http", http_probe,
 			   "check the health endpoint of that service");
-
 	*failed = c.fails;
 	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i}", "command", "doctor",
 					"database", ctx->display_url, "checks", c.list,
 					"failed", c.fails, "warnings", c.warns));
 	return 0;
 }
-
