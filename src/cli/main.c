@@ -153,85 +153,86 @@ static int dispatch(cli *g, const cli_command *cmd)
 	return rc;
 }
 
+/* Read argv: global and command options, the command, its arguments
+ * (into g->args); 0, or the exit code of a usage error. */
+static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		int t = global_option(r, argc, argv, &i);
+		if (t == 0 && *cmd)
+			t = command_option((*cmd)->options, argc, argv, &i);
+		g->command = *cmd ? (*cmd)->name : NULL;
+		if (t < 0)
+			return usage_error(g, "option '%s' needs a value", argv[i]);
+		if (t > 0)
+			continue;
+		g->json = r->json;
+		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+			return usage_error(g, "unknown option '%s'%s%s", argv[i],
+					   *cmd ? " for " : "", *cmd ? (*cmd)->name : "");
+		if (*cmd) {
+			g->args[g->nargs++] = argv[i];
+			continue;
+		}
+		for (const cli_command *c = commands; c->name; c++)
+			if (!strcmp(c->name, argv[i]))
+				*cmd = c;
+		if (!*cmd)
+			return usage_error(g, "unknown command '%s'", argv[i]);
+	}
+	return 0;
+}
+
+/* The options: dbshift.conf and the environment, then the command line. */
+static int load_options(cli *g, const raw_globals *r)
+{
+	dbs_error err = { 0 };
+	int rc = dbs_options_load(&g->opts, r->config, r->env, &err);
+	if (rc) {
+		rc = report_failure(g, &err);
+		dbs_error_clear(&err);
+		return rc;
+	}
+	if (r->database) {
+		free(g->opts.database);
+		g->opts.database = take_url_arg(r->database);
+	}
+	if (r->dir) {
+		free(g->opts.dir);
+		g->opts.dir = strdup(r->dir);
+	}
+	if (r->lock_wait && dbs_parse_duration(r->lock_wait, &g->opts.lock_wait_ms))
+		return usage_error(g, "bad --lock-wait '%s': give a duration such as 30s, 500ms "
+				   "or 2min (a bare number is seconds)", r->lock_wait);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	cli g = { 0 };
 	raw_globals r = { 0 };
 	const cli_command *cmd = NULL;
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	int npos = 0, rc;
-
-	for (int i = 1; i < argc; i++) {
-		int t = global_option(&r, argc, argv, &i);
-		if (t == 0 && cmd)
-			t = command_option(cmd->options, argc, argv, &i);
-		if (t < 0) {
-			g.command = cmd ? cmd->name : NULL;
-			rc = usage_error(&g, "option '%s' needs a value", argv[i]);
-			goto out_early;
-		}
-		if (t > 0)
-			continue;
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--")) {
-			g.command = cmd ? cmd->name : NULL;
-			g.json = r.json;
-			rc = usage_error(&g, "unknown option '%s'%s%s", argv[i],
-					 cmd ? " for " : "", cmd ? cmd->name : "");
-			goto out_early;
-		}
-		if (!cmd) {
-			for (const cli_command *c = commands; c->name; c++)
-				if (!strcmp(c->name, argv[i]))
-					cmd = c;
-			if (!cmd) {
-				g.json = r.json;
-				rc = usage_error(&g, "unknown command '%s'", argv[i]);
-				goto out_early;
-			}
-		} else {
-			pos[npos++] = argv[i];
-		}
-	}
+	g.args = calloc((size_t)argc + 1, sizeof(char *));
+	int rc = parse_args(&g, &r, &cmd, argc, argv);
+	if (rc)
+		goto out;
 	if (r.version) {
 		printf("dbshift %s\n", DBSHIFT_VERSION);
-		rc = 0;
-		goto out_early;
+		goto out;
 	}
 	if (r.help || !cmd) {
 		usage(r.help ? stdout : stderr);
 		rc = r.help ? 0 : 2;
-		goto out_early;
+		goto out;
 	}
 	g.command = cmd->name;
 	g.json = r.json;
 	g.quiet = r.quiet;
 	g.verbose = r.verbose;
-	g.args = pos;
-	g.nargs = npos;
-
-	dbs_error err = { 0 };
-	if ((rc = dbs_options_load(&g.opts, r.config, r.env, &err))) {
-		rc = report_failure(&g, &err);
-		dbs_error_clear(&err);
-		goto out_early;
-	}
-	if (r.database) {
-		free(g.opts.database);
-		g.opts.database = take_url_arg(r.database);
-	}
-	if (r.dir) {
-		free(g.opts.dir);
-		g.opts.dir = strdup(r.dir);
-	}
-	if (r.lock_wait && dbs_parse_duration(r.lock_wait, &g.opts.lock_wait_ms)) {
-		rc = usage_error(&g, "bad --lock-wait '%s': give a duration such as 30s, 500ms "
-				 "or 2min (a bare number is seconds)", r.lock_wait);
-		goto out;
-	}
-	rc = dispatch(&g, cmd);
-out:
+	if (!(rc = load_options(&g, &r)))
+		rc = dispatch(&g, cmd);
 	dbs_options_release(&g.opts);
-out_early:
-	free(pos);
+out:
+	free(g.args);
 	return rc;
 }

@@ -427,93 +427,144 @@ static int has_validated_check(lint_state *st, const char *table, const char *co
 	return 0;
 }
 
+/* ALTER TABLE ... ADD COLUMN: its type, default, constraints and what
+ * adding it to an existing table costs. */
+static void alter_add_column(lint_state *st, stmt_info *s, const char *table, int existing,
+			     json_t *def, size_t start)
+{
+	size_t at;
+	json_t *cd = json_object_get(def, "ColumnDef");
+	json_t *cons = json_object_get(cd, "constraints");
+	json_t *dflt = NULL;
+	char *type = type_string(json_object_get(cd, "typeName"));
+	at = jloc(cd, "location", start);
+	take_lock(s, "ACCESS EXCLUSIVE");
+	type_rules(st, s, cd, type, has_contype(cons, "CONSTR_PRIMARY", NULL));
+	int has_default = has_contype(cons, "CONSTR_DEFAULT", &dflt);
+	const char *vol = has_default ? volatile_call(st, json_object_get(dflt, "raw_expr"))
+				      : NULL;
+	int serial = strstr(type, "serial") != NULL;
+	int identity = has_contype(cons, "CONSTR_IDENTITY", NULL);
+	json_t *gen = NULL, *uniq = NULL;
+	int generated = has_contype(cons, "CONSTR_GENERATED", &gen);
+	if (has_contype(cons, "CONSTR_UNIQUE", &uniq) ||
+	    has_contype(cons, "CONSTR_PRIMARY", &uniq)) {
+		s->scans = 1;
+		if (existing)
+			stmt_finding(st, s, "unique-not-using-index", jloc(uniq, "location", at),
+				     "adding column %s with %s builds its index while %s is "
+				     "locked against reads and writes", jstr(cd, "colname"),
+				     !strcmp(jstr(uniq, "contype"), "CONSTR_UNIQUE") ? "UNIQUE"
+				     : "PRIMARY KEY", table);
+	}
+	if (existing && generated) {
+		s->rewrites = 1;
+		stmt_finding(st, s, "add-column-generated-stored", jloc(gen, "location", at),
+			     "adding stored generated column %s computes it for every row: "
+			     "table %s is rewritten under an ACCESS EXCLUSIVE lock",
+			     jstr(cd, "colname"), table);
+	} else if (existing && (vol || serial || identity)) {
+		s->rewrites = 1;
+		stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a "
+			     "volatile default (%s) rewrites table %s under an ACCESS "
+			     "EXCLUSIVE lock", jstr(cd, "colname"), vol ? vol : identity
+			     ? "an identity's nextval" : "a serial's nextval", table);
+	} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL) && !has_default) {
+		stmt_finding(st, s, "add-column-not-null-no-default", at, "adding NOT NULL "
+			     "column %s without a default fails if %s has rows",
+			     jstr(cd, "colname"), table);
+	} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL)) {
+		stmt_finding(st, s, "add-column-not-null-default", at, "NOT NULL column %s "
+			     "with a default: old code that inserts into %s without it still "
+			     "works, code that sets NULL does not", jstr(cd, "colname"), table);
+	}
+	if (jstr(cd, "colname"))
+		model_set(st->model, table, jstr(cd, "colname"), model_name(type));
+	free(type);
+}
+
+/* ALTER TABLE ... ADD CONSTRAINT: the lock it takes and the scan. */
+static void alter_add_constraint(lint_state *st, stmt_info *s, const char *table,
+				 int existing, json_t *def, size_t start)
+{
+	size_t at;
+	json_t *c = json_object_get(def, "Constraint");
+	const char *ct = jstr(c, "contype") ?: "";
+	at = jloc(c, "location", start);
+	if (!strcmp(ct, "CONSTR_FOREIGN")) {
+		take_lock(s, "SHARE ROW EXCLUSIVE");
+		stmt_set_tables(s, jstr(c, "pktable.relname"));
+		if (existing && !jtrue(c, "skip_validation")) {
+			s->scans = 1;
+			stmt_finding(st, s, "constraint-not-valid", at, "adding a FOREIGN KEY "
+				     "checks every row of %s while holding its lock", table);
+		}
+	} else if (!strcmp(ct, "CONSTR_CHECK")) {
+		take_lock(s, "ACCESS EXCLUSIVE");
+		note_check(st, table, c);
+		if (existing && !jtrue(c, "skip_validation")) {
+			s->scans = 1;
+			stmt_finding(st, s, "constraint-not-valid", at, "adding a CHECK scans "
+				     "all of %s under an ACCESS EXCLUSIVE lock", table);
+		}
+	} else if (!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY")) {
+		take_lock(s, "ACCESS EXCLUSIVE");
+		if (existing && !jstr(c, "indexname")) {
+			s->scans = 1;
+			stmt_finding(st, s, "unique-not-using-index", at, "adding %s builds "
+				     "its index while %s is locked against reads and writes",
+				     !strcmp(ct, "CONSTR_UNIQUE") ? "UNIQUE" : "PRIMARY KEY", table);
+		}
+	} else {
+		take_lock(s, "ACCESS EXCLUSIVE");
+	}
+}
+
+/* ALTER COLUMN ... TYPE: a rewrite unless the old type is known and
+ * binary-coercible to the new one. */
+static void alter_column_type(lint_state *st, stmt_info *s, const char *table, int existing,
+			      const char *col, json_t *def, size_t start)
+{
+	json_t *cd = json_object_get(def, "ColumnDef");
+	char *type = type_string(json_object_get(cd, "typeName"));
+	const char *old = col ? model_type(st->model, table, col) : NULL;
+	if (col && !old && !model_knows(st->model, table))
+		old = db_column(st, table, col);
+	take_lock(s, "ACCESS EXCLUSIVE");
+	if (existing) {
+		int using = json_object_get(cd, "raw_default") != NULL;
+		if (!using && old && coercible(old, type)) {
+			stmt_finding(st, s, "alter-column-type-compatible", start, "%s.%s from "
+				     "%s to %s needs no rewrite, but takes an ACCESS EXCLUSIVE "
+				     "lock", table, col, old, type);
+		} else {
+			s->rewrites = 1;
+			if (old)
+				stmt_finding(st, s, "alter-column-type", start, "%s.%s from %s "
+					     "to %s rewrites %s and its indexes under an ACCESS "
+					     "EXCLUSIVE lock", table, col, old, type, table);
+			else
+				stmt_finding(st, s, "alter-column-type", start, "changing the "
+					     "type of %s.%s to %s rewrites the table unless it is "
+					     "binary-coercible (its current type is not in the "
+					     "migrations)", table, col ? col : "?", type);
+		}
+	}
+	if (col)
+		model_set(st->model, table, col, model_name(type));
+	free(type);
+}
+
 static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int existing,
 		      json_t *cmd, size_t start, int *adds_only, int *drops)
 {
 	const char *sub = jstr(cmd, "subtype") ?: "";
 	const char *col = jstr(cmd, "name");
 	json_t *def = json_object_get(cmd, "def");
-	size_t at = start;
 	if (!strcmp(sub, "AT_AddColumn")) {
-		json_t *cd = json_object_get(def, "ColumnDef");
-		json_t *cons = json_object_get(cd, "constraints");
-		json_t *dflt = NULL;
-		char *type = type_string(json_object_get(cd, "typeName"));
-		at = jloc(cd, "location", start);
-		take_lock(s, "ACCESS EXCLUSIVE");
-		type_rules(st, s, cd, type, has_contype(cons, "CONSTR_PRIMARY", NULL));
-		int has_default = has_contype(cons, "CONSTR_DEFAULT", &dflt);
-		const char *vol = has_default ? volatile_call(st, json_object_get(dflt, "raw_expr"))
-					      : NULL;
-		int serial = strstr(type, "serial") != NULL;
-		int identity = has_contype(cons, "CONSTR_IDENTITY", NULL);
-		json_t *gen = NULL, *uniq = NULL;
-		int generated = has_contype(cons, "CONSTR_GENERATED", &gen);
-		if (has_contype(cons, "CONSTR_UNIQUE", &uniq) ||
-		    has_contype(cons, "CONSTR_PRIMARY", &uniq)) {
-			s->scans = 1;
-			if (existing)
-				stmt_finding(st, s, "unique-not-using-index", jloc(uniq, "location", at),
-					     "adding column %s with %s builds its index while %s is "
-					     "locked against reads and writes", jstr(cd, "colname"),
-					     !strcmp(jstr(uniq, "contype"), "CONSTR_UNIQUE") ? "UNIQUE"
-					     : "PRIMARY KEY", table);
-		}
-		if (existing && generated) {
-			s->rewrites = 1;
-			stmt_finding(st, s, "add-column-generated-stored", jloc(gen, "location", at),
-				     "adding stored generated column %s computes it for every row: "
-				     "table %s is rewritten under an ACCESS EXCLUSIVE lock",
-				     jstr(cd, "colname"), table);
-		} else if (existing && (vol || serial || identity)) {
-			s->rewrites = 1;
-			stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a "
-				     "volatile default (%s) rewrites table %s under an ACCESS "
-				     "EXCLUSIVE lock", jstr(cd, "colname"), vol ? vol : identity
-				     ? "an identity's nextval" : "a serial's nextval", table);
-		} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL) && !has_default) {
-			stmt_finding(st, s, "add-column-not-null-no-default", at, "adding NOT NULL "
-				     "column %s without a default fails if %s has rows",
-				     jstr(cd, "colname"), table);
-		} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL)) {
-			stmt_finding(st, s, "add-column-not-null-default", at, "NOT NULL column %s "
-				     "with a default: old code that inserts into %s without it still "
-				     "works, code that sets NULL does not", jstr(cd, "colname"), table);
-		}
-		if (jstr(cd, "colname"))
-			model_set(st->model, table, jstr(cd, "colname"), model_name(type));
-		free(type);
+		alter_add_column(st, s, table, existing, def, start);
 	} else if (!strcmp(sub, "AT_AddConstraint")) {
-		json_t *c = json_object_get(def, "Constraint");
-		const char *ct = jstr(c, "contype") ?: "";
-		at = jloc(c, "location", start);
-		if (!strcmp(ct, "CONSTR_FOREIGN")) {
-			take_lock(s, "SHARE ROW EXCLUSIVE");
-			stmt_set_tables(s, jstr(c, "pktable.relname"));
-			if (existing && !jtrue(c, "skip_validation")) {
-				s->scans = 1;
-				stmt_finding(st, s, "constraint-not-valid", at, "adding a FOREIGN KEY "
-					     "checks every row of %s while holding its lock", table);
-			}
-		} else if (!strcmp(ct, "CONSTR_CHECK")) {
-			take_lock(s, "ACCESS EXCLUSIVE");
-			note_check(st, table, c);
-			if (existing && !jtrue(c, "skip_validation")) {
-				s->scans = 1;
-				stmt_finding(st, s, "constraint-not-valid", at, "adding a CHECK scans "
-					     "all of %s under an ACCESS EXCLUSIVE lock", table);
-			}
-		} else if (!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY")) {
-			take_lock(s, "ACCESS EXCLUSIVE");
-			if (existing && !jstr(c, "indexname")) {
-				s->scans = 1;
-				stmt_finding(st, s, "unique-not-using-index", at, "adding %s builds "
-					     "its index while %s is locked against reads and writes",
-					     !strcmp(ct, "CONSTR_UNIQUE") ? "UNIQUE" : "PRIMARY KEY", table);
-			}
-		} else {
-			take_lock(s, "ACCESS EXCLUSIVE");
-		}
+		alter_add_constraint(st, s, table, existing, def, start);
 	} else if (!strcmp(sub, "AT_ValidateConstraint")) {
 		*adds_only = 0;
 		take_lock(s, "SHARE UPDATE EXCLUSIVE");
@@ -529,34 +580,7 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 				     "data and breaks code still reading it", table, col ? col : "?");
 	} else if (!strcmp(sub, "AT_AlterColumnType")) {
 		*adds_only = 0;
-		json_t *cd = json_object_get(def, "ColumnDef");
-		char *type = type_string(json_object_get(cd, "typeName"));
-		const char *old = col ? model_type(st->model, table, col) : NULL;
-		if (col && !old && !model_knows(st->model, table))
-			old = db_column(st, table, col);
-		take_lock(s, "ACCESS EXCLUSIVE");
-		if (existing) {
-			int using = json_object_get(cd, "raw_default") != NULL;
-			if (!using && old && coercible(old, type)) {
-				stmt_finding(st, s, "alter-column-type-compatible", start, "%s.%s from "
-					     "%s to %s needs no rewrite, but takes an ACCESS EXCLUSIVE "
-					     "lock", table, col, old, type);
-			} else {
-				s->rewrites = 1;
-				if (old)
-					stmt_finding(st, s, "alter-column-type", start, "%s.%s from %s "
-						     "to %s rewrites %s and its indexes under an ACCESS "
-						     "EXCLUSIVE lock", table, col, old, type, table);
-				else
-					stmt_finding(st, s, "alter-column-type", start, "changing the "
-						     "type of %s.%s to %s rewrites the table unless it is "
-						     "binary-coercible (its current type is not in the "
-						     "migrations)", table, col ? col : "?", type);
-			}
-		}
-		if (col)
-			model_set(st->model, table, col, model_name(type));
-		free(type);
+		alter_column_type(st, s, table, existing, col, def, start);
 	} else if (!strcmp(sub, "AT_SetNotNull")) {
 		*adds_only = 0;
 		take_lock(s, "ACCESS EXCLUSIVE");
@@ -646,108 +670,139 @@ static int has_option(json_t *opts, const char *name)
 }
 
 /* Analyze one statement node into s. */
-static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
+static void dropdb_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
 {
-	json_t *b;
-	const char *t = node_type(node, &b);
-	if (!strcmp(t, "CreateStmt")) {
-		create_table(st, s, b);
-	} else if (!strcmp(t, "IndexStmt")) {
-		create_index(st, s, b, start);
-	} else if (!strcmp(t, "DropStmt")) {
-		drop(st, s, b, start);
-	} else if (!strcmp(t, "DropdbStmt")) {
-		s->kind = "DROP DATABASE";
-		s->score = 3;
-		s->no_tx_only = 1;
-		stmt_finding(st, s, "drop-object", start, "DROP DATABASE %s deletes everything "
-			     "in it", jstr(b, "dbname"));
-	} else if (!strcmp(t, "AlterTableStmt")) {
-		alter_table(st, s, b, start);
-	} else if (!strcmp(t, "RenameStmt")) {
-		rename_stmt(st, s, b, start);
-	} else if (!strcmp(t, "UpdateStmt")) {
-		dml(st, s, b, "UPDATE", start);
-	} else if (!strcmp(t, "DeleteStmt")) {
-		dml(st, s, b, "DELETE", start);
-	} else if (!strcmp(t, "InsertStmt")) {
-		dml(st, s, b, "INSERT", start);
-	} else if (!strcmp(t, "TruncateStmt")) {
-		json_t *rels = json_object_get(b, "relations");
-		int cascade = !strcmp(jstr(b, "behavior") ?: "", "DROP_CASCADE");
-		s->kind = "TRUNCATE";
-		s->score = 4;
-		take_lock(s, "ACCESS EXCLUSIVE");
-		for (size_t i = 0; i < json_array_size(rels); i++) {
-			const char *name = jstr(json_array_get(rels, i), "RangeVar.relname");
-			stmt_set_tables(s, name);
-			if (name && !lint_is_new_table(st, name))
-				stmt_finding(st, s, "truncate", start, "TRUNCATE %s%s deletes every "
-					     "row%s under an ACCESS EXCLUSIVE lock", name,
-					     cascade ? " CASCADE" : "", cascade ? ", and every row "
-					     "referencing them in other tables," : "");
-		}
-	} else if (!strcmp(t, "VacuumStmt")) {
-		int full = has_option(json_object_get(b, "options"), "full");
-		s->kind = jtrue(b, "is_vacuumcmd") ? "VACUUM" : "ANALYZE";
-		s->score = 3;
-		s->no_tx_only = jtrue(b, "is_vacuumcmd");
-		take_lock(s, full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
-		json_t *rels = json_object_get(b, "rels");
-		for (size_t i = 0; i < json_array_size(rels); i++)
-			stmt_set_tables(s, jstr(json_array_get(rels, i), "VacuumRelation.relation.relname"));
-		if (full) {
-			s->rewrites = 1;
-			stmt_finding(st, s, "vacuum-full", start, "VACUUM FULL rewrites the table "
-				     "under an ACCESS EXCLUSIVE lock");
-		}
-	} else if (!strcmp(t, "ClusterStmt")) {
-		s->kind = "CLUSTER";
-		s->score = 3;
+	s->kind = "DROP DATABASE";
+	s->score = 3;
+	s->no_tx_only = 1;
+	stmt_finding(st, s, "drop-object", start, "DROP DATABASE %s deletes everything in it",
+		     jstr(b, "dbname"));
+}
+
+static void truncate_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	json_t *rels = json_object_get(b, "relations");
+	int cascade = !strcmp(jstr(b, "behavior") ?: "", "DROP_CASCADE");
+	s->kind = "TRUNCATE";
+	s->score = 4;
+	take_lock(s, "ACCESS EXCLUSIVE");
+	for (size_t i = 0; i < json_array_size(rels); i++) {
+		const char *name = jstr(json_array_get(rels, i), "RangeVar.relname");
+		stmt_set_tables(s, name);
+		if (name && !lint_is_new_table(st, name))
+			stmt_finding(st, s, "truncate", start, "TRUNCATE %s%s deletes every "
+				     "row%s under an ACCESS EXCLUSIVE lock", name,
+				     cascade ? " CASCADE" : "", cascade ? ", and every row "
+				     "referencing them in other tables," : "");
+	}
+}
+
+static void vacuum_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	int full = has_option(json_object_get(b, "options"), "full");
+	s->kind = jtrue(b, "is_vacuumcmd") ? "VACUUM" : "ANALYZE";
+	s->score = 3;
+	s->no_tx_only = jtrue(b, "is_vacuumcmd");
+	take_lock(s, full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
+	json_t *rels = json_object_get(b, "rels");
+	for (size_t i = 0; i < json_array_size(rels); i++)
+		stmt_set_tables(s, jstr(json_array_get(rels, i), "VacuumRelation.relation.relname"));
+	if (full) {
 		s->rewrites = 1;
-		take_lock(s, "ACCESS EXCLUSIVE");
-		stmt_set_tables(s, jstr(b, "relation.relname"));
-		stmt_finding(st, s, "cluster", start, "CLUSTER rewrites the table under an "
+		stmt_finding(st, s, "vacuum-full", start, "VACUUM FULL rewrites the table under an "
 			     "ACCESS EXCLUSIVE lock");
-	} else if (!strcmp(t, "ReindexStmt")) {
-		int conc = has_option(json_object_get(b, "params"), "concurrently");
-		s->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
-		s->score = 2;
-		s->no_tx_only = conc;
-		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
-		stmt_set_tables(s, jstr(b, "relation.relname"));
-		if (conc && !st->sec->no_transaction)
-			stmt_finding(st, s, "concurrently-in-transaction", start, "REINDEX "
-				     "CONCURRENTLY cannot run inside a transaction block");
-		else if (!conc)
-			stmt_finding(st, s, "reindex-not-concurrent", start, "REINDEX blocks "
-				     "writes to the table (and reads that use the index) until done");
-	} else if (!strcmp(t, "TransactionStmt")) {
-		const char *k = jstr(b, "kind") ?: "";
-		s->kind = "TRANSACTION";
-		s->tx_control = strcmp(k, "TRANS_STMT_SAVEPOINT") && strcmp(k, "TRANS_STMT_RELEASE") &&
-				strcmp(k, "TRANS_STMT_ROLLBACK_TO");
-		stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
-			     "migration breaks dbshift's all-or-nothing guarantee");
-	} else if (!strcmp(t, "VariableSetStmt")) {
-		s->kind = "SET";
-		if (!strcmp(jstr(b, "name") ?: "", "lock_timeout"))
-			st->lock_timeout_set = 1;
-	} else if ((!strcmp(t, "CreateTableAsStmt") &&
-		    !strcmp(jstr(b, "objtype") ?: "", "OBJECT_TABLE")) ||
-		   (!strcmp(t, "SelectStmt") && jget(b, "intoClause"))) {
-		/* a new table, filled from a query */
-		const char *table = jstr(b, !strcmp(t, "SelectStmt") ? "intoClause.rel.relname"
-								     : "into.rel.relname");
-		s->kind = !strcmp(t, "SelectStmt") ? "SELECT INTO" : "CREATE TABLE AS";
-		s->score = 1;
-		take_lock(s, "ACCESS SHARE");
-		if (table) {
-			lint_add_new_table(st, table);
-			model_drop_table(st->model, table);
-		}
-	} else if (!strcmp(t, "SelectStmt") || !strcmp(t, "CommentStmt") ||
-		   !strcmp(t, "GrantStmt") || !strcmp(t, "VariableShowStmt")) {
+	}
+}
+
+static void cluster_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	s->kind = "CLUSTER";
+	s->score = 3;
+	s->rewrites = 1;
+	take_lock(s, "ACCESS EXCLUSIVE");
+	stmt_set_tables(s, jstr(b, "relation.relname"));
+	stmt_finding(st, s, "cluster", start, "CLUSTER rewrites the table under an ACCESS "
+		     "EXCLUSIVE lock");
+}
+
+static void reindex_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	int conc = has_option(json_object_get(b, "params"), "concurrently");
+	s->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
+	s->score = 2;
+	s->no_tx_only = conc;
+	take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
+	stmt_set_tables(s, jstr(b, "relation.relname"));
+	if (conc && !st->sec->no_transaction)
+		stmt_finding(st, s, "concurrently-in-transaction", start, "REINDEX CONCURRENTLY "
+			     "cannot run inside a transaction block");
+	else if (!conc)
+		stmt_finding(st, s, "reindex-not-concurrent", start, "REINDEX blocks writes to the "
+			     "table (and reads that use the index) until done");
+}
+
+static void transaction_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	const char *k = jstr(b, "kind") ?: "";
+	s->kind = "TRANSACTION";
+	s->tx_control = strcmp(k, "TRANS_STMT_SAVEPOINT") && strcmp(k, "TRANS_STMT_RELEASE") &&
+			strcmp(k, "TRANS_STMT_ROLLBACK_TO");
+	stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
+		     "migration breaks dbshift's all-or-nothing guarantee");
+}
+
+static void set_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	(void)start;
+	s->kind = "SET";
+	if (!strcmp(jstr(b, "name") ?: "", "lock_timeout"))
+		st->lock_timeout_set = 1;
+}
+
+static void update_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	dml(st, s, b, "UPDATE", start);
+}
+
+static void delete_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	dml(st, s, b, "DELETE", start);
+}
+
+static void insert_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	dml(st, s, b, "INSERT", start);
+}
+
+static void create_table_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+{
+	(void)start;
+	create_table(st, s, b);
+}
+
+/* CREATE TABLE AS and SELECT INTO: a new table, filled from a query. */
+static int new_table_from_query(lint_state *st, stmt_info *s, const char *t, json_t *b)
+{
+	int into = !strcmp(t, "SelectStmt");
+	if (!(into && jget(b, "intoClause")) &&
+	    !(!strcmp(t, "CreateTableAsStmt") && !strcmp(jstr(b, "objtype") ?: "", "OBJECT_TABLE")))
+		return 0;
+	const char *table = jstr(b, into ? "intoClause.rel.relname" : "into.rel.relname");
+	s->kind = into ? "SELECT INTO" : "CREATE TABLE AS";
+	s->score = 1;
+	take_lock(s, "ACCESS SHARE");
+	if (table) {
+		lint_add_new_table(st, table);
+		model_drop_table(st->model, table);
+	}
+	return 1;
+}
+
+/* What no handler knows: harmless reads and creations, or opaque. */
+static void other_stmt(stmt_info *s, const char *t)
+{
+	if (!strcmp(t, "SelectStmt") || !strcmp(t, "CommentStmt") || !strcmp(t, "GrantStmt") ||
+	    !strcmp(t, "VariableShowStmt")) {
 		s->kind = !strcmp(t, "SelectStmt") ? "SELECT" : !strcmp(t, "CommentStmt")
 							? "COMMENT" : "GRANT";
 		if (!strcmp(t, "SelectStmt"))
@@ -760,20 +815,51 @@ static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
 		s->kind = "OTHER";
 		s->score = 3;  /* opaque: we cannot say what it locks */
 	}
-	/* ACCESS EXCLUSIVE on a table with rows, and nothing bounds the wait */
-	if (s->lock && !strcmp(s->lock, "ACCESS EXCLUSIVE") && !st->lock_timeout_set &&
-	    s->tables && strcmp(s->kind, "CREATE TABLE")) {
-		int any_existing = 0;
-		char *copy = xstrdup(s->tables);
-		for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ", ", &save)); p = NULL)
-			any_existing |= !lint_is_new_table(st, tok);
-		free(copy);
-		if (any_existing)
-			stmt_finding(st, s, "missing-lock-timeout", start, "%s takes an ACCESS "
-				     "EXCLUSIVE lock on %s with no lock_timeout set: while it waits "
-				     "for the lock, every query on the table waits behind it",
-				     s->kind, s->tables);
-	}
+}
+
+/* ACCESS EXCLUSIVE on a table with rows, and nothing bounds the wait. */
+static void lock_timeout_rule(lint_state *st, stmt_info *s, size_t start)
+{
+	if (!s->lock || strcmp(s->lock, "ACCESS EXCLUSIVE") || st->lock_timeout_set ||
+	    !s->tables || !strcmp(s->kind, "CREATE TABLE"))
+		return;
+	int any_existing = 0;
+	char *copy = xstrdup(s->tables);
+	for (char *p = copy, *save = NULL, *tok; (tok = strtok_r(p, ", ", &save)); p = NULL)
+		any_existing |= !lint_is_new_table(st, tok);
+	free(copy);
+	if (any_existing)
+		stmt_finding(st, s, "missing-lock-timeout", start, "%s takes an ACCESS EXCLUSIVE "
+			     "lock on %s with no lock_timeout set: while it waits for the lock, "
+			     "every query on the table waits behind it", s->kind, s->tables);
+}
+
+static const struct {
+	const char *type;
+	void (*fn)(lint_state *st, stmt_info *s, json_t *b, size_t start);
+} handlers[] = {
+	{ "CreateStmt", create_table_stmt }, { "IndexStmt", create_index },
+	{ "DropStmt", drop }, { "DropdbStmt", dropdb_stmt },
+	{ "AlterTableStmt", alter_table }, { "RenameStmt", rename_stmt },
+	{ "UpdateStmt", update_stmt }, { "DeleteStmt", delete_stmt },
+	{ "InsertStmt", insert_stmt }, { "TruncateStmt", truncate_stmt },
+	{ "VacuumStmt", vacuum_stmt }, { "ClusterStmt", cluster_stmt },
+	{ "ReindexStmt", reindex_stmt }, { "TransactionStmt", transaction_stmt },
+	{ "VariableSetStmt", set_stmt },
+};
+
+static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
+{
+	json_t *b;
+	const char *t = node_type(node, &b);
+	size_t i = 0, n = sizeof(handlers) / sizeof(handlers[0]);
+	while (i < n && strcmp(handlers[i].type, t))
+		i++;
+	if (i < n)
+		handlers[i].fn(st, s, b, start);
+	else if (!new_table_from_query(st, s, t, b))
+		other_stmt(s, t);
+	lock_timeout_rule(st, s, start);
 }
 
 /*

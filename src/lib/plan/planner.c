@@ -193,16 +193,11 @@ static int cycle_error(plan_entry *tmp, size_t n, const size_t *indeg, dbs_error
 	return DBS_EINPUT;
 }
 
-int planner_order(plan_entry **out, size_t *nout, source *src,
-		  history_row *rows, size_t nrows, dbs_error *err)
+/* Edges: each app's chain, then requires (an input error names a
+ * requirement that is no migration). */
+static int add_edges(plan_entry *tmp, source *src, key *byk, dbs_error *err)
 {
-	size_t n = src->n;
-	plan_entry *tmp = xcalloc(n ? n : 1, sizeof(plan_entry));
-	key *byk = by_key(src);
-	int rc = 0;
-
-	/* Edges: each app's chain, then requires. */
-	for (size_t i = 0; i < n && !rc; i++) {
+	for (size_t i = 0; i < src->n; i++) {
 		migration *m = &src->m[i];
 		tmp[i].m = m;
 		if (i > 0 && !strcmp(src->m[i - 1].app, m->app))
@@ -210,7 +205,7 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 		for (size_t k = 0; k < m->nrequires; k++) {
 			char *colon = strchr(m->requires[k], ':');
 			char *app = xstrndup(m->requires[k], (size_t)(colon - m->requires[k]));
-			long j = find_migration(byk, n, app, colon + 1);
+			long j = find_migration(byk, src->n, app, colon + 1);
 			free(app);
 			if (j < 0) {
 				dbs_fail(err, DBS_EINPUT, "requires %s, which is no migration",
@@ -218,51 +213,55 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 				dbs_error_set_file(err, m->path, m->requires_line, 0);
 				dbs_error_set_hint(err, "name an existing APP:VERSION (the app is "
 						   "the subdirectory of the migrations directory)");
-				rc = DBS_EINPUT;
-				break;
+				return DBS_EINPUT;
 			}
 			add_pred(&tmp[i], (size_t)j);
 		}
 	}
+	return 0;
+}
 
-	/* Rows to migrations: both in (app, version) order, so merge. */
-	history_row **missing = xcalloc(nrows ? nrows : 1, sizeof(history_row *));
-	size_t nmissing = 0;
-	if (!rc) {
-		if (nrows)
-			qsort(rows, nrows, sizeof(history_row), row_cmp);
-		size_t i = 0, j = 0;
-		while (j < nrows) {
-			int c = i < n ? key_cmp(byk[i].app, byk[i].version,
-						rows[j].app, rows[j].version) : 1;
-			if (c < 0) {
-				i++;
-			} else if (c == 0) {
-				tmp[byk[i++].i].row = &rows[j++];
-			} else {
-				missing[nmissing++] = &rows[j++];
-			}
-		}
+/* Rows to migrations: both in (app, version) order, so merge; rows with
+ * no file go to missing. */
+static size_t match_rows(plan_entry *tmp, const key *byk, size_t n, history_row *rows,
+			 size_t nrows, history_row **missing)
+{
+	size_t nmissing = 0, i = 0, j = 0;
+	if (nrows)
+		qsort(rows, nrows, sizeof(history_row), row_cmp);
+	while (j < nrows) {
+		int c = i < n ? key_cmp(byk[i].app, byk[i].version, rows[j].app, rows[j].version)
+			      : 1;
+		if (c < 0)
+			i++;
+		else if (c == 0)
+			tmp[byk[i++].i].row = &rows[j++];
+		else
+			missing[nmissing++] = &rows[j++];
 	}
+	return nmissing;
+}
 
-	/* Kahn's algorithm, lowest version first among the ready. */
-	size_t *indeg = xcalloc(n ? n : 1, sizeof(size_t));
-	size_t *order = xcalloc(n ? n : 1, sizeof(size_t));
-	size_t **succ = xcalloc(n ? n : 1, sizeof(size_t *));
-	size_t *nsucc = xcalloc(n ? n : 1, sizeof(size_t));
-	size_t *ready = xcalloc(n ? n : 1, sizeof(size_t));
+/* Kahn's algorithm, lowest version first among the ready: order[0..n)
+ * when there is no cycle (else an input error naming it). */
+static int topo_order(plan_entry *tmp, size_t n, size_t *order, dbs_error *err)
+{
+	size_t *indeg = xcalloc(n + 1, sizeof(size_t));
+	size_t **succ = xcalloc(n + 1, sizeof(size_t *));
+	size_t *nsucc = xcalloc(n + 1, sizeof(size_t));
+	size_t *ready = xcalloc(n + 1, sizeof(size_t));
 	size_t nready = 0, nordered = 0;
-	for (size_t i = 0; i < n && !rc; i++)
+	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < tmp[i].npreds; k++) {
 			size_t p = tmp[i].preds[k];
 			succ[p] = xrealloc(succ[p], (nsucc[p] + 1) * sizeof(size_t));
 			succ[p][nsucc[p]++] = i;
 			indeg[i]++;
 		}
-	for (size_t i = 0; i < n && !rc; i++)
+	for (size_t i = 0; i < n; i++)
 		if (indeg[i] == 0)
 			ready[nready++] = i;
-	while (nready && !rc) {
+	while (nready) {
 		size_t best = 0;
 		for (size_t k = 1; k < nready; k++) {
 			migration *a = tmp[ready[k]].m, *b = tmp[ready[best]].m;
@@ -277,67 +276,92 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 			if (--indeg[succ[x][k]] == 0)
 				ready[nready++] = succ[x][k];
 	}
-	if (!rc && nordered < n)
-		rc = cycle_error(tmp, n, indeg, err);
-
-	/* Final list: ordered migrations with missing rows merged in. */
-	plan_entry *e = NULL;
-	size_t ne = 0;
-	if (!rc) {
-		e = xcalloc(n + nmissing + 1, sizeof(plan_entry));
-		size_t *pos = xcalloc(n ? n : 1, sizeof(size_t));
-		app_cursor *apps = NULL;
-		size_t napps = 0;
-		for (size_t k = 0; k < nordered; k++) {
-			migration *m = tmp[order[k]].m;
-			app_cursor *ac = app_find(&apps, &napps, m->app, missing, nmissing);
-			while (ac->next < nmissing && !strcmp(missing[ac->next]->app, m->app) &&
-			       migration_version_cmp_to(m, missing[ac->next]->version) > 0)
-				e[ne++].row = missing[ac->next++];
-			pos[order[k]] = ne;
-			e[ne++] = tmp[order[k]];
-			tmp[order[k]].preds = NULL;
-		}
-		for (size_t j = 0; j < nmissing; j++) {
-			app_cursor *ac = app_find(&apps, &napps, missing[j]->app, missing, nmissing);
-			if (j >= ac->next)
-				e[ne++].row = missing[j];
-		}
-		for (size_t k = 0; k < ne; k++)
-			for (size_t q = 0; q < e[k].npreds; q++)
-				e[k].preds[q] = pos[e[k].preds[q]];
-		for (size_t k = 0; k < ne; k++)
-			fill_public(&e[k]);
-		/*
-		 * Out of order: pending yet older than something applied in its
-		 * app.  Each app's entries are in version order, so walk back
-		 * and remember which apps have something applied further on.
-		 */
-		for (size_t a = 0; a < napps; a++)
-			apps[a].seen_applied = 0;
-		for (size_t k = ne; k-- > 0;) {
-			app_cursor *ac = app_find(&apps, &napps, e[k].pub.app, missing, nmissing);
-			if (e[k].pub.state != DBS_PENDING)
-				ac->seen_applied = 1;
-			else if (ac->seen_applied && !is_contract(&e[k].pub))
-				e[k].pub.out_of_order = 1;  /* contract ones lag by design */
-		}
-		free(apps);
-		free(pos);
-	}
-
+	int rc = nordered < n ? cycle_error(tmp, n, indeg, err) : 0;
 	for (size_t i = 0; i < n; i++)
 		free(succ[i]);
 	free(succ);
 	free(nsucc);
 	free(ready);
-	free(order);
 	free(indeg);
+	return rc;
+}
+
+/*
+ * Out of order: pending yet older than something applied in its app.
+ * Each app's entries are in version order, so walk back and remember
+ * which apps have something applied further on.
+ */
+static void mark_out_of_order(plan_entry *e, size_t ne, app_cursor **apps, size_t *napps,
+			      history_row **missing, size_t nmissing)
+{
+	for (size_t a = 0; a < *napps; a++)
+		(*apps)[a].seen_applied = 0;
+	for (size_t k = ne; k-- > 0;) {
+		app_cursor *ac = app_find(apps, napps, e[k].pub.app, missing, nmissing);
+		if (e[k].pub.state != DBS_PENDING)
+			ac->seen_applied = 1;
+		else if (ac->seen_applied && !is_contract(&e[k].pub))
+			e[k].pub.out_of_order = 1;  /* contract ones lag by design */
+	}
+}
+
+/* The final list: ordered migrations, each app's missing rows merged in
+ * by version, predecessors renumbered; tmp's entries move into it. */
+static plan_entry *merge_entries(plan_entry *tmp, size_t n, const size_t *order,
+				 history_row **missing, size_t nmissing, size_t *ne_out)
+{
+	plan_entry *e = xcalloc(n + nmissing + 1, sizeof(plan_entry));
+	size_t *pos = xcalloc(n + 1, sizeof(size_t)), ne = 0;
+	app_cursor *apps = NULL;
+	size_t napps = 0;
+	for (size_t k = 0; k < n; k++) {
+		migration *m = tmp[order[k]].m;
+		app_cursor *ac = app_find(&apps, &napps, m->app, missing, nmissing);
+		while (ac->next < nmissing && !strcmp(missing[ac->next]->app, m->app) &&
+		       migration_version_cmp_to(m, missing[ac->next]->version) > 0)
+			e[ne++].row = missing[ac->next++];
+		pos[order[k]] = ne;
+		e[ne++] = tmp[order[k]];
+		tmp[order[k]].preds = NULL;
+	}
+	for (size_t j = 0; j < nmissing; j++) {
+		app_cursor *ac = app_find(&apps, &napps, missing[j]->app, missing, nmissing);
+		if (j >= ac->next)
+			e[ne++].row = missing[j];
+	}
+	for (size_t k = 0; k < ne; k++)
+		for (size_t q = 0; q < e[k].npreds; q++)
+			e[k].preds[q] = pos[e[k].preds[q]];
+	for (size_t k = 0; k < ne; k++)
+		fill_public(&e[k]);
+	mark_out_of_order(e, ne, &apps, &napps, missing, nmissing);
+	free(apps);
+	free(pos);
+	*ne_out = ne;
+	return e;
+}
+
+int planner_order(plan_entry **out, size_t *nout, source *src,
+		  history_row *rows, size_t nrows, dbs_error *err)
+{
+	size_t n = src->n, nmissing = 0;
+	plan_entry *tmp = xcalloc(n ? n : 1, sizeof(plan_entry));
+	size_t *order = xcalloc(n ? n : 1, sizeof(size_t));
+	history_row **missing = xcalloc(nrows ? nrows : 1, sizeof(history_row *));
+	key *byk = by_key(src);
+	int rc = add_edges(tmp, src, byk, err);
+	if (!rc)
+		nmissing = match_rows(tmp, byk, n, rows, nrows, missing);
+	if (!rc)
+		rc = topo_order(tmp, n, order, err);
+	*out = NULL;
+	*nout = 0;
+	if (!rc)
+		*out = merge_entries(tmp, n, order, missing, nmissing, nout);
+	free(order);
 	free(missing);
 	free(byk);
 	plan_entries_free(tmp, n);
-	*out = e;
-	*nout = ne;
 	return rc;
 }
 

@@ -265,113 +265,124 @@ static int header_directives(migration *m, const char *path, const char *text,
  * section runs from the line after its marker to the next marker, so the
  * section's own offsets map straight back to file lines.
  */
+/* Where the reading of a dbmate or goose file is. */
+typedef struct sections {
+	int goose;
+	int where;                /* 0 header, 1 up, 2 down */
+	const char *up_start, *up_end, *down_start;
+	int up_line, down_line;
+} sections;
+
+/* An up or down marker at line lineno; next: where the line after it
+ * starts.  dbmate markers may say transaction:false|true. */
+static int section_marker(migration *m, const char *path, int lineno, sections *sc,
+			  int is_up, const char *opt, size_t on, const char *body, size_t bn,
+			  const char *line, const char *next, dbs_error *err)
+{
+	if (on > 0) {
+		/* dbmate: each section has its own transaction mode */
+		if (!sc->goose && word_is(opt, on, "transaction:false"))
+			(is_up ? &m->up : &m->down)->no_transaction = 1;
+		else if (sc->goose || !word_is(opt, on, "transaction:true"))
+			return input_error(err, path, lineno,
+				sc->goose ? "goose markers take no options"
+					  : "the options are 'transaction:false' and 'transaction:true'",
+				"unknown option '%.*s' on the %s marker", (int)on, opt,
+				is_up ? "up" : "down");
+	}
+	if ((is_up && sc->up_start) || (!is_up && sc->down_start))
+		return input_error(err, path, lineno, "keep one up and one down section per file",
+				   "second '-- %.*s' section", (int)bn, body);
+	if (is_up && sc->where == 2)
+		return input_error(err, path, lineno,
+				   "put the up section before the down section",
+				   "up section after the down section");
+	if (is_up) {
+		sc->up_start = next;
+		sc->up_line = lineno + 1;
+	} else {
+		if (sc->where == 1)
+			sc->up_end = line;
+		sc->down_start = next;
+		sc->down_line = lineno + 1;
+	}
+	sc->where = is_up ? 1 : 2;
+	return 0;
+}
+
+/* A '-- migrate:...' or '-- +goose ...' line (body after the marker). */
+static int marker_line(migration *m, const char *path, int lineno, sections *sc,
+		       const char *body, size_t bn, const char *line, const char *next,
+		       dbs_error *err)
+{
+	size_t mlen = sc->goose ? strlen("+goose ") : strlen("migrate:");
+	const char *w = body + mlen;
+	size_t wn = bn - mlen;
+	size_t kw = strcspn(w, " \t\r\n");
+	if (kw > wn)
+		kw = wn;
+	const char *opt = w + kw;
+	size_t on = wn - kw;
+	while (on > 0 && (*opt == ' ' || *opt == '\t')) {
+		opt++;
+		on--;
+	}
+	int goose = sc->goose;
+	if (word_is(w, kw, goose ? "Up" : "up") || word_is(w, kw, goose ? "Down" : "down"))
+		return section_marker(m, path, lineno, sc, word_is(w, kw, goose ? "Up" : "up"),
+				      opt, on, body, bn, line, next, err);
+	if (goose && (word_is(w, kw, "StatementBegin") || word_is(w, kw, "StatementEnd")))
+		return 0;  /* our splitter keeps statements whole without them */
+	if (goose && word_is(w, kw, "NO") && word_is(opt, on, "TRANSACTION")) {
+		m->up.no_transaction = m->down.no_transaction = 1;
+		return 0;
+	}
+	return input_error(err, path, lineno,
+		goose ? "known annotations: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION"
+		      : "known markers: '-- migrate:up', '-- migrate:down'",
+		"unknown %s '%.*s'", goose ? "annotation" : "marker", (int)bn, body);
+}
+
 int source_parse_text(migration *m, const char *path, const char *text,
 		      int goose, dbs_error *err)
 {
 	const char *marker = goose ? "+goose " : "migrate:";
 	size_t mlen = strlen(marker);
-	const char *p = text;
-	int lineno = 1, where = 0;  /* 0 header, 1 up, 2 down */
-	const char *up_start = NULL, *up_end = NULL, *down_start = NULL;
-	int up_line = 0, down_line = 0;
-
-	while (*p) {
+	sections sc = { .goose = goose };
+	int lineno = 1, rc = 0;
+	for (const char *p = text; *p && !rc; lineno++) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
 		size_t bn;
 		const char *body = comment_body(p, len, &bn);
-		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0) {
-			int rc = directive(m, path, lineno, body + 8, bn - 8,
-					   where == 0 ? IN_UP_HEADER : IN_SECTION, err);
-			if (rc)
-				return rc;
-		} else if (body && bn >= mlen && strncmp(body, marker, mlen) == 0) {
-			const char *w = body + mlen;
-			size_t wn = bn - mlen;
-			size_t kw = strcspn(w, " \t\r\n");
-			if (kw > wn)
-				kw = wn;
-			const char *opt = w + kw;
-			size_t on = wn - kw;
-			while (on > 0 && (*opt == ' ' || *opt == '\t')) {
-				opt++;
-				on--;
-			}
-			int is_up = goose ? word_is(w, kw, "Up") : word_is(w, kw, "up");
-			int is_down = goose ? word_is(w, kw, "Down") : word_is(w, kw, "down");
-			if (is_up || is_down) {
-				if (on > 0) {
-					/* dbmate: each section has its own transaction mode */
-					if (!goose && word_is(opt, on, "transaction:false"))
-						(is_up ? &m->up : &m->down)->no_transaction = 1;
-					else if (!goose && word_is(opt, on, "transaction:true"))
-						;
-					else
-						return input_error(err, path, lineno,
-							goose ? "goose markers take no options"
-							      : "the options are 'transaction:false' "
-								"and 'transaction:true'",
-							"unknown option '%.*s' on the %s marker",
-							(int)on, opt, is_up ? "up" : "down");
-				}
-				if ((is_up && up_start) || (is_down && down_start))
-					return input_error(err, path, lineno,
-						"keep one up and one down section per file",
-						"second '-- %.*s' section", (int)(bn), body);
-				if (is_up) {
-					if (where == 2)
-						return input_error(err, path, lineno,
-							"put the up section before the down section",
-							"up section after the down section");
-					where = 1;
-					up_start = nl ? nl + 1 : p + len;
-					up_line = lineno + 1;
-				} else {
-					if (where == 1)
-						up_end = p;
-					where = 2;
-					down_start = nl ? nl + 1 : p + len;
-					down_line = lineno + 1;
-				}
-			} else if (goose && (word_is(w, kw, "StatementBegin") ||
-					     word_is(w, kw, "StatementEnd"))) {
-				/* our splitter keeps statements whole without them */
-			} else if (goose && word_is(w, kw, "NO") &&
-				   word_is(opt, on, "TRANSACTION")) {
-				m->up.no_transaction = m->down.no_transaction = 1;
-			} else {
-				return input_error(err, path, lineno,
-					goose ? "known annotations: Up, Down, StatementBegin, "
-						"StatementEnd, NO TRANSACTION"
-					      : "known markers: '-- migrate:up', '-- migrate:down'",
-					"unknown %s '%.*s'", goose ? "annotation" : "marker",
-					(int)bn, body);
-			}
-		} else if (where == 0 && !body && !is_blank(p, len)) {
-			return input_error(err, path, lineno,
-				goose ? "put SQL after '-- +goose Up'"
-				      : "put SQL after '-- migrate:up'",
+		const char *next = nl ? nl + 1 : p + len;
+		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0)
+			rc = directive(m, path, lineno, body + 8, bn - 8,
+				       sc.where == 0 ? IN_UP_HEADER : IN_SECTION, err);
+		else if (body && bn >= mlen && strncmp(body, marker, mlen) == 0)
+			rc = marker_line(m, path, lineno, &sc, body, bn, p, next, err);
+		else if (sc.where == 0 && !body && !is_blank(p, len))
+			rc = input_error(err, path, lineno,
+				goose ? "put SQL after '-- +goose Up'" : "put SQL after '-- migrate:up'",
 				"SQL before the up section");
-		}
-		if (!nl)
-			break;
-		p = nl + 1;
-		lineno++;
+		p = next;
 	}
-	if (!up_start)
+	if (rc)
+		return rc;
+	if (!sc.up_start)
 		return input_error(err, path, 1,
 			goose ? "add a '-- +goose Up' line before the SQL that applies it"
 			      : "add a '-- migrate:up' line before the SQL that applies it",
 			"no up section");
-	if (!up_end)
-		up_end = up_start + strlen(up_start);
+	if (!sc.up_end)
+		sc.up_end = sc.up_start + strlen(sc.up_start);
 	m->up.file = xstrdup(path);
-	m->up.sql = xstrndup(up_start, (size_t)(up_end - up_start));
-	m->up.line = up_line;
-	if (down_start) {
+	m->up.sql = xstrndup(sc.up_start, (size_t)(sc.up_end - sc.up_start));
+	m->up.line = sc.up_line;
+	if (sc.down_start) {
 		m->down.file = xstrdup(path);
-		m->down.sql = xstrdup(down_start);
-		m->down.line = down_line;
+		m->down.sql = xstrdup(sc.down_start);
+		m->down.line = sc.down_line;
 	}
 	return 0;
 }
