@@ -13,10 +13,11 @@ int cmd_settings(cli *g, dbs_ctx *ctx)
 		for (size_t i = 0; dbs_setting_info(i, &key, &def, &help); i++)
 			json_array_append_new(list, json_pack("{s:s, s:s?, s:s}", "key", key,
 							      "default", def, "help", help));
-		char *doc = json_dumps(json_pack("{s:s, s:o}", "command", "settings", "settings",
-						 list), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_t *root = json_pack("{s:s, s:o}", "command", "settings", "settings", list);
+		char *doc = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		printf("%s\n", doc);
 		free(doc);
+		json_decref(root);
 		return 0;
 	}
 	printf("[dbshift] and [env \"NAME\"] in dbshift.conf take these keys:\n\n");
