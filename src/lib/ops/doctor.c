@@ -175,7 +175,7 @@ static void check_pending(dbs_ctx *ctx, checks *c)
 }
 
 /* Room for a backup where backups go, and the age of the newest one. */
-static void check_backups(dbs_ctx *ctx, checks *c)
+static void check_backup_room(dbs_ctx *ctx, checks *c)
 {
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
 	struct statvfs vfs;
@@ -254,7 +254,7 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	checks c = { json_array(), 0, 0 };
 	check_connection(ctx, &c);
 	check_pending(ctx, &c);
-	check_backups(ctx, &c);
+	check_backup_room(ctx, &c);
 	check_sessions(ctx, &c);
 	if (ctx->opts.check_tcp)
 		probe_list(&c, ctx->opts.check_tcp, "tcp", tcp_probe,
