@@ -244,8 +244,10 @@ int dbs_new_migration(const char *dir, const char *name, char **path,
 int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_lint **out);
 int dbs_lint_pending(dbs_ctx *ctx, dbs_lint **out);
 dbs_level dbs_lint_worst(const dbs_lint *l);
-/* The analysis as "text" (color: ANSI colours), "json", "sarif" or "github". */
-char *dbs_lint_render(const dbs_lint *l, const char *format, int color);
+/* The analysis as a document: "json", "sarif" or "github" (workflow
+ * commands); NULL for another format.  Text for people: the CLI words it
+ * from the JSON document. */
+char *dbs_lint_render(const dbs_lint *l, const char *format);
 void dbs_lint_free(dbs_lint *l);
 
 /*

@@ -87,6 +87,7 @@ void render_doctor(FILE *out, const json_t *doc);
 void render_data(FILE *out, const json_t *doc, const char *file);
 void render_backups(FILE *out, const json_t *doc);
 void render_prune(FILE *out, const json_t *doc);
+void render_lint(FILE *out, const json_t *doc, int color);
 /* Parse report and render it to stdout; -1 if it is not JSON. */
 int render_report(const char *report, void (*render)(FILE *, const json_t *));
 

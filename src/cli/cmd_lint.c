@@ -36,10 +36,17 @@ int cmd_lint(cli *g, dbs_ctx *ctx)
 		      : dbs_lint_pending(ctx, &l);
 	if (rc)
 		return report_failure(g, dbs_last_error(ctx));
-	char *out = dbs_lint_render(l, fmt, !strcmp(fmt, "text") && isatty(STDOUT_FILENO));
-	fputs(out, stdout);
-	if (strcmp(fmt, "text") && strcmp(fmt, "github"))
-		fputc('\n', stdout);
+	int text = !strcmp(fmt, "text");
+	char *out = dbs_lint_render(l, text ? "json" : fmt);
+	if (text) {
+		json_t *doc = json_loads(out, 0, NULL);
+		render_lint(stdout, doc, isatty(STDOUT_FILENO));
+		json_decref(doc);
+	} else {
+		fputs(out, stdout);
+		if (strcmp(fmt, "github"))
+			fputc('\n', stdout);
+	}
 	free(out);
 	/* a finding at or above the limit fails; green never does */
 	rc = limit > DBS_GREEN && dbs_lint_worst(l) >= limit ? 1 : 0;

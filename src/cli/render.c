@@ -35,10 +35,19 @@ static void put_indented(FILE *out, const char *text, const char *indent)
 	}
 }
 
-/* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
-static void put_statement(FILE *out, const json_t *s)
+static const char *colour(const char *level, int on)
 {
-	fprintf(out, "%lld:%lld %-6s %s", num(s, "line"), num(s, "col"), str(s, "level"),
+	if (!on)
+		return "";
+	return !strcmp(level, "red") ? "\033[31m" : !strcmp(level, "yellow") ? "\033[33m"
+									    : "\033[32m";
+}
+
+/* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
+static void put_statement(FILE *out, const json_t *s, int color)
+{
+	fprintf(out, "%lld:%lld %s%-6s%s %s", num(s, "line"), num(s, "col"),
+		colour(str(s, "level"), color), str(s, "level"), color ? "\033[0m" : "",
 		str(s, "kind"));
 	const char *lock = json_string_value(json_object_get(s, "lock"));
 	const char *tables = json_string_value(json_object_get(s, "tables"));
@@ -71,7 +80,7 @@ static void put_step(FILE *out, const json_t *st, int with_sql)
 	fputc('\n', out);
 	for (size_t k = 0; k < json_array_size(stmts); k++) {
 		fputs("    ", out);
-		put_statement(out, json_array_get(stmts, k));
+		put_statement(out, json_array_get(stmts, k), 0);
 		if (with_sql)
 			put_indented(out, str(json_array_get(stmts, k), "sql"), "        ");
 	}
@@ -237,6 +246,85 @@ void render_prune(FILE *out, const json_t *doc)
 	}
 	fprintf(out, "%zu of %lld backups %s\n", json_array_size(gone), num(doc, "total"),
 		dry ? "would be removed" : "removed");
+}
+
+/* Line `line` of the file at path (the last file read is kept), or NULL. */
+static char *file_line(const char *path, long line)
+{
+	static char *name, *text;
+	if (!name || strcmp(name, path)) {
+		free(name);
+		free(text);
+		name = strdup(path);
+		text = NULL;
+		FILE *f = fopen(path, "r");
+		size_t n = 0;
+		if (f) {
+			if (getdelim(&text, &n, '\0', f) < 0) {
+				free(text);
+				text = NULL;
+			}
+			fclose(f);
+		}
+	}
+	const char *p = text;
+	for (long l = 1; p && l < line; l++)
+		if ((p = strchr(p, '\n')))
+			p++;
+	return p ? strndup(p, strcspn(p, "\r\n")) : NULL;
+}
+
+static void put_finding(FILE *out, const json_t *s, const json_t *f, const char *mig_file,
+			int color)
+{
+	if (yes(f, "allowed")) {
+		fprintf(out, "    allowed [%s]: %s\n", str(f, "rule"), str(f, "reason"));
+		return;
+	}
+	long line = (long)num(f, "line"), col = (long)num(f, "col");
+	fprintf(out, "    %s:%ld:%ld: %s%s%s [%s] %s\n", str(s, "file"), line, col,
+		colour(str(f, "level"), color), str(f, "level"), color ? "\033[0m" : "",
+		str(f, "rule"), str(f, "message"));
+	char *src = strcmp(str(s, "file"), mig_file) ? NULL : file_line(mig_file, line);
+	if (src)
+		fprintf(out, "    %5ld | %s\n          | %*s^\n", line, src, (int)(col - 1), "");
+	free(src);
+	fprintf(out, "          fix: %s\n", str(f, "fix"));
+}
+
+void render_lint(FILE *out, const json_t *doc, int color)
+{
+	const json_t *migs = json_object_get(doc, "migrations");
+	for (size_t i = 0; i < json_array_size(migs); i++) {
+		const json_t *m = json_array_get(migs, i);
+		const json_t *stmts = json_object_get(m, "statements");
+		fprintf(out, "%s (score %lld, %s%s%s)\n", str(m, "file"), num(m, "score"),
+			colour(str(m, "level"), color), str(m, "level"), color ? "\033[0m" : "");
+		if (yes(m, "irreversible"))
+			fputs("  irreversible: its down holds no statement, so rollback refuses it "
+			      "without --allow-irreversible\n", out);
+		for (size_t k = 0; k < json_array_size(stmts); k++) {
+			const json_t *s = json_array_get(stmts, k);
+			const json_t *fs = json_object_get(s, "findings");
+			fputs("  ", out);
+			put_statement(out, s, color);
+			for (size_t f = 0; f < json_array_size(fs); f++)
+				put_finding(out, s, json_array_get(fs, f), str(m, "file"), color);
+		}
+	}
+	const json_t *w = json_object_get(doc, "warnings");
+	for (size_t i = 0; i < json_array_size(w); i++)
+		fprintf(out, "warning: %s\n", json_string_value(json_array_get(w, i)));
+	const json_t *c = json_object_get(doc, "summary");
+	long long n = num(c, "migrations"), st = num(c, "statements");
+	long long red = num(c, "red"), yellow = num(c, "yellow");
+	fprintf(out, "%lld migration%s, %lld statement%s: %lld red, %lld yellow finding%s", n,
+		n == 1 ? "" : "s", st, st == 1 ? "" : "s", red, yellow,
+		red + yellow == 1 ? "" : "s");
+	if (num(c, "allowed"))
+		fprintf(out, " (%lld allowed)", num(c, "allowed"));
+	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", num(c, "score"),
+		num(c, "top_score"), str(c, "risk"), str(c, "recommendation"));
 }
 
 int render_report(const char *report, void (*render)(FILE *, const json_t *))

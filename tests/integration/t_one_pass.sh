@@ -1,6 +1,8 @@
 # t_one_pass.sh - each script is parsed once per run, whatever the plan
 # does under the lock, and a transactional step on PostgreSQL goes as one
 # pipeline that still names the failing statement and records its row.
+# A script that mentions COPY is parsed twice on PostgreSQL: the driver's
+# own split refuses COPY ... FROM stdin.
 
 t_one_pass() {
 	project one_pass
@@ -10,9 +12,8 @@ t_one_pass() {
 			"$i" "$i" "$i" > "migrations/${i}_p$i.sql"
 	done
 	local url; url=$(newdb one_pass) tag="$DRIVER one pass"
-	# the lint's analysis, plus the driver's own split on PostgreSQL
+	# once: the lint's analysis also gives PostgreSQL's driver its statements
 	local want=1
-	[ "$DRIVER" = postgres ] && want=2
 	dbs --database "$url" -v migrate
 	check_rc 0 "$tag: migrate exits 0"
 	check_eq "$(echo "$OUT" | tail -n 2)" "migrate: 3 migrations
@@ -84,6 +85,6 @@ Mixed.code from bpchar(3) to bpchar(3) needs no rewrite, but takes an ACCESS EXC
 changing the type of users.nope to text rewrites the table unless it is binary-coercible (its current type is not in the migrations)" \
 		"$tag: the applied columns' types come from the database"
 	dbs --database "$url" -v migrate --dry-run
-	check_contains "$OUT" "parsed 1 script, each at most 2 times" \
+	check_contains "$OUT" "parsed 1 script, each at most 1 time" \
 		"$tag: the applied migration is not parsed again"
 }

@@ -160,9 +160,8 @@ char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max);
  * A section that passed is not analysed again (sec->tx_checked). */
 int lint_check_transaction(const lint_dialect *d, const migration *m, section *sec,
 			   dbs_error *err);
-/* One statement as JSON, and as a line of text (for lint and plan). */
+/* One statement as JSON (for lint and plan). */
 json_t *lint_statement_json(const stmt_info *s);
-void lint_statement_text(strbuf *sb, const stmt_info *s, int color);
 /* The analysis of migration m in l, or NULL. */
 const lint_migration *lint_find(const dbs_lint *l, const migration *m);
 

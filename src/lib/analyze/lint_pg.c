@@ -981,6 +981,29 @@ static int too_deep(lint_state *st, size_t at, dbs_error *err)
 	return DBS_EINPUT;
 }
 
+/*
+ * The statements' places, kept on the section: the same parser splits a
+ * script for the PostgreSQL driver, so a script lint has read is not
+ * parsed again to run it.  Not when the text mentions COPY: the driver's
+ * own split also refuses COPY ... FROM stdin, whose data lines it reads.
+ */
+static void keep_spans(const section *sec, json_t *stmts)
+{
+	section *w = (section *)sec;  /* the run's cache, not the script's text */
+	if (w->split || strcasestr(w->sql, "copy"))
+		return;
+	size_t n = json_array_size(stmts);
+	w->span = xcalloc(n + 1, sizeof(*w->span));
+	for (size_t i = 0; i < n; i++) {
+		json_t *raw = json_array_get(stmts, i);
+		size_t loc = jloc(raw, "stmt_location", 0), len = jloc(raw, "stmt_len", 0);
+		w->span[i][0] = loc;
+		w->span[i][1] = len ? len : strlen(w->sql + loc);
+	}
+	w->nspan = n;
+	w->split = 1;
+}
+
 static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
 {
 	const char *sql = st->sec->sql;
@@ -1007,6 +1030,7 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 	if (!root)  /* deeper than the JSON reader goes */
 		return too_deep(st, at, err);
 	json_t *stmts = json_object_get(root, "stmts");
+	keep_spans(st->sec, stmts);
 	for (size_t i = 0; i < json_array_size(stmts); i++) {
 		json_t *raw = json_array_get(stmts, i);
 		size_t loc = jloc(raw, "stmt_location", 0);

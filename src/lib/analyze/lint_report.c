@@ -36,79 +36,6 @@ static counts count(const dbs_lint *l)
 	return c;
 }
 
-/* The text of line `line` (1-based) of the section s came from. */
-static char *source_line(const lint_migration *lm, const stmt_info *s, int line)
-{
-	const section *sec = &lm->m->up;
-	if (strcmp(sec->file, s->file))
-		return NULL;
-	const char *p = sec->sql;
-	for (int l = sec->line; l < line && p; l++) {
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return NULL;
-	return xstrndup(p, strcspn(p, "\r\n"));
-}
-
-static const char *colour(dbs_level l, int on)
-{
-	if (!on)
-		return "";
-	return l == DBS_RED ? "\033[31m" : l == DBS_YELLOW ? "\033[33m" : "\033[32m";
-}
-
-static char *render_text(const dbs_lint *l, int color)
-{
-	strbuf sb;
-	strbuf_init(&sb);
-	const char *off = color ? "\033[0m" : "";
-	for (size_t i = 0; i < l->n; i++) {
-		const lint_migration *lm = &l->mig[i];
-		strbuf_addf(&sb, "%s (score %d, %s%s%s)\n", lm->m->up.file, lm->score,
-			    colour(lm->level, color), dbs_level_name(lm->level), off);
-		if (lm->irreversible)
-			strbuf_adds(&sb, "  irreversible: its down holds no statement, so "
-				    "rollback refuses it without --allow-irreversible\n");
-		for (size_t k = 0; k < lm->ns; k++) {
-			const stmt_info *s = &lm->s[k];
-			strbuf_adds(&sb, "  ");
-			lint_statement_text(&sb, s, color);
-			for (size_t f = 0; f < s->nf; f++) {
-				const finding *fd = &s->f[f];
-				if (fd->reason) {
-					strbuf_addf(&sb, "    allowed [%s]: %s\n", fd->rule->id, fd->reason);
-					continue;
-				}
-				strbuf_addf(&sb, "    %s:%d:%d: %s%s%s [%s] %s\n", s->file, fd->line,
-					    fd->col, colour(fd->rule->level, color),
-					    dbs_level_name(fd->rule->level), off, fd->rule->id, fd->message);
-				char *src = source_line(lm, s, fd->line);
-				if (src) {
-					strbuf_addf(&sb, "    %5d | %s\n          | %*s^\n", fd->line, src,
-						    fd->col - 1, "");
-					free(src);
-				}
-				strbuf_addf(&sb, "          fix: %s\n", fd->rule->fix);
-			}
-		}
-	}
-	for (size_t i = 0; i < l->nwarnings; i++)
-		strbuf_addf(&sb, "warning: %s\n", l->warnings[i]);
-	counts c = count(l);
-	const char *band = risk_band(l->worst, l->top_score);
-	strbuf_addf(&sb, "%zu migration%s, %zu statement%s: %zu red, %zu yellow finding%s",
-		    l->n, l->n == 1 ? "" : "s", c.statements, c.statements == 1 ? "" : "s",
-		    c.red, c.yellow, c.red + c.yellow == 1 ? "" : "s");
-	if (c.suppressed)
-		strbuf_addf(&sb, " (%zu allowed)", c.suppressed);
-	strbuf_addf(&sb, "; score %d (riskiest migration %d): %s risk, %s\n", l->score,
-		    l->top_score, band, risk_advice(band));
-	return strbuf_detach(&sb);
-}
-
 static json_t *finding_json(const finding *f)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rule", f->rule->id, "level",
@@ -132,26 +59,6 @@ json_t *lint_statement_json(const stmt_info *s)
 		"rewrites", s->rewrites, "scans", s->scans,
 		"in_transaction", !s->no_tx_only, "level", dbs_level_name(s->level),
 		"score", s->score, "findings", fs);
-}
-
-void lint_statement_text(strbuf *sb, const stmt_info *s, int color)
-{
-	const char *off = color ? "\033[0m" : "";
-	strbuf_addf(sb, "%d:%d %s%-6s%s %s", s->line, s->col, colour(s->level, color),
-		    dbs_level_name(s->level), off, s->kind);
-	if (s->lock)
-		strbuf_addf(sb, ", %s lock%s%s", s->lock, s->tables ? " on " : "",
-			    s->tables ? s->tables : "");
-	if (s->rewrites)
-		strbuf_adds(sb, ", rewrites");
-	else if (s->scans)
-		strbuf_adds(sb, ", scans");
-	if (s->no_tx_only)
-		strbuf_adds(sb, ", outside a transaction only");
-	for (size_t f = 0; f < s->nf; f++)
-		if (!s->f[f].reason)
-			strbuf_addf(sb, " [%s]", s->f[f].rule->id);
-	strbuf_adds(sb, "\n");
 }
 
 static json_t *lint_json(const dbs_lint *l)
@@ -273,11 +180,9 @@ static char *github(const dbs_lint *l)
 	return strbuf_detach(&sb);
 }
 
-char *dbs_lint_render(const dbs_lint *l, const char *format, int color)
+char *dbs_lint_render(const dbs_lint *l, const char *format)
 {
 	json_t *doc = NULL;
-	if (!strcmp(format, "text"))
-		return render_text(l, color);
 	if (!strcmp(format, "github"))
 		return github(l);
 	if (!strcmp(format, "json"))

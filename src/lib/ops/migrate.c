@@ -60,6 +60,9 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 		size_t off = 0;
 		if (!s->sql)
 			continue;
+		/* the analysis first: on PostgreSQL it also splits the script */
+		if ((rc = lint_check_transaction(lint_dialect_for(d), m, sec, &ctx->err)))
+			break;
 		rc = split_once(ctx, sec, &off);
 		if (!rc)
 			rc = db_check_script(d, chk, s->sql, &off, &ctx->err);
@@ -67,8 +70,7 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 			locate(&ctx->err, sec, off);
 			break;
 		}
-		rc = lint_check_transaction(lint_dialect_for(d), m, sec, &ctx->err);
-		if (!rc && s->direction == DBS_UP && m->data_file &&
+		if (s->direction == DBS_UP && m->data_file &&
 		    (rc = data_check(m->data_file, &ctx->err)) && !ctx->err.line)
 			dbs_error_set_file(&ctx->err, m->path, m->data_line, 0);
 	}
