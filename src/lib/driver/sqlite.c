@@ -42,8 +42,13 @@ static void cache_clear(db_conn *c)
 	}
 }
 
+/* cache_get's answers for SQL that is not exactly one statement (SQLite's
+ * own result codes are all positive). */
+enum { NOT_ONE = -1, NO_STATEMENT = -2 };
+
 /* A prepared statement for sql, from the cache or made and kept there;
- * NULL with *rc set when sql does not prepare as exactly one statement. */
+ * NULL with *rc set (a SQLite code, NOT_ONE or NO_STATEMENT) when sql does
+ * not prepare as exactly one statement. */
 static sqlite3_stmt *cache_get(db_conn *c, const char *sql, int *rc)
 {
 	size_t n = sizeof(c->cache) / sizeof(c->cache[0]);
@@ -58,7 +63,7 @@ static sqlite3_stmt *cache_get(db_conn *c, const char *sql, int *rc)
 	if (!st || (tail && tail[sql_skip_space(tail, strlen(tail))])) {
 		/* what follows the first statement would be silently skipped */
 		sqlite3_finalize(st);
-		*rc = st ? SQLITE_TOOBIG : SQLITE_EMPTY;
+		*rc = st ? NOT_ONE : NO_STATEMENT;
 		return NULL;
 	}
 	size_t k = c->next++ % n;
@@ -185,8 +190,8 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 {
 	int prc = SQLITE_OK;
 	sqlite3_stmt *st = cache_get(c, sql, &prc);
-	if (!st && (prc == SQLITE_TOOBIG || prc == SQLITE_EMPTY))
-		return dbs_fail(err, DBS_EINPUT, "%s", prc == SQLITE_TOOBIG
+	if (!st && prc < 0)
+		return dbs_fail(err, DBS_EINPUT, "%s", prc == NOT_ONE
 				? "more than one statement in a query" : "no statement in a query");
 	if (!st)
 		return conn_error(c, err);
