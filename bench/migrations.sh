@@ -64,6 +64,14 @@ secs() {  # COMMAND...: wall time in seconds
 	echo "$t1 - $t0" | bc -l | xargs printf '%.4f'
 }
 
+# turns ROUND A_TIMES B_TIMES: time the functions a and b, each going first
+# every other round, and add each one's seconds to its list.
+turns() {
+	local -n ta=$2 tb=$3
+	if [ $(($1 % 2)) = 1 ]; then ta+="$(a)"$'\n'; tb+="$(b)"$'\n'
+	else tb+="$(b)"$'\n'; ta+="$(a)"$'\n'; fi
+}
+
 median() {  # numbers on stdin
 	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
@@ -91,14 +99,12 @@ for r in $(seq 1 "$R"); do
 	furl=$(pg_newdb "floor$r")
 	a() { secs "$DBSHIFT" --database "$url" --dir m migrate; }
 	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f up.sql; }
-	if [ $((r % 2)) = 1 ]; then up+="$(a)"$'\n'; fup+="$(b)"$'\n'
-	else fup+="$(b)"$'\n'; up+="$(a)"$'\n'; fi
+	turns "$r" up fup
 	st+="$(secs "$DBSHIFT" --database "$url" --dir m status)"$'\n'
 	fst+="$(secs psql -X -q "$url" -c 'SELECT * FROM dbshift_migrations')"$'\n'
 	a() { secs "$DBSHIFT" --database "$url" --dir m rollback zero; }
 	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f down.sql; }
-	if [ $((r % 2)) = 1 ]; then down+="$(a)"$'\n'; fdown+="$(b)"$'\n'
-	else fdown+="$(b)"$'\n'; down+="$(a)"$'\n'; fi
+	turns "$r" down fdown
 done
 row postgres "migrate $N" "$up" "$fup" "psql"
 row postgres "rollback $N (zero)" "$down" "$fdown" "psql"
@@ -120,19 +126,16 @@ for r in $(seq 1 "$R"); do
 	rm -f "$SHM"/*.db "$WORK"/disk*.db
 	a() { secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m migrate; }
 	b() { secs sh -c "sqlite3 '$SHM/floor.db' < up.sql"; }
-	if [ $((r % 2)) = 1 ]; then up+="$(a)"$'\n'; fup+="$(b)"$'\n'
-	else fup+="$(b)"$'\n'; up+="$(a)"$'\n'; fi
+	turns "$r" up fup
 	st+="$(secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m status)"$'\n'
 	fst+="$(secs sqlite3 "$SHM/bench.db" 'SELECT * FROM dbshift_migrations')"$'\n'
 	a() { secs "$DBSHIFT" --database "sqlite:$SHM/bench.db" --dir m rollback zero; }
 	b() { secs sh -c "sqlite3 '$SHM/floor.db' < down.sql"; }
-	if [ $((r % 2)) = 1 ]; then down+="$(a)"$'\n'; fdown+="$(b)"$'\n'
-	else fdown+="$(b)"$'\n'; down+="$(a)"$'\n'; fi
+	turns "$r" down fdown
 	a() { secs "$DBSHIFT" --database "sqlite:$WORK/disk1.db" --dir m migrate; }
 	b() { secs "$TOOLS/node_modules/.bin/dbmate" --url "sqlite:$WORK/disk2.db" \
 		--migrations-dir m --no-dump-schema up; }
-	if [ $((r % 2)) = 1 ]; then dup+="$(a)"$'\n'; dm+="$(b)"$'\n'
-	else dm+="$(b)"$'\n'; dup+="$(a)"$'\n'; fi
+	turns "$r" dup dm
 done
 row sqlite "migrate $N (tmpfs)" "$up" "$fup" "sqlite3"
 row sqlite "rollback $N (zero, tmpfs)" "$down" "$fdown" "sqlite3"

@@ -248,26 +248,30 @@ void render_prune(FILE *out, const json_t *doc)
 		dry ? "would be removed" : "removed");
 }
 
-/* Line `line` of the file at path (the last file read is kept), or NULL. */
-static char *file_line(const char *path, long line)
+/* The last migration file read for its source lines. */
+typedef struct source_file {
+	char *path, *text;
+} source_file;
+
+/* Line `line` of the file at path (read once into sf), or NULL. */
+static char *file_line(source_file *sf, const char *path, long line)
 {
-	static char *name, *text;
-	if (!name || strcmp(name, path)) {
-		free(name);
-		free(text);
-		name = strdup(path);
-		text = NULL;
+	if (!sf->path || strcmp(sf->path, path)) {
+		free(sf->path);
+		free(sf->text);
+		sf->path = strdup(path);
+		sf->text = NULL;
 		FILE *f = fopen(path, "r");
 		size_t n = 0;
 		if (f) {
-			if (getdelim(&text, &n, '\0', f) < 0) {
-				free(text);
-				text = NULL;
+			if (getdelim(&sf->text, &n, '\0', f) < 0) {
+				free(sf->text);
+				sf->text = NULL;
 			}
 			fclose(f);
 		}
 	}
-	const char *p = text;
+	const char *p = sf->text;
 	for (long l = 1; p && l < line; l++)
 		if ((p = strchr(p, '\n')))
 			p++;
@@ -275,7 +279,7 @@ static char *file_line(const char *path, long line)
 }
 
 static void put_finding(FILE *out, const json_t *s, const json_t *f, const char *mig_file,
-			int color)
+			source_file *sf, int color)
 {
 	if (yes(f, "allowed")) {
 		fprintf(out, "    allowed [%s]: %s\n", str(f, "rule"), str(f, "reason"));
@@ -285,7 +289,7 @@ static void put_finding(FILE *out, const json_t *s, const json_t *f, const char 
 	fprintf(out, "    %s:%ld:%ld: %s%s%s [%s] %s\n", str(s, "file"), line, col,
 		colour(str(f, "level"), color), str(f, "level"), color ? "\033[0m" : "",
 		str(f, "rule"), str(f, "message"));
-	char *src = strcmp(str(s, "file"), mig_file) ? NULL : file_line(mig_file, line);
+	char *src = strcmp(str(s, "file"), mig_file) ? NULL : file_line(sf, mig_file, line);
 	if (src)
 		fprintf(out, "    %5ld | %s\n          | %*s^\n", line, src, (int)(col - 1), "");
 	free(src);
@@ -295,6 +299,7 @@ static void put_finding(FILE *out, const json_t *s, const json_t *f, const char 
 void render_lint(FILE *out, const json_t *doc, int color)
 {
 	const json_t *migs = json_object_get(doc, "migrations");
+	source_file sf = { NULL, NULL };
 	for (size_t i = 0; i < json_array_size(migs); i++) {
 		const json_t *m = json_array_get(migs, i);
 		const json_t *stmts = json_object_get(m, "statements");
@@ -309,9 +314,12 @@ void render_lint(FILE *out, const json_t *doc, int color)
 			fputs("  ", out);
 			put_statement(out, s, color);
 			for (size_t f = 0; f < json_array_size(fs); f++)
-				put_finding(out, s, json_array_get(fs, f), str(m, "file"), color);
+				put_finding(out, s, json_array_get(fs, f), str(m, "file"), &sf,
+					    color);
 		}
 	}
+	free(sf.path);
+	free(sf.text);
 	const json_t *w = json_object_get(doc, "warnings");
 	for (size_t i = 0; i < json_array_size(w); i++)
 		fprintf(out, "warning: %s\n", json_string_value(json_array_get(w, i)));

@@ -49,6 +49,15 @@ parsed 3 scripts, each at most $want time$([ "$want" = 1 ] || echo s)" "$tag: -v
 	check_rc 1 "$tag: an unknown table exits 1"
 	check_contains "$ERR" 'migrations/4_fails.sql:4:13: relation "q_missing" does not exist' \
 		"$tag: file:line:col of the server's position"
+	# a deferred constraint fails at COMMIT, past the last statement
+	printf -- '-- migrate:up\nCREATE TABLE d_parent (id int PRIMARY KEY);\nCREATE TABLE d_child (pid int REFERENCES d_parent DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO d_child VALUES (1);\n-- migrate:down\nDROP TABLE d_child, d_parent;\n' \
+		> migrations/4_fails.sql
+	dbs --database "$url" migrate
+	check_rc 1 "$tag: a commit that fails exits 1"
+	check_eq "$(echo "$ERR" | head -n 1)" 'dbshift: error: migrations/4_fails.sql: insert or update on table "d_child" violates foreign key constraint "d_child_pid_fkey"' \
+		"$tag: and names the migration's file"
+	check_eq "$(table_exists "$url" d_parent)$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE version = '4'")" \
+		"00" "$tag: its tables and its history row are rolled back"
 }
 
 # Applied migrations are not analysed again: lint asks the database for

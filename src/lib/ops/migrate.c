@@ -175,6 +175,15 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	return rc;
 }
 
+/* A failure outside the script's statements (BEGIN, the history row, a
+ * deferred constraint at COMMIT) still names the migration's file. */
+static int blame_step(dbs_ctx *ctx, const section *sec, int rc)
+{
+	if (rc && !ctx->err.file && sec->file)
+		dbs_error_set_file(&ctx->err, sec->file, 0, 0);
+	return rc;
+}
+
 /*
  * A transactional step as one batch (driver run_tx): BEGIN, the timeouts,
  * its statements, its history row, COMMIT; on PostgreSQL one pipeline,
@@ -208,7 +217,7 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	}
 	free(hc.sql);
 	free(cmds);
-	return rc;
+	return blame_step(ctx, sec, rc);
 }
 
 /* Run one step once and record it; the failure, if any, is in ctx->err. */
@@ -223,7 +232,7 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	int rc = begin_tx(ctx);
 	if (!rc)
 		rc = run_and_record(ctx, s, t0, ms);
-	return end_tx(ctx, rc);
+	return blame_step(ctx, step_section(s, entry_of(s)), end_tx(ctx, rc));
 }
 
 typedef struct redo_attempt {

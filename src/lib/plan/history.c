@@ -149,8 +149,9 @@ static char *record_sql(const char *dur, int fresh)
 		"message = excluded.message");
 }
 
-void state_record_cmd(const db_driver *d, const migration *m, const char *status,
-		     const char *message, int fresh, history_cmd *hc)
+/* The history row of m as a command; dur is its duration_ms (SQL). */
+static void record_fill(history_cmd *hc, const migration *m, const char *status,
+			const char *message, const char *dur, int fresh)
 {
 	utc_now(hc->at);
 	hc->p[0] = m->app;
@@ -162,15 +163,24 @@ void state_record_cmd(const db_driver *d, const migration *m, const char *status
 	hc->p[6] = whoami();
 	hc->p[7] = DBSHIFT_VERSION;
 	hc->p[8] = message;
-	hc->sql = record_sql(d->core->tx_elapsed_ms ? d->core->tx_elapsed_ms : "0", fresh);
+	hc->sql = record_sql(dur, fresh);
 	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p };
 }
+
+void state_record_cmd(const db_driver *d, const migration *m, const char *status,
+		     const char *message, int fresh, history_cmd *hc)
+{
+	record_fill(hc, m, status, message,
+		    d->core->tx_elapsed_ms ? d->core->tx_elapsed_ms : "0", fresh);
+}
+
+static const char forget_sql[] = "DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2";
 
 void state_forget_cmd(const migration *m, history_cmd *hc)
 {
 	hc->p[0] = m->app;
 	hc->p[1] = m->version;
-	hc->sql = xstrdup("DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2");
+	hc->sql = xstrdup(forget_sql);
 	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 2, hc->p };
 }
 
@@ -178,14 +188,12 @@ int state_record(const db_driver *d, db_conn *c, const migration *m,
 		 const char *status, int64_t duration_ms, const char *message,
 		 dbs_error *err)
 {
-	char at[32], dur[32];
-	utc_now(at);
+	char dur[32];
+	history_cmd hc;
 	snprintf(dur, sizeof(dur), "%lld", (long long)duration_ms);
-	const char *p[] = { m->app, m->version, m->name, m->checksum, status, at, whoami(),
-			    DBSHIFT_VERSION, message };
-	char *sql = record_sql(dur, 0);
-	int rc = db_query(d, c, sql, 9, p, NULL, err);
-	free(sql);
+	record_fill(&hc, m, status, message, dur, 0);
+	int rc = db_query(d, c, hc.sql, 9, hc.p, NULL, err);
+	free(hc.sql);
 	return rc;
 }
 
@@ -193,8 +201,7 @@ int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err)
 {
 	const char *p[] = { app, version };
-	return db_query(d, c, "DELETE FROM dbshift_migrations WHERE app = $1 AND version = $2",
-			2, p, NULL, err);
+	return db_query(d, c, forget_sql, 2, p, NULL, err);
 }
 
 int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
