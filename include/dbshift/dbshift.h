@@ -172,7 +172,7 @@ typedef struct dbs_migrate_opts {
 	int allow_irreversible; /* rollback, redo: a down without statements
 				   just forgets the migration */
 	const char *phase;      /* migrate: NULL (all), "expand" or "contract" */
-	int backup;             /* migrate: a verified backup first (or refuse) */
+	int backup;             /* a verified backup first (or refuse) */
 } dbs_migrate_opts;
 
 /* What migrate / rollback would run; changes nothing. */

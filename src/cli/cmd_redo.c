@@ -3,19 +3,22 @@
 
 #include "cli.h"
 
-static int allow_drift, allow_irreversible;
+static int allow_drift, allow_irreversible, backup, force;
 
 const cli_option redo_options[] = {
 	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
 	{ "--allow-irreversible", &allow_irreversible, NULL,
 	  "redo even if its down holds no statement (both directions transactional)" },
+	{ "--backup", &backup, NULL, "back up before running" },
+	{ "--force", &force, NULL, "run above the environment's max_risk" },
 	{ NULL, NULL, NULL, NULL }
 };
 
 int cmd_redo(cli *g, dbs_ctx *ctx)
 {
 	dbs_migrate_opts o = { .allow_drift = allow_drift,
-			       .allow_irreversible = allow_irreversible };
+			       .allow_irreversible = allow_irreversible,
+			       .backup = backup, .force = force };
 	char *report = NULL;
 	int rc = dbs_redo(ctx, &o, print_step, g, &report);
 	return finish_run(g, ctx, rc, report, "redo");

@@ -3,7 +3,7 @@
 
 #include "cli.h"
 
-static int dry_run, allow_drift, allow_irreversible;
+static int dry_run, allow_drift, allow_irreversible, backup, force;
 static const char *steps, *from_backup;
 
 const cli_option rollback_options[] = {
@@ -13,6 +13,8 @@ const cli_option rollback_options[] = {
 	{ "--allow-irreversible", &allow_irreversible, NULL,
 	  "forget migrations whose down holds no statement, undoing nothing" },
 	{ "--from-backup", NULL, &from_backup, "restore a backup instead" },
+	{ "--backup", &backup, NULL, "back up before running" },
+	{ "--force", &force, NULL, "run above the environment's max_risk" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -38,13 +40,14 @@ int check_rollback(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "rollback takes at most one TARGET");
-	if (from_backup && (g->nargs || steps))
-		return usage_error(g, "--from-backup takes no TARGET or --steps");
+	if (from_backup && (g->nargs || steps || backup || force))
+		return usage_error(g, "--from-backup takes no TARGET, --steps, --backup or --force");
 	if (from_backup)
 		return 0;
 	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
 				.allow_drift = allow_drift,
-				.allow_irreversible = allow_irreversible };
+				.allow_irreversible = allow_irreversible,
+				.backup = backup, .force = force };
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;

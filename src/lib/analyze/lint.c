@@ -471,7 +471,6 @@ static void state_release(lint_state *st)
 	free(st->checks);
 }
 
-/* Analyze one migration's up section into lm (or only record it). */
 /* A section's parse count is the run's cache, not part of its text. */
 static void count_parse(const section *sec)
 {
@@ -493,17 +492,19 @@ static void note_tx_checked(const section *sec, const stmt_info *s, size_t n)
 	((section *)sec)->tx_checked = 1;
 }
 
-static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int record_only,
-		    dbs_error *err)
+/* Analyze one section of m (its up or its down) into lm, or only record
+ * what it does to the schema. */
+static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_migration *lm,
+		    int record_only, dbs_error *err)
 {
 	lint_state st = { .db = l->db.driver ? &l->db : NULL, .model = &l->model, .m = m,
-			  .sec = &m->up, .record_only = record_only };
+			  .sec = sec, .record_only = record_only };
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);
-	count_parse(&m->up);
+	count_parse(sec);
 	if (!rc && !record_only)
-		note_tx_checked(&m->up, s, ns);
+		note_tx_checked(sec, s, ns);
 	state_release(&st);
 	if (record_only || rc) {
 		for (size_t i = 0; i < ns; i++)
@@ -513,14 +514,15 @@ static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int rec
 	}
 	allow *a;
 	size_t na;
-	if ((rc = read_allows(&m->up, &a, &na, l, err))) {
+	if ((rc = read_allows(sec, &a, &na, l, err))) {
 		for (size_t i = 0; i < ns; i++)
 			stmt_release(&s[i]);
 		free(s);
 		return rc;
 	}
-	int prev_line = m->up.line;
+	int prev_line = sec->line;
 	lm->m = m;
+	lm->sec = sec;
 	lm->s = s;
 	lm->ns = ns;
 	for (size_t i = 0; i < ns; i++) {
@@ -537,7 +539,7 @@ static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int rec
 	for (size_t k = 0; k < na; k++) {
 		if (!a[k].used)
 			lint_warn(l, "%s:%d: dbshift:allow %s matches no finding of the next "
-				  "statement", m->up.file, a[k].line, a[k].rule->id);
+				  "statement", sec->file, a[k].line, a[k].rule->id);
 		free(a[k].reason);
 	}
 	free(a);
@@ -551,7 +553,7 @@ static int lint_one(dbs_lint *l, const migration *m, lint_migration *lm, int rec
 
 int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
 	     const migration *const *applied, size_t napplied, const migration *const *ms,
-	     size_t n, dbs_error *err)
+	     const int *down, size_t n, dbs_error *err)
 {
 	dbs_lint *l = xcalloc(1, sizeof(*l));
 	l->dialect = d;
@@ -560,13 +562,14 @@ int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
 	l->mig = xcalloc(n ? n : 1, sizeof(lint_migration));
 	int rc = 0;
 	for (size_t i = 0; i < napplied && !rc; i++)
-		rc = lint_one(l, applied[i], NULL, 1, err);
+		rc = lint_one(l, applied[i], &applied[i]->up, NULL, 1, err);
 	/* An applied migration that no longer parses says nothing of the new ones. */
 	if (rc)
 		dbs_error_clear(err);
 	rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = lint_one(l, ms[i], &l->mig[l->n], 0, err);
+		rc = lint_one(l, ms[i], down && down[i] ? &ms[i]->down : &ms[i]->up, &l->mig[l->n], 0,
+			     err);
 		if (!rc)
 			l->n++;
 	}
@@ -600,10 +603,10 @@ char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max)
 	return strbuf_detach(&sb);
 }
 
-const lint_migration *lint_find(const dbs_lint *l, const migration *m)
+const lint_migration *lint_find(const dbs_lint *l, const section *sec)
 {
 	for (size_t i = 0; l && i < l->n; i++)
-		if (l->mig[i].m == m)
+		if (l->mig[i].sec == sec)
 			return &l->mig[i];
 	return NULL;
 }

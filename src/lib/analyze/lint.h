@@ -43,6 +43,7 @@ typedef struct stmt_info {
 
 typedef struct lint_migration {
 	const migration *m;
+	const section *sec;  /* what was analysed: its up, or its down */
 	stmt_info *s;
 	size_t ns;
 	int score;
@@ -141,10 +142,11 @@ struct dbs_lint {
 /* The dialect of a database's driver (PostgreSQL's when d is NULL). */
 const lint_dialect *lint_dialect_for(const db_driver *d);
 
-/* Analyze migrations ms[0..n) after recording applied ones (may be NULL). */
+/* Analyze migrations ms[0..n) after recording applied ones (may be NULL):
+ * the up of each, or its down where down[i] (down may be NULL). */
 int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
 	     const migration *const *applied, size_t napplied, const migration *const *ms,
-	     size_t n, dbs_error *err);
+	     const int *down, size_t n, dbs_error *err);
 
 /* The one risk verdict, worded the same everywhere: "low", "medium" or
  * "high", from the score of the riskiest migration, raised to "medium" by
@@ -162,7 +164,7 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, section *s
 			   dbs_error *err);
 /* One statement as JSON (for lint and plan). */
 json_t *lint_statement_json(const stmt_info *s);
-/* The analysis of migration m in l, or NULL. */
-const lint_migration *lint_find(const dbs_lint *l, const migration *m);
+/* The analysis of section sec (a migration's up or down) in l, or NULL. */
+const lint_migration *lint_find(const dbs_lint *l, const section *sec);
 
 #endif

@@ -71,7 +71,7 @@ static json_t *lint_json(const dbs_lint *l)
 			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
 		json_array_append_new(migs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
 			"app", lm->m->app, "version", lm->m->version, "name", lm->m->name,
-			"file", lm->m->up.file, "score", lm->score, "level",
+			"file", lm->sec->file, "score", lm->score, "level",
 			dbs_level_name(lm->level), "irreversible", lm->irreversible,
 			"statements", stmts));
 	}

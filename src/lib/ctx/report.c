@@ -97,8 +97,9 @@ json_t *report_plan_steps(const dbs_plan *plan)
 		json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
 		json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
 		json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
-		const lint_migration *lm = s->direction == DBS_UP && plan->lint
-			? lint_find(plan->lint, ((const plan_entry *)(const void *)s->entry)->m) : NULL;
+		const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
+		const lint_migration *lm = m && plan->lint
+			? lint_find(plan->lint, s->direction == DBS_UP ? &m->up : &m->down) : NULL;
 		if (lm) {
 			json_t *stmts = json_array();
 			for (size_t k = 0; k < lm->ns; k++)

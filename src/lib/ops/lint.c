@@ -34,7 +34,8 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 		n--;
 	lint_db db;
 	if (!rc)
-		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ptrs, n, &ctx->err);
+		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ptrs, NULL, n,
+			      &ctx->err);
 	if (!rc) {
 		/* the analysis points into the migrations: keep them with it */
 		(*out)->owned = ms;
@@ -54,21 +55,32 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 	return rc;
 }
 
-/* Lint the up steps of plan, after recording what is applied. */
+/* Lint the steps of plan that run SQL: the up of a migration, or the
+ * down of a rollback (a DROP TABLE there is as red as anywhere). */
 int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 {
 	/* Applied migrations are not analysed again: what lint needs of them
 	 * (the types of their columns) it asks the database, which knows. */
 	const migration **ms = xcalloc(plan->n + 1, sizeof(migration *));
+	int *down = xcalloc(plan->n + 1, sizeof(int));
 	size_t n = 0;
-	for (size_t i = 0; i < plan->n; i++)
-		if (plan->steps[i].direction == DBS_UP)
-			ms[n++] = ((const plan_entry *)(const void *)plan->steps[i].entry)->m;
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *s = &plan->steps[i];
+		const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
+		if (!m || (s->direction == DBS_DOWN && section_is_empty(&m->down)))
+			continue;  /* an irreversible down runs nothing */
+		down[n] = s->direction == DBS_DOWN;
+		ms[n++] = m;
+	}
 	lint_db db;
-	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, n, &ctx->err);
-	for (size_t i = 0; !rc && i < (*out)->n; i++)
-		(*out)->mig[i].irreversible = section_is_empty(&(*out)->mig[i].m->down);
+	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, down, n,
+			  &ctx->err);
+	for (size_t i = 0; !rc && i < (*out)->n; i++) {
+		lint_migration *lm = &(*out)->mig[i];
+		lm->irreversible = lm->sec == &lm->m->up && section_is_empty(&lm->m->down);
+	}
 	free(ms);
+	free(down);
 	return rc;
 }
 

@@ -283,7 +283,7 @@ static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
  * is refused (exit 3) with nothing changed.  pg_dump has finished (and
  * released its locks) before the first DDL statement.
  */
-static int backup_first(dbs_ctx *ctx)
+static int backup_first(dbs_ctx *ctx, const char *command)
 {
 	char *id = NULL;
 	int rc = dbs_backup(ctx, NULL, 0, NULL, NULL, &id, NULL);
@@ -300,13 +300,14 @@ static int backup_first(dbs_ctx *ctx)
 		free(why);
 		free(detail);
 	} else {
-		ctx_log(ctx, "backup %s taken and verified before migrate", id);
+		ctx_log(ctx, "backup %s taken and verified before %s", id, command);
 	}
 	free(id);
 	return rc;
 }
 
-/* Refuse a plan whose worst finding is above the environment's max_risk. */
+/* Refuse a plan whose worst finding is above the environment's max_risk:
+ * the ups of a migrate, the downs of a rollback or redo. */
 static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
 {
 	dbs_level max = DBS_RED;
@@ -314,6 +315,7 @@ static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
 		dbs_level_parse(ctx->opts.max_risk, &max);  /* validated with the config */
 	if (!plan->lint || dbs_lint_worst(plan->lint) <= max || o->force)
 		return 0;
+	int down = plan->n && plan->steps[0].direction == DBS_DOWN;
 	plan->blocked = 1;
 	dbs_fail(&ctx->err, DBS_EPOLICY, "the plan's risk is %s, above max_risk %s%s%s",
 		 dbs_level_name(dbs_lint_worst(plan->lint)), dbs_level_name(max),
@@ -321,9 +323,15 @@ static int check_risk(dbs_ctx *ctx, dbs_plan *plan, const dbs_migrate_opts *o)
 	char *list = lint_findings_above(plan->lint, max, 10);
 	dbs_error_set_detail(&ctx->err, "%s", list);
 	free(list);
-	dbs_error_set_hint(&ctx->err, "make the migrations safer ('dbshift lint' says how), "
-			   "allow a reviewed finding with '-- dbshift:allow RULE reason', or "
-			   "run with --force");
+	if (down)
+		dbs_error_set_hint(&ctx->err, "the down would lose what it drops: take a "
+				   "backup ('dbshift backup') and restore it instead "
+				   "('dbshift rollback --from-backup ID'), or, reviewed, run with "
+				   "--force");
+	else
+		dbs_error_set_hint(&ctx->err, "make the migrations safer ('dbshift lint' says how), "
+				   "allow a reviewed finding with '-- dbshift:allow RULE reason', or "
+				   "run with --force");
 	return DBS_EPOLICY;
 }
 
@@ -392,17 +400,17 @@ static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 	return rc;
 }
 
-/* Check a plan's scripts and judge its risk (migrate).  The lint comes
+/* Check a plan's scripts and judge its risk.  The lint comes
  * first: its analysis of each pending script also settles the
  * in-a-transaction check, so preflight does not parse it again. */
 static int plan_check(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
-	int rc = 0;
-	if (kind == RUN_MIGRATE)
-		rc = ctx_lint_plan(ctx, plan, &plan->lint);
-	if (!rc && kind != RUN_BASELINE)
+	if (kind == RUN_BASELINE)
+		return 0;
+	int rc = ctx_lint_plan(ctx, plan, &plan->lint);
+	if (!rc)
 		rc = preflight(ctx, plan);
-	if (!rc && kind == RUN_MIGRATE)
+	if (!rc)
 		rc = check_risk(ctx, plan, o);
 	return rc;
 }
@@ -458,7 +466,7 @@ static int replan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		return plan_check(ctx, kind, o, plan);
 	plan->lint = *first_lint;
 	*first_lint = NULL;
-	return kind == RUN_MIGRATE ? check_risk(ctx, plan, o) : 0;
+	return kind == RUN_BASELINE ? 0 : check_risk(ctx, plan, o);
 }
 
 static void plan_release(dbs_plan *plan)
@@ -518,8 +526,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = ctx_load_state(ctx);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &first);
-	if (!rc && kind == RUN_MIGRATE && first.n && (o->backup || ctx->opts.require_backup))
-		rc = backup_first(ctx);
+	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
+		rc = backup_first(ctx, run_names[kind]);
 	if (rc) {
 		plan_release(&first);
 		if (report)
@@ -539,7 +547,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	r.risk = risk_json(ctx, &plan, o);
 	free(ctx->warnings);
 	ctx->warnings = NULL;
-	if (!rc && plan.lint && dbs_lint_worst(plan.lint) == DBS_RED) {
+	if (!rc && kind == RUN_MIGRATE && plan.lint && dbs_lint_worst(plan.lint) == DBS_RED) {
 		/* applied with red findings (no max_risk stopped them): say so */
 		char *list = lint_findings_above(plan.lint, DBS_YELLOW, 20);
 		const char *band = risk_band(plan.lint->worst, plan.lint->top_score);
