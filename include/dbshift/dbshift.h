@@ -60,7 +60,10 @@ typedef struct dbs_options {
 	 * "URL, ...") */
 	char *doctor_backup_age, *doctor_long_query, *doctor_max_lag;
 	char *check_tcp, *check_http;
-	char *notify_url;
+	char *notify_url;    /* webhooks: "URL ..." posted on start, success, failure */
+	char *notify_on;     /* which: events and commands ("failure release") */
+	int notify_timeout_ms;
+	char *report_dir;    /* each run's JSON report as <run id>.json; "": none */
 	int require_backup;
 } dbs_options;
 
@@ -203,6 +206,9 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 /* Warnings of the last migrate, rollback or redo for people, one per line
  * (the red findings it applied and its risk verdict), or NULL (borrowed). */
 const char *dbs_run_warnings(const dbs_ctx *ctx);
+/* Send a test message to each notify_url (whatever notify_on says);
+ * DBS_EFAIL when one of them did not take it. */
+int dbs_notify_test(dbs_ctx *ctx);
 /* The most times any one migration script was parsed since the context
  * was opened, and (scripts) how many were parsed at all: each pending
  * script of a migrate is parsed once by the lint analysis and, on

@@ -56,6 +56,8 @@ static const cli_command commands[] = {
 	  "post-migration checks: history, primary keys, FK indexes, invalid indexes..." },
 	{ "settings", NULL, cmd_settings, NEED_NOTHING, NULL, "settings",
 	  "the keys of dbshift.conf, their defaults and what they do" },
+	{ "notify", check_notify, cmd_notify, 0, notify_options, "notify --test",
+	  "send a test message to each notify_url" },
 	{ "repair", check_repair, cmd_repair, NEED_BOTH, repair_options,
 	  "repair [--down-done | --down-undone]",
 	  "clear failed records and accept changed checksums" },

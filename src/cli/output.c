@@ -33,8 +33,7 @@ int report_failure(cli *g, const dbs_error *err)
 	return exit_code(err->code);
 }
 
-/* Each line of warn as a "dbshift: warning:" line on stderr (not --quiet). */
-static void print_warnings(const cli *g, const char *warn)
+void print_warnings(const cli *g, const char *warn)
 {
 	for (const char *p = warn; p && *p && !g->quiet;) {
 		size_t n = strcspn(p, "\n");

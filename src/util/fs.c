@@ -133,3 +133,21 @@ const char *whoami(void)
 	snprintf(buf, sizeof(buf), "%s@%s", user ? user : "unknown", host);
 	return buf;
 }
+
+void make_parents(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++)
+		if (*s == '/') {
+			*s = '\0';
+			mkdir(p, mode);
+			*s = '/';
+		}
+	free(p);
+}
+
+int make_dirs(const char *path, mode_t mode)
+{
+	make_parents(path, mode);
+	return mkdir(path, mode) < 0 && errno != EEXIST ? -1 : 0;
+}

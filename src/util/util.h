@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "dbshift/dbshift.h"
 
@@ -40,6 +41,10 @@ void strbuf_release(strbuf *sb);
 /* A whole regular file (EISDIR, EINVAL for FIFOs and devices, EFBIG
  * above READ_FILE_MAX), NUL-terminated; -1 with errno on failure. */
 int read_file(const char *path, char **out, size_t *len);
+/* mkdir -p of path's parent directories (make_parents) or of path itself
+ * too (make_dirs: -1 with errno when it is not a directory after). */
+void make_parents(const char *path, mode_t mode);
+int make_dirs(const char *path, mode_t mode);
 /* Why read_file failed, for people ("not a regular file", ...). */
 const char *read_file_error(int e);
 /* Input error (file:line:col) unless text[0..len) is UTF-8 without NUL. */

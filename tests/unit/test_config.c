@@ -182,8 +182,8 @@ static void long_values(void **state)
 }
 
 /* Every key comes from one table: it lists them with their defaults, an
- * unknown key's hint names them all, a copy owns its strings, and a key
- * whose feature is missing is refused rather than ignored. */
+ * unknown key's hint names them all, a copy owns its strings, and a
+ * value it cannot take is refused, naming the line. */
 static void one_table(void **state)
 {
 	(void)state;
@@ -194,7 +194,7 @@ static void one_table(void **state)
 		assert_non_null(help);
 		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", n ? ", " : "", key);
 	}
-	assert_int_equal(n, 16);
+	assert_int_equal(n, 19);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");
@@ -211,9 +211,9 @@ static void one_table(void **state)
 	dbs_error_clear(&err);
 	done();
 
-	write_conf("[dbshift]\nnotify_url = http://127.0.0.1:9/hook\n");
+	write_conf("[dbshift]\nnotify_url = ftp://127.0.0.1/hook\n");
 	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
-	assert_string_equal(err.message, "notify_url is not implemented");
+	assert_string_equal(err.message, "bad notify_url 'ftp://127.0.0.1/hook'");
 	assert_int_equal(err.line, 2);
 	dbs_error_clear(&err);
 	done();

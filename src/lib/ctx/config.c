@@ -24,7 +24,8 @@ typedef enum {
 	SET_LEVEL,      /* char *, green, yellow or red */
 	SET_BOOL,       /* int, true or false */
 	SET_MS,         /* int, a duration kept as milliseconds */
-	SET_REFUSED     /* accepted by no command yet: an error, never ignored */
+	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
+	SET_EVENTS      /* char *, notify_on's words */
 } set_type;
 
 /*
@@ -66,9 +67,17 @@ static const setting settings[] = {
 	  "write the waits between attempts, e.g. '1s, 2s, 5s', or 'none'",
 	  "waits between attempts after a lock timeout (default with lock_timeout: "
 	  "1s, 2s, 5s, 10s)" },
-	{ "notify_url", SET_REFUSED, OPT(notify_url), NULL,
-	  "remove it: webhooks are not implemented yet",
-	  "not implemented yet (refused, so that no alert is silently lost)" },
+	{ "notify_url", SET_URLS, OPT(notify_url), NULL,
+	  "give http:// or https:// URLs, separated by blanks",
+	  "webhooks (Slack-compatible) posted on the start, success and failure of a run" },
+	{ "notify_on", SET_EVENTS, OPT(notify_on), NULL,
+	  "use start, success, failure and release, migrate, rollback, redo, data, backup, "
+	  "restore, repair, baseline",
+	  "which notifications: events (start success failure) and commands; none named: all" },
+	{ "notify_timeout", SET_MS, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
+	  "how long one notification attempt may take (3 attempts)" },
+	{ "report_dir", SET_TEXT, OPT(report_dir), "reports", NULL,
+	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)" },
 	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
 	  "write a duration such as 24h, 60s or 500ms",
 	  "doctor: the newest backup must be younger than this" },
@@ -135,8 +144,14 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		return parse_bool(value, o ? int_field(o, st) : &ms);
 	case SET_MS:
 		return parse_duration_ms(value, o ? int_field(o, st) : &ms);
-	case SET_REFUSED:
-		return -1;
+	case SET_URLS:
+		if (notify_urls_check(value))
+			return -1;
+		break;
+	case SET_EVENTS:
+		if (notify_on_check(value))
+			return -1;
+		break;
 	case SET_TEXT:
 		break;
 	}
@@ -270,8 +285,6 @@ static int handler(void *user, const char *section, const char *name,
 		free(hint);
 		return 0;
 	}
-	if (settings[k].type == SET_REFUSED)
-		return config_error(ps, settings[k].how, "%s is not implemented", name);
 	if (setting_apply(NULL, &settings[k], value))
 		return config_error(ps, settings[k].how, "bad %s '%s'", name, value);
 	if (env && (!ps->want_env || strcmp(env, ps->want_env)))

@@ -35,6 +35,7 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	options_copy(&ctx->opts, opts);
 	/* migrations are read for the URL's database, else PostgreSQL's */
 	ctx->dialect = driver_guess(opts->database);
+	ctx->display_url = opts->database ? dbs_redact_url(opts->database) : NULL;
 	times_parse(ctx);
 	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir, ctx->dialect
 					     ? ctx->dialect->name : "postgres", err) : 0;
@@ -56,7 +57,6 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	if ((rc = dbs_open_offline(&ctx, opts, err)))
 		return rc;
 	ctx->driver = d;
-	ctx->display_url = dbs_redact_url(opts->database);
 	if ((rc = db_connect(d, &ctx->conn, opts->database, err))) {
 		dbs_close(ctx);
 		return rc;
@@ -161,16 +161,17 @@ const dbs_entry *dbs_status_entry(const dbs_ctx *ctx, size_t i)
 
 /* ---- the log ---- */
 
-static void mkdir_parents(const char *path)
+void ctx_warn(dbs_ctx *ctx, const char *fmt, ...)
 {
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, 0700);  /* the log holds SQL and errors */
-			*s = '/';
-		}
-	free(p);
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = xvprintf(fmt, ap);
+	va_end(ap);
+	ctx_log(ctx, "warning: %s", line);
+	char *all = ctx->warnings ? xprintf("%s\n%s", ctx->warnings, line) : xstrdup(line);
+	free(ctx->warnings);
+	free(line);
+	ctx->warnings = all;
 }
 
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
@@ -178,7 +179,7 @@ void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
 	if (!ctx->log) {
 		if (!ctx->opts.log_file || !*ctx->opts.log_file)
 			return;
-		mkdir_parents(ctx->opts.log_file);
+		make_parents(ctx->opts.log_file, 0700);  /* the log holds SQL and errors */
 		int fd = open(ctx->opts.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (fd >= 0)
 			fchmod(fd, 0600);  /* also one made by an older release */

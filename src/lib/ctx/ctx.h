@@ -46,6 +46,28 @@ void ctx_drop_state(dbs_ctx *ctx);
 int ctx_load_state(dbs_ctx *ctx);
 /* Append a timestamped line to the log file, if one is open. */
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A warning of the current run: kept for the output and the report, logged. */
+void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- alerts (notify.c) ---- */
+
+/* One event of a run, for the notify_url receivers. */
+typedef struct notice {
+	const char *run_id;       /* NULL: refused before it had one */
+	const char *command;
+	const char *status;       /* "started", "succeeded" or "failed" */
+	const char *failed_step;  /* or NULL */
+	const dbs_error *err;     /* the failure, or NULL */
+	int64_t duration_ms;      /* -1: none */
+	const char *report_path;  /* or NULL */
+} notice;
+
+/* POST n to each notify_url notify_on selects; a failure is a warning
+ * (ctx_warn), never an error.  Returns how many URLs failed. */
+int ctx_notify(dbs_ctx *ctx, const notice *n);
+/* Config checks: -1 unless a list of http(s) URLs / of notify_on words. */
+int notify_urls_check(const char *value);
+int notify_on_check(const char *value);
 
 /* {"message", "detail", "hint", "sqlstate", "file", "line", "col", "statement"} */
 json_t *report_error(const dbs_error *err);
@@ -71,6 +93,8 @@ typedef struct run {
 	int locked, have_state;
 	json_t *risk;      /* the risk decision of a migrate, or NULL */
 	json_t *extra;     /* a data run's facts, or NULL */
+	int64_t t0;        /* now_ms() at the start */
+	char *report_path; /* where the report file goes, or NULL */
 } run;
 
 int run_begin(dbs_ctx *ctx, run *r, const char *command);

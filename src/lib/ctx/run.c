@@ -2,6 +2,7 @@
  * run.c - one mutating run's record (run_begin, run_step, run_end) and
  * the retry of work that gave up waiting for a lock.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,12 +22,19 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	snprintf(r->id, sizeof(r->id), "%s.%03ldZ-%ld", stamp, ts.tv_nsec / 1000000,
 		 (long)getpid());
 	utc_now(r->started);
+	r->t0 = now_ms();
 	r->command = command;
 	r->steps = json_array();
+	if (ctx->opts.report_dir && *ctx->opts.report_dir)
+		r->report_path = xprintf("%s/%s.json", ctx->opts.report_dir, r->id);
 	srandom((unsigned)(ts.tv_nsec ^ getpid()));  /* retry jitter differs per process */
+	free(ctx->warnings);
+	ctx->warnings = NULL;
 	ctx_log(ctx, "[%s] %s on %s: started by %s", r->id, command, ctx->display_url,
 		whoami());
 	dbs_error_clear(&ctx->err);
+	notice n = { r->id, command, "started", NULL, NULL, -1, r->report_path };
+	ctx_notify(ctx, &n);
 	int rc = db_lock(ctx->driver, ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
 	if (rc)
 		return rc;
@@ -57,8 +65,61 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 		err ? ": " : "", err ? err->message : "");
 }
 
+/* "app/version_name action" of the last failed step, or NULL. */
+static char *failed_step(const run *r)
+{
+	for (size_t i = json_array_size(r->steps); i-- > 0;) {
+		const json_t *s = json_array_get(r->steps, i);
+		const char *app = json_string_value(json_object_get(s, "app"));
+		if (strcmp(json_string_value(json_object_get(s, "status")), "failed"))
+			continue;
+		return xprintf("%s%s%s_%s %s", app, *app ? "/" : "",
+			       json_string_value(json_object_get(s, "version")),
+			       json_string_value(json_object_get(s, "name")),
+			       json_string_value(json_object_get(s, "action")));
+	}
+	return NULL;
+}
+
+/* The warnings of the run, one string each, or NULL. */
+static json_t *warnings_json(const dbs_ctx *ctx)
+{
+	if (!ctx->warnings)
+		return NULL;
+	json_t *a = json_array();
+	for (const char *p = ctx->warnings; *p;) {
+		size_t len = strcspn(p, "\n");
+		json_array_append_new(a, json_stringn(p, len));
+		p += len + (p[len] == '\n');
+	}
+	return a;
+}
+
+/* The report as a file in report_dir; failing that, a warning. */
+static void write_report(dbs_ctx *ctx, const run *r, const char *text)
+{
+	if (!r->report_path)
+		return;
+	FILE *f = NULL;
+	if (!make_dirs(ctx->opts.report_dir, 0755))
+		f = fopen(r->report_path, "w");
+	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
+		int e = errno;
+		if (f)
+			fclose(f);
+		ctx_warn(ctx, "could not write the report %s: %s", r->report_path, strerror(e));
+		return;
+	}
+	ctx_log(ctx, "[%s] report written to %s", r->id, r->report_path);
+}
+
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
+	char *failed = rc ? failed_step(r) : NULL;
+	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
+		     rc ? &ctx->err : NULL, now_ms() - r->t0, r->report_path };
+	ctx_notify(ctx, &n);
+	free(failed);
 	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I}}",
 		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,
 		"database", ctx->display_url, "started_at", r->started,
@@ -71,8 +132,12 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "data", r->extra);
 	if (rc)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
+	json_t *warn = warnings_json(ctx);
+	if (warn)
+		json_object_set_new(doc, "warnings", warn);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
+	write_report(ctx, r, text);
 	if (r->have_state) {
 		dbs_error e2 = { 0 };
 		if (state_record_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
@@ -85,6 +150,8 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed%s%s", r->id, r->command,
 		rc ? "failed" : "succeeded", r->ok, r->failed, rc ? ": " : "",
 		rc && ctx->err.message ? ctx->err.message : "");
+	free(r->report_path);
+	r->report_path = NULL;
 	if (report)
 		*report = text;
 	else

@@ -19,20 +19,6 @@
 
 #include "ops/ops.h"
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++)
-		if (*s == '/') {
-			*s = '\0';
-			mkdir(p, mode);
-			*s = '/';
-		}
-	int rc = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return rc;
-}
-
 static int sha256_file(const char *path, char out[65], int64_t *size)
 {
 	char *data;
@@ -269,8 +255,8 @@ static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *m
 	return rc;
 }
 
-int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
-	       char **id_out, char **report)
+static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb,
+		       void *cb_data, char **id_out, char **report)
 {
 	const db_driver *d = ctx->driver;
 	char id[40], created[32];
@@ -286,7 +272,7 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	char *dir = new_backup_dir(ctx, id), *file = NULL, *text = NULL;
 	mode_t old = umask(077);
 	int rc = 0;
-	if (mkdir_p(dir, 0700) < 0) {
+	if (make_dirs(dir, 0700) < 0) {
 		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot create backup directory '%s': %s", dir,
 			      strerror(errno));
 		dbs_error_set_hint(&ctx->err, "check backup_dir in dbshift.conf and its permissions");
@@ -508,7 +494,7 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 	return rc;
 }
 
-int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
+static int restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 {
 	char *dir;
 	json_t *m = manifest_load(ctx, id, &dir);
@@ -698,4 +684,31 @@ char *dbs_backups_list(dbs_ctx *ctx)
 	free(ids);
 	return report_dump(json_pack("{s:s, s:s, s:o}", "command", "backups list", "backup_dir",
 				     bdir, "backups", list));
+}
+
+/* A backup or restore's start and end, for the notify_url receivers. */
+static void notify(dbs_ctx *ctx, const char *command, const char *status, int rc, int64_t t0)
+{
+	notice n = { NULL, command, status, NULL, rc ? &ctx->err : NULL,
+		     t0 ? now_ms() - t0 : -1, NULL };
+	ctx_notify(ctx, &n);
+}
+
+int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
+	       char **id_out, char **report)
+{
+	int64_t t0 = now_ms();
+	notify(ctx, "backup", "started", 0, 0);
+	int rc = backup_take(ctx, format, jobs, cb, cb_data, id_out, report);
+	notify(ctx, "backup", rc ? "failed" : "succeeded", rc, t0);
+	return rc;
+}
+
+int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
+{
+	int64_t t0 = now_ms();
+	notify(ctx, "restore", "started", 0, 0);
+	int rc = restore(ctx, id, target, report);
+	notify(ctx, "restore", rc ? "failed" : "succeeded", rc, t0);
+	return rc;
 }

@@ -530,6 +530,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		rc = backup_first(ctx, run_names[kind]);
 	if (rc) {
 		plan_release(&first);
+		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
+		ctx_notify(ctx, &n);
 		if (report)
 			*report = dbs_error_json(run_names[kind], &ctx->err);
 		return rc;
@@ -545,13 +547,11 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	free(shape.up);
 	dbs_lint_free(lint);
 	r.risk = risk_json(ctx, &plan, o);
-	free(ctx->warnings);
-	ctx->warnings = NULL;
 	if (!rc && kind == RUN_MIGRATE && plan.lint && dbs_lint_worst(plan.lint) == DBS_RED) {
 		/* applied with red findings (no max_risk stopped them): say so */
 		char *list = lint_findings_above(plan.lint, DBS_YELLOW, 20);
 		const char *band = risk_band(plan.lint->worst, plan.lint->top_score);
-		ctx->warnings = xprintf("%s\nrisk: %s (worst finding red): %s", list, band,
+		ctx_warn(ctx, "%s\nrisk: %s (worst finding red): %s", list, band,
 					risk_advice(band));
 		free(list);
 	}
