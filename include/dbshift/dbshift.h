@@ -47,6 +47,17 @@ typedef struct dbs_error {
 } dbs_error;
 
 /* Options that select the project and database; see dbs_options_load(). */
+/* A [hook "NAME"] of dbshift.conf: a program run by name as a callback
+ * (before_migrate, ...) or a release step, never through a shell. */
+typedef struct dbs_hook {
+	char *name;
+	char *run;           /* its argv as written: words; quotes group */
+	char *env;           /* "KEY=VALUE ..." added to its environment, or NULL */
+	char *cwd;           /* NULL: ours */
+	int timeout_ms;      /* past it, it is killed with its process group */
+	int critical;        /* its failure fails the run (default) */
+} dbs_hook;
+
 typedef struct dbs_options {
 	char *database;      /* URL; never printed as is: see dbs_redact_url() */
 	char *dir;           /* migrations directory (default "migrations") */
@@ -64,6 +75,10 @@ typedef struct dbs_options {
 	char *notify_on;     /* which: events and commands ("failure release") */
 	int notify_timeout_ms;
 	char *report_dir;    /* each run's JSON report as <run id>.json; "": none */
+	/* callbacks: names of hooks, separated by blanks */
+	char *before_migrate, *after_migrate, *after_rollback, *on_failure;
+	dbs_hook *hooks;
+	size_t nhooks;
 	int require_backup;
 } dbs_options;
 

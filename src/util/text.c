@@ -74,3 +74,44 @@ char *sql_trimmed(const char *sql, size_t n)
 		end--;
 	return xstrndup(sql + start, end - start);
 }
+
+int split_words(const char *s, char ***out, size_t *n)
+{
+	char **w = xcalloc(1, sizeof(char *));
+	size_t k = 0;
+	for (;;) {
+		s += strspn(s, " \t");
+		if (!*s)
+			break;
+		strbuf sb;
+		strbuf_init(&sb);
+		while (*s && *s != ' ' && *s != '\t') {
+			if (*s == '\'' || *s == '"') {
+				const char *end = strchr(s + 1, *s);
+				if (!end) {
+					strbuf_release(&sb);
+					free_words(w);
+					return -1;
+				}
+				strbuf_add(&sb, s + 1, (size_t)(end - s - 1));
+				s = end + 1;
+			} else {
+				strbuf_add(&sb, s++, 1);
+			}
+		}
+		w = xrealloc(w, (k + 2) * sizeof(char *));
+		w[k++] = strbuf_detach(&sb);
+		w[k] = NULL;
+	}
+	*out = w;
+	if (n)
+		*n = k;
+	return 0;
+}
+
+void free_words(char **w)
+{
+	for (size_t i = 0; w && w[i]; i++)
+		free(w[i]);
+	free(w);
+}

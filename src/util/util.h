@@ -49,6 +49,11 @@ int make_dirs(const char *path, mode_t mode);
 const char *read_file_error(int e);
 /* Input error (file:line:col) unless text[0..len) is UTF-8 without NUL. */
 int check_text(const char *path, const char *text, size_t len, dbs_error *err);
+/* Words of s, separated by blanks; '...' and "..." group (no escapes, no
+ * expansion: this is no shell).  A NULL-terminated array, each word and the
+ * array allocated (free_words); -1 on an unclosed quote. */
+int split_words(const char *s, char ***out, size_t *n);
+void free_words(char **w);
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
 int is_digits(const char *s, size_t n);

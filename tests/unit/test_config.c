@@ -194,7 +194,7 @@ static void one_table(void **state)
 		assert_non_null(help);
 		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", n ? ", " : "", key);
 	}
-	assert_int_equal(n, 19);
+	assert_int_equal(n, 23);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");

@@ -25,7 +25,8 @@ typedef enum {
 	SET_BOOL,       /* int, true or false */
 	SET_MS,         /* int, a duration kept as milliseconds */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
-	SET_EVENTS      /* char *, notify_on's words */
+	SET_EVENTS,     /* char *, notify_on's words */
+	SET_HOOKS       /* char *, names of [hook "NAME"] sections */
 } set_type;
 
 /*
@@ -76,6 +77,14 @@ static const setting settings[] = {
 	  "which notifications: events (start success failure) and commands; none named: all" },
 	{ "notify_timeout", SET_MS, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
 	  "how long one notification attempt may take (3 attempts)" },
+	{ "before_migrate", SET_HOOKS, OPT(before_migrate), NULL, NULL,
+	  "hooks run before a migrate's first step (critical ones stop it)" },
+	{ "after_migrate", SET_HOOKS, OPT(after_migrate), NULL, NULL,
+	  "hooks run after a migrate's last step succeeded" },
+	{ "after_rollback", SET_HOOKS, OPT(after_rollback), NULL, NULL,
+	  "hooks run after a rollback succeeded" },
+	{ "on_failure", SET_HOOKS, OPT(on_failure), NULL, NULL,
+	  "hooks run after a migrate or rollback failed" },
 	{ "report_dir", SET_TEXT, OPT(report_dir), "reports", NULL,
 	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)" },
 	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
@@ -152,6 +161,7 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		if (notify_on_check(value))
 			return -1;
 		break;
+	case SET_HOOKS:         /* the names are checked once every hook is read */
 	case SET_TEXT:
 		break;
 	}
@@ -181,11 +191,22 @@ int dbs_setting_info(size_t i, const char **key, const char **def, const char **
 	return 1;
 }
 
+static void hook_release(dbs_hook *h)
+{
+	free(h->name);
+	free(h->run);
+	free(h->env);
+	free(h->cwd);
+}
+
 void dbs_options_release(dbs_options *o)
 {
 	for (size_t i = 0; i < NSETTINGS; i++)
 		if (is_text(&settings[i]))
 			free(*text_field(o, &settings[i]));
+	for (size_t i = 0; i < o->nhooks; i++)
+		hook_release(&o->hooks[i]);
+	free(o->hooks);
 	free(o->env);
 	memset(o, 0, sizeof(*o));
 }
@@ -199,6 +220,13 @@ void options_copy(dbs_options *dst, const dbs_options *src)
 			*f = xstrdup(*f);
 	}
 	dst->env = src->env ? xstrdup(src->env) : NULL;
+	dst->hooks = src->nhooks ? xcalloc(src->nhooks, sizeof(dbs_hook)) : NULL;
+	for (size_t i = 0; i < src->nhooks; i++) {
+		const dbs_hook *h = &src->hooks[i];
+		dst->hooks[i] = (dbs_hook){ xstrdup(h->name), xstrdup(h->run),
+			h->env ? xstrdup(h->env) : NULL, h->cwd ? xstrdup(h->cwd) : NULL,
+			h->timeout_ms, h->critical };
+	}
 }
 
 typedef struct parse_state {
@@ -212,6 +240,10 @@ typedef struct parse_state {
 	const char *want_env;   /* selected environment, or NULL */
 	int env_found;
 	char *layer[2][NSETTINGS];  /* values of [dbshift] and the selected [env] */
+	int layer_line[2][NSETTINGS];
+	dbs_hook *hooks;        /* the [hook "NAME"] sections */
+	int *hook_line;
+	size_t nhooks;
 	dbs_error *err;
 } parse_state;
 
@@ -235,12 +267,13 @@ static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
 	return 0;
 }
 
-/* "env \"NAME\"" -> NAME (borrowed into buf), or NULL. */
-static const char *env_name_of(const char *section, char *buf, size_t n)
+/* "KIND \"NAME\"" -> NAME (copied into buf), or NULL. */
+static const char *quoted_name_of(const char *section, const char *kind, char *buf, size_t n)
 {
-	if (strncmp(section, "env ", 4))
+	size_t k = strlen(kind);
+	if (strncmp(section, kind, k) || section[k] != ' ')
 		return NULL;
-	const char *s = section + 4;
+	const char *s = section + k;
 	while (*s == ' ')
 		s++;
 	size_t len = strlen(s);
@@ -249,6 +282,89 @@ static const char *env_name_of(const char *section, char *buf, size_t n)
 	memcpy(buf, s + 1, len - 2);
 	buf[len - 2] = '\0';
 	return buf;
+}
+
+static const char *env_name_of(const char *section, char *buf, size_t n)
+{
+	return quoted_name_of(section, "env", buf, n);
+}
+
+#define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"] and [hook \"NAME\"]"
+
+static dbs_hook *hook_named(dbs_hook *hooks, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(hooks[i].name) == len && !strncmp(hooks[i].name, name, len))
+			return &hooks[i];
+	return NULL;
+}
+
+/* A [hook "NAME"] header: a new hook, with the defaults. */
+static void hook_begin(parse_state *ps, const char *name)
+{
+	if (hook_named(ps->hooks, ps->nhooks, name, strlen(name))) {
+		config_error(ps, "give each hook its own name", "hook '%s' is defined twice", name);
+		return;
+	}
+	ps->hooks = xrealloc(ps->hooks, (ps->nhooks + 1) * sizeof(dbs_hook));
+	ps->hook_line = xrealloc(ps->hook_line, (ps->nhooks + 1) * sizeof(int));
+	ps->hooks[ps->nhooks] = (dbs_hook){ .name = xstrdup(name), .timeout_ms = 5 * 60 * 1000,
+					    .critical = 1 };
+	ps->hook_line[ps->nhooks++] = ps->line;
+}
+
+static int env_words_ok(const char *value)
+{
+	char **w;
+	if (split_words(value, &w, NULL))
+		return 0;
+	int ok = 1;
+	for (size_t i = 0; w[i] && ok; i++) {
+		size_t k = strcspn(w[i], "=");
+		ok = k > 0 && w[i][k] == '=' && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			"abcdefghijklmnopqrstuvwxyz0123456789_") == k;
+	}
+	free_words(w);
+	return ok;
+}
+
+/* key = value in a [hook "NAME"] section. */
+static int hook_key(parse_state *ps, const char *name, const char *key, const char *value)
+{
+	dbs_hook *h = hook_named(ps->hooks, ps->nhooks, name, strlen(name));
+	char **w = NULL;
+	size_t n = 0;
+	if (!h)
+		return 0;  /* its header was refused */
+	if (!strcmp(key, "run")) {
+		if (split_words(value, &w, &n) || !n) {
+			free_words(w);
+			return config_error(ps, "write the program and its arguments; quotes "
+					    "group words (there is no shell)", "bad run '%s'", value);
+		}
+		free_words(w);
+		free(h->run);
+		h->run = xstrdup(value);
+	} else if (!strcmp(key, "timeout")) {
+		if (parse_duration_ms(value, &h->timeout_ms) || h->timeout_ms <= 0)
+			return config_error(ps, "give a duration like 30s or 5min", "bad timeout '%s'",
+					    value);
+	} else if (!strcmp(key, "env")) {
+		if (!env_words_ok(value))
+			return config_error(ps, "write KEY=VALUE words", "bad env '%s'", value);
+		free(h->env);
+		h->env = xstrdup(value);
+	} else if (!strcmp(key, "cwd")) {
+		free(h->cwd);
+		h->cwd = xstrdup(value);
+	} else if (!strcmp(key, "critical")) {
+		if (parse_bool(value, &h->critical))
+			return config_error(ps, "use true or false", "bad critical '%s'", value);
+	} else {
+		return config_error(ps, "hook keys: run, timeout, env, cwd, critical",
+				    "unknown key '%s' in [hook \"%s\"]", key, name);
+	}
+	return 1;
 }
 
 /* "known keys: dir, database, ..." */
@@ -273,9 +389,11 @@ static int handler(void *user, const char *section, const char *name,
 		value = k < ps->nlong ? ps->long_values[k] : "";
 	}
 	const char *env = env_name_of(section, envbuf, sizeof(envbuf));
+	const char *hook = quoted_name_of(section, "hook", envbuf, sizeof(envbuf));
+	if (hook)
+		return hook_key(ps, hook, name, value);
 	if (strcmp(section, "dbshift") && !env)
-		return config_error(ps, "sections are [dbshift] and [env \"NAME\"]",
-				    "unknown section [%s]", section);
+		return config_error(ps, SECTIONS_HINT, "unknown section [%s]", section);
 	size_t k;
 	for (k = 0; k < NSETTINGS && strcmp(settings[k].key, name); k++)
 		;
@@ -292,6 +410,7 @@ static int handler(void *user, const char *section, const char *name,
 	char **slot = &ps->layer[env != NULL][k];
 	free(*slot);
 	*slot = xstrdup(value);
+	ps->layer_line[env != NULL][k] = ps->line;
 	return 1;
 }
 
@@ -358,14 +477,31 @@ static char *reader(char *str, int num, void *stream)
 			memcpy(sec, s + 1, n);
 			sec[n] = '\0';
 			const char *env = env_name_of(sec, envbuf, sizeof(envbuf));
-			if (strcmp(sec, "dbshift") && !env)
-				config_error(ps, "sections are [dbshift] and [env \"NAME\"]",
-					     "unknown section [%s]", sec);
+			const char *hook = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf));
+			if (hook)
+				hook_begin(ps, hook);
+			else if (strcmp(sec, "dbshift") && !env)
+				config_error(ps, SECTIONS_HINT, "unknown section [%s]", sec);
 			else if (env && ps->want_env && !strcmp(env, ps->want_env))
 				ps->env_found = 1;
 		}
 	}
 	return str;
+}
+
+/* Every name in a callback's value is a [hook "NAME"]. */
+static void check_hook_names(parse_state *ps, const setting *st, const char *value, int line)
+{
+	size_t n;
+	for (const char *p = value; *(p += strspn(p, " \t,")); p += n) {
+		n = strcspn(p, " \t,");
+		if (!hook_named(ps->hooks, ps->nhooks, p, n)) {
+			ps->line = line;
+			config_error(ps, "define it in a [hook \"NAME\"] section, with run = ...",
+				     "%s names hook '%.*s', which is not defined", st->key, (int)n, p);
+			return;
+		}
+	}
 }
 
 int dbs_options_load(dbs_options *opts, const char *config_path,
@@ -420,8 +556,20 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 			for (size_t i = 0; i < NSETTINGS; i++) {
 				if (!err->code && ps.layer[l][i])
 					setting_apply(opts, &settings[i], ps.layer[l][i]);
+				if (!err->code && ps.layer[l][i] && settings[i].type == SET_HOOKS)
+					check_hook_names(&ps, &settings[i], ps.layer[l][i],
+							 ps.layer_line[l][i]);
 				free(ps.layer[l][i]);
 			}
+		for (size_t i = 0; i < ps.nhooks && !err->code; i++)
+			if (!ps.hooks[i].run) {
+				ps.line = ps.hook_line[i];
+				config_error(&ps, "add run = PROGRAM ARGS...", "hook '%s' has no run",
+					     ps.hooks[i].name);
+			}
+		opts->hooks = ps.hooks;
+		opts->nhooks = ps.nhooks;
+		free(ps.hook_line);
 		if (err->code) {
 			dbs_options_release(opts);
 			return err->code;

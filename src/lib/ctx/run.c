@@ -65,14 +65,19 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 		err ? ": " : "", err ? err->message : "");
 }
 
-/* "app/version_name action" of the last failed step, or NULL. */
+/* "app/version_name action" (or "hook NAME (when)") of the last failed
+ * step, or NULL. */
 static char *failed_step(const run *r)
 {
 	for (size_t i = json_array_size(r->steps); i-- > 0;) {
 		const json_t *s = json_array_get(r->steps, i);
 		const char *app = json_string_value(json_object_get(s, "app"));
+		const char *hook = json_string_value(json_object_get(s, "hook"));
 		if (strcmp(json_string_value(json_object_get(s, "status")), "failed"))
 			continue;
+		if (hook)
+			return xprintf("hook %s (%s)", hook,
+				       json_string_value(json_object_get(s, "action")));
 		return xprintf("%s%s%s_%s %s", app, *app ? "/" : "",
 			       json_string_value(json_object_get(s, "version")),
 			       json_string_value(json_object_get(s, "name")),

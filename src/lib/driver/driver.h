@@ -253,6 +253,17 @@ int db_format_known(const char *format);
  * be NULL), or in the error's detail when it fails (spawn.c). */
 int spawn_run(const char *const *argv, const char *const *extra_env, char **out_text,
 	      dbs_error *err);
+/* How to run a program beyond its argv. */
+typedef struct spawn_opts {
+	const char *cwd;   /* NULL: ours */
+	int timeout_ms;    /* > 0: in its own process group, killed (group and
+			      all) past it */
+	int timed_out;     /* set when it was */
+} spawn_opts;
+/* Run argv (no shell) and give its output (stdout and stderr, in *out_text,
+ * also on failure when it ran) and exit code, whatever the code. */
+int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
+	       char **out_text, int *exit_code, dbs_error *err);
 /* Run argv and give its output and exit code, whatever the code. */
 int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
 		 int *exit_code, dbs_error *err);

@@ -512,6 +512,34 @@ static int run_data(dbs_ctx *ctx, run *r, const dbs_step *s)
 	return rc;
 }
 
+/* The programs of the callbacks a run may call are there, before
+ * anything runs. */
+static int check_callbacks(dbs_ctx *ctx, run_kind kind)
+{
+	const dbs_options *op = &ctx->opts;
+	int rc = hooks_check(ctx, op->on_failure);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = hooks_check(ctx, op->before_migrate);
+	if (!rc && kind == RUN_MIGRATE)
+		rc = hooks_check(ctx, op->after_migrate);
+	if (!rc && kind == RUN_ROLLBACK)
+		rc = hooks_check(ctx, op->after_rollback);
+	return rc;
+}
+
+/* after_migrate / after_rollback when the steps (n of them) succeeded,
+ * on_failure when something failed (after the run had begun). */
+static int after_callbacks(dbs_ctx *ctx, run *r, run_kind kind, size_t n, int rc)
+{
+	if (!rc && n && kind == RUN_MIGRATE)
+		rc = hooks_run(ctx, r, "after_migrate", ctx->opts.after_migrate, "succeeded");
+	else if (!rc && n && kind == RUN_ROLLBACK)
+		rc = hooks_run(ctx, r, "after_rollback", ctx->opts.after_rollback, "succeeded");
+	if (rc && kind != RUN_BASELINE)
+		hooks_on_failure(ctx, r);
+	return rc;
+}
+
 /*
  * Plan, and check the plan, before anything is touched: bad input and
  * policy refusals change nothing, not even the history tables.  Then,
@@ -526,6 +554,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = ctx_load_state(ctx);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &first);
+	if (!rc && kind != RUN_BASELINE)
+		rc = check_callbacks(ctx, kind);
 	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
 		rc = backup_first(ctx, run_names[kind]);
 	if (rc) {
@@ -555,6 +585,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 					risk_advice(band));
 		free(list);
 	}
+	if (!rc && kind == RUN_MIGRATE && plan.n)
+		rc = hooks_run(ctx, &r, "before_migrate", ctx->opts.before_migrate, "running");
 	if (!rc && kind == RUN_REDO && redo_atomic(&plan)) {
 		redo_attempt a = { &plan, { 0, 0 }, 0 };
 		int attempts = 1;
@@ -588,6 +620,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
 			rc = run_data(ctx, &r, s);
 	}
+	rc = after_callbacks(ctx, &r, kind, plan.n, rc);
 	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);
 	ctx_drop_state(ctx);  /* the history changed: read it again when asked */
