@@ -72,7 +72,7 @@ static const setting settings[] = {
 	  "give http:// or https:// URLs, separated by blanks",
 	  "webhooks (Slack-compatible) posted on the start, success and failure of a run" },
 	{ "notify_on", SET_EVENTS, OPT(notify_on), NULL,
-	  "use start, success, failure and release, migrate, rollback, redo, data, backup, "
+	  "use start, success, failure and migrate, rollback, redo, data, backup, "
 	  "restore, repair, baseline",
 	  "which notifications: events (start success failure) and commands; none named: all" },
 	{ "notify_timeout", SET_MS, OPT(notify_timeout_ms), "5s", "give a duration like 5s",

@@ -65,9 +65,19 @@ typedef struct notice {
 /* POST n to each notify_url notify_on selects; a failure is a warning
  * (ctx_warn), never an error.  Returns how many URLs failed. */
 int ctx_notify(dbs_ctx *ctx, const notice *n);
-/* Config checks: -1 unless a list of http(s) URLs / of notify_on words. */
+/* Config checks: -1 unless a list of http(s) URLs / of notify_on words
+ * (notify_on.c, with what follows). */
 int notify_urls_check(const char *value);
 int notify_on_check(const char *value);
+/* Does notify_on select this event ("start", "success", "failure") of
+ * this command?  Each kind of word named narrows; one not named: all. */
+int notify_selected(const char *on, const char *event, const char *command);
+/* The next word of a list separated by blanks or commas (*p moves to it);
+ * its length, 0 at the end. */
+size_t notify_next_word(const char **p);
+/* 0 for an http(s) URL libcurl reads; *origin (when asked) is its
+ * scheme://host[:port], with nothing that could be a secret. */
+int url_origin(const char *url, char **origin);
 
 /* {"message", "detail", "hint", "sqlstate", "file", "line", "col", "statement"} */
 json_t *report_error(const dbs_error *err);
