@@ -103,6 +103,13 @@ HINT: check notify_url and that its receiver is up" "$tag: it says so, naming on
 	check_eq "$(echo "$ERR" | grep -c 'dbshift: warning: notification of migrate')" "2" "$tag: a warning for the start and one for the success"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "1" "$tag: and it applied"
 
+	: > "$WORK/notify-file"
+	printf '[dbshift]\nreport_dir = %s/notify-file/reports\n' "$WORK" > dbshift.conf
+	dbs --database "$url" rollback
+	check_rc 0 "$tag: a report that cannot be written does not fail the run"
+	check_contains "$ERR" "dbshift: warning: could not write the report $WORK/notify-file/reports/" "$tag: it is a warning"
+	rm -f "$WORK/notify-file"
+
 	printf '[dbshift]\nnotify_url = ftp://127.0.0.1/x\n' > dbshift.conf
 	dbs --database "$url" status
 	check_rc 2 "$tag: a notify_url that is not http(s) is an input error"

@@ -105,17 +105,21 @@ static void write_report(dbs_ctx *ctx, const run *r, const char *text)
 {
 	if (!r->report_path)
 		return;
-	FILE *f = NULL;
-	if (!make_dirs(ctx->opts.report_dir, 0755))
-		f = fopen(r->report_path, "w");
-	if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
-		int e = errno;
-		if (f)
-			fclose(f);
-		ctx_warn(ctx, "could not write the report %s: %s", r->report_path, strerror(e));
-		return;
+	FILE *f = make_dirs(ctx->opts.report_dir, 0755) ? NULL : fopen(r->report_path, "w");
+	int e = errno;
+	if (f) {
+		int bad = fprintf(f, "%s\n", text) < 0;
+		e = errno;
+		if (fclose(f) && !bad) {
+			bad = 1;
+			e = errno;
+		}
+		if (!bad) {
+			ctx_log(ctx, "[%s] report written to %s", r->id, r->report_path);
+			return;
+		}
 	}
-	ctx_log(ctx, "[%s] report written to %s", r->id, r->report_path);
+	ctx_warn(ctx, "could not write the report %s: %s", r->report_path, strerror(e));
 }
 
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
