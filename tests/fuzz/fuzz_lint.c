@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (check_text("1_f.sql", (const char *)data, size, &err) == 0) {
 		const migration *ms[] = { &m };
 		dbs_lint *l = NULL;
-		if (lint_run(&l, &lint_postgres, NULL, NULL, 0, ms, 1, &err) == 0) {
+		if (lint_run(&l, &lint_postgres, NULL, NULL, 0, ms, NULL, 1, &err) == 0) {
 			char *out = dbs_lint_render(l, "json");
 			free(out);
 			dbs_lint_free(l);
