@@ -115,3 +115,9 @@ void free_words(char **w)
 		free(w[i]);
 	free(w);
 }
+
+size_t list_word(const char **p)
+{
+	*p += strspn(*p, " \t,");
+	return strcspn(*p, " \t,");
+}

@@ -54,6 +54,10 @@ int check_text(const char *path, const char *text, size_t len, dbs_error *err);
  * array allocated (free_words); -1 on an unclosed quote. */
 int split_words(const char *s, char ***out, size_t *n);
 void free_words(char **w);
+/* The next word of a list separated by blanks or commas ("a, b c"): *p
+ * moves to it; its length, 0 at the end.  for (p = s; (n = list_word(&p));
+ * p += n) walks them. */
+size_t list_word(const char **p);
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
 int is_digits(const char *s, size_t n);

@@ -81,7 +81,8 @@ after_migrate" "$tag: and on_failure did not run"
 	sed -i 's/^env = X=1$/env = X=1 FAIL=4/' dbshift.conf
 	dbs --database "$url" migrate
 	check_rc 1 "$tag: a critical hook that fails fails the run"
-	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: hook 'pre' failed (exit 4)" "$tag: naming it"
+	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: hook 'pre' failed (exit 4)
+HINT: its output is in the log and the run's report; fix what it reports, or mark it critical = false if the run may go on without it" "$tag: naming it, and what to do"
 	check_eq "$(cat calls)" "before_migrate
 on_failure" "$tag: nothing after it but on_failure"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "0" "$tag: no migration ran"
@@ -98,7 +99,8 @@ EOF
 	rm -f child.pid
 	dbs --database "$url" migrate
 	check_rc 1 "$tag: a hook past its timeout fails the run"
-	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: hook 'slow' ran past its timeout of 300 ms and was killed, with its process group" "$tag: and says so"
+	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: hook 'slow' ran past its timeout of 300 ms and was killed, with its process group
+HINT: make it finish sooner, or raise timeout in [hook \"slow\"]" "$tag: and says so"
 	check_eq "$(gone "$(cat child.pid)")" "gone" "$tag: its child was killed too"
 	id=$(sql "$url" "SELECT run_id FROM dbshift_runs ORDER BY started_at DESC, run_id DESC LIMIT 1")
 	check_eq "$(jq -r '.steps[0].output[0]' "reports/$id.json")" "waiting" "$tag: what it wrote is in the report"
@@ -116,5 +118,35 @@ HINT: define it in a [hook \"NAME\"] section, with run = ..." "$tag: naming file
 	check_eq "$ERR" "dbshift: error: hook 'post' cannot run: no program './missing.sh'
 HINT: fix run = ... in [hook \"post\"] (a path, or a program on PATH, made executable); nothing was run" "$tag: naming the hook and program"
 	check_eq "$(snapshot "$url")" "$before" "$tag: and nothing ran"
+	hook_config_errors
 	cd "$WORK" || return
+}
+
+# hook_config_errors: what a [hook] section cannot say is an input error at
+# its line, before anything runs; cwd is where the hook runs.
+hook_config_errors() {
+	local conf
+	for conf in '[hook "a"]\ntimeout = 1s\n|dbshift: error: dbshift.conf:1:1: hook '"'a'"' has no run
+HINT: add run = PROGRAM ARGS...' \
+		'[hook "a"]\nrun = true\nshell = yes\n|dbshift: error: dbshift.conf:3:1: unknown key '"'shell'"' in [hook "a"]
+HINT: hook keys: run, timeout, env, cwd, critical' \
+		'[hook "a"]\nrun = true\nenv = not a pair\n|dbshift: error: dbshift.conf:3:1: bad env '"'not a pair'"'
+HINT: write KEY=VALUE words' \
+		'[hook "a"]\nrun = "unclosed\n|dbshift: error: dbshift.conf:2:1: bad run '"'\"unclosed'"'
+HINT: write the program and its arguments; quotes group words (there is no shell)' \
+		'[hook "a"]\nrun = true\n[hook "a"]\nrun = false\n|dbshift: error: dbshift.conf:3:1: hook '"'a'"' is defined twice
+HINT: give each hook its own name'; do
+		printf "${conf%%|*}" > dbshift.conf
+		dbs --database "$url" status
+		check_rc 2 "$tag: bad hook config exits 2 (${conf%%\\n*})"
+		check_eq "$ERR" "${conf#*|}" "$tag: naming the line and what to write"
+	done
+	mkdir -p sub
+	printf '[dbshift]\nafter_migrate = where\n[hook "where"]\nrun = pwd\ncwd = sub\n' > dbshift.conf
+	sql "$url" "DELETE FROM dbshift_migrations" >/dev/null
+	sql "$url" "DROP TABLE IF EXISTS items" >/dev/null
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: a hook with cwd"
+	local id; id=$(sql "$url" "SELECT run_id FROM dbshift_runs ORDER BY started_at DESC, run_id DESC LIMIT 1")
+	check_eq "$(jq -r '.steps[1].output[0]' "reports/$id.json")" "$PWD/sub" "$tag: runs in its cwd"
 }

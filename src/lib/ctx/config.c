@@ -291,7 +291,7 @@ static const char *env_name_of(const char *section, char *buf, size_t n)
 
 #define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"] and [hook \"NAME\"]"
 
-static dbs_hook *hook_named(dbs_hook *hooks, size_t n, const char *name, size_t len)
+dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strlen(hooks[i].name) == len && !strncmp(hooks[i].name, name, len))
@@ -302,7 +302,7 @@ static dbs_hook *hook_named(dbs_hook *hooks, size_t n, const char *name, size_t 
 /* A [hook "NAME"] header: a new hook, with the defaults. */
 static void hook_begin(parse_state *ps, const char *name)
 {
-	if (hook_named(ps->hooks, ps->nhooks, name, strlen(name))) {
+	if (hook_find(ps->hooks, ps->nhooks, name, strlen(name))) {
 		config_error(ps, "give each hook its own name", "hook '%s' is defined twice", name);
 		return;
 	}
@@ -331,7 +331,7 @@ static int env_words_ok(const char *value)
 /* key = value in a [hook "NAME"] section. */
 static int hook_key(parse_state *ps, const char *name, const char *key, const char *value)
 {
-	dbs_hook *h = hook_named(ps->hooks, ps->nhooks, name, strlen(name));
+	dbs_hook *h = hook_find(ps->hooks, ps->nhooks, name, strlen(name));
 	char **w = NULL;
 	size_t n = 0;
 	if (!h)
@@ -493,9 +493,8 @@ static char *reader(char *str, int num, void *stream)
 static void check_hook_names(parse_state *ps, const setting *st, const char *value, int line)
 {
 	size_t n;
-	for (const char *p = value; *(p += strspn(p, " \t,")); p += n) {
-		n = strcspn(p, " \t,");
-		if (!hook_named(ps->hooks, ps->nhooks, p, n)) {
+	for (const char *p = value; (n = list_word(&p)); p += n) {
+		if (!hook_find(ps->hooks, ps->nhooks, p, n)) {
 			ps->line = line;
 			config_error(ps, "define it in a [hook \"NAME\"] section, with run = ...",
 				     "%s names hook '%.*s', which is not defined", st->key, (int)n, p);

@@ -46,6 +46,8 @@ void ctx_drop_state(dbs_ctx *ctx);
 int ctx_load_state(dbs_ctx *ctx);
 /* Append a timestamped line to the log file, if one is open. */
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The hook called name[0..len) among hooks[0..n), or NULL (config.c). */
+dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len);
 /* A warning of the current run: kept for the output and the report, logged. */
 void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -72,9 +74,6 @@ int notify_on_check(const char *value);
 /* Does notify_on select this event ("start", "success", "failure") of
  * this command?  Each kind of word named narrows; one not named: all. */
 int notify_selected(const char *on, const char *event, const char *command);
-/* The next word of a list separated by blanks or commas (*p moves to it);
- * its length, 0 at the end. */
-size_t notify_next_word(const char **p);
 /* 0 for an http(s) URL libcurl reads; *origin (when asked) is its
  * scheme://host[:port], with nothing that could be a secret. */
 int url_origin(const char *url, char **origin);
@@ -85,6 +84,8 @@ json_t *report_error(const dbs_error *err);
 json_t *report_plan_steps(const dbs_plan *plan);
 /* {"worst", "score", "top_score", "band"} of an analysis. */
 json_t *report_risk(const dbs_lint *l);
+/* The lines of text (may be NULL) as a JSON array of strings. */
+json_t *report_lines(const char *text);
 /* Indented JSON text of doc, which it consumes; caller frees. */
 char *report_dump(json_t *doc);
 
@@ -111,6 +112,8 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command);
 void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 	      int64_t ms, int attempts, const dbs_error *err);
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report);
+/* Step s (its "status" said) into r, with err's facts when it failed. */
+void run_add_step(run *r, json_t *s, const dbs_error *err);
 
 /*
  * Call attempt until it succeeds, fails other than by a lock timeout, or

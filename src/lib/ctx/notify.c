@@ -119,7 +119,7 @@ int ctx_notify(dbs_ctx *ctx, const notice *n)
 	char *body = notice_body(ctx, n);
 	int failed = 0;
 	size_t len;
-	for (const char *p = urls; (len = notify_next_word(&p)); p += len) {
+	for (const char *p = urls; (len = list_word(&p)); p += len) {
 		char *url = xstrndup(p, len), *origin = NULL;
 		url_origin(url, &origin);
 		char *why = post(url, body, ctx->opts.notify_timeout_ms);

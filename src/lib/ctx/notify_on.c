@@ -17,13 +17,6 @@ static const char *const commands[] = {
 #define NEVENTS (sizeof(events) / sizeof(events[0]))
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-/* The next word of a list separated by blanks or commas: *p moves past it. */
-size_t notify_next_word(const char **p)
-{
-	*p += strspn(*p, " \t,");
-	return strcspn(*p, " \t,");
-}
-
 static int word_in(const char *w, size_t n, const char *const *list, size_t nlist)
 {
 	for (size_t i = 0; i < nlist; i++)
@@ -35,7 +28,7 @@ static int word_in(const char *w, size_t n, const char *const *list, size_t nlis
 int notify_on_check(const char *value)
 {
 	size_t n;
-	for (const char *p = value; (n = notify_next_word(&p)); p += n)
+	for (const char *p = value; (n = list_word(&p)); p += n)
 		if (!word_in(p, n, events, NEVENTS) && !word_in(p, n, commands, NCOMMANDS))
 			return -1;
 	return 0;
@@ -66,7 +59,7 @@ int notify_urls_check(const char *value)
 {
 	size_t n;
 	int any = 0;
-	for (const char *p = value; (n = notify_next_word(&p)); p += n) {
+	for (const char *p = value; (n = list_word(&p)); p += n) {
 		char *one = xstrndup(p, n);
 		int bad = url_origin(one, NULL);
 		free(one);
@@ -83,7 +76,7 @@ int notify_selected(const char *on, const char *event, const char *command)
 {
 	int ev_named = 0, ev_hit = 0, cmd_named = 0, cmd_hit = 0;
 	size_t n, clen = strcspn(command, " ");
-	for (const char *p = on ? on : ""; (n = notify_next_word(&p)); p += n) {
+	for (const char *p = on ? on : ""; (n = list_word(&p)); p += n) {
 		if (word_in(p, n, events, NEVENTS)) {
 			ev_named = 1;
 			ev_hit |= strlen(event) == n && !strncmp(p, event, n);

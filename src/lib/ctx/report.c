@@ -77,15 +77,21 @@ char *dbs_status_json(dbs_ctx *ctx)
 	for (int s = 0; s < 5; s++)
 		json_object_set_new(summary, dbs_state_name((dbs_state)s),
 				    json_integer((json_int_t)counts[s]));
-	json_t *warnings = json_array();
-	for (const char *p = dbs_load_warnings(ctx); p && *p;) {
-		size_t len = strcspn(p, "\n");
-		json_array_append_new(warnings, json_stringn(p, len));
-		p += len + (p[len] == '\n');
-	}
+	json_t *warnings = report_lines(dbs_load_warnings(ctx));
 	return report_dump(json_pack("{s:s, s:s, s:o, s:o, s:o}", "command", "status", "database",
 			      dbs_database_display(ctx), "migrations", list, "summary",
 			      summary, "warnings", warnings));
+}
+
+json_t *report_lines(const char *text)
+{
+	json_t *a = json_array();
+	for (const char *p = text; p && *p;) {
+		size_t len = strcspn(p, "\n");
+		json_array_append_new(a, json_stringn(p, len));
+		p += len + (p[len] == '\n');
+	}
+	return a;
 }
 
 json_t *report_plan_steps(const dbs_plan *plan)

@@ -46,13 +46,8 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	return ctx_load_state(ctx);
 }
 
-void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
-		     int64_t ms, int attempts, const dbs_error *err)
+void run_add_step(run *r, json_t *s, const dbs_error *err)
 {
-	json_t *s = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "app", e->app,
-			      "version", e->version, "name", e->name, "action", action,
-			      "status", err ? "failed" : "succeeded", "duration_ms",
-			      (json_int_t)ms, "attempts", attempts);
 	if (err)
 		json_object_set_new(s, "error", report_error(err));
 	json_array_append_new(r->steps, s);
@@ -60,6 +55,15 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 		r->failed++;
 	else
 		r->ok++;
+}
+
+void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
+		     int64_t ms, int attempts, const dbs_error *err)
+{
+	run_add_step(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:i}", "app", e->app,
+				  "version", e->version, "name", e->name, "action", action,
+				  "status", err ? "failed" : "succeeded", "duration_ms",
+				  (json_int_t)ms, "attempts", attempts), err);
 	ctx_log(ctx, "[%s] %s%s%s_%s %s: %s (%lld ms)%s%s", r->id, e->app, *e->app ? "/" : "",
 		e->version, e->name, action, err ? "failed" : "ok", (long long)ms,
 		err ? ": " : "", err ? err->message : "");
@@ -84,20 +88,6 @@ static char *failed_step(const run *r)
 			       json_string_value(json_object_get(s, "action")));
 	}
 	return NULL;
-}
-
-/* The warnings of the run, one string each, or NULL. */
-static json_t *warnings_json(const dbs_ctx *ctx)
-{
-	if (!ctx->warnings)
-		return NULL;
-	json_t *a = json_array();
-	for (const char *p = ctx->warnings; *p;) {
-		size_t len = strcspn(p, "\n");
-		json_array_append_new(a, json_stringn(p, len));
-		p += len + (p[len] == '\n');
-	}
-	return a;
 }
 
 /* The report as a file in report_dir; failing that, a warning. */
@@ -141,9 +131,8 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "data", r->extra);
 	if (rc)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
-	json_t *warn = warnings_json(ctx);
-	if (warn)
-		json_object_set_new(doc, "warnings", warn);
+	if (ctx->warnings)
+		json_object_set_new(doc, "warnings", report_lines(ctx->warnings));
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	write_report(ctx, r, text);

@@ -16,15 +16,6 @@
 
 #define LAST_LINES 10
 
-static const dbs_hook *find_hook(const dbs_ctx *ctx, const char *name, size_t len)
-{
-	for (size_t i = 0; i < ctx->opts.nhooks; i++)
-		if (strlen(ctx->opts.hooks[i].name) == len &&
-		    !strncmp(ctx->opts.hooks[i].name, name, len))
-			return &ctx->opts.hooks[i];
-	return NULL;
-}
-
 /* Can argv0 be run (from cwd, for a relative path)? */
 static int runnable(const char *argv0, const char *cwd)
 {
@@ -50,9 +41,8 @@ static int runnable(const char *argv0, const char *cwd)
 int hooks_check(dbs_ctx *ctx, const char *list)
 {
 	size_t n;
-	for (const char *p = list ? list : ""; *(p += strspn(p, " \t,")); p += n) {
-		n = strcspn(p, " \t,");
-		const dbs_hook *h = find_hook(ctx, p, n);
+	for (const char *p = list ? list : ""; (n = list_word(&p)); p += n) {
+		const dbs_hook *h = hook_find(ctx->opts.hooks, ctx->opts.nhooks, p, n);
 		char **argv = NULL;
 		if (!h || split_words(h->run, &argv, NULL))
 			continue;  /* the config was checked when it was read */
@@ -73,21 +63,18 @@ int hooks_check(dbs_ctx *ctx, const char *list)
 /* The last lines of out, as a JSON array; each line also to the log. */
 static json_t *output_lines(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *out)
 {
-	json_t *all = json_array();
-	for (const char *p = out ? out : ""; *p;) {
-		size_t len = strcspn(p, "\n");
-		ctx_log(ctx, "[%s] hook %s: %.*s", r->id, h->name, (int)len, p);
-		json_array_append_new(all, json_stringn(p, len));
-		p += len + (p[len] == '\n');
-	}
+	json_t *all = report_lines(out);
+	for (size_t i = 0; i < json_array_size(all); i++)
+		ctx_log(ctx, "[%s] hook %s: %s", r->id, h->name,
+			json_string_value(json_array_get(all, i)));
 	while (json_array_size(all) > LAST_LINES)
 		json_array_remove(all, 0);
 	return all;
 }
 
-/* Run one hook; 0, or its failure in ctx->err. */
+/* Run one hook; 0, or its failure in err. */
 static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
-		     const char *status, int *code, char **out)
+		     const char *status, int *code, char **out, dbs_error *err)
 {
 	char **argv = NULL, **env = NULL;
 	size_t nenv = 0;
@@ -104,68 +91,70 @@ static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *
 	spawn_opts so = { h->cwd, h->timeout_ms, 0 };
 	*code = -1;
 	int rc = spawn_full((const char *const *)argv, (const char *const *)env, &so, out, code,
-			    &ctx->err);
-	if (!rc && *code != 0)
-		rc = dbs_fail(&ctx->err, DBS_EFAIL, "hook '%s' failed (exit %d)", h->name, *code);
-	else if (rc && so.timed_out)
-		dbs_fail(&ctx->err, DBS_EFAIL, "hook '%s' ran past its timeout of %d ms and was "
+			    err);
+	if (!rc && *code != 0) {
+		rc = dbs_fail(err, DBS_EFAIL, "hook '%s' failed (exit %d)", h->name, *code);
+		dbs_error_set_hint(err, "its output is in the log and the run's report; fix what "
+				   "it reports, or mark it critical = false if the run may go on "
+				   "without it");
+	} else if (rc && so.timed_out) {
+		dbs_fail(err, DBS_EFAIL, "hook '%s' ran past its timeout of %d ms and was "
 			 "killed, with its process group", h->name, h->timeout_ms);
+		dbs_error_set_hint(err, "make it finish sooner, or raise timeout in [hook \"%s\"]",
+				   h->name);
+	}
 	free_words(argv);
 	free_words(env);
 	return rc;
 }
 
-int hooks_run(dbs_ctx *ctx, run *r, const char *when, const char *list, const char *status)
+/* One hook as a step of r: its status, exit code, duration, last lines. */
+static void record(run *r, const dbs_hook *h, const char *when, int64_t ms, int code,
+		   json_t *output, const dbs_error *err)
+{
+	json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:I}", "hook", h->name, "action", when,
+			      "status", err ? "failed" : "succeeded", "critical", h->critical,
+			      "duration_ms", (json_int_t)ms);
+	if (code >= 0)
+		json_object_set_new(s, "exit_code", json_integer(code));
+	json_object_set_new(s, "output", output);
+	run_add_step(r, s, err);
+}
+
+int hooks_run(dbs_ctx *ctx, run *r, const char *when, const char *list, const char *status,
+	      dbs_error *err)
 {
 	size_t n;
-	int failed = 0;
-	for (const char *p = list ? list : ""; *(p += strspn(p, " \t,")); p += n) {
-		n = strcspn(p, " \t,");
-		const dbs_hook *h = find_hook(ctx, p, n);
+	for (const char *p = list ? list : ""; (n = list_word(&p)); p += n) {
+		const dbs_hook *h = hook_find(ctx->opts.hooks, ctx->opts.nhooks, p, n);
 		if (!h)
 			continue;
 		int code;
 		char *out = NULL;
+		dbs_error e = { 0 };
 		int64_t t0 = now_ms();
 		ctx_log(ctx, "[%s] hook %s (%s): started", r->id, h->name, when);
-		dbs_error saved = ctx->err;
-		memset(&ctx->err, 0, sizeof(ctx->err));
-		int rc = hook_once(ctx, r, h, when, status, &code, &out);
-		json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:I}", "hook", h->name, "action", when,
-				      "status", rc ? "failed" : "succeeded", "critical", h->critical,
-				      "duration_ms", (json_int_t)(now_ms() - t0));
-		if (code >= 0)
-			json_object_set_new(s, "exit_code", json_integer(code));
-		json_object_set_new(s, "output", output_lines(ctx, r, h, out));
+		int rc = hook_once(ctx, r, h, when, status, &code, &out, &e);
+		record(r, h, when, now_ms() - t0, code, output_lines(ctx, r, h, out), rc ? &e : NULL);
 		free(out);
-		if (rc)
-			json_object_set_new(s, "error", report_error(&ctx->err));
-		json_array_append_new(r->steps, s);
-		if (rc)
-			r->failed++;
-		else
-			r->ok++;
-		ctx_log(ctx, "[%s] hook %s (%s): %s", r->id, h->name, when,
-			rc ? ctx->err.message : "ok");
+		ctx_log(ctx, "[%s] hook %s (%s): %s", r->id, h->name, when, rc ? e.message : "ok");
 		if (rc && h->critical) {
-			dbs_error_clear(&saved);
-			failed = 1;  /* ctx->err holds it; the hooks after it do not run */
-			break;
+			/* the hooks after it do not run */
+			dbs_error_clear(err);
+			*err = e;
+			return DBS_EFAIL;
 		}
 		if (rc)
-			ctx_warn(ctx, "%s", ctx->err.message);
-		dbs_error_clear(&ctx->err);
-		ctx->err = saved;
+			ctx_warn(ctx, "%s", e.message);
+		dbs_error_clear(&e);
 	}
-	return failed ? DBS_EFAIL : 0;
+	return 0;
 }
 
 void hooks_on_failure(dbs_ctx *ctx, run *r)
 {
-	dbs_error keep = ctx->err;
-	memset(&ctx->err, 0, sizeof(ctx->err));
-	if (hooks_run(ctx, r, "on_failure", ctx->opts.on_failure, "failed"))
-		ctx_warn(ctx, "%s", ctx->err.message);
-	dbs_error_clear(&ctx->err);
-	ctx->err = keep;
+	dbs_error e = { 0 };
+	if (hooks_run(ctx, r, "on_failure", ctx->opts.on_failure, "failed", &e))
+		ctx_warn(ctx, "%s", e.message);
+	dbs_error_clear(&e);
 }

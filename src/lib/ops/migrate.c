@@ -532,9 +532,11 @@ static int check_callbacks(dbs_ctx *ctx, run_kind kind)
 static int after_callbacks(dbs_ctx *ctx, run *r, run_kind kind, size_t n, int rc)
 {
 	if (!rc && n && kind == RUN_MIGRATE)
-		rc = hooks_run(ctx, r, "after_migrate", ctx->opts.after_migrate, "succeeded");
+		rc = hooks_run(ctx, r, "after_migrate", ctx->opts.after_migrate, "succeeded",
+			       &ctx->err);
 	else if (!rc && n && kind == RUN_ROLLBACK)
-		rc = hooks_run(ctx, r, "after_rollback", ctx->opts.after_rollback, "succeeded");
+		rc = hooks_run(ctx, r, "after_rollback", ctx->opts.after_rollback, "succeeded",
+			       &ctx->err);
 	if (rc && kind != RUN_BASELINE)
 		hooks_on_failure(ctx, r);
 	return rc;
@@ -586,7 +588,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		free(list);
 	}
 	if (!rc && kind == RUN_MIGRATE && plan.n)
-		rc = hooks_run(ctx, &r, "before_migrate", ctx->opts.before_migrate, "running");
+		rc = hooks_run(ctx, &r, "before_migrate", ctx->opts.before_migrate, "running",
+			       &ctx->err);
 	if (!rc && kind == RUN_REDO && redo_atomic(&plan)) {
 		redo_attempt a = { &plan, { 0, 0 }, 0 };
 		int attempts = 1;
