@@ -80,6 +80,12 @@ typedef struct dbs_options {
 	dbs_hook *hooks;
 	size_t nhooks;
 	int require_backup;
+	char *schema_file;   /* verify's snapshot, or NULL */
+	/* [release]: the steps of each runbook (words), the steps whose
+	 * failure is passed over, data files of the data step, and how long
+	 * the health step retries */
+	char *release_steps, *rollback_steps, *non_critical, *data_files;
+	int health_timeout_ms;
 } dbs_options;
 
 /*
@@ -365,6 +371,35 @@ int dbs_schema_dump(dbs_ctx *ctx, char **text);
  */
 int dbs_doctor(dbs_ctx *ctx, char **report, int *failed);
 
+
+/* ---- release: the runbook of [release] ---- */
+
+typedef struct dbs_release_opts {
+	int rollback;           /* run rollback_steps instead of steps */
+	const char *target;     /* rollback: down to this (NULL: the last one) */
+	int dry_run;            /* say what each step would do; change nothing */
+	int force;              /* past max_risk, and --from past failed
+				   non-critical steps */
+	const char *from;       /* resume the last release at this step */
+} dbs_release_opts;
+
+/* Called as each step ends: its word, "succeeded", "failed" or
+ * "skipped", its time, its failure (or NULL). */
+typedef void (*dbs_release_cb)(const char *step, const char *status, int64_t duration_ms,
+			       const dbs_error *err, void *data);
+
+/*
+ * Run the steps of [release] (or, with rollback, rollback_steps) in
+ * order under the migrator lock, as one run: one report, one row of
+ * dbshift_runs, one alert at the start and one at the end.  A failed
+ * critical step stops the release (the steps after it are "skipped"); a
+ * failed non-critical one is recorded and the release goes on.  Hooks,
+ * data files, health targets and the plan are checked before anything
+ * runs.  With dry_run, *report says what each step would do and nothing
+ * changes.  *report is the JSON report (caller frees).
+ */
+int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void *cb_data,
+		char **report);
 
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);

@@ -123,6 +123,8 @@ int check_schema(cli *g);
 int cmd_schema(cli *g, dbs_ctx *ctx);
 int cmd_doctor(cli *g, dbs_ctx *ctx);
 int cmd_settings(cli *g, dbs_ctx *ctx);
+int check_release(cli *g);
+int cmd_release(cli *g, dbs_ctx *ctx);
 int check_notify(cli *g);
 int cmd_notify(cli *g, dbs_ctx *ctx);
 /* Each line of warn as a "dbshift: warning:" line on stderr (not --quiet). */
@@ -130,6 +132,7 @@ void print_warnings(const cli *g, const char *warn);
 
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
-	backup_options[], verify_options[], repair_options[], notify_options[];
+	backup_options[], verify_options[], repair_options[], notify_options[],
+	release_options[];
 
 #endif

@@ -17,7 +17,8 @@ int cmd_verify(cli *g, dbs_ctx *ctx)
 	int rc;
 	char *out = NULL, *compare = compare_url ? take_url_arg(compare_url) : NULL;
 	int failed = 0;
-	if (dbs_verify(ctx, schema_file, compare, &out, &failed)) {
+	if (dbs_verify(ctx, schema_file ? schema_file : g->opts.schema_file, compare, &out,
+		       &failed)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
 		if (g->json)

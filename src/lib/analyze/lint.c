@@ -440,6 +440,10 @@ void dbs_lint_free(dbs_lint *l)
 {
 	if (!l)
 		return;
+	if (l->shared) {
+		l->shared--;
+		return;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		for (size_t k = 0; k < l->mig[i].ns; k++)
 			stmt_release(&l->mig[i].s[k]);

@@ -137,6 +137,7 @@ struct dbs_lint {
 	lint_db db;             /* driver NULL: none */
 	migration *owned;       /* files read for dbs_lint_files */
 	size_t nowned;
+	int shared;             /* holders beyond the first: dbs_lint_free drops one */
 };
 
 /* The dialect of a database's driver (PostgreSQL's when d is NULL). */

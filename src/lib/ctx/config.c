@@ -26,7 +26,8 @@ typedef enum {
 	SET_MS,         /* int, a duration kept as milliseconds */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_EVENTS,     /* char *, notify_on's words */
-	SET_HOOKS       /* char *, names of [hook "NAME"] sections */
+	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
+	SET_STEPS       /* char *, release steps (steps.c) */
 } set_type;
 
 /*
@@ -42,63 +43,76 @@ typedef struct setting {
 	const char *def;        /* the default, as written in the file; NULL: none */
 	const char *how;        /* hint for a bad value */
 	const char *help;
+	int release;            /* 1: a key of [release] and [release "ENV"] */
 } setting;
 
 #define OPT(f) offsetof(dbs_options, f)
 static const setting settings[] = {
-	{ "dir", SET_TEXT, OPT(dir), "migrations", NULL, "the migrations directory" },
+	{ "dir", SET_TEXT, OPT(dir), "migrations", NULL, "the migrations directory", 0 },
 	{ "database", SET_TEXT, OPT(database), NULL, NULL,
-	  "the database URL (postgres://..., sqlite:FILE); DATABASE_URL beats [dbshift]" },
-	{ "backup_dir", SET_TEXT, OPT(backup_dir), "backups", NULL, "where backups go" },
+	  "the database URL (postgres://..., sqlite:FILE); DATABASE_URL beats [dbshift]", 0 },
+	{ "backup_dir", SET_TEXT, OPT(backup_dir), "backups", NULL, "where backups go", 0 },
 	{ "log_file", SET_TEXT, OPT(log_file), "logs/dbshift.log", NULL,
-	  "the log of every run (\"\" turns it off)" },
+	  "the log of every run (\"\" turns it off)", 0 },
 	{ "max_risk", SET_LEVEL, OPT(max_risk), "red", "use green, yellow or red",
-	  "the worst lint level migrate applies without --force" },
+	  "the worst lint level migrate applies without --force", 0 },
 	{ "require_backup", SET_BOOL, OPT(require_backup), "false", "use true or false",
-	  "migrate takes a verified backup first, or refuses" },
+	  "migrate takes a verified backup first, or refuses", 0 },
 	{ "lock_timeout", SET_DURATION, OPT(lock_timeout), NULL,
 	  "write a duration such as 2s, 500ms or 30min",
-	  "how long a migration's statement waits for a table lock" },
+	  "how long a migration's statement waits for a table lock", 0 },
 	{ "statement_timeout", SET_DURATION, OPT(statement_timeout), NULL,
-	  "write a duration such as 2s, 500ms or 30min", "how long one statement may run" },
+	  "write a duration such as 2s, 500ms or 30min", "how long one statement may run", 0 },
 	{ "lock_wait", SET_MS, OPT(lock_wait_ms), "60s",
 	  "write a duration such as 60s, 500ms or 2min",
-	  "how long to wait for another dbshift's migrator lock" },
+	  "how long to wait for another dbshift's migrator lock", 0 },
 	{ "lock_retries", SET_SCHEDULE, OPT(lock_retries), NULL,
 	  "write the waits between attempts, e.g. '1s, 2s, 5s', or 'none'",
 	  "waits between attempts after a lock timeout (default with lock_timeout: "
-	  "1s, 2s, 5s, 10s)" },
+	  "1s, 2s, 5s, 10s)", 0 },
 	{ "notify_url", SET_URLS, OPT(notify_url), NULL,
 	  "give http:// or https:// URLs, separated by blanks",
-	  "webhooks (Slack-compatible) posted on the start, success and failure of a run" },
+	  "webhooks (Slack-compatible) posted on the start, success and failure of a run", 0 },
 	{ "notify_on", SET_EVENTS, OPT(notify_on), NULL,
-	  "use start, success, failure and migrate, rollback, redo, data, backup, "
+	  "use start, success, failure and release, migrate, rollback, redo, data, backup, "
 	  "restore, repair, baseline",
-	  "which notifications: events (start success failure) and commands; none named: all" },
+	  "which notifications: events (start success failure) and commands; none named: all", 0 },
 	{ "notify_timeout", SET_MS, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
-	  "how long one notification attempt may take (3 attempts)" },
+	  "how long one notification attempt may take (3 attempts)", 0 },
 	{ "before_migrate", SET_HOOKS, OPT(before_migrate), NULL, NULL,
-	  "hooks run before a migrate's first step (critical ones stop it)" },
+	  "hooks run before a migrate's first step (critical ones stop it)", 0 },
 	{ "after_migrate", SET_HOOKS, OPT(after_migrate), NULL, NULL,
-	  "hooks run after a migrate's last step succeeded" },
+	  "hooks run after a migrate's last step succeeded", 0 },
 	{ "after_rollback", SET_HOOKS, OPT(after_rollback), NULL, NULL,
-	  "hooks run after a rollback succeeded" },
+	  "hooks run after a rollback succeeded", 0 },
 	{ "on_failure", SET_HOOKS, OPT(on_failure), NULL, NULL,
-	  "hooks run after a migrate or rollback failed" },
+	  "hooks run after a migrate or rollback failed", 0 },
 	{ "report_dir", SET_TEXT, OPT(report_dir), "reports", NULL,
-	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)" },
+	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)", 0 },
 	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
 	  "write a duration such as 24h, 60s or 500ms",
-	  "doctor: the newest backup must be younger than this" },
+	  "doctor: the newest backup must be younger than this", 0 },
 	{ "doctor_long_query", SET_DURATION, OPT(doctor_long_query), "60s",
 	  "write a duration such as 24h, 60s or 500ms",
-	  "doctor: queries running longer than this are in the way" },
+	  "doctor: queries running longer than this are in the way", 0 },
 	{ "doctor_max_lag", SET_DURATION, OPT(doctor_max_lag), "10s",
-	  "write a duration such as 24h, 60s or 500ms", "doctor: the most replica lag allowed" },
+	  "write a duration such as 24h, 60s or 500ms", "doctor: the most replica lag allowed", 0 },
 	{ "check_tcp", SET_TEXT, OPT(check_tcp), NULL, NULL,
-	  "doctor: host:port, ... that must accept a connection" },
+	  "doctor: host:port, ... that must accept a connection", 0 },
 	{ "check_http", SET_TEXT, OPT(check_http), NULL, NULL,
-	  "doctor: URL, ... that must answer 2xx" },
+	  "doctor: URL, ... that must answer 2xx", 0 },
+	{ "schema_file", SET_TEXT, OPT(schema_file), NULL, NULL,
+	  "verify compares the live schema with this snapshot ('dbshift schema dump FILE')", 0 },
+	{ "steps", SET_STEPS, OPT(release_steps), NULL, NULL,
+	  "[release]: the steps of 'dbshift release', in order", 1 },
+	{ "rollback_steps", SET_STEPS, OPT(rollback_steps), NULL, NULL,
+	  "[release]: the steps of 'dbshift release --rollback', in order", 1 },
+	{ "non_critical", SET_TEXT, OPT(non_critical), NULL, NULL,
+	  "[release]: steps whose failure is recorded and passed over", 1 },
+	{ "data_files", SET_TEXT, OPT(data_files), NULL, NULL,
+	  "[release]: data migration files the data step runs after the migrations' own", 1 },
+	{ "health_timeout", SET_MS, OPT(health_timeout_ms), "60s", "give a duration like 60s",
+	  "[release]: how long the health step retries check_http and check_tcp", 1 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 #define DATABASE 1      /* settings[DATABASE] is "database" */
@@ -162,6 +176,7 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 			return -1;
 		break;
 	case SET_HOOKS:         /* the names are checked once every hook is read */
+	case SET_STEPS:
 	case SET_TEXT:
 		break;
 	}
@@ -284,12 +299,22 @@ static const char *quoted_name_of(const char *section, const char *kind, char *b
 	return buf;
 }
 
-static const char *env_name_of(const char *section, char *buf, size_t n)
-{
-	return quoted_name_of(section, "env", buf, n);
-}
+#define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"], [release], [release \"ENV\"] " \
+	"and [hook \"NAME\"]"
 
-#define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"] and [hook \"NAME\"]"
+/* What a section header is: -1 unknown, 0 [dbshift] or [env "NAME"],
+ * 1 [release] or [release "ENV"]; *env is the environment it is for. */
+static int section_kind(const char *section, char *buf, size_t n, const char **env)
+{
+	*env = NULL;
+	if (!strcmp(section, "dbshift") || !strcmp(section, "release"))
+		return section[0] == 'r';
+	if ((*env = quoted_name_of(section, "env", buf, n)))
+		return 0;
+	if ((*env = quoted_name_of(section, "release", buf, n)))
+		return 1;
+	return -1;
+}
 
 dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len)
 {
@@ -367,14 +392,15 @@ static int hook_key(parse_state *ps, const char *name, const char *key, const ch
 	return 1;
 }
 
-/* "known keys: dir, database, ..." */
-static char *known_keys(void)
+/* "known keys: dir, database, ..." of one kind of section */
+static char *known_keys(int release)
 {
 	strbuf sb;
 	strbuf_init(&sb);
 	strbuf_adds(&sb, "known keys: ");
-	for (size_t i = 0; i < NSETTINGS; i++)
-		strbuf_addf(&sb, "%s%s", i ? ", " : "", settings[i].key);
+	for (size_t i = 0, n = 0; i < NSETTINGS; i++)
+		if (settings[i].release == release)
+			strbuf_addf(&sb, "%s%s", n++ ? ", " : "", settings[i].key);
 	return strbuf_detach(&sb);
 }
 
@@ -388,17 +414,19 @@ static int handler(void *user, const char *section, const char *name,
 		size_t k = strtoul(value + 1, NULL, 10);
 		value = k < ps->nlong ? ps->long_values[k] : "";
 	}
-	const char *env = env_name_of(section, envbuf, sizeof(envbuf));
 	const char *hook = quoted_name_of(section, "hook", envbuf, sizeof(envbuf));
 	if (hook)
 		return hook_key(ps, hook, name, value);
-	if (strcmp(section, "dbshift") && !env)
+	const char *env;
+	int kind = section_kind(section, envbuf, sizeof(envbuf), &env);
+	if (kind < 0)
 		return config_error(ps, SECTIONS_HINT, "unknown section [%s]", section);
 	size_t k;
-	for (k = 0; k < NSETTINGS && strcmp(settings[k].key, name); k++)
+	for (k = 0; k < NSETTINGS && (strcmp(settings[k].key, name) || settings[k].release != kind);
+	     k++)
 		;
 	if (k == NSETTINGS) {
-		char *hint = known_keys();
+		char *hint = known_keys(kind);
 		config_error(ps, hint, "unknown key '%s' in [%s]", name, section);
 		free(hint);
 		return 0;
@@ -476,17 +504,41 @@ static char *reader(char *str, int num, void *stream)
 		} else {
 			memcpy(sec, s + 1, n);
 			sec[n] = '\0';
-			const char *env = env_name_of(sec, envbuf, sizeof(envbuf));
+			const char *env;
 			const char *hook = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf));
+			int kind = section_kind(sec, envbuf, sizeof(envbuf), &env);
 			if (hook)
 				hook_begin(ps, hook);
-			else if (strcmp(sec, "dbshift") && !env)
+			else if (kind < 0)
 				config_error(ps, SECTIONS_HINT, "unknown section [%s]", sec);
-			else if (env && ps->want_env && !strcmp(env, ps->want_env))
+			else if (!kind && env && ps->want_env && !strcmp(env, ps->want_env))
 				ps->env_found = 1;
 		}
 	}
 	return str;
+}
+
+/* steps and rollback_steps hold known steps; non_critical names them. */
+static void check_steps(parse_state *ps, const dbs_options *o, const setting *st,
+			const char *value, int line)
+{
+	char *why = NULL;
+	release_step *s = NULL;
+	size_t n = 0;
+	int bad;
+	if (st->type == SET_STEPS)
+		bad = steps_parse(value, st->offset == OPT(rollback_steps), ps->hooks, ps->nhooks,
+				  NULL, &s, &n, &why);
+	else
+		bad = non_critical_check(value, o->release_steps, o->rollback_steps, &why);
+	steps_free(s, n);
+	if (bad) {
+		ps->line = line;
+		config_error(ps, "steps: doctor backup assess migrate[:expand|:contract] data "
+			     "verify health hook:NAME; rollback_steps: the same with rollback "
+			     "instead of migrate and data", "%s", why);
+	}
+	free(why);
 }
 
 /* Every name in a callback's value is a [hook "NAME"]. */
@@ -558,6 +610,16 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				if (!err->code && ps.layer[l][i] && settings[i].type == SET_HOOKS)
 					check_hook_names(&ps, &settings[i], ps.layer[l][i],
 							 ps.layer_line[l][i]);
+				if (!err->code && ps.layer[l][i] && settings[i].type == SET_STEPS)
+					check_steps(&ps, opts, &settings[i], ps.layer[l][i],
+						    ps.layer_line[l][i]);
+			}
+		for (int l = 0; l < 2; l++)
+			for (size_t i = 0; i < NSETTINGS; i++) {
+				if (!err->code && ps.layer[l][i] &&
+				    settings[i].offset == OPT(non_critical))
+					check_steps(&ps, opts, &settings[i], ps.layer[l][i],
+						    ps.layer_line[l][i]);
 				free(ps.layer[l][i]);
 			}
 		for (size_t i = 0; i < ps.nhooks && !err->code; i++)

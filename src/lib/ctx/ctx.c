@@ -76,11 +76,23 @@ void ctx_drop_state(dbs_ctx *ctx)
 	ctx->state_loaded = 0;
 }
 
+void ctx_forget_lints(dbs_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nmemo; i++) {
+		dbs_lint_free(ctx->memo[i].lint);
+		free(ctx->memo[i].key);
+	}
+	free(ctx->memo);
+	ctx->memo = NULL;
+	ctx->nmemo = 0;
+}
+
 void dbs_close(dbs_ctx *ctx)
 {
 	if (!ctx)
 		return;
 	ctx_drop_state(ctx);
+	ctx_forget_lints(ctx);
 	if (ctx->conn)
 		db_close(ctx->driver, ctx->conn);
 	source_release(&ctx->src);
@@ -89,6 +101,7 @@ void dbs_close(dbs_ctx *ctx)
 	free(ctx->display_url);
 	free(ctx->retry_ms);
 	free(ctx->warnings);
+	json_decref(ctx->deferred);
 	if (ctx->log)
 		fclose(ctx->log);
 	free(ctx);

@@ -33,7 +33,27 @@ struct dbs_ctx {
 	int *retry_ms;      /* the lock_retries schedule */
 	size_t nretry;
 	char *warnings;     /* of the last run: lines for people, or NULL */
+	/* While a release runs its steps: the release's run (the steps' runs
+	 * are part of it: no lock, alert, report file or row of their own),
+	 * whether the data step runs the migrations' data later, and whether
+	 * a verified backup was taken. */
+	struct run *outer;
+	int defer_data, backed_up;
+	json_t *deferred;   /* the data files migrate left to the data step */
+	/* the last analyses of plans, kept for the next plan with the same
+	 * steps (ops/lint.c) */
+	struct lint_memo *memo;
+	size_t nmemo;
 };
+
+/* An analysis of a plan's scripts, by the sections it read (ops/lint.c). */
+typedef struct lint_memo {
+	const section **key;
+	size_t n;
+	dbs_lint *lint;
+} lint_memo;
+/* Forget the kept analyses (something may have changed the schema). */
+void ctx_forget_lints(dbs_ctx *ctx);
 
 /* The default of a duration setting, in ms (config.c). */
 int setting_default_ms(const char *key);
@@ -50,6 +70,31 @@ void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2
 dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len);
 /* A warning of the current run: kept for the output and the report, logged. */
 void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- release steps (steps.c) ---- */
+
+typedef enum {
+	STEP_DOCTOR, STEP_BACKUP, STEP_ASSESS, STEP_MIGRATE, STEP_DATA, STEP_VERIFY,
+	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK
+} step_kind;
+
+typedef struct release_step {
+	char *word;            /* as written: "migrate:expand", "hook:smoke" */
+	step_kind kind;
+	const char *phase;     /* migrate: "expand", "contract" or NULL (in word) */
+	const dbs_hook *hook;  /* hook: its section */
+	int critical;
+} release_step;
+
+/* The steps of value (rollback: a rollback_steps value), each checked;
+ * -1 and *why (caller frees) when one is not a step, is there twice, or
+ * names no hook.  Steps listed in non_critical are not critical. */
+int steps_parse(const char *value, int rollback, const dbs_hook *hooks, size_t nhooks,
+		const char *non_critical, release_step **out, size_t *n, char **why);
+void steps_free(release_step *s, size_t n);
+/* Every word of non_critical is a step of steps or rollback_steps. */
+int non_critical_check(const char *value, const char *steps, const char *rollback_steps,
+		       char **why);
 
 /* ---- alerts (notify.c) ---- */
 
@@ -97,13 +142,15 @@ char *report_dump(json_t *doc);
  */
 typedef struct run {
 	char id[64];
+	int nested;        /* a step of the release ctx->outer */
 	char started[32];
 	const char *command;
 	json_t *steps;
-	size_t ok, failed;
+	size_t ok, failed, skipped;
 	int locked, have_state;
 	json_t *risk;      /* the risk decision of a migrate, or NULL */
 	json_t *extra;     /* a data run's facts, or NULL */
+	json_t *release;   /* a release's own fields, merged into the report */
 	int64_t t0;        /* now_ms() at the start */
 	char *report_path; /* where the report file goes, or NULL */
 } run;

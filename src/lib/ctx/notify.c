@@ -114,6 +114,8 @@ static char *notice_body(dbs_ctx *ctx, const notice *n)
 int ctx_notify(dbs_ctx *ctx, const notice *n)
 {
 	const char *urls = ctx->opts.notify_url;
+	if (ctx->outer)
+		return 0;  /* a step of a release: the release alerts, once */
 	if (!urls || !notify_selected(ctx->opts.notify_on, event_of(n->status), n->command))
 		return 0;
 	char *body = notice_body(ctx, n);

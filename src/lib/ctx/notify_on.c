@@ -11,7 +11,7 @@
 
 static const char *const events[] = { "start", "success", "failure" };
 static const char *const commands[] = {
-	"migrate", "rollback", "redo", "data", "backup", "restore", "repair",
+	"release", "migrate", "rollback", "redo", "data", "backup", "restore", "repair",
 	"baseline",
 };
 #define NEVENTS (sizeof(events) / sizeof(events[0]))

@@ -25,6 +25,15 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	r->t0 = now_ms();
 	r->command = command;
 	r->steps = json_array();
+	if (ctx->outer) {
+		/* a step of a release: under its lock, in its record */
+		memcpy(r->id, ctx->outer->id, sizeof(r->id));
+		r->nested = 1;
+		ctx_log(ctx, "[%s] %s: started", r->id, command);
+		dbs_error_clear(&ctx->err);
+		ctx_drop_state(ctx);
+		return ctx_load_state(ctx);
+	}
 	if (ctx->opts.report_dir && *ctx->opts.report_dir)
 		r->report_path = xprintf("%s/%s.json", ctx->opts.report_dir, r->id);
 	srandom((unsigned)(ts.tv_nsec ^ getpid()));  /* retry jitter differs per process */
@@ -48,11 +57,14 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 
 void run_add_step(run *r, json_t *s, const dbs_error *err)
 {
+	const char *st = json_string_value(json_object_get(s, "status"));
 	if (err)
 		json_object_set_new(s, "error", report_error(err));
 	json_array_append_new(r->steps, s);
 	if (err)
 		r->failed++;
+	else if (st && !strcmp(st, "skipped"))
+		r->skipped++;
 	else
 		r->ok++;
 }
@@ -77,8 +89,11 @@ static char *failed_step(const run *r)
 		const json_t *s = json_array_get(r->steps, i);
 		const char *app = json_string_value(json_object_get(s, "app"));
 		const char *hook = json_string_value(json_object_get(s, "hook"));
+		const char *step = json_string_value(json_object_get(s, "step"));
 		if (strcmp(json_string_value(json_object_get(s, "status")), "failed"))
 			continue;
+		if (step)  /* a release's */
+			return xstrdup(step);
 		if (hook)
 			return xprintf("hook %s (%s)", hook,
 				       json_string_value(json_object_get(s, "action")));
@@ -112,27 +127,41 @@ static void write_report(dbs_ctx *ctx, const run *r, const char *text)
 	ctx_warn(ctx, "could not write the report %s: %s", r->report_path, strerror(e));
 }
 
+/* {"total", "succeeded", "failed", "skipped", "success_rate"}: the rate
+ * is the percentage of the steps that ran that succeeded (100 when none
+ * ran), to one decimal. */
+static json_t *summary(const run *r)
+{
+	size_t ran = r->ok + r->failed;
+	double rate = ran ? (double)((r->ok * 1000 + ran / 2) / ran) / 10.0 : 100.0;
+	return json_pack("{s:I, s:I, s:I, s:I, s:f}", "total",
+			 (json_int_t)(ran + r->skipped), "succeeded", (json_int_t)r->ok, "failed",
+			 (json_int_t)r->failed, "skipped", (json_int_t)r->skipped,
+			 "success_rate", rate);
+}
+
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
 	char *failed = rc ? failed_step(r) : NULL;
 	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
 		     rc ? &ctx->err : NULL, now_ms() - r->t0, r->report_path };
-	ctx_notify(ctx, &n);
+	if (!r->nested)
+		ctx_notify(ctx, &n);
 	free(failed);
-	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:{s:I, s:I, s:I}}",
+	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:o}",
 		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,
 		"database", ctx->display_url, "started_at", r->started,
-		"status", rc ? "failed" : "succeeded", "steps", r->steps, "summary",
-		"total", (json_int_t)(r->ok + r->failed), "succeeded", (json_int_t)r->ok,
-		"failed", (json_int_t)r->failed);
+		"status", rc ? "failed" : "succeeded", "steps", r->steps, "summary", summary(r));
 	if (r->risk)
 		json_object_set_new(doc, "risk", r->risk);
 	if (r->extra)
 		json_object_set_new(doc, "data", r->extra);
 	if (rc)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
-	if (ctx->warnings)
+	if (ctx->warnings && !r->nested)
 		json_object_set_new(doc, "warnings", report_lines(ctx->warnings));
+	if (r->release)
+		json_object_update_new(doc, r->release);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	write_report(ctx, r, text);
@@ -145,9 +174,9 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 	}
 	if (r->locked)
 		db_unlock(ctx->driver, ctx->conn);
-	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed%s%s", r->id, r->command,
-		rc ? "failed" : "succeeded", r->ok, r->failed, rc ? ": " : "",
-		rc && ctx->err.message ? ctx->err.message : "");
+	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed, %zu skipped%s%s", r->id,
+		r->command, rc ? "failed" : "succeeded", r->ok, r->failed, r->skipped,
+		rc ? ": " : "", rc && ctx->err.message ? ctx->err.message : "");
 	free(r->report_path);
 	r->report_path = NULL;
 	if (report)

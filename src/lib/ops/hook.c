@@ -108,17 +108,20 @@ static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *
 	return rc;
 }
 
-/* One hook as a step of r: its status, exit code, duration, last lines. */
-static void record(run *r, const dbs_hook *h, const char *when, int64_t ms, int code,
-		   json_t *output, const dbs_error *err)
+int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
+	      const char *status, json_t **result, dbs_error *err)
 {
-	json_t *s = json_pack("{s:s, s:s, s:s, s:b, s:I}", "hook", h->name, "action", when,
-			      "status", err ? "failed" : "succeeded", "critical", h->critical,
-			      "duration_ms", (json_int_t)ms);
+	int code;
+	char *out = NULL;
+	ctx_log(ctx, "[%s] hook %s (%s): started", r->id, h->name, when);
+	int rc = hook_once(ctx, r, h, when, status, &code, &out, err);
+	*result = json_pack("{s:s, s:b}", "hook", h->name, "critical", h->critical);
 	if (code >= 0)
-		json_object_set_new(s, "exit_code", json_integer(code));
-	json_object_set_new(s, "output", output);
-	run_add_step(r, s, err);
+		json_object_set_new(*result, "exit_code", json_integer(code));
+	json_object_set_new(*result, "output", output_lines(ctx, r, h, out));
+	free(out);
+	ctx_log(ctx, "[%s] hook %s (%s): %s", r->id, h->name, when, rc ? err->message : "ok");
+	return rc;
 }
 
 int hooks_run(dbs_ctx *ctx, run *r, const char *when, const char *list, const char *status,
@@ -129,15 +132,15 @@ int hooks_run(dbs_ctx *ctx, run *r, const char *when, const char *list, const ch
 		const dbs_hook *h = hook_find(ctx->opts.hooks, ctx->opts.nhooks, p, n);
 		if (!h)
 			continue;
-		int code;
-		char *out = NULL;
+		json_t *s = NULL;
 		dbs_error e = { 0 };
 		int64_t t0 = now_ms();
-		ctx_log(ctx, "[%s] hook %s (%s): started", r->id, h->name, when);
-		int rc = hook_once(ctx, r, h, when, status, &code, &out, &e);
-		record(r, h, when, now_ms() - t0, code, output_lines(ctx, r, h, out), rc ? &e : NULL);
-		free(out);
-		ctx_log(ctx, "[%s] hook %s (%s): %s", r->id, h->name, when, rc ? e.message : "ok");
+		int rc = hook_step(ctx, r, h, when, status, &s, &e);
+		/* a step of r: {hook, action, status, critical, duration_ms, exit_code, output} */
+		json_object_update_new(s, json_pack("{s:s, s:s, s:I}", "action", when, "status",
+						    rc ? "failed" : "succeeded", "duration_ms",
+						    (json_int_t)(now_ms() - t0)));
+		run_add_step(r, s, rc ? &e : NULL);
 		if (rc && h->critical) {
 			/* the hooks after it do not run */
 			dbs_error_clear(err);

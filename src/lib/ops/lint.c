@@ -55,13 +55,46 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 	return rc;
 }
 
+#define MEMO_MAX 4
+
+/* The analysis of these sections, kept from an earlier plan, or NULL. */
+static dbs_lint *memo_find(dbs_ctx *ctx, const section **key, size_t n)
+{
+	for (size_t i = 0; i < ctx->nmemo; i++)
+		if (ctx->memo[i].n == n && !memcmp(ctx->memo[i].key, key, n * sizeof(*key))) {
+			ctx->memo[i].lint->shared++;
+			return ctx->memo[i].lint;
+		}
+	return NULL;
+}
+
+/* Keep l (one more holder) for the next plan of these sections; the
+ * oldest goes when MEMO_MAX are kept. */
+static void memo_keep(dbs_ctx *ctx, const section **key, size_t n, dbs_lint *l)
+{
+	if (ctx->nmemo == MEMO_MAX) {
+		dbs_lint_free(ctx->memo[0].lint);
+		free(ctx->memo[0].key);
+		memmove(ctx->memo, ctx->memo + 1, --ctx->nmemo * sizeof(*ctx->memo));
+	}
+	ctx->memo = xrealloc(ctx->memo, (ctx->nmemo + 1) * sizeof(*ctx->memo));
+	const section **k = xcalloc(n + 1, sizeof(*k));
+	memcpy(k, key, n * sizeof(*key));
+	l->shared++;
+	ctx->memo[ctx->nmemo++] = (lint_memo){ k, n, l };
+}
+
 /* Lint the steps of plan that run SQL: the up of a migration, or the
- * down of a rollback (a DROP TABLE there is as red as anywhere). */
+ * down of a rollback (a DROP TABLE there is as red as anywhere).  A plan
+ * of the same scripts as one analysed before in this context (doctor,
+ * assess and migrate in one release) gets that analysis again: each
+ * script is parsed once. */
 int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 {
 	/* Applied migrations are not analysed again: what lint needs of them
 	 * (the types of their columns) it asks the database, which knows. */
 	const migration **ms = xcalloc(plan->n + 1, sizeof(migration *));
+	const section **key = xcalloc(plan->n + 1, sizeof(section *));
 	int *down = xcalloc(plan->n + 1, sizeof(int));
 	size_t n = 0;
 	for (size_t i = 0; i < plan->n; i++) {
@@ -70,16 +103,23 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 		if (!m || (s->direction == DBS_DOWN && section_is_empty(&m->down)))
 			continue;  /* an irreversible down runs nothing */
 		down[n] = s->direction == DBS_DOWN;
+		key[n] = down[n] ? &m->down : &m->up;
 		ms[n++] = m;
 	}
 	lint_db db;
-	int rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, down, n,
-			  &ctx->err);
-	for (size_t i = 0; !rc && i < (*out)->n; i++) {
-		lint_migration *lm = &(*out)->mig[i];
-		lm->irreversible = lm->sec == &lm->m->up && section_is_empty(&lm->m->down);
+	int rc = 0;
+	if (!(*out = memo_find(ctx, key, n))) {
+		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, down, n,
+			      &ctx->err);
+		for (size_t i = 0; !rc && i < (*out)->n; i++) {
+			lint_migration *lm = &(*out)->mig[i];
+			lm->irreversible = lm->sec == &lm->m->up && section_is_empty(&lm->m->down);
+		}
+		if (!rc)
+			memo_keep(ctx, key, n, *out);
 	}
 	free(ms);
+	free(key);
 	free(down);
 	return rc;
 }

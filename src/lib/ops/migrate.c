@@ -286,6 +286,8 @@ static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 static int backup_first(dbs_ctx *ctx, const char *command)
 {
 	char *id = NULL;
+	if (ctx->backed_up)
+		return 0;  /* a release's backup step took and verified one */
 	int rc = dbs_backup(ctx, NULL, 0, NULL, NULL, &id, NULL);
 	if (!rc)
 		rc = dbs_backup_verify(ctx, id, 0, NULL);
@@ -502,6 +504,13 @@ static int run_data(dbs_ctx *ctx, run *r, const dbs_step *s)
 	const migration *m = entry_of(s)->m;
 	if (!m->data_file)
 		return 0;
+	if (ctx->defer_data) {
+		/* a release's data step runs it, after the schema steps */
+		json_array_append_new(ctx->deferred, json_string(m->data_file));
+		ctx_log(ctx, "[%s] %s_%s data: left to the release's data step", r->id,
+			s->entry->version, s->entry->name);
+		return 0;
+	}
 	json_t *result = NULL;
 	int64_t t0 = now_ms();
 	int rc = data_step(ctx, m->data_file, &result);
@@ -537,8 +546,8 @@ static int after_callbacks(dbs_ctx *ctx, run *r, run_kind kind, size_t n, int rc
 	else if (!rc && n && kind == RUN_ROLLBACK)
 		rc = hooks_run(ctx, r, "after_rollback", ctx->opts.after_rollback, "succeeded",
 			       &ctx->err);
-	if (rc && kind != RUN_BASELINE)
-		hooks_on_failure(ctx, r);
+	if (rc && kind != RUN_BASELINE && !ctx->outer)
+		hooks_on_failure(ctx, r);  /* (a release runs them once, at its end) */
 	return rc;
 }
 

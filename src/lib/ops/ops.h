@@ -25,4 +25,20 @@ int hooks_run(dbs_ctx *ctx, run *r, const char *when, const char *list, const ch
 	      dbs_error *err);
 void hooks_on_failure(dbs_ctx *ctx, run *r);
 
+/* Is the service up (probe.c)?  NULL, or why not (caller frees): a TCP
+ * connection to "host:port", an http(s) URL answering 2xx. */
+char *probe_tcp(const char *hostport, int timeout_ms);
+char *probe_http(const char *url, int timeout_ms);
+
+/* verify (verify.c); with pending_ok, migrations still pending are not a
+ * failure (a release after migrate:expand, or after a rollback). */
+int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, int pending_ok,
+	       char **report, int *failed);
+
+/* One hook (hook.c), when and status (DBSHIFT_STEP, DBSHIFT_STATUS) in
+ * its environment: *result holds its name, exit code and last lines of
+ * output; 0, or its failure in err. */
+int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
+	      const char *status, json_t **result, dbs_error *err);
+
 #endif

@@ -224,3 +224,22 @@ int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 			"started_at, finished_at, status, applied_by, tool_version, report) "
 			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, p, NULL, err);
 }
+
+int state_last_run(const db_driver *d, db_conn *c, const char *command, const char *env,
+		   char **report, dbs_error *err)
+{
+	int exists = 0;
+	*report = NULL;
+	int rc = db_table_exists(d, c, "dbshift_runs", &exists, err);
+	if (rc || !exists)
+		return rc;
+	db_rows *r = NULL;
+	const char *p[] = { command, env ? env : "" };
+	rc = db_query(d, c, "SELECT CAST(report AS text) FROM dbshift_runs WHERE command = $1 "
+		      "AND coalesce(environment, '') = $2 ORDER BY started_at DESC, run_id DESC "
+		      "LIMIT 1", 2, p, &r, err);
+	if (!rc && r->nrows == 1 && DB_VAL(r, 0, 0))
+		*report = xstrdup(DB_VAL(r, 0, 0));
+	db_rows_free(r);
+	return rc;
+}

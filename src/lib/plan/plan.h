@@ -76,5 +76,9 @@ int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
 int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 		     const char *command, const char *env, const char *started,
 		     const char *status, const char *report, dbs_error *err);
+/* The report of the newest run of command in environment env (NULL:
+ * none), or *report NULL when there is none. */
+int state_last_run(const db_driver *d, db_conn *c, const char *command, const char *env,
+		   char **report, dbs_error *err);
 
 #endif

@@ -1,0 +1,217 @@
+/*
+ * cmd_release.c - dbshift release [--rollback [TARGET]] [--dry-run]
+ * [--force] [--from STEP]: the runbook of [release] as one run, and its
+ * report as a table of steps.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int rollback, dry_run, force;
+static const char *from;
+
+const cli_option release_options[] = {
+	{ "--rollback", &rollback, NULL, "run rollback_steps (down to TARGET, default: the last one)" },
+	{ "--dry-run", &dry_run, NULL, "print every step and what it would do; change nothing" },
+	{ "--force", &force, NULL, "run above max_risk; with --from, pass over failed "
+	  "non-critical steps" },
+	{ "--from", NULL, &from, "resume the last release at STEP" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static dbs_release_opts o;
+
+int check_release(cli *g)
+{
+	if (g->nargs > 1 || (g->nargs && !rollback))
+		return usage_error(g, "release takes a TARGET only with --rollback");
+	o = (dbs_release_opts){ .rollback = rollback, .target = g->nargs ? g->args[0] : NULL,
+				.dry_run = dry_run, .force = force, .from = from };
+	return 0;
+}
+
+static const char *s_of(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static void put_words(FILE *out, const json_t *a, const char *sep)
+{
+	for (size_t i = 0; i < json_array_size(a); i++)
+		fprintf(out, "%s%s", i ? sep : "", json_string_value(json_array_get(a, i)));
+}
+
+/* What one step would do, in a line or a few. */
+static void put_would(FILE *out, const char *step, const json_t *w)
+{
+	const char *indent = "                      ";
+	if (!strcmp(step, "doctor")) {
+		fprintf(out, "run the pre-migration checklist\n");
+	} else if (!strcmp(step, "backup")) {
+		fprintf(out, "back up into %s/ (%s format) and verify it\n", s_of(w, "backup_dir"),
+			s_of(w, "format"));
+	} else if (!strcmp(step, "assess")) {
+		fprintf(out, "assess the plan against the live database (sessions in the way, "
+			"table sizes)\n");
+	} else if (!strncmp(step, "migrate", 7) || !strcmp(step, "rollback")) {
+		const json_t *e = json_object_get(w, "error");
+		if (e) {
+			fprintf(out, "cannot plan: %s\n", s_of(e, "message"));
+			return;
+		}
+		const json_t *r = json_object_get(w, "risk");
+		size_t n = json_array_size(json_object_get(w, "plan"));
+		fprintf(out, "%s %zu migration%s", !strcmp(step, "rollback") ? "undo" : "apply", n,
+			n == 1 ? "" : "s");
+		if (r)
+			fprintf(out, ", risk %s (max_risk %s)%s", s_of(r, "worst"),
+				s_of(w, "max_risk"), json_is_true(json_object_get(w, "blocked"))
+				? ": REFUSED without --force" : "");
+		fputc('\n', out);
+		json_t *plan = json_pack("{s:O}", "steps", json_object_get(w, "plan"));
+		if (n)
+			render_plan(out, plan, 0);
+		json_decref(plan);
+	} else if (!strcmp(step, "data")) {
+		const json_t *f = json_object_get(w, "files");
+		fprintf(out, "run the data migrations of the migrations applied%s", json_array_size(f)
+			? ", then " : "");
+		put_words(out, f, ", ");
+		fputc('\n', out);
+	} else if (!strcmp(step, "verify")) {
+		fprintf(out, "check the history and the schema%s%s%s\n",
+			*s_of(w, "schema_file") ? " (snapshot " : "", s_of(w, "schema_file"),
+			*s_of(w, "schema_file") ? ")" : "");
+	} else if (!strcmp(step, "health")) {
+		const json_t *t = json_object_get(w, "targets");
+		fprintf(out, "probe until all answer, for up to %lld ms:",
+			(long long)json_integer_value(json_object_get(w, "timeout_ms")));
+		for (size_t i = 0; i < json_array_size(t); i++)
+			fprintf(out, " %s %s", s_of(json_array_get(t, i), "kind"),
+				s_of(json_array_get(t, i), "target"));
+		fputc('\n', out);
+	} else if (!strncmp(step, "hook:", 5)) {
+		fprintf(out, "run [");
+		const json_t *a = json_object_get(w, "argv");
+		for (size_t i = 0; i < json_array_size(a); i++)
+			fprintf(out, "%s\"%s\"", i ? ", " : "", json_string_value(json_array_get(a, i)));
+		fprintf(out, "]\n%stimeout %lld ms", indent,
+			(long long)json_integer_value(json_object_get(w, "timeout_ms")));
+		if (*s_of(w, "cwd"))
+			fprintf(out, ", in %s", s_of(w, "cwd"));
+		if (json_array_size(json_object_get(w, "env"))) {
+			fprintf(out, ", env ");
+			put_words(out, json_object_get(w, "env"), " ");
+		}
+		fputc('\n', out);
+	}
+}
+
+static void render_dry_run(FILE *out, const json_t *doc)
+{
+	const json_t *steps = json_object_get(doc, "steps");
+	fprintf(out, "%s --dry-run on %s: %zu steps\n", strcmp(s_of(doc, "runbook"), "rollback")
+		? "release" : "release --rollback", s_of(doc, "database"), json_array_size(steps));
+	for (size_t i = 0; i < json_array_size(steps); i++) {
+		const json_t *s = json_array_get(steps, i);
+		fprintf(out, "%2zu. %-16s %s", i + 1, s_of(s, "step"),
+			json_is_false(json_object_get(s, "critical")) ? "(not critical) " : "");
+		if (json_object_get(s, "skip"))
+			fprintf(out, "skip: %s\n", s_of(s, "skip"));
+		else
+			put_would(out, s_of(s, "step"), json_object_get(s, "would"));
+	}
+	fprintf(out, "nothing was changed\n");
+}
+
+/* The one-line result of a step for the table. */
+static void result_text(char *buf, size_t n, const json_t *s)
+{
+	const json_t *r = json_object_get(s, "result"), *e = json_object_get(s, "error");
+	const char *step = s_of(s, "step");
+	buf[0] = '\0';
+	if (e) {
+		snprintf(buf, n, "%s", s_of(e, "message"));
+	} else if (json_object_get(s, "reason")) {
+		snprintf(buf, n, "%s", s_of(s, "reason"));
+	} else if (!strcmp(step, "backup")) {
+		snprintf(buf, n, "backup %s", s_of(r, "id"));
+	} else if (!strncmp(step, "migrate", 7) || !strcmp(step, "rollback")) {
+		long long k = json_integer_value(json_object_get(json_object_get(r, "summary"),
+								 "succeeded"));
+		snprintf(buf, n, "%lld step%s", k, k == 1 ? "" : "s");
+	} else if (!strcmp(step, "data")) {
+		long long rows = 0;
+		const json_t *runs = json_object_get(r, "runs");
+		for (size_t i = 0; i < json_array_size(runs); i++)
+			rows += json_integer_value(json_object_get(json_array_get(runs, i),
+								   "rows_changed"));
+		snprintf(buf, n, "%zu run%s, %lld rows changed", json_array_size(runs),
+			 json_array_size(runs) == 1 ? "" : "s", rows);
+	} else if (!strcmp(step, "health")) {
+		snprintf(buf, n, "%zu target%s up", json_array_size(json_object_get(r, "targets")),
+			 json_array_size(json_object_get(r, "targets")) == 1 ? "" : "s");
+	} else if (!strncmp(step, "hook:", 5)) {
+		snprintf(buf, n, "exit %lld", json_integer_value(json_object_get(r, "exit_code")));
+	}
+}
+
+/* The steps of a release as a table, and its summary. */
+static void render_release(FILE *out, const json_t *doc)
+{
+	const json_t *steps = json_object_get(doc, "steps"), *sum = json_object_get(doc, "summary");
+	fprintf(out, "%-18s %-10s %10s  %s\n", "STEP", "STATUS", "TIME", "RESULT");
+	for (size_t i = 0; i < json_array_size(steps); i++) {
+		const json_t *s = json_array_get(steps, i);
+		char res[512], ms[32];
+		if (!json_object_get(s, "step"))
+			continue;  /* an on_failure hook: in the report */
+		result_text(res, sizeof(res), s);
+		snprintf(ms, sizeof(ms), "%lld ms",
+			 json_integer_value(json_object_get(s, "duration_ms")));
+		fprintf(out, "%-18s %-10s %10s  %s%s\n", s_of(s, "step"), s_of(s, "status"), ms, res,
+			json_is_false(json_object_get(s, "critical")) &&
+			!strcmp(s_of(s, "status"), "failed") ? " (not critical)" : "");
+	}
+	fprintf(out, "release %s %s: %lld succeeded, %lld failed, %lld skipped (%.1f%% of the "
+		"steps run succeeded)\n", s_of(doc, "run_id"), s_of(doc, "status"),
+		json_integer_value(json_object_get(sum, "succeeded")),
+		json_integer_value(json_object_get(sum, "failed")),
+		json_integer_value(json_object_get(sum, "skipped")),
+		json_number_value(json_object_get(sum, "success_rate")));
+}
+
+/* As each step ends, a line on stderr (the table comes at the end). */
+static void progress(const char *step, const char *status, int64_t ms, const dbs_error *err,
+		     void *data)
+{
+	const cli *g = data;
+	if (g->quiet || g->json || !strcmp(status, "skipped"))
+		return;  /* (the table shows the skipped ones) */
+	fprintf(stderr, "dbshift: release: %s %s (%lld ms)%s%s\n", step, status, (long long)ms,
+		err ? ": " : "", err ? err->message : "");
+}
+
+int cmd_release(cli *g, dbs_ctx *ctx)
+{
+	char *report = NULL;
+	int rc = dbs_release(ctx, &o, progress, g, &report);
+	json_t *doc = report ? json_loads(report, 0, NULL) : NULL;
+	int ran = doc && json_object_get(doc, "steps");
+	if (g->json && report)
+		printf("%s\n", report);
+	else if (ran && !g->quiet)
+		(dry_run ? render_dry_run : render_release)(stdout, doc);
+	json_decref(doc);
+	free(report);
+	print_warnings(g, dbs_run_warnings(ctx));
+	if (!rc)
+		return 0;
+	int json = g->json;
+	g->json = 0;  /* the report printed holds the error */
+	rc = report_failure(g, dbs_last_error(ctx));
+	g->json = json;
+	return rc;
+}
