@@ -5,6 +5,9 @@ Writes the port it listens on to DIR/port, then appends each POST's body
 as one line to DIR/posts (flushed before answering).  DIR/mode, read on
 every request, says how to answer: "ok" (200, the default), "fail" (500)
 or "slow SECONDS" (wait, then 200).
+
+A GET is a health endpoint: it appends its path to DIR/gets and answers
+200, or 503 while DIR/health says "down N" (N more times) or "down".
 """
 import json
 import os
@@ -35,6 +38,27 @@ class Handler(BaseHTTPRequestHandler):
         if m[0] == "slow":
             time.sleep(float(m[1]))
         code = 500 if m[0] == "fail" else 200
+        self.send_response(code)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def do_GET(self):
+        with open(os.path.join(DIR, "gets"), "a") as f:
+            f.write(self.path + "\n")
+        code = 200
+        path = os.path.join(DIR, "health")
+        try:
+            with open(path) as f:
+                h = f.read().split()
+        except FileNotFoundError:
+            h = []
+        if h and h[0] == "down":
+            code = 503
+            if len(h) > 1:
+                left = int(h[1]) - 1
+                with open(path, "w") as f:
+                    f.write("down %d" % left if left > 0 else "up")
         self.send_response(code)
         self.send_header("Content-Length", "2")
         self.end_headers()

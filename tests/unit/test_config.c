@@ -192,9 +192,11 @@ static void one_table(void **state)
 	char keys[1024] = "";
 	for (; dbs_setting_info(n, &key, &def, &help); n++) {
 		assert_non_null(help);
-		snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", n ? ", " : "", key);
+		if (strncmp(help, "[release]", 9))  /* the hint names [dbshift]'s keys */
+			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
+				 *keys ? ", " : "", key);
 	}
-	assert_int_equal(n, 23);
+	assert_int_equal(n, 29);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");

@@ -256,6 +256,9 @@ typedef struct parse_state {
 	int env_found;
 	char *layer[2][NSETTINGS];  /* values of [dbshift] and the selected [env] */
 	int layer_line[2][NSETTINGS];
+	char **steps;           /* every steps and rollback_steps value, checked */
+	int *steps_line;        /* once every hook is read (negative: rollback) */
+	size_t nsteps;
 	dbs_hook *hooks;        /* the [hook "NAME"] sections */
 	int *hook_line;
 	size_t nhooks;
@@ -433,6 +436,13 @@ static int handler(void *user, const char *section, const char *name,
 	}
 	if (setting_apply(NULL, &settings[k], value))
 		return config_error(ps, settings[k].how, "bad %s '%s'", name, value);
+	if (settings[k].type == SET_STEPS) {
+		ps->steps = xrealloc(ps->steps, (ps->nsteps + 1) * sizeof(char *));
+		ps->steps_line = xrealloc(ps->steps_line, (ps->nsteps + 1) * sizeof(int));
+		ps->steps[ps->nsteps] = xstrdup(value);
+		ps->steps_line[ps->nsteps++] = settings[k].offset == OPT(rollback_steps)
+					       ? -ps->line : ps->line;
+	}
 	if (env && (!ps->want_env || strcmp(env, ps->want_env)))
 		return 1;  /* checked, but another environment's */
 	char **slot = &ps->layer[env != NULL][k];
@@ -518,19 +528,22 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* steps and rollback_steps hold known steps; non_critical names them. */
-static void check_steps(parse_state *ps, const dbs_options *o, const setting *st,
-			const char *value, int line)
+/* Step i of ps->steps holds known steps (every section's, selected or
+ * not); or, with i < 0, value of non_critical names steps of o. */
+static void check_steps(parse_state *ps, const dbs_options *o, long i, const char *value,
+			int line)
 {
 	char *why = NULL;
 	release_step *s = NULL;
 	size_t n = 0;
 	int bad;
-	if (st->type == SET_STEPS)
-		bad = steps_parse(value, st->offset == OPT(rollback_steps), ps->hooks, ps->nhooks,
-				  NULL, &s, &n, &why);
-	else
+	if (i >= 0) {
+		line = abs(ps->steps_line[i]);
+		bad = steps_parse(ps->steps[i], ps->steps_line[i] < 0, ps->hooks, ps->nhooks, NULL,
+				  &s, &n, &why);
+	} else {
 		bad = non_critical_check(value, o->release_steps, o->rollback_steps, &why);
+	}
 	steps_free(s, n);
 	if (bad) {
 		ps->line = line;
@@ -610,16 +623,19 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				if (!err->code && ps.layer[l][i] && settings[i].type == SET_HOOKS)
 					check_hook_names(&ps, &settings[i], ps.layer[l][i],
 							 ps.layer_line[l][i]);
-				if (!err->code && ps.layer[l][i] && settings[i].type == SET_STEPS)
-					check_steps(&ps, opts, &settings[i], ps.layer[l][i],
-						    ps.layer_line[l][i]);
 			}
+		for (size_t i = 0; i < ps.nsteps; i++) {
+			if (!err->code)
+				check_steps(&ps, opts, (long)i, NULL, 0);
+			free(ps.steps[i]);
+		}
+		free(ps.steps);
+		free(ps.steps_line);
 		for (int l = 0; l < 2; l++)
 			for (size_t i = 0; i < NSETTINGS; i++) {
 				if (!err->code && ps.layer[l][i] &&
 				    settings[i].offset == OPT(non_critical))
-					check_steps(&ps, opts, &settings[i], ps.layer[l][i],
-						    ps.layer_line[l][i]);
+					check_steps(&ps, opts, -1, ps.layer[l][i], ps.layer_line[l][i]);
 				free(ps.layer[l][i]);
 			}
 		for (size_t i = 0; i < ps.nhooks && !err->code; i++)
