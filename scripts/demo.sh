@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh - build dbshift and take the demo project (examples/demo) through
 # status, plan, lint, migrate, status and rollback on an embedded SQLite
-# database.
+# database, then show what the release runbook ([release] in its
+# dbshift.conf) would do.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -20,4 +21,5 @@ step migrate
 step status
 step rollback
 step status
+step release --dry-run
 printf '\nthe log of these runs is in examples/demo/logs/dbshift.log\n'
