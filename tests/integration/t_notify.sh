@@ -75,6 +75,9 @@ t_notify() {
 	check_rc 0 "$tag: backup"
 	check_eq "$(post 8 '.body.dbshift | [.command, .status] | join(" ")'), $(post 9 '.body.dbshift | [.command, .status, (.duration_ms | type)] | join(" ")')" \
 		"backup started, backup succeeded number" "$tag: a backup notifies its start and success"
+	local bid; bid=$(post 9 .body.dbshift.run_id)
+	check_eq "$(jq -r '[.command, .status, .summary.succeeded, (.backup.id | length > 0)] | join(" ")' "reports/$bid.json")" \
+		"backup succeeded 1 true" "$tag: a backup writes its report, with its manifest, in report_dir"
 
 	echo fail > "$WORK/recv/mode"
 	dbs notify --test

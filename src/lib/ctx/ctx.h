@@ -150,12 +150,15 @@ typedef struct run {
 	int locked, have_state;
 	json_t *risk;      /* the risk decision of a migrate, or NULL */
 	json_t *extra;     /* a data run's facts, or NULL */
-	json_t *release;   /* a release's own fields, merged into the report */
+	json_t *fields;    /* more fields of the report (a release's, a backup's) */
 	int64_t t0;        /* now_ms() at the start */
 	char *report_path; /* where the report file goes, or NULL */
 } run;
 
 int run_begin(dbs_ctx *ctx, run *r, const char *command);
+/* run_begin without the lock and the history tables, for a run that does
+ * not change the history (backup, restore): its id, report and alerts. */
+void run_open(dbs_ctx *ctx, run *r, const char *command);
 void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 	      int64_t ms, int attempts, const dbs_error *err);
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report);

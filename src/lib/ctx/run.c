@@ -10,7 +10,7 @@
 
 #include "ctx/ctx.h"
 
-int run_begin(dbs_ctx *ctx, run *r, const char *command)
+void run_open(dbs_ctx *ctx, run *r, const char *command)
 {
 	memset(r, 0, sizeof(*r));
 	struct timespec ts;
@@ -19,8 +19,19 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	gmtime_r(&ts.tv_sec, &tm);
 	char stamp[32];
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	static char last[sizeof(r->id)];
+	static int again;
 	snprintf(r->id, sizeof(r->id), "%s.%03ldZ-%ld", stamp, ts.tv_nsec / 1000000,
 		 (long)getpid());
+	if (!strcmp(r->id, last)) {
+		/* two runs of one process in one millisecond (a backup, then the
+		 * migrate it was for): each its own id */
+		size_t n = strlen(r->id);
+		snprintf(r->id + n, sizeof(r->id) - n, "-%d", ++again);
+	} else {
+		memcpy(last, r->id, sizeof(last));
+		again = 0;
+	}
 	utc_now(r->started);
 	r->t0 = now_ms();
 	r->command = command;
@@ -31,8 +42,7 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 		r->nested = 1;
 		ctx_log(ctx, "[%s] %s: started", r->id, command);
 		dbs_error_clear(&ctx->err);
-		ctx_drop_state(ctx);
-		return ctx_load_state(ctx);
+		return;
 	}
 	if (ctx->opts.report_dir && *ctx->opts.report_dir)
 		r->report_path = xprintf("%s/%s.json", ctx->opts.report_dir, r->id);
@@ -44,6 +54,15 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 	dbs_error_clear(&ctx->err);
 	notice n = { r->id, command, "started", NULL, NULL, -1, r->report_path };
 	ctx_notify(ctx, &n);
+}
+
+int run_begin(dbs_ctx *ctx, run *r, const char *command)
+{
+	run_open(ctx, r, command);
+	if (r->nested) {  /* under the release's lock */
+		ctx_drop_state(ctx);
+		return ctx_load_state(ctx);
+	}
 	int rc = db_lock(ctx->driver, ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
 	if (rc)
 		return rc;
@@ -160,8 +179,8 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "error", report_error(&ctx->err));
 	if (ctx->warnings && !r->nested)
 		json_object_set_new(doc, "warnings", report_lines(ctx->warnings));
-	if (r->release)
-		json_object_update_new(doc, r->release);
+	if (r->fields)
+		json_object_update_new(doc, r->fields);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	write_report(ctx, r, text);

@@ -686,29 +686,43 @@ char *dbs_backups_list(dbs_ctx *ctx)
 				     bdir, "backups", list));
 }
 
-/* A backup or restore's start and end, for the notify_url receivers. */
-static void notify(dbs_ctx *ctx, const char *command, const char *status, int rc, int64_t t0)
+/* The end of a backup or restore as a run (no lock, no history): its
+ * alert, and its report in report_dir with its own document (a manifest,
+ * a restore's facts) under the command's name; text goes to *report. */
+static int as_run(dbs_ctx *ctx, const char *command, int rc, int64_t t0, run *r,
+		  char **report, char *text)
 {
-	notice n = { NULL, command, status, NULL, rc ? &ctx->err : NULL,
-		     t0 ? now_ms() - t0 : -1, NULL };
-	ctx_notify(ctx, &n);
+	json_t *doc = !rc && text ? json_loads(text, 0, NULL) : NULL;
+	json_t *st = json_pack("{s:s, s:s, s:I}", "step", command, "status",
+			       rc ? "failed" : "succeeded", "duration_ms", (json_int_t)(now_ms() - t0));
+	run_add_step(r, st, rc ? &ctx->err : NULL);
+	if (doc)
+		r->fields = json_pack("{s:o}", command, doc);
+	run_end(ctx, r, rc, NULL);
+	if (report)
+		*report = text;
+	else
+		free(text);
+	return rc;
 }
 
 int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
 	       char **id_out, char **report)
 {
 	int64_t t0 = now_ms();
-	notify(ctx, "backup", "started", 0, 0);
-	int rc = backup_take(ctx, format, jobs, cb, cb_data, id_out, report);
-	notify(ctx, "backup", rc ? "failed" : "succeeded", rc, t0);
-	return rc;
+	run r;
+	char *text = NULL;
+	run_open(ctx, &r, "backup");
+	int rc = backup_take(ctx, format, jobs, cb, cb_data, id_out, &text);
+	return as_run(ctx, "backup", rc, t0, &r, report, text);
 }
 
 int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 {
 	int64_t t0 = now_ms();
-	notify(ctx, "restore", "started", 0, 0);
-	int rc = restore(ctx, id, target, report);
-	notify(ctx, "restore", rc ? "failed" : "succeeded", rc, t0);
-	return rc;
+	run r;
+	char *text = NULL;
+	run_open(ctx, &r, "restore");
+	int rc = restore(ctx, id, target, &text);
+	return as_run(ctx, "restore", rc, t0, &r, report, text);
 }

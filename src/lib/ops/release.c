@@ -631,10 +631,10 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 		rc = run_steps(&rl, &r, cb, cb_data);
 	if (rc)
 		hooks_on_failure(ctx, &r);
-	r.release = json_pack("{s:s, s:O}", "runbook", runbook(&rl), "data_deferred",
+	r.fields = json_pack("{s:s, s:O}", "runbook", runbook(&rl), "data_deferred",
 			      ctx->deferred);
 	if (o->from)
-		json_object_set_new(r.release, "resumed_from", json_pack("{s:s, s:O}", "step", o->from,
+		json_object_set_new(r.fields, "resumed_from", json_pack("{s:s, s:O}", "step", o->from,
 			"run_id", json_object_get(rl.prior, "run_id")));
 	ctx->defer_data = ctx->backed_up = 0;
 	rc = run_end(ctx, &r, rc, report);
