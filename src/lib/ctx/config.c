@@ -319,14 +319,6 @@ static int section_kind(const char *section, char *buf, size_t n, const char **e
 	return -1;
 }
 
-dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strlen(hooks[i].name) == len && !strncmp(hooks[i].name, name, len))
-			return &hooks[i];
-	return NULL;
-}
-
 /* A [hook "NAME"] header: a new hook, with the defaults. */
 static void hook_begin(parse_state *ps, const char *name)
 {

@@ -66,7 +66,7 @@ void ctx_drop_state(dbs_ctx *ctx);
 int ctx_load_state(dbs_ctx *ctx);
 /* Append a timestamped line to the log file, if one is open. */
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The hook called name[0..len) among hooks[0..n), or NULL (config.c). */
+/* The hook called name[0..len) among hooks[0..n), or NULL (steps.c). */
 dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len);
 /* A warning of the current run: kept for the output and the report, logged. */
 void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

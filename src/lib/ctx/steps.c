@@ -1,6 +1,7 @@
 /*
  * steps.c - the words of [release] steps and rollback_steps: checked when
- * the config is read (config.c), read again by the release (release.c).
+ * the config is read (config.c), read again by the release (release.c);
+ * and the lookup of a [hook "NAME"] by its name.
  *
  *   steps          = doctor backup assess migrate[:expand|:contract] data
  *                    verify health hook:NAME
@@ -32,6 +33,14 @@ static const struct {
 	{ "rollback", STEP_ROLLBACK, 2 },
 };
 #define NBUILTINS (sizeof(builtins) / sizeof(builtins[0]))
+
+dbs_hook *hook_find(dbs_hook *hooks, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(hooks[i].name) == len && !strncmp(hooks[i].name, name, len))
+			return &hooks[i];
+	return NULL;
+}
 
 void steps_free(release_step *s, size_t n)
 {
