@@ -54,6 +54,18 @@ t_release() {
 	release_project
 	local shown; shown=$("$DBSHIFT" --database "$url" --json status | jq -r .database)
 
+	# nothing to resume yet; a TARGET belongs to --rollback
+	dbs --database "$url" release --from migrate
+	check_rc 3 "$tag: --from with no earlier release is refused"
+	check_eq "$ERR" "dbshift: error: --from migrate: no earlier release to resume
+HINT: run the whole runbook, without --from" "$tag: saying so"
+	check_eq "$(posts) $(post 1 '.body.dbshift | [.command, .status] | join(" ")')" "1 release failed" "$tag: the refusal is alerted"
+	rm -f "$WORK/recv/posts"
+	dbs --database "$url" release 1
+	check_rc 2 "$tag: a TARGET without --rollback is a usage error"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: release takes a TARGET only with --rollback" "$tag: saying so"
+	release_config_errors "$url"
+
 	# --dry-run: every step and what it would do; nothing changes, nothing is posted
 	local before; before=$(snapshot "$url")
 	dbs --database "$url" release --dry-run
@@ -118,6 +130,9 @@ t_release() {
 		'["skipped","skipped","skipped","skipped","succeeded","succeeded","succeeded"]' "$tag: skipping what succeeded"
 	check_eq "$(jq -r '.steps[0].reason + " / " + .resumed_from.run_id' "reports/$id.json")" \
 		"succeeded in release $failed / $failed" "$tag: and saying where it succeeded"
+	dbs --database "$url" release --rollback --from verify
+	check_rc 3 "$tag: --from resumes only the same runbook"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: --from verify: the last release, $id, ran the release runbook" "$tag: saying which ran"
 
 	# a non-critical step that fails: recorded, the release goes on
 	printf '\n[release "soft"]\nsteps = hook:smoke health\nnon_critical = health\nhealth_timeout = 1s\n[env "soft"]\n' >> dbshift.conf
@@ -182,6 +197,17 @@ HINT: fix run = ... in [hook \"gone\"] (a path, or a program on PATH, made execu
 	check_eq "$(table_exists "$url" more) $(ls backups | wc -l)" "0 $((nb + 1))" "$tag: undone, after a verified backup (require_backup)"
 	check_eq "$(cat calls)" "after_rollback" "$tag: the after_rollback hook ran"
 
+	# assess holds the plan against max_risk
+	printf -- '-- migrate:up\nDROP TABLE items;\n-- migrate:down\nSELECT 1;\n' > migrations/4_drop.sql
+	printf '[dbshift]\nmax_risk = green\n[release]\nsteps = assess\n' > assess.conf
+	before=$(snapshot "$url")
+	dbs --config assess.conf --database "$url" release
+	check_rc 3 "$tag: assess above max_risk fails the release"
+	check_eq "$(echo "$ERR" | grep -A1 '^dbshift: error')" "dbshift: error: assess: the risk is red, above max_risk green
+HINT: make the migrations safer, or, reviewed, run with --force" "$tag: saying why and what to do"
+	check_eq "$(table_exists "$url" items)" "1" "$tag: and nothing was dropped"
+	rm migrations/4_drop.sql
+
 	# the receiver down: the release succeeds, with the warning recorded
 	receiver_stop
 	dbs --database "$url" --env soft release
@@ -189,4 +215,33 @@ HINT: fix run = ... in [hook \"gone\"] (a path, or a program on PATH, made execu
 	id=$(last_run "$url")
 	check_contains "$(jq -r '.warnings | join("\n")' "reports/$id.json")" "notification of release started to http://127.0.0.1:$RECV_PORT failed after 3 attempts: " "$tag: the failed alert is a warning in the report"
 	cd "$WORK" || return
+}
+
+# release_config_errors URL: what [release] cannot say is an input error at
+# its line, before anything runs; so is a step that cannot run.
+release_config_errors() {
+	local conf
+	for conf in '[release]\nsteps = doctor deploy\n|dbshift: error: bad.conf:2:1: unknown step '"'deploy'"'' \
+		'[release]\nsteps = backup migrate backup\n|dbshift: error: bad.conf:2:1: step '"'backup'"' is listed twice' \
+		'[release]\nsteps = migrate rollback\n|dbshift: error: bad.conf:2:1: step '"'rollback'"' cannot be in steps' \
+		'[release "x"]\nrollback_steps = backup verify\n|dbshift: error: bad.conf:2:1: rollback_steps has no '"'rollback'"' step' \
+		'[release]\nsteps = migrate\nnon_critical = verify\n|dbshift: error: bad.conf:3:1: non_critical names '"'verify'"', which is not a step' \
+		'[release]\nsteps = migrate\nmax_risk = red\n|dbshift: error: bad.conf:3:1: unknown key '"'max_risk'"' in [release]'; do
+		printf "${conf%%|*}" > bad.conf
+		dbs --config bad.conf --database "$1" release
+		check_rc 2 "$tag: bad [release] exits 2 (${conf%%|*})"
+		check_eq "$(echo "$ERR" | head -n 1)" "${conf#*|}" "$tag: naming the line and the step"
+	done
+	printf '[release]\nsteps = health\n' > bad.conf
+	dbs --config bad.conf --database "$1" release
+	check_rc 2 "$tag: a health step with nothing to check exits 2"
+	check_eq "$ERR" "dbshift: error: step health has nothing to check
+HINT: set check_http (URLs) or check_tcp (host:port) in dbshift.conf" "$tag: saying what to set"
+	printf '[release]\nsteps = data\ndata_files = nosuch.sql\n' > bad.conf
+	dbs --config bad.conf --database "$1" release
+	check_rc 2 "$tag: a data file that is not there exits 2"
+	check_eq "$ERR" "dbshift: error: cannot read data migration 'nosuch.sql': No such file or directory
+HINT: check data_files in [release] (paths from where dbshift runs)" "$tag: naming it and the setting"
+	check_eq "$(table_exists "$1" dbshift_runs)" "0" "$tag: and nothing was run"
+	rm bad.conf
 }

@@ -200,7 +200,7 @@ static void one_table(void **state)
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");
-	assert_int_equal(setting_default_ms("doctor_backup_age"), 24 * 3600 * 1000);
+	assert_int_equal(setting_ms(NULL, "doctor_backup_age"), 24 * 3600 * 1000);
 
 	dbs_options o, copy;
 	dbs_error err = { 0 };

@@ -187,9 +187,11 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 	return 0;
 }
 
-int setting_default_ms(const char *key)
+int setting_ms(const char *value, const char *key)
 {
 	int ms = 0;
+	if (value && !parse_duration_ms(value, &ms))
+		return ms;
 	for (size_t i = 0; i < NSETTINGS; i++)
 		if (!strcmp(settings[i].key, key) && settings[i].def)
 			parse_duration_ms(settings[i].def, &ms);

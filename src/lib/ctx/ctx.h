@@ -55,8 +55,8 @@ typedef struct lint_memo {
 /* Forget the kept analyses (something may have changed the schema). */
 void ctx_forget_lints(dbs_ctx *ctx);
 
-/* The default of a duration setting, in ms (config.c). */
-int setting_default_ms(const char *key);
+/* A duration setting's value in ms, or (value NULL) its default (config.c). */
+int setting_ms(const char *value, const char *key);
 /* A deep copy of src (config.c). */
 void options_copy(dbs_options *dst, const dbs_options *src);
 

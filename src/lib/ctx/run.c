@@ -164,8 +164,7 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 	char *failed = rc ? failed_step(r) : NULL;
 	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
 		     rc ? &ctx->err : NULL, now_ms() - r->t0, r->report_path };
-	if (!r->nested)
-		ctx_notify(ctx, &n);
+	ctx_notify(ctx, &n);  /* (nothing for a step of a release: see ctx_notify) */
 	free(failed);
 	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:o}",
 		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,

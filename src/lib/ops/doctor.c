@@ -11,13 +11,6 @@
 
 #define PROBE_TIMEOUT_MS   3000
 
-/* A threshold setting in ms: its value, else its default (config.c). */
-static int threshold(const char *value, const char *key)
-{
-	int ms;
-	return value && !parse_duration_ms(value, &ms) ? ms : setting_default_ms(key);
-}
-
 static char *tcp_probe(const char *hostport)
 {
 	return probe_tcp(hostport, PROBE_TIMEOUT_MS);
@@ -138,7 +131,7 @@ static void check_backup_room(dbs_ctx *ctx, checks *c)
 	dbs_error_clear(&ctx->err);
 
 	long age = newest_backup_age(ctx);
-	int max_age_s = threshold(ctx->opts.doctor_backup_age, "doctor_backup_age") / 1000;
+	int max_age_s = setting_ms(ctx->opts.doctor_backup_age, "doctor_backup_age") / 1000;
 	if (age < 0)
 		check(c, "backup-age", "warn", "take one with 'dbshift backup'", "no backup in '%s'", bdir);
 	else
@@ -151,7 +144,7 @@ static void check_backup_room(dbs_ctx *ctx, checks *c)
 static void check_sessions(dbs_ctx *ctx, checks *c)
 {
 	db_rows *blk = NULL;
-	int long_s = threshold(ctx->opts.doctor_long_query, "doctor_long_query") / 1000;
+	int long_s = setting_ms(ctx->opts.doctor_long_query, "doctor_long_query") / 1000;
 	char long_what[64];
 	snprintf(long_what, sizeof(long_what), "queries running longer than %d s", long_s);
 	const struct { const char *kind, *id, *what; } kinds[] = {
@@ -184,7 +177,7 @@ static void check_sessions(dbs_ctx *ctx, checks *c)
 
 	int64_t lag = 0;
 	if (!db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err))
-		check(c, "replication-lag", lag > threshold(ctx->opts.doctor_max_lag, "doctor_max_lag")
+		check(c, "replication-lag", lag > setting_ms(ctx->opts.doctor_max_lag, "doctor_max_lag")
 		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
 	dbs_error_clear(&ctx->err);

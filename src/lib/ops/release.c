@@ -132,10 +132,15 @@ static int resume_check(release *rl)
 	free(text);
 	const char *book = json_string_value(json_object_get(rl->prior, "runbook"));
 	const char *id = json_string_value(json_object_get(rl->prior, "run_id"));
-	if (!rl->prior || !book || strcmp(book, runbook(rl))) {
-		dbs_fail(&ctx->err, DBS_EPOLICY, "--from %s: the last release%s%s was not a %s",
-			 from, id ? " " : "", id ? id : "", rl->o->rollback
-			 ? "rollback runbook" : "release runbook");
+	if (!rl->prior) {
+		dbs_fail(&ctx->err, DBS_EPOLICY, "--from %s: no earlier release%s%s to resume", from,
+			 ctx->opts.env ? " in environment " : "", ctx->opts.env ? ctx->opts.env : "");
+		dbs_error_set_hint(&ctx->err, "run the whole runbook, without --from");
+		return DBS_EPOLICY;
+	}
+	if (!book || strcmp(book, runbook(rl))) {
+		dbs_fail(&ctx->err, DBS_EPOLICY, "--from %s: the last release, %s, ran the %s "
+			 "runbook", from, id ? id : "?", rl->o->rollback ? "release" : "rollback");
 		dbs_error_set_hint(&ctx->err, "run the whole runbook, without --from");
 		return DBS_EPOLICY;
 	}
@@ -206,6 +211,9 @@ static int precheck(release *rl)
 			json_t *files = data_files(ctx);
 			for (size_t k = 0; !rc && k < json_array_size(files); k++)
 				rc = data_check(json_string_value(json_array_get(files, k)), &ctx->err);
+			if (rc && !ctx->err.line)  /* not there: the setting is what to fix */
+				dbs_error_set_hint(&ctx->err, "check data_files in [release] (paths "
+						   "from where dbshift runs)");
 			json_decref(files);
 			break;
 		}
@@ -362,10 +370,8 @@ static int step_assess(release *rl, json_t **result)
 			m = &rl->steps[i];
 	dbs_migrate_opts mo = rl->mo;
 	mo.phase = m ? m->phase : NULL;
-	int secs = 60, ms;
-	if (ctx->opts.doctor_long_query && !parse_duration_ms(ctx->opts.doctor_long_query, &ms))
-		secs = ms / 1000;
-	int rc = dbs_assess(ctx, &mo, secs, &text, &stop);
+	int rc = dbs_assess(ctx, &mo, setting_ms(ctx->opts.doctor_long_query,
+					       "doctor_long_query") / 1000, &text, &stop);
 	json_decref(*result);
 	*result = parsed(text);
 	if (rc)
