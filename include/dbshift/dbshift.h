@@ -86,6 +86,10 @@ typedef struct dbs_options {
 	 * the health step retries */
 	char *release_steps, *rollback_steps, *non_critical, *data_files;
 	int health_timeout_ms;
+	/* the live view: when a silent running run of another host counts as
+	 * abandoned, and where serve listens, with its token's file */
+	int heartbeat_timeout_ms;
+	char *serve_listen, *serve_token_file;
 } dbs_options;
 
 /*
@@ -403,6 +407,22 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);
+
+/*
+ * The runs, live (runs.c).  dbs_runs_json: the newest limit runs, each
+ * with its status ("running", "abandoned" when its process is gone,
+ * "succeeded", "failed"), step and progress.  dbs_run_json: run id's
+ * report, or while it runs its live document with what the server knows
+ * of it ("server": activity, progress views, lock waits); id NULL: the
+ * running run, else the newest.  dbs_metrics_json: the database's
+ * metrics, with rates over the running run.  Each gives a JSON document
+ * in *doc (an error's when it fails; caller frees).  dbs_refresh forgets
+ * the history read so far, for a caller that asks again later.
+ */
+int dbs_runs_json(dbs_ctx *ctx, int limit, char **doc);
+int dbs_run_json(dbs_ctx *ctx, const char *id, char **doc);
+int dbs_metrics_json(dbs_ctx *ctx, char **doc);
+void dbs_refresh(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
 /* What to do about a risk band ("low", "medium", "high"), in one line. */

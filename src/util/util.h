@@ -71,6 +71,8 @@ void sha256_hex(const char *data, size_t n, char out[65]);
 /* Now, UTC, as "YYYY-MM-DD HH:MM:SS+00" (what both drivers store). */
 void utc_now(char out[32]);
 int64_t now_ms(void);
+/* Milliseconds since the epoch (the wall clock, for other processes). */
+int64_t wall_ms(void);
 void sleep_ms(int ms);
 /* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
 int parse_duration_ms(const char *s, int *out);

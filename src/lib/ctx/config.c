@@ -111,6 +111,13 @@ static const setting settings[] = {
 	  "[release]: steps whose failure is recorded and passed over", 1 },
 	{ "data_files", SET_TEXT, OPT(data_files), NULL, NULL,
 	  "[release]: data migration files the data step runs after the migrations' own", 1 },
+	{ "heartbeat_timeout", SET_MS, OPT(heartbeat_timeout_ms), "15s",
+	  "give a duration like 15s",
+	  "a running run of another host whose heartbeat is older than this shows as abandoned", 0 },
+	{ "serve_listen", SET_TEXT, OPT(serve_listen), "127.0.0.1:8765", NULL,
+	  "serve: ADDRESS:PORT to listen on (beyond loopback, serve_token_file is required)", 0 },
+	{ "serve_token_file", SET_TEXT, OPT(serve_token_file), NULL, NULL,
+	  "serve: a file holding the token each request sends (Authorization: Bearer, ?token=)", 0 },
 	{ "health_timeout", SET_MS, OPT(health_timeout_ms), "60s", "give a duration like 60s",
 	  "[release]: how long the health step retries check_http and check_tcp", 1 },
 };

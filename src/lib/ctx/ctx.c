@@ -181,6 +181,7 @@ void ctx_warn(dbs_ctx *ctx, const char *fmt, ...)
 	char *line = xvprintf(fmt, ap);
 	va_end(ap);
 	ctx_log(ctx, "warning: %s", line);
+	live_warning(ctx, line);
 	char *all = ctx->warnings ? xprintf("%s\n%s", ctx->warnings, line) : xstrdup(line);
 	free(ctx->warnings);
 	free(line);

@@ -44,6 +44,7 @@ struct dbs_ctx {
 	 * steps (ops/lint.c) */
 	struct lint_memo *memo;
 	size_t nmemo;
+	struct live *live;  /* the running run's live row (live.c), or NULL */
 };
 
 /* An analysis of a plan's scripts, by the sections it read (ops/lint.c). */
@@ -164,6 +165,23 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report);
 /* Step s (its "status" said) into r, with err's facts when it failed. */
 void run_add_step(run *r, json_t *s, const dbs_error *err);
+
+/*
+ * The live row of a run (live.c): live_start (from run_begin) makes r's
+ * row 'running' and starts its heartbeat; live_stop (from run_end) stops
+ * it and gives what the database's counters did meanwhile (or NULL).  The
+ * others say where the run is: live_step the step being run (the steps
+ * done before it, of total; within a release's step, what that step is
+ * doing), live_data a data run's progress, live_warning and live_error
+ * what went wrong so far.  Each does nothing without a live row.
+ */
+typedef struct live live;
+void live_start(dbs_ctx *ctx, const run *r);
+json_t *live_stop(dbs_ctx *ctx);
+void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total);
+void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p);
+void live_warning(dbs_ctx *ctx, const char *line);
+void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err);
 
 /*
  * Call attempt until it succeeds, fails other than by a lock timeout, or

@@ -71,7 +71,10 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 		return rc;
 	r->have_state = 1;
 	ctx_drop_state(ctx);
-	return ctx_load_state(ctx);
+	if ((rc = ctx_load_state(ctx)))
+		return rc;
+	live_start(ctx, r);
+	return 0;
 }
 
 void run_add_step(run *r, json_t *s, const dbs_error *err)
@@ -161,6 +164,7 @@ static json_t *summary(const run *r)
 
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
+	json_t *activity = r->nested ? NULL : live_stop(ctx);
 	char *failed = rc ? failed_step(r) : NULL;
 	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
 		     rc ? &ctx->err : NULL, now_ms() - r->t0, r->report_path };
@@ -180,6 +184,8 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "warnings", report_lines(ctx->warnings));
 	if (r->fields)
 		json_object_update_new(doc, r->fields);
+	if (activity)
+		json_object_set_new(doc, "database_activity", activity);
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	write_report(ctx, r, text);

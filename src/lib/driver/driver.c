@@ -233,6 +233,51 @@ int db_func_volatility(const db_driver *d, db_conn *c, const char *name, char *v
 	return 0;
 }
 
+int db_session(const db_driver *d, db_conn *c, char **id, dbs_error *err)
+{
+	*id = NULL;
+	return d->intro->session ? d->intro->session(c, id, err) : 0;
+}
+
+/* No rows, of ncols columns: what a driver without a live member gives. */
+static int no_rows(db_rows **rows, size_t ncols)
+{
+	*rows = xcalloc(1, sizeof(db_rows));
+	(*rows)->ncols = ncols;
+	return 0;
+}
+
+int db_activity(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		dbs_error *err)
+{
+	if (!d->intro->activity || !session)
+		return no_rows(rows, 3);
+	return d->intro->activity(c, session, rows, err);
+}
+
+int db_progress(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		dbs_error *err)
+{
+	if (!d->intro->progress || !session)
+		return no_rows(rows, 6);
+	return d->intro->progress(c, session, rows, err);
+}
+
+int db_lock_waits(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		  dbs_error *err)
+{
+	if (!d->intro->lock_waits || !session)
+		return no_rows(rows, 9);
+	return d->intro->lock_waits(c, session, rows, err);
+}
+
+int db_metrics(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err)
+{
+	if (!d->intro->metrics)
+		return no_rows(rows, 4);
+	return d->intro->metrics(c, rows, err);
+}
+
 int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format, int jobs,
 	    char **file, dbs_error *err)
 {

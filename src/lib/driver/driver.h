@@ -160,6 +160,23 @@ typedef struct db_intro {
 	 * no such column; NULL where lint keeps no model. */
 	int (*column_type)(db_conn *c, const char *table, const char *column, char **type,
 			   dbs_error *err);
+	/*
+	 * What a live view shows of a run (serve, watch).  session: what
+	 * names connection c's server process for the others (PostgreSQL: its
+	 * backend pid), *id NULL where there is none.  For that session:
+	 * activity, one row (state, wait event, ms its statement has run);
+	 * progress, rows (view, phase, relation, done, total, unit) of the
+	 * server's own progress reports; lock_waits, rows (lock type, mode,
+	 * relation, ms waited, blocker pid, user, application, state, ms in
+	 * its transaction) of the locks it waits for and who holds them.
+	 * metrics: rows (name, "counter" or "gauge", label "key=value" or "",
+	 * value) of the database.  NULL: the database has none of it.
+	 */
+	int (*session)(db_conn *c, char **id, dbs_error *err);
+	int (*activity)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
+	int (*progress)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
+	int (*lock_waits)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
+	int (*metrics)(db_conn *c, db_rows **rows, dbs_error *err);
 } db_intro;
 
 typedef struct db_archive {
@@ -239,6 +256,16 @@ int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **s
 int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err);
 int db_column_type(const db_driver *d, db_conn *c, const char *table, const char *column,
 		   char **type, dbs_error *err);
+/* The live view's members; one a driver leaves NULL gives *id NULL or
+ * no rows. */
+int db_session(const db_driver *d, db_conn *c, char **id, dbs_error *err);
+int db_activity(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		dbs_error *err);
+int db_progress(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		dbs_error *err);
+int db_lock_waits(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
+		  dbs_error *err);
+int db_metrics(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
 int db_can_split(const db_driver *d);
 int db_can_run_tx(const db_driver *d);
 /* The dump format for a request (NULL: the default), or NULL when the

@@ -928,6 +928,94 @@ static int pg_column_type(db_conn *c, const char *table, const char *column, cha
 	return rc;
 }
 
+/* ---- the live view: what the server knows of a run's session ---- */
+
+static int pg_session(db_conn *c, char **id, dbs_error *err)
+{
+	(void)err;
+	*id = xprintf("%d", PQbackendPID(c->pg));
+	return 0;
+}
+
+static int pg_activity(db_conn *c, const char *session, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg,
+		"SELECT state, CASE WHEN wait_event IS NOT NULL THEN wait_event_type || ':' || "
+		"wait_event END, (extract(epoch FROM clock_timestamp() - query_start) * 1000)::bigint "
+		"FROM pg_stat_activity WHERE pid = $1::int", 1, &session, rows, err);
+}
+
+/*
+ * One row per progress view the session shows up in.  done and total are
+ * what the phase counts: lockers while CREATE INDEX CONCURRENTLY waits for
+ * other transactions, blocks while a phase scans the table, tuples while it
+ * builds or loads (pg_stat_progress_create_index's documentation).
+ */
+static int pg_progress(db_conn *c, const char *session, db_rows **rows, dbs_error *err)
+{
+	static const char index_sql[] =
+		"SELECT 'create_index', phase, relid::regclass::text, d.done, d.total, d.unit "
+		"FROM pg_stat_progress_create_index p, LATERAL (SELECT * FROM (VALUES "
+		" (1, 'lockers', p.lockers_done, p.lockers_total), "
+		" (2, 'blocks', p.blocks_done, p.blocks_total), "
+		" (3, 'tuples', p.tuples_done, p.tuples_total)) v(o, unit, done, total) "
+		" WHERE total > 0 ORDER BY CASE WHEN p.phase LIKE 'waiting%' THEN o = 1 "
+		" WHEN p.phase LIKE '%table%' THEN o = 2 ELSE o = 3 END DESC, o LIMIT 1) d "
+		"WHERE pid = $1::int "
+		"UNION ALL SELECT 'cluster', phase, relid::regclass::text, heap_blks_scanned, "
+		"nullif(heap_blks_total, 0), 'blocks' FROM pg_stat_progress_cluster WHERE pid = $1::int "
+		"UNION ALL SELECT 'vacuum', phase, relid::regclass::text, heap_blks_scanned, "
+		"nullif(heap_blks_total, 0), 'blocks' FROM pg_stat_progress_vacuum WHERE pid = $1::int";
+	static const char copy_sql[] =  /* PostgreSQL 14 and later */
+		" UNION ALL SELECT 'copy', command || ' ' || type, relid::regclass::text, "
+		"CASE WHEN bytes_total > 0 THEN bytes_processed ELSE tuples_processed END, "
+		"nullif(bytes_total, 0), CASE WHEN bytes_total > 0 THEN 'bytes' ELSE 'tuples' END "
+		"FROM pg_stat_progress_copy WHERE pid = $1::int";
+	char *sql = xprintf("%s%s", index_sql, PQserverVersion(c->pg) >= 140000 ? copy_sql : "");
+	int rc = run_query(c->pg, sql, 1, &session, rows, err);
+	free(sql);
+	return rc;
+}
+
+/* The session's ungranted locks and each session that blocks them (no
+ * query text: it may hold a secret). */
+static int pg_lock_waits(db_conn *c, const char *session, db_rows **rows, dbs_error *err)
+{
+	char *sql = xprintf(
+		"SELECT l.locktype, l.mode, coalesce(l.relation::regclass::text, ''), %s, b.pid, "
+		"coalesce(b.usename, ''), coalesce(b.application_name, ''), coalesce(b.state, ''), "
+		"(extract(epoch FROM clock_timestamp() - b.xact_start) * 1000)::bigint "
+		"FROM pg_locks l CROSS JOIN LATERAL unnest(pg_blocking_pids(l.pid)) AS bp(pid) "
+		"JOIN pg_stat_activity b ON b.pid = bp.pid WHERE l.pid = $1::int AND NOT l.granted "
+		"ORDER BY b.pid",
+		PQserverVersion(c->pg) >= 140000
+			? "(extract(epoch FROM clock_timestamp() - l.waitstart) * 1000)::bigint"
+			: "NULL::bigint");
+	int rc = run_query(c->pg, sql, 1, &session, rows, err);
+	free(sql);
+	return rc;
+}
+
+static int pg_metrics(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg,
+		"SELECT m.name, m.kind, '', m.value::text FROM pg_stat_database d, LATERAL (VALUES "
+		" ('commits', 'counter', d.xact_commit), ('rollbacks', 'counter', d.xact_rollback), "
+		" ('blocks_read', 'counter', d.blks_read), ('blocks_hit', 'counter', d.blks_hit), "
+		" ('deadlocks', 'counter', d.deadlocks), ('temp_bytes', 'counter', d.temp_bytes), "
+		" ('rows_inserted', 'counter', d.tup_inserted), "
+		" ('rows_updated', 'counter', d.tup_updated), "
+		" ('rows_deleted', 'counter', d.tup_deleted), "
+		" ('database_bytes', 'gauge', pg_database_size(d.datid))) m(name, kind, value) "
+		"WHERE d.datname = current_database() "
+		"UNION ALL SELECT 'connections', 'gauge', 'state=' || coalesce(state, 'unknown'), "
+		"count(*)::text FROM pg_stat_activity WHERE datname = current_database() GROUP BY state "
+		"UNION ALL SELECT 'replica_lag_ms', 'gauge', 'replica=' || coalesce(nullif("
+		"application_name, ''), host(client_addr), 'local'), (coalesce(extract(epoch FROM "
+		"replay_lag), 0) * 1000)::bigint::text FROM pg_stat_replication",
+		0, NULL, rows, err);
+}
+
 static const db_core pg_core = {
 	.version = 1,
 	.connect = pg_connect,
@@ -959,6 +1047,11 @@ static const db_intro pg_intro = {
 	.quote_table = pg_quote_table,
 	.func_volatility = pg_func_volatility,
 	.column_type = pg_column_type,
+	.session = pg_session,
+	.activity = pg_activity,
+	.progress = pg_progress,
+	.lock_waits = pg_lock_waits,
+	.metrics = pg_metrics,
 	.tables_sql = "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables "
 		      "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
 };

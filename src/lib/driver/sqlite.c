@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -779,6 +780,31 @@ static char *sq_quote_table(const char *name)
 	return r;
 }
 
+/* What SQLite can tell of its file: pages, free pages and the WAL's size. */
+static int sq_metrics(db_conn *c, db_rows **rows, dbs_error *err)
+{
+	const char *path = sqlite3_db_filename(c->db, "main");
+	long long wal = 0;
+	if (path && *path) {
+		char *w = xprintf("%s-wal", path);
+		struct stat st;
+		if (!stat(w, &st))
+			wal = (long long)st.st_size;
+		free(w);
+	}
+	char *q = sqlite3_mprintf(
+		"SELECT 'page_count', 'gauge', '', page_count FROM pragma_page_count() "
+		"UNION ALL SELECT 'page_size', 'gauge', '', page_size FROM pragma_page_size() "
+		"UNION ALL SELECT 'freelist_count', 'gauge', '', freelist_count "
+		"FROM pragma_freelist_count() "
+		"UNION ALL SELECT 'database_bytes', 'gauge', '', "
+		"(SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size()) "
+		"UNION ALL SELECT 'wal_bytes', 'gauge', '', %lld", wal);
+	int rc = sq_query(c, q, 0, NULL, rows, err);
+	sqlite3_free(q);
+	return rc;
+}
+
 static const db_core sq_core = {
 	.version = 1,
 	.connect = sq_connect,
@@ -808,6 +834,7 @@ static const db_intro sq_intro = {
 	.database_size = sq_database_size,
 	.can_create = sq_can_create,
 	.quote_table = sq_quote_table,
+	.metrics = sq_metrics,
 	.tables_sql = "SELECT name FROM sqlite_master WHERE type = 'table' "
 		      "AND name NOT LIKE 'sqlite_%' ORDER BY name",
 };

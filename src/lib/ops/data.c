@@ -355,6 +355,7 @@ static int wait_for_replicas(dbs_ctx *ctx, walker *w, dbs_data_cb cb, void *cb_d
 					 .eta_s = -1 };
 		ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", w->f->path,
 			(long long)lag, (long long)o->max_lag_ms);
+		live_data(ctx, w->f->path, &pr);
 		if (cb)
 			cb(&pr, cb_data);
 		sleep_ms(1000);
@@ -407,7 +408,8 @@ static int walk_batch(dbs_ctx *ctx, walker *w, int64_t *ms)
 	return 0;
 }
 
-static void walk_progress(const walker *w, int64_t ms, dbs_data_cb cb, void *cb_data)
+static void walk_progress(dbs_ctx *ctx, const walker *w, int64_t ms, dbs_data_cb cb,
+			  void *cb_data)
 {
 	double secs = (now_ms() - w->t_start) / 1000.0;
 	dbs_data_progress pr = { .rows_done = w->changed, .total = w->left,
@@ -416,6 +418,7 @@ static void walk_progress(const walker *w, int64_t ms, dbs_data_cb cb, void *cb_
 				 .rate = secs > 0 ? w->changed / secs : 0, .eta_s = -1 };
 	if (pr.rate > 0 && w->left >= w->changed)
 		pr.eta_s = (w->left - w->changed) / pr.rate;
+	live_data(ctx, w->f->path, &pr);
 	if (cb)
 		cb(&pr, cb_data);
 }
@@ -440,7 +443,11 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 		void *cb_data, json_t **result)
 {
 	walker w = { .f = f, .o = o, .size = o->batch_size > 0 ? o->batch_size : 1000 };
+	char *label = xprintf("data %s", f->path);
+	live_step(ctx, label, 0, ctx->outer ? 0 : 1);
+	free(label);
 	int rc = walk_start(ctx, &w);
+	walk_progress(ctx, &w, 0, NULL, NULL);
 	while (!rc && !w.finished) {
 		int64_t ms = 0;
 		if (o->stop && *o->stop) {
@@ -453,7 +460,7 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 			break;
 		if ((rc = walk_batch(ctx, &w, &ms)) || w.finished)
 			break;
-		walk_progress(&w, ms, cb, cb_data);
+		walk_progress(ctx, &w, ms, cb, cb_data);
 		if (o->delay_ms > 0)
 			sleep_ms(o->delay_ms);
 	}

@@ -620,10 +620,14 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
 		int attempts = 1;
-		if (kind != RUN_BASELINE)
-			ctx_log(ctx, "[%s] %s%s%s_%s %s: started", r.id, s->entry->app,
-				*s->entry->app ? "/" : "", s->entry->version, s->entry->name,
-				s->direction == DBS_UP ? "up" : "down");
+		if (kind != RUN_BASELINE) {
+			char label[512];
+			plan_label(s->entry, label, sizeof(label));
+			size_t n = strlen(label);
+			snprintf(label + n, sizeof(label) - n, " %s", s->direction == DBS_UP ? "up" : "down");
+			live_step(ctx, label, i, plan.n);
+			ctx_log(ctx, "[%s] %s: started", r.id, label);
+		}
 		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
@@ -632,6 +636,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
 			rc = run_data(ctx, &r, s);
 	}
+	if (rc)
+		live_error(ctx, run_names[kind], &ctx->err);
 	rc = after_callbacks(ctx, &r, kind, plan.n, rc);
 	plan_release(&plan);
 	rc = run_end(ctx, &r, rc, report);

@@ -585,11 +585,14 @@ static int run_steps(release *rl, run *r, dbs_release_cb cb, void *cb_data)
 		json_t *result = json_null();
 		int64_t t0 = now_ms();
 		ctx_log(ctx, "[%s] step %s: started", r->id, rl->steps[i].word);
+		live_step(ctx, rl->steps[i].word, i, rl->n);
 		ctx->outer = r;
 		int step_rc = run_one(rl, r, i, &result);
 		ctx->outer = NULL;
 		record(rl, r, i, step_rc ? "failed" : "succeeded", now_ms() - t0, result, NULL,
 		       step_rc ? &ctx->err : NULL, cb, cb_data);
+		if (step_rc)
+			live_error(ctx, rl->steps[i].word, &ctx->err);
 		if (step_rc && rl->steps[i].critical) {
 			rc = step_rc;
 		} else if (step_rc) {

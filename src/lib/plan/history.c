@@ -3,7 +3,9 @@
  *
  *   dbshift_meta        key/value; "schema_version" says how to read the rest
  *   dbshift_migrations  one row per applied (or failed) migration
- *   dbshift_runs        one row per mutating command, with its JSON report
+ *   dbshift_runs        one row per mutating command, with its JSON report;
+ *                       'running' with a live document and a heartbeat
+ *                       while it runs (version 2)
  *
  * The SQL is written once for every driver; column types that differ come
  * from the driver (timestamp_type, json_type).  Callers hold the migrator
@@ -50,7 +52,8 @@ static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
 		"CREATE TABLE dbshift_runs ("
 		"run_id text PRIMARY KEY, command text NOT NULL, environment text, "
 		"started_at %s NOT NULL, finished_at %s NOT NULL, status text NOT NULL, "
-		"applied_by text NOT NULL, tool_version text NOT NULL, report %s NOT NULL)",
+		"applied_by text NOT NULL, tool_version text NOT NULL, report %s NOT NULL, "
+		"heartbeat_ms bigint)",
 		d->timestamp_type, d->timestamp_type, d->json_type);
 	int rc = db_query(d, c, "BEGIN", 0, NULL, NULL, err);
 	for (int i = 0; i < 3 && !rc; i++)
@@ -82,6 +85,24 @@ static int create_data_table(const db_driver *d, db_conn *c, dbs_error *err)
 	return rc;
 }
 
+/* Change the tables with ddl and say they are now of version v, at once. */
+static int upgrade(const db_driver *d, db_conn *c, const char *ddl, int v, dbs_error *err)
+{
+	char val[16];
+	snprintf(val, sizeof(val), "%d", v);
+	const char *p[] = { val };
+	int rc = db_query(d, c, "BEGIN", 0, NULL, NULL, err);
+	if (!rc)
+		rc = db_query(d, c, ddl, 0, NULL, NULL, err);
+	if (!rc)
+		rc = db_query(d, c, "UPDATE dbshift_meta SET value = $1 WHERE key = 'schema_version'",
+			      1, p, NULL, err);
+	if (!rc)
+		return db_query(d, c, "COMMIT", 0, NULL, NULL, err);
+	db_query(d, c, "ROLLBACK", 0, NULL, NULL, &(dbs_error){ 0 });
+	return rc;
+}
+
 int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
 {
 	int exists = 0;
@@ -105,8 +126,9 @@ int state_ensure(const db_driver *d, db_conn *c, dbs_error *err)
 		dbs_error_set_hint(err, "upgrade dbshift");
 		return DBS_EFAIL;
 	}
-	/* Version 1 is the first; upgrades from older versions go here. */
-	return create_data_table(d, c, err);
+	if (v < 2)  /* version 2: runs have a heartbeat while they run */
+		rc = upgrade(d, c, "ALTER TABLE dbshift_runs ADD COLUMN heartbeat_ms bigint", 2, err);
+	return rc ? rc : create_data_table(d, c, err);
 }
 
 int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
@@ -216,13 +238,61 @@ int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 		     const char *command, const char *env, const char *started,
 		     const char *status, const char *report, dbs_error *err)
 {
-	char finished[32];
+	char finished[32], beat[32];
 	utc_now(finished);
+	snprintf(beat, sizeof(beat), "%lld", (long long)wall_ms());
 	const char *p[] = { run_id, command, env, started, finished, status, whoami(),
-			    DBSHIFT_VERSION, report };
+			    DBSHIFT_VERSION, report, beat };
 	return db_query(d, c, "INSERT INTO dbshift_runs (run_id, command, environment, "
-			"started_at, finished_at, status, applied_by, tool_version, report) "
-			"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9, p, NULL, err);
+			"started_at, finished_at, status, applied_by, tool_version, report, "
+			"heartbeat_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+			"ON CONFLICT (run_id) DO UPDATE SET finished_at = excluded.finished_at, "
+			"status = excluded.status, report = excluded.report, "
+			"heartbeat_ms = excluded.heartbeat_ms", 10, p, NULL, err);
+}
+
+int state_start_run(const db_driver *d, db_conn *c, const char *run_id,
+		    const char *command, const char *env, const char *started,
+		    const char *doc, dbs_error *err)
+{
+	return state_record_run(d, c, run_id, command, env, started, "running", doc, err);
+}
+
+int state_beat_run(const db_driver *d, db_conn *c, const char *run_id, const char *doc,
+		   dbs_error *err)
+{
+	char at[32], beat[32];
+	utc_now(at);
+	snprintf(beat, sizeof(beat), "%lld", (long long)wall_ms());
+	const char *p[] = { run_id, doc, at, beat };
+	return db_query(d, c, "UPDATE dbshift_runs SET report = $2, finished_at = $3, "
+			"heartbeat_ms = $4 WHERE run_id = $1 AND status = 'running'",
+			4, p, NULL, err);
+}
+
+int state_runs(const db_driver *d, db_conn *c, const char *id, int limit, db_rows **rows,
+	       dbs_error *err)
+{
+	int exists = 0;
+	*rows = NULL;
+	int rc = db_table_exists(d, c, "dbshift_runs", &exists, err);
+	if (rc)
+		return rc;
+	if (!exists) {
+		*rows = xcalloc(1, sizeof(db_rows));
+		(*rows)->ncols = 8;
+		return 0;
+	}
+	char n[16];
+	snprintf(n, sizeof(n), "%d", limit > 0 ? limit : 1);
+	const char *p[] = { n, id };
+	return db_query(d, c, id ?
+		"SELECT run_id, command, environment, CAST(started_at AS text), CAST(finished_at "
+		"AS text), status, heartbeat_ms, CAST(report AS text) FROM dbshift_runs "
+		"WHERE run_id = $2 LIMIT $1" :
+		"SELECT run_id, command, environment, CAST(started_at AS text), CAST(finished_at "
+		"AS text), status, heartbeat_ms, CAST(report AS text) FROM dbshift_runs "
+		"ORDER BY started_at DESC, run_id DESC LIMIT $1", id ? 2 : 1, p, rows, err);
 }
 
 int state_last_run(const db_driver *d, db_conn *c, const char *command, const char *env,
@@ -236,8 +306,8 @@ int state_last_run(const db_driver *d, db_conn *c, const char *command, const ch
 	db_rows *r = NULL;
 	const char *p[] = { command, env ? env : "" };
 	rc = db_query(d, c, "SELECT CAST(report AS text) FROM dbshift_runs WHERE command = $1 "
-		      "AND coalesce(environment, '') = $2 ORDER BY started_at DESC, run_id DESC "
-		      "LIMIT 1", 2, p, &r, err);
+		      "AND coalesce(environment, '') = $2 AND status <> 'running' "
+		      "ORDER BY started_at DESC, run_id DESC LIMIT 1", 2, p, &r, err);
 	if (!rc && r->nrows == 1 && DB_VAL(r, 0, 0))
 		*report = xstrdup(DB_VAL(r, 0, 0));
 	db_rows_free(r);

@@ -48,7 +48,7 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 
 /* ---- state tables (dbshift_migrations, dbshift_runs) ---- */
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 int state_ensure(const db_driver *d, db_conn *c, dbs_error *err);
 int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err);
@@ -73,11 +73,25 @@ int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err);
 int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
 			  dbs_error *err);
+/* A run's row: state_record_run writes its final report (a new row, or
+ * the one state_start_run made); while it runs, state_start_run and
+ * state_beat_run keep the row 'running' with the live document doc and a
+ * heartbeat (heartbeat_ms, finished_at: the last beat). */
 int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 		     const char *command, const char *env, const char *started,
 		     const char *status, const char *report, dbs_error *err);
-/* The report of the newest run of command in environment env (NULL:
- * none), or *report NULL when there is none. */
+int state_start_run(const db_driver *d, db_conn *c, const char *run_id,
+		    const char *command, const char *env, const char *started,
+		    const char *doc, dbs_error *err);
+int state_beat_run(const db_driver *d, db_conn *c, const char *run_id, const char *doc,
+		   dbs_error *err);
+/* Rows (run_id, command, environment, started_at, finished_at, status,
+ * heartbeat_ms, report) of the newest limit runs, or of run id (not
+ * NULL); none when there is no history. */
+int state_runs(const db_driver *d, db_conn *c, const char *id, int limit, db_rows **rows,
+	       dbs_error *err);
+/* The report of the newest finished run of command in environment env
+ * (NULL: none), or *report NULL when there is none. */
 int state_last_run(const db_driver *d, db_conn *c, const char *command, const char *env,
 		   char **report, dbs_error *err);
 

@@ -1,0 +1,276 @@
+/*
+ * live.c - a run's row while it runs.
+ *
+ * run_begin inserts the row as 'running' with a live document; then a
+ * thread of its own, on a connection of its own (never inside the
+ * migration's transaction), writes the document again with a heartbeat
+ * once a second, until run_end stops it and writes the final report.  A
+ * reader that sees a 'running' row whose heartbeat is older than
+ * heartbeat_timeout knows the run was killed (ops/runs.c: "abandoned").
+ *
+ * The run's code only sets a few fields under the mutex (live_step,
+ * live_data, ...); the thread builds the JSON from them, so nothing of
+ * jansson is shared between the two threads.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctx/ctx.h"
+
+struct live {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	int stop, started;
+	const db_driver *d;
+	db_conn *conn;             /* the thread's */
+	/* set once, before the thread starts */
+	char id[64];
+	char *command, *env, *database, *started_at, *session;
+	int64_t start_ms;          /* wall clock */
+	json_t *counters;          /* the database's counters at the start */
+	/* set by the run, under mu */
+	char step[256], current[256];
+	size_t done, total;
+	int has_data;
+	char data_file[256];
+	dbs_data_progress data;
+	json_t *warnings, *errors;  /* arrays of strings */
+	int64_t beats, misses;
+};
+
+/* The database's counters now, as {name: value} (labelled ones apart). */
+static json_t *counters_now(const db_driver *d, db_conn *c)
+{
+	db_rows *r = NULL;
+	dbs_error e = { 0 };
+	json_t *o = NULL;
+	if (!db_metrics(d, c, &r, &e)) {
+		o = json_object();
+		for (size_t i = 0; i < r->nrows; i++)
+			if (DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 1), "counter") && DB_VAL(r, i, 3))
+				json_object_set_new(o, DB_VAL(r, i, 0),
+						    json_integer(strtoll(DB_VAL(r, i, 3), NULL, 10)));
+	}
+	db_rows_free(r);
+	dbs_error_clear(&e);
+	return o;
+}
+
+/* The live document (under mu). */
+static json_t *live_doc(live *l)
+{
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	char at[32];
+	utc_now(at);
+	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:i, s:s, s:s?, s:s}",
+		"run_id", l->id, "command", l->command, "environment", l->env,
+		"database", l->database, "started_at", l->started_at, "status", "running",
+		"pid", (int)getpid(), "host", host, "session", l->session, "heartbeat_at", at);
+	json_object_set_new(doc, "step", *l->step ? json_string(l->step) : json_null());
+	if (*l->current)
+		json_object_set_new(doc, "current", json_string(l->current));
+	json_object_set_new(doc, "steps_done", json_integer((json_int_t)l->done));
+	json_object_set_new(doc, "steps_total",
+			    l->total ? json_integer((json_int_t)l->total) : json_null());
+	if (l->has_data) {
+		const dbs_data_progress *p = &l->data;
+		json_t *d = json_pack("{s:s, s:I, s:I, s:f, s:I, s:I, s:b, s:I}", "file", l->data_file,
+			"rows_done", (json_int_t)p->rows_done, "rows_total", (json_int_t)p->total,
+			"rate", p->rate, "batch_size", (json_int_t)p->batch_size,
+			"batches", (json_int_t)p->batches, "waiting_for_lag", p->waiting_lag,
+			"lag_ms", (json_int_t)p->lag_ms);
+		json_object_set_new(d, "eta_s", p->eta_s >= 0 ? json_real(p->eta_s) : json_null());
+		json_object_set_new(d, "percent", p->total > 0 ? json_real(
+			p->rows_done >= p->total ? 100.0 : 100.0 * p->rows_done / p->total) : json_null());
+		json_object_set_new(doc, "data", d);
+	}
+	json_object_set(doc, "warnings", l->warnings);
+	json_object_set(doc, "errors", l->errors);
+	if (l->counters)
+		json_object_set_new(doc, "database_start", json_pack("{s:I, s:O}", "at_ms",
+				    (json_int_t)l->start_ms, "counters", l->counters));
+	return doc;
+}
+
+static char *live_text(live *l)
+{
+	json_t *doc = live_doc(l);
+	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	return text;
+}
+
+static void *beat(void *arg)
+{
+	live *l = arg;
+	pthread_mutex_lock(&l->mu);
+	while (!l->stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->mu, &until) == 0)
+			;
+		if (l->stop)
+			break;
+		char *text = live_text(l);
+		pthread_mutex_unlock(&l->mu);
+		dbs_error e = { 0 };
+		int rc = state_beat_run(l->d, l->conn, l->id, text, &e);
+		dbs_error_clear(&e);
+		free(text);
+		pthread_mutex_lock(&l->mu);
+		/* a beat that could not be written (SQLite's one writer is busy)
+		 * is tried again in a second */
+		rc ? l->misses++ : l->beats++;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+void live_start(dbs_ctx *ctx, const run *r)
+{
+	if (ctx->live || r->nested || !r->have_state)
+		return;
+	live *l = xcalloc(1, sizeof(*l));
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->wake, NULL);
+	l->d = ctx->driver;
+	memcpy(l->id, r->id, sizeof(l->id));
+	l->command = xstrdup(r->command);
+	l->env = ctx->opts.env ? xstrdup(ctx->opts.env) : NULL;
+	l->database = xstrdup(ctx->display_url);
+	l->started_at = xstrdup(r->started);
+	l->warnings = json_array();
+	l->errors = json_array();
+	dbs_error e = { 0 };
+	db_session(ctx->driver, ctx->conn, &l->session, &e);
+	dbs_error_clear(&e);
+	l->start_ms = wall_ms();
+	l->counters = counters_now(ctx->driver, ctx->conn);
+	ctx->live = l;
+	char *text = live_text(l);
+	int rc = state_start_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
+				 r->started, text, &e);
+	free(text);
+	if (rc) {
+		ctx_log(ctx, "[%s] could not record the run as running: %s", r->id, e.message);
+	} else if (db_connect(ctx->driver, &l->conn, ctx->opts.database, &e)) {
+		ctx_log(ctx, "[%s] no heartbeat: %s", r->id, e.message);
+	} else {
+		/* a beat never waits long for a lock: it is tried again */
+		db_set_lock_wait(ctx->driver, l->conn, 200);
+		l->started = !pthread_create(&l->thread, NULL, beat, l);
+	}
+	dbs_error_clear(&e);
+}
+
+json_t *live_stop(dbs_ctx *ctx)
+{
+	live *l = ctx->live;
+	if (!l)
+		return NULL;
+	ctx->live = NULL;
+	if (l->started) {
+		pthread_mutex_lock(&l->mu);
+		l->stop = 1;
+		pthread_cond_signal(&l->wake);
+		pthread_mutex_unlock(&l->mu);
+		pthread_join(l->thread, NULL);
+	}
+	if (l->conn)
+		db_close(l->d, l->conn);
+	/* what the database did during the run: each counter's change */
+	json_t *delta = NULL, *now = l->counters ? counters_now(ctx->driver, ctx->conn) : NULL;
+	if (now) {
+		delta = json_object();
+		const char *k;
+		json_t *v;
+		json_object_foreach(now, k, v) {
+			json_t *was = json_object_get(l->counters, k);
+			if (was)
+				json_object_set_new(delta, k, json_integer(json_integer_value(v) -
+									   json_integer_value(was)));
+		}
+		json_object_set_new(delta, "duration_ms", json_integer(wall_ms() - l->start_ms));
+		json_decref(now);
+	}
+	ctx_log(ctx, "[%s] heartbeats: %lld written, %lld missed", l->id, (long long)l->beats,
+		(long long)l->misses);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->wake);
+	free(l->command);
+	free(l->env);
+	free(l->database);
+	free(l->started_at);
+	free(l->session);
+	json_decref(l->counters);
+	json_decref(l->warnings);
+	json_decref(l->errors);
+	free(l);
+	return delta;
+}
+
+static void copy_text(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total)
+{
+	live *l = ctx->live;
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	if (ctx->outer) {  /* within a step of a release */
+		copy_text(l->current, sizeof(l->current), label);
+	} else {
+		copy_text(l->step, sizeof(l->step), label);
+		l->current[0] = '\0';
+		l->done = done;
+		l->total = total;
+		if (label)
+			l->has_data = 0;
+	}
+	pthread_mutex_unlock(&l->mu);
+}
+
+void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p)
+{
+	live *l = ctx->live;
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->has_data = 1;
+	copy_text(l->data_file, sizeof(l->data_file), file);
+	l->data = *p;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Keep the newest few lines of a list. */
+static void add_line(live *l, json_t *list, const char *line)
+{
+	pthread_mutex_lock(&l->mu);
+	if (json_array_size(list) >= 50)
+		json_array_remove(list, 0);
+	json_array_append_new(list, json_string(line));
+	pthread_mutex_unlock(&l->mu);
+}
+
+void live_warning(dbs_ctx *ctx, const char *line)
+{
+	if (ctx->live)
+		add_line(ctx->live, ctx->live->warnings, line);
+}
+
+void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err)
+{
+	if (!ctx->live || !err)
+		return;
+	char *line = xprintf("%s: %s", what, err->message ? err->message : "failed");
+	add_line(ctx->live, ctx->live->errors, line);
+	free(line);
+}
