@@ -114,6 +114,9 @@ char *dbs_redact_url(const char *url);
  * typed (libpq's grammar): 1 and [*off, *off + *len), or 0 when none. */
 int dbs_url_password(const char *url, size_t from, size_t *off, size_t *len);
 
+/* Are the two secrets (tokens) equal?  Compared in constant time. */
+int dbs_secret_equal(const char *a, const char *b);
+
 /* Milliseconds of a duration: digits, an optional fraction and a unit (ms,
  * s, min, h, d), or bare digits meaning seconds; -1 if it is not one. */
 int dbs_parse_duration(const char *s, int *ms);

@@ -88,13 +88,31 @@ void render_data(FILE *out, const json_t *doc, const char *file);
 void render_backups(FILE *out, const json_t *doc);
 void render_prune(FILE *out, const json_t *doc);
 void render_lint(FILE *out, const json_t *doc, int color);
+void render_runs(FILE *out, const json_t *doc);
+/* A run of a runs list (or a run's document): where it is, or how it
+ * ended, in a few words. */
+void run_progress(const json_t *run, char *buf, size_t n);
+void render_server(FILE *out, const json_t *server);
+
+/* serve's answers, from the runs, the selected run, the status and the
+ * metrics documents: the HTML page (fragment: its body alone, page.c) and
+ * the Prometheus text (prom.c).  Caller frees. */
+char *page_html(const json_t *runs, const json_t *run, const json_t *status,
+		const json_t *metrics, int fragment);
+char *prom_text(const json_t *runs, const json_t *run, const json_t *status,
+		const json_t *metrics);
 /* Parse report and render it to stdout; -1 if it is not JSON. */
 int render_report(const char *report, void (*render)(FILE *, const json_t *));
 
 /* The commands, one file each: check_X reads the arguments, cmd_X runs. */
 int check_new(cli *g);
 int cmd_new(cli *g, dbs_ctx *ctx);
+int check_status(cli *g);
 int cmd_status(cli *g, dbs_ctx *ctx);
+int check_watch(cli *g);
+int cmd_watch(cli *g, dbs_ctx *ctx);
+int check_serve(cli *g);
+int cmd_serve(cli *g, dbs_ctx *ctx);
 int check_plan(cli *g);
 int cmd_plan(cli *g, dbs_ctx *ctx);
 int check_migrate(cli *g);
@@ -133,6 +151,6 @@ void print_warnings(const cli *g, const char *warn);
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
 	backup_options[], verify_options[], repair_options[], notify_options[],
-	release_options[];
+	release_options[], status_options[], watch_options[], serve_options[];
 
 #endif

@@ -1,13 +1,54 @@
-/* cmd_status.c - dbshift status: every migration and its state. */
+/* cmd_status.c - dbshift status: every migration and its state, or
+ * (--runs) the newest runs and where each is. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
+static int runs, nruns = 20;
+static const char *limit;
+
+const cli_option status_options[] = {
+	{ "--runs", &runs, NULL, "the newest runs instead: running, abandoned, how each ended" },
+	{ "--limit", NULL, &limit, "how many runs --runs lists (20)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+int check_status(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "status takes no arguments");
+	if (limit && !runs)
+		return usage_error(g, "--limit goes with --runs");
+	if (limit && parse_count(g, "--limit", limit, &nruns))
+		return 2;
+	if (runs)
+		g->need = NEED_DB;
+	return 0;
+}
+
+static int show_runs(cli *g, dbs_ctx *ctx)
+{
+	char *doc = NULL;
+	int rc = dbs_runs_json(ctx, nruns, &doc);
+	if (rc) {
+		free(doc);
+		return report_failure(g, dbs_last_error(ctx));
+	}
+	if (g->json)
+		printf("%s\n", doc);
+	else
+		render_report(doc, render_runs);
+	free(doc);
+	return 0;
+}
+
 int cmd_status(cli *g, dbs_ctx *ctx)
 {
 	size_t n;
 	int rc;
+	if (runs)
+		return show_runs(g, ctx);
 	if ((rc = dbs_status(ctx, &n)))
 		return report_failure(g, dbs_last_error(ctx));
 	if (g->json) {

@@ -345,3 +345,101 @@ int render_report(const char *report, void (*render)(FILE *, const json_t *))
 	json_decref(doc);
 	return 0;
 }
+
+/* What a run is at, in a few words: its step and a data run's rows while
+ * it runs; its summary (or error) once it ended. */
+void run_progress(const json_t *run, char *buf, size_t n)
+{
+	const char *st = str(run, "status");
+	size_t at = 0;
+#define PUT(...) do { int k_ = snprintf(buf + at, at < n ? n - at : 0, __VA_ARGS__); \
+		      if (k_ > 0) at += (size_t)k_; } while (0)
+	buf[0] = '\0';
+	if (!strcmp(st, "running") || !strcmp(st, "abandoned")) {
+		const json_t *total = json_object_get(run, "steps_total");
+		PUT("%s", *str(run, "step") ? str(run, "step") : "starting");
+		if (json_is_integer(total) && json_integer_value(total) > 1)
+			PUT(" (step %lld of %lld)", num(run, "steps_done") + 1, (long long)json_integer_value(total));
+		if (*str(run, "current"))
+			PUT(": %s", str(run, "current"));
+		const json_t *d = json_object_get(run, "data");
+		if (json_is_object(d)) {
+			PUT(", %lld/%lld rows", num(d, "rows_done"), num(d, "rows_total"));
+			if (json_is_number(json_object_get(d, "percent")))
+				PUT(" (%.1f%%)", json_number_value(json_object_get(d, "percent")));
+			PUT(", %.0f rows/s", json_number_value(json_object_get(d, "rate")));
+			if (json_is_number(json_object_get(d, "eta_s")))
+				PUT(", ETA %.0f s", json_number_value(json_object_get(d, "eta_s")));
+			if (yes(d, "waiting_for_lag"))
+				PUT(", waiting for replica lag");
+		}
+		if (!strcmp(st, "abandoned"))
+			PUT("; its process is gone (heartbeat %lld s ago)",
+			    num(run, "heartbeat_age_ms") / 1000);
+	} else {
+		const json_t *s = json_object_get(run, "summary");
+		const json_t *d = json_object_get(run, "data");
+		if (json_is_object(d) && json_object_get(d, "rows_changed"))
+			PUT("%s: %lld rows changed%s", str(d, "file"), num(d, "rows_changed"),
+			    yes(d, "finished") ? ", finished" : "");
+		else if (json_is_object(s))
+			PUT("%lld succeeded, %lld failed", num(s, "succeeded"), num(s, "failed"));
+		const json_t *e = json_object_get(run, "error");
+		const char *why = json_is_object(e) ? str(e, "message") : json_string_value(e);
+		if (why && *why)
+			PUT("%s%s", at ? ": " : "", why);
+	}
+	if (num(run, "warnings") > 0)
+		PUT(" [%lld warning%s]", num(run, "warnings"), num(run, "warnings") > 1 ? "s" : "");
+#undef PUT
+}
+
+void render_runs(FILE *out, const json_t *doc)
+{
+	const json_t *runs = json_object_get(doc, "runs");
+	fprintf(out, "database: %s\n\n", str(doc, "database"));
+	if (!json_array_size(runs)) {
+		fprintf(out, "no runs recorded yet\n");
+		return;
+	}
+	fprintf(out, "%-32s  %-10s  %-9s  %-22s  %s\n", "RUN", "COMMAND", "STATUS", "STARTED",
+		"PROGRESS");
+	for (size_t i = 0; i < json_array_size(runs); i++) {
+		const json_t *r = json_array_get(runs, i);
+		char what[512];
+		run_progress(r, what, sizeof(what));
+		fprintf(out, "%-32s  %-10s  %-9s  %-22s  %s\n", str(r, "run_id"), str(r, "command"),
+			str(r, "status"), str(r, "started_at"), what);
+	}
+}
+
+/* What the server says of a running run's session: its progress views
+ * and the locks it waits for, a line each. */
+void render_server(FILE *out, const json_t *server)
+{
+	const json_t *act = json_object_get(server, "activity");
+	const json_t *prog = json_object_get(server, "progress");
+	const json_t *waits = json_object_get(server, "lock_waits");
+	if (*str(server, "error"))
+		fprintf(out, "  server: %s\n", str(server, "error"));
+	if (json_is_object(act) && *str(act, "wait_event"))
+		fprintf(out, "  server: %s, waiting on %s, statement running %lld s\n",
+			str(act, "state"), str(act, "wait_event"), num(act, "statement_ms") / 1000);
+	for (size_t i = 0; i < json_array_size(prog); i++) {
+		const json_t *p = json_array_get(prog, i);
+		fprintf(out, "  %s on %s: %s", str(p, "view"), str(p, "relation"), str(p, "phase"));
+		if (json_is_number(json_object_get(p, "percent")))
+			fprintf(out, ", %.1f%% (%lld of %lld %s)",
+				json_number_value(json_object_get(p, "percent")), num(p, "done"),
+				num(p, "total"), str(p, "unit"));
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < json_array_size(waits); i++) {
+		const json_t *w = json_array_get(waits, i);
+		fprintf(out, "  waiting %lld s for a %s lock (%s%s%s), held by pid %lld (user %s, "
+			"%s, %lld s in its transaction)\n", num(w, "waiting_ms") / 1000, str(w, "mode"),
+			str(w, "lock_type"), *str(w, "relation") ? " on " : "", str(w, "relation"),
+			num(w, "blocker_pid"), str(w, "blocker_user"), str(w, "blocker_state"),
+			num(w, "blocker_transaction_ms") / 1000);
+	}
+}

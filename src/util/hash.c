@@ -1,6 +1,10 @@
 /*
- * hash.c - SHA-256 as hex (OpenSSL's EVP).
+ * hash.c - SHA-256 as hex (OpenSSL's EVP), and secrets compared in
+ * constant time.
  */
+#include <string.h>
+
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "util/util.h"
@@ -13,4 +17,16 @@ void sha256_hex(const char *data, size_t n, char out[65])
 	for (unsigned int i = 0; i < mdlen && i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	out[64] = '\0';
+}
+
+/* Equal secrets?  Their digests are compared with CRYPTO_memcmp, so the
+ * time taken tells nothing of where they differ, nor of their lengths. */
+int dbs_secret_equal(const char *a, const char *b)
+{
+	unsigned char da[EVP_MAX_MD_SIZE], db[EVP_MAX_MD_SIZE];
+	unsigned int na = 0, nb = 0;
+	if (!EVP_Digest(a, strlen(a), da, &na, EVP_sha256(), NULL) ||
+	    !EVP_Digest(b, strlen(b), db, &nb, EVP_sha256(), NULL) || na != nb)
+		return 0;
+	return CRYPTO_memcmp(da, db, na) == 0;
 }

@@ -793,9 +793,9 @@ static int sq_metrics(db_conn *c, db_rows **rows, dbs_error *err)
 		free(w);
 	}
 	char *q = sqlite3_mprintf(
-		"SELECT 'page_count', 'gauge', '', page_count FROM pragma_page_count() "
-		"UNION ALL SELECT 'page_size', 'gauge', '', page_size FROM pragma_page_size() "
-		"UNION ALL SELECT 'freelist_count', 'gauge', '', freelist_count "
+		"SELECT 'pages', 'gauge', '', page_count FROM pragma_page_count() "
+		"UNION ALL SELECT 'page_size_bytes', 'gauge', '', page_size FROM pragma_page_size() "
+		"UNION ALL SELECT 'free_pages', 'gauge', '', freelist_count "
 		"FROM pragma_freelist_count() "
 		"UNION ALL SELECT 'database_bytes', 'gauge', '', "
 		"(SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size()) "

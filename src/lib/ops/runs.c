@@ -69,10 +69,10 @@ static json_t *run_line(const json_t *doc)
 			json_object_set(o, keys[k], v);
 	}
 	const json_t *d = json_object_get(doc, "data");
-	if (json_is_object(d) && json_object_get(d, "rows_done")) {
+	if (json_is_object(d)) {  /* live progress, or a finished data run's facts */
 		json_t *p = json_object();
 		const char *dk[] = { "file", "rows_done", "rows_total", "percent", "rate", "eta_s",
-				     "waiting_for_lag" };
+				     "waiting_for_lag", "rows_changed", "finished" };
 		for (size_t k = 0; k < sizeof(dk) / sizeof(dk[0]); k++)
 			if (json_object_get(d, dk[k]))
 				json_object_set(p, dk[k], json_object_get(d, dk[k]));
