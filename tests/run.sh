@@ -47,6 +47,7 @@ run_suite() {  # NAME BUILD_DIR MESON_OPTIONS...
 		echo "not ok - build $name"; failed=$((failed + 1)); return
 	fi
 	local p0=$passed f0=$failed
+	export ARTIFACTS="$PWD/$dir/artifacts"  # the integration tests' screenshots
 	count_unit "$dir"
 	count_script lint tests/lint/run.sh "$dir"
 	count_script integration tests/integration/run.sh "$dir"

@@ -25,7 +25,8 @@ struct live {
 	pthread_cond_t wake;
 	int stop, started;
 	const db_driver *d;
-	db_conn *conn;             /* the thread's */
+	char *url;
+	db_conn *conn;             /* the thread's, made at its first beat */
 	/* set once, before the thread starts */
 	char id[64];
 	char *command, *env, *database, *started_at, *session;
@@ -41,13 +42,13 @@ struct live {
 	int64_t beats, misses;
 };
 
-/* The database's counters now, as {name: value} (labelled ones apart). */
+/* The database's counters now, as {name: value}, or NULL when it has none. */
 static json_t *counters_now(const db_driver *d, db_conn *c)
 {
 	db_rows *r = NULL;
 	dbs_error e = { 0 };
 	json_t *o = NULL;
-	if (!db_metrics(d, c, &r, &e)) {
+	if (!db_metrics(d, c, 0, &r, &e)) {
 		o = json_object();
 		for (size_t i = 0; i < r->nrows; i++)
 			if (DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 1), "counter") && DB_VAL(r, i, 3))
@@ -56,6 +57,10 @@ static json_t *counters_now(const db_driver *d, db_conn *c)
 	}
 	db_rows_free(r);
 	dbs_error_clear(&e);
+	if (!json_object_size(o)) {  /* a database that counts nothing */
+		json_decref(o);
+		o = NULL;
+	}
 	return o;
 }
 
@@ -119,7 +124,13 @@ static void *beat(void *arg)
 		char *text = live_text(l);
 		pthread_mutex_unlock(&l->mu);
 		dbs_error e = { 0 };
-		int rc = state_beat_run(l->d, l->conn, l->id, text, &e);
+		/* connected here, not at the start: a run shorter than a second
+		 * pays for no connection */
+		int rc = l->conn ? 0 : db_connect(l->d, &l->conn, l->url, &e);
+		if (!rc && !l->beats && !l->misses)
+			db_set_lock_wait(l->d, l->conn, 200);  /* a beat never waits long */
+		if (!rc)
+			rc = state_beat_run(l->d, l->conn, l->id, text, &e);
 		dbs_error_clear(&e);
 		free(text);
 		pthread_mutex_lock(&l->mu);
@@ -139,6 +150,7 @@ void live_start(dbs_ctx *ctx, const run *r)
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->wake, NULL);
 	l->d = ctx->driver;
+	l->url = xstrdup(ctx->opts.database);
 	memcpy(l->id, r->id, sizeof(l->id));
 	l->command = xstrdup(r->command);
 	l->env = ctx->opts.env ? xstrdup(ctx->opts.env) : NULL;
@@ -156,15 +168,10 @@ void live_start(dbs_ctx *ctx, const run *r)
 	int rc = state_start_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
 				 r->started, text, &e);
 	free(text);
-	if (rc) {
+	if (rc)
 		ctx_log(ctx, "[%s] could not record the run as running: %s", r->id, e.message);
-	} else if (db_connect(ctx->driver, &l->conn, ctx->opts.database, &e)) {
-		ctx_log(ctx, "[%s] no heartbeat: %s", r->id, e.message);
-	} else {
-		/* a beat never waits long for a lock: it is tried again */
-		db_set_lock_wait(ctx->driver, l->conn, 200);
-		l->started = !pthread_create(&l->thread, NULL, beat, l);
-	}
+	else if (!(l->started = !pthread_create(&l->thread, NULL, beat, l)))
+		ctx_log(ctx, "[%s] no heartbeat: no thread for it", r->id);
 	dbs_error_clear(&e);
 }
 
@@ -202,6 +209,7 @@ json_t *live_stop(dbs_ctx *ctx)
 		(long long)l->misses);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->wake);
+	free(l->url);
 	free(l->command);
 	free(l->env);
 	free(l->database);

@@ -271,11 +271,11 @@ int db_lock_waits(const db_driver *d, db_conn *c, const char *session, db_rows *
 	return d->intro->lock_waits(c, session, rows, err);
 }
 
-int db_metrics(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err)
+int db_metrics(const db_driver *d, db_conn *c, int all, db_rows **rows, dbs_error *err)
 {
 	if (!d->intro->metrics)
 		return no_rows(rows, 4);
-	return d->intro->metrics(c, rows, err);
+	return d->intro->metrics(c, all, rows, err);
 }
 
 int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format, int jobs,

@@ -170,13 +170,14 @@ typedef struct db_intro {
 	 * relation, ms waited, blocker pid, user, application, state, ms in
 	 * its transaction) of the locks it waits for and who holds them.
 	 * metrics: rows (name, "counter" or "gauge", label "key=value" or "",
-	 * value) of the database.  NULL: the database has none of it.
+	 * value) of the database; only the counters, which are cheap to read,
+	 * unless all.  NULL: the database has none of it.
 	 */
 	int (*session)(db_conn *c, char **id, dbs_error *err);
 	int (*activity)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
 	int (*progress)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
 	int (*lock_waits)(db_conn *c, const char *session, db_rows **rows, dbs_error *err);
-	int (*metrics)(db_conn *c, db_rows **rows, dbs_error *err);
+	int (*metrics)(db_conn *c, int all, db_rows **rows, dbs_error *err);
 } db_intro;
 
 typedef struct db_archive {
@@ -265,7 +266,7 @@ int db_progress(const db_driver *d, db_conn *c, const char *session, db_rows **r
 		dbs_error *err);
 int db_lock_waits(const db_driver *d, db_conn *c, const char *session, db_rows **rows,
 		  dbs_error *err);
-int db_metrics(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
+int db_metrics(const db_driver *d, db_conn *c, int all, db_rows **rows, dbs_error *err);
 int db_can_split(const db_driver *d);
 int db_can_run_tx(const db_driver *d);
 /* The dump format for a request (NULL: the default), or NULL when the

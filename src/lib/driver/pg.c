@@ -996,24 +996,29 @@ static int pg_lock_waits(db_conn *c, const char *session, db_rows **rows, dbs_er
 	return rc;
 }
 
-static int pg_metrics(db_conn *c, db_rows **rows, dbs_error *err)
+static int pg_metrics(db_conn *c, int all, db_rows **rows, dbs_error *err)
 {
-	return run_query(c->pg,
+	static const char counters[] =
 		"SELECT m.name, m.kind, '', m.value::text FROM pg_stat_database d, LATERAL (VALUES "
 		" ('commits', 'counter', d.xact_commit), ('rollbacks', 'counter', d.xact_rollback), "
 		" ('blocks_read', 'counter', d.blks_read), ('blocks_hit', 'counter', d.blks_hit), "
 		" ('deadlocks', 'counter', d.deadlocks), ('temp_bytes', 'counter', d.temp_bytes), "
 		" ('rows_inserted', 'counter', d.tup_inserted), "
 		" ('rows_updated', 'counter', d.tup_updated), "
-		" ('rows_deleted', 'counter', d.tup_deleted), "
-		" ('database_bytes', 'gauge', pg_database_size(d.datid))) m(name, kind, value) "
-		"WHERE d.datname = current_database() "
+		" ('rows_deleted', 'counter', d.tup_deleted)) m(name, kind, value) "
+		"WHERE d.datname = current_database()";
+	static const char gauges[] =
+		" UNION ALL SELECT 'database_bytes', 'gauge', '', "
+		"pg_database_size(current_database())::text "
 		"UNION ALL SELECT 'connections', 'gauge', 'state=' || coalesce(state, 'unknown'), "
 		"count(*)::text FROM pg_stat_activity WHERE datname = current_database() GROUP BY state "
 		"UNION ALL SELECT 'replica_lag_ms', 'gauge', 'replica=' || coalesce(nullif("
 		"application_name, ''), host(client_addr), 'local'), (coalesce(extract(epoch FROM "
-		"replay_lag), 0) * 1000)::bigint::text FROM pg_stat_replication",
-		0, NULL, rows, err);
+		"replay_lag), 0) * 1000)::bigint::text FROM pg_stat_replication";
+	char *sql = xprintf("%s%s", counters, all ? gauges : "");
+	int rc = run_query(c->pg, sql, 0, NULL, rows, err);
+	free(sql);
+	return rc;
 }
 
 static const db_core pg_core = {

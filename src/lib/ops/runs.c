@@ -254,7 +254,7 @@ int dbs_metrics_json(dbs_ctx *ctx, char **out)
 {
 	static const char *const keys[] = { "name", "kind", "label", "#value", NULL };
 	db_rows *r = NULL;
-	int rc = db_metrics(ctx->driver, ctx->conn, &r, &ctx->err);
+	int rc = db_metrics(ctx->driver, ctx->conn, 1, &r, &ctx->err);
 	if (rc) {
 		*out = dbs_error_json("metrics", &ctx->err);
 		return rc;
