@@ -12,18 +12,6 @@
 
 #include "cli.h"
 
-static const char *str(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static long long num(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? json_integer_value(v) : (long long)json_number_value(v);
-}
-
 /* text, escaped for HTML (element content and quoted attributes) */
 static void esc(FILE *f, const char *s)
 {
@@ -58,7 +46,7 @@ static void list_lines(FILE *f, const char *title, const json_t *lines, const ch
 
 static void data_progress(FILE *f, const json_t *d)
 {
-	long long done = num(d, "rows_done"), total = num(d, "rows_total");
+	long long done = jnum(d, "rows_done"), total = jnum(d, "rows_total");
 	const json_t *pct = json_object_get(d, "percent");
 	fprintf(f, "<div class=\"bar\"><progress id=\"data-progress\" max=\"%lld\" value=\"%lld\">"
 		"</progress> <span id=\"rows\" data-rows-done=\"%lld\">%lld / %lld rows", total > 0 ?
@@ -66,18 +54,18 @@ static void data_progress(FILE *f, const json_t *d)
 	if (json_is_number(pct))
 		fprintf(f, " (%.1f%%)", json_number_value(pct));
 	fputs("</span></div><p class=\"facts\">", f);
-	tag_text(f, "<span>", str(d, "file"), "</span> ");
+	tag_text(f, "<span>", jstr(d, "file"), "</span> ");
 	fprintf(f, "<span>%.0f rows/s</span> ", json_number_value(json_object_get(d, "rate")));
 	if (json_is_number(json_object_get(d, "eta_s")))
 		fprintf(f, "<span id=\"eta\">ETA %.0f s</span> ",
 			json_number_value(json_object_get(d, "eta_s")));
 	else
 		fputs("<span id=\"eta\">ETA unknown</span> ", f);
-	fprintf(f, "<span>batch %lld rows</span> <span>%lld batches</span>", num(d, "batch_size"),
-		num(d, "batches"));
+	fprintf(f, "<span>batch %lld rows</span> <span>%lld batches</span>", jnum(d, "batch_size"),
+		jnum(d, "batches"));
 	if (json_is_true(json_object_get(d, "waiting_for_lag")))
 		fprintf(f, " <span class=\"warn\">waiting for replica lag (%lld ms)</span>",
-			num(d, "lag_ms"));
+			jnum(d, "lag_ms"));
 	fputs("</p>", f);
 }
 
@@ -87,26 +75,26 @@ static void server_view(FILE *f, const json_t *server)
 	const json_t *prog = json_object_get(server, "progress");
 	const json_t *waits = json_object_get(server, "lock_waits");
 	fputs("<h3>In the server</h3>", f);
-	if (*str(server, "error"))
-		tag_text(f, "<p class=\"bad\">", str(server, "error"), "</p>");
+	if (*jstr(server, "error"))
+		tag_text(f, "<p class=\"bad\">", jstr(server, "error"), "</p>");
 	if (json_is_object(act)) {
-		tag_text(f, "<p id=\"activity\">session ", str(act, "state"), "");
-		if (*str(act, "wait_event"))
-			tag_text(f, ", waiting on ", str(act, "wait_event"), "");
-		fprintf(f, ", statement running %lld s</p>", num(act, "statement_ms") / 1000);
+		tag_text(f, "<p id=\"activity\">session ", jstr(act, "state"), "");
+		if (*jstr(act, "wait_event"))
+			tag_text(f, ", waiting on ", jstr(act, "wait_event"), "");
+		fprintf(f, ", statement running %lld s</p>", jnum(act, "statement_ms") / 1000);
 	}
 	for (size_t i = 0; i < json_array_size(prog); i++) {
 		const json_t *p = json_array_get(prog, i);
 		const json_t *pct = json_object_get(p, "percent");
 		fputs("<div class=\"pgprogress\">", f);
-		tag_text(f, "<b>", str(p, "view"), "</b> on ");
-		tag_text(f, "<code>", str(p, "relation"), "</code>: ");
-		tag_text(f, "<span class=\"phase\">", str(p, "phase"), "</span>");
+		tag_text(f, "<b>", jstr(p, "view"), "</b> on ");
+		tag_text(f, "<code>", jstr(p, "relation"), "</code>: ");
+		tag_text(f, "<span class=\"phase\">", jstr(p, "phase"), "</span>");
 		if (json_is_number(pct))
 			fprintf(f, " <progress max=\"100\" value=\"%.1f\"></progress> "
 				"<span class=\"pct\">%.1f%%</span> (%lld of %lld %s)",
-				json_number_value(pct), json_number_value(pct), num(p, "done"),
-				num(p, "total"), str(p, "unit"));
+				json_number_value(pct), json_number_value(pct), jnum(p, "done"),
+				jnum(p, "total"), jstr(p, "unit"));
 		fputs("</div>", f);
 	}
 	if (json_array_size(waits)) {
@@ -114,14 +102,14 @@ static void server_view(FILE *f, const json_t *server)
 		      "<th>held by pid</th><th>user</th><th>state</th><th>in transaction</th></tr>", f);
 		for (size_t i = 0; i < json_array_size(waits); i++) {
 			const json_t *w = json_array_get(waits, i);
-			tag_text(f, "<tr><td>", str(w, "mode"), "</td>");
-			tag_text(f, "<td>", *str(w, "relation") ? str(w, "relation") : str(w, "lock_type"),
+			tag_text(f, "<tr><td>", jstr(w, "mode"), "</td>");
+			tag_text(f, "<td>", *jstr(w, "relation") ? jstr(w, "relation") : jstr(w, "lock_type"),
 				 "</td>");
-			fprintf(f, "<td>%lld s</td><td>%lld</td>", num(w, "waiting_ms") / 1000,
-				num(w, "blocker_pid"));
-			tag_text(f, "<td>", str(w, "blocker_user"), "</td>");
-			tag_text(f, "<td>", str(w, "blocker_state"), "</td>");
-			fprintf(f, "<td>%lld s</td></tr>", num(w, "blocker_transaction_ms") / 1000);
+			fprintf(f, "<td>%lld s</td><td>%lld</td>", jnum(w, "waiting_ms") / 1000,
+				jnum(w, "blocker_pid"));
+			tag_text(f, "<td>", jstr(w, "blocker_user"), "</td>");
+			tag_text(f, "<td>", jstr(w, "blocker_state"), "</td>");
+			fprintf(f, "<td>%lld s</td></tr>", jnum(w, "blocker_transaction_ms") / 1000);
 		}
 		fputs("</table>", f);
 	}
@@ -137,60 +125,61 @@ static void finished_steps(FILE *f, const json_t *steps)
 	for (size_t i = 0; i < json_array_size(steps); i++) {
 		const json_t *s = json_array_get(steps, i);
 		char what[512];
-		if (*str(s, "step"))
-			snprintf(what, sizeof(what), "%s", str(s, "step"));
-		else if (*str(s, "hook"))
-			snprintf(what, sizeof(what), "hook %s", str(s, "hook"));
+		if (*jstr(s, "step"))
+			snprintf(what, sizeof(what), "%s", jstr(s, "step"));
+		else if (*jstr(s, "hook"))
+			snprintf(what, sizeof(what), "hook %s", jstr(s, "hook"));
 		else
-			snprintf(what, sizeof(what), "%s%s%s_%s %s", str(s, "app"), *str(s, "app") ? "/"
-				 : "", str(s, "version"), str(s, "name"), str(s, "action"));
+			snprintf(what, sizeof(what), "%s%s%s_%s %s", jstr(s, "app"), *jstr(s, "app") ? "/"
+				 : "", jstr(s, "version"), jstr(s, "name"), jstr(s, "action"));
 		tag_text(f, "<tr><td>", what, "</td>");
-		tag_text(f, "<td class=\"", str(s, "status"), "\">");
-		esc(f, str(s, "status"));
-		fprintf(f, "</td><td>%lld ms</td></tr>", num(s, "duration_ms"));
+		tag_text(f, "<td class=\"", jstr(s, "status"), "\">");
+		esc(f, jstr(s, "status"));
+		fprintf(f, "</td><td>%lld ms</td></tr>", jnum(s, "duration_ms"));
 	}
 	fputs("</table>", f);
 }
 
 static void run_section(FILE *f, const json_t *run)
 {
-	const char *st = str(run, "status");
-	if (!*str(run, "run_id")) {
-		fputs("<section id=\"run\"><h2>No run yet</h2><p class=\"quiet\">", f);
-		esc(f, *str(run, "message") ? str(run, "message") : "nothing is recorded yet");
+	const char *st = jstr(run, "status");
+	if (!*jstr(run, "run_id")) {
+		const char *why = jstr(json_object_get(run, "error"), "message");
+		fputs("<section id=\"run\"><h2>No run to show</h2><p class=\"quiet\">", f);
+		esc(f, *why ? why : "nothing is recorded yet");
 		fputs("</p></section>", f);
 		return;
 	}
-	tag_text(f, "<section id=\"run\" data-run-id=\"", str(run, "run_id"), "\"");
+	tag_text(f, "<section id=\"run\" data-run-id=\"", jstr(run, "run_id"), "\"");
 	tag_text(f, " data-status=\"", st, "\">");
-	tag_text(f, "<h2>Run <code id=\"run-id\">", str(run, "run_id"), "</code> ");
+	tag_text(f, "<h2>Run <code id=\"run-id\">", jstr(run, "run_id"), "</code> ");
 	tag_text(f, "<span class=\"badge ", st, "\">");
 	esc(f, st);
 	fputs("</span></h2><p class=\"facts\">", f);
-	tag_text(f, "<span id=\"command\">", str(run, "command"), "</span> ");
-	if (*str(run, "environment"))
-		tag_text(f, "<span>env ", str(run, "environment"), "</span> ");
-	tag_text(f, "<span>started ", str(run, "started_at"), "</span> ");
-	if (*str(run, "finished_at"))
-		tag_text(f, "<span>finished ", str(run, "finished_at"), "</span> ");
-	if (*str(run, "host"))
-		fprintf(f, "<span>pid %lld on ", num(run, "pid")), tag_text(f, "", str(run, "host"),
+	tag_text(f, "<span id=\"command\">", jstr(run, "command"), "</span> ");
+	if (*jstr(run, "environment"))
+		tag_text(f, "<span>env ", jstr(run, "environment"), "</span> ");
+	tag_text(f, "<span>started ", jstr(run, "started_at"), "</span> ");
+	if (*jstr(run, "finished_at"))
+		tag_text(f, "<span>finished ", jstr(run, "finished_at"), "</span> ");
+	if (*jstr(run, "host"))
+		fprintf(f, "<span>pid %lld on ", jnum(run, "pid")), tag_text(f, "", jstr(run, "host"),
 									 "</span>");
 	fputs("</p>", f);
 	if (!strcmp(st, "running") || !strcmp(st, "abandoned")) {
 		const json_t *total = json_object_get(run, "steps_total");
-		tag_text(f, "<p class=\"step\">Step: <b id=\"step\">", *str(run, "step") ?
-			 str(run, "step") : "starting", "</b>");
+		tag_text(f, "<p class=\"step\">Step: <b id=\"step\">", *jstr(run, "step") ?
+			 jstr(run, "step") : "starting", "</b>");
 		if (json_is_integer(total))
-			fprintf(f, " <span id=\"steps\">(%lld done of %lld)</span>", num(run, "steps_done"),
+			fprintf(f, " <span id=\"steps\">(%lld done of %lld)</span>", jnum(run, "steps_done"),
 				(long long)json_integer_value(total));
-		if (*str(run, "current"))
-			tag_text(f, " &middot; <span id=\"current\">", str(run, "current"), "</span>");
+		if (*jstr(run, "current"))
+			tag_text(f, " &middot; <span id=\"current\">", jstr(run, "current"), "</span>");
 		fputs("</p>", f);
 		if (!strcmp(st, "abandoned"))
 			fprintf(f, "<p class=\"bad\">Its process is gone: the last heartbeat was %lld s "
 				"ago. A rerun resumes a data run from its checkpoint.</p>",
-				num(run, "heartbeat_age_ms") / 1000);
+				jnum(run, "heartbeat_age_ms") / 1000);
 		if (json_is_object(json_object_get(run, "data")))
 			data_progress(f, json_object_get(run, "data"));
 		list_lines(f, "Warnings", json_object_get(run, "warnings"), "warnings");
@@ -202,13 +191,13 @@ static void run_section(FILE *f, const json_t *run)
 		const json_t *e = json_object_get(run, "error");
 		if (json_is_object(sum))
 			fprintf(f, "<p id=\"summary\">%lld succeeded, %lld failed, %lld skipped</p>",
-				num(sum, "succeeded"), num(sum, "failed"), num(sum, "skipped"));
+				jnum(sum, "succeeded"), jnum(sum, "failed"), jnum(sum, "skipped"));
 		if (json_is_object(e))
-			tag_text(f, "<p class=\"bad\" id=\"error\">", str(e, "message"), "</p>");
+			tag_text(f, "<p class=\"bad\" id=\"error\">", jstr(e, "message"), "</p>");
 		if (json_is_object(json_object_get(run, "data")))
-			tag_text(f, "<p>data: ", str(json_object_get(run, "data"), "file"), ""),
+			tag_text(f, "<p>data: ", jstr(json_object_get(run, "data"), "file"), ""),
 				fprintf(f, ", %lld rows changed</p>",
-					num(json_object_get(run, "data"), "rows_changed"));
+					jnum(json_object_get(run, "data"), "rows_changed"));
 		finished_steps(f, json_object_get(run, "steps"));
 		list_lines(f, "Warnings", json_object_get(run, "warnings"), "warnings");
 	}
@@ -221,14 +210,14 @@ static void metrics_section(FILE *f, const json_t *m)
 	const json_t *rr = json_object_get(m, "run");
 	const json_t *ratio = json_object_get(m, "cache_hit_ratio");
 	fputs("<section id=\"metrics\"><h2>Database</h2>", f);
-	if (*str(m, "message"))
-		tag_text(f, "<p class=\"bad\">", str(m, "message"), "</p>");
+	if (json_is_object(json_object_get(m, "error")))
+		tag_text(f, "<p class=\"bad\">", jstr(json_object_get(m, "error"), "message"), "</p>");
 	if (json_is_number(ratio))
 		fprintf(f, "<p>cache hit ratio <b>%.2f%%</b></p>", 100 * json_number_value(ratio));
 	if (json_is_object(rr)) {
 		const json_t *ps = json_object_get(rr, "per_second");
 		const json_t *rratio = json_object_get(rr, "cache_hit_ratio");
-		fprintf(f, "<p>during the run (%lld s): ", num(rr, "seconds"));
+		fprintf(f, "<p>during the run (%lld s): ", jnum(rr, "seconds"));
 		const char *k;
 		json_t *v;
 		json_object_foreach((json_t *)ps, k, v) {
@@ -242,9 +231,9 @@ static void metrics_section(FILE *f, const json_t *m)
 	fputs("<table class=\"metrics\"><tr><th>metric</th><th></th><th>value</th></tr>", f);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *x = json_array_get(list, i);
-		tag_text(f, "<tr><td>", str(x, "name"), "</td>");
-		tag_text(f, "<td>", str(x, "label"), "</td>");
-		fprintf(f, "<td>%lld</td></tr>", num(x, "value"));
+		tag_text(f, "<tr><td>", jstr(x, "name"), "</td>");
+		tag_text(f, "<td>", jstr(x, "label"), "</td>");
+		fprintf(f, "<td>%lld</td></tr>", jnum(x, "value"));
 	}
 	fputs("</table></section>", f);
 }
@@ -256,18 +245,18 @@ static void migrations_section(FILE *f, const json_t *status)
 	fputs("<section id=\"migrations\"><h2>Migrations</h2>", f);
 	if (json_is_object(sum))
 		fprintf(f, "<p id=\"migration-counts\">%lld applied, %lld pending, %lld drifted, "
-			"%lld missing, %lld failed</p>", num(sum, "applied"), num(sum, "pending"),
-			num(sum, "drifted"), num(sum, "missing"), num(sum, "failed"));
+			"%lld missing, %lld failed</p>", jnum(sum, "applied"), jnum(sum, "pending"),
+			jnum(sum, "drifted"), jnum(sum, "missing"), jnum(sum, "failed"));
 	fputs("<table><tr><th>migration</th><th>state</th><th>applied at</th></tr>", f);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);
 		char label[512];
-		snprintf(label, sizeof(label), "%s%s%s_%s", str(e, "app"), *str(e, "app") ? "/" : "",
-			 str(e, "version"), str(e, "name"));
+		snprintf(label, sizeof(label), "%s%s%s_%s", jstr(e, "app"), *jstr(e, "app") ? "/" : "",
+			 jstr(e, "version"), jstr(e, "name"));
 		tag_text(f, "<tr><td>", label, "</td>");
-		tag_text(f, "<td class=\"", str(e, "state"), "\">");
-		esc(f, str(e, "state"));
-		tag_text(f, "</td><td>", str(e, "applied_at"), "</td></tr>");
+		tag_text(f, "<td class=\"", jstr(e, "state"), "\">");
+		esc(f, jstr(e, "state"));
+		tag_text(f, "</td><td>", jstr(e, "applied_at"), "</td></tr>");
 	}
 	fputs("</table></section>", f);
 }
@@ -281,13 +270,13 @@ static void runs_section(FILE *f, const json_t *runs)
 		const json_t *r = json_array_get(list, i);
 		char what[512];
 		run_progress(r, what, sizeof(what));
-		tag_text(f, "<tr><td><a href=\"?run=", str(r, "run_id"), "\"");
-		tag_text(f, " data-run=\"", str(r, "run_id"), "\">");
-		esc(f, str(r, "run_id"));
-		tag_text(f, "</a></td><td>", str(r, "command"), "</td>");
-		tag_text(f, "<td class=\"", str(r, "status"), "\">");
-		esc(f, str(r, "status"));
-		tag_text(f, "</td><td>", str(r, "started_at"), "</td>");
+		tag_text(f, "<tr><td><a href=\"?run=", jstr(r, "run_id"), "\"");
+		tag_text(f, " data-run=\"", jstr(r, "run_id"), "\">");
+		esc(f, jstr(r, "run_id"));
+		tag_text(f, "</a></td><td>", jstr(r, "command"), "</td>");
+		tag_text(f, "<td class=\"", jstr(r, "status"), "\">");
+		esc(f, jstr(r, "status"));
+		tag_text(f, "</td><td>", jstr(r, "started_at"), "</td>");
 		tag_text(f, "<td>", what, "</td></tr>");
 	}
 	fputs("</table></section>", f);
@@ -333,7 +322,7 @@ char *page_html(const json_t *runs, const json_t *run, const json_t *status,
 	time_t t = time(NULL);
 	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
 	fputs("<header><h1>dbshift</h1>", f);
-	tag_text(f, "<span id=\"database\">", str(status, "database"), "</span>");
+	tag_text(f, "<span id=\"database\">", jstr(status, "database"), "</span>");
 	tag_text(f, "<span id=\"updated\">updated ", at, "</span></header>");
 	run_section(f, run);
 	metrics_section(f, metrics);

@@ -218,7 +218,7 @@ int dbs_run_json(dbs_ctx *ctx, const char *id, char **out)
 			json_object_set_new(doc, "server", server_view(ctx, session));
 	}
 	db_rows_free(r);
-	*out = rc ? dbs_error_json("watch", &ctx->err) : report_dump(doc);
+	*out = rc ? dbs_error_json("run", &ctx->err) : report_dump(doc);
 	return rc;
 }
 
