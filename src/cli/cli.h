@@ -80,9 +80,9 @@ char *take_url_arg(const char *arg);
 void entry_label(const dbs_entry *e, char *buf, size_t n);
 
 /* A member of a JSON object: its text ("" when it is not a string), its
- * number (0 when it is not one; a real is truncated). */
-const char *jstr(const json_t *o, const char *key);
-long long jnum(const json_t *o, const char *key);
+ * number (0 when it is not one; a real is truncated) (render.c). */
+const char *jtext(const json_t *o, const char *key);
+long long jint(const json_t *o, const char *key);
 
 /* Text for people from the library's JSON documents (render.c). */
 void render_plan(FILE *out, const json_t *doc, int with_sql);

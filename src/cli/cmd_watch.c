@@ -60,7 +60,9 @@ int cmd_watch(cli *g, dbs_ctx *ctx)
 			} else {
 				char at[16];
 				time_t t = time(NULL);
-				strftime(at, sizeof(at), "%H:%M:%S", localtime(&t));
+				struct tm tm;
+				localtime_r(&t, &tm);
+				strftime(at, sizeof(at), "%H:%M:%S", &tm);
 				printf("%s  %s", at, view);
 			}
 			fflush(stdout);

@@ -193,15 +193,3 @@ int usage_error(cli *g, const char *fmt, ...)
 			  .hint = (char *)"run 'dbshift --help' for the commands and options" };
 	return report_failure(g, &err);
 }
-
-const char *jstr(const json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-long long jnum(const json_t *o, const char *key)
-{
-	const json_t *v = json_object_get(o, key);
-	return json_is_integer(v) ? (long long)json_integer_value(v) : (long long)json_number_value(v);
-}

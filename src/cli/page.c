@@ -46,7 +46,7 @@ static void list_lines(FILE *f, const char *title, const json_t *lines, const ch
 
 static void data_progress(FILE *f, const json_t *d)
 {
-	long long done = jnum(d, "rows_done"), total = jnum(d, "rows_total");
+	long long done = jint(d, "rows_done"), total = jint(d, "rows_total");
 	const json_t *pct = json_object_get(d, "percent");
 	fprintf(f, "<div class=\"bar\"><progress id=\"data-progress\" max=\"%lld\" value=\"%lld\">"
 		"</progress> <span id=\"rows\" data-rows-done=\"%lld\">%lld / %lld rows", total > 0 ?
@@ -54,47 +54,47 @@ static void data_progress(FILE *f, const json_t *d)
 	if (json_is_number(pct))
 		fprintf(f, " (%.1f%%)", json_number_value(pct));
 	fputs("</span></div><p class=\"facts\">", f);
-	tag_text(f, "<span>", jstr(d, "file"), "</span> ");
+	tag_text(f, "<span>", jtext(d, "file"), "</span> ");
 	fprintf(f, "<span>%.0f rows/s</span> ", json_number_value(json_object_get(d, "rate")));
 	if (json_is_number(json_object_get(d, "eta_s")))
 		fprintf(f, "<span id=\"eta\">ETA %.0f s</span> ",
 			json_number_value(json_object_get(d, "eta_s")));
 	else
 		fputs("<span id=\"eta\">ETA unknown</span> ", f);
-	fprintf(f, "<span>batch %lld rows</span> <span>%lld batches</span>", jnum(d, "batch_size"),
-		jnum(d, "batches"));
+	fprintf(f, "<span>batch %lld rows</span> <span>%lld batches</span>", jint(d, "batch_size"),
+		jint(d, "batches"));
 	if (json_is_true(json_object_get(d, "waiting_for_lag")))
 		fprintf(f, " <span class=\"warn\">waiting for replica lag (%lld ms)</span>",
-			jnum(d, "lag_ms"));
+			jint(d, "lag_ms"));
 	fputs("</p>", f);
 }
 
-static void server_view(FILE *f, const json_t *server)
+static void server_html(FILE *f, const json_t *server)
 {
 	const json_t *act = json_object_get(server, "activity");
 	const json_t *prog = json_object_get(server, "progress");
 	const json_t *waits = json_object_get(server, "lock_waits");
 	fputs("<h3>In the server</h3>", f);
-	if (*jstr(server, "error"))
-		tag_text(f, "<p class=\"bad\">", jstr(server, "error"), "</p>");
+	if (*jtext(server, "error"))
+		tag_text(f, "<p class=\"bad\">", jtext(server, "error"), "</p>");
 	if (json_is_object(act)) {
-		tag_text(f, "<p id=\"activity\">session ", jstr(act, "state"), "");
-		if (*jstr(act, "wait_event"))
-			tag_text(f, ", waiting on ", jstr(act, "wait_event"), "");
-		fprintf(f, ", statement running %lld s</p>", jnum(act, "statement_ms") / 1000);
+		tag_text(f, "<p id=\"activity\">session ", jtext(act, "state"), "");
+		if (*jtext(act, "wait_event"))
+			tag_text(f, ", waiting on ", jtext(act, "wait_event"), "");
+		fprintf(f, ", statement running %lld s</p>", jint(act, "statement_ms") / 1000);
 	}
 	for (size_t i = 0; i < json_array_size(prog); i++) {
 		const json_t *p = json_array_get(prog, i);
 		const json_t *pct = json_object_get(p, "percent");
 		fputs("<div class=\"pgprogress\">", f);
-		tag_text(f, "<b>", jstr(p, "view"), "</b> on ");
-		tag_text(f, "<code>", jstr(p, "relation"), "</code>: ");
-		tag_text(f, "<span class=\"phase\">", jstr(p, "phase"), "</span>");
+		tag_text(f, "<b>", jtext(p, "view"), "</b> on ");
+		tag_text(f, "<code>", jtext(p, "relation"), "</code>: ");
+		tag_text(f, "<span class=\"phase\">", jtext(p, "phase"), "</span>");
 		if (json_is_number(pct))
 			fprintf(f, " <progress max=\"100\" value=\"%.1f\"></progress> "
 				"<span class=\"pct\">%.1f%%</span> (%lld of %lld %s)",
-				json_number_value(pct), json_number_value(pct), jnum(p, "done"),
-				jnum(p, "total"), jstr(p, "unit"));
+				json_number_value(pct), json_number_value(pct), jint(p, "done"),
+				jint(p, "total"), jtext(p, "unit"));
 		fputs("</div>", f);
 	}
 	if (json_array_size(waits)) {
@@ -102,14 +102,14 @@ static void server_view(FILE *f, const json_t *server)
 		      "<th>held by pid</th><th>user</th><th>state</th><th>in transaction</th></tr>", f);
 		for (size_t i = 0; i < json_array_size(waits); i++) {
 			const json_t *w = json_array_get(waits, i);
-			tag_text(f, "<tr><td>", jstr(w, "mode"), "</td>");
-			tag_text(f, "<td>", *jstr(w, "relation") ? jstr(w, "relation") : jstr(w, "lock_type"),
+			tag_text(f, "<tr><td>", jtext(w, "mode"), "</td>");
+			tag_text(f, "<td>", *jtext(w, "relation") ? jtext(w, "relation") : jtext(w, "lock_type"),
 				 "</td>");
-			fprintf(f, "<td>%lld s</td><td>%lld</td>", jnum(w, "waiting_ms") / 1000,
-				jnum(w, "blocker_pid"));
-			tag_text(f, "<td>", jstr(w, "blocker_user"), "</td>");
-			tag_text(f, "<td>", jstr(w, "blocker_state"), "</td>");
-			fprintf(f, "<td>%lld s</td></tr>", jnum(w, "blocker_transaction_ms") / 1000);
+			fprintf(f, "<td>%lld s</td><td>%lld</td>", jint(w, "waiting_ms") / 1000,
+				jint(w, "blocker_pid"));
+			tag_text(f, "<td>", jtext(w, "blocker_user"), "</td>");
+			tag_text(f, "<td>", jtext(w, "blocker_state"), "</td>");
+			fprintf(f, "<td>%lld s</td></tr>", jint(w, "blocker_transaction_ms") / 1000);
 		}
 		fputs("</table>", f);
 	}
@@ -125,79 +125,79 @@ static void finished_steps(FILE *f, const json_t *steps)
 	for (size_t i = 0; i < json_array_size(steps); i++) {
 		const json_t *s = json_array_get(steps, i);
 		char what[512];
-		if (*jstr(s, "step"))
-			snprintf(what, sizeof(what), "%s", jstr(s, "step"));
-		else if (*jstr(s, "hook"))
-			snprintf(what, sizeof(what), "hook %s", jstr(s, "hook"));
+		if (*jtext(s, "step"))
+			snprintf(what, sizeof(what), "%s", jtext(s, "step"));
+		else if (*jtext(s, "hook"))
+			snprintf(what, sizeof(what), "hook %s", jtext(s, "hook"));
 		else
-			snprintf(what, sizeof(what), "%s%s%s_%s %s", jstr(s, "app"), *jstr(s, "app") ? "/"
-				 : "", jstr(s, "version"), jstr(s, "name"), jstr(s, "action"));
+			snprintf(what, sizeof(what), "%s%s%s_%s %s", jtext(s, "app"), *jtext(s, "app") ? "/"
+				 : "", jtext(s, "version"), jtext(s, "name"), jtext(s, "action"));
 		tag_text(f, "<tr><td>", what, "</td>");
-		tag_text(f, "<td class=\"", jstr(s, "status"), "\">");
-		esc(f, jstr(s, "status"));
-		fprintf(f, "</td><td>%lld ms</td></tr>", jnum(s, "duration_ms"));
+		tag_text(f, "<td class=\"", jtext(s, "status"), "\">");
+		esc(f, jtext(s, "status"));
+		fprintf(f, "</td><td>%lld ms</td></tr>", jint(s, "duration_ms"));
 	}
 	fputs("</table>", f);
 }
 
 static void run_section(FILE *f, const json_t *run)
 {
-	const char *st = jstr(run, "status");
-	if (!*jstr(run, "run_id")) {
-		const char *why = jstr(json_object_get(run, "error"), "message");
+	const char *st = jtext(run, "status");
+	if (!*jtext(run, "run_id")) {
+		const char *why = jtext(json_object_get(run, "error"), "message");
 		fputs("<section id=\"run\"><h2>No run to show</h2><p class=\"quiet\">", f);
 		esc(f, *why ? why : "nothing is recorded yet");
 		fputs("</p></section>", f);
 		return;
 	}
-	tag_text(f, "<section id=\"run\" data-run-id=\"", jstr(run, "run_id"), "\"");
+	tag_text(f, "<section id=\"run\" data-run-id=\"", jtext(run, "run_id"), "\"");
 	tag_text(f, " data-status=\"", st, "\">");
-	tag_text(f, "<h2>Run <code id=\"run-id\">", jstr(run, "run_id"), "</code> ");
+	tag_text(f, "<h2>Run <code id=\"run-id\">", jtext(run, "run_id"), "</code> ");
 	tag_text(f, "<span class=\"badge ", st, "\">");
 	esc(f, st);
 	fputs("</span></h2><p class=\"facts\">", f);
-	tag_text(f, "<span id=\"command\">", jstr(run, "command"), "</span> ");
-	if (*jstr(run, "environment"))
-		tag_text(f, "<span>env ", jstr(run, "environment"), "</span> ");
-	tag_text(f, "<span>started ", jstr(run, "started_at"), "</span> ");
-	if (*jstr(run, "finished_at"))
-		tag_text(f, "<span>finished ", jstr(run, "finished_at"), "</span> ");
-	if (*jstr(run, "host"))
-		fprintf(f, "<span>pid %lld on ", jnum(run, "pid")), tag_text(f, "", jstr(run, "host"),
+	tag_text(f, "<span id=\"command\">", jtext(run, "command"), "</span> ");
+	if (*jtext(run, "environment"))
+		tag_text(f, "<span>env ", jtext(run, "environment"), "</span> ");
+	tag_text(f, "<span>started ", jtext(run, "started_at"), "</span> ");
+	if (*jtext(run, "finished_at"))
+		tag_text(f, "<span>finished ", jtext(run, "finished_at"), "</span> ");
+	if (*jtext(run, "host"))
+		fprintf(f, "<span>pid %lld on ", jint(run, "pid")), tag_text(f, "", jtext(run, "host"),
 									 "</span>");
 	fputs("</p>", f);
 	if (!strcmp(st, "running") || !strcmp(st, "abandoned")) {
 		const json_t *total = json_object_get(run, "steps_total");
-		tag_text(f, "<p class=\"step\">Step: <b id=\"step\">", *jstr(run, "step") ?
-			 jstr(run, "step") : "starting", "</b>");
+		tag_text(f, "<p class=\"step\">Step: <b id=\"step\">", *jtext(run, "step") ?
+			 jtext(run, "step") : "starting", "</b>");
 		if (json_is_integer(total))
-			fprintf(f, " <span id=\"steps\">(%lld done of %lld)</span>", jnum(run, "steps_done"),
+			fprintf(f, " <span id=\"steps\">(%lld done of %lld)</span>", jint(run, "steps_done"),
 				(long long)json_integer_value(total));
-		if (*jstr(run, "current"))
-			tag_text(f, " &middot; <span id=\"current\">", jstr(run, "current"), "</span>");
+		if (*jtext(run, "current"))
+			tag_text(f, " &middot; <span id=\"current\">", jtext(run, "current"), "</span>");
 		fputs("</p>", f);
 		if (!strcmp(st, "abandoned"))
 			fprintf(f, "<p class=\"bad\">Its process is gone: the last heartbeat was %lld s "
 				"ago. A rerun resumes a data run from its checkpoint.</p>",
-				jnum(run, "heartbeat_age_ms") / 1000);
+				jint(run, "heartbeat_age_ms") / 1000);
 		if (json_is_object(json_object_get(run, "data")))
 			data_progress(f, json_object_get(run, "data"));
 		list_lines(f, "Warnings", json_object_get(run, "warnings"), "warnings");
 		list_lines(f, "Errors", json_object_get(run, "errors"), "errors");
 		if (json_is_object(json_object_get(run, "server")))
-			server_view(f, json_object_get(run, "server"));
+			server_html(f, json_object_get(run, "server"));
 	} else {
 		const json_t *sum = json_object_get(run, "summary");
 		const json_t *e = json_object_get(run, "error");
 		if (json_is_object(sum))
 			fprintf(f, "<p id=\"summary\">%lld succeeded, %lld failed, %lld skipped</p>",
-				jnum(sum, "succeeded"), jnum(sum, "failed"), jnum(sum, "skipped"));
+				jint(sum, "succeeded"), jint(sum, "failed"), jint(sum, "skipped"));
 		if (json_is_object(e))
-			tag_text(f, "<p class=\"bad\" id=\"error\">", jstr(e, "message"), "</p>");
+			tag_text(f, "<p class=\"bad\" id=\"error\">", jtext(e, "message"), "</p>");
 		if (json_is_object(json_object_get(run, "data")))
-			tag_text(f, "<p>data: ", jstr(json_object_get(run, "data"), "file"), ""),
+			tag_text(f, "<p>data: ", jtext(json_object_get(run, "data"), "file"), ""),
 				fprintf(f, ", %lld rows changed</p>",
-					jnum(json_object_get(run, "data"), "rows_changed"));
+					jint(json_object_get(run, "data"), "rows_changed"));
 		finished_steps(f, json_object_get(run, "steps"));
 		list_lines(f, "Warnings", json_object_get(run, "warnings"), "warnings");
 	}
@@ -211,13 +211,13 @@ static void metrics_section(FILE *f, const json_t *m)
 	const json_t *ratio = json_object_get(m, "cache_hit_ratio");
 	fputs("<section id=\"metrics\"><h2>Database</h2>", f);
 	if (json_is_object(json_object_get(m, "error")))
-		tag_text(f, "<p class=\"bad\">", jstr(json_object_get(m, "error"), "message"), "</p>");
+		tag_text(f, "<p class=\"bad\">", jtext(json_object_get(m, "error"), "message"), "</p>");
 	if (json_is_number(ratio))
 		fprintf(f, "<p>cache hit ratio <b>%.2f%%</b></p>", 100 * json_number_value(ratio));
 	if (json_is_object(rr)) {
 		const json_t *ps = json_object_get(rr, "per_second");
 		const json_t *rratio = json_object_get(rr, "cache_hit_ratio");
-		fprintf(f, "<p>during the run (%lld s): ", jnum(rr, "seconds"));
+		fprintf(f, "<p>during the run (%lld s): ", jint(rr, "seconds"));
 		const char *k;
 		json_t *v;
 		json_object_foreach((json_t *)ps, k, v) {
@@ -231,9 +231,9 @@ static void metrics_section(FILE *f, const json_t *m)
 	fputs("<table class=\"metrics\"><tr><th>metric</th><th></th><th>value</th></tr>", f);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *x = json_array_get(list, i);
-		tag_text(f, "<tr><td>", jstr(x, "name"), "</td>");
-		tag_text(f, "<td>", jstr(x, "label"), "</td>");
-		fprintf(f, "<td>%lld</td></tr>", jnum(x, "value"));
+		tag_text(f, "<tr><td>", jtext(x, "name"), "</td>");
+		tag_text(f, "<td>", jtext(x, "label"), "</td>");
+		fprintf(f, "<td>%lld</td></tr>", jint(x, "value"));
 	}
 	fputs("</table></section>", f);
 }
@@ -245,18 +245,18 @@ static void migrations_section(FILE *f, const json_t *status)
 	fputs("<section id=\"migrations\"><h2>Migrations</h2>", f);
 	if (json_is_object(sum))
 		fprintf(f, "<p id=\"migration-counts\">%lld applied, %lld pending, %lld drifted, "
-			"%lld missing, %lld failed</p>", jnum(sum, "applied"), jnum(sum, "pending"),
-			jnum(sum, "drifted"), jnum(sum, "missing"), jnum(sum, "failed"));
+			"%lld missing, %lld failed</p>", jint(sum, "applied"), jint(sum, "pending"),
+			jint(sum, "drifted"), jint(sum, "missing"), jint(sum, "failed"));
 	fputs("<table><tr><th>migration</th><th>state</th><th>applied at</th></tr>", f);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);
 		char label[512];
-		snprintf(label, sizeof(label), "%s%s%s_%s", jstr(e, "app"), *jstr(e, "app") ? "/" : "",
-			 jstr(e, "version"), jstr(e, "name"));
+		snprintf(label, sizeof(label), "%s%s%s_%s", jtext(e, "app"), *jtext(e, "app") ? "/" : "",
+			 jtext(e, "version"), jtext(e, "name"));
 		tag_text(f, "<tr><td>", label, "</td>");
-		tag_text(f, "<td class=\"", jstr(e, "state"), "\">");
-		esc(f, jstr(e, "state"));
-		tag_text(f, "</td><td>", jstr(e, "applied_at"), "</td></tr>");
+		tag_text(f, "<td class=\"", jtext(e, "state"), "\">");
+		esc(f, jtext(e, "state"));
+		tag_text(f, "</td><td>", jtext(e, "applied_at"), "</td></tr>");
 	}
 	fputs("</table></section>", f);
 }
@@ -270,13 +270,13 @@ static void runs_section(FILE *f, const json_t *runs)
 		const json_t *r = json_array_get(list, i);
 		char what[512];
 		run_progress(r, what, sizeof(what));
-		tag_text(f, "<tr><td><a href=\"?run=", jstr(r, "run_id"), "\"");
-		tag_text(f, " data-run=\"", jstr(r, "run_id"), "\">");
-		esc(f, jstr(r, "run_id"));
-		tag_text(f, "</a></td><td>", jstr(r, "command"), "</td>");
-		tag_text(f, "<td class=\"", jstr(r, "status"), "\">");
-		esc(f, jstr(r, "status"));
-		tag_text(f, "</td><td>", jstr(r, "started_at"), "</td>");
+		tag_text(f, "<tr><td><a href=\"?run=", jtext(r, "run_id"), "\"");
+		tag_text(f, " data-run=\"", jtext(r, "run_id"), "\">");
+		esc(f, jtext(r, "run_id"));
+		tag_text(f, "</a></td><td>", jtext(r, "command"), "</td>");
+		tag_text(f, "<td class=\"", jtext(r, "status"), "\">");
+		esc(f, jtext(r, "status"));
+		tag_text(f, "</td><td>", jtext(r, "started_at"), "</td>");
 		tag_text(f, "<td>", what, "</td></tr>");
 	}
 	fputs("</table></section>", f);
@@ -320,9 +320,11 @@ char *page_html(const json_t *runs, const json_t *run, const json_t *status,
 			style);
 	char at[32];
 	time_t t = time(NULL);
-	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(at, sizeof(at), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	fputs("<header><h1>dbshift</h1>", f);
-	tag_text(f, "<span id=\"database\">", jstr(status, "database"), "</span>");
+	tag_text(f, "<span id=\"database\">", jtext(status, "database"), "</span>");
 	tag_text(f, "<span id=\"updated\">updated ", at, "</span></header>");
 	run_section(f, run);
 	metrics_section(f, metrics);

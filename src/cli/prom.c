@@ -71,18 +71,18 @@ static void run_families(prom *p, const json_t *runs, const json_t *run)
 	size_t count[4] = { 0 };
 	for (size_t i = 0; i < json_array_size(list); i++)
 		for (size_t s = 0; s < 4; s++)
-			count[s] += !strcmp(jstr(json_array_get(list, i), "status"), states[s]);
+			count[s] += !strcmp(jtext(json_array_get(list, i), "status"), states[s]);
 	family(p, "dbshift_run_running", "gauge", "Runs in progress now (1 or 0: one migrator).");
 	sample(p, "dbshift_run_running", (double)count[0], NULL);
 	family(p, "dbshift_recent_runs", "gauge", "The last 20 runs, by status.");
 	for (size_t s = 0; s < 4; s++)
 		sample(p, "dbshift_recent_runs", (double)count[s], "status", states[s], NULL);
-	if (!*jstr(run, "run_id"))
+	if (!*jtext(run, "run_id"))
 		return;
-	const char *st = jstr(run, "status");
+	const char *st = jtext(run, "status");
 	family(p, "dbshift_run_info", "gauge", "The running run, else the newest (always 1).");
-	sample(p, "dbshift_run_info", 1, "run_id", jstr(run, "run_id"), "command",
-	       jstr(run, "command"), "status", st, "step", jstr(run, "step"), NULL);
+	sample(p, "dbshift_run_info", 1, "run_id", jtext(run, "run_id"), "command",
+	       jtext(run, "command"), "status", st, "step", jtext(run, "step"), NULL);
 	if (strcmp(st, "running") && strcmp(st, "abandoned"))
 		return;
 	family(p, "dbshift_run_steps_done", "gauge", "Steps of the running run done.");
@@ -131,7 +131,7 @@ static void run_families(prom *p, const json_t *runs, const json_t *run)
 		family(p, "dbshift_server_progress_ratio", "gauge",
 		       "How far the server's own progress report is (pg_stat_progress_*), 0 to 1.");
 		sample(p, "dbshift_server_progress_ratio", numv(x, "percent") / 100, "view",
-		       jstr(x, "view"), "phase", jstr(x, "phase"), "relation", jstr(x, "relation"), NULL);
+		       jtext(x, "view"), "phase", jtext(x, "phase"), "relation", jtext(x, "relation"), NULL);
 	}
 	if (server) {
 		double longest = 0;
@@ -166,7 +166,7 @@ static void database_families(prom *p, const json_t *m)
 	const json_t *list = json_object_get(m, "metrics");
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *x = json_array_get(list, i);
-		const char *name = jstr(x, "name"), *kind = jstr(x, "kind"), *label = jstr(x, "label");
+		const char *name = jtext(x, "name"), *kind = jtext(x, "kind"), *label = jtext(x, "label");
 		int counter = !strcmp(kind, "counter");
 		size_t n = strlen(name);
 		int ms = n > 3 && !strcmp(name + n - 3, "_ms");

@@ -8,6 +8,18 @@
 
 #include "cli.h"
 
+const char *jtext(const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+long long jint(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (long long)json_integer_value(v) : (long long)json_number_value(v);
+}
+
 static int yes(const json_t *o, const char *key)
 {
 	return json_is_true(json_object_get(o, key));
@@ -35,9 +47,9 @@ static const char *colour(const char *level, int on)
 /* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
 static void put_statement(FILE *out, const json_t *s, int color)
 {
-	fprintf(out, "%lld:%lld %s%-6s%s %s", jnum(s, "line"), jnum(s, "col"),
-		colour(jstr(s, "level"), color), jstr(s, "level"), color ? "\033[0m" : "",
-		jstr(s, "kind"));
+	fprintf(out, "%lld:%lld %s%-6s%s %s", jint(s, "line"), jint(s, "col"),
+		colour(jtext(s, "level"), color), jtext(s, "level"), color ? "\033[0m" : "",
+		jtext(s, "kind"));
 	const char *lock = json_string_value(json_object_get(s, "lock"));
 	const char *tables = json_string_value(json_object_get(s, "tables"));
 	if (lock)
@@ -51,30 +63,30 @@ static void put_statement(FILE *out, const json_t *s, int color)
 	const json_t *fs = json_object_get(s, "findings");
 	for (size_t f = 0; f < json_array_size(fs); f++)
 		if (!yes(json_array_get(fs, f), "allowed"))
-			fprintf(out, " [%s]", jstr(json_array_get(fs, f), "rule"));
+			fprintf(out, " [%s]", jtext(json_array_get(fs, f), "rule"));
 	fputc('\n', out);
 }
 
 static void put_step(FILE *out, const json_t *st, int with_sql)
 {
-	int up = !strcmp(jstr(st, "direction"), "up");
-	const char *app = jstr(st, "app");
+	int up = !strcmp(jtext(st, "direction"), "up");
+	const char *app = jtext(st, "app");
 	const json_t *stmts = json_object_get(st, "statements");
 	fprintf(out, "%-4s %s%s%s_%s%s%s", up ? "up" : "down", app, *app ? "/" : "",
-		jstr(st, "version"), jstr(st, "name"),
+		jtext(st, "version"), jtext(st, "name"),
 		yes(st, up ? "no_transaction" : "down_no_transaction") ? " (no transaction)" : "",
 		!up && yes(st, "irreversible") ? " (irreversible: no statement undoes it)" : "");
 	if (stmts)
-		fprintf(out, " (score %lld, %s)", jnum(st, "score"), jstr(st, "level"));
+		fprintf(out, " (score %lld, %s)", jint(st, "score"), jtext(st, "level"));
 	fputc('\n', out);
 	for (size_t k = 0; k < json_array_size(stmts); k++) {
 		fputs("    ", out);
 		put_statement(out, json_array_get(stmts, k), 0);
 		if (with_sql)
-			put_indented(out, jstr(json_array_get(stmts, k), "sql"), "        ");
+			put_indented(out, jtext(json_array_get(stmts, k), "sql"), "        ");
 	}
 	if (!stmts && with_sql && json_is_string(json_object_get(st, "sql")))
-		put_indented(out, jstr(st, "sql"), "    ");
+		put_indented(out, jtext(st, "sql"), "    ");
 }
 
 void render_plan(FILE *out, const json_t *doc, int with_sql)
@@ -89,8 +101,8 @@ void render_plan(FILE *out, const json_t *doc, int with_sql)
 	const json_t *r = json_object_get(doc, "risk");
 	if (r)
 		fprintf(out, "risk: %s (worst finding %s; score %lld in all, %lld at most in one "
-			"migration): %s\n", jstr(r, "band"), jstr(r, "worst"), jnum(r, "score"),
-			jnum(r, "top_score"), dbs_risk_advice(jstr(r, "band")));
+			"migration): %s\n", jtext(r, "band"), jtext(r, "worst"), jint(r, "score"),
+			jint(r, "top_score"), dbs_risk_advice(jtext(r, "band")));
 }
 
 static void human_bytes(char *buf, size_t n, long long b)
@@ -111,18 +123,18 @@ static void put_table(FILE *out, const json_t *t)
 	const json_t *rows = json_object_get(t, "rows");
 	const char *idx = json_string_value(json_object_get(t, "indexes"));
 	human_bytes(size, sizeof(size), json_is_integer(json_object_get(t, "bytes"))
-		    ? jnum(t, "bytes") : -1);
+		    ? jint(t, "bytes") : -1);
 	if (!yes(t, "exists"))
-		fprintf(out, "  %s: does not exist yet\n", jstr(t, "table"));
+		fprintf(out, "  %s: does not exist yet\n", jtext(t, "table"));
 	else if (yes(t, "locked"))
 		fprintf(out, "  %s: size unknown: locked by another session (see blockers)\n",
-			jstr(t, "table"));
+			jtext(t, "table"));
 	else if (json_is_integer(rows))
-		fprintf(out, "  %s: %s, ~%lld rows, indexes: %s\n", jstr(t, "table"), size,
+		fprintf(out, "  %s: %s, ~%lld rows, indexes: %s\n", jtext(t, "table"), size,
 			(long long)json_integer_value(rows), idx ? idx : "none");
 	else
 		fprintf(out, "  %s: %s, rows unknown (never analyzed), indexes: %s\n",
-			jstr(t, "table"), size, idx ? idx : "none");
+			jtext(t, "table"), size, idx ? idx : "none");
 }
 
 void render_assess(FILE *out, const json_t *doc)
@@ -142,19 +154,19 @@ void render_assess(FILE *out, const json_t *doc)
 		const json_t *b = json_array_get(blk, i);
 		char age[32] = "?";
 		if (json_is_integer(json_object_get(b, "age_seconds")))
-			snprintf(age, sizeof(age), "%lld", jnum(b, "age_seconds"));
-		fprintf(out, "  pid %s, %s for %s s (user %s, %s): %s\n", jstr(b, "pid"),
-			jstr(b, "kind"), age, *jstr(b, "user") ? jstr(b, "user") : "?",
-			jstr(b, "detail"), jstr(b, "query"));
+			snprintf(age, sizeof(age), "%lld", jint(b, "age_seconds"));
+		fprintf(out, "  pid %s, %s for %s s (user %s, %s): %s\n", jtext(b, "pid"),
+			jtext(b, "kind"), age, *jtext(b, "user") ? jtext(b, "user") : "?",
+			jtext(b, "detail"), jtext(b, "query"));
 	}
 	const json_t *r = json_object_get(doc, "risk");
 	fprintf(out, "\nestimated time of rewrites, scans and index builds: %.1f s "
 		"(rough: from table sizes)\n",
 		json_number_value(json_object_get(doc, "estimated_seconds")));
-	fprintf(out, "risk: %s (worst finding %s%s): %s\n", jstr(doc, "verdict"),
-		r ? jstr(r, "worst") : "green",
+	fprintf(out, "risk: %s (worst finding %s%s): %s\n", jtext(doc, "verdict"),
+		r ? jtext(r, "worst") : "green",
 		json_array_size(blk) ? ", and sessions it would wait for" : "",
-		dbs_risk_advice(jstr(doc, "verdict")));
+		dbs_risk_advice(jtext(doc, "verdict")));
 }
 
 void render_verify(FILE *out, const json_t *doc)
@@ -163,14 +175,14 @@ void render_verify(FILE *out, const json_t *doc)
 	for (size_t i = 0; i < json_array_size(checks); i++) {
 		const json_t *c = json_array_get(checks, i);
 		const json_t *objs = json_object_get(c, "objects");
-		fprintf(out, "%-4s  %s", json_array_size(objs) ? "FAIL" : "pass", jstr(c, "title"));
+		fprintf(out, "%-4s  %s", json_array_size(objs) ? "FAIL" : "pass", jtext(c, "title"));
 		for (size_t k = 0; k < json_array_size(objs); k++)
 			fprintf(out, "%s%s", k ? ", " : ": ", json_string_value(json_array_get(objs, k)));
 		fputc('\n', out);
 		if (json_is_string(json_object_get(c, "diff")))
-			fprintf(out, "%s\n", jstr(c, "diff"));
+			fprintf(out, "%s\n", jtext(c, "diff"));
 	}
-	fprintf(out, "verify: %lld of %zu checks failed\n", jnum(doc, "failed"),
+	fprintf(out, "verify: %lld of %zu checks failed\n", jint(doc, "failed"),
 		json_array_size(checks));
 }
 
@@ -179,14 +191,14 @@ void render_doctor(FILE *out, const json_t *doc)
 	const json_t *checks = json_object_get(doc, "checks");
 	for (size_t i = 0; i < json_array_size(checks); i++) {
 		const json_t *o = json_array_get(checks, i);
-		const char *st = jstr(o, "status");
+		const char *st = jtext(o, "status");
 		fprintf(out, "%-4s  %-20s %s\n", !strcmp(st, "pass") ? "pass" : !strcmp(st, "warn")
-			? "WARN" : "FAIL", jstr(o, "check"), jstr(o, "message"));
+			? "WARN" : "FAIL", jtext(o, "check"), jtext(o, "message"));
 		if (json_is_string(json_object_get(o, "hint")))
-			fprintf(out, "      %-20s hint: %s\n", "", jstr(o, "hint"));
+			fprintf(out, "      %-20s hint: %s\n", "", jtext(o, "hint"));
 	}
-	fprintf(out, "doctor: %lld failed, %lld warnings\n", jnum(doc, "failed"),
-		jnum(doc, "warnings"));
+	fprintf(out, "doctor: %lld failed, %lld warnings\n", jint(doc, "failed"),
+		jint(doc, "warnings"));
 }
 
 void render_data(FILE *out, const json_t *doc, const char *file)
@@ -194,33 +206,33 @@ void render_data(FILE *out, const json_t *doc, const char *file)
 	const json_t *d = json_object_get(doc, "data");
 	if (yes(doc, "dry_run")) {
 		fprintf(out, "dry run: %lld rows of %s would change%s; nothing was changed\n",
-			jnum(doc, "rows_to_change"), jstr(doc, "table"),
+			jint(doc, "rows_to_change"), jtext(doc, "table"),
 			yes(doc, "finished_before") ? " (it finished earlier)" : "");
 		return;
 	}
 	if (!d)
 		return;
-	long long changed = jnum(d, "rows_changed"), batches = jnum(d, "batches");
+	long long changed = jint(d, "rows_changed"), batches = jint(d, "batches");
 	const char *last = json_string_value(json_object_get(d, "last_key"));
 	fprintf(out, "data run: %lld rows changed in %lld batches (longest %lld ms)", changed,
-		batches, jnum(d, "longest_batch_ms"));
+		batches, jint(d, "longest_batch_ms"));
 	if (yes(d, "finished"))
 		fputs(batches || changed ? "; finished\n" : "; nothing left to do\n", out);
 	else
 		fprintf(out, "; %s after key %s with about %lld rows left: run 'dbshift data run "
 			"%s' again to resume\n", yes(d, "stopped") ? "stopped" : "paused",
-			last ? last : "?", jnum(d, "rows_left_estimate"), file);
+			last ? last : "?", jint(d, "rows_left_estimate"), file);
 }
 
 void render_backups(FILE *out, const json_t *doc)
 {
 	const json_t *list = json_object_get(doc, "backups");
 	if (!json_array_size(list))
-		fprintf(out, "no backups in %s\n", jstr(doc, "backup_dir"));
+		fprintf(out, "no backups in %s\n", jtext(doc, "backup_dir"));
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *b = json_array_get(list, i);
-		fprintf(out, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", jstr(b, "id"),
-			jstr(b, "created_at"), jstr(b, "format"), jnum(b, "size"), jstr(b, "database"));
+		fprintf(out, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", jtext(b, "id"),
+			jtext(b, "created_at"), jtext(b, "format"), jint(b, "size"), jtext(b, "database"));
 	}
 }
 
@@ -230,10 +242,10 @@ void render_prune(FILE *out, const json_t *doc)
 	const json_t *gone = json_object_get(doc, "removed");
 	for (size_t i = 0; i < json_array_size(gone); i++) {
 		const json_t *b = json_array_get(gone, i);
-		fprintf(out, "%s %s (%s)\n", dry ? "would remove" : "removed", jstr(b, "id"),
-			jstr(b, "why"));
+		fprintf(out, "%s %s (%s)\n", dry ? "would remove" : "removed", jtext(b, "id"),
+			jtext(b, "why"));
 	}
-	fprintf(out, "%zu of %lld backups %s\n", json_array_size(gone), jnum(doc, "total"),
+	fprintf(out, "%zu of %lld backups %s\n", json_array_size(gone), jint(doc, "total"),
 		dry ? "would be removed" : "removed");
 }
 
@@ -271,18 +283,18 @@ static void put_finding(FILE *out, const json_t *s, const json_t *f, const char 
 			source_file *sf, int color)
 {
 	if (yes(f, "allowed")) {
-		fprintf(out, "    allowed [%s]: %s\n", jstr(f, "rule"), jstr(f, "reason"));
+		fprintf(out, "    allowed [%s]: %s\n", jtext(f, "rule"), jtext(f, "reason"));
 		return;
 	}
-	long line = (long)jnum(f, "line"), col = (long)jnum(f, "col");
-	fprintf(out, "    %s:%ld:%ld: %s%s%s [%s] %s\n", jstr(s, "file"), line, col,
-		colour(jstr(f, "level"), color), jstr(f, "level"), color ? "\033[0m" : "",
-		jstr(f, "rule"), jstr(f, "message"));
-	char *src = strcmp(jstr(s, "file"), mig_file) ? NULL : file_line(sf, mig_file, line);
+	long line = (long)jint(f, "line"), col = (long)jint(f, "col");
+	fprintf(out, "    %s:%ld:%ld: %s%s%s [%s] %s\n", jtext(s, "file"), line, col,
+		colour(jtext(f, "level"), color), jtext(f, "level"), color ? "\033[0m" : "",
+		jtext(f, "rule"), jtext(f, "message"));
+	char *src = strcmp(jtext(s, "file"), mig_file) ? NULL : file_line(sf, mig_file, line);
 	if (src)
 		fprintf(out, "    %5ld | %s\n          | %*s^\n", line, src, (int)(col - 1), "");
 	free(src);
-	fprintf(out, "          fix: %s\n", jstr(f, "fix"));
+	fprintf(out, "          fix: %s\n", jtext(f, "fix"));
 }
 
 void render_lint(FILE *out, const json_t *doc, int color)
@@ -292,8 +304,8 @@ void render_lint(FILE *out, const json_t *doc, int color)
 	for (size_t i = 0; i < json_array_size(migs); i++) {
 		const json_t *m = json_array_get(migs, i);
 		const json_t *stmts = json_object_get(m, "statements");
-		fprintf(out, "%s (score %lld, %s%s%s)\n", jstr(m, "file"), jnum(m, "score"),
-			colour(jstr(m, "level"), color), jstr(m, "level"), color ? "\033[0m" : "");
+		fprintf(out, "%s (score %lld, %s%s%s)\n", jtext(m, "file"), jint(m, "score"),
+			colour(jtext(m, "level"), color), jtext(m, "level"), color ? "\033[0m" : "");
 		if (yes(m, "irreversible"))
 			fputs("  irreversible: its down holds no statement, so rollback refuses it "
 			      "without --allow-irreversible\n", out);
@@ -303,7 +315,7 @@ void render_lint(FILE *out, const json_t *doc, int color)
 			fputs("  ", out);
 			put_statement(out, s, color);
 			for (size_t f = 0; f < json_array_size(fs); f++)
-				put_finding(out, s, json_array_get(fs, f), jstr(m, "file"), &sf,
+				put_finding(out, s, json_array_get(fs, f), jtext(m, "file"), &sf,
 					    color);
 		}
 	}
@@ -313,15 +325,15 @@ void render_lint(FILE *out, const json_t *doc, int color)
 	for (size_t i = 0; i < json_array_size(w); i++)
 		fprintf(out, "warning: %s\n", json_string_value(json_array_get(w, i)));
 	const json_t *c = json_object_get(doc, "summary");
-	long long n = jnum(c, "migrations"), st = jnum(c, "statements");
-	long long red = jnum(c, "red"), yellow = jnum(c, "yellow");
+	long long n = jint(c, "migrations"), st = jint(c, "statements");
+	long long red = jint(c, "red"), yellow = jint(c, "yellow");
 	fprintf(out, "%lld migration%s, %lld statement%s: %lld red, %lld yellow finding%s", n,
 		n == 1 ? "" : "s", st, st == 1 ? "" : "s", red, yellow,
 		red + yellow == 1 ? "" : "s");
-	if (jnum(c, "allowed"))
-		fprintf(out, " (%lld allowed)", jnum(c, "allowed"));
-	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", jnum(c, "score"),
-		jnum(c, "top_score"), jstr(c, "risk"), jstr(c, "recommendation"));
+	if (jint(c, "allowed"))
+		fprintf(out, " (%lld allowed)", jint(c, "allowed"));
+	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", jint(c, "score"),
+		jint(c, "top_score"), jtext(c, "risk"), jtext(c, "recommendation"));
 }
 
 int render_report(const char *report, void (*render)(FILE *, const json_t *))
@@ -339,21 +351,21 @@ int render_report(const char *report, void (*render)(FILE *, const json_t *))
  * it runs; its summary (or error) once it ended. */
 void run_progress(const json_t *run, char *buf, size_t n)
 {
-	const char *st = jstr(run, "status");
+	const char *st = jtext(run, "status");
 	size_t at = 0;
 #define PUT(...) do { int k_ = snprintf(buf + at, at < n ? n - at : 0, __VA_ARGS__); \
 		      if (k_ > 0) at += (size_t)k_; } while (0)
 	buf[0] = '\0';
 	if (!strcmp(st, "running") || !strcmp(st, "abandoned")) {
 		const json_t *total = json_object_get(run, "steps_total");
-		PUT("%s", *jstr(run, "step") ? jstr(run, "step") : "starting");
+		PUT("%s", *jtext(run, "step") ? jtext(run, "step") : "starting");
 		if (json_is_integer(total) && json_integer_value(total) > 1)
-			PUT(" (step %lld of %lld)", jnum(run, "steps_done") + 1, (long long)json_integer_value(total));
-		if (*jstr(run, "current"))
-			PUT(": %s", jstr(run, "current"));
+			PUT(" (step %lld of %lld)", jint(run, "steps_done") + 1, (long long)json_integer_value(total));
+		if (*jtext(run, "current"))
+			PUT(": %s", jtext(run, "current"));
 		const json_t *d = json_object_get(run, "data");
 		if (json_is_object(d)) {
-			PUT(", %lld/%lld rows", jnum(d, "rows_done"), jnum(d, "rows_total"));
+			PUT(", %lld/%lld rows", jint(d, "rows_done"), jint(d, "rows_total"));
 			if (json_is_number(json_object_get(d, "percent")))
 				PUT(" (%.1f%%)", json_number_value(json_object_get(d, "percent")));
 			PUT(", %.0f rows/s", json_number_value(json_object_get(d, "rate")));
@@ -364,29 +376,29 @@ void run_progress(const json_t *run, char *buf, size_t n)
 		}
 		if (!strcmp(st, "abandoned"))
 			PUT("; its process is gone (heartbeat %lld s ago)",
-			    jnum(run, "heartbeat_age_ms") / 1000);
+			    jint(run, "heartbeat_age_ms") / 1000);
 	} else {
 		const json_t *s = json_object_get(run, "summary");
 		const json_t *d = json_object_get(run, "data");
 		if (json_is_object(d) && json_object_get(d, "rows_changed"))
-			PUT("%s: %lld rows changed%s", jstr(d, "file"), jnum(d, "rows_changed"),
+			PUT("%s: %lld rows changed%s", jtext(d, "file"), jint(d, "rows_changed"),
 			    yes(d, "finished") ? ", finished" : "");
 		else if (json_is_object(s))
-			PUT("%lld succeeded, %lld failed", jnum(s, "succeeded"), jnum(s, "failed"));
+			PUT("%lld succeeded, %lld failed", jint(s, "succeeded"), jint(s, "failed"));
 		const json_t *e = json_object_get(run, "error");
-		const char *why = json_is_object(e) ? jstr(e, "message") : json_string_value(e);
+		const char *why = json_is_object(e) ? jtext(e, "message") : json_string_value(e);
 		if (why && *why)
 			PUT("%s%s", at ? ": " : "", why);
 	}
-	if (jnum(run, "warnings") > 0)
-		PUT(" [%lld warning%s]", jnum(run, "warnings"), jnum(run, "warnings") > 1 ? "s" : "");
+	if (jint(run, "warnings") > 0)
+		PUT(" [%lld warning%s]", jint(run, "warnings"), jint(run, "warnings") > 1 ? "s" : "");
 #undef PUT
 }
 
 void render_runs(FILE *out, const json_t *doc)
 {
 	const json_t *runs = json_object_get(doc, "runs");
-	fprintf(out, "database: %s\n\n", jstr(doc, "database"));
+	fprintf(out, "database: %s\n\n", jtext(doc, "database"));
 	if (!json_array_size(runs)) {
 		fprintf(out, "no runs recorded yet\n");
 		return;
@@ -397,8 +409,8 @@ void render_runs(FILE *out, const json_t *doc)
 		const json_t *r = json_array_get(runs, i);
 		char what[512];
 		run_progress(r, what, sizeof(what));
-		fprintf(out, "%-32s  %-10s  %-9s  %-22s  %s\n", jstr(r, "run_id"), jstr(r, "command"),
-			jstr(r, "status"), jstr(r, "started_at"), what);
+		fprintf(out, "%-32s  %-10s  %-9s  %-22s  %s\n", jtext(r, "run_id"), jtext(r, "command"),
+			jtext(r, "status"), jtext(r, "started_at"), what);
 	}
 }
 
@@ -409,26 +421,26 @@ void render_server(FILE *out, const json_t *server)
 	const json_t *act = json_object_get(server, "activity");
 	const json_t *prog = json_object_get(server, "progress");
 	const json_t *waits = json_object_get(server, "lock_waits");
-	if (*jstr(server, "error"))
-		fprintf(out, "  server: %s\n", jstr(server, "error"));
-	if (json_is_object(act) && *jstr(act, "wait_event"))
+	if (*jtext(server, "error"))
+		fprintf(out, "  server: %s\n", jtext(server, "error"));
+	if (json_is_object(act) && *jtext(act, "wait_event"))
 		fprintf(out, "  server: %s, waiting on %s, statement running %lld s\n",
-			jstr(act, "state"), jstr(act, "wait_event"), jnum(act, "statement_ms") / 1000);
+			jtext(act, "state"), jtext(act, "wait_event"), jint(act, "statement_ms") / 1000);
 	for (size_t i = 0; i < json_array_size(prog); i++) {
 		const json_t *p = json_array_get(prog, i);
-		fprintf(out, "  %s on %s: %s", jstr(p, "view"), jstr(p, "relation"), jstr(p, "phase"));
+		fprintf(out, "  %s on %s: %s", jtext(p, "view"), jtext(p, "relation"), jtext(p, "phase"));
 		if (json_is_number(json_object_get(p, "percent")))
 			fprintf(out, ", %.1f%% (%lld of %lld %s)",
-				json_number_value(json_object_get(p, "percent")), jnum(p, "done"),
-				jnum(p, "total"), jstr(p, "unit"));
+				json_number_value(json_object_get(p, "percent")), jint(p, "done"),
+				jint(p, "total"), jtext(p, "unit"));
 		fputc('\n', out);
 	}
 	for (size_t i = 0; i < json_array_size(waits); i++) {
 		const json_t *w = json_array_get(waits, i);
 		fprintf(out, "  waiting %lld s for a %s lock (%s%s%s), held by pid %lld (user %s, "
-			"%s, %lld s in its transaction)\n", jnum(w, "waiting_ms") / 1000, jstr(w, "mode"),
-			jstr(w, "lock_type"), *jstr(w, "relation") ? " on " : "", jstr(w, "relation"),
-			jnum(w, "blocker_pid"), jstr(w, "blocker_user"), jstr(w, "blocker_state"),
-			jnum(w, "blocker_transaction_ms") / 1000);
+			"%s, %lld s in its transaction)\n", jint(w, "waiting_ms") / 1000, jtext(w, "mode"),
+			jtext(w, "lock_type"), *jtext(w, "relation") ? " on " : "", jtext(w, "relation"),
+			jint(w, "blocker_pid"), jtext(w, "blocker_user"), jtext(w, "blocker_state"),
+			jint(w, "blocker_transaction_ms") / 1000);
 	}
 }

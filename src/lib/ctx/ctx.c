@@ -174,20 +174,6 @@ const dbs_entry *dbs_status_entry(const dbs_ctx *ctx, size_t i)
 
 /* ---- the log ---- */
 
-void ctx_warn(dbs_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *line = xvprintf(fmt, ap);
-	va_end(ap);
-	ctx_log(ctx, "warning: %s", line);
-	live_warning(ctx, line);
-	char *all = ctx->warnings ? xprintf("%s\n%s", ctx->warnings, line) : xstrdup(line);
-	free(ctx->warnings);
-	free(line);
-	ctx->warnings = all;
-}
-
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
 {
 	if (!ctx->log) {

@@ -172,15 +172,14 @@ void run_add_step(run *r, json_t *s, const dbs_error *err);
  * it and gives what the database's counters did meanwhile (or NULL).  The
  * others say where the run is: live_step the step being run (the steps
  * done before it, of total; within a release's step, what that step is
- * doing), live_data a data run's progress, live_warning and live_error
- * what went wrong so far.  Each does nothing without a live row.
+ * doing), live_data a data run's progress, live_error what went wrong
+ * so far (and ctx_warn, here too, each warning).  Each does nothing without a live row.
  */
 typedef struct live live;
 void live_start(dbs_ctx *ctx, const run *r);
 json_t *live_stop(dbs_ctx *ctx);
 void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total);
 void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p);
-void live_warning(dbs_ctx *ctx, const char *line);
 void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err);
 
 /*

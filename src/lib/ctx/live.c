@@ -13,6 +13,7 @@
  * jansson is shared between the two threads.
  */
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -268,10 +269,21 @@ static void add_line(live *l, json_t *list, const char *line)
 	pthread_mutex_unlock(&l->mu);
 }
 
-void live_warning(dbs_ctx *ctx, const char *line)
+/* A warning of the run: for its output and report (ctx->warnings), its
+ * log and its live row. */
+void ctx_warn(dbs_ctx *ctx, const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = xvprintf(fmt, ap);
+	va_end(ap);
+	ctx_log(ctx, "warning: %s", line);
 	if (ctx->live)
 		add_line(ctx->live, ctx->live->warnings, line);
+	char *all = ctx->warnings ? xprintf("%s\n%s", ctx->warnings, line) : xstrdup(line);
+	free(ctx->warnings);
+	free(line);
+	ctx->warnings = all;
 }
 
 void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err)
