@@ -26,7 +26,7 @@ serve_start() {
 	"$DBSHIFT" --database "$url" serve --listen 127.0.0.1:0 "$@" >"$WORK/serve.out" 2>&1 &
 	SERVE_PID=$!
 	SERVE=
-	until_ok 30 grep -q "^serving" "$WORK/serve.out" || { serve_stop; return 1; }
+	until_ok 30 grep -qs "^serving" "$WORK/serve.out" || { serve_stop; return 1; }
 	SERVE=$(sed -n 's/^serving .* on \(http:[^ ]*\).*/\1/p' "$WORK/serve.out")
 }
 
@@ -225,6 +225,18 @@ t_live_token() {
 	rm -f dbshift.conf
 	dbs --database "$url" serve --listen nohost
 	check_rc 2 "$tag: a listen address without a port is a usage error"
+	dbs --database "$url" watch no-such-run
+	check_rc 2 "$tag: watch of an unknown run: exit 2"
+	check_contains "$ERR" "no run 'no-such-run' in this database" "$tag: watch names the run it did not find"
+	dbs --database "$url" watch a b
+	check_rc 2 "$tag: watch follows one run"
+	dbs --database "$url" status --runs --limit 0
+	check_rc 2 "$tag: status --runs --limit 0 is a usage error"
+	dbs --database "$url" status --limit 3
+	check_rc 2 "$tag: --limit without --runs is a usage error"
+	dbs --database "$url" status --runs
+	check_rc 0 "$tag: status --runs of a database with no history"
+	check_contains "$OUT" "no runs recorded yet" "$tag: says there are none"
 	cd "$WORK" || return
 }
 
