@@ -61,7 +61,7 @@ field_is() {  # RUN_ID JQ WANT
 
 # dom_rows: rows done as the page showed them in headless Chromium.
 dom_rows() {
-	chromium --headless --no-sandbox --disable-gpu --user-data-dir="$WORK/chromium" \
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$WORK/chromium" \
 		--dump-dom "$SERVE" 2>/dev/null >"$WORK/dom.html"
 	sed -n 's/.*data-rows-done="\([0-9]*\)".*/\1/p' "$WORK/dom.html" | head -n 1
 }
@@ -118,7 +118,7 @@ t_live() {
 	mkdir -p "${ARTIFACTS:-$WORK}"
 	local shot="${ARTIFACTS:-$WORK}/serve-$DRIVER.png"
 	rm -f "$shot"
-	chromium --headless --no-sandbox --disable-gpu --user-data-dir="$WORK/chromium" \
+	chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --user-data-dir="$WORK/chromium" \
 		--hide-scrollbars --window-size=1200,1100 --screenshot="$shot" "$SERVE" >/dev/null 2>&1
 	check_eq "$(head -c 8 "$shot" 2>/dev/null | od -An -c | tr -d ' ')" '211PNG\r\n032\n' "$tag: headless Chromium takes a screenshot of the page"
 

@@ -1,10 +1,11 @@
 /*
  * live.c - a run's row while it runs.
  *
- * run_begin inserts the row as 'running' with a live document; then a
- * thread of its own, on a connection of its own (never inside the
- * migration's transaction), writes the document again with a heartbeat
- * once a second, until run_end stops it and writes the final report.  A
+ * From run_begin until run_end, a thread of the run's own, on a
+ * connection of its own (never inside the migration's transaction),
+ * writes the run's row as 'running' with a live document and a heartbeat
+ * once a second; run_end stops it and writes the final report.  The first
+ * beat is a second in: a shorter run costs no connection and no write.  A
  * reader that sees a 'running' row whose heartbeat is older than
  * heartbeat_timeout knows the run was killed (ops/runs.c: "abandoned").
  *
@@ -131,7 +132,8 @@ static void *beat(void *arg)
 		if (!rc && !l->beats && !l->misses)
 			db_set_lock_wait(l->d, l->conn, 200);  /* a beat never waits long */
 		if (!rc)
-			rc = state_beat_run(l->d, l->conn, l->id, text, &e);
+			rc = state_record_run(l->d, l->conn, l->id, l->command, l->env,
+					      l->started_at, "running", text, &e);
 		dbs_error_clear(&e);
 		free(text);
 		pthread_mutex_lock(&l->mu);
@@ -165,14 +167,8 @@ void live_start(dbs_ctx *ctx, const run *r)
 	l->start_ms = wall_ms();
 	l->counters = counters_now(ctx->driver, ctx->conn);
 	ctx->live = l;
-	char *text = live_text(l);
-	int rc = state_start_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
-				 r->started, text, &e);
-	free(text);
-	if (rc)
-		ctx_log(ctx, "[%s] could not record the run as running: %s", r->id, e.message);
-	else if (!(l->started = !pthread_create(&l->thread, NULL, beat, l)))
-		ctx_log(ctx, "[%s] no heartbeat: no thread for it", r->id);
+	if (!(l->started = !pthread_create(&l->thread, NULL, beat, l)))
+		ctx_log(ctx, "[%s] no live row: no thread for it", r->id);
 	dbs_error_clear(&e);
 }
 

@@ -251,25 +251,6 @@ int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 			"heartbeat_ms = excluded.heartbeat_ms", 10, p, NULL, err);
 }
 
-int state_start_run(const db_driver *d, db_conn *c, const char *run_id,
-		    const char *command, const char *env, const char *started,
-		    const char *doc, dbs_error *err)
-{
-	return state_record_run(d, c, run_id, command, env, started, "running", doc, err);
-}
-
-int state_beat_run(const db_driver *d, db_conn *c, const char *run_id, const char *doc,
-		   dbs_error *err)
-{
-	char at[32], beat[32];
-	utc_now(at);
-	snprintf(beat, sizeof(beat), "%lld", (long long)wall_ms());
-	const char *p[] = { run_id, doc, at, beat };
-	return db_query(d, c, "UPDATE dbshift_runs SET report = $2, finished_at = $3, "
-			"heartbeat_ms = $4 WHERE run_id = $1 AND status = 'running'",
-			4, p, NULL, err);
-}
-
 int state_runs(const db_driver *d, db_conn *c, const char *id, int limit, db_rows **rows,
 	       dbs_error *err)
 {

@@ -73,18 +73,12 @@ int state_forget(const db_driver *d, db_conn *c, const char *app,
 		 const char *version, dbs_error *err);
 int state_accept_checksum(const db_driver *d, db_conn *c, const migration *m,
 			  dbs_error *err);
-/* A run's row: state_record_run writes its final report (a new row, or
- * the one state_start_run made); while it runs, state_start_run and
- * state_beat_run keep the row 'running' with the live document doc and a
- * heartbeat (heartbeat_ms, finished_at: the last beat). */
+/* Write a run's row (insert, or replace what it had) with status and
+ * report, stamped now (finished_at, heartbeat_ms): its final report, or
+ * while it runs ("running") its live document at each heartbeat. */
 int state_record_run(const db_driver *d, db_conn *c, const char *run_id,
 		     const char *command, const char *env, const char *started,
 		     const char *status, const char *report, dbs_error *err);
-int state_start_run(const db_driver *d, db_conn *c, const char *run_id,
-		    const char *command, const char *env, const char *started,
-		    const char *doc, dbs_error *err);
-int state_beat_run(const db_driver *d, db_conn *c, const char *run_id, const char *doc,
-		   dbs_error *err);
 /* Rows (run_id, command, environment, started_at, finished_at, status,
  * heartbeat_ms, report) of the newest limit runs, or of run id (not
  * NULL); none when there is no history. */
