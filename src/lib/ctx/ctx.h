@@ -171,8 +171,8 @@ void run_add_step(run *r, json_t *s, const dbs_error *err);
  * row 'running' and starts its heartbeat; live_stop (from run_end) stops
  * it and gives what the database's counters did meanwhile (or NULL).  The
  * others say where the run is: live_step the step being run (the steps
- * done before it, of total; within a release's step, what that step is
- * doing), live_data a data run's progress, live_error what went wrong
+ * done before it, of total; total 0 keeps the counts; within a release's
+ * step, what that step is doing), live_data a data run's progress, live_error what went wrong
  * so far (and ctx_warn, here too, each warning).  Each does nothing without a live row.
  */
 typedef struct live live;

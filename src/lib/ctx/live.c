@@ -235,8 +235,10 @@ void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total)
 	} else {
 		copy_text(l->step, sizeof(l->step), label);
 		l->current[0] = '\0';
-		l->done = done;
-		l->total = total;
+		if (total) {  /* 0: a part of the step being counted (a data run) */
+			l->done = done;
+			l->total = total;
+		}
 		if (label)
 			l->has_data = 0;
 	}

@@ -444,7 +444,7 @@ static int walk(dbs_ctx *ctx, const data_file *f, const dbs_data_opts *o, dbs_da
 {
 	walker w = { .f = f, .o = o, .size = o->batch_size > 0 ? o->batch_size : 1000 };
 	char *label = xprintf("data %s", f->path);
-	live_step(ctx, label, 0, ctx->outer ? 0 : 1);
+	live_step(ctx, label, 0, 0);
 	free(label);
 	int rc = walk_start(ctx, &w);
 	walk_progress(ctx, &w, 0, NULL, NULL);
