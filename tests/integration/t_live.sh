@@ -67,8 +67,12 @@ dom_rows() {
 }
 
 first_run_is() {  # URL STATUS: the newest run of status --runs has STATUS
+	first_run_field "$1" '.runs[0].status' "$2"
+}
+
+first_run_field() {  # URL JQ WANT: status --runs --json gives WANT (OUT: it)
 	dbs --database "$1" status --runs --json
-	[ "$(printf '%s' "$OUT" | jq -r '.runs[0].status')" = "$2" ]
+	[ "$(printf '%s' "$OUT" | jq -r "$2")" = "$3" ]
 }
 
 t_live() {
@@ -296,5 +300,34 @@ t_live_pg() {
 	check_contains "$OUT" "$id  succeeded  1 succeeded, 0 failed" "$tag: watch says how it ended"
 	check_eq "$(field "$id" '[.status, (.database_activity.commits > 0)] | map(tostring) | join(" ")')" "succeeded true" "$tag: the report has the commits during the run"
 	serve_stop
+	cd "$WORK" || return
+}
+
+# A release in the live row: its step, how many, and within a step what
+# it is doing; the hook waits for a file the test writes.
+t_live_release() {
+	project liverel
+	local url; url=$(newdb liverel) tag="$DRIVER live release"
+	printf -- '-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n' > migrations/001_t.sql
+	printf '#!/bin/sh\nwhile [ ! -f go ]; do sleep 0.1; done\n' > wait.sh
+	chmod +x wait.sh
+	printf '[release]\nsteps = migrate hook:wait verify\n[hook "wait"]\nrun = ./wait.sh\ntimeout = 120s\n' > dbshift.conf
+	"$DBSHIFT" --database "$url" release >"$WORK/liverel.out" 2>&1 &
+	local pid=$!
+	if wait_for "$url" "SELECT count(*) FROM dbshift_runs WHERE status = 'running' AND command = 'release'" 1 30; then
+		ok "$tag: the release is running in dbshift_runs"
+	else
+		not_ok "$tag: the release is running in dbshift_runs" "$(cat "$WORK/liverel.out")"
+	fi
+	local id; id=$(sql "$url" "SELECT run_id FROM dbshift_runs WHERE status = 'running'")
+	until_ok 30 first_run_field "$url" '.runs[0].step' hook:wait
+	check_eq "$(printf '%s' "$OUT" | jq -r '.runs[0] | [.command, .status, .step, .steps_done, .steps_total] | map(tostring) | join(" ")')" \
+		"release running hook:wait 1 3" "$tag: its step, and the steps done of how many"
+	touch go
+	wait $pid
+	RC=$?
+	OUT=$(cat "$WORK/liverel.out")
+	check_rc 0 "$tag: the release finishes"
+	check_eq "$(sql "$url" "SELECT status FROM dbshift_runs WHERE run_id = '$id'")" "succeeded" "$tag: its row ends succeeded"
 	cd "$WORK" || return
 }
