@@ -80,6 +80,12 @@ typedef struct dbs_options {
 	dbs_hook *hooks;
 	size_t nhooks;
 	int require_backup;
+	/* backups: retention after each one (0 / NULL: none), and encryption
+	 * with the key in backup_key_file */
+	int backup_keep;
+	char *backup_max_age;
+	int backup_encrypt;
+	char *backup_key_file;
 	char *schema_file;   /* verify's snapshot, or NULL */
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long

@@ -120,3 +120,31 @@ int parse_schedule(const char *s, int **out, size_t *n)
 	}
 	return 0;
 }
+
+/*
+ * Seconds of an age: digits and a unit (s, min, h, d, w), or bare digits
+ * meaning seconds; ages go beyond what durations in ms hold (backups kept
+ * for months).  -1 if it is not one.
+ */
+int parse_age_s(const char *s, int64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 12)
+		return -1;
+	int64_t v = strtoll(s, NULL, 10), mult;
+	const char *u = s + n;
+	if (!*u || !strcmp(u, "s"))
+		mult = 1;
+	else if (!strcmp(u, "min"))
+		mult = 60;
+	else if (!strcmp(u, "h"))
+		mult = 3600;
+	else if (!strcmp(u, "d"))
+		mult = 86400;
+	else if (!strcmp(u, "w"))
+		mult = 7 * 86400;
+	else
+		return -1;
+	*out = v * mult;
+	return 0;
+}

@@ -68,11 +68,30 @@ size_t sql_skip_space(const char *sql, size_t n);
 /* sql[0..n) without leading and trailing blanks and comments, copied. */
 char *sql_trimmed(const char *sql, size_t n);
 void sha256_hex(const char *data, size_t n, char out[65]);
+
+/* ---- files encrypted at rest (seal.c) ---- */
+
+typedef struct seal_sums {
+	int64_t plain_size, sealed_size;
+	char plain_sha256[65], sealed_sha256[65];
+} seal_sums;
+/* The 32-byte key in path (raw, or 64 hex digits); an input error when the
+ * file is readable by others or holds no such key. */
+int seal_key_load(const char *path, unsigned char key[32], dbs_error *err);
+/* Encrypt in into out (AES-256-GCM), bound to name; sums of both. */
+int seal_file(const unsigned char key[32], const char *in, const char *out, const char *name,
+	      seal_sums *sums, dbs_error *err);
+/* Decrypt in into out (NULL: only check it), bound to name; fails when the
+ * key is not the one or the file was changed (out is then removed). */
+int seal_open(const unsigned char key[32], const char *in, const char *out, const char *name,
+	      char plain_sha256[65], dbs_error *err);
 /* Now, UTC, as "YYYY-MM-DD HH:MM:SS+00" (what both drivers store). */
 void utc_now(char out[32]);
 int64_t now_ms(void);
 /* Milliseconds since the epoch (the wall clock, for other processes). */
 int64_t wall_ms(void);
+/* Seconds of an age ("30d", "12h", "2w"); -1 if it is not one. */
+int parse_age_s(const char *s, int64_t *secs);
 void sleep_ms(int ms);
 /* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
 int parse_duration_ms(const char *s, int *out);

@@ -24,6 +24,8 @@ typedef enum {
 	SET_LEVEL,      /* char *, green, yellow or red */
 	SET_BOOL,       /* int, true or false */
 	SET_MS,         /* int, a duration kept as milliseconds */
+	SET_COUNT,      /* int, a whole number, 0 or more */
+	SET_AGE,        /* char *, an age ("30d", "2w"): beyond what ms hold */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
@@ -87,6 +89,15 @@ static const setting settings[] = {
 	  "hooks run after a rollback succeeded", 0 },
 	{ "on_failure", SET_HOOKS, OPT(on_failure), NULL, NULL,
 	  "hooks run after a migrate or rollback failed", 0 },
+	{ "backup_keep", SET_COUNT, OPT(backup_keep), NULL, "give a whole number, e.g. 7",
+	  "after each backup, keep this many of backup_dir (the newest verified one always)", 0 },
+	{ "backup_max_age", SET_AGE, OPT(backup_max_age), NULL,
+	  "write an age such as 30d, 2w or 12h",
+	  "after each backup, remove those older than this (the newest verified one stays)", 0 },
+	{ "backup_encrypt", SET_BOOL, OPT(backup_encrypt), "false", "use true or false",
+	  "encrypt each backup file (AES-256-GCM) with the key in backup_key_file", 0 },
+	{ "backup_key_file", SET_TEXT, OPT(backup_key_file), NULL, NULL,
+	  "a file (mode 0600) holding the 32-byte backup key, raw or as 64 hex digits", 0 },
 	{ "report_dir", SET_TEXT, OPT(report_dir), "reports", NULL,
 	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)", 0 },
 	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
@@ -126,7 +137,7 @@ static const setting settings[] = {
 
 static int is_text(const setting *st)
 {
-	return st->type != SET_BOOL && st->type != SET_MS;
+	return st->type != SET_BOOL && st->type != SET_MS && st->type != SET_COUNT;
 }
 
 static char **text_field(dbs_options *o, const setting *st)
@@ -161,6 +172,12 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		if (parse_duration_ms(value, &ms))
 			return -1;
 		break;
+	case SET_AGE: {
+		int64_t secs;
+		if (parse_age_s(value, &secs))
+			return -1;
+		break;
+	}
 	case SET_SCHEDULE:
 		if (parse_schedule(value, &v, &n))
 			return -1;
@@ -174,6 +191,15 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		return parse_bool(value, o ? int_field(o, st) : &ms);
 	case SET_MS:
 		return parse_duration_ms(value, o ? int_field(o, st) : &ms);
+	case SET_COUNT: {
+		char *end;
+		long c = strtol(value, &end, 10);
+		if (end == value || *end || c < 0 || c > 1000000)
+			return -1;
+		if (o)
+			*int_field(o, st) = (int)c;
+		return 0;
+	}
 	case SET_URLS:
 		if (notify_urls_check(value))
 			return -1;

@@ -6,6 +6,12 @@
  * database (no password), server version, format, the migrations applied
  * at the time, each table's row count, each file's size and SHA-256, tool
  * version, duration.  Directories are 0700 and files 0600.
+ *
+ * With backup_encrypt, each file the dump wrote is sealed (util/seal.c:
+ * AES-256-GCM, bound to its name) into NAME.enc and the plaintext
+ * removed; the manifest lists both SHA-256s (never the key), and restore
+ * and verify open the files into a private directory, checked, first.
+ * After each backup, backup_keep and backup_max_age prune the others.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +24,8 @@
 #include <unistd.h>
 
 #include "ops/ops.h"
+
+static char *retain(dbs_ctx *ctx, char *text);
 
 static int sha256_file(const char *path, char out[65], int64_t *size)
 {
@@ -200,8 +208,31 @@ static json_t *applied_json(dbs_ctx *ctx)
 	return applied;
 }
 
-/* Path, size and SHA-256 of every file the dump wrote (made 0600). */
-static int files_json(dbs_ctx *ctx, const char *dir, const char *file, json_t **out)
+/* Seal the file rel of dir into rel.enc and remove it; its entry. */
+static int seal_one(dbs_ctx *ctx, const unsigned char *key, const char *dir, const char *rel,
+		    json_t **entry)
+{
+	char *path = xprintf("%s/%s", dir, rel), *sealed = xprintf("%s.enc", path);
+	seal_sums s;
+	int rc = seal_file(key, path, sealed, rel, &s, &ctx->err);
+	if (!rc) {
+		remove(path);
+		char *srel = xprintf("%s.enc", rel);
+		*entry = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "path", srel, "size",
+				   (json_int_t)s.sealed_size, "sha256", s.sealed_sha256, "plain_path",
+				   rel, "plain_size", (json_int_t)s.plain_size, "plain_sha256",
+				   s.plain_sha256);
+		free(srel);
+	}
+	free(path);
+	free(sealed);
+	return rc;
+}
+
+/* Path, size and SHA-256 of every file the dump wrote (made 0600); with a
+ * key, each sealed first (see seal_one). */
+static int files_json(dbs_ctx *ctx, const char *dir, const char *file,
+		      const unsigned char *key, json_t **out)
 {
 	json_t *names = json_array(), *files = json_array();
 	int rc = 0;
@@ -210,12 +241,17 @@ static int files_json(dbs_ctx *ctx, const char *dir, const char *file, json_t **
 		const char *rel = json_string_value(json_array_get(names, i));
 		char *path = xprintf("%s/%s", dir, rel), sum[65];
 		int64_t size;
+		json_t *entry = NULL;
 		chmod(path, 0600);
-		if (sha256_file(path, sum, &size) < 0)
+		if (key)
+			rc = seal_one(ctx, key, dir, rel, &entry);
+		else if (sha256_file(path, sum, &size) < 0)
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot read back '%s'", path);
 		else
-			json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", rel,
-							       "size", (json_int_t)size, "sha256", sum));
+			entry = json_pack("{s:s, s:I, s:s}", "path", rel, "size", (json_int_t)size,
+					  "sha256", sum);
+		if (entry)
+			json_array_append_new(files, entry);
 		free(path);
 	}
 	json_decref(names);
@@ -232,10 +268,10 @@ typedef struct manifest_facts {
 } manifest_facts;
 
 static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *mf,
-			  const char *file, char **text)
+			  const char *file, const unsigned char *key, char **text)
 {
 	json_t *files = NULL;
-	int rc = files_json(ctx, dir, file, &files);
+	int rc = files_json(ctx, dir, file, key, &files);
 	if (rc) {
 		json_decref(files);
 		return rc;
@@ -246,6 +282,8 @@ static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *m
 		mf->version, "format", mf->fmt, "migrations", applied_json(ctx), "tables",
 		mf->tables, "files", files, "tool_version", DBSHIFT_VERSION, "duration_ms",
 		(json_int_t)(now_ms() - mf->t0));
+	if (key)
+		json_object_set_new(m, "encryption", json_string("aes-256-gcm"));
 	*text = report_dump(m);
 	char *mpath = xprintf("%s/manifest.json", dir);
 	FILE *f = fopen(mpath, "w");
@@ -268,6 +306,19 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 		free(known);
 		return DBS_EINPUT;
 	}
+	unsigned char key[32];
+	if (ctx->opts.backup_encrypt) {  /* before anything is written */
+		if (!ctx->opts.backup_key_file || !*ctx->opts.backup_key_file) {
+			dbs_fail(&ctx->err, DBS_EINPUT, "backup_encrypt is on, and no backup_key_file "
+				 "says where the key is");
+			dbs_error_set_hint(&ctx->err, "set backup_key_file in dbshift.conf to a file "
+					   "made with 'openssl rand -hex 32', mode 0600");
+			return DBS_EINPUT;
+		}
+		int rc = seal_key_load(ctx->opts.backup_key_file, key, &ctx->err);
+		if (rc)
+			return rc;
+	}
 	utc_now(created);
 	char *dir = new_backup_dir(ctx, id), *file = NULL, *text = NULL;
 	mode_t old = umask(077);
@@ -286,7 +337,8 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 	if (!rc)
 		rc = dump_watched(ctx, dir, mf.fmt, jobs, cb, cb_data, &file);
 	if (!rc)
-		rc = manifest_write(ctx, dir, &mf, file, &text);
+		rc = manifest_write(ctx, dir, &mf, file, ctx->opts.backup_encrypt ? key : NULL, &text);
+	explicit_bzero(key, sizeof(key));
 	umask(old);
 	json_decref(mf.tables);
 	free(file);
@@ -301,6 +353,7 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 		ctx_log(ctx, "backup %s of %s written to %s", id, ctx->display_url, dir);
 		if (id_out)
 			*id_out = xstrdup(id);
+		text = retain(ctx, text);
 	}
 	free(dir);
 	if (report)
@@ -346,7 +399,17 @@ static const char *manifest_problem(const dbs_ctx *ctx, json_t *m)
 			return "a file has no size";
 		if (!is_hex64(json_string_value(json_object_get(f, "sha256"))))
 			return "a file has no SHA-256";
+		if (json_object_get(m, "encryption")) {
+			const char *plain = json_string_value(json_object_get(f, "plain_path"));
+			if (!plain || !*plain || plain[0] == '/' || strstr(plain, ".."))
+				return "an encrypted file has no plaintext name, or one outside the backup";
+			if (!is_hex64(json_string_value(json_object_get(f, "plain_sha256"))))
+				return "an encrypted file has no plaintext SHA-256";
+		}
 	}
+	const json_t *enc = json_object_get(m, "encryption");
+	if (enc && (!json_is_string(enc) || strcmp(json_string_value(enc), "aes-256-gcm")))
+		return "it is encrypted in a way this dbshift does not know";
 	json_t *tables = json_object_get(m, "tables"), *v;
 	const char *name;
 	if (!json_is_object(tables))
@@ -385,8 +448,10 @@ static json_t *manifest_load(dbs_ctx *ctx, const char *id, char **dir)
 /* The first file of a backup (the dump), as the driver's restore takes it. */
 static char *dump_name(json_t *m)
 {
-	const char *file = json_string_value(json_object_get(
-		json_array_get(json_object_get(m, "files"), 0), "path"));
+	const json_t *f = json_array_get(json_object_get(m, "files"), 0);
+	const char *file = json_string_value(json_object_get(f, "plain_path"));
+	if (!file)
+		file = json_string_value(json_object_get(f, "path"));
 	return xstrndup(file, strcspn(file, "/"));
 }
 
@@ -416,6 +481,71 @@ static int check_files(dbs_ctx *ctx, json_t *m, const char *dir)
 	return 0;
 }
 
+/*
+ * The plaintext of a backup's files, after check_files: dir itself when
+ * it is not encrypted; else each file opened with backup_key_file's key
+ * into a private directory *plain (the caller removes it), or, with plain
+ * NULL, only checked.  Each must match its plaintext SHA-256.
+ */
+static int open_files(dbs_ctx *ctx, const char *id, json_t *m, const char *dir, char **plain)
+{
+	if (plain)
+		*plain = NULL;
+	if (!json_object_get(m, "encryption")) {
+		if (plain)
+			*plain = xstrdup(dir);
+		return 0;
+	}
+	const char *kf = ctx->opts.backup_key_file;
+	if (!kf || !*kf) {
+		dbs_fail(&ctx->err, DBS_EINPUT, "backup %s is encrypted, and no backup_key_file says "
+			 "where its key is", id);
+		dbs_error_set_hint(&ctx->err, "set backup_key_file to the key it was taken with");
+		return DBS_EINPUT;
+	}
+	unsigned char key[32];
+	int rc = seal_key_load(kf, key, &ctx->err);
+	char *into = plain && !rc ? xprintf("%s/.open-%ld", dir, (long)getpid()) : NULL;
+	if (into && make_dirs(into, 0700) < 0)
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot create '%s': %s", into, strerror(errno));
+	json_t *files = json_object_get(m, "files");
+	for (size_t i = 0; !rc && i < json_array_size(files); i++) {
+		json_t *f = json_array_get(files, i);
+		const char *rel = json_string_value(json_object_get(f, "path"));
+		const char *prel = json_string_value(json_object_get(f, "plain_path"));
+		char *in = xprintf("%s/%s", dir, rel), *out = into ? xprintf("%s/%s", into, prel) : NULL;
+		char sum[65] = "";
+		if (out)
+			make_parents(out, 0700);
+		if ((rc = seal_open(key, in, out, prel, sum, &ctx->err)))
+			dbs_error_set_detail(&ctx->err, "the file matches its checksum in the manifest, "
+					     "so it is whole: the key is not the one backup %s was "
+					     "encrypted with", id);
+		else if (strcmp(sum, json_string_value(json_object_get(f, "plain_sha256"))))
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "the plaintext of '%s' does not match its "
+				      "checksum", in);
+		free(in);
+		free(out);
+	}
+	explicit_bzero(key, sizeof(key));
+	if (rc && into) {
+		rmtree(into);
+		free(into);
+		into = NULL;
+	}
+	if (plain)
+		*plain = into;
+	return rc;
+}
+
+/* Forget what open_files opened. */
+static void close_files(json_t *m, char *plain)
+{
+	if (plain && json_object_get(m, "encryption"))
+		rmtree(plain);
+	free(plain);
+}
+
 /* Compare the connected database's row counts with the manifest's. */
 static int compare_counts(dbs_ctx *ctx, const db_driver *d, db_conn *c, json_t *m)
 {
@@ -441,9 +571,11 @@ static int compare_counts(dbs_ctx *ctx, const db_driver *d, db_conn *c, json_t *
 
 int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 {
-	char *dir;
+	char *dir, *plain = NULL;
 	json_t *m = manifest_load(ctx, id, &dir);
 	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
+	if (!rc)
+		rc = open_files(ctx, id, m, dir, restore ? &plain : NULL);
 	if (!rc && restore) {
 		/* restore into a scratch database beside this one, count, drop it */
 		const db_driver *d = ctx->driver;
@@ -452,7 +584,7 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		rc = db_scratch_create(d, ctx->conn, name, &url, &ctx->err);
 		if (!rc) {
 			db_conn *sc = NULL;
-			rc = db_restore(d, url, dir, top, json_string_value(json_object_get(m, "format")),
+			rc = db_restore(d, url, plain, top, json_string_value(json_object_get(m, "format")),
 					&ctx->err);
 			if (!rc)
 				rc = db_connect(d, &sc, url, &ctx->err);
@@ -471,6 +603,7 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		free(url);
 		free(name);
 	}
+	close_files(m, plain);
 	if (!rc) {
 		/* remember it was verified: prune keeps the newest verified backup */
 		char *mark = xprintf("%s/verified", dir), at[32];
@@ -496,9 +629,11 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 
 static int restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
 {
-	char *dir;
+	char *dir, *plain = NULL;
 	json_t *m = manifest_load(ctx, id, &dir);
 	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
+	if (!rc)  /* opened before anything is dropped: a wrong key changes nothing */
+		rc = open_files(ctx, id, m, dir, &plain);
 	const db_driver *d = ctx->driver;
 	const char *url = target ? target : ctx->opts.database;
 	if (!rc && target) {
@@ -538,10 +673,11 @@ static int restore(dbs_ctx *ctx, const char *id, const char *target, char **repo
 	}
 	if (!rc) {
 		char *top = dump_name(m);
-		rc = db_restore(d, url, dir, top, json_string_value(json_object_get(m, "format")),
+		rc = db_restore(d, url, plain, top, json_string_value(json_object_get(m, "format")),
 				&ctx->err);
 		free(top);
 	}
+	close_files(m, plain);
 	if (!rc) {
 		db_conn *c = NULL;
 		rc = db_connect(d, &c, url, &ctx->err);
@@ -620,7 +756,11 @@ char *dbs_backup_newest(dbs_ctx *ctx)
 	return newest;
 }
 
-char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
+/* Remove the backups beyond the newest keep (0: any number) and those
+ * older than max_age_s (0: any age), never the newest verified one; each
+ * removed goes into removed with why (by: the setting or option). */
+static size_t prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run, const char *by_keep,
+		    const char *by_age, json_t *removed)
 {
 	size_t n;
 	char **ids = backup_ids(ctx, &n);
@@ -634,26 +774,51 @@ char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
 		free(dir);
 	}
 	time_t now = time(NULL);
-	json_t *removed = json_array();
 	for (size_t i = 0; i < n; i++) {
 		char *dir = backup_path(ctx, ids[i]);
 		struct stat st;
 		int too_many = keep > 0 && i + (size_t)keep < n;
-		int too_old = max_age_days > 0 && stat(dir, &st) == 0 &&
-			      now - st.st_mtime > (time_t)max_age_days * 86400;
+		int too_old = max_age_s > 0 && stat(dir, &st) == 0 && now - st.st_mtime > max_age_s;
 		if ((too_many || too_old) && (long)i != keep_verified) {
 			json_array_append_new(removed, json_pack("{s:s, s:s}", "id", ids[i], "why",
-				too_many ? "beyond --keep" : "older than --max-age"));
+				too_many ? by_keep : by_age));
 			if (!dry_run)
 				rmtree(dir);
+			ctx_log(ctx, "backup %s %s: %s", ids[i], dry_run ? "would be removed"
+				: "removed", too_many ? by_keep : by_age);
 		}
 		free(dir);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ids[i]);
 	free(ids);
+	return n;
+}
+
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
+{
+	json_t *removed = json_array();
+	size_t n = prune(ctx, keep, (int64_t)max_age_days * 86400, dry_run, "beyond --keep",
+			 "older than --max-age", removed);
 	return report_dump(json_pack("{s:s, s:o, s:I, s:b}", "command", "backups prune",
 				     "removed", removed, "total", (json_int_t)n, "dry_run", dry_run));
+}
+
+/* After a backup: the retention of backup_keep and backup_max_age; the
+ * backup's document (text, consumed) gains what was removed. */
+static char *retain(dbs_ctx *ctx, char *text)
+{
+	int64_t age = 0;
+	if (ctx->opts.backup_max_age)
+		parse_age_s(ctx->opts.backup_max_age, &age);
+	if (!ctx->opts.backup_keep && !age)
+		return text;
+	json_t *removed = json_array(), *doc = json_loads(text, 0, NULL);
+	prune(ctx, ctx->opts.backup_keep, age, 0, "beyond backup_keep", "older than backup_max_age",
+	      removed);
+	json_object_set_new(doc, "pruned", removed);
+	free(text);
+	return report_dump(doc);
 }
 
 char *dbs_backups_list(dbs_ctx *ctx)
