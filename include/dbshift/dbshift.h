@@ -86,6 +86,9 @@ typedef struct dbs_options {
 	char *backup_max_age;
 	int backup_encrypt;
 	char *backup_key_file;
+	/* backups off the host: s3://BUCKET/PREFIX, the store's endpoint and
+	 * region, and the size above which files go up in parts */
+	char *backup_upload, *s3_endpoint, *s3_region, *s3_part_size;
 	char *schema_file;   /* verify's snapshot, or NULL */
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long
@@ -340,8 +343,13 @@ int dbs_data_run(dbs_ctx *ctx, const char *file, const dbs_data_opts *o, dbs_dat
  * "plain" or "directory" with jobs; SQLite: its online backup API) with a
  * manifest.json; *id and the manifest (*report) belong to the caller.
  */
-typedef void (*dbs_backup_cb)(int64_t bytes_written, int64_t db_bytes, int64_t elapsed_ms,
-			      void *data);
+/* How far a backup is: "dump" (bytes written so far, of a database of
+ * total bytes: the dump is compressed) or "upload" (bytes sent of total). */
+typedef struct dbs_backup_progress {
+	const char *phase;
+	int64_t done, total, elapsed_ms;
+} dbs_backup_progress;
+typedef void (*dbs_backup_cb)(const dbs_backup_progress *p, void *data);
 int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, void *cb_data,
 	       char **id, char **report);
 /* Re-check a backup's files against its manifest; with restore, also

@@ -23,12 +23,17 @@ const cli_option backup_options[] = {
 	{ NULL, NULL, NULL, NULL }
 };
 
-/* Dump size so far next to the database's size (the dump is compressed). */
-static void progress(int64_t written, int64_t db_bytes, int64_t ms, void *data)
+/* Dump size so far next to the database's size (the dump is compressed),
+ * then the upload's bytes sent of all. */
+static void progress(const dbs_backup_progress *p, void *data)
 {
 	(void)data;
-	fprintf(stderr, "\r%.1f MB written of a %.1f MB database, %.0f s\033[K",
-		written / 1048576.0, db_bytes / 1048576.0, ms / 1000.0);
+	if (!strcmp(p->phase, "upload"))
+		fprintf(stderr, "\ruploading: %.1f of %.1f MB, %.0f s\033[K", p->done / 1048576.0,
+			p->total / 1048576.0, p->elapsed_ms / 1000.0);
+	else
+		fprintf(stderr, "\r%.1f MB written of a %.1f MB database, %.0f s\033[K",
+			p->done / 1048576.0, p->total / 1048576.0, p->elapsed_ms / 1000.0);
 }
 
 static int fail(cli *g, dbs_ctx *ctx)

@@ -231,8 +231,9 @@ void render_backups(FILE *out, const json_t *doc)
 		fprintf(out, "no backups in %s\n", jtext(doc, "backup_dir"));
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *b = json_array_get(list, i);
-		fprintf(out, "%-20s  %-22s  %-9s  %12lld bytes  %s\n", jtext(b, "id"),
-			jtext(b, "created_at"), jtext(b, "format"), jint(b, "size"), jtext(b, "database"));
+		fprintf(out, "%-20s  %-22s  %-9s  %12lld bytes  %-12s  %s%s\n", jtext(b, "id"),
+			jtext(b, "created_at"), jtext(b, "format"), jint(b, "size"), jtext(b, "where"),
+			jtext(b, "database"), yes(b, "encrypted") ? " (encrypted)" : "");
 	}
 }
 

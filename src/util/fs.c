@@ -3,6 +3,7 @@
  * and who this process runs as.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -150,4 +151,17 @@ int make_dirs(const char *path, mode_t mode)
 {
 	make_parents(path, mode);
 	return mkdir(path, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

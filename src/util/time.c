@@ -148,3 +148,22 @@ int parse_age_s(const char *s, int64_t *out)
 	*out = v * mult;
 	return 0;
 }
+
+/* Bytes of a size: digits and a unit (B, KiB, MiB, GiB, KB, MB, GB), or
+ * bare digits meaning bytes; -1 if it is not one. */
+int parse_size(const char *s, int64_t *out)
+{
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || n > 15)
+		return -1;
+	static const struct { const char *unit; int64_t mult; } units[] = {
+		{ "", 1 }, { "B", 1 }, { "KiB", 1 << 10 }, { "MiB", 1 << 20 }, { "GiB", 1 << 30 },
+		{ "KB", 1000 }, { "MB", 1000000 }, { "GB", 1000000000 },
+	};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(s + n, units[i].unit)) {
+			*out = strtoll(s, NULL, 10) * units[i].mult;
+			return 0;
+		}
+	return -1;
+}

@@ -45,6 +45,8 @@ int read_file(const char *path, char **out, size_t *len);
  * too (make_dirs: -1 with errno when it is not a directory after). */
 void make_parents(const char *path, mode_t mode);
 int make_dirs(const char *path, mode_t mode);
+/* Remove dir and everything below it. */
+void rmtree(const char *dir);
 /* Why read_file failed, for people ("not a regular file", ...). */
 const char *read_file_error(int e);
 /* Input error (file:line:col) unless text[0..len) is UTF-8 without NUL. */
@@ -92,6 +94,8 @@ int64_t now_ms(void);
 int64_t wall_ms(void);
 /* Seconds of an age ("30d", "12h", "2w"); -1 if it is not one. */
 int parse_age_s(const char *s, int64_t *secs);
+/* Bytes of a size ("16MiB", "5MB", "1048576"); -1 if it is not one. */
+int parse_size(const char *s, int64_t *bytes);
 void sleep_ms(int ms);
 /* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
 int parse_duration_ms(const char *s, int *out);

@@ -151,19 +151,6 @@ static char *tmpdir(void)
 	return d;
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *d)
-{
-	nftw(d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void all_layouts(void **state)
 {
 	(void)state;

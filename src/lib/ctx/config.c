@@ -26,6 +26,8 @@ typedef enum {
 	SET_MS,         /* int, a duration kept as milliseconds */
 	SET_COUNT,      /* int, a whole number, 0 or more */
 	SET_AGE,        /* char *, an age ("30d", "2w"): beyond what ms hold */
+	SET_SIZE,       /* char *, a size ("16MiB"), at least 5 MiB (S3's parts) */
+	SET_S3,         /* char *, s3://BUCKET[/PREFIX] */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
@@ -98,6 +100,16 @@ static const setting settings[] = {
 	  "encrypt each backup file (AES-256-GCM) with the key in backup_key_file", 0 },
 	{ "backup_key_file", SET_TEXT, OPT(backup_key_file), NULL, NULL,
 	  "a file (mode 0600) holding the 32-byte backup key, raw or as 64 hex digits", 0 },
+	{ "backup_upload", SET_S3, OPT(backup_upload), NULL,
+	  "write s3://BUCKET or s3://BUCKET/PREFIX",
+	  "after each backup, upload it to this S3 bucket (credentials: AWS_* or ~/.aws)", 0 },
+	{ "s3_endpoint", SET_TEXT, OPT(s3_endpoint), NULL, NULL,
+	  "the S3 API's URL (MinIO, Ceph...; default: AWS's for s3_region)", 0 },
+	{ "s3_region", SET_TEXT, OPT(s3_region), "us-east-1", NULL,
+	  "the region requests are signed for", 0 },
+	{ "s3_part_size", SET_SIZE, OPT(s3_part_size), "16MiB",
+	  "give a size of at least 5MiB, e.g. 16MiB",
+	  "files above this size are uploaded in parts of this size", 0 },
 	{ "report_dir", SET_TEXT, OPT(report_dir), "reports", NULL,
 	  "where each run's JSON report is written as RUN_ID.json (empty: nowhere)", 0 },
 	{ "doctor_backup_age", SET_DURATION, OPT(doctor_backup_age), "24h",
@@ -178,6 +190,16 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 			return -1;
 		break;
 	}
+	case SET_SIZE: {
+		int64_t bytes;
+		if (parse_size(value, &bytes) || bytes < 5 << 20 || bytes > (int64_t)1 << 32)
+			return -1;
+		break;
+	}
+	case SET_S3:
+		if (strncmp(value, "s3://", 5) || !value[5] || value[5] == '/')
+			return -1;
+		break;
 	case SET_SCHEDULE:
 		if (parse_schedule(value, &v, &n))
 			return -1;

@@ -15,7 +15,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,19 +58,6 @@ static void list_files(const char *dir, const char *rel, json_t *files)
 		json_array_append_new(files, json_string(rel));
 	}
 	free(path);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rmtree(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* {"table": count} of the connected database. */
@@ -139,8 +125,11 @@ static void *watch(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&w->cv, &w->mu, &until);
-		if (!w->done)
-			w->cb(dir_bytes(w->dir), w->db_bytes, now_ms() - w->t0, w->data);
+		if (!w->done) {
+			dbs_backup_progress p = { "dump", dir_bytes(w->dir), w->db_bytes,
+						  now_ms() - w->t0 };
+			w->cb(&p, w->data);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -339,13 +328,21 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 	if (!rc)
 		rc = manifest_write(ctx, dir, &mf, file, ctx->opts.backup_encrypt ? key : NULL, &text);
 	explicit_bzero(key, sizeof(key));
+	int kept = 0;  /* a backup that could not be uploaded stays here */
+	if (!rc && ctx->opts.backup_upload) {
+		json_t *m = json_loads(text, 0, NULL);
+		rc = offsite_push(ctx, id, dir, m, cb, cb_data);
+		kept = rc != 0;
+		free(text);
+		text = report_dump(m);
+	}
 	umask(old);
 	json_decref(mf.tables);
 	free(file);
 	free(mf.version);
 	free(mf.identity);
 	if (rc) {
-		if (access(dir, F_OK) == 0)
+		if (!kept && access(dir, F_OK) == 0)
 			rmtree(dir);  /* no half backups left behind */
 		free(text);
 		text = dbs_error_json("backup", &ctx->err);
@@ -430,6 +427,9 @@ static json_t *manifest_load(dbs_ctx *ctx, const char *id, char **dir)
 	if (!*id || strchr(id, '/') || !strcmp(id, ".") || !strcmp(id, "..")) {
 		dbs_fail(&ctx->err, DBS_EINPUT, "bad backup id '%s'", id);
 		dbs_error_set_hint(&ctx->err, "'dbshift backups list' shows the backups there are");
+	} else if (access(mpath, F_OK) != 0 && ctx->opts.backup_upload &&
+		   offsite_fetch(ctx, id, *dir)) {
+		/* only off the host, and it could not be fetched: ctx->err says why */
 	} else if (!(m = json_load_file(mpath, JSON_REJECT_DUPLICATES, &je))) {
 		dbs_fail(&ctx->err, DBS_EINPUT, "no readable backup '%s' (%s)", id, je.text);
 		dbs_error_set_file(&ctx->err, mpath, 0, 0);
@@ -706,6 +706,48 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* The backup ids of backup_dir, oldest first (ids are UTC timestamps). */
+static char **backup_ids(const dbs_ctx *ctx, size_t *n);
+
+static int has_id(char **ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return 1;
+	return 0;
+}
+
+/* The ids of backup_dir and of backup_upload, oldest first; *remote those
+ * of backup_upload (when there is one: else NULL).  A store that cannot
+ * be listed is an error (in ctx->err). */
+static int all_ids(dbs_ctx *ctx, char ***ids, size_t *n, char ***remote, size_t *nremote)
+{
+	*ids = backup_ids(ctx, n);
+	int rc = offsite_ids(ctx, remote, nremote);
+	for (size_t i = 0; !rc && i < *nremote; i++)
+		if (!has_id(*ids, *n, (*remote)[i])) {
+			*ids = xrealloc(*ids, (*n + 1) * sizeof(char *));
+			(*ids)[(*n)++] = xstrdup((*remote)[i]);
+		}
+	if (*n)
+		qsort(*ids, *n, sizeof(char *), id_cmp);
+	return rc;
+}
+
+static void ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* When backup id was taken, from its id (YYYYMMDDTHHMMSSZ), or 0. */
+static time_t id_time(const char *id)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(id, "%Y%m%dT%H%M%SZ", &tm);
+	return end ? timegm(&tm) : 0;
+}
+
 static char **backup_ids(const dbs_ctx *ctx, size_t *n)
 {
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
@@ -759,11 +801,18 @@ char *dbs_backup_newest(dbs_ctx *ctx)
 /* Remove the backups beyond the newest keep (0: any number) and those
  * older than max_age_s (0: any age), never the newest verified one; each
  * removed goes into removed with why (by: the setting or option). */
-static size_t prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run, const char *by_keep,
-		    const char *by_age, json_t *removed)
+static int prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run, const char *by_keep,
+		 const char *by_age, json_t *removed, size_t *total)
 {
-	size_t n;
-	char **ids = backup_ids(ctx, &n);
+	size_t n, nr = 0;
+	char **ids = NULL, **remote = NULL;
+	int rc = all_ids(ctx, &ids, &n, &remote, &nr);
+	*total = n;
+	if (rc) {
+		ids_free(ids, n);
+		ids_free(remote, nr);
+		return rc;
+	}
 	/* the newest verified backup is never removed */
 	long keep_verified = -1;
 	for (size_t i = n; i-- > 0 && keep_verified < 0;) {
@@ -774,32 +823,40 @@ static size_t prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run, cons
 		free(dir);
 	}
 	time_t now = time(NULL);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !rc && i < n; i++) {
 		char *dir = backup_path(ctx, ids[i]);
 		struct stat st;
+		int here = stat(dir, &st) == 0, there = has_id(remote, nr, ids[i]);
+		time_t at = here ? st.st_mtime : id_time(ids[i]);
 		int too_many = keep > 0 && i + (size_t)keep < n;
-		int too_old = max_age_s > 0 && stat(dir, &st) == 0 && now - st.st_mtime > max_age_s;
+		int too_old = max_age_s > 0 && at && now - at > max_age_s;
 		if ((too_many || too_old) && (long)i != keep_verified) {
-			json_array_append_new(removed, json_pack("{s:s, s:s}", "id", ids[i], "why",
-				too_many ? by_keep : by_age));
-			if (!dry_run)
+			json_array_append_new(removed, json_pack("{s:s, s:s, s:s}", "id", ids[i], "why",
+				too_many ? by_keep : by_age, "where", here && there ? "local+remote"
+				: here ? "local" : "remote"));
+			if (!dry_run && here)
 				rmtree(dir);
+			if (!dry_run && there)
+				rc = offsite_remove(ctx, ids[i]);
 			ctx_log(ctx, "backup %s %s: %s", ids[i], dry_run ? "would be removed"
 				: "removed", too_many ? by_keep : by_age);
 		}
 		free(dir);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
-	return n;
+	ids_free(ids, n);
+	ids_free(remote, nr);
+	return rc;
 }
 
 char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
 {
 	json_t *removed = json_array();
-	size_t n = prune(ctx, keep, (int64_t)max_age_days * 86400, dry_run, "beyond --keep",
-			 "older than --max-age", removed);
+	size_t n = 0;
+	if (prune(ctx, keep, (int64_t)max_age_days * 86400, dry_run, "beyond --keep",
+		  "older than --max-age", removed, &n)) {
+		json_decref(removed);
+		return dbs_error_json("backups prune", &ctx->err);
+	}
 	return report_dump(json_pack("{s:s, s:o, s:I, s:b}", "command", "backups prune",
 				     "removed", removed, "total", (json_int_t)n, "dry_run", dry_run));
 }
@@ -814,8 +871,13 @@ static char *retain(dbs_ctx *ctx, char *text)
 	if (!ctx->opts.backup_keep && !age)
 		return text;
 	json_t *removed = json_array(), *doc = json_loads(text, 0, NULL);
-	prune(ctx, ctx->opts.backup_keep, age, 0, "beyond backup_keep", "older than backup_max_age",
-	      removed);
+	size_t n;
+	if (prune(ctx, ctx->opts.backup_keep, age, 0, "beyond backup_keep",
+		  "older than backup_max_age", removed, &n)) {
+		/* the backup is taken: a retention that failed is a warning */
+		ctx_warn(ctx, "retention after backup: %s", ctx->err.message);
+		dbs_error_clear(&ctx->err);
+	}
 	json_object_set_new(doc, "pruned", removed);
 	free(text);
 	return report_dump(doc);
@@ -825,28 +887,45 @@ char *dbs_backups_list(dbs_ctx *ctx)
 {
 	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
 	json_t *list = json_array();
-	size_t n;
-	char **ids = backup_ids(ctx, &n);
+	size_t n, nr = 0;
+	char **ids = NULL, **remote = NULL;
+	if (all_ids(ctx, &ids, &n, &remote, &nr)) {
+		ids_free(ids, n);
+		ids_free(remote, nr);
+		return dbs_error_json("backups list", &ctx->err);
+	}
 	for (size_t i = 0; i < n; i++) {
-		char *dir;
-		json_t *m = manifest_load(ctx, ids[i], &dir);
+		char *dir = backup_path(ctx, ids[i]), *mpath = xprintf("%s/manifest.json", dir);
+		int here = access(mpath, F_OK) == 0, there = has_id(remote, nr, ids[i]);
+		json_t *m = NULL;
+		if (here) {
+			free(dir);
+			m = manifest_load(ctx, ids[i], &dir);
+		} else {  /* only off the host: its manifest, not the files */
+			char *tmp = xprintf("%s/.manifest-%ld.json", bdir, (long)getpid());
+			make_dirs(bdir, 0700);
+			offsite_manifest(ctx, ids[i], tmp, &m);
+			free(tmp);
+		}
 		dbs_error_clear(&ctx->err);
 		free(dir);
+		free(mpath);
 		if (!m)
 			continue;
 		int64_t size = 0;
 		json_t *files = json_object_get(m, "files");
 		for (size_t k = 0; k < json_array_size(files); k++)
 			size += json_integer_value(json_object_get(json_array_get(files, k), "size"));
-		json_array_append_new(list, json_pack("{s:s, s:O, s:O, s:I, s:O}", "id", ids[i],
-			"created_at", json_object_get(m, "created_at"), "format",
+		json_array_append_new(list, json_pack("{s:s, s:O, s:O, s:I, s:O, s:s, s:b}", "id",
+			ids[i], "created_at", json_object_get(m, "created_at"), "format",
 			json_object_get(m, "format"), "size", (json_int_t)size, "database",
-			json_object_get(m, "database")));
+			json_object_get(m, "database"), "where", here && there ? "local+remote"
+			: here ? "local" : "remote", "encrypted",
+			json_object_get(m, "encryption") != NULL));
 		json_decref(m);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	ids_free(ids, n);
+	ids_free(remote, nr);
 	return report_dump(json_pack("{s:s, s:s, s:o}", "command", "backups list", "backup_dir",
 				     bdir, "backups", list));
 }

@@ -41,4 +41,21 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
 	      const char *status, json_t **result, dbs_error *err);
 
+/*
+ * Backups off the host (offsite.c), with backup_upload set (else each
+ * does nothing).  offsite_open: the store, or NULL without one.  push:
+ * the files of backup id in dir, then its manifest m, which gains
+ * "uploaded" (where each went) and is written to dir again.  fetch: the
+ * backup from there into dir.  ids: the backups there.  manifest: one's
+ * manifest (through the file tmp).  remove: all of one there.
+ */
+struct s3;
+int offsite_open(dbs_ctx *ctx, struct s3 **s);
+int offsite_push(dbs_ctx *ctx, const char *id, const char *dir, json_t *m, dbs_backup_cb cb,
+		 void *cb_data);
+int offsite_fetch(dbs_ctx *ctx, const char *id, const char *dir);
+int offsite_ids(dbs_ctx *ctx, char ***ids, size_t *n);
+int offsite_manifest(dbs_ctx *ctx, const char *id, const char *tmp, json_t **m);
+int offsite_remove(dbs_ctx *ctx, const char *id);
+
 #endif

@@ -1,0 +1,42 @@
+/*
+ * remote.h - S3-compatible object storage (s3.c): libcurl with its own
+ * AWS SigV4 signing (CURLOPT_AWS_SIGV4), path-style URLs, libxml2 for the
+ * answers.  Credentials come from the environment or the AWS credentials
+ * file, never from dbshift.conf, and are never printed.
+ */
+#ifndef DBSHIFT_REMOTE_H
+#define DBSHIFT_REMOTE_H
+
+#include "util/util.h"
+
+typedef struct s3 s3;
+
+/* The store of backup_upload (s3://BUCKET[/PREFIX]) at endpoint (NULL:
+ * AWS's for region) in region (NULL: us-east-1), files above part_size
+ * bytes sent in parts; an input error for a bad URL or no credentials. */
+int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
+	    int64_t part_size, dbs_error *err);
+void s3_close(s3 *s);
+/* "s3://bucket/prefix": the store for people. */
+const char *s3_name(const s3 *s);
+
+/* Bytes sent or received so far of a transfer, for a progress line. */
+typedef void (*s3_progress)(int64_t done, int64_t total, void *data);
+
+/*
+ * The objects are named PREFIX/name.  put: the file at path, in one PUT
+ * or (above the part size) in parts, each with its Content-MD5; then the
+ * object's size and ETag are checked against the file's (*etag: the ETag).
+ * get: into path (0600).  del: remove.  list: the names below name (a
+ * "folder", ending in '/'), each as "rest" with its size in *sizes, or,
+ * with folders, only the next level's folder names.
+ */
+int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_data,
+	   char **etag, dbs_error *err);
+int s3_get(s3 *s, const char *name, const char *path, dbs_error *err);
+int s3_del(s3 *s, const char *name, dbs_error *err);
+int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes, size_t *n,
+	    dbs_error *err);
+void s3_names_free(char **names, size_t n);
+
+#endif

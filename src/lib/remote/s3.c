@@ -1,0 +1,687 @@
+/*
+ * s3.c - S3-compatible object storage for backups off the host.
+ *
+ * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, service s3) with the
+ * payload's SHA-256 in x-amz-content-sha256; URLs are path-style
+ * (ENDPOINT/BUCKET/KEY), which AWS, MinIO, Ceph and s3rver all take.  A
+ * file above the part size goes up as a multipart upload; every part and
+ * single PUT carries its Content-MD5, and the object's ETag and size are
+ * checked afterwards (an MD5, or for parts the MD5 of the parts' MD5s and
+ * their count).  Answers (lists, upload ids, errors) are XML, read with
+ * libxml2.  Credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+ * AWS_SESSION_TOKEN, else the AWS_PROFILE (default) profile of the
+ * credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <curl/curl.h>
+#include <ini.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include "remote/remote.h"
+
+struct s3 {
+	char *endpoint, *region, *bucket, *prefix, *name;
+	char *access, *secret, *token;
+	int64_t part_size;
+	CURL *curl;
+};
+
+/* ---- credentials ---- */
+
+typedef struct creds {
+	const char *profile;
+	char *access, *secret, *token;
+} creds;
+
+static int creds_line(void *arg, const char *section, const char *key, const char *value)
+{
+	creds *c = arg;
+	char **slot = !strcmp(key, "aws_access_key_id") ? &c->access
+		    : !strcmp(key, "aws_secret_access_key") ? &c->secret
+		    : !strcmp(key, "aws_session_token") ? &c->token : NULL;
+	if (slot && !strcmp(section, c->profile)) {
+		free(*slot);
+		*slot = xstrdup(value);
+	}
+	return 1;
+}
+
+static int load_creds(s3 *s, dbs_error *err)
+{
+	const char *a = getenv("AWS_ACCESS_KEY_ID"), *k = getenv("AWS_SECRET_ACCESS_KEY");
+	if (a && *a && k && *k) {
+		s->access = xstrdup(a);
+		s->secret = xstrdup(k);
+		const char *t = getenv("AWS_SESSION_TOKEN");
+		s->token = t && *t ? xstrdup(t) : NULL;
+		return 0;
+	}
+	const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE"), *home = getenv("HOME");
+	char *path = file && *file ? xstrdup(file) : xprintf("%s/.aws/credentials", home ? home : "");
+	const char *profile = getenv("AWS_PROFILE");
+	creds c = { profile && *profile ? profile : "default", NULL, NULL, NULL };
+	FILE *f = fopen(path, "r");
+	if (f) {
+		ini_parse_file(f, creds_line, &c);
+		fclose(f);
+	}
+	free(path);
+	if (!c.access || !c.secret) {
+		free(c.access);
+		if (c.secret)
+			explicit_bzero(c.secret, strlen(c.secret));
+		free(c.secret);
+		free(c.token);
+		dbs_fail(err, DBS_EINPUT, "no credentials for %s", s->name);
+		dbs_error_set_hint(err, "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give "
+				   "profile '%s' aws_access_key_id and aws_secret_access_key in "
+				   "~/.aws/credentials (never in dbshift.conf)", c.profile);
+		return DBS_EINPUT;
+	}
+	s->access = c.access;
+	s->secret = c.secret;
+	s->token = c.token;
+	return 0;
+}
+
+int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
+	    int64_t part_size, dbs_error *err)
+{
+	*out = NULL;
+	if (!starts_with(url, "s3://") || !url[5] || url[5] == '/') {
+		dbs_fail(err, DBS_EINPUT, "backup_upload '%s' is not an s3://BUCKET/PREFIX URL", url);
+		dbs_error_set_hint(err, "write e.g. backup_upload = s3://my-backups/app");
+		return DBS_EINPUT;
+	}
+	s3 *s = xcalloc(1, sizeof(*s));
+	const char *b = url + 5;
+	size_t bn = strcspn(b, "/");
+	s->bucket = xstrndup(b, bn);
+	const char *p = b + bn;
+	while (*p == '/')
+		p++;
+	s->prefix = xstrdup(p);
+	size_t pn = strlen(s->prefix);
+	while (pn && s->prefix[pn - 1] == '/')
+		s->prefix[--pn] = '\0';
+	s->name = xprintf("s3://%s%s%s", s->bucket, pn ? "/" : "", s->prefix);
+	s->region = xstrdup(region && *region ? region : "us-east-1");
+	s->endpoint = endpoint && *endpoint ? xstrdup(endpoint)
+					    : xprintf("https://s3.%s.amazonaws.com", s->region);
+	size_t en = strlen(s->endpoint);
+	while (en && s->endpoint[en - 1] == '/')
+		s->endpoint[--en] = '\0';
+	s->part_size = part_size > 0 ? part_size : 16 << 20;
+	int rc = load_creds(s, err);
+	if (!rc && !(s->curl = curl_easy_init()))
+		rc = dbs_fail(err, DBS_EFAIL, "cannot start libcurl");
+	if (rc) {
+		s3_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+void s3_close(s3 *s)
+{
+	if (!s)
+		return;
+	if (s->secret)
+		explicit_bzero(s->secret, strlen(s->secret));
+	if (s->token)
+		explicit_bzero(s->token, strlen(s->token));
+	free(s->endpoint);
+	free(s->region);
+	free(s->bucket);
+	free(s->prefix);
+	free(s->name);
+	free(s->access);
+	free(s->secret);
+	free(s->token);
+	if (s->curl)
+		curl_easy_cleanup(s->curl);
+	free(s);
+}
+
+const char *s3_name(const s3 *s)
+{
+	return s->name;
+}
+
+/* ---- one request ---- */
+
+typedef struct req {
+	const char *method;       /* GET, HEAD, PUT, POST, DELETE */
+	char *url;
+	const unsigned char *body;  /* PUT / POST */
+	size_t body_len, sent;
+	FILE *out;                /* GET: the body goes here */
+	strbuf resp;              /* else here */
+	long status;
+	char etag[128];
+	int64_t length;           /* Content-Length of the answer */
+	s3_progress cb;
+	void *cb_data;
+	int64_t base, total;      /* of the whole file, for cb */
+} req;
+
+static size_t on_body(char *data, size_t size, size_t n, void *arg)
+{
+	req *r = arg;
+	if (r->out)
+		return fwrite(data, size, n, r->out);
+	strbuf_add(&r->resp, data, size * n);
+	return size * n;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *arg)
+{
+	req *r = arg;
+	size_t len = size * n;
+	if (len > 5 && !strncasecmp(data, "ETag:", 5)) {
+		const char *v = data + 5;
+		while (*v == ' ')
+			v++;
+		size_t vn = strcspn(v, "\r\n");
+		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)vn, v);
+	} else if (len > 15 && !strncasecmp(data, "Content-Length:", 15)) {
+		r->length = strtoll(data + 15, NULL, 10);
+	}
+	return len;
+}
+
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	req *r = arg;
+	size_t want = size * n, left = r->body_len - r->sent;
+	if (want > left)
+		want = left;
+	memcpy(buf, r->body + r->sent, want);
+	r->sent += want;
+	return want;
+}
+
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	req *r = arg;
+	(void)dltotal;
+	(void)ultotal;
+	if (r->cb)
+		r->cb(r->base + (r->out ? (int64_t)dlnow : (int64_t)ulnow), r->total, r->cb_data);
+	return 0;
+}
+
+static void hex_of(const unsigned char *md, unsigned n, char *out)
+{
+	for (unsigned i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The text of the first element called name in xml, or NULL (caller frees). */
+static char *xml_text(const char *xml, size_t n, const char *name);
+
+/* "S3 said 403 AccessDenied: ..." for an answer that is not 2xx. */
+static int answer_error(const s3 *s, req *r, const char *what, dbs_error *err)
+{
+	char *code = r->resp.len ? xml_text(r->resp.buf, r->resp.len, "Code") : NULL;
+	char *msg = r->resp.len ? xml_text(r->resp.buf, r->resp.len, "Message") : NULL;
+	dbs_fail(err, DBS_EFAIL, "%s %s: the store answered %ld%s%s%s%s", what, s->name, r->status,
+		 code ? " " : "", code ? code : "", msg ? ": " : "", msg ? msg : "");
+	if (code && (!strcmp(code, "InvalidAccessKeyId") || !strcmp(code, "SignatureDoesNotMatch") ||
+		     !strcmp(code, "AccessDenied")))
+		dbs_error_set_hint(err, "check the credentials (AWS_ACCESS_KEY_ID, "
+				   "AWS_SECRET_ACCESS_KEY or ~/.aws/credentials) and their rights "
+				   "on the bucket");
+	else if (code && !strcmp(code, "NoSuchBucket"))
+		dbs_error_set_hint(err, "create the bucket, or fix backup_upload");
+	free(code);
+	free(msg);
+	return DBS_EFAIL;
+}
+
+/* Run r against the object name (NULL: the bucket) with query (sorted,
+ * encoded; may be NULL). */
+static int perform(s3 *s, req *r, const char *name, const char *query, const char *md5_b64,
+		   dbs_error *err)
+{
+	CURL *c = s->curl;
+	curl_easy_reset(c);
+	strbuf_init(&r->resp);
+	strbuf url;
+	strbuf_init(&url);
+	strbuf_addf(&url, "%s/%s", s->endpoint, s->bucket);
+	if (name) {
+		/* each part of the key escaped, the slashes kept */
+		strbuf_adds(&url, "/");
+		for (const char *p = name; *p;) {
+			size_t k = strcspn(p, "/");
+			char *e = curl_easy_escape(c, p, (int)k);
+			strbuf_adds(&url, e);
+			curl_free(e);
+			p += k;
+			if (*p == '/') {
+				strbuf_adds(&url, "/");
+				p++;
+			}
+		}
+	} else {
+		strbuf_adds(&url, "/");
+	}
+	if (query)
+		strbuf_addf(&url, "?%s", query);
+	r->url = strbuf_detach(&url);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char sha[65], *h;
+	EVP_Digest(r->body ? (const void *)r->body : "", r->body ? r->body_len : 0, md, &mdlen,
+		   EVP_sha256(), NULL);
+	hex_of(md, 32, sha);
+	sha[64] = '\0';
+	struct curl_slist *hs = NULL;
+	h = xprintf("x-amz-content-sha256: %s", sha);
+	hs = curl_slist_append(hs, h);
+	free(h);
+	if (s->token) {
+		h = xprintf("x-amz-security-token: %s", s->token);
+		hs = curl_slist_append(hs, h);
+		explicit_bzero(h, strlen(h));
+		free(h);
+	}
+	if (md5_b64) {
+		h = xprintf("Content-MD5: %s", md5_b64);
+		hs = curl_slist_append(hs, h);
+		free(h);
+	}
+	hs = curl_slist_append(hs, "Expect:");
+	char sigv4[96];
+	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4);
+	curl_easy_setopt(c, CURLOPT_USERNAME, s->access);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, s->secret);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (r->cb) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
+	if (!strcmp(r->method, "HEAD")) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(r->method, "PUT")) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, r);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (!strcmp(r->method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body ? (const char *)r->body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+	} else if (strcmp(r->method, "GET")) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(hs);
+	if (cc != CURLE_OK) {
+		dbs_fail(err, DBS_EFAIL, "cannot reach the object store at %s: %s", s->endpoint,
+			 curl_easy_strerror(cc));
+		dbs_error_set_hint(err, "check s3_endpoint and that the store is up");
+		return DBS_EFAIL;
+	}
+	return 0;
+}
+
+static void req_done(req *r)
+{
+	free(r->url);
+	strbuf_release(&r->resp);
+}
+
+static char *key_of(const s3 *s, const char *name)
+{
+	return *s->prefix ? xprintf("%s/%s", s->prefix, name) : xstrdup(name);
+}
+
+/* ---- XML answers ---- */
+
+static xmlNode *find(xmlNode *n, const char *name)
+{
+	for (; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, name))
+			return n;
+		xmlNode *in = find(n->children, name);
+		if (in)
+			return in;
+	}
+	return NULL;
+}
+
+static xmlDoc *xml_read(const char *xml, size_t n)
+{
+	return xmlReadMemory(xml, (int)n, "answer.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+}
+
+static char *node_text(xmlNode *n)
+{
+	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
+	char *s = t ? xstrdup((const char *)t) : NULL;
+	xmlFree(t);
+	return s;
+}
+
+static char *xml_text(const char *xml, size_t n, const char *name)
+{
+	xmlDoc *d = xml_read(xml, n);
+	char *s = d ? node_text(find(xmlDocGetRootElement(d), name)) : NULL;
+	xmlFreeDoc(d);
+	return s;
+}
+
+/* ---- objects ---- */
+
+/* The MD5 of data, as raw bytes and base64 (Content-MD5). */
+static void md5_of(const unsigned char *data, size_t n, unsigned char md[16], char b64[32])
+{
+	unsigned mdlen = 0;
+	EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL);
+	EVP_EncodeBlock((unsigned char *)b64, md, 16);
+}
+
+static int put_one(s3 *s, const char *key, const unsigned char *data, size_t n,
+		   const char *query, int64_t base, int64_t total, s3_progress cb, void *cb_data,
+		   char etag[128], dbs_error *err)
+{
+	unsigned char md[16];
+	char b64[32];
+	md5_of(data, n, md, b64);
+	req r = { .method = "PUT", .body = data, .body_len = n, .cb = cb, .cb_data = cb_data,
+		  .base = base, .total = total };
+	int rc = perform(s, &r, key, query, b64, err);
+	if (!rc && r.status / 100 != 2)
+		rc = answer_error(s, &r, "cannot upload to", err);
+	if (!rc)
+		snprintf(etag, 128, "%s", r.etag);
+	req_done(&r);
+	return rc;
+}
+
+/* Read up to n bytes of f into buf; how many. */
+static size_t read_part(FILE *f, unsigned char *buf, size_t n)
+{
+	size_t got = 0, k;
+	while (got < n && (k = fread(buf + got, 1, n - got, f)) > 0)
+		got += k;
+	return got;
+}
+
+static int multipart(s3 *s, const char *key, FILE *f, int64_t size, unsigned char *buf,
+		     s3_progress cb, void *cb_data, EVP_MD_CTX *parts, EVP_MD_CTX *whole,
+		     int *nparts, dbs_error *err)
+{
+	req r = { .method = "POST" };
+	int rc = perform(s, &r, key, "uploads=", NULL, err);
+	if (!rc && r.status / 100 != 2)
+		rc = answer_error(s, &r, "cannot start an upload to", err);
+	char *id = rc ? NULL : xml_text(r.resp.buf, r.resp.len, "UploadId");
+	req_done(&r);
+	if (!rc && !id)
+		rc = dbs_fail(err, DBS_EFAIL, "the store at %s gave no upload id", s->endpoint);
+	strbuf done;
+	strbuf_init(&done);
+	strbuf_adds(&done, "<CompleteMultipartUpload>");
+	int64_t sent = 0;
+	for (int part = 1; !rc && sent < size; part++) {
+		size_t n = read_part(f, buf, (size_t)s->part_size);
+		if (!n) {
+			rc = dbs_fail(err, DBS_EFAIL, "cannot read the file to upload: %s",
+				      strerror(errno));
+			break;
+		}
+		char *q = curl_easy_escape(s->curl, id, 0);
+		char *query = xprintf("partNumber=%d&uploadId=%s", part, q), etag[128];
+		curl_free(q);
+		unsigned char md[16];
+		unsigned mdlen;
+		EVP_Digest(buf, n, md, &mdlen, EVP_md5(), NULL);
+		EVP_DigestUpdate(parts, md, 16);
+		EVP_DigestUpdate(whole, buf, n);
+		rc = put_one(s, key, buf, n, query, sent, size, cb, cb_data, etag, err);
+		free(query);
+		if (!rc)
+			strbuf_addf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+				    part, etag);
+		sent += (int64_t)n;
+		*nparts = part;
+	}
+	strbuf_adds(&done, "</CompleteMultipartUpload>");
+	if (id) {
+		char *q = curl_easy_escape(s->curl, id, 0);
+		char *query = xprintf("uploadId=%s", q);
+		curl_free(q);
+		req c = { .method = rc ? "DELETE" : "POST", .body = rc ? NULL
+			  : (const unsigned char *)done.buf, .body_len = rc ? 0 : done.len };
+		dbs_error e2 = { 0 };
+		int rc2 = perform(s, &c, key, query, NULL, rc ? &e2 : err);
+		if (!rc && !rc2 && (c.status / 100 != 2 || strstr(c.resp.buf, "<Error>")))
+			rc2 = answer_error(s, &c, "cannot finish the upload to", err);
+		if (!rc)
+			rc = rc2;
+		dbs_error_clear(&e2);
+		req_done(&c);
+		free(query);
+	}
+	strbuf_release(&done);
+	free(id);
+	return rc;
+}
+
+/* An ETag with its quotes taken off. */
+static void unquote(const char *in, char *out, size_t n)
+{
+	size_t k = strlen(in);
+	if (k >= 2 && in[0] == '"' && in[k - 1] == '"')
+		snprintf(out, n, "%.*s", (int)(k - 2), in + 1);
+	else
+		snprintf(out, n, "%s", in);
+}
+
+int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_data,
+	   char **etag, dbs_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) < 0) {
+		if (f)
+			fclose(f);
+		return dbs_fail(err, DBS_EFAIL, "cannot read '%s': %s", path, strerror(errno));
+	}
+	/* the ETag of an object is its MD5; of one sent in parts, S3's is the
+	 * MD5 of the parts' MD5s and their count (some stores give the MD5) */
+	char *key = key_of(s, name), want[80], also[80] = "", got[128];
+	int64_t size = (int64_t)st.st_size;
+	size_t bufn = (size_t)(size < s->part_size ? (size ? size : 1) : s->part_size);
+	unsigned char *buf = xmalloc(bufn), md[EVP_MAX_MD_SIZE];
+	int rc = 0, nparts = 0;
+	if (size <= s->part_size) {
+		size_t n = read_part(f, buf, (size_t)size);
+		unsigned mdlen;
+		EVP_Digest(buf, n, md, &mdlen, EVP_md5(), NULL);
+		hex_of(md, 16, want);
+		want[32] = '\0';
+		rc = n != (size_t)size ? dbs_fail(err, DBS_EFAIL, "cannot read '%s'", path)
+				       : put_one(s, key, buf, n, NULL, 0, size, cb, cb_data, got, err);
+	} else {
+		EVP_MD_CTX *parts = EVP_MD_CTX_new(), *whole = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(parts, EVP_md5(), NULL);
+		EVP_DigestInit_ex(whole, EVP_md5(), NULL);
+		rc = multipart(s, key, f, size, buf, cb, cb_data, parts, whole, &nparts, err);
+		unsigned mdlen;
+		EVP_DigestFinal_ex(parts, md, &mdlen);
+		hex_of(md, 16, want);
+		snprintf(want + 32, sizeof(want) - 32, "-%d", nparts);
+		EVP_DigestFinal_ex(whole, md, &mdlen);
+		hex_of(md, 16, also);
+		also[32] = '\0';
+		EVP_MD_CTX_free(parts);
+		EVP_MD_CTX_free(whole);
+	}
+	fclose(f);
+	free(buf);
+	if (!rc) {  /* what the store holds now: its size and ETag */
+		req r = { .method = "HEAD" };
+		rc = perform(s, &r, key, NULL, NULL, err);
+		if (!rc && r.status / 100 != 2)
+			rc = answer_error(s, &r, "cannot read back the upload to", err);
+		unquote(r.etag, got, sizeof(got));
+		if (!rc && (r.length != size || (strcmp(got, want) && strcmp(got, also))))
+			rc = dbs_fail(err, DBS_EFAIL, "the object %s/%s does not match '%s' after the "
+				      "upload (size %lld, ETag %s; the file: %lld, %s)", s->name, name,
+				      path, (long long)r.length, got, (long long)size, want);
+		req_done(&r);
+		if (!rc && etag)
+			*etag = xstrdup(got);
+	}
+	free(key);
+	return rc;
+}
+
+int s3_get(s3 *s, const char *name, const char *path, dbs_error *err)
+{
+	char *key = key_of(s, name);
+	mode_t old = umask(077);
+	FILE *f = fopen(path, "wb");
+	umask(old);
+	if (!f) {
+		free(key);
+		return dbs_fail(err, DBS_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+	}
+	req r = { .method = "GET", .out = f };
+	int rc = perform(s, &r, key, NULL, NULL, err);
+	if (fclose(f) != 0 && !rc)
+		rc = dbs_fail(err, DBS_EFAIL, "cannot write '%s': %s", path, strerror(errno));
+	if (!rc && r.status / 100 != 2) {
+		/* the error's XML went to the file: read it back for the message */
+		char *text;
+		size_t n;
+		if (read_file(path, &text, &n) == 0) {
+			strbuf_add(&r.resp, text, n);
+			free(text);
+		}
+		rc = answer_error(s, &r, "cannot download from", err);
+	}
+	if (rc)
+		remove(path);
+	req_done(&r);
+	free(key);
+	return rc;
+}
+
+int s3_del(s3 *s, const char *name, dbs_error *err)
+{
+	char *key = key_of(s, name);
+	req r = { .method = "DELETE" };
+	int rc = perform(s, &r, key, NULL, NULL, err);
+	if (!rc && r.status / 100 != 2)
+		rc = answer_error(s, &r, "cannot remove from", err);
+	req_done(&r);
+	free(key);
+	return rc;
+}
+
+void s3_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes, size_t *n,
+	    dbs_error *err)
+{
+	char *base = key_of(s, name ? name : "");
+	size_t blen = strlen(base);
+	char *token = NULL;
+	int rc = 0;
+	*names = NULL;
+	*n = 0;
+	if (sizes)
+		*sizes = NULL;
+	do {
+		/* the query sorted by name, each value escaped, as SigV4 signs it */
+		char *p = curl_easy_escape(s->curl, base, 0);
+		char *t = token ? curl_easy_escape(s->curl, token, 0) : NULL;
+		char *query = xprintf("%s%s%slist-type=2&prefix=%s", t ? "continuation-token=" : "",
+				      t ? t : "", t ? "&" : "", p);
+		if (folders) {
+			char *q2 = xprintf("delimiter=%%2F&%s", query);
+			free(query);
+			query = q2;
+		}
+		curl_free(p);
+		curl_free(t);
+		req r = { .method = "GET" };
+		rc = perform(s, &r, NULL, query, NULL, err);
+		free(query);
+		if (!rc && r.status / 100 != 2)
+			rc = answer_error(s, &r, "cannot list", err);
+		xmlDoc *d = rc ? NULL : xml_read(r.resp.buf, r.resp.len);
+		if (!rc && !d)
+			rc = dbs_fail(err, DBS_EFAIL, "the store at %s gave a list that is not XML",
+				      s->endpoint);
+		free(token);
+		token = NULL;
+		xmlNode *root = d ? xmlDocGetRootElement(d) : NULL;
+		for (xmlNode *c = root ? root->children : NULL; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			const char *el = (const char *)c->name;
+			char *v = NULL;
+			if (folders && !strcmp(el, "CommonPrefixes"))
+				v = node_text(find(c->children, "Prefix"));
+			else if (!folders && !strcmp(el, "Contents"))
+				v = node_text(find(c->children, "Key"));
+			else if (!strcmp(el, "NextContinuationToken"))
+				token = node_text(c);
+			if (!v)
+				continue;
+			if (strlen(v) > blen) {
+				*names = xrealloc(*names, (*n + 1) * sizeof(char *));
+				size_t vn = strlen(v + blen);
+				(*names)[*n] = xstrndup(v + blen, folders && vn && v[blen + vn - 1] == '/'
+							? vn - 1 : vn);
+				if (sizes) {
+					char *sz = node_text(find(c->children, "Size"));
+					*sizes = xrealloc(*sizes, (*n + 1) * sizeof(int64_t));
+					(*sizes)[*n] = sz ? strtoll(sz, NULL, 10) : 0;
+					free(sz);
+				}
+				(*n)++;
+			}
+			free(v);
+		}
+		xmlFreeDoc(d);
+		req_done(&r);
+	} while (!rc && token);
+	free(token);
+	free(base);
+	return rc;
+}
