@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh - install with apt-get whatever dbshift needs to build,
-# test and benchmark that is not installed yet.  Quiet when all is there.
+# test and benchmark that is not installed yet, and with npm the S3 API
+# server the tests start (s3rver).  Quiet when all is there.
 set -euo pipefail
 
 PACKAGES=(
@@ -19,11 +20,23 @@ for p in "${PACKAGES[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# npm for the S3 API server of the tests (s3rver), where no node is there
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
-echo "installing: ${missing[*]}"
-SUDO=
-[ "$(id -u)" = 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	SUDO=
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -qq
+	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The tests' S3 API server, only npm has it: into tests/.node (not tracked).
+S3RVER_VERSION=3.7.1
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -x "$root/tests/.node/node_modules/.bin/s3rver" ]; then
+	echo "installing: s3rver $S3RVER_VERSION (npm)"
+	npm install --prefix "$root/tests/.node" --no-audit --no-fund --loglevel=error \
+		"s3rver@$S3RVER_VERSION" >/dev/null
+fi

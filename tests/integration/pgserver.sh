@@ -46,3 +46,39 @@ pg_stop() {
 	rm -rf "$PG_DIR"
 	PG_DIR=
 }
+
+# s3_start: an S3 API server (s3rver, from npm: scripts/install-deps.sh)
+# on a free loopback port with the bucket "bk"; S3_ENDPOINT once it answers.
+# Its one key pair is S3RVER / S3RVER.
+s3_start() {
+	local bin; bin=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.node/node_modules/.bin" 2>/dev/null && pwd)/s3rver
+	[ -x "$bin" ] || { echo "s3rver is not installed: run scripts/install-deps.sh"; return 1; }
+	rm -rf "$WORK/s3data"
+	mkdir -p "$WORK/s3data"
+	local try
+	for try in 1 2 3 4 5; do
+		S3_PORT=$(( 41000 + RANDOM % 20000 ))
+		"$bin" --directory "$WORK/s3data" --address 127.0.0.1 --port "$S3_PORT" --silent \
+			--configure-bucket bk >"$WORK/s3rver.log" 2>&1 &
+		S3_PID=$!
+		local i=0
+		while [ $i -lt 100 ]; do
+			curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break
+			kill -0 "$S3_PID" 2>/dev/null || break
+			sleep 0.1; i=$((i + 1))
+		done
+		if curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"; then
+			S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+			export S3_ENDPOINT S3_PID
+			return 0
+		fi
+		kill "$S3_PID" 2>/dev/null; wait "$S3_PID" 2>/dev/null
+	done
+	cat "$WORK/s3rver.log"
+	return 1
+}
+
+s3_stop() {
+	[ -n "${S3_PID:-}" ] && { kill "$S3_PID" 2>/dev/null; wait "$S3_PID" 2>/dev/null; }
+	S3_PID=
+}

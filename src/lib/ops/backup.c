@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ops/ops.h"
+#include "remote/remote.h"
 
 static char *retain(dbs_ctx *ctx, char *text);
 
@@ -305,6 +306,13 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 			return DBS_EINPUT;
 		}
 		int rc = seal_key_load(ctx->opts.backup_key_file, key, &ctx->err);
+		if (rc)
+			return rc;
+	}
+	if (ctx->opts.backup_upload) {  /* its URL and credentials, before any dump */
+		struct s3 *s = NULL;
+		int rc = offsite_open(ctx, &s);
+		s3_close(s);
 		if (rc)
 			return rc;
 	}

@@ -53,11 +53,13 @@ int offsite_push(dbs_ctx *ctx, const char *id, const char *dir, json_t *m, dbs_b
 		json_t *f = json_array_get(files, i);
 		const char *rel = json_string_value(json_object_get(f, "path"));
 		char *path = xprintf("%s/%s", dir, rel), *name = xprintf("%s/%s", id, rel), *etag = NULL;
-		rc = s3_put(s, name, path, cb ? pushed : NULL, &pp, &etag, &ctx->err);
+		int parts = 0;
+		rc = s3_put(s, name, path, cb ? pushed : NULL, &pp, &etag, &parts, &ctx->err);
 		if (!rc) {
-			json_array_append_new(objects, json_pack("{s:s, s:s}", "path", rel, "etag", etag));
-			ctx_log(ctx, "backup %s: %s uploaded to %s/%s (ETag %s)", id, rel, s3_name(s), name,
-				etag);
+			json_array_append_new(objects, json_pack("{s:s, s:s, s:i}", "path", rel, "etag",
+								 etag, "parts", parts));
+			ctx_log(ctx, "backup %s: %s uploaded to %s/%s (%s%d parts, ETag %s)", id, rel,
+				s3_name(s), name, parts ? "" : "one PUT, ", parts, etag);
 		}
 		pp.before += json_integer_value(json_object_get(f, "size"));
 		free(etag);
@@ -74,19 +76,20 @@ int offsite_push(dbs_ctx *ctx, const char *id, const char *dir, json_t *m, dbs_b
 		if (json_dump_file(m, mpath, JSON_INDENT(2) | JSON_PRESERVE_ORDER))
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot write '%s'", mpath);
 		if (!rc)
-			rc = s3_put(s, name, mpath, NULL, NULL, NULL, &ctx->err);
+			rc = s3_put(s, name, mpath, NULL, NULL, NULL, NULL, &ctx->err);
 		free(mpath);
 		free(name);
 	}
 	json_decref(objects);
 	if (rc) {
 		char *why = xstrdup(ctx->err.message);
+		char *hint = ctx->err.hint ? xstrdup(ctx->err.hint) : NULL;
 		dbs_fail(&ctx->err, DBS_EFAIL, "backup %s is in %s but could not be uploaded: %s", id,
 			 dir, why);
+		dbs_error_set_hint(&ctx->err, "%s; the local copy stays",
+				   hint ? hint : "check backup_upload, s3_endpoint and the credentials");
 		free(why);
-		if (!ctx->err.hint)
-			dbs_error_set_hint(&ctx->err, "check backup_upload, s3_endpoint and the "
-					   "credentials; the local copy stays");
+		free(hint);
 	}
 	s3_close(s);
 	return rc;

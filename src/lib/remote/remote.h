@@ -26,13 +26,14 @@ typedef void (*s3_progress)(int64_t done, int64_t total, void *data);
 /*
  * The objects are named PREFIX/name.  put: the file at path, in one PUT
  * or (above the part size) in parts, each with its Content-MD5; then the
- * object's size and ETag are checked against the file's (*etag: the ETag).
+ * object's size and ETag are checked against the file's (*etag: the ETag,
+ * *parts: how many parts, 0 for one PUT; each may be NULL).
  * get: into path (0600).  del: remove.  list: the names below name (a
  * "folder", ending in '/'), each as "rest" with its size in *sizes, or,
  * with folders, only the next level's folder names.
  */
 int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_data,
-	   char **etag, dbs_error *err);
+	   char **etag, int *parts, dbs_error *err);
 int s3_get(s3 *s, const char *name, const char *path, dbs_error *err);
 int s3_del(s3 *s, const char *name, dbs_error *err);
 int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes, size_t *n,

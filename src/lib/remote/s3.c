@@ -505,7 +505,7 @@ static void unquote(const char *in, char *out, size_t n)
 }
 
 int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_data,
-	   char **etag, dbs_error *err)
+	   char **etag, int *parts, dbs_error *err)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
@@ -559,6 +559,8 @@ int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_d
 		req_done(&r);
 		if (!rc && etag)
 			*etag = xstrdup(got);
+		if (parts)
+			*parts = nparts;
 	}
 	free(key);
 	return rc;
