@@ -89,6 +89,7 @@ typedef struct dbs_options {
 	/* backups off the host: s3://BUCKET/PREFIX, the store's endpoint and
 	 * region, and the size above which files go up in parts */
 	char *backup_upload, *s3_endpoint, *s3_region, *s3_part_size;
+	char *backup_paths;  /* files kept with each backup: "media static" */
 	char *schema_file;   /* verify's snapshot, or NULL */
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long
@@ -359,7 +360,12 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report);
  * target; then compare row counts with the manifest.  Without target, the
  * backup must have been taken of this very database (DBS_EINPUT otherwise);
  * a manifest that is damaged is DBS_EINPUT, before anything changes. */
-int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report);
+typedef struct dbs_restore_opts {
+	const char *target;    /* another database to restore into, or NULL */
+	const char *files_to;  /* the files kept with it under this directory
+				  instead of where they were, or NULL */
+} dbs_restore_opts;
+int dbs_restore(dbs_ctx *ctx, const char *id, const dbs_restore_opts *o, char **report);
 /* Remove backups beyond the newest keep and older than max_age_days (0:
  * no limit), never the newest verified one; what it did, as a JSON
  * document: {"removed": [{"id", "why"}], "total", "dry_run"}. */

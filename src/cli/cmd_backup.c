@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-static const char *format, *jobs, *target, *keep, *max_age;
+static const char *format, *jobs, *target, *keep, *max_age, *files_to;
 static int restore_check, yes, dry_run;
 
 const cli_option backup_options[] = {
@@ -17,6 +17,7 @@ const cli_option backup_options[] = {
 	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database" },
 	{ "--target", NULL, &target, "restore: into this database instead" },
 	{ "--yes", &yes, NULL, "restore: do not ask" },
+	{ "--files-to", NULL, &files_to, "restore: the files kept with it under this directory" },
 	{ "--keep", NULL, &keep, "backups prune: keep the newest N" },
 	{ "--max-age", NULL, &max_age, "backups prune: remove those older than DAYS" },
 	{ "--dry-run", &dry_run, NULL, "backups prune: say what would go" },
@@ -179,7 +180,8 @@ int cmd_restore(cli *g, dbs_ctx *ctx)
 		}
 	}
 	char *report = NULL, *into = target ? take_url_arg(target) : NULL;
-	rc = dbs_restore(ctx, g->args[0], into, &report);
+	dbs_restore_opts ro = { into, files_to };
+	rc = dbs_restore(ctx, g->args[0], &ro, &report);
 	free(into);
 	if (rc) {
 		free(report);

@@ -4,7 +4,7 @@
 #include "cli.h"
 
 static int dry_run, allow_drift, allow_irreversible, backup, force;
-static const char *steps, *from_backup;
+static const char *steps, *from_backup, *files_to;
 
 const cli_option rollback_options[] = {
 	{ "--steps", NULL, &steps, "how many to undo" },
@@ -13,6 +13,7 @@ const cli_option rollback_options[] = {
 	{ "--allow-irreversible", &allow_irreversible, NULL,
 	  "forget migrations whose down holds no statement, undoing nothing" },
 	{ "--from-backup", NULL, &from_backup, "restore a backup instead" },
+	{ "--files-to", NULL, &files_to, "--from-backup: the files kept with it under this directory" },
 	{ "--backup", &backup, NULL, "back up before running" },
 	{ "--force", &force, NULL, "run above the environment's max_risk" },
 	{ NULL, NULL, NULL, NULL }
@@ -23,7 +24,8 @@ static int rollback_from_backup(cli *g, dbs_ctx *ctx, const char *id)
 {
 	int rc = 0;
 	char *report = NULL;
-	if (dbs_restore(ctx, id, NULL, &report)) {
+	dbs_restore_opts ro = { NULL, files_to };
+	if (dbs_restore(ctx, id, &ro, &report)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else if (g->json) {
 		printf("%s\n", report);
@@ -42,6 +44,8 @@ int check_rollback(cli *g)
 		return usage_error(g, "rollback takes at most one TARGET");
 	if (from_backup && (g->nargs || steps || backup || force))
 		return usage_error(g, "--from-backup takes no TARGET, --steps, --backup or --force");
+	if (files_to && !from_backup)
+		return usage_error(g, "--files-to goes with --from-backup");
 	if (from_backup)
 		return 0;
 	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,

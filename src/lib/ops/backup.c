@@ -255,6 +255,7 @@ typedef struct manifest_facts {
 	int64_t t0;
 	json_t *tables;
 	char *version, *identity;
+	json_t *archive;      /* the files kept with the backup, or NULL */
 } manifest_facts;
 
 static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *mf,
@@ -262,6 +263,13 @@ static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *m
 {
 	json_t *files = NULL;
 	int rc = files_json(ctx, dir, file, key, &files);
+	if (!rc && mf->archive) {  /* the files kept with it, after the dump */
+		json_t *more = NULL;
+		rc = files_json(ctx, dir, json_string_value(json_object_get(mf->archive, "path")),
+				key, &more);
+		json_array_extend(files, more);
+		json_decref(more);
+	}
 	if (rc) {
 		json_decref(files);
 		return rc;
@@ -274,6 +282,8 @@ static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *m
 		(json_int_t)(now_ms() - mf->t0));
 	if (key)
 		json_object_set_new(m, "encryption", json_string("aes-256-gcm"));
+	if (mf->archive)
+		json_object_set(m, "paths_archive", mf->archive);
 	*text = report_dump(m);
 	char *mpath = xprintf("%s/manifest.json", dir);
 	FILE *f = fopen(mpath, "w");
@@ -309,6 +319,11 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 		if (rc)
 			return rc;
 	}
+	if (ctx->opts.backup_paths && *ctx->opts.backup_paths) {
+		int rc = files_check(ctx, ctx->opts.backup_paths);
+		if (rc)
+			return rc;
+	}
 	if (ctx->opts.backup_upload) {  /* its URL and credentials, before any dump */
 		struct s3 *s = NULL;
 		int rc = offsite_open(ctx, &s);
@@ -333,6 +348,13 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 		rc = db_identity(d, ctx->conn, &mf.identity, &ctx->err);
 	if (!rc)
 		rc = dump_watched(ctx, dir, mf.fmt, jobs, cb, cb_data, &file);
+	if (!rc && ctx->opts.backup_paths && *ctx->opts.backup_paths) {
+		char *aname = NULL;
+		rc = files_archive(ctx, dir, ctx->opts.backup_paths, &aname, &mf.archive);
+		if (!rc)
+			json_object_set_new(mf.archive, "path", json_string(aname));
+		free(aname);
+	}
 	if (!rc)
 		rc = manifest_write(ctx, dir, &mf, file, ctx->opts.backup_encrypt ? key : NULL, &text);
 	explicit_bzero(key, sizeof(key));
@@ -346,6 +368,7 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 	}
 	umask(old);
 	json_decref(mf.tables);
+	json_decref(mf.archive);
 	free(file);
 	free(mf.version);
 	free(mf.identity);
@@ -411,6 +434,18 @@ static const char *manifest_problem(const dbs_ctx *ctx, json_t *m)
 			if (!is_hex64(json_string_value(json_object_get(f, "plain_sha256"))))
 				return "an encrypted file has no plaintext SHA-256";
 		}
+	}
+	const json_t *pa = json_object_get(m, "paths_archive");
+	if (pa) {
+		const char *ap = json_string_value(json_object_get(pa, "path"));
+		const json_t *pf = json_object_get(pa, "files");
+		if (!ap || strchr(ap, '/') || !json_is_array(json_object_get(pa, "paths")) ||
+		    !json_is_array(pf))
+			return "the files' archive has no name, paths or file list";
+		for (size_t i = 0; i < json_array_size(pf); i++)
+			if (!json_is_string(json_object_get(json_array_get(pf, i), "path")) ||
+			    !is_hex64(json_string_value(json_object_get(json_array_get(pf, i), "sha256"))))
+				return "a file of the files' archive has no path or SHA-256";
 	}
 	const json_t *enc = json_object_get(m, "encryption");
 	if (enc && (!json_is_string(enc) || strcmp(json_string_value(enc), "aes-256-gcm")))
@@ -610,6 +645,15 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		free(top);
 		free(url);
 		free(name);
+		json_t *pa = json_object_get(m, "paths_archive");
+		if (!rc && pa) {  /* the files too, into a scratch directory */
+			char *ap = xprintf("%s/%s", plain, json_string_value(json_object_get(pa, "path")));
+			char *scratch = xprintf("%s/.files-%ld", dir, (long)getpid());
+			rc = files_restore(ctx, pa, ap, scratch);
+			rmtree(scratch);
+			free(scratch);
+			free(ap);
+		}
 	}
 	close_files(m, plain);
 	if (!rc) {
@@ -635,8 +679,9 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 	return rc;
 }
 
-static int restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
+static int restore(dbs_ctx *ctx, const char *id, const dbs_restore_opts *o, char **report)
 {
+	const char *target = o ? o->target : NULL;
 	char *dir, *plain = NULL;
 	json_t *m = manifest_load(ctx, id, &dir);
 	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
@@ -685,7 +730,6 @@ static int restore(dbs_ctx *ctx, const char *id, const char *target, char **repo
 				&ctx->err);
 		free(top);
 	}
-	close_files(m, plain);
 	if (!rc) {
 		db_conn *c = NULL;
 		rc = db_connect(d, &c, url, &ctx->err);
@@ -694,6 +738,13 @@ static int restore(dbs_ctx *ctx, const char *id, const char *target, char **repo
 		if (c)
 			db_close(d, c);
 	}
+	json_t *pa = json_object_get(m, "paths_archive");
+	if (!rc && pa) {
+		char *ap = xprintf("%s/%s", plain, json_string_value(json_object_get(pa, "path")));
+		rc = files_restore(ctx, pa, ap, o ? o->files_to : NULL);
+		free(ap);
+	}
+	close_files(m, plain);
 	char *shown = dbs_redact_url(url);
 	if (!rc)
 		ctx_log(ctx, "restore of backup %s into %s: done, row counts match", id, shown);
@@ -969,12 +1020,12 @@ int dbs_backup(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb cb, voi
 	return as_run(ctx, "backup", rc, t0, &r, report, text);
 }
 
-int dbs_restore(dbs_ctx *ctx, const char *id, const char *target, char **report)
+int dbs_restore(dbs_ctx *ctx, const char *id, const dbs_restore_opts *o, char **report)
 {
 	int64_t t0 = now_ms();
 	run r;
 	char *text = NULL;
 	run_open(ctx, &r, "restore");
-	int rc = restore(ctx, id, target, &text);
+	int rc = restore(ctx, id, o, &text);
 	return as_run(ctx, "restore", rc, t0, &r, report, text);
 }

@@ -49,6 +49,15 @@ int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
  * backup from there into dir.  ids: the backups there.  manifest: one's
  * manifest (through the file tmp).  remove: all of one there.
  */
+/* The files kept with a backup (files.c): files_check, that each path of
+ * paths (backup_paths) is there and inside the project; files_archive,
+ * them into dir (*name: the archive's file name; *facts: the manifest's
+ * "paths_archive"); files_restore, the archive at path back where they
+ * were (root NULL) or under root, each file then checked. */
+int files_check(dbs_ctx *ctx, const char *paths);
+int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, char **name, json_t **facts);
+int files_restore(dbs_ctx *ctx, const json_t *facts, const char *path, const char *root);
+
 struct s3;
 int offsite_open(dbs_ctx *ctx, struct s3 **s);
 int offsite_push(dbs_ctx *ctx, const char *id, const char *dir, json_t *m, dbs_backup_cb cb,
