@@ -62,7 +62,7 @@ in: $1" ;;
 # sql URL QUERY: the result rows, fields separated by '|'.
 sql() {
 	case "$1" in
-	sqlite:*) sqlite3 -batch -noheader "${1#sqlite:}" "$2" 2>&1 ;;
+	sqlite:*) sqlite3 -batch -noheader -cmd ".timeout 10000" "${1#sqlite:}" "$2" 2>&1 ;;
 	*) psql -X -q -A -t -v ON_ERROR_STOP=1 "$1" -c "$2" 2>&1 ;;
 	esac
 }
