@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # backup.sh [MB] - back up a generated PostgreSQL database of about MB
 # megabytes (default 1024) with dbshift (backup, then backups verify
-# --restore), next to plain pg_dump -Fc and pg_restore of the same database.
+# --restore), next to plain pg_dump -Fc and pg_restore of the same database;
+# then backup + upload to an S3 API server (s3rver, on 127.0.0.1) + verify,
+# next to pg_dump -Fc + a plain upload of the dump (curl --aws-sigv4).
 . "$(dirname "$0")/common.sh" postgres
 MB=${1:-1024}
 url=$(pg_newdb backupbench)
@@ -25,3 +27,24 @@ printf '%-44s %8s s\n' "dbshift backup (custom format, checksums)" "$b"
 printf '%-44s %8s s\n' "dbshift backups verify --restore" "$v"
 printf '%-44s %8s s\n' "pg_dump -Fc" "$d"
 printf '%-44s %8s s\n' "pg_restore into a new database" "$r"
+
+# off the host: dbshift backup (upload, ETag checked) + verify, against
+# pg_dump -Fc + curl's signed PUT of the same dump
+s3_start
+printf '[dbshift]\nbackup_upload = s3://bk/bench\ns3_endpoint = %s\n' "$S3_ENDPOINT" > dbshift.conf
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+rm -rf backups
+t0=$(date +%s.%N)
+"$DBSHIFT" --database "$url" backup >/dev/null
+id=$(ls backups)
+"$DBSHIFT" --database "$url" backups verify "$id" >/dev/null
+u=$(echo "$(date +%s.%N) - $t0" | bc -l | xargs printf '%.1f')
+rm -f dbshift.conf
+t0=$(date +%s.%N)
+pg_dump -Fc -f ref.dump "$url"
+curl -s -f -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
+	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T ref.dump "$S3_ENDPOINT/bk/ref/ref.dump"
+p=$(echo "$(date +%s.%N) - $t0" | bc -l | xargs printf '%.1f')
+printf '%-44s %8s s\n' "dbshift backup + upload + verify" "$u"
+printf '%-44s %8s s\n' "pg_dump -Fc + curl upload" "$p"
+printf '%-44s %8s x (goal: 1.2 x or less)\n' "ratio" "$(echo "$u / $p" | bc -l | xargs printf '%.2f')"

@@ -9,7 +9,7 @@ DBSHIFT=$ROOT/build-bench/dbshift
 WORK=$(mktemp -d /tmp/dbshift-bench.XXXXXX)
 chmod 755 "$WORK"
 . "$ROOT/tests/integration/pgserver.sh"
-trap 'pg_stop; rm -rf "$WORK"' EXIT
+trap 'pg_stop; s3_stop; rm -rf "$WORK"' EXIT
 if [ "${1:-}" = postgres ]; then
 	PG_FSYNC=on pg_start  # as a real server runs: each commit waits for the disk
 fi
