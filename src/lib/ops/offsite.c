@@ -132,6 +132,14 @@ int offsite_fetch(dbs_ctx *ctx, const char *id, const char *dir)
 	return rc;
 }
 
+/* A name of the store that can be a backup's id (and so a directory of
+ * backup_dir): letters, digits, '-' and '_', never "." or "..". */
+static int id_like(const char *s)
+{
+	return *s && strspn(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_") ==
+	       strlen(s);
+}
+
 int offsite_ids(dbs_ctx *ctx, char ***ids, size_t *n)
 {
 	struct s3 *s = NULL;
@@ -140,6 +148,14 @@ int offsite_ids(dbs_ctx *ctx, char ***ids, size_t *n)
 	int rc = offsite_open(ctx, &s);
 	if (!rc && s)
 		rc = s3_list(s, NULL, 1, ids, NULL, n, &ctx->err);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {  /* anything else there is not a backup */
+		if (id_like((*ids)[i]))
+			(*ids)[k++] = (*ids)[i];
+		else
+			free((*ids)[i]);
+	}
+	*n = k;
 	s3_close(s);
 	return rc;
 }
