@@ -76,6 +76,11 @@ t_backup_s3() {
 	RC=$(cat "$WORK/bs3.rc") ERR=$(cat "$WORK/bs3.err")
 	check_rc 2 "$tag: no credentials at all is an input error"
 	check_contains "$ERR" "no credentials for s3://bk/app" "$tag: it names the store"
+	printf '[default]\naws_access_key_id = NOBODY\n[ci]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' > creds
+	(unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; export AWS_SHARED_CREDENTIALS_FILE=creds AWS_PROFILE=ci
+	 dbs --database "$url" backup; echo "$RC" > "$WORK/bs3.rc")
+	RC=$(cat "$WORK/bs3.rc")
+	check_rc 0 "$tag: credentials from the AWS credentials file's profile"
 	local nb; nb=$(ls backups | wc -l)
 	(unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; dbs --database "$url" backup)
 	check_eq "$(ls backups | wc -l)" "$nb" "$tag: and it dumps nothing"
