@@ -10,8 +10,8 @@ secs=${1:-30}
 out=${FUZZ_OUT:-build-fuzz}
 mkdir -p "$out/obj"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-	-fno-sanitize-recover=undefined -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih)"
-LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl) -lpg_query -lpthread"
+	-fno-sanitize-recover=undefined -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
+LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()
