@@ -143,8 +143,13 @@ t_live() {
 	else not_ok "$tag: a wait for replica lag shows in the run" "$BODY"; fi
 	"$DBSHIFT" --database "$url" watch "$id" >"$WORK/watch.out" 2>&1 &
 	local wpid=$!
-	until_ok 30 grep -q "waiting for replica lag" "$WORK/watch.out"
-	check_contains "$(cat "$WORK/watch.out")" "$id  running  data bump.sql, " "$tag: watch follows the run"
+	if until_ok 60 grep -q "waiting for replica lag" "$WORK/watch.out"; then
+		check_contains "$(cat "$WORK/watch.out")" "$id  running  data bump.sql, " "$tag: watch follows the run"
+	else  # say what watch was doing
+		not_ok "$tag: watch follows the run" "watch printed: $(cat "$WORK/watch.out")
+$(ps -o pid,stat,etime,wchan:32,args -p "$wpid" 2>&1)
+$(tail -n 5 logs/dbshift.log)"
+	fi
 
 	# the heartbeat goes on while the run waits
 	local b1; b1=$(sql "$url" "SELECT heartbeat_ms FROM dbshift_runs WHERE run_id = '$id'")
