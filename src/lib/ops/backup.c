@@ -27,17 +27,6 @@
 
 static char *retain(dbs_ctx *ctx, char *text);
 
-static int sha256_file(const char *path, char out[65], int64_t *size)
-{
-	char *data;
-	size_t len;
-	if (read_file(path, &data, &len) < 0)
-		return -1;
-	sha256_hex(data, len, out);
-	*size = (int64_t)len;
-	free(data);
-	return 0;
-}
 
 /* Every regular file below dir/rel, as paths relative to dir. */
 static void list_files(const char *dir, const char *rel, json_t *files)
@@ -235,7 +224,7 @@ static int files_json(dbs_ctx *ctx, const char *dir, const char *file,
 		chmod(path, 0600);
 		if (key)
 			rc = seal_one(ctx, key, dir, rel, &entry);
-		else if (sha256_file(path, sum, &size) < 0)
+		else if (sha256_path(path, sum, &size) < 0)
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot read back '%s'", path);
 		else
 			entry = json_pack("{s:s, s:I, s:s}", "path", rel, "size", (json_int_t)size,
@@ -508,7 +497,7 @@ static int check_files(dbs_ctx *ctx, json_t *m, const char *dir)
 		char sum[65];
 		int64_t size = 0;
 		int rc = 0;
-		if (sha256_file(path, sum, &size) < 0)
+		if (sha256_path(path, sum, &size) < 0)
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "backup file '%s' is missing", path);
 		else if (strcmp(sum, json_string_value(json_object_get(f, "sha256"))) ||
 			 size != json_integer_value(json_object_get(f, "size")))

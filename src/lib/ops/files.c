@@ -178,18 +178,13 @@ static int compare(dbs_ctx *ctx, const json_t *files, const char *root)
 	for (size_t i = 0; i < json_array_size(files); i++) {
 		const json_t *f = json_array_get(files, i);
 		const char *rel = json_string_value(json_object_get(f, "path"));
-		char *path = root ? xprintf("%s/%s", root, rel) : xstrdup(rel), *text, sum[65];
-		size_t len;
+		char *path = root ? xprintf("%s/%s", root, rel) : xstrdup(rel), sum[65];
 		int rc = 0;
-		if (read_file(path, &text, &len) < 0) {
+		if (sha256_path(path, sum, NULL) < 0)
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "restored file '%s' is missing", path);
-		} else {
-			sha256_hex(text, len, sum);
-			free(text);
-			if (strcmp(sum, json_string_value(json_object_get(f, "sha256"))))
-				rc = dbs_fail(&ctx->err, DBS_EFAIL, "restored file '%s' does not match its "
-					      "checksum", path);
-		}
+		else if (strcmp(sum, json_string_value(json_object_get(f, "sha256"))))
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "restored file '%s' does not match its "
+				      "checksum", path);
 		free(path);
 		if (rc)
 			return rc;
