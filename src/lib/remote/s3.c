@@ -2,7 +2,8 @@
  * s3.c - S3-compatible object storage for backups off the host.
  *
  * Requests are signed by libcurl (CURLOPT_AWS_SIGV4, service s3) with the
- * payload's SHA-256 in x-amz-content-sha256; URLs are path-style
+ * payload's SHA-256 in x-amz-content-sha256 (an object's data: unsigned,
+ * its Content-MD5 checked by the store instead); URLs are path-style
  * (ENDPOINT/BUCKET/KEY), which AWS, MinIO, Ceph and s3rver all take.  A
  * file above the part size goes up as a multipart upload; every part and
  * single PUT carries its Content-MD5, and the object's ETag and size are
@@ -281,11 +282,13 @@ static int perform(s3 *s, req *r, const char *name, const char *query, const cha
 	r->url = strbuf_detach(&url);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
-	char sha[65], *h;
-	EVP_Digest(r->body ? (const void *)r->body : "", r->body ? r->body_len : 0, md, &mdlen,
-		   EVP_sha256(), NULL);
-	hex_of(md, 32, sha);
-	sha[64] = '\0';
+	char sha[65] = "UNSIGNED-PAYLOAD", *h;
+	if (!md5_b64) {  /* a PUT's body is vouched for by its Content-MD5 instead */
+		EVP_Digest(r->body ? (const void *)r->body : "", r->body ? r->body_len : 0, md,
+			   &mdlen, EVP_sha256(), NULL);
+		hex_of(md, 32, sha);
+		sha[64] = '\0';
+	}
 	struct curl_slist *hs = NULL;
 	h = xprintf("x-amz-content-sha256: %s", sha);
 	hs = curl_slist_append(hs, h);
