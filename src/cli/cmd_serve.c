@@ -71,7 +71,7 @@ static int parse_listen(cli *g, const char *addr, struct sockaddr_storage *ss, i
 }
 
 /* The token in path: its first line, without surrounding blanks. */
-static int read_token(cli *g, const char *path, char **token)
+static int read_token(const char *path, char **token)
 {
 	FILE *f = fopen(path, "r");
 	char buf[4096];
@@ -97,7 +97,6 @@ static int read_token(cli *g, const char *path, char **token)
 			"'openssl rand -hex 32 > %s'\n", path);
 		return 2;
 	}
-	(void)g;
 	*token = strdup(s);
 	explicit_bzero(buf, sizeof(buf));
 	return 0;
@@ -262,7 +261,7 @@ int cmd_serve(cli *g, dbs_ctx *ctx)
 			"long random token, or listen on 127.0.0.1\n");
 		return 2;
 	}
-	if (tf && *tf && (rc = read_token(g, tf, &s.token)))
+	if (tf && *tf && (rc = read_token(tf, &s.token)))
 		return rc;
 	/* the answering thread inherits this mask: SIGINT and SIGTERM come here */
 	sigset_t stop;

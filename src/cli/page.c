@@ -162,9 +162,10 @@ static void run_section(FILE *f, const json_t *run)
 	tag_text(f, "<span>started ", jtext(run, "started_at"), "</span> ");
 	if (*jtext(run, "finished_at"))
 		tag_text(f, "<span>finished ", jtext(run, "finished_at"), "</span> ");
-	if (*jtext(run, "host"))
-		fprintf(f, "<span>pid %lld on ", jint(run, "pid")), tag_text(f, "", jtext(run, "host"),
-									 "</span>");
+	if (*jtext(run, "host")) {
+		fprintf(f, "<span>pid %lld on ", jint(run, "pid"));
+		tag_text(f, "", jtext(run, "host"), "</span>");
+	}
 	fputs("</p>", f);
 	if (!strcmp(st, "running") || !strcmp(st, "abandoned")) {
 		const json_t *total = json_object_get(run, "steps_total");
@@ -194,10 +195,11 @@ static void run_section(FILE *f, const json_t *run)
 				jint(sum, "succeeded"), jint(sum, "failed"), jint(sum, "skipped"));
 		if (json_is_object(e))
 			tag_text(f, "<p class=\"bad\" id=\"error\">", jtext(e, "message"), "</p>");
-		if (json_is_object(json_object_get(run, "data")))
-			tag_text(f, "<p>data: ", jtext(json_object_get(run, "data"), "file"), ""),
-				fprintf(f, ", %lld rows changed</p>",
-					jint(json_object_get(run, "data"), "rows_changed"));
+		const json_t *d = json_object_get(run, "data");
+		if (json_is_object(d)) {
+			tag_text(f, "<p>data: ", jtext(d, "file"), "");
+			fprintf(f, ", %lld rows changed</p>", jint(d, "rows_changed"));
+		}
 		finished_steps(f, json_object_get(run, "steps"));
 		list_lines(f, "Warnings", json_object_get(run, "warnings"), "warnings");
 	}

@@ -270,33 +270,27 @@ int dbs_metrics_json(dbs_ctx *ctx, char **out)
 	json_t *doc = json_pack("{s:s, s:s, s:s, s:o}", "database", ctx->display_url, "driver",
 				ctx->driver->name, "at", at, "metrics", list);
 	json_object_set_new(doc, "cache_hit_ratio", hit_ratio(counters));
-	/* rates over the running run, from the counters it recorded at its start */
-	json_t *runs = NULL;
-	if (!runs_list(ctx, 5, &runs)) {
-		for (size_t i = 0; i < json_array_size(runs); i++) {
-			const json_t *line = json_array_get(runs, i);
-			if (strcmp(json_string_value(json_object_get(line, "status")), "running"))
-				continue;
-			const char *id = json_string_value(json_object_get(line, "run_id"));
-			db_rows *one = NULL;
-			if (!state_runs(ctx->driver, ctx->conn, id, 1, &one, &ctx->err) && one->nrows) {
-				json_t *d = json_loads(DB_VAL(one, 0, 7), 0, NULL);
-				json_t *st = json_object_get(d, "database_start");
-				json_t *c0 = json_object_get(st, "counters");
-				if (json_is_object(c0) && json_object_size(c0)) {
-					json_t *rr = run_rates(counters, c0, wall_ms() -
-						json_integer_value(json_object_get(st, "at_ms")));
-					json_object_set_new(rr, "run_id", json_string(id));
-					json_object_set_new(doc, "run", rr);
-				}
-				json_decref(d);
+	/* rates over the running run, from the counters its live document
+	 * recorded at its start (one read of the newest rows) */
+	db_rows *runs = NULL;
+	if (!state_runs(ctx->driver, ctx->conn, NULL, 5, &runs, &ctx->err)) {
+		for (size_t i = 0; i < runs->nrows; i++) {
+			json_t *d = row_doc(ctx, runs, i);
+			json_t *st = json_object_get(d, "database_start");
+			json_t *c0 = json_object_get(st, "counters");
+			int running = !strcmp(json_string_value(json_object_get(d, "status")), "running");
+			if (running && json_is_object(c0) && json_object_size(c0)) {
+				json_t *rr = run_rates(counters, c0, wall_ms() -
+					json_integer_value(json_object_get(st, "at_ms")));
+				json_object_set(rr, "run_id", json_object_get(d, "run_id"));
+				json_object_set_new(doc, "run", rr);
 			}
-			db_rows_free(one);
-			dbs_error_clear(&ctx->err);
-			break;
+			json_decref(d);
+			if (running)
+				break;
 		}
-		json_decref(runs);
 	}
+	db_rows_free(runs);
 	dbs_error_clear(&ctx->err);
 	json_decref(counters);
 	*out = report_dump(doc);
