@@ -58,6 +58,12 @@ static void spans(void **state)
 	assert_int_equal(dbs_url_password(u, off + len, &off, &len), 0);
 	/* an empty password is nothing to hide, and no endless loop */
 	assert_int_equal(dbs_url_password("postgres://h/d?password=", 0, &off, &len), 0);
+	/* a '?' inside a bracketed host does not start the query (libpq's
+	 * grammar: the host, its port, the path, then the query) */
+	const char *v6 = "postgresql://u@[::1?x=1]:5432/d?password=pw";
+	assert_int_equal(dbs_url_password(v6, 0, &off, &len), 1);
+	assert_int_equal(strncmp(v6 + off, "pw", len), 0);
+	assert_int_equal(len, 2);
 	const char *kv = "host=db password='x y' user=u";
 	assert_int_equal(dbs_url_password(kv, 0, &off, &len), 1);
 	assert_int_equal(strncmp(kv + off, "x y", len), 0);

@@ -80,9 +80,25 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 			if (colon)
 				span_push(spans, &n, max, (size_t)(colon + 1 - url),
 					  (size_t)(p - colon - 1));
+			p++;
 		} else {
-			p = start;  /* no user info: the query may start anywhere */
+			p = start;
 		}
+		/* the hosts: "[v6]" or a name up to : / ? or ",", each with an
+		 * optional port up to / ? or ","; then the path up to '?' */
+		do {
+			if (*p == ',')
+				p++;
+			if (*p == '[') {
+				p += strcspn(p, "]");
+				if (*p)
+					p++;
+			} else {
+				p += strcspn(p, ":/?,");
+			}
+			if (*p == ':')
+				p += strcspn(p, "/?,");
+		} while (*p == ',');
 		const char *q = strchr(p, '?');
 		while (q) {
 			const char *key = q + 1;
