@@ -3,7 +3,8 @@
 # megabytes (default 1024) with dbshift (backup, then backups verify
 # --restore), next to plain pg_dump -Fc and pg_restore of the same database;
 # then backup + upload to an S3 API server (s3rver, on 127.0.0.1) + verify,
-# next to pg_dump -Fc + a plain upload of the dump (curl --aws-sigv4).
+# next to pg_dump -Fc + a plain upload of the dump (curl --aws-sigv4), the
+# median of ROUNDS (default 5) of each.
 . "$(dirname "$0")/common.sh" postgres
 MB=${1:-1024}
 url=$(pg_newdb backupbench)
@@ -29,22 +30,36 @@ printf '%-44s %8s s\n' "pg_dump -Fc" "$d"
 printf '%-44s %8s s\n' "pg_restore into a new database" "$r"
 
 # off the host: dbshift backup (upload, ETag checked) + verify, against
-# pg_dump -Fc + curl's signed PUT of the same dump
+# pg_dump -Fc + curl's signed PUT of the same dump; ROUNDS (5) of each, in
+# turns (each side goes first every other round), the medians compared
 s3_start
-printf '[dbshift]\nbackup_upload = s3://bk/bench\ns3_endpoint = %s\n' "$S3_ENDPOINT" > dbshift.conf
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
-rm -rf backups
-t0=$(date +%s.%N)
-"$DBSHIFT" --database "$url" backup >/dev/null
-id=$(ls backups)
-"$DBSHIFT" --database "$url" backups verify "$id" >/dev/null
-u=$(echo "$(date +%s.%N) - $t0" | bc -l | xargs printf '%.1f')
-rm -f dbshift.conf
-t0=$(date +%s.%N)
-pg_dump -Fc -f ref.dump "$url"
-curl -s -f -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
-	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T ref.dump "$S3_ENDPOINT/bk/ref/ref.dump"
-p=$(echo "$(date +%s.%N) - $t0" | bc -l | xargs printf '%.1f')
-printf '%-44s %8s s\n' "dbshift backup + upload + verify" "$u"
-printf '%-44s %8s s\n' "pg_dump -Fc + curl upload" "$p"
-printf '%-44s %8s x (goal: 1.2 x or less)\n' "ratio" "$(echo "$u / $p" | bc -l | xargs printf '%.2f')"
+ours() {
+	local t0
+	rm -rf backups
+	printf '[dbshift]\nbackup_upload = s3://bk/bench\ns3_endpoint = %s\n' "$S3_ENDPOINT" > dbshift.conf
+	t0=$(date +%s.%N)
+	"$DBSHIFT" --database "$url" backup >/dev/null
+	"$DBSHIFT" --database "$url" backups verify "$(ls backups)" >/dev/null
+	echo "$(date +%s.%N) - $t0" | bc -l
+	rm -f dbshift.conf
+}
+theirs() {
+	local t0
+	t0=$(date +%s.%N)
+	pg_dump -Fc -f ref.dump "$url"
+	curl -s -f -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T ref.dump "$S3_ENDPOINT/bk/ref/ref.dump"
+	echo "$(date +%s.%N) - $t0" | bc -l
+}
+ta= tb=
+for ((round = 1; round <= ${ROUNDS:-5}; round++)); do
+	if [ $((round % 2)) = 1 ]; then ta+="$(ours)"$'\n'; tb+="$(theirs)"$'\n'
+	else tb+="$(theirs)"$'\n'; ta+="$(ours)"$'\n'; fi
+done
+u=$(echo "$ta" | grep . | median)
+p=$(echo "$tb" | grep . | median)
+printf 'dump %s MB; median of %s rounds:\n' "$(( $(stat -c %s ref.dump) / 1000000 ))" "${ROUNDS:-5}"
+printf '%-44s %8.1f s\n' "dbshift backup + upload + verify" "$u"
+printf '%-44s %8.1f s\n' "pg_dump -Fc + curl upload" "$p"
+printf '%-44s %8.2f x (goal: 1.2 x or less)\n' "ratio" "$(echo "$u / $p" | bc -l)"

@@ -13,3 +13,7 @@ trap 'pg_stop; s3_stop; rm -rf "$WORK"' EXIT
 if [ "${1:-}" = postgres ]; then
 	PG_FSYNC=on pg_start  # as a real server runs: each commit waits for the disk
 fi
+
+median() {  # numbers on stdin
+	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

@@ -72,10 +72,6 @@ turns() {
 	else tb+="$(b)"$'\n'; ta+="$(a)"$'\n'; fi
 }
 
-median() {  # numbers on stdin
-	sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
 row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
 	local a b
 	a=$(echo "$3" | median)

@@ -14,6 +14,7 @@
  * credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -401,21 +402,20 @@ static char *xml_text(const char *xml, size_t n, const char *name)
 
 /* ---- objects ---- */
 
-/* The MD5 of data, as raw bytes and base64 (Content-MD5). */
-static void md5_of(const unsigned char *data, size_t n, unsigned char md[16], char b64[32])
+/* The MD5 of data, as raw bytes. */
+static void md5_of(const unsigned char *data, size_t n, unsigned char md[16])
 {
 	unsigned mdlen = 0;
 	EVP_Digest(data, n, md, &mdlen, EVP_md5(), NULL);
-	EVP_EncodeBlock((unsigned char *)b64, md, 16);
 }
 
+/* PUT data (whose MD5 is md, sent as Content-MD5) to key; its ETag. */
 static int put_one(s3 *s, const char *key, const unsigned char *data, size_t n,
-		   const char *query, int64_t base, int64_t total, s3_progress cb, void *cb_data,
-		   char etag[128], dbs_error *err)
+		   const unsigned char md[16], const char *query, int64_t base, int64_t total,
+		   s3_progress cb, void *cb_data, char etag[128], dbs_error *err)
 {
-	unsigned char md[16];
 	char b64[32];
-	md5_of(data, n, md, b64);
+	EVP_EncodeBlock((unsigned char *)b64, md, 16);
 	req r = { .method = "PUT", .body = data, .body_len = n, .cb = cb, .cb_data = cb_data,
 		  .base = base, .total = total };
 	int rc = perform(s, &r, key, query, b64, err);
@@ -436,9 +436,10 @@ static size_t read_part(FILE *f, unsigned char *buf, size_t n)
 	return got;
 }
 
+/* Upload f in parts; parts gets each part's MD5 (for the ETag S3 gives). */
 static int multipart(s3 *s, const char *key, FILE *f, int64_t size, unsigned char *buf,
-		     s3_progress cb, void *cb_data, EVP_MD_CTX *parts, EVP_MD_CTX *whole,
-		     int *nparts, dbs_error *err)
+		     s3_progress cb, void *cb_data, EVP_MD_CTX *parts, int *nparts,
+		     dbs_error *err)
 {
 	req r = { .method = "POST" };
 	int rc = perform(s, &r, key, "uploads=", NULL, err);
@@ -463,11 +464,9 @@ static int multipart(s3 *s, const char *key, FILE *f, int64_t size, unsigned cha
 		char *query = xprintf("partNumber=%d&uploadId=%s", part, q), etag[128];
 		curl_free(q);
 		unsigned char md[16];
-		unsigned mdlen;
-		EVP_Digest(buf, n, md, &mdlen, EVP_md5(), NULL);
+		md5_of(buf, n, md);
 		EVP_DigestUpdate(parts, md, 16);
-		EVP_DigestUpdate(whole, buf, n);
-		rc = put_one(s, key, buf, n, query, sent, size, cb, cb_data, etag, err);
+		rc = put_one(s, key, buf, n, md, query, sent, size, cb, cb_data, etag, err);
 		free(query);
 		if (!rc)
 			strbuf_addf(&done, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
@@ -497,6 +496,35 @@ static int multipart(s3 *s, const char *key, FILE *f, int64_t size, unsigned cha
 	return rc;
 }
 
+/* The MD5 of a whole file, on a thread of its own while the parts go up:
+ * some stores (s3rver) give it as a multipart object's ETag. */
+typedef struct whole_md5 {
+	const char *path;
+	char hex[33];  /* "" when the file could not be read */
+} whole_md5;
+
+static void *md5_file(void *arg)
+{
+	whole_md5 *w = arg;
+	FILE *f = fopen(w->path, "rb");
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char *buf = xmalloc(1 << 20), md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	size_t n;
+	w->hex[0] = '\0';
+	if (f && EVP_DigestInit_ex(c, EVP_md5(), NULL)) {
+		while ((n = fread(buf, 1, 1 << 20, f)) > 0)
+			EVP_DigestUpdate(c, buf, n);
+		if (!ferror(f) && EVP_DigestFinal_ex(c, md, &mdlen))
+			hex_of(md, 16, w->hex);
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	EVP_MD_CTX_free(c);
+	return NULL;
+}
+
 /* An ETag with its quotes taken off. */
 static void unquote(const char *in, char *out, size_t n)
 {
@@ -519,33 +547,35 @@ int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_d
 	}
 	/* the ETag of an object is its MD5; of one sent in parts, S3's is the
 	 * MD5 of the parts' MD5s and their count (some stores give the MD5) */
-	char *key = key_of(s, name), want[80], also[80] = "", got[128];
+	char *key = key_of(s, name), want[80], got[128];
+	whole_md5 whole = { .path = path, .hex = "" };
 	int64_t size = (int64_t)st.st_size;
 	size_t bufn = (size_t)(size < s->part_size ? (size ? size : 1) : s->part_size);
 	unsigned char *buf = xmalloc(bufn), md[EVP_MAX_MD_SIZE];
 	int rc = 0, nparts = 0;
 	if (size <= s->part_size) {
 		size_t n = read_part(f, buf, (size_t)size);
-		unsigned mdlen;
-		EVP_Digest(buf, n, md, &mdlen, EVP_md5(), NULL);
+		md5_of(buf, n, md);
 		hex_of(md, 16, want);
 		want[32] = '\0';
 		rc = n != (size_t)size ? dbs_fail(err, DBS_EFAIL, "cannot read '%s'", path)
-				       : put_one(s, key, buf, n, NULL, 0, size, cb, cb_data, got, err);
+				       : put_one(s, key, buf, n, md, NULL, 0, size, cb, cb_data,
+						 got, err);
 	} else {
-		EVP_MD_CTX *parts = EVP_MD_CTX_new(), *whole = EVP_MD_CTX_new();
-		EVP_DigestInit_ex(parts, EVP_md5(), NULL);
-		EVP_DigestInit_ex(whole, EVP_md5(), NULL);
-		rc = multipart(s, key, f, size, buf, cb, cb_data, parts, whole, &nparts, err);
+		pthread_t t;
+		int threaded = pthread_create(&t, NULL, md5_file, &whole) == 0;
+		EVP_MD_CTX *pmd = EVP_MD_CTX_new();
+		EVP_DigestInit_ex(pmd, EVP_md5(), NULL);
+		rc = multipart(s, key, f, size, buf, cb, cb_data, pmd, &nparts, err);
 		unsigned mdlen;
-		EVP_DigestFinal_ex(parts, md, &mdlen);
+		EVP_DigestFinal_ex(pmd, md, &mdlen);
 		hex_of(md, 16, want);
 		snprintf(want + 32, sizeof(want) - 32, "-%d", nparts);
-		EVP_DigestFinal_ex(whole, md, &mdlen);
-		hex_of(md, 16, also);
-		also[32] = '\0';
-		EVP_MD_CTX_free(parts);
-		EVP_MD_CTX_free(whole);
+		EVP_MD_CTX_free(pmd);
+		if (threaded)
+			pthread_join(t, NULL);
+		else
+			md5_file(&whole);
 	}
 	fclose(f);
 	free(buf);
@@ -555,7 +585,8 @@ int s3_put(s3 *s, const char *name, const char *path, s3_progress cb, void *cb_d
 		if (!rc && r.status / 100 != 2)
 			rc = answer_error(s, &r, "cannot read back the upload to", err);
 		unquote(r.etag, got, sizeof(got));
-		if (!rc && (r.length != size || (strcmp(got, want) && strcmp(got, also))))
+		if (!rc && (r.length != size || (strcmp(got, want) &&
+						 (!*whole.hex || strcmp(got, whole.hex)))))
 			rc = dbs_fail(err, DBS_EFAIL, "the object %s/%s does not match '%s' after the "
 				      "upload (size %lld, ETag %s; the file: %lld, %s)", s->name, name,
 				      path, (long long)r.length, got, (long long)size, want);
