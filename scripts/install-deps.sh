@@ -12,6 +12,7 @@ PACKAGES=(
 	postgresql postgresql-client sqlite3 jq bc time python3 curl
 	clang libclang-rt-14-dev
 	chromium prometheus
+	python3-django python3-psycopg2
 )
 
 missing=()

@@ -100,6 +100,12 @@ typedef struct dbs_options {
 	 * abandoned, and where serve listens, with its token's file */
 	int heartbeat_timeout_ms;
 	char *serve_listen, *serve_token_file;
+	/* a framework's own migrations instead of dir's files: "django" (or
+	 * NULL), the argv that runs its manage.py ("python3 manage.py"), the
+	 * settings module it is given (--settings), and how long one of its
+	 * commands may run */
+	char *framework, *manage, *settings;
+	int manage_timeout_ms;
 } dbs_options;
 
 /*

@@ -1,5 +1,6 @@
 /* cmd_new.c - dbshift new NAME: create an empty migration file. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -15,6 +16,9 @@ int cmd_new(cli *g, dbs_ctx *ctx)
 	(void)ctx;
 	char *path = NULL;
 	dbs_error err = { 0 };
+	if (g->opts.framework && strcmp(g->opts.framework, "none"))
+		return usage_error(g, "new is not for framework = %s: make its migrations "
+				   "with the framework's own command", g->opts.framework);
 	int rc = dbs_new_migration(g->opts.dir, g->args[0], &path, &err);
 	if (rc) {
 		rc = report_failure(g, &err);

@@ -196,7 +196,7 @@ static void one_table(void **state)
 			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
 				 *keys ? ", " : "", key);
 	}
-	assert_int_equal(n, 41);
+	assert_int_equal(n, 45);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");
@@ -218,6 +218,22 @@ static void one_table(void **state)
 	assert_string_equal(err.message, "bad notify_url 'ftp://127.0.0.1/hook'");
 	assert_int_equal(err.line, 2);
 	dbs_error_clear(&err);
+	done();
+
+	write_conf("[dbshift]\nframework = rails\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "bad framework 'rails'");
+	assert_string_equal(err.hint, "use django (or none)");
+	dbs_error_clear(&err);
+	done();
+
+	write_conf("[dbshift]\nframework = django\nmanage = /usr/bin/python3 manage.py\n"
+		   "manage_timeout = 5min\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), 0);
+	assert_string_equal(o.framework, "django");
+	assert_string_equal(o.manage, "/usr/bin/python3 manage.py");
+	assert_int_equal(o.manage_timeout_ms, 300000);
+	dbs_options_release(&o);
 	done();
 
 	write_conf(conf);

@@ -139,7 +139,7 @@ static void single_chain_targets(void **state)
 	assert_string_equal(f.err.message, "no migration 3");
 	check_migrate(&f, "zero", DBS_EINPUT, "");
 	check_migrate(&f, "x1", DBS_EINPUT, "");
-	assert_string_equal(f.err.message, "bad target 'x1': expected VERSION, APP:VERSION, APP:zero or zero");
+	assert_string_equal(f.err.message, "bad target 'x1': expected VERSION, VERSION_NAME, APP:VERSION, APP:zero or zero");
 	check_rollback(&f, NULL, 0, "-:1");
 	check_rollback(&f, "zero", 0, "-:1");
 	teardown(&f);

@@ -63,6 +63,9 @@ static const rule rules[] = {
 	  "rebuild the table: CREATE TABLE new, INSERT ... SELECT, DROP old, RENAME new" },
 	{ "sqlite-table-rebuild", DBS_YELLOW,
 	  "follow SQLite's 12-step table rebuild procedure (https://sqlite.org/lang_altertable.html)" },
+	{ "opaque-operation", DBS_RED,
+	  "make it SQL (RunSQL) where it can be; else run it apart, with a backup, after "
+	  "reading what its code changes" },
 	{ NULL, DBS_GREEN, NULL }
 };
 
@@ -496,6 +499,40 @@ static void note_tx_checked(const section *sec, const stmt_info *s, size_t n)
 	((section *)sec)->tx_checked = 1;
 }
 
+/* What nothing can be told of: the score of an operation a framework
+ * could not write as SQL (RunPython), above any statement's. */
+#define OPAQUE_SCORE 20
+
+/* Each opaque operation of sec as a statement of its own, in line order
+ * among s[0..*ns): red, with the highest score, since its code may change
+ * any row of any table for any time. */
+static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
+{
+	for (size_t i = 0; i < sec->nopaque; i++) {
+		int line = sec->line + sec->opaque[i].line - 1;
+		size_t at = *ns;
+		while (at > 0 && (*s)[at - 1].line > line)
+			at--;
+		*s = xrealloc(*s, (*ns + 1) * sizeof(stmt_info));
+		memmove(&(*s)[at + 1], &(*s)[at], (*ns - at) * sizeof(stmt_info));
+		(*ns)++;
+		stmt_info *x = &(*s)[at];
+		memset(x, 0, sizeof(*x));
+		x->file = sec->file;
+		x->line = line;
+		x->col = 1;
+		x->text = xstrdup(sec->opaque[i].what);
+		x->kind = "opaque data change";
+		x->score = OPAQUE_SCORE;
+		x->f = xcalloc(1, sizeof(finding));
+		x->f[0] = (finding){ rule_find("opaque-operation"),
+				     xprintf("%s cannot be written as SQL: what it changes, and for "
+					     "how long, cannot be told", sec->opaque[i].what),
+				     line, 1, NULL };
+		x->nf = 1;
+	}
+}
+
 /* Analyze one section of m (its up or its down) into lm, or only record
  * what it does to the schema. */
 static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_migration *lm,
@@ -509,6 +546,8 @@ static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_mi
 	count_parse(sec);
 	if (!rc && !record_only)
 		note_tx_checked(sec, s, ns);
+	if (!rc)
+		add_opaque(sec, &s, &ns);
 	state_release(&st);
 	if (record_only || rc) {
 		for (size_t i = 0; i < ns; i++)

@@ -31,7 +31,8 @@ typedef enum {
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
-	SET_STEPS       /* char *, release steps (steps.c) */
+	SET_STEPS,      /* char *, release steps (steps.c) */
+	SET_FRAMEWORK   /* char *, "django" (or "none": dir's files) */
 } set_type;
 
 /*
@@ -146,6 +147,14 @@ static const setting settings[] = {
 	  "serve: a file holding the token each request sends (Authorization: Bearer, ?token=)", 0 },
 	{ "health_timeout", SET_MS, OPT(health_timeout_ms), "60s", "give a duration like 60s",
 	  "[release]: how long the health step retries check_http and check_tcp", 1 },
+	{ "framework", SET_FRAMEWORK, OPT(framework), NULL, "use django (or none)",
+	  "read and run a framework's own migrations instead of dir's files: django", 0 },
+	{ "manage", SET_TEXT, OPT(manage), "python3 manage.py", NULL,
+	  "framework: the command (words, no shell) that runs the project's manage.py", 0 },
+	{ "settings", SET_TEXT, OPT(settings), NULL, NULL,
+	  "framework: the settings module manage.py is given (--settings)", 0 },
+	{ "manage_timeout", SET_MS, OPT(manage_timeout_ms), "1h", "give a duration like 30min",
+	  "framework: how long one manage.py command may run before it is killed", 0 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 #define DATABASE 1      /* settings[DATABASE] is "database" */
@@ -231,6 +240,10 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		break;
 	case SET_EVENTS:
 		if (notify_on_check(value))
+			return -1;
+		break;
+	case SET_FRAMEWORK:
+		if (strcmp(value, "django") && strcmp(value, "none"))
 			return -1;
 		break;
 	case SET_HOOKS:         /* the names are checked once every hook is read */

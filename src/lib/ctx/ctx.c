@@ -37,14 +37,43 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	ctx->dialect = driver_guess(opts->database);
 	ctx->display_url = opts->database ? dbs_redact_url(opts->database) : NULL;
 	times_parse(ctx);
-	int rc = ctx->opts.dir ? source_load(&ctx->src, ctx->opts.dir, ctx->dialect
-					     ? ctx->dialect->name : "postgres", err) : 0;
+	int rc = 0;
+	if (opts->framework && strcmp(opts->framework, "none")) {
+		ctx->fwo = framework_find(opts->framework);
+		rc = ctx->fwo->open(&ctx->fw, &ctx->opts, err);
+		if (!rc)
+			rc = ctx->fwo->list(ctx->fw, &ctx->src, err);
+	} else if (ctx->opts.dir) {
+		rc = source_load(&ctx->src, ctx->opts.dir, ctx->dialect ? ctx->dialect->name
+				 : "postgres", err);
+	}
 	if (rc) {
 		dbs_close(ctx);
 		return rc;
 	}
 	*out = ctx;
 	return 0;
+}
+
+/* The framework's settings and dbshift must name one database: dbshift
+ * judges, locks and records on its own connection what the framework
+ * then changes. */
+static int same_database(dbs_ctx *ctx, dbs_error *err)
+{
+	char *ours = NULL, *theirs = NULL;
+	int rc = db_identity(ctx->driver, ctx->conn, &ours, err);
+	if (!rc)
+		rc = ctx->fwo->identity(ctx->fw, &theirs, err);
+	if (!rc && strcmp(ours, theirs)) {
+		rc = dbs_fail(err, DBS_EINPUT, "%s's settings point at another database than "
+			      "dbshift's", ctx->fwo->name);
+		dbs_error_set_detail(err, "%s: %s; dbshift: %s", ctx->fwo->name, theirs, ours);
+		dbs_error_set_hint(err, "make the project's default database and dbshift's "
+				   "(--database, DATABASE_URL, database in dbshift.conf) the same");
+	}
+	free(ours);
+	free(theirs);
+	return rc;
 }
 
 int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
@@ -62,8 +91,50 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		return rc;
 	}
 	db_set_lock_wait(d, ctx->conn, opts->lock_wait_ms);
+	if (ctx->fw && (rc = same_database(ctx, err))) {
+		dbs_close(ctx);
+		return rc;
+	}
 	*out = ctx;
 	return 0;
+}
+
+int ctx_plan_sql(dbs_ctx *ctx, dbs_plan *plan)
+{
+	int rc = 0;
+	for (size_t i = 0; ctx->fw && !rc && i < plan->n; i++) {
+		dbs_step *s = &plan->steps[i];
+		migration *m = ((plan_entry *)(void *)s->entry)->m;
+		int up = s->direction == DBS_UP;
+		if (!m)
+			continue;
+		if ((rc = ctx->fwo->sql(ctx->fw, m, up, &ctx->err)))
+			break;
+		const section *sec = up ? &m->up : &m->down;
+		s->sql = sec->sql;
+		s->file = sec->file;
+		s->no_transaction = sec->no_transaction;
+		if (!up && m->irreversible) {
+			char label[512];
+			rc = dbs_fail(&ctx->err, DBS_EPOLICY, "cannot roll back %s: %s cannot undo it",
+				      plan_label(s->entry, label, sizeof(label)), ctx->fwo->name);
+			dbs_error_set_hint(&ctx->err, "give it a way back (RunPython's reverse_code, "
+					   "RunSQL's reverse_sql), or undo it by hand");
+			plan->blocked = 1;
+		}
+	}
+	return rc;
+}
+
+int ctx_files_only(dbs_ctx *ctx, const char *command)
+{
+	if (!ctx->fw)
+		return 0;
+	dbs_fail(&ctx->err, DBS_EINPUT, "%s is not for framework = %s: its migrations are the "
+		 "framework's", command, ctx->fwo->name);
+	dbs_error_set_hint(&ctx->err, "use the framework's own command (manage.py "
+			   "makemigrations, migrate --fake), or framework = none");
+	return DBS_EINPUT;
 }
 
 void ctx_drop_state(dbs_ctx *ctx)
@@ -96,6 +167,8 @@ void dbs_close(dbs_ctx *ctx)
 	if (ctx->conn)
 		db_close(ctx->driver, ctx->conn);
 	source_release(&ctx->src);
+	if (ctx->fw)
+		ctx->fwo->close(ctx->fw);
 	dbs_options_release(&ctx->opts);
 	dbs_error_clear(&ctx->err);
 	free(ctx->display_url);
@@ -147,7 +220,10 @@ int ctx_load_state(dbs_ctx *ctx)
 	if (ctx->state_loaded)
 		return 0;
 	int exists = 0, rc = 0;
-	if (ctx->conn) {
+	if (ctx->conn && ctx->fw) {
+		rc = ctx->fwo->applied(ctx->fw, ctx->driver, ctx->conn, &ctx->rows, &ctx->nrows,
+				       &ctx->err);
+	} else if (ctx->conn) {
 		rc = state_exists(ctx->driver, ctx->conn, &exists, &ctx->err);
 		if (!rc && exists)
 			rc = state_read(ctx->driver, ctx->conn, &ctx->rows, &ctx->nrows, &ctx->err);

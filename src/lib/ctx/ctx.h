@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "analyze/lint.h"
+#include "framework/framework.h"
 #include "plan/plan.h"
 
 /* ---- the context ---- */
@@ -45,6 +46,10 @@ struct dbs_ctx {
 	struct lint_memo *memo;
 	size_t nmemo;
 	struct live *live;  /* the running run's live row (live.c), or NULL */
+	/* framework = django: the adapter and its state; the migrations are
+	 * the framework's, not dir's files */
+	const framework_ops *fwo;
+	framework *fw;
 };
 
 /* An analysis of a plan's scripts, by the sections it read (ops/lint.c). */
@@ -60,6 +65,14 @@ void ctx_forget_lints(dbs_ctx *ctx);
 int setting_ms(const char *value, const char *key);
 /* A deep copy of src (config.c). */
 void options_copy(dbs_options *dst, const dbs_options *src);
+
+/* Ask the framework for the SQL of the steps of plan that have none yet
+ * (nothing to do without a framework); a rollback of a migration the
+ * framework cannot undo is refused. */
+int ctx_plan_sql(dbs_ctx *ctx, dbs_plan *plan);
+/* DBS_EINPUT when the migrations are a framework's: command works on
+ * dbshift's own files only. */
+int ctx_files_only(dbs_ctx *ctx, const char *command);
 
 /* Forget the loaded history (it changed). */
 void ctx_drop_state(dbs_ctx *ctx);

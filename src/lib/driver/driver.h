@@ -287,9 +287,11 @@ typedef struct spawn_opts {
 	int timeout_ms;    /* > 0: in its own process group, killed (group and
 			      all) past it */
 	int timed_out;     /* set when it was */
+	char **err_text;   /* not NULL: its stderr apart, here (caller frees) */
 } spawn_opts;
 /* Run argv (no shell) and give its output (stdout and stderr, in *out_text,
- * also on failure when it ran) and exit code, whatever the code. */
+ * also on failure when it ran; stderr apart with o->err_text) and exit
+ * code, whatever the code. */
 int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
 	       char **out_text, int *exit_code, dbs_error *err);
 /* Run argv and give its output and exit code, whatever the code. */

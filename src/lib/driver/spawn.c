@@ -43,42 +43,70 @@ static char **child_env(const char *const *extra_env)
 	return envp;
 }
 
-/* Read fd to its end into sb; with a deadline (ms > 0), give up at it
- * (1), else 0.  *deadline is a now_ms() time. */
-static int read_all(int fd, strbuf *sb, int64_t deadline)
+/* Read fds to their ends (fd[1] may be -1), fd[k] into sb[k]; with a
+ * deadline (a now_ms() time, 0: none), give up at it (1), else 0. */
+static int read_all(int fd[2], strbuf *sb[2], int64_t deadline)
 {
 	char buf[4096];
-	for (;;) {
+	int open = 1 + (fd[1] >= 0);
+	while (open) {
+		struct pollfd p[2];
+		int np = 0, map[2];
+		for (int k = 0; k < 2; k++)
+			if (fd[k] >= 0) {
+				p[np] = (struct pollfd){ fd[k], POLLIN, 0 };
+				map[np++] = k;
+			}
+		int wait = 1000;
 		if (deadline) {
 			int64_t left = deadline - now_ms();
-			struct pollfd p = { fd, POLLIN, 0 };
 			if (left <= 0)
 				return 1;
-			int pr = poll(&p, 1, left > 1000 ? 1000 : (int)left);
-			if (pr < 0 && errno != EINTR)
-				return 0;
-			if (pr <= 0)
-				continue;
+			if (left < wait)
+				wait = (int)left;
 		}
-		ssize_t r = read(fd, buf, sizeof(buf));
-		if (r > 0)
-			strbuf_add(sb, buf, (size_t)r);
-		else if (r == 0 || errno != EINTR)
+		int pr = poll(p, (nfds_t)np, wait);
+		if (pr < 0 && errno != EINTR)
 			return 0;
+		for (int i = 0; pr > 0 && i < np; i++) {
+			if (!p[i].revents)
+				continue;
+			int k = map[i];
+			ssize_t r = read(fd[k], buf, sizeof(buf));
+			if (r > 0) {
+				strbuf_add(sb[k], buf, (size_t)r);
+			} else if (r == 0 || errno != EINTR) {
+				fd[k] = -1;  /* the caller closes it */
+				open--;
+			}
+		}
 	}
+	return 0;
+}
+
+static void trim_end(strbuf *sb)
+{
+	while (sb->len && (sb->buf[sb->len - 1] == '\n' || sb->buf[sb->len - 1] == ' '))
+		sb->buf[--sb->len] = '\0';
 }
 
 int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
 	       char **out_text, int *exit_code, dbs_error *err)
 {
-	int pipefd[2];
+	int pipefd[2], errfd[2] = { -1, -1 };
+	int split = o && o->err_text;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(errno));
+	if (split && pipe2(errfd, O_CLOEXEC) < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(errno));
+	}
 	char **envp = child_env(extra_env);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, split ? errfd[1] : pipefd[1], STDERR_FILENO);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	if (o && o->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
@@ -95,40 +123,50 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 	posix_spawnattr_destroy(&attr);
 	free(envp);
 	close(pipefd[1]);
+	if (split)
+		close(errfd[1]);
 	if (rc != 0) {
 		close(pipefd[0]);
+		if (split)
+			close(errfd[0]);
 		dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(rc));
 		if (!o)
 			dbs_error_set_hint(err, "install it (Debian: postgresql-client)");
 		return DBS_EFAIL;
 	}
-	strbuf sb;
+	strbuf sb, eb;
 	strbuf_init(&sb);
+	strbuf_init(&eb);
+	strbuf *sbs[2] = { &sb, &eb };
+	int fds[2] = { pipefd[0], split ? errfd[0] : -1 };
 	int64_t deadline = o && o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
-	if (read_all(pipefd[0], &sb, deadline)) {
+	if (read_all(fds, sbs, deadline)) {
 		o->timed_out = 1;
 		kill(-pid, SIGKILL);
-		read_all(pipefd[0], &sb, now_ms() + 1000);  /* what it wrote last */
+		fds[0] = pipefd[0];
+		fds[1] = split ? errfd[0] : -1;
+		read_all(fds, sbs, now_ms() + 1000);  /* what it wrote last */
 	}
 	close(pipefd[0]);
+	if (split)
+		close(errfd[0]);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	while (sb.len && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == ' '))
-		sb.buf[--sb.len] = '\0';
-	if (o && o->timed_out) {
-		dbs_fail(err, DBS_EFAIL, "%s ran past its timeout of %d ms and was killed, with "
-			 "its process group", argv[0], o->timeout_ms);
-		*out_text = strbuf_detach(&sb);
-		return DBS_EFAIL;
-	}
-	if (!WIFEXITED(status)) {
-		dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0], WTERMSIG(status));
-		*out_text = strbuf_detach(&sb);
-		return DBS_EFAIL;
-	}
-	*exit_code = WEXITSTATUS(status);
+	trim_end(&sb);
+	trim_end(&eb);
+	if (split)
+		*o->err_text = strbuf_detach(&eb);
+	else
+		strbuf_release(&eb);
 	*out_text = strbuf_detach(&sb);
+	if (o && o->timed_out)
+		return dbs_fail(err, DBS_EFAIL, "%s ran past its timeout of %d ms and was killed, "
+				"with its process group", argv[0], o->timeout_ms);
+	if (!WIFEXITED(status))
+		return dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0],
+				WTERMSIG(status));
+	*exit_code = WEXITSTATUS(status);
 	return 0;
 }
 

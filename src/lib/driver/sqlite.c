@@ -485,7 +485,6 @@ static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 		return rc;
 	char *host = hostname(), *holder = NULL;
 	int64_t deadline = now_ms() + wait_ms;
-	/* BEGIN IMMEDIATE itself must not wait longer than we were told to. */
 	/* BEGIN IMMEDIATE itself waits no longer than what is left of wait_ms */
 	for (;;) {
 		int64_t left = deadline - now_ms();

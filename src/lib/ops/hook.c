@@ -88,7 +88,7 @@ static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *
 	env[nenv++] = xprintf("DBSHIFT_STATUS=%s", status);
 	env[nenv++] = xprintf("DBSHIFT_DATABASE_URL=%s", ctx->display_url ? ctx->display_url : "");
 	env[nenv] = NULL;
-	spawn_opts so = { h->cwd, h->timeout_ms, 0 };
+	spawn_opts so = { .cwd = h->cwd, .timeout_ms = h->timeout_ms };
 	*code = -1;
 	int rc = spawn_full((const char *const *)argv, (const char *const *)env, &so, out, code,
 			    err);

@@ -100,7 +100,7 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 	for (size_t i = 0; i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
 		const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
-		if (!m || (s->direction == DBS_DOWN && section_is_empty(&m->down)))
+		if (!m || (s->direction == DBS_DOWN && migration_irreversible(m)))
 			continue;  /* an irreversible down runs nothing */
 		down[n] = s->direction == DBS_DOWN;
 		key[n] = down[n] ? &m->down : &m->up;
@@ -113,7 +113,7 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 			      &ctx->err);
 		for (size_t i = 0; !rc && i < (*out)->n; i++) {
 			lint_migration *lm = &(*out)->mig[i];
-			lm->irreversible = lm->sec == &lm->m->up && section_is_empty(&lm->m->down);
+			lm->irreversible = lm->sec == &lm->m->up && migration_irreversible(lm->m);
 		}
 		if (!rc)
 			memo_keep(ctx, key, n, *out);
@@ -136,7 +136,9 @@ int dbs_lint_pending(dbs_ctx *ctx, dbs_lint **out)
 			plan.steps[plan.n++] = (dbs_step){ .entry = &ctx->entries[i].pub,
 							   .direction = DBS_UP };
 		}
-	rc = ctx_lint_plan(ctx, &plan, out);
+	rc = ctx_plan_sql(ctx, &plan);
+	if (!rc)
+		rc = ctx_lint_plan(ctx, &plan, out);
 	free(plan.steps);
 	return rc;
 }

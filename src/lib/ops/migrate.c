@@ -58,8 +58,8 @@ static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 		const migration *m = entry_of(s)->m;
 		section *sec = step_section(s, entry_of(s));
 		size_t off = 0;
-		if (!s->sql)
-			continue;
+		if (!s->sql || m->ordinal)
+			continue;  /* nothing, or a framework's: the framework runs it */
 		/* the analysis first: on PostgreSQL it also splits the script */
 		if ((rc = lint_check_transaction(lint_dialect_for(d), m, sec, &ctx->err)))
 			break;
@@ -220,11 +220,20 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	return blame_step(ctx, sec, rc);
 }
 
-/* Run one step once and record it; the failure, if any, is in ctx->err. */
+/* Run one step once and record it; the failure, if any, is in ctx->err.
+ * A framework's migration is applied or undone by the framework, which
+ * keeps its own record. */
 static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 {
 	int64_t t0 = now_ms();
 	*ms = 0;
+	const migration *m = entry_of(s)->m;
+	if (m && m->ordinal) {
+		int rc = s->direction == DBS_UP ? ctx->fwo->apply(ctx->fw, m, &ctx->err)
+						: ctx->fwo->unapply(ctx->fw, m, &ctx->err);
+		*ms = now_ms() - t0;
+		return rc;
+	}
 	if (s->no_transaction)
 		return apply_no_tx(ctx, s, t0, ms);
 	if (db_can_run_tx(ctx->driver) && step_section(s, entry_of(s))->split)
@@ -263,7 +272,7 @@ static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms
 {
 	step_attempt a = { s, 0 };
 	int rc;
-	if (s->no_transaction) {
+	if (s->no_transaction || ctx->fw) {  /* a framework retries as it sees fit */
 		*attempts = 1;
 		rc = apply_once(ctx, s, &a.ms);
 	} else {
@@ -370,12 +379,16 @@ static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 	if (kind == RUN_MIGRATE || kind == RUN_BASELINE) {
 		one.allow_out_of_order |= kind == RUN_BASELINE;
 		rc = planner_migrate(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+		if (!rc)
+			rc = ctx_plan_sql(ctx, plan);
 	} else {
 		if (kind == RUN_REDO) {
 			one.target = NULL;
 			one.steps = 1;
 		}
 		rc = planner_rollback(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
+		if (!rc)
+			rc = ctx_plan_sql(ctx, plan);
 		if (!rc && kind == RUN_REDO && plan->n == 1) {
 			const migration *m = entry_of(&plan->steps[0])->m;
 			plan->steps = xrealloc(plan->steps, 2 * sizeof(dbs_step));
@@ -385,7 +398,8 @@ static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 			plan->steps[1].file = m->up.file;
 			plan->steps[1].no_transaction = m->up.no_transaction;
 			plan->n = 2;
-			if (!redo_atomic(plan) && section_is_empty(&m->down)) {
+			rc = ctx_plan_sql(ctx, plan);
+			if (!rc && !redo_atomic(plan) && section_is_empty(&m->down)) {
 				char label[512];
 				plan_label(plan->steps[0].entry, label, sizeof(label));
 				rc = dbs_fail(&ctx->err, DBS_EPOLICY, "redo of %s stops before its up: "
@@ -685,5 +699,10 @@ int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data
 		 char **report)
 {
 	dbs_migrate_opts o = { .target = target };
+	if (ctx_files_only(ctx, "baseline")) {
+		if (report)
+			*report = dbs_error_json("baseline", &ctx->err);
+		return DBS_EINPUT;
+	}
 	return run_plan(ctx, RUN_BASELINE, &o, cb, cb_data, report);
 }

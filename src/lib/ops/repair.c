@@ -36,7 +36,9 @@ int dbs_repair(dbs_ctx *ctx, int down, size_t *fixed, char **report)
 {
 	run r;
 	*fixed = 0;
-	int rc = ctx_load_state(ctx);
+	int rc = ctx_files_only(ctx, "repair");
+	if (!rc)
+		rc = ctx_load_state(ctx);
 	/* Refuse to guess before anything is written. */
 	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
 		plan_entry *pe = &ctx->entries[i];

@@ -133,7 +133,7 @@ static void fill_public(plan_entry *e)
 	p->format = m ? m->format : NULL;
 	p->no_transaction = m ? m->up.no_transaction : 0;
 	p->down_no_transaction = m ? m->down.no_transaction : 0;
-	p->irreversible = m ? section_is_empty(&m->down) : 0;
+	p->irreversible = m ? migration_irreversible(m) : 0;
 	p->phase = m ? m->phase : NULL;
 	if (r) {
 		p->failed_down = !strcmp(r->status, "failed_down");
@@ -265,7 +265,9 @@ static int topo_order(plan_entry *tmp, size_t n, size_t *order, dbs_error *err)
 		size_t best = 0;
 		for (size_t k = 1; k < nready; k++) {
 			migration *a = tmp[ready[k]].m, *b = tmp[ready[best]].m;
-			int c = migration_version_cmp(a, b);
+			/* a framework's order where it has one, else by version */
+			int c = a->ordinal && b->ordinal ? (a->ordinal > b->ordinal) - (a->ordinal < b->ordinal)
+							 : migration_version_cmp(a, b);
 			if (c < 0 || (c == 0 && strcmp(a->app, b->app) < 0))
 				best = k;
 		}
@@ -365,11 +367,13 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 	return rc;
 }
 
-/* A parsed TARGET: "zero", "VERSION" or "APP:VERSION". */
+/* A parsed TARGET: "zero", "VERSION" or "APP:VERSION", where VERSION may
+ * go on with "_NAME" (Django's "shop:0002_item_note"). */
 typedef struct target {
 	int zero;
 	char *app;       /* NULL: every app */
 	const char *version;
+	char vbuf[64];   /* the version when a name follows it */
 } target;
 
 static int parse_target(target *t, const char *s, plan_entry *e, size_t n,
@@ -395,15 +399,22 @@ static int parse_target(target *t, const char *s, plan_entry *e, size_t n,
 		t->app = NULL;
 		return DBS_EINPUT;
 	}
+	const char *name = strchr(v, '_');
+	if (name && (size_t)(name - v) < sizeof(t->vbuf)) {
+		snprintf(t->vbuf, sizeof(t->vbuf), "%.*s", (int)(name - v), v);
+		v = t->vbuf;
+		name++;
+	}
 	size_t vn = strlen(v);
 	int ok = vn > 0 && strspn(v, "0123456789.") == vn && v[0] != '.' && v[vn - 1] != '.';
 	if (!ok || colon == s)
-		return dbs_fail(err, DBS_EINPUT,
-				"bad target '%s': expected VERSION, APP:VERSION, APP:zero or zero", s);
+		return dbs_fail(err, DBS_EINPUT, "bad target '%s': expected VERSION, "
+				"VERSION_NAME, APP:VERSION, APP:zero or zero", s);
 	t->app = colon ? xstrndup(s, (size_t)(colon - s)) : NULL;
 	t->version = v;
 	for (size_t i = 0; i < n; i++)
-		if ((!t->app || !strcmp(t->app, e[i].pub.app)) && !entry_vcmp(&e[i], v))
+		if ((!t->app || !strcmp(t->app, e[i].pub.app)) && !entry_vcmp(&e[i], v) &&
+		    (!name || !strcmp(name, e[i].pub.name)))
 			return 0;
 	dbs_fail(err, DBS_EINPUT, "no migration %s", s);
 	dbs_error_set_hint(err, "run 'dbshift status' to see the versions there are");

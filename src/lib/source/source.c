@@ -23,18 +23,24 @@
 
 #include "source/source.h"
 
+static void section_release(section *s)
+{
+	free(s->file);
+	free(s->sql);
+	free(s->span);
+	for (size_t i = 0; i < s->nopaque; i++)
+		free(s->opaque[i].what);
+	free(s->opaque);
+}
+
 void migration_release(migration *m)
 {
 	free(m->app);
 	free(m->version);
 	free(m->name);
 	free(m->path);
-	free(m->up.file);
-	free(m->up.sql);
-	free(m->up.span);
-	free(m->down.file);
-	free(m->down.sql);
-	free(m->down.span);
+	section_release(&m->up);
+	section_release(&m->down);
 	free(m->phase);
 	free(m->data_file);
 	for (size_t i = 0; i < m->nrequires; i++)
@@ -75,6 +81,8 @@ int migration_version_cmp_to(const migration *m, const char *version)
 
 int section_is_empty(const section *s)
 {
+	if (s->nopaque)
+		return 0;
 	if (!s->sql)
 		return 1;
 	size_t n = strlen(s->sql), i = 0;
@@ -85,6 +93,11 @@ int section_is_empty(const section *s)
 		else
 			return i == n;
 	}
+}
+
+int migration_irreversible(const migration *m)
+{
+	return m->ordinal ? m->irreversible : section_is_empty(&m->down);
 }
 
 static int input_error(dbs_error *err, const char *file, int line,

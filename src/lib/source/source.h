@@ -21,6 +21,15 @@ typedef struct section {
 	int split;          /* span is set */
 	int tx_checked;     /* it passed the in-a-transaction check */
 	int parses;         /* times its text was parsed (--verbose shows it) */
+	/* A framework's section: its SQL is asked for when a plan needs it
+	 * (fetched), and what cannot be written as SQL (RunPython) is kept as
+	 * opaque operations: what each is, at which line of sql. */
+	int fetched;
+	struct opaque_op {
+		char *what;
+		int line;
+	} *opaque;
+	size_t nopaque;
 } section;
 
 typedef struct migration {
@@ -38,6 +47,10 @@ typedef struct migration {
 	char *data_file;    /* -- dbshift:data FILE, run after the migration */
 	int data_line;
 	char checksum[65];  /* SHA-256 of up.sql */
+	/* A framework's migration (framework/): its place in the framework's
+	 * order (1, 2, ...), and whether the framework refuses to undo it. */
+	int ordinal;
+	int irreversible;
 } migration;
 
 typedef struct source {
@@ -56,8 +69,12 @@ int source_load(source *src, const char *dir, const char *dialect, dbs_error *er
 int migration_version_cmp(const migration *a, const migration *b);
 /* Compare a migration's version with a version typed by someone. */
 int migration_version_cmp_to(const migration *m, const char *version);
-/* Does this section hold no statement (absent, blank or only comments)? */
+/* Does this section hold no statement (absent, blank or only comments)
+ * and no opaque operation? */
 int section_is_empty(const section *s);
+/* Is there no way back from m: its down runs nothing, or (a framework's
+ * migration) the framework says so. */
+int migration_irreversible(const migration *m);
 void source_release(source *src);
 /* Parse one native/goose file's text (exposed for the unit tests). */
 int source_parse_text(migration *m, const char *path, const char *text,
