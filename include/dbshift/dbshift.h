@@ -171,7 +171,7 @@ typedef struct dbs_entry {
 	int irreversible;       /* its down holds no statement */
 	const char *phase;      /* NULL when untagged */
 	const char *applied_at; /* NULL unless recorded */
-	int64_t duration_ms;
+	int64_t duration_ms;    /* -1: not recorded (a framework's record) */
 	const char *applied_by;
 	const char *message;    /* note recorded with a failed row */
 } dbs_entry;

@@ -1,5 +1,6 @@
-/* cmd_rollback.c - dbshift rollback [TARGET | --steps N]: undo migrations. */
+/* cmd_rollback.c - dbshift rollback [TARGET | [APP] --steps N]: undo migrations. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -55,8 +56,9 @@ int check_rollback(cli *g)
 	int rc = parse_count(g, "--steps", steps, &o.steps);
 	if (rc)
 		return rc;
-	if (o.steps && o.target)
-		return usage_error(g, "give either TARGET or --steps, not both");
+	if (o.steps && o.target && (strchr(o.target, ':') ||
+				    strspn(o.target, "0123456789.") == strlen(o.target)))
+		return usage_error(g, "give either TARGET or [APP] --steps N, not both");
 	return 0;
 }
 

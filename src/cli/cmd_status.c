@@ -76,7 +76,7 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		snprintf(state, sizeof(state), "%s%s%s", dbs_state_name(e->state),
 			 e->out_of_order ? " (out of order)" : "",
 			 e->state == DBS_FAILED ? e->failed_down ? " (rollback)" : " (up)" : "");
-		if (e->state != DBS_PENDING)
+		if (e->state != DBS_PENDING && e->duration_ms >= 0)
 			snprintf(dur, sizeof(dur), "%lld ms", (long long)e->duration_ms);
 		printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label,
 		       e->phase ? e->phase : "-", state,

@@ -27,7 +27,7 @@ static const cli_command commands[] = {
 	{ "up", check_migrate, cmd_migrate, NEED_BOTH, migrate_options, "up [TARGET]",
 	  "same as migrate" },
 	{ "rollback", check_rollback, cmd_rollback, NEED_BOTH, rollback_options,
-	  "rollback [TARGET | --steps N] [--dry-run]",
+	  "rollback [TARGET | [APP] --steps N] [--dry-run]",
 	  "undo applied migrations down to TARGET (default: the last one)" },
 	{ "down", check_rollback, cmd_rollback, NEED_BOTH, rollback_options, "down [TARGET]",
 	  "same as rollback" },

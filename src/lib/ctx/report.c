@@ -53,7 +53,8 @@ static json_t *entry_json(const dbs_entry *e)
 		json_object_set_new(o, "failed_direction", json_string(e->failed_down ? "down" : "up"));
 	if (e->state != DBS_PENDING) {
 		json_object_set_new(o, "applied_at", json_string(e->applied_at));
-		json_object_set_new(o, "duration_ms", json_integer(e->duration_ms));
+		json_object_set_new(o, "duration_ms", e->duration_ms < 0 ? json_null()
+				    : json_integer(e->duration_ms));
 		json_object_set_new(o, "applied_by", json_string(e->applied_by));
 	}
 	if (e->message)

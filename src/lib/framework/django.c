@@ -286,6 +286,7 @@ static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row
 		row->status = xstrdup("applied");
 		row->applied_at = xstrdup(DB_VAL(r, i, 2) ? DB_VAL(r, i, 2) : "");
 		row->applied_by = xstrdup("django");
+		row->duration_ms = -1;  /* Django keeps none */
 	}
 	db_rows_free(r);
 	*rows = h;
@@ -393,7 +394,9 @@ static int migrate_to(framework *fw, const migration *m, const char *target, int
 			      m->path, last);
 		free(last);
 		last = last_lines(why, 12);
-		dbs_error_set_detail(err, "%s", last);
+		/* from the first whole frame of the traceback's end */
+		const char *frame = strstr(last, "  File \"");
+		dbs_error_set_detail(err, "%s", frame ? frame : last);
 		free(last);
 		dbs_error_set_hint(err, up ? "Django rolled back what it could of this migration "
 				   "(an atomic one entirely); the ones before it stay applied"

@@ -613,7 +613,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	if (!rc && kind == RUN_MIGRATE && plan.n)
 		rc = hooks_run(ctx, &r, "before_migrate", ctx->opts.before_migrate, "running",
 			       &ctx->err);
-	if (!rc && kind == RUN_REDO && redo_atomic(&plan)) {
+	if (!rc && kind == RUN_REDO && redo_atomic(&plan) && !ctx->fw) {
 		redo_attempt a = { &plan, { 0, 0 }, 0 };
 		int attempts = 1;
 		ctx_log(ctx, "[%s] %s%s%s_%s redo: started (down and up in one transaction)",

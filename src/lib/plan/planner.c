@@ -376,6 +376,16 @@ typedef struct target {
 	char vbuf[64];   /* the version when a name follows it */
 } target;
 
+static int find_app(const char *app, plan_entry *e, size_t n, dbs_error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(app, e[i].pub.app))
+			return 0;
+	dbs_fail(err, DBS_EINPUT, "no app '%s'", app);
+	dbs_error_set_hint(err, "with --steps, name an app (run 'dbshift status' to see them)");
+	return DBS_EINPUT;
+}
+
 static int parse_target(target *t, const char *s, plan_entry *e, size_t n,
 			dbs_error *err)
 {
@@ -568,28 +578,32 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 	target t = { 0 };
 	int rc = 0;
 	memset(plan, 0, sizeof(*plan));
-	if (o->target && (rc = parse_target(&t, o->target, e, n, err)))
+	/* with steps, the target is an app: the last steps of that app */
+	const char *app = o->steps > 0 ? o->target : NULL;
+	if (app && (rc = find_app(app, e, n, err)))
+		return rc;
+	if (o->target && !app && (rc = parse_target(&t, o->target, e, n, err)))
 		return rc;
 	char *sel = xcalloc(n ? n : 1, 1);
-	if (o->target) {
+	if (o->target && !app) {
 		for (size_t i = 0; i < n; i++)
 			if (applied(&e[i].pub) && (t.zero ||
 			    ((!t.app || !strcmp(t.app, e[i].pub.app)) &&
 			     entry_vcmp(&e[i], t.version) > 0)))
 				sel[i] = 1;
-		/* What depends on a migration being undone goes first. */
-		for (size_t i = 0; i < n; i++)
-			for (size_t k = 0; k < e[i].npreds && !sel[i]; k++)
-				if (sel[e[i].preds[k]] && applied(&e[i].pub))
-					sel[i] = 1;
 	} else {
 		size_t want = o->steps > 0 ? (size_t)o->steps : 1;
 		for (size_t i = n; i-- > 0 && want > 0;)
-			if (applied(&e[i].pub)) {
+			if (applied(&e[i].pub) && (!app || !strcmp(app, e[i].pub.app))) {
 				sel[i] = 1;
 				want--;
 			}
 	}
+	/* What depends on a migration being undone goes first. */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < e[i].npreds && !sel[i]; k++)
+			if (sel[e[i].preds[k]] && applied(&e[i].pub))
+				sel[i] = 1;
 	for (size_t i = n; i-- > 0;)
 		if (sel[i])
 			plan_push(plan, &e[i], DBS_DOWN);
