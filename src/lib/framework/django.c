@@ -78,6 +78,33 @@ static char *last_lines(const char *text, int n)
 	return xstrndup(p, (size_t)(end - p));
 }
 
+/* The error a Python traceback ends with: from its last line that starts
+ * "SomeError: " (or "...Exception: ") to the end, on one line; else the
+ * last line (caller frees). */
+static char *python_error(const char *text)
+{
+	const char *found = NULL;
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n"), id = strspn(p, "abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.");
+		if (id && id < len && p[id] == ':' && (memmem(p, id, "Error", 5) ||
+						       memmem(p, id, "Exception", 9)))
+			found = p;
+		p += len + (p[len] == '\n');
+	}
+	if (!found)
+		return last_lines(text, 1);
+	strbuf sb;
+	strbuf_init(&sb);
+	for (const char *p = found; *p;) {
+		size_t len = strcspn(p, "\n"), lead = strspn(p, " \t");
+		if (len > lead)
+			strbuf_addf(&sb, "%s%.*s", sb.len ? " " : "", (int)(len - lead), p + lead);
+		p += len + (p[len] == '\n');
+	}
+	return strbuf_detach(&sb);
+}
+
 /* Run manage.py with args; its stdout and stderr, and exit code. */
 static int manage(framework *fw, const char *const *args, char **out, char **errs, int *code,
 		  dbs_error *err)
@@ -389,7 +416,7 @@ static int migrate_to(framework *fw, const migration *m, const char *target, int
 	int code = 0, rc = manage(fw, args, &out, &errs, &code, err);
 	if (!rc && code != 0) {
 		const char *why = errs && *errs ? errs : out;
-		char *last = last_lines(why, 1);
+		char *last = python_error(why);
 		rc = dbs_fail(err, DBS_EFAIL, "Django could not %s %s: %s", up ? "apply" : "undo",
 			      m->path, last);
 		free(last);

@@ -1,0 +1,116 @@
+# t_django.sh - framework = django: the example project (examples/django,
+# two apps, six migrations: a model, a nullable field, an index, RunPython,
+# a field removal, an app depending on the other) read and run through its
+# own manage.py by Debian's Django; status, plan, the risk gate, a failing
+# migration, rollback per app and to zero, two migrators at once, and a
+# project whose settings name another database than dbshift's.
+
+# dj ARGS...: dbshift on the Django project, Django's settings reading the
+# same database from DATABASE_URL.
+dj() {
+	DATABASE_URL="$DJ_URL" dbs --database "$DJ_URL" "$@"
+}
+
+dj_applied() {  # the rows of django_migrations, "app.name" each, in order
+	sql "$DJ_URL" "SELECT app || '.' || name FROM django_migrations ORDER BY id" | tr '\n' ' '
+}
+
+t_django() {
+	project django
+	DJ_URL=$(newdb django)
+	local tag="$DRIVER django"
+	cp -r "$HERE/../../examples/django/." .
+	rm -f dbshift.conf db.sqlite3
+	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 manage.py\n' > dbshift.conf
+
+	dj --json status
+	check_rc 0 "$tag: status"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations | map(.app + "/" + .version + "_" + .name + " " + .state) | join(",")')" \
+		"shop/0001_initial pending,shop/0002_item_note pending,crm/0001_initial pending,shop/0003_item_name_idx pending,shop/0004_fill_note pending,shop/0005_remove_item_legacy pending" \
+		"$tag: every migration pending, in Django's order"
+
+	dj --json plan
+	check_rc 0 "$tag: plan"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps | map(select(.version >= "0004") | .app + "/" + .version + " " + .level) | join(",")')" \
+		"shop/0004 red,shop/0005 red" "$tag: the RunPython and the removal red"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps[4].statements | map(.kind + ": " + .sql + " [" + (.findings | map(.rule) | join(",")) + "] " + (.score | tostring)) | join(";")')" \
+		"opaque data change: Raw Python operation [opaque-operation] 20" "$tag: RunPython shown as an opaque data change, scored highest"
+	check_contains "$(printf '%s' "$OUT" | jq -r '.steps[0].sql')" 'CREATE TABLE "shop_item"' "$tag: the SQL Django would run"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps[0].sql_file')" "shop.0001_initial" "$tag: named as Django names it"
+
+	# Django's settings and dbshift must name one database
+	local other; other=$(newdb django_other)
+	DATABASE_URL="$DJ_URL" dbs --database "$other" migrate --force
+	check_rc 2 "$tag: another database than Django's is refused"
+	check_contains "$ERR" "django's settings point at another database than dbshift's" "$tag: saying so"
+	check_eq "$(table_exists "$DJ_URL" django_migrations)$(table_exists "$other" django_migrations)" "00" "$tag: and nothing ran on either"
+
+	# the gate: max_risk = yellow refuses RunPython and the removal
+	printf 'max_risk = yellow\n' >> dbshift.conf
+	dj migrate shop:0004_fill_note
+	check_rc 3 "$tag: max_risk = yellow refuses the RunPython"
+	check_eq "$(table_exists "$DJ_URL" django_migrations)" "0" "$tag: nothing applied"
+	dj migrate shop:0004_fill_note --force
+	check_rc 0 "$tag: --force applies up to shop:0004_fill_note"
+	check_eq "$(dj_applied)" "shop.0001_initial shop.0002_item_note shop.0003_item_name_idx shop.0004_fill_note " \
+		"$tag: one at a time, recorded by Django"
+	dj migrate
+	check_rc 3 "$tag: max_risk = yellow refuses the removal"
+	check_contains "$ERR" "0005_remove_item_legacy" "$tag: naming it"
+	check_eq "$(dj_applied)" "shop.0001_initial shop.0002_item_note shop.0003_item_name_idx shop.0004_fill_note " \
+		"$tag: django_migrations unchanged"
+	dj migrate --force
+	check_rc 0 "$tag: --force applies the rest"
+	sed -i '/^max_risk/d' dbshift.conf
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | select(.state == "applied" and .applied_by == "django" and (.applied_at | length) > 0)] | length')" \
+		"6" "$tag: status after: all applied, with the time Django recorded"
+
+	# a failing migration: the one before it stays applied, it is not recorded
+	dj rollback shop --steps 1
+	check_rc 0 "$tag: rollback shop --steps 1"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "0" "$tag: undoes shop's last"
+	sql "$DJ_URL" "INSERT INTO shop_item (name, legacy, note) VALUES ('a', '', NULL), ('a', '', NULL)" >/dev/null
+	cp "$HERE/../django/0006_item_name_unique.py" shop/migrations/
+	dj migrate --force
+	check_rc 1 "$tag: a migration that existing rows violate fails"
+	check_contains "$ERR" "error: Django could not apply shop.0006_item_name_unique: django.db.utils.IntegrityError: " \
+		"$tag: with Django's error"
+	check_eq "$(dj_applied | tr ' ' '\n' | grep -c -e 0005_remove_item_legacy -e 0006_item_name_unique)" "1" \
+		"$tag: the one before it applied, the failed one not recorded"
+	rm shop/migrations/0006_item_name_unique.py
+
+	# rollback by target and to zero, app by app
+	dj rollback shop:0003_item_name_idx
+	check_rc 0 "$tag: rollback shop:0003_item_name_idx"
+	check_eq "$(dj_applied)" "shop.0001_initial shop.0002_item_note shop.0003_item_name_idx crm.0001_initial " \
+		"$tag: shop's later ones undone, crm's kept"
+	dj rollback shop:zero
+	check_rc 0 "$tag: rollback shop:zero"
+	check_eq "$(dj_applied)" "" "$tag: crm (which needs shop) undone first, then shop"
+	check_eq "$(table_exists "$DJ_URL" shop_item)$(table_exists "$DJ_URL" crm_customer)" "00" "$tag: their tables gone"
+
+	# two migrators at once: each migration applied once
+	DATABASE_URL="$DJ_URL" "$DBSHIFT" --database "$DJ_URL" --json migrate --force > "$WORK/dj1.json" 2>/dev/null &
+	local p1=$!
+	DATABASE_URL="$DJ_URL" "$DBSHIFT" --database "$DJ_URL" --json migrate --force > "$WORK/dj2.json" 2>/dev/null &
+	local p2=$! rc1 rc2
+	wait "$p1"; rc1=$?
+	wait "$p2"; rc2=$?
+	check_eq "$rc1 $rc2" "0 0" "$tag: two concurrent migrates both succeed"
+	check_eq "$(jq -s 'map(.steps | map(select(.status == "succeeded")) | length) | add' "$WORK/dj1.json" "$WORK/dj2.json")" \
+		"6" "$tag: six migrations applied between them"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*), count(DISTINCT app || name) FROM django_migrations")" "6|6" \
+		"$tag: each once"
+
+	dj new thing
+	check_rc 2 "$tag: new is refused (makemigrations makes Django's)"
+
+	# manage.py that hangs is killed at manage_timeout
+	printf 'import time\ntime.sleep(60)\n' > hang.py
+	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 hang.py\nmanage_timeout = 500ms\n' > dbshift.conf
+	dj status
+	check_rc 1 "$tag: a manage.py past manage_timeout fails the command"
+	check_contains "$ERR" "/usr/bin/python3 ran past its timeout of 500 ms and was killed" "$tag: saying so"
+	cd "$WORK" || return
+}
