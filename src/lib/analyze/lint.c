@@ -250,6 +250,12 @@ int model_knows(const lint_model *mm, const char *table)
 	return t && t->complete;
 }
 
+const model_table *model_table_of(const lint_model *mm, const char *table)
+{
+	const model_table *t = table_slot(mm, table, 0);
+	return t && t->complete ? t : NULL;
+}
+
 /* Rename a column (column != NULL) or a table (column == NULL) to `to`. */
 void model_rename(lint_model *mm, const char *table, const char *column, const char *to)
 {

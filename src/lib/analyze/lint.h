@@ -78,6 +78,8 @@ void model_drop_table(lint_model *mm, const char *table);
 /* Did the migrations linted so far create or drop table, so that the
  * model holds all its columns?  When not, the database knows better. */
 int model_knows(const lint_model *mm, const char *table);
+/* The table with all its columns when the model knows them, else NULL. */
+const model_table *model_table_of(const lint_model *mm, const char *table);
 void model_rename(lint_model *mm, const char *table, const char *column, const char *to);
 void model_release(lint_model *mm);
 

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sqlite3.h>
 
@@ -86,6 +87,96 @@ static char *name_at(const words *ws, size_t i)
 	return r;
 }
 
+/* Past a quoted name or string at p ('...', "...", `...`, [...]). */
+static const char *skip_quoted(const char *p)
+{
+	char close = *p == '[' ? ']' : *p;
+	const char *e = strchr(p + 1, close);
+	return e ? e + 1 : p + strlen(p);
+}
+
+static int is_ident(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$';
+}
+
+/* The first word of each item of the parenthesized list that starts at
+ * text's first '(' (a CREATE TABLE's columns, an INSERT's), lower-cased
+ * and unquoted, leaving out table constraints; how many (*out NULL-ended). */
+static size_t list_names(const char *text, char ***out)
+{
+	static const char *const constraints[] = { "constraint", "primary", "unique", "check",
+						   "foreign" };
+	char **names = xcalloc(1, sizeof(char *));
+	size_t n = 0;
+	const char *p = strchr(text, '(');
+	int depth = p ? 1 : 0, first = 1;
+	for (p = p ? p + 1 : ""; *p && depth > 0;) {
+		if (first) {
+			p += strspn(p, " \t\r\n");
+			const char *b = p;
+			size_t len = 0;
+			if (*p == '"' || *p == '`' || *p == '[') {
+				p = skip_quoted(p);
+				b++;
+				len = p > b ? (size_t)(p - b - 1) : 0;
+			} else {
+				while (is_ident(*p))
+					p++;
+				len = (size_t)(p - b);
+			}
+			char *name = xstrndup(b, len);
+			for (char *c = name; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			int keep = *name != '\0';
+			for (size_t k = 0; keep && k < sizeof(constraints) / sizeof(*constraints); k++)
+				keep = strcmp(name, constraints[k]) != 0;
+			if (keep) {
+				names = xrealloc(names, (n + 2) * sizeof(char *));
+				names[n++] = name;
+				names[n] = NULL;
+			} else {
+				free(name);
+			}
+			first = 0;
+		} else if (*p == '\'' || *p == '"' || *p == '`' || *p == '[') {
+			p = skip_quoted(p);
+		} else {
+			depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+			first = *p == ',' && depth == 1;
+			p++;
+		}
+	}
+	*out = names;
+	return n;
+}
+
+/* The table after the last FROM of text (outside quotes), or NULL. */
+static char *last_from(const char *text)
+{
+	const char *from = NULL;
+	for (const char *p = text; *p;) {
+		if (*p == '\'' || *p == '"' || *p == '`' || *p == '[') {
+			p = skip_quoted(p);
+		} else if (is_ident(*p)) {
+			const char *b = p;
+			while (is_ident(*p))
+				p++;
+			if (p - b == 4 && !strncasecmp(b, "FROM", 4))
+				from = p;
+		} else {
+			p++;
+		}
+	}
+	if (!from)
+		return NULL;
+	words ws;
+	words_read(&ws, from, strlen(from), 0);
+	char *t = ws.n ? name_at(&ws, 0) : NULL;
+	words_release(&ws);
+	return t;
+}
+
 static void alter(lint_state *st, stmt_info *s, const words *ws, size_t start)
 {
 	size_t i = 2;
@@ -106,13 +197,22 @@ static void alter(lint_state *st, stmt_info *s, const words *ws, size_t start)
 		else if (existing)
 			stmt_finding(st, s, "rename", ws->off[act], "renaming %s of %s breaks running "
 				     "code that still uses the old name", col ? "a column" : "table", table);
-		if (!col)
+		if (!col) {
 			lint_add_new_table(st, ws->n > act + 2 ? ws->w[act + 2] : "?");
+			char *to = name_at(ws, act + 2);
+			model_rename(st->model, table, NULL, to);
+			free(to);
+		}
 	} else if (is(ws, act, "ADD") && !is(ws, act + 1, "CONSTRAINT") &&
 		   !is(ws, act + 1, "PRIMARY") && !is(ws, act + 1, "UNIQUE") &&
 		   !is(ws, act + 1, "FOREIGN") && !is(ws, act + 1, "CHECK")) {
 		s->score = 1;
 		size_t d = act + 1 + is(ws, act + 1, "COLUMN");
+		if (model_knows(st->model, table)) {
+			char *c = name_at(ws, d);
+			model_set(st->model, table, c, "");
+			free(c);
+		}
 		const char *why = NULL;
 		size_t dflt = 0;
 		for (size_t k = d; k < ws->n; k++)
@@ -150,7 +250,41 @@ static void alter(lint_state *st, stmt_info *s, const words *ws, size_t start)
 	free(table);
 }
 
-static void statement(lint_state *st, stmt_info *s, const words *ws, size_t start)
+/* What a DROP TABLE took away: the table's columns before it, when known
+ * (from the migrations read so far, else from the database). */
+typedef struct dropped {
+	char *table;         /* NULL: the statement dropped no table */
+	char **cols;         /* NULL-ended; NULL: not known */
+	size_t n;
+} dropped;
+
+static void columns_before(lint_state *st, const char *table, dropped *d)
+{
+	d->table = xstrdup(table);
+	const model_table *mt = model_table_of(st->model, table);
+	if (mt) {
+		d->cols = xcalloc(mt->n + 1, sizeof(char *));
+		for (size_t i = 0; i < mt->n; i++)
+			d->cols[d->n++] = xstrdup(mt->cols[i].column);
+		return;
+	}
+	db_rows *r = NULL;
+	dbs_error e = { 0 };
+	if (st->db && !db_columns(st->db->driver, st->db->conn, table, &r, &e) && r && r->nrows) {
+		d->cols = xcalloc(r->nrows + 1, sizeof(char *));
+		for (size_t i = 0; i < r->nrows; i++) {
+			char *c = xstrdup(DB_VAL(r, i, 0) ? DB_VAL(r, i, 0) : "");
+			for (char *p = c; *p; p++)
+				*p = (char)tolower((unsigned char)*p);
+			d->cols[d->n++] = c;
+		}
+	}
+	db_rows_free(r);
+	dbs_error_clear(&e);
+}
+
+static void statement(lint_state *st, stmt_info *s, const words *ws, size_t start,
+		      dropped *gone)
 {
 	s->lock = "database write";
 	if (is(ws, 0, "CREATE") && (is(ws, 1, "TABLE") || (is(ws, 2, "TABLE") &&
@@ -163,6 +297,14 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 		s->score = 1;
 		stmt_set_tables(s, t);
 		lint_add_new_table(st, t);
+		if (is(ws, i + 1, "(")) {  /* its columns, for a rebuild later on */
+			char **cols;
+			size_t n = list_names(s->text, &cols);
+			model_drop_table(st->model, t);
+			for (size_t k = 0; k < n; k++)
+				model_set(st->model, t, cols[k], "");
+			free_words(cols);
+		}
 		free(t);
 	} else if (is(ws, 0, "CREATE") && has_word(ws, 1, "INDEX")) {
 		s->kind = "CREATE INDEX";
@@ -181,9 +323,12 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 			char *t = name_at(ws, i);
 			s->kind = "DROP TABLE";
 			stmt_set_tables(s, t);
-			if (!lint_is_new_table(st, t))
+			if (!lint_is_new_table(st, t)) {
 				stmt_finding(st, s, "drop-object", start, "DROP TABLE %s deletes it and "
 					     "its data for good, and breaks code still using it", t);
+				columns_before(st, t, gone);
+			}
+			model_drop_table(st->model, t);
 			free(t);
 		}
 	} else if (is(ws, 0, "UPDATE") || is(ws, 0, "DELETE")) {
@@ -225,11 +370,94 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 	}
 }
 
+/* Does statement text copy rows from table into copy?  The columns it
+ * fills when so (*cols, NULL-ended; -1 when not). */
+static int copies(const char *text, const char *copy, const char *table, char ***cols)
+{
+	words ws;
+	words_read(&ws, text, strlen(text), 0);
+	char *into = ws.n > 2 ? name_at(&ws, 2) : NULL;
+	int yes = is(&ws, 0, "INSERT") && is(&ws, 1, "INTO") && into && !strcmp(into, copy) &&
+		  is(&ws, 3, "(");
+	words_release(&ws);
+	free(into);
+	char *src = yes ? last_from(text) : NULL;
+	yes = src && !strcmp(src, table);
+	free(src);
+	if (!yes)
+		return -1;
+	list_names(text, cols);
+	return 0;
+}
+
+/* The table a statement renames to table ("ALTER TABLE copy RENAME TO
+ * table"), or NULL. */
+static char *renamed_to(const char *text, const char *table)
+{
+	words ws;
+	words_read(&ws, text, strlen(text), 0);
+	char *copy = NULL, *to = ws.n > 5 ? name_at(&ws, 5) : NULL;
+	if (is(&ws, 0, "ALTER") && is(&ws, 1, "TABLE") && is(&ws, 3, "RENAME") &&
+	    is(&ws, 4, "TO") && to && !strcmp(to, table))
+		copy = name_at(&ws, 2);
+	words_release(&ws);
+	free(to);
+	return copy;
+}
+
+/*
+ * SQLite's table rebuild (Django's way of changing a table there): CREATE
+ * TABLE copy, INSERT INTO copy (...) SELECT ... FROM t, DROP TABLE t,
+ * ALTER TABLE copy RENAME TO t.  The DROP loses data only in the columns
+ * of t the copy did not take: with none, it is a rebuild (yellow); else
+ * the finding names the columns lost.  When t's columns are not known, the
+ * DROP stays as red as any.
+ */
+static void rebuilds(lint_state *st, stmt_info *s, size_t ns, size_t i, const dropped *d)
+{
+	char *copy = NULL, **taken = NULL;
+	for (size_t j = i + 1; j < ns && !copy; j++)
+		copy = renamed_to(s[j].text, d->table);
+	for (size_t k = i; copy && k-- > 0 && !taken;)
+		if (copies(s[k].text, copy, d->table, &taken))
+			taken = NULL;
+	if (taken && d->cols && lint_is_new_table(st, copy)) {
+		strbuf lost;
+		strbuf_init(&lost);
+		for (size_t c = 0; c < d->n; c++) {
+			size_t t = 0;
+			while (taken[t] && strcmp(taken[t], d->cols[c]))
+				t++;
+			if (!taken[t])
+				strbuf_addf(&lost, "%s%s", lost.len ? ", " : "", d->cols[c]);
+		}
+		for (size_t f = 0; f < s[i].nf; f++) {
+			if (strcmp(s[i].f[f].rule->id, "drop-object"))
+				continue;
+			free(s[i].f[f].message);
+			if (lost.len) {
+				s[i].f[f].message = xprintf("rebuilds %s without %s: the data there is "
+					"deleted for good, and code still reading it breaks", d->table,
+					lost.buf);
+			} else {
+				s[i].f[f].rule = rule_find("sqlite-table-rebuild");
+				s[i].f[f].message = xprintf("rebuilds %s through %s, every column "
+					"kept: its rows are copied while the database is locked for "
+					"writes", d->table, copy);
+			}
+		}
+		strbuf_release(&lost);
+	}
+	free_words(taken);
+	free(copy);
+}
+
 static int sq_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
 {
 	(void)err;
 	const char *sql = st->sec->sql;
-	size_t len = strlen(sql), from = 0;
+	size_t len = strlen(sql), from = 0, first = *n;
+	dropped *gone = NULL;
 	for (size_t i = 0; i <= len; i++) {
 		if (i < len && sql[i] != ';')
 			continue;
@@ -250,11 +478,21 @@ static int sq_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 			s->file = st->sec->file;
 			stmt_locate(st, s, from + skip, &s->line, &s->col);
 			s->text = sql_trimmed(sql + from, slen);
-			statement(st, s, &ws, from + skip);
+			gone = xrealloc(gone, (*n - first) * sizeof(dropped));
+			memset(&gone[*n - first - 1], 0, sizeof(dropped));
+			statement(st, s, &ws, from + skip, &gone[*n - first - 1]);
 			words_release(&ws);
 		}
 		from = i + 1;
 	}
+	for (size_t i = first; i < *n; i++) {
+		dropped *d = &gone[i - first];
+		if (d->table)
+			rebuilds(st, *out + first, *n - first, i - first, d);
+		free(d->table);
+		free_words(d->cols);
+	}
+	free(gone);
 	return 0;
 }
 

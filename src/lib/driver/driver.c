@@ -308,6 +308,13 @@ int db_column_type(const db_driver *d, db_conn *c, const char *table, const char
 	return d->intro->column_type ? d->intro->column_type(c, table, column, type, err) : 0;
 }
 
+int db_columns(const db_driver *d, db_conn *c, const char *table, db_rows **rows,
+	       dbs_error *err)
+{
+	*rows = NULL;
+	return d->intro->columns(c, table, rows, err);
+}
+
 int db_can_split(const db_driver *d)
 {
 	return d->core->split != NULL;

@@ -160,6 +160,9 @@ typedef struct db_intro {
 	 * no such column; NULL where lint keeps no model. */
 	int (*column_type)(db_conn *c, const char *table, const char *column, char **type,
 			   dbs_error *err);
+	/* The names of table's columns in order, a row each (none when there
+	 * is no such table). */
+	int (*columns)(db_conn *c, const char *table, db_rows **rows, dbs_error *err);
 	/*
 	 * What a live view shows of a run (serve, watch).  session: what
 	 * names connection c's server process for the others (PostgreSQL: its
@@ -257,6 +260,8 @@ int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **s
 int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err);
 int db_column_type(const db_driver *d, db_conn *c, const char *table, const char *column,
 		   char **type, dbs_error *err);
+int db_columns(const db_driver *d, db_conn *c, const char *table, db_rows **rows,
+	       dbs_error *err);
 /* The live view's members; one a driver leaves NULL gives *id NULL or
  * no rows. */
 int db_session(const db_driver *d, db_conn *c, char **id, dbs_error *err);

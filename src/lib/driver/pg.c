@@ -904,6 +904,13 @@ static int pg_func_volatility(db_conn *c, const char *name, char *vol, dbs_error
 	return rc;
 }
 
+static int pg_columns(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	return run_query(c->pg, "SELECT attname FROM pg_attribute WHERE attrelid = "
+			 "to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum", 1,
+			 &table, rows, err);
+}
+
 static int pg_column_type(db_conn *c, const char *table, const char *column, char **type,
 			  dbs_error *err)
 {
@@ -1052,6 +1059,7 @@ static const db_intro pg_intro = {
 	.quote_table = pg_quote_table,
 	.func_volatility = pg_func_volatility,
 	.column_type = pg_column_type,
+	.columns = pg_columns,
 	.session = pg_session,
 	.activity = pg_activity,
 	.progress = pg_progress,

@@ -539,6 +539,12 @@ static int sq_table_exists(db_conn *c, const char *table, int *exists, dbs_error
 	return rc;
 }
 
+static int sq_columns(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
+{
+	return sq_query(c, "SELECT name FROM pragma_table_info($1) ORDER BY cid", 1, &table,
+			rows, err);
+}
+
 static int sq_table_facts(db_conn *c, const char *table, db_rows **rows, dbs_error *err)
 {
 	int exists = 0;
@@ -829,6 +835,7 @@ static const db_intro sq_intro = {
 	.version = 1,
 	.table_exists = sq_table_exists,
 	.table_facts = sq_table_facts,
+	.columns = sq_columns,
 	.blockers = sq_blockers,
 	.replica_lag_ms = sq_replica_lag_ms,
 	.server_version = sq_server_version,

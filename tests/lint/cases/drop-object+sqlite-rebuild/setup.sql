@@ -1,0 +1,3 @@
+-- migrate:up
+CREATE TABLE "items" ("id" integer NOT NULL PRIMARY KEY, "name" varchar(100) NOT NULL,
+  "sku" text, CONSTRAINT "items_sku" UNIQUE ("sku"));

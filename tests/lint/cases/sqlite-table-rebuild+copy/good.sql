@@ -1,0 +1,2 @@
+-- migrate:up
+ALTER TABLE items ADD COLUMN note text;
