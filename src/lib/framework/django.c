@@ -8,6 +8,8 @@
  * meaning.  Each command is an argv (the manage setting, no shell) with a
  * timeout (manage_timeout), its stderr kept apart for the error.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,20 +138,36 @@ static int manage(framework *fw, const char *const *args, char **out, char **err
 	return rc;
 }
 
+/* A manage.py command that exited non-zero: "WHAT: the error" with the
+ * exception its traceback ends with (stderr, else stdout), and the
+ * traceback's last frames in the detail. */
+static int failed(dbs_error *err, const char *errs, const char *out, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int failed(dbs_error *err, const char *errs, const char *out, const char *fmt, ...)
+{
+	const char *why = errs && *errs ? errs : out ? out : "";
+	char what[512], *last = python_error(why);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	dbs_fail(err, DBS_EFAIL, "%s: %s", what, last);
+	free(last);
+	last = last_lines(why, 12);
+	const char *frame = strstr(last, "  File \"");  /* from a whole frame */
+	dbs_error_set_detail(err, "%s", frame ? frame : last);
+	free(last);
+	return DBS_EFAIL;
+}
+
 /* Run manage.py args, which must succeed; its stdout (caller frees). */
 static int manage_ok(framework *fw, const char *const *args, char **out, dbs_error *err)
 {
 	char *errs = NULL;
 	int code = 0, rc = manage(fw, args, out, &errs, &code, err);
-	if (!rc && code != 0) {
-		char *last = last_lines(errs && *errs ? errs : *out, 1);
-		rc = dbs_fail(err, DBS_EFAIL, "manage.py %s failed (exit %d): %s", args[0], code,
-			      last);
-		free(last);
-		last = last_lines(errs && *errs ? errs : *out, 12);
-		dbs_error_set_detail(err, "%s", last);
-		free(last);
-	}
+	if (!rc && code != 0)
+		rc = failed(err, errs, *out, "manage.py %s failed (exit %d)", args[0], code);
 	if (rc) {
 		free(*out);
 		*out = NULL;
@@ -390,13 +408,8 @@ static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 	if (!rc && code != 0 && !up && errs && strstr(errs, "IrreversibleError")) {
 		m->irreversible = 1;  /* Django refuses to undo it */
 	} else if (!rc && code != 0) {
-		char *last = last_lines(errs && *errs ? errs : out, 1);
-		rc = dbs_fail(err, DBS_EFAIL, "manage.py sqlmigrate %s %s failed (exit %d): %s",
-			      nd->app, nd->full, code, last);
-		free(last);
-		last = last_lines(errs && *errs ? errs : out, 12);
-		dbs_error_set_detail(err, "%s", last);
-		free(last);
+		rc = failed(err, errs, out, "manage.py sqlmigrate %s %s failed (exit %d)", nd->app,
+			    nd->full, code);
 	} else if (!rc) {
 		read_sql(sec, out);
 	}
@@ -415,16 +428,8 @@ static int migrate_to(framework *fw, const migration *m, const char *target, int
 	char *out = NULL, *errs = NULL;
 	int code = 0, rc = manage(fw, args, &out, &errs, &code, err);
 	if (!rc && code != 0) {
-		const char *why = errs && *errs ? errs : out;
-		char *last = python_error(why);
-		rc = dbs_fail(err, DBS_EFAIL, "Django could not %s %s: %s", up ? "apply" : "undo",
-			      m->path, last);
-		free(last);
-		last = last_lines(why, 12);
-		/* from the first whole frame of the traceback's end */
-		const char *frame = strstr(last, "  File \"");
-		dbs_error_set_detail(err, "%s", frame ? frame : last);
-		free(last);
+		rc = failed(err, errs, out, "Django could not %s %s", up ? "apply" : "undo",
+			    m->path);
 		dbs_error_set_hint(err, up ? "Django rolled back what it could of this migration "
 				   "(an atomic one entirely); the ones before it stay applied"
 				   : "the migrations undone before it stay undone");
