@@ -40,7 +40,9 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	int rc = 0;
 	if (opts->framework && strcmp(opts->framework, "none")) {
 		ctx->fwo = framework_find(opts->framework);
-		rc = ctx->fwo->open(&ctx->fw, &ctx->opts, err);
+		rc = ctx->fwo ? ctx->fwo->open(&ctx->fw, &ctx->opts, err)
+			      : dbs_fail(err, DBS_EINPUT, "no framework '%s' (there is django)",
+					 opts->framework);
 		if (!rc)
 			rc = ctx->fwo->list(ctx->fw, &ctx->src, err);
 	} else if (ctx->opts.dir) {
