@@ -194,6 +194,11 @@ json_t *live_stop(dbs_ctx *ctx);
 void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total);
 void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p);
 void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err);
+/* While another process writes to the database (a framework applying a
+ * migration), on a database with one writer at a time (SQLite): on, the
+ * heartbeat writes nothing (a beat under way is waited for), since its
+ * write could make that process's transaction fail; off again after. */
+void live_quiet(dbs_ctx *ctx, int on);
 
 /*
  * Call attempt until it succeeds, fails other than by a lock timeout, or

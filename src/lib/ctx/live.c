@@ -41,7 +41,12 @@ struct live {
 	char data_file[256];
 	dbs_data_progress data;
 	json_t *warnings, *errors;  /* arrays of strings */
-	int64_t beats, misses;
+	int64_t beats, misses, held;
+	/* another process writes to a one-writer database (a framework's
+	 * migrate on SQLite): no beat is written meanwhile; writing: a beat
+	 * is being written (idle is signalled when it is done) */
+	int quiet, writing;
+	pthread_cond_t idle;
 };
 
 /* The database's counters now, as {name: value}, or NULL when it has none. */
@@ -123,7 +128,12 @@ static void *beat(void *arg)
 			;
 		if (l->stop)
 			break;
+		if (l->quiet) {
+			l->held++;
+			continue;
+		}
 		char *text = live_text(l);
+		l->writing = 1;
 		pthread_mutex_unlock(&l->mu);
 		dbs_error e = { 0 };
 		/* connected here, not at the start: a run shorter than a second
@@ -140,6 +150,8 @@ static void *beat(void *arg)
 		/* a beat that could not be written (SQLite's one writer is busy)
 		 * is tried again in a second */
 		rc ? l->misses++ : l->beats++;
+		l->writing = 0;
+		pthread_cond_broadcast(&l->idle);
 	}
 	pthread_mutex_unlock(&l->mu);
 	return NULL;
@@ -152,6 +164,7 @@ void live_start(dbs_ctx *ctx, const run *r)
 	live *l = xcalloc(1, sizeof(*l));
 	pthread_mutex_init(&l->mu, NULL);
 	pthread_cond_init(&l->wake, NULL);
+	pthread_cond_init(&l->idle, NULL);
 	l->d = ctx->driver;
 	l->url = xstrdup(ctx->opts.database);
 	memcpy(l->id, r->id, sizeof(l->id));
@@ -202,10 +215,11 @@ json_t *live_stop(dbs_ctx *ctx)
 		json_object_set_new(delta, "duration_ms", json_integer(wall_ms() - l->start_ms));
 		json_decref(now);
 	}
-	ctx_log(ctx, "[%s] heartbeats: %lld written, %lld missed", l->id, (long long)l->beats,
-		(long long)l->misses);
+	ctx_log(ctx, "[%s] heartbeats: %lld written, %lld missed, %lld held back", l->id,
+		(long long)l->beats, (long long)l->misses, (long long)l->held);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->wake);
+	pthread_cond_destroy(&l->idle);
 	free(l->url);
 	free(l->command);
 	free(l->env);
@@ -217,6 +231,18 @@ json_t *live_stop(dbs_ctx *ctx)
 	json_decref(l->errors);
 	free(l);
 	return delta;
+}
+
+void live_quiet(dbs_ctx *ctx, int on)
+{
+	live *l = ctx->live;
+	if (!l || !l->started || !db_one_writer(l->d))
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->quiet = on;
+	while (on && l->writing)  /* a beat under way finishes first */
+		pthread_cond_wait(&l->idle, &l->mu);
+	pthread_mutex_unlock(&l->mu);
 }
 
 static void copy_text(char *dst, size_t n, const char *src)

@@ -325,6 +325,11 @@ int db_can_run_tx(const db_driver *d)
 	return d->core->run_tx != NULL;
 }
 
+int db_one_writer(const db_driver *d)
+{
+	return d->core->one_writer;
+}
+
 char *db_dump_formats_text(const db_driver *d)
 {
 	strbuf sb;

@@ -53,6 +53,10 @@ typedef struct db_core {
 	/* SQL for the milliseconds since the transaction began (history rows
 	 * written in a run_tx batch), or NULL. */
 	const char *tx_elapsed_ms;
+	/* One writer at a time for the whole database (SQLite): a second
+	 * process's write can make another's deferred transaction fail at
+	 * once instead of waiting (SQLite's deadlock rule). */
+	int one_writer;
 	int (*connect)(db_conn **out, const char *url, dbs_error *err);
 	void (*close)(db_conn *c);
 	/* Run sql with text parameters; rows may be NULL when none wanted. */
@@ -274,6 +278,7 @@ int db_lock_waits(const db_driver *d, db_conn *c, const char *session, db_rows *
 int db_metrics(const db_driver *d, db_conn *c, int all, db_rows **rows, dbs_error *err);
 int db_can_split(const db_driver *d);
 int db_can_run_tx(const db_driver *d);
+int db_one_writer(const db_driver *d);
 /* The dump format for a request (NULL: the default), or NULL when the
  * driver writes no such format. */
 const char *db_dump_format(const db_driver *d, const char *requested);

@@ -817,6 +817,7 @@ static int sq_metrics(db_conn *c, int all, db_rows **rows, dbs_error *err)
 
 static const db_core sq_core = {
 	.version = 1,
+	.one_writer = 1,
 	.connect = sq_connect,
 	.close = sq_close,
 	.query = sq_query,

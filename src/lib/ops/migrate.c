@@ -229,8 +229,10 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 	*ms = 0;
 	const migration *m = entry_of(s)->m;
 	if (m && m->ordinal) {
+		live_quiet(ctx, 1);
 		int rc = s->direction == DBS_UP ? ctx->fwo->apply(ctx->fw, m, &ctx->err)
 						: ctx->fwo->unapply(ctx->fw, m, &ctx->err);
+		live_quiet(ctx, 0);
 		*ms = now_ms() - t0;
 		return rc;
 	}
