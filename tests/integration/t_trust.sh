@@ -191,7 +191,7 @@ sys.stdin.read()
 	local holder=$!
 	exec 8>gate
 	local i=0
-	while [ "$(cat held.out)" != held ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	while [ "$(cat held.out 2>/dev/null)" != held ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 	dbs --database "$url" --lock-wait 1s status
 	check_rc 1 "$tag: status gives up after --lock-wait"
 	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: the database stayed locked by another process for 1000 ms" "$tag: and says what it waited for"

@@ -429,6 +429,40 @@ static char *hostname(void)
 	return xstrdup(host);
 }
 
+/* Does a live process other than this one hold the lock row r (pid,
+ * host, holder, since)?  Who, into *holder. */
+static int held(const db_rows *r, const char *host, char **holder)
+{
+	if (!r || r->nrows != 1)
+		return 0;
+	long pid = strtol(DB_VAL(r, 0, 0), NULL, 10);
+	int same_host = !strcmp(DB_VAL(r, 0, 1), host);
+	int mine = same_host && pid == (long)getpid();
+	int gone = same_host && !mine && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+	if (mine || gone)
+		return 0;
+	free(*holder);
+	*holder = xprintf("held by pid %s on %s (%s) since %s", DB_VAL(r, 0, 0), DB_VAL(r, 0, 1),
+			  DB_VAL(r, 0, 2), DB_VAL(r, 0, 3));
+	return 1;
+}
+
+/* A look at the lock row outside any transaction: 1 when it is held.
+ * While it is, waiting takes only read locks, which cannot make another
+ * process's transaction fail (a write lock taken now and then, even to
+ * read, can: SQLite's deadlock rule), such as Django's while dbshift
+ * runs its migrate. */
+static int peek_held(db_conn *c, const char *host, char **holder)
+{
+	db_rows *r = NULL;
+	dbs_error e = { 0 };
+	int h = !sq_query(c, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1", 0,
+			  NULL, &r, &e) && held(r, host, holder);
+	db_rows_free(r);
+	dbs_error_clear(&e);
+	return h;
+}
+
 /* Try once to claim the lock row; 1 claimed, 0 held by someone, <0 error. */
 static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err)
 {
@@ -446,20 +480,7 @@ static int try_claim(db_conn *c, const char *host, char **holder, dbs_error *err
 	if (!rc)
 		rc = sq_query(c, "SELECT pid, host, holder, since FROM dbshift_lock WHERE id = 1",
 			      0, NULL, &r, err);
-	int free_to_take = 1;
-	if (!rc && r->nrows == 1) {
-		long pid = strtol(DB_VAL(r, 0, 0), NULL, 10);
-		int same_host = !strcmp(DB_VAL(r, 0, 1), host);
-		int mine = same_host && pid == (long)getpid();
-		int gone = same_host && !mine && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
-		int alive = !mine && !gone;
-		if (alive) {
-			free_to_take = 0;
-			free(*holder);
-			*holder = xprintf("held by pid %s on %s (%s) since %s", DB_VAL(r, 0, 0),
-					  DB_VAL(r, 0, 1), DB_VAL(r, 0, 2), DB_VAL(r, 0, 3));
-		}
-	}
+	int free_to_take = rc || !held(r, host, holder);
 	db_rows_free(r);
 	if (!rc && free_to_take) {
 		char pid[32], since[32];
@@ -489,14 +510,14 @@ static int sq_lock(db_conn *c, int wait_ms, dbs_error *err)
 	for (;;) {
 		int64_t left = deadline - now_ms();
 		sqlite3_busy_timeout(c->db, left > 0 ? (int)left : 0);
-		if ((rc = try_claim(c, host, &holder, err)) != 0 || now_ms() >= deadline)
+		rc = peek_held(c, host, &holder) ? 0 : try_claim(c, host, &holder, err);
+		if (rc != 0 || now_ms() >= deadline)
 			break;
 		sleep_ms(100);
 	}
 	sqlite3_busy_timeout(c->db, c->wait_ms);
 	if (rc == 0 && !holder)
 		holder = lock_holder(c->db);
-	sqlite3_busy_timeout(c->db, c->wait_ms);
 	free(host);
 	if (rc == 1) {
 		free(holder);
