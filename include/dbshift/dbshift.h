@@ -136,6 +136,12 @@ int dbs_secret_equal(const char *a, const char *b);
 /* Milliseconds of a duration: digits, an optional fraction and a unit (ms,
  * s, min, h, d), or bare digits meaning seconds; -1 if it is not one. */
 int dbs_parse_duration(const char *s, int *ms);
+/* The same with bare digits meaning bare_ms milliseconds each (an option's
+ * documented unit: 1 for milliseconds, 1000 for seconds). */
+int dbs_parse_duration_in(const char *s, int bare_ms, int *ms);
+/* Seconds of an age (s, min, h, d, w; bare digits: seconds), beyond what
+ * milliseconds in an int hold; -1 if it is not one. */
+int dbs_parse_age(const char *s, int64_t *secs);
 
 /* Compare two version strings as numbers, dotted parts one by one. */
 int dbs_version_cmp(const char *a, const char *b);
@@ -372,10 +378,10 @@ typedef struct dbs_restore_opts {
 				  instead of where they were, or NULL */
 } dbs_restore_opts;
 int dbs_restore(dbs_ctx *ctx, const char *id, const dbs_restore_opts *o, char **report);
-/* Remove backups beyond the newest keep and older than max_age_days (0:
+/* Remove backups beyond the newest keep and older than max_age_s seconds (0:
  * no limit), never the newest verified one; what it did, as a JSON
  * document: {"removed": [{"id", "why"}], "total", "dry_run"}. */
-char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run);
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run);
 /* The id of the newest backup in backup_dir of ctx's database (of any
  * database when ctx has none), or NULL (caller frees). */
 char *dbs_backup_newest(dbs_ctx *ctx);

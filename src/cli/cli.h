@@ -73,6 +73,11 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb);
 int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan *plan);
 /* Parse a positive count given to option opt (NULL s: *out = 0). */
 int parse_count(cli *g, const char *opt, const char *s, int *out);
+/* A duration option (500ms, 2s, 5min, 1h, 7d; a bare number is bare_ms
+ * milliseconds each, bare_unit in words, as the option documents): *ms;
+ * NULL s leaves *ms. */
+int parse_duration_opt(cli *g, const char *opt, const char *s, int bare_ms,
+		       const char *bare_unit, int *ms);
 /* A copy of a URL given on the command line; the password in argv itself
  * is overwritten so that the process list does not show it. */
 char *take_url_arg(const char *arg);

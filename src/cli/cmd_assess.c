@@ -6,7 +6,7 @@
 static const char *long_query;
 
 const cli_option assess_options[] = {
-	{ "--long-query", NULL, &long_query, "a query running this many seconds blocks (60)" },
+	{ "--long-query", NULL, &long_query, "a query running this long blocks (60s; a bare number is seconds)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -16,8 +16,10 @@ int check_assess(cli *g)
 {
 	if (g->nargs > 1)
 		return usage_error(g, "assess takes at most one TARGET");
-	secs = 60;
-	return long_query ? parse_count(g, "--long-query", long_query, &secs) : 0;
+	int ms = 60000;
+	int rc = parse_duration_opt(g, "--long-query", long_query, 1000, "seconds", &ms);
+	secs = ms / 1000 > 0 ? ms / 1000 : 1;
+	return rc;
 }
 
 int cmd_assess(cli *g, dbs_ctx *ctx)

@@ -19,7 +19,7 @@ const cli_option backup_options[] = {
 	{ "--yes", &yes, NULL, "restore: do not ask" },
 	{ "--files-to", NULL, &files_to, "restore: the files kept with it under this directory" },
 	{ "--keep", NULL, &keep, "backups prune: keep the newest N" },
-	{ "--max-age", NULL, &max_age, "backups prune: remove those older than DAYS" },
+	{ "--max-age", NULL, &max_age, "backups prune: remove those older than this (30d, 2w; a bare number is days)" },
 	{ "--dry-run", &dry_run, NULL, "backups prune: say what would go" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -75,25 +75,31 @@ int cmd_backup(cli *g, dbs_ctx *ctx)
 	return 0;
 }
 
-static int nkeep, ndays;
+static int nkeep;
+static int64_t max_age_s;
 
 static int check_prune(cli *g)
 {
-	nkeep = ndays = 0;
+	nkeep = 0;
+	max_age_s = 0;
 	int rc = parse_count(g, "--keep", keep, &nkeep);
-	if (!rc)
-		rc = parse_count(g, "--max-age", max_age, &ndays);
 	if (rc)
 		return rc;
-	if (g->nargs != 1 || (!nkeep && !ndays))
-		return usage_error(g, "usage: dbshift backups prune [--keep N] [--max-age DAYS] [--dry-run]");
+	/* an age (30d, 2w, 12h), a bare number being days */
+	if (max_age && (strspn(max_age, "0123456789") == strlen(max_age)
+			? dbs_parse_age(max_age, &max_age_s) || (max_age_s *= 86400) <= 0
+			: dbs_parse_age(max_age, &max_age_s) || max_age_s <= 0))
+		return usage_error(g, "bad --max-age '%s': give an age such as 12h, 30d or 2w (a "
+				   "bare number is days)", max_age);
+	if (g->nargs != 1 || (!nkeep && !max_age_s))
+		return usage_error(g, "usage: dbshift backups prune [--keep N] [--max-age AGE] [--dry-run]");
 	g->need = 0;
 	return 0;
 }
 
 static int prune(cli *g, dbs_ctx *ctx)
 {
-	char *out = dbs_backups_prune(ctx, nkeep, ndays, dry_run);
+	char *out = dbs_backups_prune(ctx, nkeep, max_age_s, dry_run);
 	if (g->json)
 		printf("%s\n", out);
 	else
@@ -109,7 +115,7 @@ int check_backups(cli *g)
 		return check_prune(g);
 	if (strcmp(sub, "list") && strcmp(sub, "verify"))
 		return usage_error(g, "usage: dbshift backups list | verify ID [--restore] | "
-				   "prune [--keep N] [--max-age DAYS] [--dry-run]");
+				   "prune [--keep N] [--max-age AGE] [--dry-run]");
 	if (!strcmp(sub, "list") && g->nargs != 1)
 		return usage_error(g, "backups list takes no arguments");
 	if (!strcmp(sub, "verify") && g->nargs > 2)

@@ -16,9 +16,9 @@ const cli_option data_options[] = {
 	{ "--dry-run", &dry_run, NULL, "count the rows that would change; change none" },
 	{ "--batch-size", NULL, &batch_size, "rows in the first batch (1000)" },
 	{ "--target-batch-ms", NULL, &target_ms, "adapt the batch size toward this (500)" },
-	{ "--delay", NULL, &delay, "milliseconds to pause between batches (0)" },
+	{ "--delay", NULL, &delay, "pause between batches (0; 200ms, 1s; a bare number is ms)" },
 	{ "--max-rows", NULL, &max_rows, "stop after changing this many rows" },
-	{ "--max-lag", NULL, &max_lag, "wait while replica lag is above this many ms" },
+	{ "--max-lag", NULL, &max_lag, "wait while replica lag is above this (2s; a bare number is ms)" },
 	{ "--lag-query", NULL, &lag_query, "SQL that gives the replica lag in ms" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -80,7 +80,8 @@ static int number(cli *g, const char *opt, const char *s, long long max, long lo
 	return 0;
 }
 
-static long long bs, tm, dl, mr, ml;
+static long long bs, tm, mr;
+static int dl, ml;
 
 int check_data(cli *g)
 {
@@ -90,9 +91,9 @@ int check_data(cli *g)
 	int rc;
 	if ((rc = number(g, "--batch-size", batch_size, 100000000, &bs)) ||
 	    (rc = number(g, "--target-batch-ms", target_ms, INT_MAX, &tm)) ||
-	    (rc = number(g, "--delay", delay, INT_MAX, &dl)) ||
+	    (rc = parse_duration_opt(g, "--delay", delay, 1, "milliseconds", &dl)) ||
 	    (rc = number(g, "--max-rows", max_rows, INT64_MAX, &mr)) ||
-	    (rc = number(g, "--max-lag", max_lag, INT_MAX, &ml)))
+	    (rc = parse_duration_opt(g, "--max-lag", max_lag, 1, "milliseconds", &ml)))
 		return rc;
 	if (bs < 1)
 		return usage_error(g, "--batch-size must be at least 1");

@@ -14,7 +14,7 @@ const cli_option migrate_options[] = {
 	{ "--phase", NULL, &phase, "expand or contract" },
 	{ "--backup", &backup, NULL, "back up before running" },
 	{ "--force", &force, NULL, "run above the environment's max_risk" },
-	{ "--lock-timeout", NULL, &lock_timeout, "lock_timeout per statement, in ms" },
+	{ "--lock-timeout", NULL, &lock_timeout, "lock_timeout per statement (2s; a bare number is ms)" },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -27,8 +27,9 @@ int check_migrate(cli *g)
 	if (phase && strcmp(phase, "expand") && strcmp(phase, "contract"))
 		return usage_error(g, "bad --phase '%s': use expand or contract", phase);
 	if (lock_timeout) {
-		int ms;
-		int rc = parse_count(g, "--lock-timeout", lock_timeout, &ms);
+		int ms = 0;
+		int rc = parse_duration_opt(g, "--lock-timeout", lock_timeout, 1, "milliseconds",
+					    &ms);
 		if (rc)
 			return rc;
 		free(g->opts.lock_timeout);

@@ -39,7 +39,7 @@ static const cli_command commands[] = {
 	  "lint [FILE...] [--format F] [--fail-on LEVEL]",
 	  "static safety analysis of migration SQL (no database needed)" },
 	{ "assess", check_assess, cmd_assess, NEED_BOTH, assess_options,
-	  "assess [TARGET] [--long-query SECONDS]",
+	  "assess [TARGET] [--long-query DURATION]",
 	  "lint plus live facts: table sizes, rows, blockers, a time estimate" },
 	{ "data", check_data, cmd_data, NEED_DB, data_options,
 	  "data run FILE [--dry-run] [--batch-size N] ...",
@@ -210,10 +210,8 @@ static int load_options(cli *g, const raw_globals *r)
 		free(g->opts.dir);
 		g->opts.dir = strdup(r->dir);
 	}
-	if (r->lock_wait && dbs_parse_duration(r->lock_wait, &g->opts.lock_wait_ms))
-		return usage_error(g, "bad --lock-wait '%s': give a duration such as 30s, 500ms "
-				   "or 2min (a bare number is seconds)", r->lock_wait);
-	return 0;
+	return parse_duration_opt(g, "--lock-wait", r->lock_wait, 1000, "seconds",
+				  &g->opts.lock_wait_ms);
 }
 
 int main(int argc, char **argv)

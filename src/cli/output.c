@@ -160,6 +160,15 @@ int parse_count(cli *g, const char *opt, const char *s, int *out)
 	return 0;
 }
 
+int parse_duration_opt(cli *g, const char *opt, const char *s, int bare_ms,
+		       const char *bare_unit, int *ms)
+{
+	if (s && dbs_parse_duration_in(s, bare_ms, ms))
+		return usage_error(g, "bad %s '%s': give a duration such as 500ms, 2s, 5min, 1h or "
+				   "7d (a bare number is %s)", opt, s, bare_unit);
+	return 0;
+}
+
 char *take_url_arg(const char *arg)
 {
 	char *copy = strdup(arg);

@@ -46,6 +46,11 @@ void sleep_ms(int ms)
  */
 int parse_duration_ms(const char *s, int *out)
 {
+	return parse_duration_unit(s, 1000, out);
+}
+
+int parse_duration_unit(const char *s, int bare_ms, int *out)
+{
 	const char *p = s;
 	while (*p == ' ')
 		p++;
@@ -63,7 +68,9 @@ int parse_duration_ms(const char *s, int *out)
 	while (*end == ' ')
 		end++;
 	double mult;
-	if (!*end || !strcmp(end, "s"))
+	if (!*end)
+		mult = bare_ms;
+	else if (!strcmp(end, "s"))
 		mult = 1000;
 	else if (!strcmp(end, "ms"))
 		mult = 1;
@@ -85,6 +92,16 @@ int parse_duration_ms(const char *s, int *out)
 int dbs_parse_duration(const char *s, int *ms)
 {
 	return parse_duration_ms(s, ms);
+}
+
+int dbs_parse_duration_in(const char *s, int bare_ms, int *ms)
+{
+	return parse_duration_unit(s, bare_ms, ms);
+}
+
+int dbs_parse_age(const char *s, int64_t *secs)
+{
+	return parse_age_s(s, secs);
 }
 
 int parse_schedule(const char *s, int **out, size_t *n)

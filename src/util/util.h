@@ -102,6 +102,9 @@ int parse_size(const char *s, int64_t *bytes);
 void sleep_ms(int ms);
 /* Milliseconds of "60s", "2min", "500ms", "1h", "7d" or plain seconds; -1 if bad. */
 int parse_duration_ms(const char *s, int *out);
+/* The same with bare digits meaning bare_ms milliseconds each (an
+ * option's documented unit: 1 for ms, 1000 for seconds). */
+int parse_duration_unit(const char *s, int bare_ms, int *out);
 /* "1s, 2s, 5s" -> {1000, 2000, 5000}; "none" -> n = 0; -1 if bad. */
 int parse_schedule(const char *s, int **out, size_t *n);
 /* user@host of this process, for applied_by. */

@@ -52,7 +52,7 @@ t_trust_input() {
 	rm migrations/2_deep.sql
 
 	# 18: bad flags and values
-	input_case "--lock-wait nan" "dbshift: error: bad --lock-wait 'nan': give a duration such as 30s, 500ms or 2min (a bare number is seconds)" --database "$URL" --lock-wait nan migrate
+	input_case "--lock-wait nan" "dbshift: error: bad --lock-wait 'nan': give a duration such as 500ms, 2s, 5min, 1h or 7d (a bare number is seconds)" --database "$URL" --lock-wait nan migrate
 	input_case "--config a directory" "dbshift: error: cannot read config file 'migrations': Is a directory" --config migrations --database "$URL" migrate
 	printf '[dbshift]\nlock_wait = nan\n' > nan.conf
 	input_case "lock_wait = nan" "dbshift: error: nan.conf:2:1: bad lock_wait 'nan'" --config nan.conf --database "$URL" migrate

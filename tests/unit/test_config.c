@@ -248,9 +248,39 @@ static void one_table(void **state)
 	done();
 }
 
+/* One way to write a duration: the units, and the bare number's unit as
+ * the caller documents it; ages beyond what an int of ms holds. */
+static void durations(void **state)
+{
+	(void)state;
+	int ms = 0;
+	assert_int_equal(dbs_parse_duration("2s", &ms), 0);
+	assert_int_equal(ms, 2000);
+	assert_int_equal(dbs_parse_duration("1.5min", &ms), 0);
+	assert_int_equal(ms, 90000);
+	assert_int_equal(dbs_parse_duration("3", &ms), 0);
+	assert_int_equal(ms, 3000);
+	assert_int_equal(dbs_parse_duration_in("3", 1, &ms), 0);
+	assert_int_equal(ms, 3);
+	assert_int_equal(dbs_parse_duration_in("500ms", 1000, &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(dbs_parse_duration_in("1h", 1, &ms), 0);
+	assert_int_equal(ms, 3600000);
+	assert_int_equal(dbs_parse_duration_in("-5", 1, &ms), -1);
+	assert_int_equal(dbs_parse_duration_in("2x", 1, &ms), -1);
+	assert_int_equal(dbs_parse_duration_in("30d", 1, &ms), -1);  /* beyond INT_MAX ms */
+	int64_t s = 0;
+	assert_int_equal(dbs_parse_age("30d", &s), 0);
+	assert_int_equal(s, 30 * 86400);
+	assert_int_equal(dbs_parse_age("2w", &s), 0);
+	assert_int_equal(s, 14 * 86400);
+	assert_int_equal(dbs_parse_age("2x", &s), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(durations),
 		cmocka_unit_test(defaults_and_file),
 		cmocka_unit_test(environment_section),
 		cmocka_unit_test(errors_name_file_and_line),

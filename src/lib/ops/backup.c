@@ -896,11 +896,11 @@ static int prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run, const c
 	return rc;
 }
 
-char *dbs_backups_prune(dbs_ctx *ctx, int keep, int max_age_days, int dry_run)
+char *dbs_backups_prune(dbs_ctx *ctx, int keep, int64_t max_age_s, int dry_run)
 {
 	json_t *removed = json_array();
 	size_t n = 0;
-	if (prune(ctx, keep, (int64_t)max_age_days * 86400, dry_run, "beyond --keep",
+	if (prune(ctx, keep, max_age_s, dry_run, "beyond --keep",
 		  "older than --max-age", removed, &n)) {
 		json_decref(removed);
 		return dbs_error_json("backups prune", &ctx->err);

@@ -1,0 +1,33 @@
+# t_units.sh - one way to write a duration on the command line, as in
+# dbshift.conf: 500ms, 2s, 5min, 1h, 7d; a bare number keeps the unit the
+# option documents, and a bad value names the units accepted (exit 2).
+
+t_units() {
+	project units
+	local url; url=$(newdb units) tag="$DRIVER units"
+	printf -- '-- migrate:up\nCREATE TABLE t (id integer PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n' > migrations/1_t.sql
+	dbs --database "$url" --lock-wait 30s migrate --lock-timeout 2s
+	check_rc 0 "$tag: --lock-wait 30s and --lock-timeout 2s"
+	dbs --database "$url" migrate --lock-timeout 2x
+	check_rc 2 "$tag: a bad --lock-timeout is refused"
+	check_contains "$ERR" "bad --lock-timeout '2x': give a duration such as 500ms, 2s, 5min, 1h or 7d (a bare number is milliseconds)" \
+		"$tag: naming the units and the bare number's"
+	dbs --database "$url" --json assess --long-query 2min
+	check_rc 0 "$tag: assess --long-query 2min"
+	dbs --database "$url" assess --long-query soon
+	check_rc 2 "$tag: a bad --long-query is refused"
+	check_contains "$ERR" "(a bare number is seconds)" "$tag: whose bare unit is seconds"
+	printf -- '-- dbshift:table t\n-- dbshift:key id\nUPDATE t SET id = id WHERE id BETWEEN :lo AND :hi;\n' > touch.sql
+	dbs --database "$url" data run touch.sql --delay 1s --max-lag 2s --dry-run
+	check_rc 0 "$tag: data run --delay 1s --max-lag 2s"
+	dbs --database "$url" data run touch.sql --delay 1 --max-lag -5 --dry-run
+	check_rc 2 "$tag: a negative --max-lag is refused"
+	dbs --database "$url" backups prune --max-age 2w --dry-run
+	check_rc 0 "$tag: backups prune --max-age 2w"
+	dbs --database "$url" backups prune --max-age 30 --dry-run
+	check_rc 0 "$tag: --max-age 30 (days)"
+	dbs --database "$url" backups prune --max-age 3x --dry-run
+	check_rc 2 "$tag: a bad --max-age is refused"
+	check_contains "$ERR" "give an age such as 12h, 30d or 2w (a bare number is days)" "$tag: saying how to write one"
+	cd "$WORK" || return
+}
