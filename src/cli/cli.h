@@ -15,6 +15,8 @@
 typedef struct cli {
 	dbs_options opts;
 	int json, quiet, verbose;
+	int color;         /* colour: stdout a terminal, and not --no-color,
+			      NO_COLOR or TERM=dumb */
 	const char *command;
 	char **args;       /* positional arguments after the command */
 	int nargs;
@@ -90,7 +92,8 @@ const char *jtext(const json_t *o, const char *key);
 long long jint(const json_t *o, const char *key);
 
 /* Text for people from the library's JSON documents (render.c). */
-void render_plan(FILE *out, const json_t *doc, int with_sql);
+/* color: level words in colour (only when cli.color says so) */
+void render_plan(FILE *out, const json_t *doc, int with_sql, int color);
 void render_assess(FILE *out, const json_t *doc);
 void render_verify(FILE *out, const json_t *doc);
 void render_doctor(FILE *out, const json_t *doc);

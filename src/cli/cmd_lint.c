@@ -1,7 +1,6 @@
 /* cmd_lint.c - dbshift lint [FILE...]: static safety analysis of migrations. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -40,7 +39,7 @@ int cmd_lint(cli *g, dbs_ctx *ctx)
 	char *out = dbs_lint_render(l, text ? "json" : fmt);
 	if (text) {
 		json_t *doc = json_loads(out, 0, NULL);
-		render_lint(stdout, doc, isatty(STDOUT_FILENO));
+		render_lint(stdout, doc, g->color);
 		json_decref(doc);
 	} else {
 		fputs(out, stdout);

@@ -72,7 +72,7 @@ static void put_would(FILE *out, const char *step, const json_t *w)
 		fputc('\n', out);
 		json_t *plan = json_pack("{s:O}", "steps", json_object_get(w, "plan"));
 		if (n)
-			render_plan(out, plan, 0);
+			render_plan(out, plan, 0, 0);
 		json_decref(plan);
 	} else if (!strcmp(step, "data")) {
 		const json_t *f = json_object_get(w, "files");

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -166,9 +167,14 @@ static int dispatch(cli *g, const cli_command *cmd)
  * (into g->args); 0, or the exit code of a usage error. */
 static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc, char **argv)
 {
+	int rest = 0;  /* after "--", every word is an argument */
 	for (int i = 1; i < argc; i++) {
-		int t = global_option(r, argc, argv, &i);
-		if (t == 0 && *cmd)
+		if (!rest && !strcmp(argv[i], "--")) {
+			rest = 1;
+			continue;
+		}
+		int t = rest ? 0 : global_option(r, argc, argv, &i);
+		if (t == 0 && *cmd && !rest)
 			t = command_option((*cmd)->options, argc, argv, &i);
 		g->command = *cmd ? (*cmd)->name : NULL;
 		if (t < 0)
@@ -176,7 +182,7 @@ static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc,
 		if (t > 0)
 			continue;
 		g->json = r->json;
-		if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+		if (!rest && argv[i][0] == '-' && argv[i][1])
 			return usage_error(g, "unknown option '%s'%s%s", argv[i],
 					   *cmd ? " for " : "", *cmd ? (*cmd)->name : "");
 		if (*cmd) {
@@ -236,6 +242,9 @@ int main(int argc, char **argv)
 	g.json = r.json;
 	g.quiet = r.quiet;
 	g.verbose = r.verbose;
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	g.color = !r.no_color && isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
+		  !(term && !strcmp(term, "dumb"));
 	if (!(rc = load_options(&g, &r)))
 		rc = dispatch(&g, cmd);
 	dbs_options_release(&g.opts);

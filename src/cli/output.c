@@ -135,7 +135,7 @@ int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan 
 		printf("%s\n", doc);
 	} else {
 		json_t *d = json_loads(doc, 0, NULL);
-		render_plan(stdout, d, !strcmp(command, "plan"));
+		render_plan(stdout, d, !strcmp(command, "plan"), g->color);
 		json_decref(d);
 		if (g->verbose)
 			print_parses(ctx);

@@ -67,7 +67,7 @@ static void put_statement(FILE *out, const json_t *s, int color)
 	fputc('\n', out);
 }
 
-static void put_step(FILE *out, const json_t *st, int with_sql)
+static void put_step(FILE *out, const json_t *st, int with_sql, int color)
 {
 	int up = !strcmp(jtext(st, "direction"), "up");
 	const char *app = jtext(st, "app");
@@ -81,7 +81,7 @@ static void put_step(FILE *out, const json_t *st, int with_sql)
 	fputc('\n', out);
 	for (size_t k = 0; k < json_array_size(stmts); k++) {
 		fputs("    ", out);
-		put_statement(out, json_array_get(stmts, k), 0);
+		put_statement(out, json_array_get(stmts, k), color);
 		if (with_sql)
 			put_indented(out, jtext(json_array_get(stmts, k), "sql"), "        ");
 	}
@@ -89,7 +89,7 @@ static void put_step(FILE *out, const json_t *st, int with_sql)
 		put_indented(out, jtext(st, "sql"), "    ");
 }
 
-void render_plan(FILE *out, const json_t *doc, int with_sql)
+void render_plan(FILE *out, const json_t *doc, int with_sql, int color)
 {
 	const json_t *steps = json_object_get(doc, "steps");
 	if (json_array_size(steps) == 0) {
@@ -97,7 +97,7 @@ void render_plan(FILE *out, const json_t *doc, int with_sql)
 		return;
 	}
 	for (size_t i = 0; i < json_array_size(steps); i++)
-		put_step(out, json_array_get(steps, i), with_sql);
+		put_step(out, json_array_get(steps, i), with_sql, color);
 	const json_t *r = json_object_get(doc, "risk");
 	if (r)
 		fprintf(out, "risk: %s (worst finding %s; score %lld in all, %lld at most in one "
@@ -139,7 +139,7 @@ static void put_table(FILE *out, const json_t *t)
 
 void render_assess(FILE *out, const json_t *doc)
 {
-	render_plan(out, doc, 0);
+	render_plan(out, doc, 0, 0);
 	const json_t *tables = json_object_get(doc, "tables");
 	const json_t *blk = json_object_get(doc, "blockers");
 	fputs("\ntables:\n", out);

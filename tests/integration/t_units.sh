@@ -31,3 +31,24 @@ t_units() {
 	check_contains "$ERR" "give an age such as 12h, 30d or 2w (a bare number is days)" "$tag: saying how to write one"
 	cd "$WORK" || return
 }
+
+# t_color: colour only on a terminal (a pty made by script(1)), and never
+# with NO_COLOR, --no-color or TERM=dumb; "--" ends the options.
+t_color() {
+	project color
+	local tag="color" esc=$'\033['
+	printf -- '-- migrate:up\nDROP TABLE items;\n' > migrations/1_drop.sql
+	local cmd="$DBSHIFT lint migrations/1_drop.sql"
+	check_contains "$(TERM=xterm script -qec "$cmd" /dev/null)" "${esc}31mred" "$tag: red in red on a terminal"
+	check_lacks "$(TERM=xterm NO_COLOR=1 script -qec "$cmd" /dev/null)" "$esc" "$tag: none with NO_COLOR"
+	check_lacks "$(TERM=xterm script -qec "$DBSHIFT --no-color lint migrations/1_drop.sql" /dev/null)" "$esc" "$tag: none with --no-color"
+	check_lacks "$(TERM=dumb script -qec "$cmd" /dev/null)" "$esc" "$tag: none with TERM=dumb"
+	dbs lint migrations/1_drop.sql
+	check_lacks "$OUT" "$esc" "$tag: none off a terminal"
+	cp migrations/1_drop.sql ./-odd.sql
+	dbs lint -- -odd.sql
+	check_contains "$OUT" "-odd.sql" "$tag: after --, a word starting with - is an argument"
+	dbs lint -odd.sql
+	check_rc 2 "$tag: before it, an unknown option"
+	cd "$WORK" || return
+}
