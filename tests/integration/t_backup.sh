@@ -56,6 +56,9 @@ t_backup() {
 	dbs --database "$url" migrate --backup
 	check_rc 0 "$tag: migrate --backup"
 	check_eq "$(ls backups | wc -l)" "2" "$tag: took a backup first"
+	local taken; taken=$(ls backups | tail -n 1)
+	check_contains "$OUT" "backup $taken was taken first: 'dbshift rollback --from-backup $taken' puts the database back as it was" \
+		"$tag: and says its id, and what undoes the run"
 	cd "$WORK" || return
 }
 

@@ -16,8 +16,10 @@ t_one_pass() {
 	local want=1
 	dbs --database "$url" -v migrate
 	check_rc 0 "$tag: migrate exits 0"
-	check_eq "$(echo "$OUT" | tail -n 2)" "migrate: 3 migrations
+	check_eq "$(echo "$OUT" | grep -v '^run ' | tail -n 2)" "migrate: 3 migrations
 parsed 3 scripts, each at most $want time$([ "$want" = 1 ] || echo s)" "$tag: -v says how often a script was parsed"
+	check_eq "$(echo "$OUT" | grep -c '^run [0-9TZ.-]*, report reports/[0-9TZ.-]*\.json$')" "1" \
+		"$tag: the run's id and report printed"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied' AND duration_ms >= 0")" \
 		"3" "$tag: every history row written with its duration"
 	check_eq "$(sql "$url" "SELECT count(*) FROM p_3")" "1" "$tag: the statements ran"

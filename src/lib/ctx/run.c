@@ -186,6 +186,8 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_update_new(doc, r->fields);
 	if (activity)
 		json_object_set_new(doc, "database_activity", activity);
+	if (r->report_path)
+		json_object_set_new(doc, "report_file", json_string(r->report_path));
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	write_report(ctx, r, text);

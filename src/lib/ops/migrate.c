@@ -294,7 +294,7 @@ static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
  * is refused (exit 3) with nothing changed.  pg_dump has finished (and
  * released its locks) before the first DDL statement.
  */
-static int backup_first(dbs_ctx *ctx, const char *command)
+static int backup_first(dbs_ctx *ctx, const char *command, char **taken)
 {
 	char *id = NULL;
 	if (ctx->backed_up)
@@ -314,6 +314,8 @@ static int backup_first(dbs_ctx *ctx, const char *command)
 		free(detail);
 	} else {
 		ctx_log(ctx, "backup %s taken and verified before %s", id, command);
+		*taken = id;
+		id = NULL;
 	}
 	free(id);
 	return rc;
@@ -583,8 +585,9 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		rc = make_plan(ctx, kind, o, &first);
 	if (!rc && kind != RUN_BASELINE)
 		rc = check_callbacks(ctx, kind);
+	char *backup_id = NULL;
 	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
-		rc = backup_first(ctx, run_names[kind]);
+		rc = backup_first(ctx, run_names[kind], &backup_id);
 	if (rc) {
 		plan_release(&first);
 		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
@@ -598,6 +601,12 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	first.lint = NULL;
 	plan_release(&first);
 	rc = run_begin(ctx, &r, run_names[kind]);
+	if (backup_id) {  /* the report says which backup undoes this run */
+		if (!r.fields)
+			r.fields = json_object();
+		json_object_set_new(r.fields, "backup", json_string(backup_id));
+		free(backup_id);
+	}
 	if (!rc)
 		rc = replan(ctx, kind, o, &shape, &lint, &plan);
 	free(shape.m);
