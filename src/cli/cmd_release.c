@@ -181,6 +181,8 @@ static void render_release(FILE *out, const json_t *doc)
 		json_integer_value(json_object_get(sum, "failed")),
 		json_integer_value(json_object_get(sum, "skipped")),
 		json_number_value(json_object_get(sum, "success_rate")));
+	if (json_is_string(json_object_get(doc, "report_file")))
+		fprintf(out, "report %s\n", s_of(doc, "report_file"));
 }
 
 /* As each step ends, a line on stderr (the table comes at the end). */
