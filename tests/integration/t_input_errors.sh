@@ -73,7 +73,7 @@ t_input_errors() {
 	chmod 755 locked
 
 	input_case "bad target" "dbshift: error: no migration 7" --database "$URL" migrate 7
-	input_case "unknown option" "dbshift: error: unknown option '--dryrun' for migrate" --database "$URL" migrate --dryrun
+	input_case "unknown option" "dbshift: error: unknown option '--dryrun' for migrate (did you mean --dry-run?)" --database "$URL" migrate --dryrun
 
 	if [ "$DRIVER" = postgres ]; then
 		local bad=${URL/$PG_PASSWORD/wrong-pw}

@@ -52,3 +52,36 @@ t_color() {
 	check_rc 2 "$tag: before it, an unknown option"
 	cd "$WORK" || return
 }
+
+# t_help: help from the command table, for each command with every option
+# of its table; a mistyped command or option gets a "did you mean".
+t_help() {
+	project help
+	local tag="help"
+	dbs migrate --help
+	check_rc 0 "$tag: migrate --help exits 0"
+	check_contains "$OUT" "usage: dbshift [OPTIONS] migrate [TARGET] [--dry-run]" "$tag: the command's usage"
+	local o
+	for o in --dry-run --allow-drift --allow-out-of-order --phase --backup --force --lock-timeout; do
+		check_contains "$OUT" "  $o" "$tag: migrate --help lists $o"
+	done
+	dbs help rollback
+	check_rc 0 "$tag: help rollback"
+	for o in --steps --from-backup --files-to --allow-irreversible; do
+		check_contains "$OUT" "  $o" "$tag: help rollback lists $o"
+	done
+	dbs help
+	check_rc 0 "$tag: help"
+	check_eq "$(printf '%s\n' "$OUT" | awk 'length($0) > 80' | wc -l)" "0" "$tag: no line over 80 columns off a terminal"
+	check_contains "$OUT" "  version" "$tag: lists version"
+	dbs version
+	check_contains "$OUT" "dbshift " "$tag: version"
+	dbs migarte
+	check_rc 2 "$tag: an unknown command"
+	check_contains "$ERR" "unknown command 'migarte' (did you mean migrate?)" "$tag: did you mean"
+	dbs help rolback
+	check_contains "$ERR" "unknown command 'rolback' (did you mean rollback?)" "$tag: help of a mistyped command"
+	dbs rollback --setps 2
+	check_contains "$ERR" "unknown option '--setps' for rollback (did you mean --steps?)" "$tag: did you mean, for an option"
+	cd "$WORK" || return
+}
