@@ -8,6 +8,8 @@ t_units() {
 	printf -- '-- migrate:up\nCREATE TABLE t (id integer PRIMARY KEY);\n-- migrate:down\nDROP TABLE t;\n' > migrations/1_t.sql
 	dbs --database "$url" --lock-wait 30s migrate --lock-timeout 2s
 	check_rc 0 "$tag: --lock-wait 30s and --lock-timeout 2s"
+	dbs --database "sqlite3:${url#sqlite:}" status
+	check_contains "$OUT" "1 applied, 0 pending" "$tag: dbmate's sqlite3: URL names the same file"
 	dbs --database "$url" migrate --lock-timeout 2x
 	check_rc 2 "$tag: a bad --lock-timeout is refused"
 	check_contains "$ERR" "bad --lock-timeout '2x': give a duration such as 500ms, 2s, 5min, 1h or 7d (a bare number is milliseconds)" \

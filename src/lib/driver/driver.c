@@ -19,14 +19,16 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 		*out = &driver_postgres;
 		return 0;
 	}
-	if (starts_with(url, "sqlite:") && url[7]) {
+	size_t k = url_sqlite_prefix(url);
+	if (k && url[k]) {
 		*out = &driver_sqlite;
 		return 0;
 	}
 	char *shown = dbs_redact_url(url);
 	dbs_fail(err, DBS_EINPUT, "unsupported database URL '%s'", shown);
-	dbs_error_set_hint(err, "use postgres://USER@HOST:PORT/DB, sqlite:path/to/file.db, "
-			   "sqlite:///abs/path.db or sqlite::memory:");
+	dbs_error_set_hint(err, "use postgres://USER@HOST:PORT/DB, host=... dbname=..., "
+			   "sqlite:path/to/file.db (or dbmate's sqlite3:), sqlite:///abs/path.db "
+			   "or sqlite::memory:");
 	free(shown);
 	return DBS_EINPUT;
 }

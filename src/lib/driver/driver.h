@@ -310,6 +310,9 @@ int spawn_status(const char *const *argv, const char *const *extra_env, char **o
 
 /* ---- database URLs (url.c) ---- */
 
+/* The length of a SQLite URL's scheme: 7 for sqlite:, 8 for dbmate's
+ * sqlite3:, else 0. */
+size_t url_sqlite_prefix(const char *url);
 /* A libpq connection string: postgres:// or postgresql://, or key=value. */
 int url_is_postgres(const char *url);
 /* Where url's secrets are as typed ([offset, length] pairs, up to max;

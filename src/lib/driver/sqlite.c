@@ -1,7 +1,8 @@
 /*
  * driver_sqlite.c - the SQLite driver.
  *
- * URLs: sqlite:relative/path.db, sqlite:///abs/path.db, sqlite::memory:.
+ * URLs: sqlite:relative/path.db, sqlite:///abs/path.db, sqlite::memory:
+ * (or sqlite3:..., as dbmate writes them).
  * Scripts run statement by statement through sqlite3_prepare_v2 and its
  * tail pointer, so a failure knows its offset in the file.  The migrator
  * lock is a row in dbshift_lock claimed under BEGIN IMMEDIATE; a holder
@@ -139,7 +140,7 @@ static int open_file(sqlite3 **db, const char *path, int flags, dbs_error *err)
  */
 static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 {
-	const char *path = url + strlen("sqlite:");
+	const char *path = url + url_sqlite_prefix(url);
 	if (starts_with(path, "//"))
 		path += 2;  /* sqlite:///abs -> /abs, sqlite://rel -> rel */
 	if (!*path)

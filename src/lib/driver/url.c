@@ -30,10 +30,15 @@ static int is_uri(const char *url)
 	return k > 0 && !strncmp(url + k, "://", 3);
 }
 
+size_t url_sqlite_prefix(const char *url)
+{
+	return starts_with(url, "sqlite:") ? 7 : starts_with(url, "sqlite3:") ? 8 : 0;
+}
+
 int url_is_postgres(const char *url)
 {
 	/* a URI, or key=value conninfo ("host=db dbname=app"), not another URI */
-	return is_pg_uri(url) || (!is_uri(url) && !starts_with(url, "sqlite:") && strchr(url, '='));
+	return is_pg_uri(url) || (!is_uri(url) && !url_sqlite_prefix(url) && strchr(url, '='));
 }
 
 /* ---- where the secrets are, following libpq's grammar ---- */
