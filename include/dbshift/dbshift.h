@@ -410,6 +410,15 @@ int dbs_schema_dump(dbs_ctx *ctx, char **text);
  */
 int dbs_doctor(dbs_ctx *ctx, char **report, int *failed);
 
+/* Wait until opts->database accepts a connection (and SELECT 1), trying
+ * every half second for up to timeout_ms (cb, if not NULL, hears of each
+ * try that failed); how long it took.  DBS_EFAIL
+ * with the last error when the time ran out, DBS_EINPUT for a URL that
+ * cannot work. */
+typedef void (*dbs_wait_cb)(int tries, const dbs_error *why, void *data);
+int dbs_wait(const dbs_options *opts, int timeout_ms, dbs_wait_cb cb, void *cb_data,
+	     int64_t *waited_ms, dbs_error *err);
+
 
 /* ---- release: the runbook of [release] ---- */
 

@@ -118,6 +118,8 @@ char *prom_text(const json_t *runs, const json_t *run, const json_t *status,
 int render_report(const char *report, void (*render)(FILE *, const json_t *));
 
 /* The commands, one file each: check_X reads the arguments, cmd_X runs. */
+int check_wait(cli *g);
+int cmd_wait(cli *g, dbs_ctx *ctx);
 int check_new(cli *g);
 int cmd_new(cli *g, dbs_ctx *ctx);
 int check_status(cli *g);
@@ -161,6 +163,7 @@ int cmd_notify(cli *g, dbs_ctx *ctx);
 /* Each line of warn as a "dbshift: warning:" line on stderr (not --quiet). */
 void print_warnings(const cli *g, const char *warn);
 
+extern const cli_option wait_options[];
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
 	backup_options[], verify_options[], repair_options[], notify_options[],

@@ -70,6 +70,8 @@ static const cli_command commands[] = {
 	{ "repair", check_repair, cmd_repair, NEED_BOTH, repair_options,
 	  "repair [--down-done | --down-undone]",
 	  "clear failed records and accept changed checksums" },
+	{ "wait", check_wait, cmd_wait, NEED_NOTHING, wait_options, "wait [--timeout DURATION]",
+	  "wait until the database accepts connections (a deploy's first step)" },
 	/* answered by main before anything is read */
 	{ "help", NULL, NULL, NEED_NOTHING, NULL, "help [COMMAND]",
 	  "this help, or a command's usage and every option it takes" },

@@ -1,0 +1,47 @@
+/* cmd_wait.c - dbshift wait [--timeout DURATION]: until the database
+ * accepts connections (as dbmate wait). */
+#include <stdlib.h>
+
+#include "cli.h"
+
+static const char *timeout;
+
+const cli_option wait_options[] = {
+	{ "--timeout", NULL, &timeout, "give up after this long (60s; a bare number is seconds)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+static int ms;
+
+int check_wait(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "wait takes no arguments");
+	ms = 60000;
+	return parse_duration_opt(g, "--timeout", timeout, 1000, "seconds", &ms);
+}
+
+/* -v: each try that failed, on stderr */
+static void not_yet(int tries, const dbs_error *why, void *data)
+{
+	(void)data;
+	fprintf(stderr, "dbshift: wait: try %d: %s\n", tries, why->message ? why->message : "");
+}
+
+int cmd_wait(cli *g, dbs_ctx *ctx)
+{
+	(void)ctx;
+	dbs_error err = { 0 };
+	int64_t waited = 0;
+	int rc = dbs_wait(&g->opts, ms, g->verbose ? not_yet : NULL, NULL, &waited, &err);
+	if (rc) {
+		rc = report_failure(g, &err);
+		dbs_error_clear(&err);
+		return rc;
+	}
+	if (g->json)
+		printf("{\"command\": \"wait\", \"ok\": true, \"waited_ms\": %lld}\n", (long long)waited);
+	else if (!g->quiet)
+		printf("the database accepts connections (waited %lld ms)\n", (long long)waited);
+	return 0;
+}
