@@ -18,11 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dbshift/version.h"  /* DBSHIFT_VERSION, made from meson.build */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define DBSHIFT_VERSION "0.1.0"
 
 /* Result codes.  Frozen: new codes are only ever added. */
 enum {

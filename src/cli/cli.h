@@ -118,6 +118,18 @@ char *prom_text(const json_t *runs, const json_t *run, const json_t *status,
 int render_report(const char *report, void (*render)(FILE *, const json_t *));
 
 /* The commands, one file each: check_X reads the arguments, cmd_X runs. */
+/* The command table (main.c), and what help.c makes of it: the help, the
+ * "did you mean", man pages and completions. */
+extern const cli_command cli_commands[];
+void usage(FILE *f);
+void command_help(FILE *f, const cli_command *c);
+const cli_command *find_command(const char *name);
+const char *near_command(const char *word);
+const char *near_option(const cli_command *cmd, const char *word);
+/* man: "dbshift" (dbshift(1)) or "dbshift.conf" (dbshift.conf(5)); else
+ * completion: "bash", "zsh" or "fish".  -1 for a shell it does not know. */
+int help_generate(FILE *f, const char *man, const char *completion);
+
 int check_wait(cli *g);
 int cmd_wait(cli *g, dbs_ctx *ctx);
 int check_new(cli *g);

@@ -7,12 +7,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
 #include "cli.h"
 
 /* Every command: how its arguments are read, what it needs opened. */
-static const cli_command commands[] = {
+/* help's own options: what meson installs, made from these tables */
+static int help_man;
+static const char *help_completion;
+static const cli_option help_options[] = {
+	{ "--man", &help_man, NULL, "the man page dbshift(1) (help --man dbshift.conf: "
+	  "dbshift.conf(5))" },
+	{ "--completion", NULL, &help_completion, "the completion script of a shell: bash, zsh "
+	  "or fish" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+const cli_command cli_commands[] = {
 	{ "new", check_new, cmd_new, NEED_NOTHING, NULL, "new NAME",
 	  "create <version>_<name>.sql with up and down sections" },
 	{ "status", check_status, cmd_status, NEED_BOTH, status_options, "status [--runs [--limit N]]",
@@ -73,173 +83,11 @@ static const cli_command commands[] = {
 	{ "wait", check_wait, cmd_wait, NEED_NOTHING, wait_options, "wait [--timeout DURATION]",
 	  "wait until the database accepts connections (a deploy's first step)" },
 	/* answered by main before anything is read */
-	{ "help", NULL, NULL, NEED_NOTHING, NULL, "help [COMMAND]",
+	{ "help", NULL, NULL, NEED_NOTHING, help_options, "help [COMMAND]",
 	  "this help, or a command's usage and every option it takes" },
 	{ "version", NULL, NULL, NEED_NOTHING, NULL, "version", "the version of dbshift" },
 	{ NULL, NULL, NULL, 0, NULL, NULL, NULL }
 };
-
-/* The global options, for the help (each with its value and what it does). */
-static const struct { const char *name, *help; } globals[] = {
-	{ "--database URL", "the database (postgres://..., key=value, sqlite:FILE); else "
-	  "DATABASE_URL, else dbshift.conf" },
-	{ "--dir DIR", "the migrations directory (default migrations)" },
-	{ "--env NAME", "the [env \"NAME\"] section of dbshift.conf to use (or DBSHIFT_ENV)" },
-	{ "--config FILE", "the config file (default dbshift.conf, when there is one)" },
-	{ "--lock-wait DURATION", "how long to wait for the migrator lock (60s; a bare number is "
-	  "seconds)" },
-	{ "--json", "one JSON document on stdout" },
-	{ "-q, --quiet", "only errors" },
-	{ "-v, --verbose", "more: warnings of the files read, how often scripts were parsed" },
-	{ "--no-color", "no colour (also NO_COLOR, TERM=dumb; none off a terminal)" },
-	{ "-h, --help", "this help, or with a command its own" },
-	{ "--version", "the version of dbshift" },
-};
-
-/* Columns to wrap help at: the terminal's, else 80. */
-static int help_width(FILE *f)
-{
-	struct winsize ws;
-	if (isatty(fileno(f)) && !ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col >= 40)
-		return ws.ws_col;
-	return 80;
-}
-
-/* "  TERM  text...": text wrapped at width, its lines after the first
- * indented to column at (TERM too long: text on the next line). */
-static void help_line(FILE *f, const char *term, const char *text, int at, int width)
-{
-	int col = *term ? fprintf(f, "  %s", term) : 0;
-	if (col && col + 2 > at) {
-		fputc('\n', f);
-		col = 0;
-	}
-	while (*text) {
-		int room = width - at - 1;
-		if (room < 20)
-			room = 20;
-		int n = (int)strlen(text);
-		if (n > room) {
-			n = room;
-			while (n > 0 && text[n] != ' ')
-				n--;
-			if (n == 0)
-				n = (int)strcspn(text, " ");
-		}
-		fprintf(f, "%*s%.*s\n", at - col, "", n, text);
-		col = 0;
-		text += n;
-		text += strspn(text, " ");
-	}
-	if (col)
-		fputc('\n', f);
-}
-
-static void usage(FILE *f)
-{
-	int width = help_width(f);
-	fprintf(f, "usage: dbshift [OPTIONS] COMMAND [ARGS]   (dbshift help COMMAND: its options)\n"
-		"\ncommands:\n");
-	for (const cli_command *c = commands; c->name; c++)
-		help_line(f, c->usage, c->description, 34, width);
-	fprintf(f, "\noptions:\n");
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
-		help_line(f, globals[i].name, globals[i].help, 26, width);
-	fputc('\n', f);
-	help_line(f, "", "TARGET is VERSION, VERSION_NAME, APP:VERSION, APP:zero or zero. "
-		  "Durations: 500ms, 2s, 5min, 1h, 7d. Exit codes: 0 ok, 1 failed, 2 usage or "
-		  "input error, 3 refused by policy.", 2, width);
-}
-
-/* dbshift help CMD, dbshift CMD --help: its usage, what it does, and every
- * option of its table with its help. */
-static void command_help(FILE *f, const cli_command *c)
-{
-	int width = help_width(f);
-	fprintf(f, "usage: dbshift [OPTIONS] %s\n\n", c->usage);
-	help_line(f, "", c->description, 2, width);
-	if (c->options && c->options->name) {
-		fprintf(f, "\noptions of %s:\n", c->name);
-		for (const cli_option *o = c->options; o->name; o++) {
-			char term[64];
-			snprintf(term, sizeof(term), "%s%s", o->name, o->value ? " VALUE" : "");
-			help_line(f, term, o->help ? o->help : "", 30, width);
-		}
-	}
-	fprintf(f, "\nglobal options: dbshift help\n");
-}
-
-/* Edit distance of a and b (Levenshtein), capped for long words. */
-static size_t distance(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b), row[64];
-	if (n >= 63 || m >= 63)
-		return 99;
-	for (size_t j = 0; j <= m; j++)
-		row[j] = j;
-	for (size_t i = 1; i <= n; i++) {
-		size_t diag = row[0];
-		row[0] = i;
-		for (size_t j = 1; j <= m; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[m];
-}
-
-/* The command nearest to word, when it is near enough to be a typo. */
-static const char *near_command(const char *word)
-{
-	const char *best = NULL;
-	size_t bd = 3;
-	for (const cli_command *c = commands; c->name; c++) {
-		size_t d = distance(word, c->name);
-		if (d < bd) {
-			bd = d;
-			best = c->name;
-		}
-	}
-	return best;
-}
-
-/* The option of cmd (or a global one) nearest to word. */
-static const char *near_option(const cli_command *cmd, const char *word)
-{
-	static const char *const flat[] = { "--database", "--dir", "--env", "--config",
-		"--lock-wait", "--json", "--quiet", "--verbose", "--no-color", "--help",
-		"--version" };
-	const char *best = NULL;
-	size_t bd = 3;
-	for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++) {
-		size_t d = distance(word, flat[i]);
-		if (d < bd) {
-			bd = d;
-			best = flat[i];
-		}
-	}
-	for (const cli_option *o = cmd ? cmd->options : NULL; o && o->name; o++) {
-		size_t d = distance(word, o->name);
-		if (d < bd) {
-			bd = d;
-			best = o->name;
-		}
-	}
-	return best;
-}
-
-static const cli_command *find_command(const char *name)
-{
-	for (const cli_command *c = commands; c->name; c++)
-		if (!strcmp(c->name, name))
-			return c;
-	return NULL;
-}
 
 /* Global options that take a value, and where the value goes. */
 typedef struct raw_globals {
@@ -393,6 +241,13 @@ int main(int argc, char **argv)
 		goto out;
 	if (r.version || (cmd && !strcmp(cmd->name, "version"))) {
 		printf("dbshift %s\n", DBSHIFT_VERSION);
+		goto out;
+	}
+	if (cmd && !strcmp(cmd->name, "help") && (help_man || help_completion)) {
+		if (help_generate(stdout, help_man ? (g.nargs ? g.args[0] : "dbshift") : NULL,
+				  help_completion))
+			rc = usage_error(&g, "bad --completion '%s': use bash, zsh or fish",
+					 help_completion);
 		goto out;
 	}
 	if (cmd && !strcmp(cmd->name, "help") && g.nargs) {

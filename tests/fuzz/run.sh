@@ -8,14 +8,17 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-30}
 out=${FUZZ_OUT:-build-fuzz}
-mkdir -p "$out/obj"
+mkdir -p "$out/obj" "$out/include/dbshift"
+# the version header meson makes from meson.build's version
+sed "s/@VERSION@/$(sed -n "s/^  version : '\(.*\)',$/\1/p" meson.build)/" include/dbshift/version.h.in \
+	> "$out/include/dbshift/version.h"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-	-fno-sanitize-recover=undefined -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
+	-fno-sanitize-recover=undefined -I$out/include -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
 LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()
-newest_h=$(ls -t src/util/*.h src/lib/*/*.h | head -n 1)
+newest_h=$(ls -t src/util/*.h src/lib/*/*.h include/dbshift/* | head -n 1)
 for src in src/util/*.c src/lib/*/*.c; do
 	o=${src#src/}
 	o="$out/obj/${o//\//_}"

@@ -1,0 +1,47 @@
+# t_install.sh - meson install puts in place the program, the shared and
+# static library, the headers, the pkg-config file, the man pages and the
+# completions; a program built against what was installed (pkg-config)
+# runs; the man pages and completions come from the command tables.
+
+t_install() {
+	local build dest="$WORK/dest" tag="install"
+	build=$(dirname "$DBSHIFT")
+	rm -rf "$dest"
+	if ! meson install -C "$build" --destdir "$dest" --no-rebuild >"$WORK/install.log" 2>&1; then
+		not_ok "$tag: meson install" "$(tail -n 20 "$WORK/install.log")"
+		return
+	fi
+	ok "$tag: meson install"
+	local f
+	for f in bin/dbshift include/dbshift/dbshift.h include/dbshift/version.h \
+		share/man/man1/dbshift.1 share/man/man5/dbshift.conf.5 \
+		share/bash-completion/completions/dbshift.bash share/zsh/site-functions/_dbshift \
+		share/fish/vendor_completions.d/dbshift.fish; do
+		check_eq "$(find "$dest" -path "*/$f" | wc -l)" "1" "$tag: $f"
+	done
+	for f in libdbshift.a libdbshift.so dbshift.pc; do
+		check_eq "$(find "$dest" -name "$f" | wc -l)" "1" "$tag: $f"
+	done
+	local man; man=$(find "$dest" -name dbshift.1)
+	check_contains "$(head -n 1 "$man")" ".TH DBSHIFT 1" "$tag: dbshift(1) is a man page"
+	check_contains "$(cat "$man")" 'B \-\-lock\-timeout VALUE' "$tag: with each command's options"
+	check_contains "$(cat "$(find "$dest" -name dbshift.conf.5)")" '.B manage_timeout = 1h' \
+		"$tag: dbshift.conf(5) has every key with its default"
+	local comp; comp=$(find "$dest" -name dbshift.bash)
+	check_eq "$(bash -c '. "$1"; COMP_WORDS=(dbshift rollback --st); COMP_CWORD=2; _dbshift; echo "${COMPREPLY[*]}"' _ "$comp")" \
+		"--steps" "$tag: the bash completion completes a command's option"
+
+	# a program against the installed library (not in a sanitized build:
+	# its library needs the sanitizers' runtime)
+	local san; san=$(meson introspect "$build" --buildoptions | jq -r '.[] | select(.name == "b_sanitize") | .value')
+	[ "$san" = none ] || return
+	local pc; pc=$(dirname "$(find "$dest" -name dbshift.pc)")
+	printf '#include <stdio.h>\n#include <dbshift/dbshift.h>\nint main(void)\n{\n\tint ms = 0;\n\tdbs_parse_duration("1.5min", &ms);\n\tprintf("%%s %%d\\n", DBSHIFT_VERSION, ms);\n\treturn 0;\n}\n' > "$WORK/use.c"
+	# shellcheck disable=SC2046
+	if cc -o "$WORK/use" "$WORK/use.c" $(PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs dbshift) 2>"$WORK/cc.log"; then
+		check_eq "$(LD_LIBRARY_PATH=$(dirname "$(find "$dest" -name libdbshift.so)") "$WORK/use")" \
+			"$("$DBSHIFT" --version | cut -d' ' -f2) 90000" "$tag: a program built with pkg-config against it runs"
+	else
+		not_ok "$tag: a program builds against the installed library" "$(cat "$WORK/cc.log")"
+	fi
+}
