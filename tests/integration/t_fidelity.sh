@@ -168,9 +168,10 @@ t_undo() {
 	printf -- '-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY);\nINSERT INTO t VALUES (1);\n-- migrate:down\nDROP TABLE t;\n' > migrations/2_t.sql
 	dbs --database "$url" redo
 	check_rc 0 "$tag: redo exits 0"
-	check_eq "$(echo "$OUT" | sed 's/ ([0-9]* ms)//')" "rolled back  2_t
+	check_eq "$(echo "$OUT" | sed 's/ ([0-9]* ms)//; s/^run [0-9TZ.-]*, report reports\/[0-9TZ.-]*\.json$/run ID, report FILE/')" "rolled back  2_t
 applied      2_t
-redo: 2 migrations" "$tag: redo: the down, then the up"
+redo: 2 migrations
+run ID, report FILE" "$tag: redo: the down, then the up"
 	dbs --database "$url" rollback
 	check_rc 0 "$tag: rollback 2_t"
 
