@@ -87,3 +87,48 @@ t_help() {
 	check_contains "$ERR" "unknown option '--setps' for rollback (did you mean --steps?)" "$tag: did you mean, for an option"
 	cd "$WORK" || return
 }
+
+# t_new_layouts: new writes the way the directory's newest migration is
+# written (the file names, the markers, a pair of files, a directory), and
+# counts where the directory counts.
+t_new_layouts() {
+	project newlay
+	local tag="new layouts" lay
+	for lay in dbmate goose golang seq flyway diesel; do mkdir -p "$lay"; done
+	printf -- '-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n' > dbmate/20240101000000_a.sql
+	printf -- '-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n' > goose/20240101000000_a.sql
+	printf 'CREATE TABLE a (id int);\n' > golang/20240101000000_a.up.sql
+	printf 'DROP TABLE a;\n' > golang/20240101000000_a.down.sql
+	printf 'CREATE TABLE a (id int);\n' > seq/000001_a.up.sql
+	printf 'DROP TABLE a;\n' > seq/000001_a.down.sql
+	printf 'CREATE TABLE b (id int);\n' > seq/000002_b.up.sql
+	printf 'DROP TABLE b;\n' > seq/000002_b.down.sql
+	printf 'CREATE TABLE a (id int);\n' > flyway/V1__a.sql
+	printf 'CREATE TABLE b (id int);\n' > flyway/V2__b.sql
+	mkdir -p diesel/2019-04-12-101530_a
+	printf 'CREATE TABLE a (id int);\n' > diesel/2019-04-12-101530_a/up.sql
+	printf 'DROP TABLE a;\n' > diesel/2019-04-12-101530_a/down.sql
+	local ts='[0-9]\{14\}'
+	dbs --dir dbmate new add_x
+	check_eq "$(echo "$OUT" | sed "s/$ts/T/")" "created dbmate/T_add_x.sql" "$tag: dbmate's name"
+	check_eq "$(head -n 1 dbmate/*_add_x.sql)" "-- migrate:up" "$tag: dbmate's markers"
+	dbs --dir goose new add_x
+	check_eq "$(head -n 1 goose/*_add_x.sql)" "-- +goose Up" "$tag: goose's markers in goose's directory"
+	dbs --dir golang new add_x
+	check_eq "$(cd golang && ls *_add_x.* | sed "s/$ts/T/" | tr '\n' ' ')" "T_add_x.down.sql T_add_x.up.sql " \
+		"$tag: golang-migrate's pair of files"
+	dbs --dir seq new add_x
+	check_eq "$OUT" "created seq/000003_add_x.up.sql" "$tag: the next number where the directory counts"
+	check_eq "$(ls seq/000003_add_x.down.sql)" "seq/000003_add_x.down.sql" "$tag: with its down"
+	dbs --dir flyway new add_x
+	check_eq "$OUT" "created flyway/V3__add_x.sql" "$tag: Flyway's next version"
+	check_eq "$(ls flyway/U3__add_x.sql)" "flyway/U3__add_x.sql" "$tag: with its undo file"
+	dbs --dir diesel new add_x
+	check_eq "$(echo "$OUT" | sed 's/[0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\}-[0-9]\{6\}/T/')" "created diesel/T_add_x/up.sql" \
+		"$tag: a Diesel directory, named as diesel names it"
+	dbs --dir seq --database "sqlite:$WORK/newlay.db" status
+	check_contains "$OUT" "0 applied, 3 pending" "$tag: what new wrote is read back as a migration"
+	dbs --dir flyway --database "sqlite:$WORK/newlay.db" status
+	check_contains "$OUT" "0 applied, 3 pending" "$tag: in Flyway's layout too"
+	cd "$WORK" || return
+}

@@ -1,6 +1,12 @@
 /*
- * new.c - a new migration file, named by the time (UTC) and never over
- * another file's version.
+ * new.c - a new migration, written the way the directory's newest one is:
+ * dbmate's <version>_<name>.sql (also the default), goose's (the same
+ * name, goose's markers), golang-migrate's or popx's pair of .up.sql and
+ * .down.sql, Flyway's V<n>__<name>.sql with its U file, or a Diesel
+ * directory.  Versions are the time (UTC), as those tools make them,
+ * except where the directory counts (1, 2, 3 or 000001, 000002: Flyway,
+ * golang-migrate -seq): then the next number.  Never over another
+ * migration's version.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +18,110 @@
 
 #include "ops/ops.h"
 
+/* How the directory writes its migrations: the format of its newest
+ * top-level one, and when its versions count, the next number. */
+typedef struct layout {
+	const char *format;
+	int counted;
+	char next[32];
+	int diesel_dashes;  /* Diesel's 2019-04-12-101530 rather than digits only */
+} layout;
+
+static void layout_of(const source *src, layout *l)
+{
+	const migration *newest = NULL;
+	long long max = 0;
+	size_t width = 0;
+	int all_counted = 1;
+	for (size_t i = 0; i < src->n; i++) {
+		const migration *m = &src->m[i];
+		if (*m->app)
+			continue;
+		newest = m;  /* the source is in version order */
+		size_t d = strspn(m->version, "0123456789");
+		long long v = strtoll(m->version, NULL, 10);
+		if (d >= 14 || d == 0)
+			all_counted = 0;
+		if (v > max)
+			max = v;
+		if (m->version[0] == '0' && d > width)
+			width = d;
+	}
+	*l = (layout){ .format = newest ? newest->format : "dbmate" };
+	l->counted = newest && all_counted && strcmp(l->format, "diesel");
+	if (l->counted)
+		snprintf(l->next, sizeof(l->next), "%0*lld", (int)width, max + 1);
+	if (newest && !strcmp(l->format, "diesel")) {
+		const char *base = strrchr(newest->path, '/');
+		base = base ? base + 1 : newest->path;
+		l->diesel_dashes = strlen(base) > 4 && base[4] == '-';
+	}
+}
+
+static int taken(const source *src, const char *version)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (!*src->m[i].app && !dbs_version_cmp(src->m[i].version, version))
+			return 1;
+	return 0;
+}
+
+/* Create path (not there before) holding body; 1 when it was there. */
+static int create(const char *path, const char *body, dbs_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST)
+		return 1;
+	if (fd < 0)
+		return dbs_fail(err, DBS_EINPUT, "cannot create '%s': %s", path, strerror(errno));
+	size_t n = strlen(body);
+	ssize_t w = write(fd, body, n);
+	close(fd);
+	if (w != (ssize_t)n)
+		return dbs_fail(err, DBS_EFAIL, "cannot write '%s'", path);
+	return 0;
+}
+
+/* The files of one migration in layout l: the up's path in *path. */
+static int write_migration(const layout *l, const char *dir, const char *version,
+			   const char *name, char **path, dbs_error *err)
+{
+	const char *f = l->format;
+	char *up = NULL, *down = NULL;
+	const char *up_body = "", *down_body = "";
+	if (!strcmp(f, "golang-migrate") || !strcmp(f, "popx")) {
+		up = xprintf("%s/%s_%s.up.sql", dir, version, name);
+		down = xprintf("%s/%s_%s.down.sql", dir, version, name);
+	} else if (!strcmp(f, "flyway")) {
+		up = xprintf("%s/V%s__%s.sql", dir, version, name);
+		down = xprintf("%s/U%s__%s.sql", dir, version, name);
+	} else if (!strcmp(f, "diesel")) {
+		char *sub = xprintf("%s/%s_%s", dir, version, name);
+		if (mkdir(sub, 0755) < 0) {
+			int e = errno;
+			free(sub);
+			return e == EEXIST ? 1 : dbs_fail(err, DBS_EINPUT, "cannot create a directory "
+							  "in '%s': %s", dir, strerror(e));
+		}
+		up = xprintf("%s/up.sql", sub);
+		down = xprintf("%s/down.sql", sub);
+		free(sub);
+	} else {
+		up = xprintf("%s/%s_%s.sql", dir, version, name);
+		up_body = !strcmp(f, "goose") ? "-- +goose Up\n\n\n-- +goose Down\n\n"
+					      : "-- migrate:up\n\n\n-- migrate:down\n\n";
+	}
+	int rc = create(up, up_body, err);
+	if (!rc && down && (rc = create(down, down_body, err)) == 1)
+		rc = dbs_fail(err, DBS_EINPUT, "'%s' is there already", down);
+	if (!rc)
+		*path = up;
+	else
+		free(up);
+	free(down);
+	return rc;
+}
+
 int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error *err)
 {
 	size_t n = strlen(name);
@@ -22,45 +132,39 @@ int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return dbs_fail(err, DBS_EINPUT, "cannot create directory '%s': %s", dir,
 				strerror(errno));
+	source src = { 0 };
+	dbs_error e2 = { 0 };
+	if (source_load(&src, dir, "postgres", &e2))
+		memset(&src, 0, sizeof(src));  /* an unreadable directory: dbmate's way */
+	dbs_error_clear(&e2);
+	layout l;
+	layout_of(&src, &l);
+	int rc = 1;
 	time_t t = time(NULL);
-	for (int tries = 0; tries < 100; tries++, t++) {
+	for (int tries = 0; tries < 100 && rc == 1; tries++, t++) {
+		char version[32];
 		struct tm tm;
-		char stamp[32];
 		gmtime_r(&t, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-		/* Another file may hold this version already: take the next second. */
-		source src;
-		dbs_error e2 = { 0 };
-		int taken = 0;
-		if (!source_load(&src, dir, "postgres", &e2)) {
-			for (size_t i = 0; i < src.n && !taken; i++)
-				taken = !dbs_version_cmp(src.m[i].version, stamp);
-			source_release(&src);
-		}
-		dbs_error_clear(&e2);
-		if (taken)
+		if (l.counted)
+			snprintf(version, sizeof(version), "%s", l.next);
+		else
+			strftime(version, sizeof(version), l.diesel_dashes ? "%Y-%m-%d-%H%M%S"
+				 : "%Y%m%d%H%M%S", &tm);
+		char digits[32];
+		size_t k = 0;
+		for (const char *p = version; *p; p++)
+			if (*p != '-')
+				digits[k++] = *p;
+		digits[k] = '\0';
+		/* another migration may hold this version already: the next second */
+		if (!l.counted && taken(&src, digits))
 			continue;
-		char *p = xprintf("%s/%s_%s.sql", dir, stamp, name);
-		int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == EEXIST) {
-			free(p);
-			continue;
-		}
-		if (fd < 0) {
-			dbs_fail(err, DBS_EINPUT, "cannot create '%s': %s", p, strerror(errno));
-			free(p);
-			return DBS_EINPUT;
-		}
-		static const char body[] = "-- migrate:up\n\n\n-- migrate:down\n\n";
-		ssize_t w = write(fd, body, sizeof(body) - 1);
-		close(fd);
-		if (w != (ssize_t)sizeof(body) - 1) {
-			dbs_fail(err, DBS_EFAIL, "cannot write '%s'", p);
-			free(p);
-			return DBS_EFAIL;
-		}
-		*path = p;
-		return 0;
+		rc = write_migration(&l, dir, version, name, path, err);
+		if (rc == 1 && l.counted)
+			rc = dbs_fail(err, DBS_EINPUT, "version %s of '%s' is taken", version, dir);
 	}
-	return dbs_fail(err, DBS_EFAIL, "no free version found for '%s'", name);
+	source_release(&src);
+	if (rc == 1)
+		rc = dbs_fail(err, DBS_EFAIL, "no free version found for '%s'", name);
+	return rc;
 }
