@@ -27,6 +27,10 @@ t_install() {
 	check_contains "$(cat "$man")" 'B \-\-lock\-timeout VALUE' "$tag: with each command's options"
 	check_contains "$(cat "$(find "$dest" -name dbshift.conf.5)")" '.B manage_timeout = 1h' \
 		"$tag: dbshift.conf(5) has every key with its default"
+	local so; so=$(find "$dest" -name 'libdbshift.so.*.*.*')
+	check_eq "$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -vc '^dbs_')" "0" \
+		"$tag: the shared library exports the public API (dbs_*) only"
+	check_eq "$(nm -D --defined-only "$so" | grep -c ' dbs_open$')" "1" "$tag: such as dbs_open"
 	local comp; comp=$(find "$dest" -name dbshift.bash)
 	check_eq "$(bash -c '. "$1"; COMP_WORDS=(dbshift rollback --st); COMP_CWORD=2; _dbshift; echo "${COMPREPLY[*]}"' _ "$comp")" \
 		"--steps" "$tag: the bash completion completes a command's option"
