@@ -33,6 +33,25 @@ static const struct {
 	{ "--version", "the version of dbshift" },
 };
 
+#define NGLOBALS (sizeof(globals) / sizeof(globals[0]))
+
+/* The long name of global option i ("--quiet" of "-q, --quiet"), into buf;
+ * whether it takes a value. */
+static int global_long(size_t i, char *buf, size_t n)
+{
+	const char *name = globals[i].name, *comma = strstr(name, ", ");
+	const char *l = comma ? comma + 2 : name;
+	size_t len = strcspn(l, " ");
+	snprintf(buf, n, "%.*s", (int)len, l);
+	return l[len] == ' ';
+}
+
+/* An option as help and man pages show it: "--phase VALUE". */
+static void option_term(const cli_option *o, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s", o->name, o->value ? " VALUE" : "");
+}
+
 /* Columns to wrap help at: the terminal's, else 80. */
 static int help_width(FILE *f)
 {
@@ -80,7 +99,7 @@ void usage(FILE *f)
 	for (const cli_command *c = cli_commands; c->name; c++)
 		help_line(f, c->usage, c->description, 34, width);
 	fprintf(f, "\noptions:\n");
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+	for (size_t i = 0; i < NGLOBALS; i++)
 		help_line(f, globals[i].name, globals[i].help, 26, width);
 	fputc('\n', f);
 	help_line(f, "", "TARGET is VERSION, VERSION_NAME, APP:VERSION, APP:zero or zero. "
@@ -99,7 +118,7 @@ void command_help(FILE *f, const cli_command *c)
 		fprintf(f, "\noptions of %s:\n", c->name);
 		for (const cli_option *o = c->options; o->name; o++) {
 			char term[64];
-			snprintf(term, sizeof(term), "%s%s", o->name, o->value ? " VALUE" : "");
+			option_term(o, term, sizeof(term));
 			help_line(f, term, o->help ? o->help : "", 30, width);
 		}
 	}
@@ -148,16 +167,15 @@ const char *near_command(const char *word)
 /* The option of cmd (or a global one) nearest to word. */
 const char *near_option(const cli_command *cmd, const char *word)
 {
-	static const char *const flat[] = { "--database", "--dir", "--env", "--config",
-		"--lock-wait", "--json", "--quiet", "--verbose", "--no-color", "--help",
-		"--version" };
+	static char longs[NGLOBALS][32];  /* the global options' long names */
 	const char *best = NULL;
 	size_t bd = 3;
-	for (size_t i = 0; i < sizeof(flat) / sizeof(flat[0]); i++) {
-		size_t d = distance(word, flat[i]);
+	for (size_t i = 0; i < NGLOBALS; i++) {
+		global_long(i, longs[i], sizeof(longs[i]));
+		size_t d = distance(word, longs[i]);
 		if (d < bd) {
 			bd = d;
-			best = flat[i];
+			best = longs[i];
 		}
 	}
 	for (const cli_option *o = cmd ? cmd->options : NULL; o && o->name; o++) {
@@ -220,14 +238,14 @@ static void man_dbshift(FILE *f)
 			fputs(".RS\n", f);
 			for (const cli_option *o = c->options; o->name; o++) {
 				char term[64];
-				snprintf(term, sizeof(term), "%s%s", o->name, o->value ? " VALUE" : "");
+				option_term(o, term, sizeof(term));
 				man_item(f, term, o->help ? o->help : "");
 			}
 			fputs(".RE\n", f);
 		}
 	}
 	fputs(".SH OPTIONS\n", f);
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++)
+	for (size_t i = 0; i < NGLOBALS; i++)
 		man_item(f, globals[i].name, globals[i].help);
 	fputs(".SH EXIT STATUS\n0 success, 1 the operation failed, 2 usage or input error, "
 	      "3 refused by policy.\n.SH ENVIRONMENT\n", f);
@@ -264,11 +282,10 @@ static void man_conf(FILE *f)
 static void option_words(FILE *f, const cli_command *c)
 {
 	if (!c) {
-		for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-			const char *n = globals[i].name, *comma = strstr(n, ", ");
-			if (comma)
-				n = comma + 2;  /* "-q, --quiet": the long one */
-			fprintf(f, " %.*s", (int)strcspn(n, " "), n);
+		for (size_t i = 0; i < NGLOBALS; i++) {
+			char l[32];
+			global_long(i, l, sizeof(l));
+			fprintf(f, " %s", l);
 		}
 		return;
 	}
@@ -294,8 +311,16 @@ static void complete_bash(FILE *f)
 	      "_dbshift() {\n"
 	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} cmd= i\n"
 	      "\tfor ((i = 1; i < COMP_CWORD; i++)); do\n"
-	      "\t\tcase ${COMP_WORDS[i]} in\n"
-	      "\t\t--database|--dir|--env|--config|--lock-wait) i=$((i + 1)) ;;\n"
+	      "\t\tcase ${COMP_WORDS[i]} in\n\t\t", f);
+	/* a global option's value is not the command */
+	for (size_t i = 0, first = 1; i < NGLOBALS; i++) {
+		char l[32];
+		if (global_long(i, l, sizeof(l))) {
+			fprintf(f, "%s%s", first ? "" : "|", l);
+			first = 0;
+		}
+	}
+	fputs(") i=$((i + 1)) ;;\n"
 	      "\t\t-*) ;;\n"
 	      "\t\t*) cmd=${COMP_WORDS[i]}; break ;;\n"
 	      "\t\tesac\n"
@@ -353,14 +378,13 @@ static void complete_zsh(FILE *f)
 static void complete_fish(FILE *f)
 {
 	fputs("# fish completion for dbshift (made by dbshift help --completion fish)\n", f);
-	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
-		const char *n = globals[i].name, *comma = strstr(n, ", ");
+	for (size_t i = 0; i < NGLOBALS; i++) {
+		char l[32];
+		int value = global_long(i, l, sizeof(l));
 		fputs("complete -c dbshift", f);
-		if (comma)
-			fprintf(f, " -s %c", n[1]);
-		const char *l = comma ? comma + 2 : n;
-		size_t len = strcspn(l, " ");
-		fprintf(f, " -l %.*s%s -d ", (int)len - 2, l + 2, l[len] == ' ' ? " -r" : "");
+		if (strstr(globals[i].name, ", "))
+			fprintf(f, " -s %c", globals[i].name[1]);
+		fprintf(f, " -l %s%s -d ", l + 2, value ? " -r" : "");
 		dquote(f, globals[i].help);
 		fputc('\n', f);
 	}
