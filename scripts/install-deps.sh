@@ -6,7 +6,8 @@ set -euo pipefail
 
 PACKAGES=(
 	gcc libc6-dev meson ninja-build pkg-config
-	libpq-dev libsqlite3-dev libpg-query-dev libjansson-dev libinih-dev libssl-dev
+	libpq-dev libsqlite3-dev libpg-query-dev libprotobuf-c-dev libjansson-dev libinih-dev
+	libssl-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev
 	libcmocka-dev
 	postgresql postgresql-client sqlite3 jq bc time python3 curl

@@ -1,6 +1,7 @@
 /*
  * lint_pg.c - what each PostgreSQL statement does, from the real parser's
- * tree (libpg_query, as JSON): the lock it takes and on which tables,
+ * tree (libpg_query's protobuf output, read back with the descriptors it
+ * ships): the lock it takes and on which tables,
  * whether it rewrites or scans, whether it can run in a transaction, its
  * score, and which rules fire.  Lock modes follow the PostgreSQL 15
  * documentation ("Explicit Locking" and ALTER TABLE's notes).
@@ -9,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
 
 #include "analyze/lint.h"
 
@@ -33,71 +34,68 @@ static void take_lock(stmt_info *s, const char *mode)
 		s->lock = mode;
 }
 
-/* ---- JSON tree helpers ---- */
+/* ---- parse tree helpers ---- */
 
-static json_t *jget(json_t *o, const char *path)
+typedef PgQuery__Node node;
+
+/* The parser's empty strings are absent ones. */
+static const char *nz(const char *str)
 {
-	char key[64];
-	while (o && *path) {
-		size_t n = strcspn(path, ".");
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path += n + (path[n] == '.');
-	}
-	return o;
+	return str && *str ? str : NULL;
 }
 
-static const char *jstr(json_t *o, const char *path)
+/* A node's location (offset in the section), or fallback where the
+ * parser has none. */
+static size_t at_or(int32_t loc, size_t fallback)
 {
-	return json_string_value(jget(o, path));
+	return loc > 0 ? (size_t)loc : fallback;
 }
 
-static int jtrue(json_t *o, const char *path)
+static const char *str_of(const node *n)
 {
-	return json_is_true(jget(o, path));
+	return n && n->node_case == PG_QUERY__NODE__NODE_STRING ? nz(n->string->sval) : NULL;
 }
 
-/* The location of a node (offset in the section), or fallback. */
-static size_t jloc(json_t *o, const char *path, size_t fallback)
+/* The last of a list of String nodes: the name in a qualified name. */
+static const char *last_name(node *const *items, size_t n)
 {
-	json_t *v = jget(o, path);
-	return json_is_integer(v) && json_integer_value(v) >= 0 ? (size_t)json_integer_value(v)
-								 : fallback;
+	return n ? str_of(items[n - 1]) : NULL;
 }
 
-/* The single "Type": {...} inside a node wrapper. */
-static const char *node_type(json_t *wrapper, json_t **body)
+static const char *relname(const PgQuery__RangeVar *rv)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach(wrapper, k, v) {
-		*body = v;
-		return k;
-	}
-	*body = NULL;
-	return "";
+	return rv ? nz(rv->relname) : NULL;
+}
+
+/* The statement node's type: "CreateStmt", "IndexStmt"... */
+static const char *node_type(const node *n)
+{
+	if (!n || n->node_case == PG_QUERY__NODE__NODE__NOT_SET)
+		return "";
+	const ProtobufCFieldDescriptor *f =
+		protobuf_c_message_descriptor_get_field(n->base.descriptor, n->node_case);
+	const ProtobufCMessage *body = f ? *(ProtobufCMessage *const *)((const char *)n +
+									 f->offset) : NULL;
+	return body ? body->descriptor->short_name : "";
 }
 
 /* "varchar(20)", "numeric(10,2)", "int4", "json"... from a TypeName. */
-static char *type_string(json_t *tn)
+static char *type_string(const PgQuery__TypeName *tn)
 {
-	json_t *names = json_object_get(tn, "names");
-	size_t n = json_array_size(names);
-	const char *base = n ? jstr(json_array_get(names, n - 1), "String.sval") : "?";
+	const char *base = tn ? last_name(tn->names, tn->n_names) : NULL;
 	strbuf sb;
 	strbuf_init(&sb);
 	strbuf_adds(&sb, base ? base : "?");
-	json_t *mods = json_object_get(tn, "typmods");
-	for (size_t i = 0; i < json_array_size(mods); i++) {
-		json_t *iv = jget(json_array_get(mods, i), "A_Const.ival.ival");
-		strbuf_addf(&sb, "%s%lld", i ? "," : "(", iv ? (long long)json_integer_value(iv) : 0LL);
-		if (i + 1 == json_array_size(mods))
+	for (size_t i = 0; tn && i < tn->n_typmods; i++) {
+		const node *m = tn->typmods[i];
+		long long iv = m->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+			       m->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL
+			       ? m->a_const->ival->ival : 0;
+		strbuf_addf(&sb, "%s%lld", i ? "," : "(", iv);
+		if (i + 1 == tn->n_typmods)
 			strbuf_adds(&sb, ")");
 	}
-	if (json_array_size(json_object_get(tn, "arrayBounds")))
+	if (tn && tn->n_array_bounds)
 		strbuf_adds(&sb, "[]");
 	return strbuf_detach(&sb);
 }
@@ -167,42 +165,46 @@ static int nonvolatile(lint_state *st, const char *f)
 	return 0;
 }
 
-/* The first volatile function expr calls, anywhere in it, or NULL. */
-static const char *volatile_call(lint_state *st, json_t *expr)
+/* The first volatile function m calls, anywhere in it, or NULL: every
+ * message field of the tree, through its descriptor. */
+static const char *volatile_call(lint_state *st, const ProtobufCMessage *m)
 {
-	const char *k;
-	json_t *v;
-	if (json_is_array(expr)) {
-		size_t i;
-		json_array_foreach(expr, i, v) {
-			const char *f = volatile_call(st, v);
-			if (f)
-				return f;
-		}
+	if (!m)
 		return NULL;
+	if (m->descriptor == &pg_query__func_call__descriptor) {
+		const PgQuery__FuncCall *fc = (const PgQuery__FuncCall *)m;
+		const char *f = last_name(fc->funcname, fc->n_funcname);
+		if (f && !nonvolatile(st, f))
+			return f;
 	}
-	if (!json_is_object(expr))
-		return NULL;
-	json_object_foreach(expr, k, v) {
-		if (!strcmp(k, "FuncCall")) {
-			json_t *names = json_object_get(v, "funcname");
-			const char *f = jstr(json_array_get(names, json_array_size(names) - 1),
-					     "String.sval");
-			if (f && !nonvolatile(st, f))
-				return f;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const char *base = (const char *)m;
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[i];
+		const char *f = NULL;
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base +
+											fd->offset);
+			for (size_t k = 0; k < n && !f; k++)
+				f = volatile_call(st, v[k]);
+		} else if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+			   *(const uint32_t *)(base + fd->quantifier_offset) == fd->id) {
+			f = volatile_call(st, *(ProtobufCMessage *const *)(base + fd->offset));
 		}
-		const char *f = volatile_call(st, v);
 		if (f)
 			return f;
 	}
 	return NULL;
 }
 
-static void type_rules(lint_state *st, stmt_info *s, json_t *coldef, const char *type,
-		       int is_key)
+static void type_rules(lint_state *st, stmt_info *s, const PgQuery__ColumnDef *cd,
+		       const char *type, int is_key)
 {
-	const char *col = jstr(coldef, "colname");
-	size_t loc = jloc(coldef, "typeName.location", jloc(coldef, "location", 0));
+	const char *col = nz(cd->colname);
+	size_t loc = at_or(cd->type_name ? cd->type_name->location : 0, at_or(cd->location, 0));
 	if (!strcmp(type, "json"))
 		stmt_finding(st, s, "prefer-jsonb", loc, "column %s is json: jsonb is smaller to "
 			     "query, can be indexed and compared", col);
@@ -237,37 +239,39 @@ static const char *model_name(const char *type)
 	return type;
 }
 
-static int has_contype(json_t *constraints, const char *contype, json_t **which)
+static int has_contype(node *const *cons, size_t n, PgQuery__ConstrType contype,
+		       const PgQuery__Constraint **which)
 {
-	for (size_t i = 0; i < json_array_size(constraints); i++) {
-		json_t *c = jget(json_array_get(constraints, i), "Constraint");
-		if (c && !strcmp(jstr(c, "contype") ? jstr(c, "contype") : "", contype)) {
-			if (which)
-				*which = c;
-			return 1;
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (cons[i]->node_case != PG_QUERY__NODE__NODE_CONSTRAINT ||
+		    cons[i]->constraint->contype != contype)
+			continue;
+		if (which)
+			*which = cons[i]->constraint;
+		return 1;
 	}
 	return 0;
 }
 
 /* Is column col named in a table-level PRIMARY KEY of elts? */
-static int in_table_pk(json_t *elts, const char *col)
+static int in_table_pk(node *const *elts, size_t n, const char *col)
 {
-	for (size_t i = 0; i < json_array_size(elts); i++) {
-		json_t *c = jget(json_array_get(elts, i), "Constraint");
-		if (!c || strcmp(jstr(c, "contype") ? jstr(c, "contype") : "", "CONSTR_PRIMARY"))
+	for (size_t i = 0; i < n; i++) {
+		if (elts[i]->node_case != PG_QUERY__NODE__NODE_CONSTRAINT)
 			continue;
-		json_t *keys = json_object_get(c, "keys");
-		for (size_t k = 0; k < json_array_size(keys); k++)
-			if (!strcmp(jstr(json_array_get(keys, k), "String.sval") ?: "", col))
+		const PgQuery__Constraint *c = elts[i]->constraint;
+		if (c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY)
+			continue;
+		for (size_t k = 0; k < c->n_keys; k++)
+			if (!strcmp(str_of(c->keys[k]) ?: "", col))
 				return 1;
 	}
 	return 0;
 }
 
-static void create_table(lint_state *st, stmt_info *s, json_t *b)
+static void create_table(lint_state *st, stmt_info *s, const PgQuery__CreateStmt *b)
 {
-	const char *table = jstr(b, "relation.relname");
+	const char *table = relname(b->relation);
 	s->kind = "CREATE TABLE";
 	s->score = 1;
 	take_lock(s, "ACCESS EXCLUSIVE");
@@ -276,26 +280,30 @@ static void create_table(lint_state *st, stmt_info *s, json_t *b)
 		return;
 	lint_add_new_table(st, table);
 	model_drop_table(st->model, table);
-	json_t *elts = json_object_get(b, "tableElts");
-	for (size_t i = 0; i < json_array_size(elts); i++) {
-		json_t *cd = jget(json_array_get(elts, i), "ColumnDef");
-		if (!cd || !jstr(cd, "colname"))
+	for (size_t i = 0; i < b->n_table_elts; i++) {
+		if (b->table_elts[i]->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
 			continue;
-		char *type = type_string(json_object_get(cd, "typeName"));
-		int key = has_contype(json_object_get(cd, "constraints"), "CONSTR_PRIMARY", NULL) ||
-			  in_table_pk(elts, jstr(cd, "colname"));
+		const PgQuery__ColumnDef *cd = b->table_elts[i]->column_def;
+		const char *col = nz(cd->colname);
+		if (!col)
+			continue;
+		char *type = type_string(cd->type_name);
+		int key = has_contype(cd->constraints, cd->n_constraints,
+				      PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY, NULL) ||
+			  in_table_pk(b->table_elts, b->n_table_elts, col);
 		type_rules(st, s, cd, type, key);
-		model_set(st->model, table, jstr(cd, "colname"), model_name(type));
+		model_set(st->model, table, col, model_name(type));
 		free(type);
 	}
 }
 
-static void create_index(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void create_index(lint_state *st, stmt_info *s, const PgQuery__IndexStmt *b,
+			 size_t start)
 {
-	const char *table = jstr(b, "relation.relname");
-	int conc = jtrue(b, "concurrent");
-	s->kind = jtrue(b, "unique") ? (conc ? "CREATE UNIQUE INDEX CONCURRENTLY" : "CREATE UNIQUE INDEX")
-				     : (conc ? "CREATE INDEX CONCURRENTLY" : "CREATE INDEX");
+	const char *table = relname(b->relation);
+	int conc = b->concurrent;
+	s->kind = b->unique ? (conc ? "CREATE UNIQUE INDEX CONCURRENTLY" : "CREATE UNIQUE INDEX")
+			    : (conc ? "CREATE INDEX CONCURRENTLY" : "CREATE INDEX");
 	s->score = 2;
 	s->scans = 1;
 	s->no_tx_only = conc;
@@ -311,26 +319,24 @@ static void create_index(lint_state *st, stmt_info *s, json_t *b, size_t start)
 }
 
 /* Last name of a DropStmt object: List of String, or a bare String. */
-static const char *object_name(json_t *obj)
+static const char *object_name(const node *obj)
 {
-	json_t *items = jget(obj, "List.items");
-	if (items)
-		return jstr(json_array_get(items, json_array_size(items) - 1), "String.sval");
-	return jstr(obj, "String.sval");
+	if (obj->node_case == PG_QUERY__NODE__NODE_LIST)
+		return last_name(obj->list->items, obj->list->n_items);
+	return str_of(obj);
 }
 
-static void drop(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void drop(lint_state *st, stmt_info *s, const PgQuery__DropStmt *b, size_t start)
 {
-	const char *type = jstr(b, "removeType") ?: "";
-	json_t *objs = json_object_get(b, "objects");
-	int conc = jtrue(b, "concurrent");
+	PgQuery__ObjectType type = b->remove_type;
+	int conc = b->concurrent;
 	s->score = 3;
-	if (!strcmp(type, "OBJECT_INDEX")) {
+	if (type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX) {
 		s->kind = conc ? "DROP INDEX CONCURRENTLY" : "DROP INDEX";
 		s->no_tx_only = conc;
 		take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
-		for (size_t i = 0; i < json_array_size(objs); i++)
-			stmt_set_tables(s, object_name(json_array_get(objs, i)));
+		for (size_t i = 0; i < b->n_objects; i++)
+			stmt_set_tables(s, object_name(b->objects[i]));
 		if (conc && !st->sec->no_transaction)
 			stmt_finding(st, s, "concurrently-in-transaction", start, "DROP INDEX "
 				     "CONCURRENTLY cannot run inside a transaction block");
@@ -339,25 +345,29 @@ static void drop(lint_state *st, stmt_info *s, json_t *b, size_t start)
 				     "an ACCESS EXCLUSIVE lock on its table, queueing every query behind it");
 		return;
 	}
-	static const struct { const char *type, *kind; } kinds[] = {
-		{ "OBJECT_TABLE", "DROP TABLE" }, { "OBJECT_SCHEMA", "DROP SCHEMA" },
-		{ "OBJECT_VIEW", "DROP VIEW" }, { "OBJECT_MATVIEW", "DROP MATERIALIZED VIEW" },
-		{ "OBJECT_SEQUENCE", "DROP SEQUENCE" }, { "OBJECT_FUNCTION", "DROP FUNCTION" },
-		{ "OBJECT_TYPE", "DROP TYPE" },
+	static const struct { PgQuery__ObjectType type; const char *kind; } kinds[] = {
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_TABLE, "DROP TABLE" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA, "DROP SCHEMA" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_VIEW, "DROP VIEW" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW, "DROP MATERIALIZED VIEW" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_SEQUENCE, "DROP SEQUENCE" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_FUNCTION, "DROP FUNCTION" },
+		{ PG_QUERY__OBJECT_TYPE__OBJECT_TYPE, "DROP TYPE" },
 	};
 	s->kind = "DROP";
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (!strcmp(type, kinds[k].type))
+		if (type == kinds[k].type)
 			s->kind = kinds[k].kind;
-	int is_data = !strcmp(type, "OBJECT_TABLE") || !strcmp(type, "OBJECT_SCHEMA");
+	int is_table = type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE;
+	int is_data = is_table || type == PG_QUERY__OBJECT_TYPE__OBJECT_SCHEMA;
 	if (is_data)
 		take_lock(s, "ACCESS EXCLUSIVE");
-	for (size_t i = 0; i < json_array_size(objs); i++) {
-		const char *name = object_name(json_array_get(objs, i));
+	for (size_t i = 0; i < b->n_objects; i++) {
+		const char *name = object_name(b->objects[i]);
 		if (!name)
 			continue;
 		stmt_set_tables(s, name);
-		if (!strcmp(type, "OBJECT_TABLE"))
+		if (is_table)
 			model_drop_table(st->model, name);
 		if (is_data && !lint_is_new_table(st, name))
 			stmt_finding(st, s, "drop-object", start, "%s %s deletes it and its data "
@@ -390,18 +400,20 @@ static int coercible(const char *old, const char *new)
 }
 
 /* "table\tconstraint\tcolumn\t0|1": CHECK (column IS NOT NULL) constraints. */
-static void note_check(lint_state *st, const char *table, json_t *c)
+static void note_check(lint_state *st, const char *table, const PgQuery__Constraint *c)
 {
-	json_t *nt = jget(c, "raw_expr.NullTest");
-	if (!nt || strcmp(jstr(nt, "nulltesttype") ?: "", "IS_NOT_NULL"))
+	const node *e = c->raw_expr;
+	if (!e || e->node_case != PG_QUERY__NODE__NODE_NULL_TEST ||
+	    e->null_test->nulltesttype != PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL)
 		return;
-	json_t *fields = jget(nt, "arg.ColumnRef.fields");
-	const char *col = jstr(json_array_get(fields, json_array_size(fields) - 1), "String.sval");
+	const node *arg = e->null_test->arg;
+	const char *col = arg && arg->node_case == PG_QUERY__NODE__NODE_COLUMN_REF
+			  ? last_name(arg->column_ref->fields, arg->column_ref->n_fields) : NULL;
 	if (!col)
 		return;
 	st->checks = xrealloc(st->checks, (st->nchecks + 1) * sizeof(char *));
-	st->checks[st->nchecks++] = xprintf("%s\t%s\t%s\t%d", table, jstr(c, "conname") ?: "",
-					    col, !jtrue(c, "skip_validation"));
+	st->checks[st->nchecks++] = xprintf("%s\t%s\t%s\t%d", table, nz(c->conname) ?: "",
+					    col, !c->skip_validation);
 }
 
 static void validate_check(lint_state *st, const char *table, const char *name)
@@ -430,90 +442,99 @@ static int has_validated_check(lint_state *st, const char *table, const char *co
 /* ALTER TABLE ... ADD COLUMN: its type, default, constraints and what
  * adding it to an existing table costs. */
 static void alter_add_column(lint_state *st, stmt_info *s, const char *table, int existing,
-			     json_t *def, size_t start)
+			     const node *def, size_t start)
 {
-	size_t at;
-	json_t *cd = json_object_get(def, "ColumnDef");
-	json_t *cons = json_object_get(cd, "constraints");
-	json_t *dflt = NULL;
-	char *type = type_string(json_object_get(cd, "typeName"));
-	at = jloc(cd, "location", start);
+	if (!def || def->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF) {
+		take_lock(s, "ACCESS EXCLUSIVE");
+		return;
+	}
+	const PgQuery__ColumnDef *cd = def->column_def;
+	node *const *cons = cd->constraints;
+	size_t ncons = cd->n_constraints;
+	const PgQuery__Constraint *dflt = NULL, *gen = NULL, *uniq = NULL;
+	const char *col = nz(cd->colname);
+	char *type = type_string(cd->type_name);
+	size_t at = at_or(cd->location, start);
 	take_lock(s, "ACCESS EXCLUSIVE");
-	type_rules(st, s, cd, type, has_contype(cons, "CONSTR_PRIMARY", NULL));
-	int has_default = has_contype(cons, "CONSTR_DEFAULT", &dflt);
-	const char *vol = has_default ? volatile_call(st, json_object_get(dflt, "raw_expr"))
-				      : NULL;
+	type_rules(st, s, cd, type, has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY,
+						NULL));
+	int has_default = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT, &dflt);
+	const char *vol = has_default && dflt->raw_expr ? volatile_call(st, &dflt->raw_expr->base)
+							: NULL;
 	int serial = strstr(type, "serial") != NULL;
-	int identity = has_contype(cons, "CONSTR_IDENTITY", NULL);
-	json_t *gen = NULL, *uniq = NULL;
-	int generated = has_contype(cons, "CONSTR_GENERATED", &gen);
-	if (has_contype(cons, "CONSTR_UNIQUE", &uniq) ||
-	    has_contype(cons, "CONSTR_PRIMARY", &uniq)) {
+	int identity = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY, NULL);
+	int generated = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_GENERATED, &gen);
+	int notnull = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL, NULL);
+	if (has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE, &uniq) ||
+	    has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY, &uniq)) {
 		s->scans = 1;
 		if (existing)
-			stmt_finding(st, s, "unique-not-using-index", jloc(uniq, "location", at),
+			stmt_finding(st, s, "unique-not-using-index", at_or(uniq->location, at),
 				     "adding column %s with %s builds its index while %s is "
-				     "locked against reads and writes", jstr(cd, "colname"),
-				     !strcmp(jstr(uniq, "contype"), "CONSTR_UNIQUE") ? "UNIQUE"
+				     "locked against reads and writes", col,
+				     uniq->contype == PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE ? "UNIQUE"
 				     : "PRIMARY KEY", table);
 	}
 	if (existing && generated) {
 		s->rewrites = 1;
-		stmt_finding(st, s, "add-column-generated-stored", jloc(gen, "location", at),
+		stmt_finding(st, s, "add-column-generated-stored", at_or(gen->location, at),
 			     "adding stored generated column %s computes it for every row: "
-			     "table %s is rewritten under an ACCESS EXCLUSIVE lock",
-			     jstr(cd, "colname"), table);
+			     "table %s is rewritten under an ACCESS EXCLUSIVE lock", col, table);
 	} else if (existing && (vol || serial || identity)) {
 		s->rewrites = 1;
 		stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a "
 			     "volatile default (%s) rewrites table %s under an ACCESS "
-			     "EXCLUSIVE lock", jstr(cd, "colname"), vol ? vol : identity
+			     "EXCLUSIVE lock", col, vol ? vol : identity
 			     ? "an identity's nextval" : "a serial's nextval", table);
-	} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL) && !has_default) {
+	} else if (existing && notnull && !has_default) {
 		stmt_finding(st, s, "add-column-not-null-no-default", at, "adding NOT NULL "
-			     "column %s without a default fails if %s has rows",
-			     jstr(cd, "colname"), table);
-	} else if (existing && has_contype(cons, "CONSTR_NOTNULL", NULL)) {
+			     "column %s without a default fails if %s has rows", col, table);
+	} else if (existing && notnull) {
 		stmt_finding(st, s, "add-column-not-null-default", at, "NOT NULL column %s "
 			     "with a default: old code that inserts into %s without it still "
-			     "works, code that sets NULL does not", jstr(cd, "colname"), table);
+			     "works, code that sets NULL does not", col, table);
 	}
-	if (jstr(cd, "colname"))
-		model_set(st->model, table, jstr(cd, "colname"), model_name(type));
+	if (col)
+		model_set(st->model, table, col, model_name(type));
 	free(type);
 }
 
 /* ALTER TABLE ... ADD CONSTRAINT: the lock it takes and the scan. */
 static void alter_add_constraint(lint_state *st, stmt_info *s, const char *table,
-				 int existing, json_t *def, size_t start)
+				 int existing, const node *def, size_t start)
 {
-	size_t at;
-	json_t *c = json_object_get(def, "Constraint");
-	const char *ct = jstr(c, "contype") ?: "";
-	at = jloc(c, "location", start);
-	if (!strcmp(ct, "CONSTR_FOREIGN")) {
+	if (!def || def->node_case != PG_QUERY__NODE__NODE_CONSTRAINT) {
+		take_lock(s, "ACCESS EXCLUSIVE");
+		return;
+	}
+	const PgQuery__Constraint *c = def->constraint;
+	PgQuery__ConstrType ct = c->contype;
+	size_t at = at_or(c->location, start);
+	if (ct == PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN) {
 		take_lock(s, "SHARE ROW EXCLUSIVE");
-		stmt_set_tables(s, jstr(c, "pktable.relname"));
-		if (existing && !jtrue(c, "skip_validation")) {
+		stmt_set_tables(s, relname(c->pktable));
+		if (existing && !c->skip_validation) {
 			s->scans = 1;
 			stmt_finding(st, s, "constraint-not-valid", at, "adding a FOREIGN KEY "
 				     "checks every row of %s while holding its lock", table);
 		}
-	} else if (!strcmp(ct, "CONSTR_CHECK")) {
+	} else if (ct == PG_QUERY__CONSTR_TYPE__CONSTR_CHECK) {
 		take_lock(s, "ACCESS EXCLUSIVE");
 		note_check(st, table, c);
-		if (existing && !jtrue(c, "skip_validation")) {
+		if (existing && !c->skip_validation) {
 			s->scans = 1;
 			stmt_finding(st, s, "constraint-not-valid", at, "adding a CHECK scans "
 				     "all of %s under an ACCESS EXCLUSIVE lock", table);
 		}
-	} else if (!strcmp(ct, "CONSTR_UNIQUE") || !strcmp(ct, "CONSTR_PRIMARY")) {
+	} else if (ct == PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE ||
+		   ct == PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY) {
 		take_lock(s, "ACCESS EXCLUSIVE");
-		if (existing && !jstr(c, "indexname")) {
+		if (existing && !nz(c->indexname)) {
 			s->scans = 1;
 			stmt_finding(st, s, "unique-not-using-index", at, "adding %s builds "
 				     "its index while %s is locked against reads and writes",
-				     !strcmp(ct, "CONSTR_UNIQUE") ? "UNIQUE" : "PRIMARY KEY", table);
+				     ct == PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE ? "UNIQUE"
+				     : "PRIMARY KEY", table);
 		}
 	} else {
 		take_lock(s, "ACCESS EXCLUSIVE");
@@ -523,16 +544,17 @@ static void alter_add_constraint(lint_state *st, stmt_info *s, const char *table
 /* ALTER COLUMN ... TYPE: a rewrite unless the old type is known and
  * binary-coercible to the new one. */
 static void alter_column_type(lint_state *st, stmt_info *s, const char *table, int existing,
-			      const char *col, json_t *def, size_t start)
+			      const char *col, const node *def, size_t start)
 {
-	json_t *cd = json_object_get(def, "ColumnDef");
-	char *type = type_string(json_object_get(cd, "typeName"));
+	const PgQuery__ColumnDef *cd = def && def->node_case == PG_QUERY__NODE__NODE_COLUMN_DEF
+				       ? def->column_def : NULL;
+	char *type = type_string(cd ? cd->type_name : NULL);
 	const char *old = col ? model_type(st->model, table, col) : NULL;
 	if (col && !old && !model_knows(st->model, table))
 		old = db_column(st, table, col);
 	take_lock(s, "ACCESS EXCLUSIVE");
 	if (existing) {
-		int using = json_object_get(cd, "raw_default") != NULL;
+		int using = cd && cd->raw_default;
 		if (!using && old && coercible(old, type)) {
 			stmt_finding(st, s, "alter-column-type-compatible", start, "%s.%s from "
 				     "%s to %s needs no rewrite, but takes an ACCESS EXCLUSIVE "
@@ -555,33 +577,35 @@ static void alter_column_type(lint_state *st, stmt_info *s, const char *table, i
 	free(type);
 }
 
+#define AT(type) PG_QUERY__ALTER_TABLE_TYPE__AT_##type
+
 static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int existing,
-		      json_t *cmd, size_t start, int *adds_only, int *drops)
+		      const PgQuery__AlterTableCmd *cmd, size_t start, int *adds_only, int *drops)
 {
-	const char *sub = jstr(cmd, "subtype") ?: "";
-	const char *col = jstr(cmd, "name");
-	json_t *def = json_object_get(cmd, "def");
-	if (!strcmp(sub, "AT_AddColumn")) {
+	PgQuery__AlterTableType sub = cmd->subtype;
+	const char *col = nz(cmd->name);
+	const node *def = cmd->def;
+	if (sub == AT(AddColumn)) {
 		alter_add_column(st, s, table, existing, def, start);
-	} else if (!strcmp(sub, "AT_AddConstraint")) {
+	} else if (sub == AT(AddConstraint)) {
 		alter_add_constraint(st, s, table, existing, def, start);
-	} else if (!strcmp(sub, "AT_ValidateConstraint")) {
+	} else if (sub == AT(ValidateConstraint)) {
 		*adds_only = 0;
 		take_lock(s, "SHARE UPDATE EXCLUSIVE");
 		s->scans = 1;
 		if (col)
 			validate_check(st, table, col);
-	} else if (!strcmp(sub, "AT_DropColumn") || !strcmp(sub, "AT_DropConstraint")) {
+	} else if (sub == AT(DropColumn) || sub == AT(DropConstraint)) {
 		*adds_only = 0;
 		*drops = 1;
 		take_lock(s, "ACCESS EXCLUSIVE");
-		if (!strcmp(sub, "AT_DropColumn") && existing)
+		if (sub == AT(DropColumn) && existing)
 			stmt_finding(st, s, "drop-object", start, "DROP COLUMN %s.%s deletes its "
 				     "data and breaks code still reading it", table, col ? col : "?");
-	} else if (!strcmp(sub, "AT_AlterColumnType")) {
+	} else if (sub == AT(AlterColumnType)) {
 		*adds_only = 0;
 		alter_column_type(st, s, table, existing, col, def, start);
-	} else if (!strcmp(sub, "AT_SetNotNull")) {
+	} else if (sub == AT(SetNotNull)) {
 		*adds_only = 0;
 		take_lock(s, "ACCESS EXCLUSIVE");
 		if (existing && col && has_validated_check(st, table, col)) {
@@ -592,8 +616,8 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 			stmt_finding(st, s, "set-not-null", start, "SET NOT NULL scans all of %s "
 				     "under an ACCESS EXCLUSIVE lock", table);
 		}
-	} else if (!strcmp(sub, "AT_SetStatistics") || !strcmp(sub, "AT_ClusterOn") ||
-		   !strcmp(sub, "AT_SetOptions") || !strcmp(sub, "AT_ResetOptions")) {
+	} else if (sub == AT(SetStatistics) || sub == AT(ClusterOn) || sub == AT(SetOptions) ||
+		   sub == AT(ResetOptions)) {
 		*adds_only = 0;
 		take_lock(s, "SHARE UPDATE EXCLUSIVE");
 	} else {
@@ -602,26 +626,26 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 	}
 }
 
-static void alter_table(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void alter_table(lint_state *st, stmt_info *s, const PgQuery__AlterTableStmt *b,
+			size_t start)
 {
-	const char *table = jstr(b, "relation.relname");
+	const char *table = relname(b->relation);
 	int existing = table && !lint_is_new_table(st, table);
 	int adds_only = 1, drops = 0;
 	s->kind = "ALTER TABLE";
 	stmt_set_tables(s, table);
-	json_t *cmds = json_object_get(b, "cmds");
-	for (size_t i = 0; i < json_array_size(cmds); i++) {
-		json_t *cmd = jget(json_array_get(cmds, i), "AlterTableCmd");
-		if (cmd && table)
-			alter_cmd(st, s, table, existing, cmd, start, &adds_only, &drops);
-	}
+	for (size_t i = 0; i < b->n_cmds; i++)
+		if (b->cmds[i]->node_case == PG_QUERY__NODE__NODE_ALTER_TABLE_CMD && table)
+			alter_cmd(st, s, table, existing, b->cmds[i]->alter_table_cmd, start,
+				  &adds_only, &drops);
 	s->score = drops ? 3 : adds_only ? 1 : 2;
 }
 
-static void rename_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void rename_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	const char *type = jstr(b, "renameType") ?: "";
-	const char *table = jstr(b, "relation.relname");
+	const PgQuery__RenameStmt *b = n->rename_stmt;
+	const char *table = relname(b->relation);
+	const char *sub = nz(b->subname), *to = nz(b->newname);
 	s->kind = "RENAME";
 	s->score = 2;
 	take_lock(s, "ACCESS EXCLUSIVE");
@@ -629,65 +653,82 @@ static void rename_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
 	if (!table)
 		return;
 	int existing = !lint_is_new_table(st, table);
-	if (!strcmp(type, "OBJECT_COLUMN")) {
+	if (b->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_COLUMN) {
 		if (existing)
 			stmt_finding(st, s, "rename", start, "renaming column %s.%s to %s breaks "
-				     "running code that still uses the old name", table,
-				     jstr(b, "subname"), jstr(b, "newname"));
-		model_rename(st->model, table, jstr(b, "subname"), jstr(b, "newname"));
-	} else if (!strcmp(type, "OBJECT_TABLE")) {
+				     "running code that still uses the old name", table, sub, to);
+		model_rename(st->model, table, sub, to);
+	} else if (b->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE) {
 		if (existing)
 			stmt_finding(st, s, "rename", start, "renaming table %s to %s breaks "
-				     "running code that still uses the old name", table,
-				     jstr(b, "newname"));
-		model_rename(st->model, table, NULL, jstr(b, "newname"));
+				     "running code that still uses the old name", table, to);
+		model_rename(st->model, table, NULL, to);
 		if (!existing)
-			lint_add_new_table(st, jstr(b, "newname"));
+			lint_add_new_table(st, to);
 	}
 }
 
-static void dml(lint_state *st, stmt_info *s, json_t *b, const char *kind, size_t start)
+static void dml(lint_state *st, stmt_info *s, const PgQuery__RangeVar *rel, int where,
+		const char *kind, size_t start)
 {
-	const char *table = jstr(b, "relation.relname");
+	const char *table = relname(rel);
 	s->kind = kind;
 	s->score = 4;
 	take_lock(s, "ROW EXCLUSIVE");
 	stmt_set_tables(s, table);
-	if (strcmp(kind, "INSERT") && !json_object_get(b, "whereClause") && table &&
-	    !lint_is_new_table(st, table)) {
+	if (strcmp(kind, "INSERT") && !where && table && !lint_is_new_table(st, table)) {
 		s->scans = 1;
 		stmt_finding(st, s, "dml-without-where", start, "%s without WHERE changes every "
 			     "row of %s in one transaction, locking them all", kind, table);
 	}
 }
 
-static int has_option(json_t *opts, const char *name)
+static void update_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	for (size_t i = 0; i < json_array_size(opts); i++)
-		if (!strcmp(jstr(json_array_get(opts, i), "DefElem.defname") ?: "", name))
+	dml(st, s, n->update_stmt->relation, n->update_stmt->where_clause != NULL, "UPDATE",
+	    start);
+}
+
+static void delete_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	dml(st, s, n->delete_stmt->relation, n->delete_stmt->where_clause != NULL, "DELETE",
+	    start);
+}
+
+static void insert_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	dml(st, s, n->insert_stmt->relation, 0, "INSERT", start);
+}
+
+static int has_option(node *const *opts, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (opts[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    !strcmp(opts[i]->def_elem->defname ?: "", name))
 			return 1;
 	return 0;
 }
 
-/* Analyze one statement node into s. */
-static void dropdb_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void dropdb_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
 	s->kind = "DROP DATABASE";
 	s->score = 3;
 	s->no_tx_only = 1;
 	stmt_finding(st, s, "drop-object", start, "DROP DATABASE %s deletes everything in it",
-		     jstr(b, "dbname"));
+		     nz(n->dropdb_stmt->dbname));
 }
 
-static void truncate_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void truncate_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	json_t *rels = json_object_get(b, "relations");
-	int cascade = !strcmp(jstr(b, "behavior") ?: "", "DROP_CASCADE");
+	const PgQuery__TruncateStmt *b = n->truncate_stmt;
+	int cascade = b->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE;
 	s->kind = "TRUNCATE";
 	s->score = 4;
 	take_lock(s, "ACCESS EXCLUSIVE");
-	for (size_t i = 0; i < json_array_size(rels); i++) {
-		const char *name = jstr(json_array_get(rels, i), "RangeVar.relname");
+	for (size_t i = 0; i < b->n_relations; i++) {
+		const node *r = b->relations[i];
+		const char *name = r->node_case == PG_QUERY__NODE__NODE_RANGE_VAR
+				   ? relname(r->range_var) : NULL;
 		stmt_set_tables(s, name);
 		if (name && !lint_is_new_table(st, name))
 			stmt_finding(st, s, "truncate", start, "TRUNCATE %s%s deletes every "
@@ -697,16 +738,17 @@ static void truncate_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
 	}
 }
 
-static void vacuum_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void vacuum_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	int full = has_option(json_object_get(b, "options"), "full");
-	s->kind = jtrue(b, "is_vacuumcmd") ? "VACUUM" : "ANALYZE";
+	const PgQuery__VacuumStmt *b = n->vacuum_stmt;
+	int full = has_option(b->options, b->n_options, "full");
+	s->kind = b->is_vacuumcmd ? "VACUUM" : "ANALYZE";
 	s->score = 3;
-	s->no_tx_only = jtrue(b, "is_vacuumcmd");
+	s->no_tx_only = b->is_vacuumcmd;
 	take_lock(s, full ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE");
-	json_t *rels = json_object_get(b, "rels");
-	for (size_t i = 0; i < json_array_size(rels); i++)
-		stmt_set_tables(s, jstr(json_array_get(rels, i), "VacuumRelation.relation.relname"));
+	for (size_t i = 0; i < b->n_rels; i++)
+		if (b->rels[i]->node_case == PG_QUERY__NODE__NODE_VACUUM_RELATION)
+			stmt_set_tables(s, relname(b->rels[i]->vacuum_relation->relation));
 	if (full) {
 		s->rewrites = 1;
 		stmt_finding(st, s, "vacuum-full", start, "VACUUM FULL rewrites the table under an "
@@ -714,25 +756,26 @@ static void vacuum_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
 	}
 }
 
-static void cluster_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void cluster_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
 	s->kind = "CLUSTER";
 	s->score = 3;
 	s->rewrites = 1;
 	take_lock(s, "ACCESS EXCLUSIVE");
-	stmt_set_tables(s, jstr(b, "relation.relname"));
+	stmt_set_tables(s, relname(n->cluster_stmt->relation));
 	stmt_finding(st, s, "cluster", start, "CLUSTER rewrites the table under an ACCESS "
 		     "EXCLUSIVE lock");
 }
 
-static void reindex_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void reindex_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	int conc = has_option(json_object_get(b, "params"), "concurrently");
+	const PgQuery__ReindexStmt *b = n->reindex_stmt;
+	int conc = has_option(b->params, b->n_params, "concurrently");
 	s->kind = conc ? "REINDEX CONCURRENTLY" : "REINDEX";
 	s->score = 2;
 	s->no_tx_only = conc;
 	take_lock(s, conc ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
-	stmt_set_tables(s, jstr(b, "relation.relname"));
+	stmt_set_tables(s, relname(b->relation));
 	if (conc && !st->sec->no_transaction)
 		stmt_finding(st, s, "concurrently-in-transaction", start, "REINDEX CONCURRENTLY "
 			     "cannot run inside a transaction block");
@@ -741,54 +784,60 @@ static void reindex_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
 			     "table (and reads that use the index) until done");
 }
 
-static void transaction_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void transaction_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	const char *k = jstr(b, "kind") ?: "";
+	PgQuery__TransactionStmtKind k = n->transaction_stmt->kind;
 	s->kind = "TRANSACTION";
-	s->tx_control = strcmp(k, "TRANS_STMT_SAVEPOINT") && strcmp(k, "TRANS_STMT_RELEASE") &&
-			strcmp(k, "TRANS_STMT_ROLLBACK_TO");
+	s->tx_control = k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT &&
+			k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE &&
+			k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO;
 	stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
 		     "migration breaks dbshift's all-or-nothing guarantee");
 }
 
-static void set_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void set_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
 	(void)start;
 	s->kind = "SET";
-	if (!strcmp(jstr(b, "name") ?: "", "lock_timeout"))
+	if (!strcmp(n->variable_set_stmt->name ?: "", "lock_timeout"))
 		st->lock_timeout_set = 1;
 }
 
-static void update_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
-{
-	dml(st, s, b, "UPDATE", start);
-}
-
-static void delete_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
-{
-	dml(st, s, b, "DELETE", start);
-}
-
-static void insert_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
-{
-	dml(st, s, b, "INSERT", start);
-}
-
-static void create_table_stmt(lint_state *st, stmt_info *s, json_t *b, size_t start)
+static void create_table_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
 	(void)start;
-	create_table(st, s, b);
+	create_table(st, s, n->create_stmt);
+}
+
+static void create_index_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	create_index(st, s, n->index_stmt, start);
+}
+
+static void drop_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	drop(st, s, n->drop_stmt, start);
+}
+
+static void alter_table_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	alter_table(st, s, n->alter_table_stmt, start);
 }
 
 /* CREATE TABLE AS and SELECT INTO: a new table, filled from a query. */
-static int new_table_from_query(lint_state *st, stmt_info *s, const char *t, json_t *b)
+static int new_table_from_query(lint_state *st, stmt_info *s, const node *n)
 {
-	int into = !strcmp(t, "SelectStmt");
-	if (!(into && jget(b, "intoClause")) &&
-	    !(!strcmp(t, "CreateTableAsStmt") && !strcmp(jstr(b, "objtype") ?: "", "OBJECT_TABLE")))
+	const PgQuery__IntoClause *into;
+	if (n->node_case == PG_QUERY__NODE__NODE_SELECT_STMT && n->select_stmt->into_clause)
+		into = n->select_stmt->into_clause;
+	else if (n->node_case == PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT &&
+		 n->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+		into = n->create_table_as_stmt->into;
+	else
 		return 0;
-	const char *table = jstr(b, into ? "intoClause.rel.relname" : "into.rel.relname");
-	s->kind = into ? "SELECT INTO" : "CREATE TABLE AS";
+	const char *table = into ? relname(into->rel) : NULL;
+	s->kind = n->node_case == PG_QUERY__NODE__NODE_SELECT_STMT ? "SELECT INTO"
+								   : "CREATE TABLE AS";
 	s->score = 1;
 	take_lock(s, "ACCESS SHARE");
 	if (table) {
@@ -804,7 +853,7 @@ static void other_stmt(stmt_info *s, const char *t)
 	if (!strcmp(t, "SelectStmt") || !strcmp(t, "CommentStmt") || !strcmp(t, "GrantStmt") ||
 	    !strcmp(t, "VariableShowStmt")) {
 		s->kind = !strcmp(t, "SelectStmt") ? "SELECT" : !strcmp(t, "CommentStmt")
-							? "COMMENT" : "GRANT";
+			  ? "COMMENT" : !strcmp(t, "GrantStmt") ? "GRANT" : "SHOW";
 		if (!strcmp(t, "SelectStmt"))
 			take_lock(s, "ACCESS SHARE");
 	} else if (starts_with(t, "Create") || !strcmp(t, "ViewStmt") ||
@@ -835,37 +884,43 @@ static void lock_timeout_rule(lint_state *st, stmt_info *s, size_t start)
 }
 
 static const struct {
-	const char *type;
-	void (*fn)(lint_state *st, stmt_info *s, json_t *b, size_t start);
+	PgQuery__Node__NodeCase type;
+	void (*fn)(lint_state *st, stmt_info *s, const node *n, size_t start);
 } handlers[] = {
-	{ "CreateStmt", create_table_stmt }, { "IndexStmt", create_index },
-	{ "DropStmt", drop }, { "DropdbStmt", dropdb_stmt },
-	{ "AlterTableStmt", alter_table }, { "RenameStmt", rename_stmt },
-	{ "UpdateStmt", update_stmt }, { "DeleteStmt", delete_stmt },
-	{ "InsertStmt", insert_stmt }, { "TruncateStmt", truncate_stmt },
-	{ "VacuumStmt", vacuum_stmt }, { "ClusterStmt", cluster_stmt },
-	{ "ReindexStmt", reindex_stmt }, { "TransactionStmt", transaction_stmt },
-	{ "VariableSetStmt", set_stmt },
+	{ PG_QUERY__NODE__NODE_CREATE_STMT, create_table_stmt },
+	{ PG_QUERY__NODE__NODE_INDEX_STMT, create_index_stmt },
+	{ PG_QUERY__NODE__NODE_DROP_STMT, drop_stmt },
+	{ PG_QUERY__NODE__NODE_DROPDB_STMT, dropdb_stmt },
+	{ PG_QUERY__NODE__NODE_ALTER_TABLE_STMT, alter_table_stmt },
+	{ PG_QUERY__NODE__NODE_RENAME_STMT, rename_stmt },
+	{ PG_QUERY__NODE__NODE_UPDATE_STMT, update_stmt },
+	{ PG_QUERY__NODE__NODE_DELETE_STMT, delete_stmt },
+	{ PG_QUERY__NODE__NODE_INSERT_STMT, insert_stmt },
+	{ PG_QUERY__NODE__NODE_TRUNCATE_STMT, truncate_stmt },
+	{ PG_QUERY__NODE__NODE_VACUUM_STMT, vacuum_stmt },
+	{ PG_QUERY__NODE__NODE_CLUSTER_STMT, cluster_stmt },
+	{ PG_QUERY__NODE__NODE_REINDEX_STMT, reindex_stmt },
+	{ PG_QUERY__NODE__NODE_TRANSACTION_STMT, transaction_stmt },
+	{ PG_QUERY__NODE__NODE_VARIABLE_SET_STMT, set_stmt },
 };
 
-static void statement(lint_state *st, stmt_info *s, json_t *node, size_t start)
+static void statement(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
-	json_t *b;
-	const char *t = node_type(node, &b);
-	size_t i = 0, n = sizeof(handlers) / sizeof(handlers[0]);
-	while (i < n && strcmp(handlers[i].type, t))
+	size_t i = 0, count = sizeof(handlers) / sizeof(handlers[0]);
+	while (n && i < count && handlers[i].type != n->node_case)
 		i++;
-	if (i < n)
-		handlers[i].fn(st, s, b, start);
-	else if (!new_table_from_query(st, s, t, b))
-		other_stmt(s, t);
+	if (n && i < count)
+		handlers[i].fn(st, s, n, start);
+	else if (!n || !new_table_from_query(st, s, n))
+		other_stmt(s, node_type(n));
 	lock_timeout_rule(st, s, start);
 }
 
 /*
  * The parse tree of a statement is walked recursively (by libpg_query's
- * JSON output and by us), so a statement nested deeper than this is refused
- * before it is parsed rather than allowed to overflow the stack.
+ * protobuf output, by protobuf-c's reader and by us), so a statement nested
+ * deeper than this is refused before it is parsed rather than allowed to
+ * overflow the stack.
  */
 #define MAX_NESTING 10000
 
@@ -987,21 +1042,64 @@ static int too_deep(lint_state *st, size_t at, dbs_error *err)
  * parsed again to run it.  Not when the text mentions COPY: the driver's
  * own split also refuses COPY ... FROM stdin, whose data lines it reads.
  */
-static void keep_spans(const section *sec, json_t *stmts)
+static void keep_spans(const section *sec, const PgQuery__ParseResult *pr)
 {
 	section *w = (section *)sec;  /* the run's cache, not the script's text */
 	if (w->split || strcasestr(w->sql, "copy"))
 		return;
-	size_t n = json_array_size(stmts);
-	w->span = xcalloc(n + 1, sizeof(*w->span));
-	for (size_t i = 0; i < n; i++) {
-		json_t *raw = json_array_get(stmts, i);
-		size_t loc = jloc(raw, "stmt_location", 0), len = jloc(raw, "stmt_len", 0);
+	w->span = xcalloc(pr->n_stmts + 1, sizeof(*w->span));
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		size_t loc = at_or(pr->stmts[i]->stmt_location, 0);
+		size_t len = at_or(pr->stmts[i]->stmt_len, 0);
 		w->span[i][0] = loc;
 		w->span[i][1] = len ? len : strlen(w->sql + loc);
 	}
-	w->nspan = n;
+	w->nspan = pr->n_stmts;
 	w->split = 1;
+}
+
+/*
+ * The unpacked tree lives in an arena freed at once: protobuf-c allocates
+ * each message and string apart, and freeing them one by one cost more
+ * than the parse.
+ */
+typedef struct arena_block {
+	struct arena_block *next;
+	size_t used, size;
+	max_align_t data[];
+} arena_block;
+
+static void *arena_alloc(void *data, size_t n)
+{
+	arena_block **head = data;
+	size_t align = sizeof(max_align_t);
+	n = (n + align - 1) / align * align;
+	if (!*head || (*head)->size - (*head)->used < n) {
+		size_t size = n > 65536 ? n : 65536;
+		arena_block *b = xmalloc(sizeof(*b) + size);
+		b->next = *head;
+		b->used = 0;
+		b->size = size;
+		*head = b;
+	}
+	void *p = (char *)(*head)->data + (*head)->used;
+	(*head)->used += n;
+	return p;
+}
+
+static void arena_free(void *data, void *p)
+{
+	(void)data;
+	(void)p;  /* all at once, in arena_release */
+}
+
+static void arena_release(arena_block *b)
+{
+	while (b) {
+		arena_block *next = b->next;
+		free(b);
+		b = next;
+	}
 }
 
 static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
@@ -1010,7 +1108,7 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 	size_t at = 0;
 	if (nesting_estimate(sql, &at) > MAX_NESTING)
 		return too_deep(st, at, err);
-	PgQueryParseResult r = pg_query_parse(sql);
+	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
 	if (r.error) {
 		*out = xrealloc(*out, (*n + 1) * sizeof(stmt_info));
 		stmt_info *s = &(*out)[(*n)++];
@@ -1022,19 +1120,23 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 		s->kind = "UNPARSABLE";
 		s->score = 3;
 		stmt_finding(st, s, "syntax-error", off, "%s", r.error->message);
-		pg_query_free_parse_result(r);
+		pg_query_free_protobuf_parse_result(r);
 		return 0;
 	}
-	json_t *root = json_loads(r.parse_tree, 0, NULL);
-	pg_query_free_parse_result(r);
-	if (!root)  /* deeper than the JSON reader goes */
+	arena_block *arena = NULL;
+	ProtobufCAllocator alloc = { arena_alloc, arena_free, &arena };
+	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
+		&alloc, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
+	pg_query_free_protobuf_parse_result(r);
+	if (!pr) {  /* deeper than the reader goes */
+		arena_release(arena);
 		return too_deep(st, at, err);
-	json_t *stmts = json_object_get(root, "stmts");
-	keep_spans(st->sec, stmts);
-	for (size_t i = 0; i < json_array_size(stmts); i++) {
-		json_t *raw = json_array_get(stmts, i);
-		size_t loc = jloc(raw, "stmt_location", 0);
-		size_t len = jloc(raw, "stmt_len", 0);
+	}
+	keep_spans(st->sec, pr);
+	for (size_t i = 0; i < pr->n_stmts; i++) {
+		const PgQuery__RawStmt *raw = pr->stmts[i];
+		size_t loc = at_or(raw->stmt_location, 0);
+		size_t len = at_or(raw->stmt_len, 0);
 		if (len == 0)
 			len = strlen(sql + loc);
 		size_t start = loc + sql_skip_space(sql + loc, len);
@@ -1044,9 +1146,9 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 		s->file = st->sec->file;
 		stmt_locate(st, s, start, &s->line, &s->col);
 		s->text = sql_trimmed(sql + loc, len);
-		statement(st, s, json_object_get(raw, "stmt"), start);
+		statement(st, s, raw->stmt, start);
 	}
-	json_decref(root);
+	arena_release(arena);
 	return 0;
 }
 
