@@ -24,6 +24,7 @@ typedef struct cli {
 	int failed_in_tx;  /* a step failed inside its transaction: 1 up, 2 down */
 	int redo_atomic;   /* redo's steps ran in one transaction */
 	int need;          /* what main opens for the command (NEED_*) */
+	json_t *doc;       /* --json: the command's document, printed at the end */
 } cli;
 
 /* One command-specific option: a flag (int) or a value (const char *). */
@@ -53,8 +54,18 @@ typedef struct cli_command {
 /* Exit code for a library result: 0, 1 failed, 2 input, 3 policy. */
 int exit_code(int rc);
 
-/* Print err (stderr; with --json also the JSON document on stdout); returns the exit code. */
+/* Print err on stderr (with --json it also joins the document); returns
+ * the exit code. */
 int report_failure(cli *g, const dbs_error *err);
+
+/*
+ * --json: a command hands its document over (text, or a json_t taken);
+ * main prints one document at the end, with "command", "ok" and
+ * "exit_code" first and every "..._at" time in RFC 3339 (docs/json.md).
+ */
+void json_emit(cli *g, const char *text);
+void json_emit_new(cli *g, json_t *doc);
+int json_finish(cli *g, int code);
 
 /* What a command opens: nothing, a context without files or database (0),
  * the migrations directory, the database, both. */

@@ -33,7 +33,7 @@ int cmd_assess(cli *g, dbs_ctx *ctx)
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
 		if (g->json)
-			printf("%s\n", out);
+			json_emit(g, out);
 		else
 			render_report(out, render_assess);
 		rc = stop ? 1 : 0;

@@ -67,7 +67,7 @@ int cmd_backup(cli *g, dbs_ctx *ctx)
 		return fail(g, ctx);
 	}
 	if (g->json)
-		printf("%s\n", manifest);
+		json_emit(g, manifest);
 	else
 		printf("backup %s written to %s/%s\n", id, g->opts.backup_dir, id);
 	free(manifest);
@@ -101,7 +101,7 @@ static int prune(cli *g, dbs_ctx *ctx)
 {
 	char *out = dbs_backups_prune(ctx, nkeep, max_age_s, dry_run);
 	if (g->json)
-		printf("%s\n", out);
+		json_emit(g, out);
 	else
 		render_report(out, render_prune);
 	free(out);
@@ -134,7 +134,7 @@ int cmd_backups(cli *g, dbs_ctx *ctx)
 	if (!strcmp(g->args[0], "list")) {
 		char *out = dbs_backups_list(ctx);
 		if (g->json)
-			printf("%s\n", out);
+			json_emit(g, out);
 		else
 			render_report(out, render_backups);
 		free(out);
@@ -151,7 +151,7 @@ int cmd_backups(cli *g, dbs_ctx *ctx)
 			return fail(g, ctx);
 		}
 		if (g->json)
-			printf("%s\n", report);
+			json_emit(g, report);
 		else
 			printf("backup %s: every file matches its checksum%s\n", id,
 			       restore_check ? "; restored into a scratch database, row counts match" : "");
@@ -194,7 +194,7 @@ int cmd_restore(cli *g, dbs_ctx *ctx)
 		return fail(g, ctx);
 	}
 	if (g->json)
-		printf("%s\n", report);
+		json_emit(g, report);
 	else
 		printf("restored backup %s; row counts match the backup\n", g->args[0]);
 	free(report);

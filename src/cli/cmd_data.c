@@ -122,7 +122,7 @@ int cmd_data(cli *g, dbs_ctx *ctx)
 		g->json = json;
 	}
 	if (g->json && report) {
-		printf("%s\n", report);
+		json_emit(g, report);
 	} else if (!rc && report && !g->quiet) {
 		json_t *doc = json_loads(report, 0, NULL);
 		render_data(stdout, doc, g->args[1]);

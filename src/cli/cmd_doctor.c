@@ -9,7 +9,7 @@ int cmd_doctor(cli *g, dbs_ctx *ctx)
 	int failed = 0;
 	dbs_doctor(ctx, &out, &failed);
 	if (g->json)
-		printf("%s\n", out);
+		json_emit(g, out);
 	else
 		render_report(out, render_doctor);
 	free(out);

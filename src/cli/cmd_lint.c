@@ -41,6 +41,9 @@ int cmd_lint(cli *g, dbs_ctx *ctx)
 		json_t *doc = json_loads(out, 0, NULL);
 		render_lint(stdout, doc, g->color);
 		json_decref(doc);
+	} else if (!strcmp(fmt, "json")) {
+		json_emit(g, out);
+		g->json = 1;  /* --format json is --json */
 	} else {
 		fputs(out, stdout);
 		if (strcmp(fmt, "github"))

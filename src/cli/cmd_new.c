@@ -27,7 +27,7 @@ int cmd_new(cli *g, dbs_ctx *ctx)
 	}
 	if (g->json) {
 		char *doc = dbs_new_json(path);
-		printf("%s\n", doc);
+		json_emit(g, doc);
 		free(doc);
 	} else
 		printf("created %s\n", path);

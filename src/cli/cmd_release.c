@@ -203,7 +203,7 @@ int cmd_release(cli *g, dbs_ctx *ctx)
 	json_t *doc = report ? json_loads(report, 0, NULL) : NULL;
 	int ran = doc && json_object_get(doc, "steps");
 	if (g->json && report)
-		printf("%s\n", report);
+		json_emit(g, report);
 	else if (ran && !g->quiet)
 		(dry_run ? render_dry_run : render_release)(stdout, doc);
 	json_decref(doc);

@@ -29,7 +29,7 @@ static int rollback_from_backup(cli *g, dbs_ctx *ctx, const char *id)
 	if (dbs_restore(ctx, id, &ro, &report)) {
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else if (g->json) {
-		printf("%s\n", report);
+		json_emit(g, report);
 	} else {
 		printf("rolled back to backup %s; row counts match the backup\n", id);
 	}

@@ -15,7 +15,7 @@ int cmd_settings(cli *g, dbs_ctx *ctx)
 							      "default", def, "help", help));
 		json_t *root = json_pack("{s:s, s:o}", "command", "settings", "settings", list);
 		char *doc = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		printf("%s\n", doc);
+		json_emit(g, doc);
 		free(doc);
 		json_decref(root);
 		return 0;

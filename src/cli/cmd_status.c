@@ -36,7 +36,7 @@ static int show_runs(cli *g, dbs_ctx *ctx)
 		return report_failure(g, dbs_last_error(ctx));
 	}
 	if (g->json)
-		printf("%s\n", doc);
+		json_emit(g, doc);
 	else
 		render_report(doc, render_runs);
 	free(doc);
@@ -53,7 +53,7 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		return report_failure(g, dbs_last_error(ctx));
 	if (g->json) {
 		char *doc = dbs_status_json(ctx);
-		printf("%s\n", doc);
+		json_emit(g, doc);
 		free(doc);
 		return 0;
 	}

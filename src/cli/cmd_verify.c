@@ -22,7 +22,7 @@ int cmd_verify(cli *g, dbs_ctx *ctx)
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else {
 		if (g->json)
-			printf("%s\n", out);
+			json_emit(g, out);
 		else
 			render_report(out, render_verify);
 		rc = failed ? 1 : 0;
@@ -54,6 +54,8 @@ int cmd_schema(cli *g, dbs_ctx *ctx)
 		} else {
 			printf("schema written to %s\n", g->args[1]);
 		}
+	} else if (g->json) {
+		json_emit_new(g, json_pack("{s:s}", "schema", text));
 	} else {
 		fputs(text, stdout);
 	}

@@ -40,7 +40,7 @@ int cmd_wait(cli *g, dbs_ctx *ctx)
 		return rc;
 	}
 	if (g->json)
-		printf("{\"command\": \"wait\", \"ok\": true, \"waited_ms\": %lld}\n", (long long)waited);
+		json_emit_new(g, json_pack("{s:I}", "waited_ms", (json_int_t)waited));
 	else if (!g->quiet)
 		printf("the database accepts connections (waited %lld ms)\n", (long long)waited);
 	return 0;

@@ -240,7 +240,12 @@ int main(int argc, char **argv)
 	if (rc)
 		goto out;
 	if (r.version || (cmd && !strcmp(cmd->name, "version"))) {
-		printf("dbshift %s\n", DBSHIFT_VERSION);
+		g.command = "version";
+		g.json = r.json;
+		if (g.json)
+			json_emit_new(&g, json_pack("{s:s}", "version", DBSHIFT_VERSION));
+		else
+			printf("dbshift %s\n", DBSHIFT_VERSION);
 		goto out;
 	}
 	if (cmd && !strcmp(cmd->name, "help") && (help_man || help_completion)) {
@@ -283,6 +288,7 @@ int main(int argc, char **argv)
 		rc = dispatch(&g, cmd);
 	dbs_options_release(&g.opts);
 out:
+	rc = json_finish(&g, rc);
 	free(g.args);
 	return rc;
 }

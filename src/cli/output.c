@@ -25,12 +25,52 @@ int report_failure(cli *g, const dbs_error *err)
 		fprintf(stderr, "HINT: %s\n", err->hint);
 	if (err->statement)
 		fprintf(stderr, "STATEMENT: %s\n", err->statement);
-	if (g->json) {
-		char *doc = dbs_error_json(g->command ? g->command : "dbshift", err);
-		printf("%s\n", doc);
-		free(doc);
+	if (g->json) {  /* the error joins the command's document, or is it */
+		char *text = dbs_error_json(g->command ? g->command : "dbshift", err);
+		json_t *doc = json_loads(text, 0, NULL);
+		free(text);
+		if (!g->doc) {
+			g->doc = doc;
+		} else {
+			if (!json_object_get(g->doc, "error"))
+				json_object_set(g->doc, "error", json_object_get(doc, "error"));
+			json_decref(doc);
+		}
 	}
 	return exit_code(err->code);
+}
+
+void json_emit_new(cli *g, json_t *doc)
+{
+	json_decref(g->doc);
+	g->doc = doc;
+}
+
+void json_emit(cli *g, const char *text)
+{
+	json_emit_new(g, text ? json_loads(text, 0, NULL) : NULL);
+}
+
+int json_finish(cli *g, int code)
+{
+	if (!g->json)
+		return code;
+	json_t *doc = g->doc ? g->doc : json_object();
+	g->doc = NULL;
+	const char *command = json_string_value(json_object_get(doc, "command"));
+	json_t *out = json_pack("{s:s, s:b, s:i}", "command", command ? command : g->command
+				? g->command : "dbshift", "ok", code == 0, "exit_code", code);
+	const char *k;
+	json_t *v;
+	json_object_foreach(doc, k, v)
+		if (!json_object_get(out, k))
+			json_object_set(out, k, v);
+	json_decref(doc);
+	char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	printf("%s\n", text);
+	free(text);
+	json_decref(out);
+	return code;
 }
 
 void print_warnings(const cli *g, const char *warn)
@@ -143,7 +183,7 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 			print_parses(ctx);
 	}
 	if (g->json && report)
-		printf("%s\n", report);
+		json_emit(g, report);
 	free(report);
 	return rc;
 }
@@ -152,7 +192,7 @@ int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan 
 {
 	char *doc = dbs_plan_json(ctx, command, plan, rc ? dbs_last_error(ctx) : NULL);
 	if (g->json) {
-		printf("%s\n", doc);
+		json_emit(g, doc);
 	} else {
 		json_t *d = json_loads(doc, 0, NULL);
 		render_plan(stdout, d, !strcmp(command, "plan"), g->color);

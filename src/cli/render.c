@@ -44,6 +44,17 @@ static const char *colour(const char *level, int on)
 									    : "\033[32m";
 }
 
+/* A JSON array of names as "a, b" in buf, or NULL when it is empty. */
+static const char *names(const json_t *list, char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < json_array_size(list) && used < n; i++)
+		used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "",
+					 json_string_value(json_array_get(list, i)) ?: "");
+	return buf[0] ? buf : NULL;
+}
+
 /* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
 static void put_statement(FILE *out, const json_t *s, int color)
 {
@@ -51,7 +62,8 @@ static void put_statement(FILE *out, const json_t *s, int color)
 		colour(jtext(s, "level"), color), jtext(s, "level"), color ? "\033[0m" : "",
 		jtext(s, "kind"));
 	const char *lock = json_string_value(json_object_get(s, "lock"));
-	const char *tables = json_string_value(json_object_get(s, "tables"));
+	char buf[1024];
+	const char *tables = names(json_object_get(s, "tables"), buf, sizeof(buf));
 	if (lock)
 		fprintf(out, ", %s lock%s%s", lock, tables ? " on " : "", tables ? tables : "");
 	if (yes(s, "rewrites"))
@@ -121,7 +133,8 @@ static void put_table(FILE *out, const json_t *t)
 {
 	char size[32];
 	const json_t *rows = json_object_get(t, "rows");
-	const char *idx = json_string_value(json_object_get(t, "indexes"));
+	char buf[1024];
+	const char *idx = names(json_object_get(t, "indexes"), buf, sizeof(buf));
 	human_bytes(size, sizeof(size), json_is_integer(json_object_get(t, "bytes"))
 		    ? jint(t, "bytes") : -1);
 	if (!yes(t, "exists"))
@@ -333,8 +346,9 @@ void render_lint(FILE *out, const json_t *doc, int color)
 		red + yellow == 1 ? "" : "s");
 	if (jint(c, "allowed"))
 		fprintf(out, " (%lld allowed)", jint(c, "allowed"));
-	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", jint(c, "score"),
-		jint(c, "top_score"), jtext(c, "risk"), jtext(c, "recommendation"));
+	const json_t *r = json_object_get(doc, "risk");
+	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", jint(r, "score"),
+		jint(r, "top_score"), jtext(r, "band"), jtext(r, "recommendation"));
 }
 
 int render_report(const char *report, void (*render)(FILE *, const json_t *))

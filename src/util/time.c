@@ -15,7 +15,7 @@ void utc_now(char out[32])
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%d %H:%M:%S+00", &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);  /* RFC 3339 */
 }
 
 int64_t now_ms(void)

@@ -90,7 +90,7 @@ int seal_file(const unsigned char key[32], const char *in, const char *out, cons
  * key is not the one or the file was changed (out is then removed). */
 int seal_open(const unsigned char key[32], const char *in, const char *out, const char *name,
 	      char plain_sha256[65], dbs_error *err);
-/* Now, UTC, as "YYYY-MM-DD HH:MM:SS+00" (what both drivers store). */
+/* Now, UTC, in RFC 3339: "YYYY-MM-DDTHH:MM:SSZ" (what both drivers store). */
 void utc_now(char out[32]);
 int64_t now_ms(void);
 /* Milliseconds since the epoch (the wall clock, for other processes). */

@@ -167,6 +167,8 @@ int lint_check_transaction(const lint_dialect *d, const migration *m, section *s
 			   dbs_error *err);
 /* One statement as JSON (for lint and plan). */
 json_t *lint_statement_json(const stmt_info *s);
+/* "a, b" (or NULL) as the JSON array ["a", "b"] (or []). */
+json_t *lint_name_list(const char *names);
 /* The analysis of section sec (a migration's up or down) in l, or NULL. */
 const lint_migration *lint_find(const dbs_lint *l, const section *sec);
 

@@ -47,6 +47,18 @@ static json_t *finding_json(const finding *f)
 	return o;
 }
 
+json_t *lint_name_list(const char *names)
+{
+	json_t *a = json_array();
+	for (const char *p = names; p && *p;) {
+		size_t n = strcspn(p, ",");
+		json_array_append_new(a, json_stringn(p, n));
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return a;
+}
+
 json_t *lint_statement_json(const stmt_info *s)
 {
 	json_t *fs = json_array();
@@ -55,7 +67,7 @@ json_t *lint_statement_json(const stmt_info *s)
 	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:o, s:o, s:b, s:b, s:b, s:s, s:i, s:o}",
 		"file", s->file, "line", s->line, "col", s->col, "kind", s->kind,
 		"sql", s->text, "lock", s->lock ? json_string(s->lock) : json_null(),
-		"tables", s->tables ? json_string(s->tables) : json_null(),
+		"tables", lint_name_list(s->tables),
 		"rewrites", s->rewrites, "scans", s->scans,
 		"in_transaction", !s->no_tx_only, "level", dbs_level_name(s->level),
 		"score", s->score, "findings", fs);
@@ -80,13 +92,14 @@ static json_t *lint_json(const dbs_lint *l)
 		json_array_append_new(warn, json_string(l->warnings[i]));
 	counts c = count(l);
 	const char *band = risk_band(l->worst, l->top_score);
-	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s, s:s}}",
+	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
+			 "s:{s:s, s:i, s:i, s:s, s:s}}",
 		"command", "lint", "dialect", l->dialect->name, "migrations", migs,
-		"warnings", warn, "summary", "migrations", (json_int_t)l->n,
-		"statements", (json_int_t)c.statements, "red", (json_int_t)c.red,
-		"yellow", (json_int_t)c.yellow, "allowed", (json_int_t)c.suppressed,
-		"score", l->score, "top_score", l->top_score, "risk", band,
-		"worst", dbs_level_name(l->worst),
+		"warnings", warn, "summary", "total", (json_int_t)c.statements,
+		"migrations", (json_int_t)l->n, "statements", (json_int_t)c.statements,
+		"red", (json_int_t)c.red, "yellow", (json_int_t)c.yellow,
+		"allowed", (json_int_t)c.suppressed, "risk", "worst", dbs_level_name(l->worst),
+		"score", l->score, "top_score", l->top_score, "band", band,
 		"recommendation", risk_advice(band));
 }
 

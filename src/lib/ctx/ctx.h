@@ -147,6 +147,8 @@ json_t *report_risk(const dbs_lint *l);
 json_t *report_lines(const char *text);
 /* Indented JSON text of doc, which it consumes; caller frees. */
 char *report_dump(json_t *doc);
+/* Every "..._at" time in doc as RFC 3339 (report_dump does it). */
+void report_times(json_t *doc);
 
 /*
  * A mutating command's record: run_begin takes the migrator lock, creates

@@ -111,6 +111,7 @@ static json_t *live_doc(live *l)
 static char *live_text(live *l)
 {
 	json_t *doc = live_doc(l);
+	report_times(doc);
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	return text;

@@ -106,6 +106,7 @@ static char *notice_body(dbs_ctx *ctx, const notice *n)
 		json_object_set_new(facts, "report", json_string(n->report_path));
 	json_t *doc = json_pack("{s:s, s:o}", "text", text, "dbshift", facts);
 	free(text);
+	report_times(doc);
 	char *body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	return body;

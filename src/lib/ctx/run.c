@@ -188,8 +188,7 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "database_activity", activity);
 	if (r->report_path)
 		json_object_set_new(doc, "report_file", json_string(r->report_path));
-	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(doc);
+	char *text = report_dump(doc);
 	write_report(ctx, r, text);
 	if (r->have_state) {
 		dbs_error e2 = { 0 };

@@ -144,7 +144,7 @@ static json_t *tables_json(const facts *f)
 		json_t *o = json_pack("{s:s, s:b}", "table", t->name, "exists", t->exists);
 		json_object_set_new(o, "bytes", t->bytes >= 0 ? json_integer(t->bytes) : json_null());
 		json_object_set_new(o, "rows", t->rows >= 0 ? json_integer(t->rows) : json_null());
-		json_object_set_new(o, "indexes", t->indexes ? json_string(t->indexes) : json_null());
+		json_object_set_new(o, "indexes", lint_name_list(t->indexes));
 		json_object_set_new(o, "locked", json_boolean(t->locked));
 		json_array_append_new(tables, o);
 	}
@@ -177,9 +177,9 @@ static json_t *estimates_json(const dbs_lint *l, const facts *f, double *total)
 			if (!what)
 				continue;
 			*total += secs;
-			json_array_append_new(estimates, json_pack("{s:s, s:i, s:i, s:s, s:s?, s:f}",
+			json_array_append_new(estimates, json_pack("{s:s, s:i, s:i, s:s, s:o, s:f}",
 				"file", s->file, "line", s->line, "col", s->col, "what", what,
-				"tables", s->tables, "seconds", secs));
+				"tables", lint_name_list(s->tables), "seconds", secs));
 		}
 	return estimates;
 }

@@ -197,8 +197,12 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 		probe_list(&c, ctx->opts.check_http, "http", http_probe,
 			   "check the health endpoint of that service");
 	*failed = c.fails;
-	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i}", "command", "doctor",
-					"database", ctx->display_url, "checks", c.list,
-					"failed", c.fails, "warnings", c.warns));
+	int total = (int)json_array_size(c.list);
+	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:i, s:{s:i, s:i, s:i, s:i}}",
+					"command", "doctor", "database", ctx->display_url,
+					"checks", c.list, "failed", c.fails, "warnings", c.warns,
+					"summary", "total", total, "passed",
+					total - c.fails - c.warns, "warned", c.warns, "failed",
+					c.fails));
 	return 0;
 }

@@ -114,7 +114,8 @@ int dbs_runs_json(dbs_ctx *ctx, int limit, char **doc)
 		*doc = dbs_error_json("status --runs", &ctx->err);
 		return rc;
 	}
-	*doc = report_dump(json_pack("{s:s, s:o}", "database", ctx->display_url, "runs", list));
+	*doc = report_dump(json_pack("{s:s, s:s, s:o}", "command", "status --runs", "database",
+				     ctx->display_url, "runs", list));
 	return 0;
 }
 

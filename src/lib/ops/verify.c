@@ -216,7 +216,10 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 	for (size_t i = 0; i < json_array_size(checks); i++)
 		*failed += json_array_size(json_object_get(json_array_get(checks, i), "objects")) > 0;
 	free(diff);
-	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i}", "command", "verify", "database",
-					dbs_database_display(ctx), "checks", checks, "failed", *failed));
+	int total = (int)json_array_size(checks);
+	*report = report_dump(json_pack("{s:s, s:s, s:o, s:i, s:{s:i, s:i, s:i}}", "command",
+					"verify", "database", dbs_database_display(ctx), "checks",
+					checks, "failed", *failed, "summary", "total", total,
+					"passed", total - *failed, "failed", *failed));
 	return 0;
 }
