@@ -8,7 +8,7 @@ PACKAGES=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libpq-dev libsqlite3-dev libpg-query-dev libprotobuf-c-dev libjansson-dev libinih-dev
 	libssl-dev
-	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev
+	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev zlib1g-dev
 	libcmocka-dev
 	postgresql postgresql-client sqlite3 jq bc time python3 curl
 	clang libclang-rt-14-dev

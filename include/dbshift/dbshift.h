@@ -265,13 +265,52 @@ int dbs_notify_test(dbs_ctx *ctx);
  * PostgreSQL, once by the driver's split; applied ones not at all. */
 int dbs_script_parses(const dbs_ctx *ctx, size_t *scripts);
 /* What reading the migrations directory ignored, a line per file (e.g. a
- * seed script beside Diesel directories), or NULL (borrowed). */
+ * seed script beside Diesel directories), and another tool's history
+ * where dbshift's is empty (see dbs_adopt), or NULL (borrowed). */
 const char *dbs_load_warnings(const dbs_ctx *ctx);
+
+/*
+ * What a run is doing, as it happens: dbs_set_events(ctx, cb, data) has cb
+ * called with each event (cb NULL: none).  The CLI shows the retries, and
+ * with -v everything.
+ */
+typedef enum {
+	DBS_EV_LOCK_WAIT,   /* another migrator holds the lock: waiting (detail: who) */
+	DBS_EV_LOCK_TAKEN,  /* the migrator lock is ours after waiting us */
+	DBS_EV_RETRY,       /* what gave up waiting for a lock (lock_timeout) in
+			       attempt of attempts: the next in us (detail: why) */
+	DBS_EV_STATEMENT,   /* a statement of what ran in us, at file:line */
+} dbs_event_kind;
+
+typedef struct dbs_event {
+	dbs_event_kind kind;
+	const char *what;   /* the step: "APP/VERSION_NAME up"; NULL for the lock */
+	const char *file;
+	int line;
+	int attempt, attempts;
+	int64_t us;         /* microseconds */
+	const char *detail;
+} dbs_event;
+
+typedef void (*dbs_event_cb)(const dbs_event *ev, void *data);
+void dbs_set_events(dbs_ctx *ctx, dbs_event_cb cb, void *data);
 
 /* Record every pending migration up to target ("VERSION" or
  * "APP:VERSION") as applied without running it; cb sees each one. */
 int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data,
 		 char **report);
+
+/*
+ * Take over the history the tool used before kept in the database:
+ * dbmate's or golang-migrate's schema_migrations, goose's
+ * goose_db_version, Flyway's flyway_schema_history (checksums kept as
+ * Flyway's), Diesel's __diesel_schema_migrations.  A dirty golang-migrate
+ * version or a failed Flyway row becomes a failed row.  apply 0: a dry
+ * run, the report says what would be recorded; else the rows are recorded
+ * as one run.  DBS_EINPUT when there is no such table or dbshift's
+ * history is not empty.
+ */
+int dbs_adopt(dbs_ctx *ctx, int apply, char **report);
 
 /*
  * Clear failed rows and accept changed checksums.  A migration whose up

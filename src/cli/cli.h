@@ -72,6 +72,9 @@ int json_finish(cli *g, int code);
 enum { NEED_NOTHING = -1, NEED_DIR = 1, NEED_DB = 2, NEED_BOTH = 3 };
 /* Open what need says (report the failure and return its exit code). */
 int open_ctx(cli *g, dbs_ctx **ctx, int need);
+/* What a run does, as it happens (dbs_set_events): lock-timeout retries
+ * unless -q; with -v the migrator lock's wait and each statement's time. */
+void show_event(const dbs_event *e, void *data);
 
 /* A usage error for the current command (exit 2). */
 int usage_error(cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -160,6 +163,9 @@ int cmd_rollback(cli *g, dbs_ctx *ctx);
 int cmd_redo(cli *g, dbs_ctx *ctx);
 int check_baseline(cli *g);
 int cmd_baseline(cli *g, dbs_ctx *ctx);
+extern const cli_option adopt_options[];
+int check_adopt(cli *g);
+int cmd_adopt(cli *g, dbs_ctx *ctx);
 int check_repair(cli *g);
 int cmd_repair(cli *g, dbs_ctx *ctx);
 int check_lint(cli *g);

@@ -49,7 +49,9 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 	int rc;
 	if (runs)
 		return show_runs(g, ctx);
-	if ((rc = dbs_status(ctx, &n)))
+	rc = dbs_status(ctx, &n);
+	print_warnings(g, dbs_load_warnings(ctx));
+	if (rc)
 		return report_failure(g, dbs_last_error(ctx));
 	if (g->json) {
 		char *doc = dbs_status_json(ctx);

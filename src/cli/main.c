@@ -47,6 +47,9 @@ const cli_command cli_commands[] = {
 	  "roll back the last migration and apply it again" },
 	{ "baseline", check_baseline, cmd_baseline, NEED_BOTH, NULL, "baseline VERSION",
 	  "mark every migration up to VERSION as applied, without running it" },
+	{ "adopt", check_adopt, cmd_adopt, NEED_BOTH, adopt_options, "adopt [--yes]",
+	  "take over the history of dbmate, golang-migrate, goose, Flyway or Diesel "
+	  "(shows what it would record; --yes records it)" },
 	{ "lint", check_lint, cmd_lint, NEED_DIR, lint_options,
 	  "lint [FILE...] [--format F] [--fail-on LEVEL]",
 	  "static safety analysis of migration SQL (no database needed)" },
@@ -162,6 +165,8 @@ static int dispatch(cli *g, const cli_command *cmd)
 	dbs_ctx *ctx = NULL;
 	if (!rc && g->need != NEED_NOTHING)
 		rc = open_ctx(g, &ctx, g->need);
+	if (!rc && ctx)
+		dbs_set_events(ctx, show_event, g);
 	if (!rc)
 		rc = cmd->run(g, ctx);
 	dbs_close(ctx);

@@ -96,15 +96,49 @@ int open_ctx(cli *g, dbs_ctx **ctx, int need)
 		dbs_error_clear(&err);
 		return rc;
 	}
-	/* files the migrations directory holds that are no migration */
-	if (g->verbose || !strcmp(g->command, "status"))
+	/* files the migrations directory holds that are no migration (status
+	 * prints them, and what reading the history noticed, itself) */
+	if (g->verbose && strcmp(g->command, "status"))
 		print_warnings(g, dbs_load_warnings(*ctx));
 	return 0;
 }
 
+void show_event(const dbs_event *e, void *data)
+{
+	cli *g = data;
+	FILE *out = g->json ? stderr : stdout;
+	if (g->quiet)
+		return;
+	switch (e->kind) {
+	case DBS_EV_RETRY:  /* always: a run that waits should say why */
+		fprintf(stderr, "dbshift: %s: attempt %d of %d gave up waiting for a lock (%s); "
+			"retrying in %.1f s\n", e->what, e->attempt, e->attempts,
+			e->detail ? e->detail : "lock timeout", (double)e->us / 1e6);
+		break;
+	case DBS_EV_LOCK_WAIT:
+		if (g->verbose)
+			fprintf(stderr, "dbshift: another migrator holds the lock%s%s%s: waiting up "
+				"to %.1f s\n", e->detail ? " (" : "", e->detail ? e->detail : "",
+				e->detail ? ")" : "", (double)e->us / 1e6);
+		break;
+	case DBS_EV_LOCK_TAKEN:
+		if (g->verbose)
+			fprintf(stderr, "dbshift: took the migrator lock after %.1f s\n",
+				(double)e->us / 1e6);
+		break;
+	case DBS_EV_STATEMENT:
+		if (g->verbose) {
+			fprintf(out, "  ran %s:%d (%.1f ms)\n", e->file, e->line, (double)e->us / 1e3);
+			fflush(out);
+		}
+		break;
+	}
+}
+
 void entry_label(const dbs_entry *e, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s%s_%s", e->app, *e->app ? "/" : "", e->version, e->name);
+	snprintf(buf, n, "%s%s%s%s%s", e->app, *e->app ? "/" : "", e->version, *e->name ? "_" : "",
+		 e->name);
 }
 
 void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data)

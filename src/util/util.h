@@ -93,6 +93,7 @@ int seal_open(const unsigned char key[32], const char *in, const char *out, cons
 /* Now, UTC, in RFC 3339: "YYYY-MM-DDTHH:MM:SSZ" (what both drivers store). */
 void utc_now(char out[32]);
 int64_t now_ms(void);
+int64_t now_us(void);  /* the same monotonic clock, in microseconds */
 /* Milliseconds since the epoch (the wall clock, for other processes). */
 int64_t wall_ms(void);
 /* Seconds of an age ("30d", "12h", "2w"); -1 if it is not one. */

@@ -14,7 +14,7 @@ sed "s/@VERSION@/$(sed -n "s/^  version : '\(.*\)',$/\1/p" meson.build)/" includ
 	> "$out/include/dbshift/version.h"
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
 	-fno-sanitize-recover=undefined -I$out/include -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
-LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive) -lpg_query -lpthread"
+LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive zlib) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()

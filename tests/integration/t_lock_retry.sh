@@ -26,6 +26,8 @@ t_lock_retry() {
 	check_rc 0 "$tag: succeeds once the lock is released"
 	check_eq "$(echo "$OUT" | jq -r '.steps[0].attempts > 1')" "true" "$tag: after more than one attempt"
 	check_contains "$(cat logs/dbshift.log)" "2_note: attempt 1 of 7 gave up waiting for a lock (canceling statement due to lock timeout); retrying in" "$tag: every attempt is logged"
+	check_contains "$ERR" "dbshift: 2_note up: attempt 1 of 7 gave up waiting for a lock (canceling statement due to lock timeout); retrying in" \
+		"$tag: and shown as it happens"
 	check_eq "$(sql "$url" "SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'")" "1" "$tag: the column is there"
 	wait $HOLDER
 
@@ -35,7 +37,9 @@ t_lock_retry() {
 	local before; before=$(snapshot "$url" | grep -v '^[0-9]*$')
 	dbs --database "$url" migrate
 	check_rc 1 "$tag: a lock never released fails"
-	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: migrations/3_memo.sql:2:1: canceling statement due to lock timeout
+	check_eq "$(echo "$ERR" | grep -c 'dbshift: 3_memo up: attempt [12] of 3 gave up waiting for a lock')" "2" \
+		"$tag: each retry is shown"
+	check_eq "$(echo "$ERR" | grep -A1 '^dbshift: error:')" "dbshift: error: migrations/3_memo.sql:2:1: canceling statement due to lock timeout
 DETAIL: gave up after 3 attempts: the lock stayed taken by another session" "$tag: after the last attempt, says so"
 	check_eq "$(snapshot "$url" | grep -v '^[0-9]*$')" "$before" "$tag: and changes nothing"
 	pg_kill_sleepers "$url"; wait $HOLDER 2>/dev/null
@@ -47,9 +51,10 @@ DETAIL: gave up after 3 attempts: the lock stayed taken by another session" "$ta
 	printf -- "-- dbshift:table items\n-- dbshift:key id\nUPDATE items SET note = 'n' WHERE id > :lo AND id <= :hi;\n" > note.sql
 	printf '[dbshift]\nlock_timeout = 200ms\nlock_retries = 500ms, 500ms, 1s, 2s, 2s, 2s\n' > dbshift.conf
 	hold_lock "$url" 2 EXCLUSIVE
-	dbs --database "$url" data run note.sql
+	dbs --database "$url" -q data run note.sql
 	check_rc 0 "$tag: a data run waits out the lock, batch by batch"
 	check_contains "$(cat logs/dbshift.log)" "data note.sql: batch after key 0: attempt 1 of 7 gave up waiting for a lock" "$tag: its attempts are logged"
+	check_eq "$ERR" "" "$tag: with -q, not shown"
 	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE note = 'n'")" "3000" "$tag: and changes every row"
 	wait $HOLDER
 	cd "$WORK" || return

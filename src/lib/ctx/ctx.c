@@ -217,6 +217,24 @@ const char *dbs_database_display(const dbs_ctx *ctx)
 	return ctx->display_url ? ctx->display_url : "";
 }
 
+/* dbshift's history is empty: is another tool's there?  Say so (status
+ * shows it; migrate refuses to run its migrations again). */
+static void note_foreign(dbs_ctx *ctx)
+{
+	dbs_error e = { 0 };
+	if (foreign_find(ctx->driver, ctx->conn, &ctx->foreign, &e) || !ctx->foreign.tool) {
+		dbs_error_clear(&e);
+		return;
+	}
+	char *line = xprintf("%s%sthis database has %s's history (%s) and none of dbshift's: "
+			     "'dbshift adopt' shows what it would take over",
+			     ctx->src.warnings ? ctx->src.warnings : "",
+			     ctx->src.warnings ? "\n" : "", ctx->foreign.tool,
+			     ctx->foreign.table);
+	free(ctx->src.warnings);
+	ctx->src.warnings = line;
+}
+
 int ctx_load_state(dbs_ctx *ctx)
 {
 	if (ctx->state_loaded)
@@ -230,12 +248,51 @@ int ctx_load_state(dbs_ctx *ctx)
 		if (!rc && exists)
 			rc = state_read(ctx->driver, ctx->conn, &ctx->rows, &ctx->nrows, &ctx->err);
 	}
+	if (!rc && ctx->conn && !ctx->fw && !ctx->nrows && !ctx->foreign.tool)
+		note_foreign(ctx);
 	if (!rc)
 		rc = planner_order(&ctx->entries, &ctx->nentries, &ctx->src, ctx->rows,
 				   ctx->nrows, &ctx->err);
 	if (!rc)
 		ctx->state_loaded = 1;
 	return rc;
+}
+
+/* ---- events ---- */
+
+void ctx_event(dbs_ctx *ctx, const dbs_event *e)
+{
+	if (ctx->ev)
+		ctx->ev(e, ctx->ev_data);
+}
+
+/* The driver ran a statement: one of the running step's section's? */
+static void stmt_seen(void *data, const char *sql, size_t len, int64_t us)
+{
+	dbs_ctx *ctx = data;
+	const section *sec = ctx->ev_sec;
+	if (!sec || !sec->sql || sql < sec->sql || sql >= sec->sql + strlen(sec->sql))
+		return;  /* BEGIN, a history row... */
+	sql += sql_skip_space(sql, len);  /* where the statement's first word is */
+	int line, col;
+	text_position(sec->sql, (size_t)(sql - sec->sql), &line, &col);
+	dbs_event e = { .kind = DBS_EV_STATEMENT, .what = ctx->ev_what, .file = sec->file,
+			.line = sec->line + line - 1, .us = us };
+	ctx_event(ctx, &e);
+}
+
+void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec)
+{
+	snprintf(ctx->ev_what, sizeof(ctx->ev_what), "%s", what ? what : "");
+	ctx->ev_sec = sec;
+}
+
+void dbs_set_events(dbs_ctx *ctx, dbs_event_cb cb, void *data)
+{
+	ctx->ev = cb;
+	ctx->ev_data = data;
+	if (ctx->conn)
+		db_observe(ctx->driver, ctx->conn, cb ? stmt_seen : NULL, ctx);
 }
 
 int dbs_status(dbs_ctx *ctx, size_t *n)

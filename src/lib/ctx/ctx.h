@@ -50,7 +50,21 @@ struct dbs_ctx {
 	 * the framework's, not dir's files */
 	const framework_ops *fwo;
 	framework *fw;
+	/* the history of another tool, found when dbshift's is empty (adopt) */
+	foreign_history foreign;
+	/* who is told what a run does (dbs_set_events); the step running and
+	 * its section, for the statements' events */
+	dbs_event_cb ev;
+	void *ev_data;
+	const section *ev_sec;
+	char ev_what[512];
 };
+
+/* Tell the events' listener, if any, of e. */
+void ctx_event(dbs_ctx *ctx, const dbs_event *e);
+/* The step that runs now (what, its section), for its statements' events;
+ * sec NULL: none. */
+void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec);
 
 /* An analysis of a plan's scripts, by the sections it read (ops/lint.c). */
 typedef struct lint_memo {

@@ -63,7 +63,19 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 		ctx_drop_state(ctx);
 		return ctx_load_state(ctx);
 	}
-	int rc = db_lock(ctx->driver, ctx->conn, ctx->opts.lock_wait_ms, &ctx->err);
+	int wait = ctx->opts.lock_wait_ms;
+	int rc = db_lock(ctx->driver, ctx->conn, ctx->ev && wait > 0 ? 0 : wait, &ctx->err);
+	if (rc == DBS_ELOCKED && ctx->ev && wait > 0) {  /* say so, then wait */
+		dbs_event e = { .kind = DBS_EV_LOCK_WAIT, .detail = ctx->err.detail,
+				.us = (int64_t)wait * 1000 };
+		ctx_event(ctx, &e);
+		dbs_error_clear(&ctx->err);
+		int64_t t0 = now_us();
+		rc = db_lock(ctx->driver, ctx->conn, wait, &ctx->err);
+		dbs_event took = { .kind = DBS_EV_LOCK_TAKEN, .us = now_us() - t0 };
+		if (!rc)
+			ctx_event(ctx, &took);
+	}
 	if (rc)
 		return rc;
 	r->locked = 1;
@@ -225,6 +237,10 @@ int retry_on_lock_timeout(dbs_ctx *ctx, const char *what, int (*attempt)(dbs_ctx
 		wait = wait / 2 + (wait > 0 ? (int)(random() % (wait + 1)) : 0);  /* 50-150% */
 		ctx_log(ctx, "%s: attempt %d of %zu gave up waiting for a lock (%s); retrying in "
 			"%d ms", what, *attempts, ndelays + 1, ctx->err.message, wait);
+		dbs_event e = { .kind = DBS_EV_RETRY, .what = ctx->ev_what, .attempt = *attempts,
+				.attempts = (int)ndelays + 1, .us = (int64_t)wait * 1000,
+				.detail = ctx->err.message };
+		ctx_event(ctx, &e);
 		sleep_ms(wait);
 	}
 	if (rc && *attempts > 1)

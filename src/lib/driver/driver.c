@@ -142,6 +142,12 @@ int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmd
 	return d->core->run_tx(c, tx, cmds, n, failed, err_offset, err);
 }
 
+void db_observe(const db_driver *d, db_conn *c, db_stmt_observer fn, void *data)
+{
+	if (d->core->observe)
+		d->core->observe(c, fn, data);
+}
+
 int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err)
 {
 	return d->core->lock(c, wait_ms, err);

@@ -34,6 +34,12 @@ typedef struct db_cmd {
  * none), and no_wait: its COMMIT need not wait for the disk (PostgreSQL's
  * synchronous_commit off); a later commit on the connection that waits,
  * such as the run's record, makes it durable with everything before it. */
+/* A statement just ran: sql points into the text the caller passed (a
+ * script, or a command of a batch), len bytes; us, its time in
+ * microseconds (on PostgreSQL's pipeline: from the previous result to its
+ * own, as the server flushed them). */
+typedef void (*db_stmt_observer)(void *data, const char *sql, size_t len, int64_t us);
+
 typedef struct db_tx {
 	int lock_ms, stmt_ms;
 	int no_wait;
@@ -110,6 +116,9 @@ typedef struct db_core {
 	/* How long any statement may wait for another process's lock on the
 	 * database before it fails naming the holder (--lock-wait). */
 	void (*set_lock_wait)(db_conn *c, int ms);
+	/* Call fn (NULL: stop) after each statement run_script or run_tx ran
+	 * on c, with where it starts in the caller's text and its time. */
+	void (*observe)(db_conn *c, db_stmt_observer fn, void *data);
 } db_core;
 
 typedef struct db_intro {
@@ -233,6 +242,7 @@ int db_split(const db_driver *d, const char *sql, size_t (**spans)[2], size_t *n
 	     size_t *err_offset, dbs_error *err);
 int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	      size_t *failed, size_t *err_offset, dbs_error *err);
+void db_observe(const db_driver *d, db_conn *c, db_stmt_observer fn, void *data);
 int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err);
 void db_unlock(const db_driver *d, db_conn *c);
 int db_set_timeouts(const db_driver *d, db_conn *c, int lock_ms, int statement_ms, int local,

@@ -39,6 +39,8 @@ struct db_conn {
 	PGconn *pg;
 	PGconn *lock;   /* the lock's own connection, while held */
 	pg_target t;
+	db_stmt_observer obs;  /* told of each statement a script or batch ran */
+	void *obs_data;
 };
 
 static void target_release(pg_target *t)
@@ -356,12 +358,16 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 	for (size_t i = 0; i < n && !rc; i++) {
 		size_t loc = spans[i][0], len = spans[i][1];
 		char *stmt = xstrndup(sql + loc, len);
+		int64_t t0 = c->obs ? now_us() : 0;
 		PGresult *res = PQexec(c->pg, stmt);
 		ExecStatusType st = PQresultStatus(res);
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
 			rc = result_error(c->pg, res, err);
 			failed_at(res, stmt, len, loc, err_offset);
 			err->statement = sql_trimmed(stmt, len);
+		} else if (c->obs) {
+			size_t lead = sql_skip_space(sql + loc, len);
+			c->obs(c->obs_data, sql + loc + lead, len - lead, now_us() - t0);
 		}
 		PQclear(res);
 		free(stmt);
@@ -374,14 +380,18 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
  * the next is sent, so neither side's socket buffer can fill and stall. */
 #define PIPELINE_CHUNK 256
 
-/* Send cmds[0..n) and a sync; 0 or a connection error. */
-static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, dbs_error *err)
+/* Send cmds[0..n) and a sync; 0 or a connection error.  With flush, the
+ * server is asked to send each command's result as soon as it has it
+ * (for the statements' times; else it may hold them until the sync). */
+static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, int flush, dbs_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *sql = xstrndup(cmds[i].sql, cmds[i].len);
 		int ok = PQsendQueryParams(pg, sql, cmds[i].nparams, NULL, cmds[i].params, NULL,
 					   NULL, 0);
 		free(sql);
+		if (ok && flush)
+			ok = PQsendFlushRequest(pg);
 		if (!ok)
 			return result_error(pg, NULL, err);
 	}
@@ -389,12 +399,16 @@ static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, dbs_error *er
 }
 
 /* Read the results of n commands and their sync; the first failure goes
- * to err and *failed (relative to the chunk). */
-static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, dbs_error *err)
+ * to err and *failed (relative to the chunk).  at, when not NULL: when
+ * each command's result came (now_us). */
+static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, int64_t *at,
+			 dbs_error *err)
 {
 	int rc = 0;
 	for (size_t i = 0; i <= n; i++) {
 		PGresult *res = PQgetResult(pg);
+		if (at && i < n)
+			at[i] = now_us();
 		if (!res) {
 			if (!rc)
 				rc = result_error(pg, NULL, err);
@@ -448,11 +462,17 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	PGresult *bad = NULL;
 	size_t at = 0, where = 0;
 	int rc = PQenterPipelineMode(c->pg) ? 0 : result_error(c->pg, NULL, err);
+	int64_t times[PIPELINE_CHUNK];
 	while (!rc && at < total) {
 		size_t k = total - at < PIPELINE_CHUNK ? total - at : PIPELINE_CHUNK;
-		rc = pipeline_send(c->pg, all + at, k, err);
-		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, err)))
+		int64_t t0 = now_us();
+		rc = pipeline_send(c->pg, all + at, k, c->obs != NULL, err);
+		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, c->obs ? times : NULL, err)))
 			where += at;
+		for (size_t i = 0; c->obs && i < k && (!rc || at + i < where); i++)
+			if (at + i >= nhead && at + i < nhead + n)
+				c->obs(c->obs_data, all[at + i].sql, all[at + i].len,
+				       times[i] - (i ? times[i - 1] : t0));
 		at += k;
 	}
 	PQexitPipelineMode(c->pg);
@@ -467,6 +487,12 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	}
 	free(all);
 	return rc;
+}
+
+static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
+{
+	c->obs = fn;
+	c->obs_data = data;
 }
 
 static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
@@ -1036,6 +1062,7 @@ static const db_core pg_core = {
 	.run_script = pg_run_script,
 	.split = pg_split,
 	.run_tx = pg_run_tx,
+	.observe = pg_observe,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.set_timeouts = pg_set_timeouts,

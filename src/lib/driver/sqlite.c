@@ -32,6 +32,8 @@ struct db_conn {
 	 * history row, COMMIT) once a migration. */
 	struct { char *sql; sqlite3_stmt *st; } cache[8];
 	unsigned next;
+	db_stmt_observer obs;  /* told of each statement a script ran */
+	void *obs_data;
 };
 
 static void cache_clear(db_conn *c)
@@ -407,6 +409,7 @@ static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 			continue;
 		}
 		int rc;
+		int64_t t0 = c->obs ? now_us() : 0;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (rc != SQLITE_DONE) {
@@ -416,10 +419,18 @@ static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 			sqlite3_finalize(st);
 			return DBS_EFAIL;
 		}
+		if (c->obs)
+			c->obs(c->obs_data, start, (size_t)(tail - start), now_us() - t0);
 		sqlite3_finalize(st);
 		p = tail;
 	}
 	return 0;
+}
+
+static void sq_observe(db_conn *c, db_stmt_observer fn, void *data)
+{
+	c->obs = fn;
+	c->obs_data = data;
 }
 
 static char *hostname(void)
@@ -847,6 +858,7 @@ static const db_core sq_core = {
 	.check_script = sq_check_script,
 	.check_end = sq_check_end,
 	.run_script = sq_run_script,
+	.observe = sq_observe,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.set_timeouts = sq_set_timeouts,

@@ -386,6 +386,7 @@ static int walk_batch(dbs_ctx *ctx, walker *w, int64_t *ms)
 	batch b = { f, w->last, hi, w->done + w->changed, ctx->lock_ms, ctx->stmt_ms, 0 };
 	int attempts;
 	char *what = xprintf("data %s: batch after key %s", f->path, w->last);
+	ctx_event_step(ctx, what, NULL);
 	rc = retry_on_lock_timeout(ctx, what, run_batch, &b, &attempts);
 	free(what);
 	if (rc) {

@@ -16,19 +16,22 @@
 
 #include "plan/plan.h"
 
+static void row_clear(history_row *r)
+{
+	free(r->app);
+	free(r->version);
+	free(r->name);
+	free(r->checksum);
+	free(r->status);
+	free(r->applied_at);
+	free(r->applied_by);
+	free(r->message);
+}
+
 void history_rows_free(history_row *rows, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		history_row *r = &rows[i];
-		free(r->app);
-		free(r->version);
-		free(r->name);
-		free(r->checksum);
-		free(r->status);
-		free(r->applied_at);
-		free(r->applied_by);
-		free(r->message);
-	}
+	for (size_t i = 0; i < n; i++)
+		row_clear(&rows[i]);
 	free(rows);
 }
 
@@ -293,4 +296,176 @@ int state_last_run(const db_driver *d, db_conn *c, const char *command, const ch
 		*report = xstrdup(DB_VAL(r, 0, 0));
 	db_rows_free(r);
 	return rc;
+}
+
+int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error *err)
+{
+	char dur[32];
+	snprintf(dur, sizeof(dur), "%lld", (long long)(h->duration_ms >= 0 ? h->duration_ms : -1));
+	char *sql = record_sql(dur, 1);
+	const char *p[] = { h->app, h->version, h->name, h->checksum, h->status, h->applied_at,
+			    h->applied_by, DBSHIFT_VERSION, h->message };
+	int rc = db_query(d, c, sql, 9, p, NULL, err);
+	free(sql);
+	return rc;
+}
+
+/* ---- the history of the tool used before (adopt) ---- */
+
+static const struct foreign_table {
+	const char *table, *tool;
+} foreign_tables[] = {
+	{ "flyway_schema_history", "flyway" },
+	{ "goose_db_version", "goose" },
+	{ "__diesel_schema_migrations", "diesel" },
+	{ "schema_migrations", NULL },  /* dbmate's, or golang-migrate's (dirty) */
+};
+
+int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err)
+{
+	f->tool = f->table = NULL;
+	for (size_t i = 0; i < sizeof(foreign_tables) / sizeof(foreign_tables[0]); i++) {
+		int exists = 0;
+		int rc = db_table_exists(d, c, foreign_tables[i].table, &exists, err);
+		if (rc)
+			return rc;
+		if (!exists)
+			continue;
+		f->table = foreign_tables[i].table;
+		f->tool = foreign_tables[i].tool;
+		if (!f->tool) {  /* golang-migrate's has a dirty column, dbmate's not */
+			db_rows *r = NULL;
+			dbs_error e = { 0 };
+			int dirty = !db_query(d, c, "SELECT dirty FROM schema_migrations WHERE 1 = 0",
+					      0, NULL, &r, &e);
+			db_rows_free(r);
+			dbs_error_clear(&e);
+			f->tool = dirty ? "golang-migrate" : "dbmate";
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static int truthy(const char *v)
+{
+	return v && (!strcmp(v, "t") || !strcmp(v, "true") || !strcmp(v, "1"));
+}
+
+static history_row *add_row(history_row **rows, size_t *n, const char *version)
+{
+	for (size_t i = 0; i < *n; i++)  /* a later row of the same version wins */
+		if (!dbs_version_cmp((*rows)[i].version, version))
+			return &(*rows)[i];
+	*rows = xrealloc(*rows, (*n + 1) * sizeof(**rows));
+	history_row *h = &(*rows)[(*n)++];
+	memset(h, 0, sizeof(*h));
+	h->version = xstrdup(version);
+	h->duration_ms = -1;
+	return h;
+}
+
+static void set_field(char **field, const char *v)
+{
+	free(*field);
+	*field = v && *v ? xstrdup(v) : NULL;
+}
+
+static void drop_row(history_row *rows, size_t *n, size_t i)
+{
+	row_clear(&rows[i]);
+	memmove(&rows[i], &rows[i + 1], (*n - i - 1) * sizeof(*rows));
+	(*n)--;
+}
+
+/* Every version of vers up to last (and last itself): applied. */
+static void applied_up_to(history_row **rows, size_t *n, const char *const *vers,
+			  size_t nvers, const char *last, const char *status)
+{
+	for (size_t i = 0; i < nvers; i++)
+		if (dbs_version_cmp(vers[i], last) < 0)
+			set_field(&add_row(rows, n, vers[i])->status, "applied");
+	set_field(&add_row(rows, n, last)->status, status);
+}
+
+int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
+		 const char *const *vers, size_t nvers, history_row **out, size_t *nout,
+		 dbs_error *err)
+{
+	static const struct { const char *tool, *sql; } reads[] = {
+		{ "dbmate", "SELECT CAST(version AS text) FROM schema_migrations" },
+		{ "golang-migrate", "SELECT CAST(version AS text), CAST(dirty AS text) "
+				    "FROM schema_migrations" },
+		{ "goose", "SELECT CAST(version_id AS text), CAST(is_applied AS text), "
+			   "CAST(tstamp AS text) FROM goose_db_version WHERE version_id > 0 "
+			   "ORDER BY id" },
+		{ "flyway", "SELECT version, CAST(success AS text), CAST(checksum AS text), "
+			    "CAST(installed_on AS text), CAST(execution_time AS text), "
+			    "installed_by, type FROM flyway_schema_history WHERE version IS NOT NULL "
+			    "ORDER BY installed_rank" },
+		{ "diesel", "SELECT version, CAST(run_on AS text) FROM __diesel_schema_migrations" },
+	};
+	const char *sql = NULL;
+	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		if (!strcmp(reads[i].tool, f->tool))
+			sql = reads[i].sql;
+	db_rows *r = NULL;
+	int rc = db_query(d, c, sql, 0, NULL, &r, err);
+	history_row *rows = NULL;
+	size_t n = 0;
+	for (size_t i = 0; !rc && i < r->nrows; i++) {
+		const char *v = DB_VAL(r, i, 0);
+		if (!v || !*v)
+			continue;
+		if (!strcmp(f->tool, "golang-migrate")) {
+			applied_up_to(&rows, &n, vers, nvers, v,
+				      truthy(DB_VAL(r, i, 1)) ? "failed" : "applied");
+		} else if (!strcmp(f->tool, "goose")) {
+			if (truthy(DB_VAL(r, i, 1))) {
+				history_row *h = add_row(&rows, &n, v);
+				set_field(&h->status, "applied");
+				set_field(&h->applied_at, DB_VAL(r, i, 2));
+			} else {  /* goose recorded its down */
+				for (size_t k = 0; k < n; k++)
+					if (!dbs_version_cmp(rows[k].version, v)) {
+						drop_row(rows, &n, k);
+						break;
+					}
+			}
+		} else if (!strcmp(f->tool, "flyway")) {
+			const char *type = DB_VAL(r, i, 6) ? DB_VAL(r, i, 6) : "";
+			if (!strncmp(type, "UNDO", 4) || !strcmp(type, "DELETE")) {
+				for (size_t k = 0; k < n; k++)
+					if (!dbs_version_cmp(rows[k].version, v)) {
+						drop_row(rows, &n, k);
+						break;
+					}
+				continue;
+			}
+			if (strstr(type, "BASELINE")) {
+				applied_up_to(&rows, &n, vers, nvers, v, "applied");
+				continue;
+			}
+			history_row *h = add_row(&rows, &n, v);
+			set_field(&h->status, truthy(DB_VAL(r, i, 1)) ? "applied" : "failed");
+			free(h->checksum);
+			h->checksum = DB_VAL(r, i, 2) ? xprintf("flyway:%s", DB_VAL(r, i, 2)) : NULL;
+			set_field(&h->applied_at, DB_VAL(r, i, 3));
+			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
+			set_field(&h->applied_by, DB_VAL(r, i, 5));
+		} else {  /* dbmate, diesel */
+			history_row *h = add_row(&rows, &n, v);
+			set_field(&h->status, "applied");
+			if (!strcmp(f->tool, "diesel"))
+				set_field(&h->applied_at, DB_VAL(r, i, 1));
+		}
+	}
+	db_rows_free(r);
+	if (rc) {
+		history_rows_free(rows, n);
+		return rc;
+	}
+	*out = rows;
+	*nout = n;
+	return 0;
 }

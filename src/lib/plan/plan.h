@@ -57,6 +57,29 @@ int state_read(const db_driver *d, db_conn *c, history_row **rows, size_t *n,
 int state_record(const db_driver *d, db_conn *c, const migration *m,
 		 const char *status, int64_t duration_ms, const char *message,
 		 dbs_error *err);
+/* Insert h as it is (adopt: another tool's row, with its time and user). */
+int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error *err);
+
+/*
+ * The history another tool kept in the database (adopt): dbmate's or
+ * golang-migrate's schema_migrations, goose's goose_db_version, Flyway's
+ * flyway_schema_history, Diesel's __diesel_schema_migrations.
+ * foreign_find: the first of those there (*tool NULL: none).
+ * foreign_read: its rows, one per version, in its order: status
+ * "applied" or "failed" (golang-migrate's dirty version, Flyway's failed
+ * row), applied_at, duration_ms (-1: not kept), applied_by and checksum
+ * (Flyway's, as "flyway:N"; else NULL) where the tool keeps them.
+ * golang-migrate keeps only its last version: every file up to it counts
+ * as applied (vers: the migrations' versions, to say which).  Flyway's
+ * baseline row likewise stands for every version up to its own.
+ */
+typedef struct foreign_history {
+	const char *tool, *table;
+} foreign_history;
+int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err);
+int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
+		 const char *const *vers, size_t nvers, history_row **rows, size_t *n,
+		 dbs_error *err);
 /* The same writes as commands for a batch (driver run_tx): the row's
  * duration is measured by the database from the transaction's start
  * (driver tx_elapsed_ms).  Free hc->sql after use. */

@@ -148,7 +148,7 @@ static void fill_public(plan_entry *e)
 		p->state = DBS_MISSING;
 	else if (!strcmp(r->status, "failed") || !strcmp(r->status, "failed_down"))
 		p->state = DBS_FAILED;
-	else if (strcmp(r->checksum, m->checksum))
+	else if (!migration_checksum_matches(m, r->checksum))
 		p->state = DBS_DRIFTED;
 	else
 		p->state = DBS_APPLIED;

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "source/source.h"
 
 static void section_release(section *s)
@@ -859,6 +861,40 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 	if (!rc)
 		sha256_hex(m->up.sql, strlen(m->up.sql), m->checksum);
 	return rc;
+}
+
+/*
+ * Flyway's checksum of a script: CRC-32 (zlib's) over its lines as Java's
+ * BufferedReader.readLine gives them, without their ends (\n, \r\n or
+ * \r), a byte order mark dropped from the first; as a signed 32-bit int.
+ */
+static long flyway_checksum(const char *text)
+{
+	uLong crc = crc32(0L, Z_NULL, 0);
+	const char *p = text;
+	if (!strncmp(p, "\xEF\xBB\xBF", 3))
+		p += 3;
+	while (*p) {
+		size_t n = strcspn(p, "\r\n");
+		crc = crc32(crc, (const Bytef *)p, (uInt)n);
+		p += n;
+		if (*p == '\r' && p[1] == '\n')
+			p += 2;
+		else if (*p)
+			p++;
+	}
+	return (long)(int32_t)(uint32_t)crc;
+}
+
+int migration_checksum_matches(const migration *m, const char *recorded)
+{
+	if (starts_with(recorded, "flyway:")) {
+		char *end;
+		long want = strtol(recorded + 7, &end, 10);
+		return !*end && end != recorded + 7 && m->up.sql &&
+		       flyway_checksum(m->up.sql) == want;
+	}
+	return !strcmp(recorded, m->checksum);
 }
 
 /* popx's name for the files of a database ("postgres", "sqlite3"). */

@@ -67,6 +67,10 @@ typedef struct source {
 int source_load(source *src, const char *dir, const char *dialect, dbs_error *err);
 /* Compare the versions of two migrations in their chain's order. */
 int migration_version_cmp(const migration *a, const migration *b);
+/* Does a history row's checksum say m is unchanged?  dbshift's own is the
+ * SHA-256 of up.sql; one kept from Flyway ("flyway:N", by adopt) is
+ * Flyway's CRC-32 of the file's lines, compared as Flyway computes it. */
+int migration_checksum_matches(const migration *m, const char *recorded);
 /* Compare a migration's version with a version typed by someone. */
 int migration_version_cmp_to(const migration *m, const char *version);
 /* Does this section hold no statement (absent, blank or only comments)
