@@ -10,7 +10,7 @@ PACKAGES=(
 	libssl-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev zlib1g-dev
 	libcmocka-dev
-	postgresql postgresql-client sqlite3 jq bc time python3 curl
+	postgresql postgresql-client sqlite3 jq bc time python3 curl man-db
 	clang libclang-rt-14-dev
 	chromium prometheus
 	python3-django python3-psycopg2 python3-jsonschema

@@ -6,6 +6,7 @@
  * and fish completions.  meson makes the man pages and completions with
  * the built program (dbshift help --man, --completion SHELL).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,12 @@ static void man_item(FILE *f, const char *term, const char *text)
 	fputc('\n', f);
 }
 
+/* Does c have a page of its own (aliases, "same as ...", do not)? */
+static int has_page(const cli_command *c)
+{
+	return strncmp(c->description, "same as ", 8) != 0;
+}
+
 /* dbshift(1): the commands with each option, the global options. */
 static void man_dbshift(FILE *f)
 {
@@ -256,7 +263,48 @@ static void man_dbshift(FILE *f)
 		 "credentials of backup_upload's object store");
 	fputs(".SH FILES\n", f);
 	man_item(f, "dbshift.conf", "the settings, see dbshift.conf(5)");
-	fputs(".SH SEE ALSO\n.BR dbshift.conf (5)\n", f);
+	fputs(".SH SEE ALSO\n.BR dbshift.conf (5)", f);
+	for (const cli_command *c = cli_commands; c->name; c++)
+		if (has_page(c))
+			fprintf(f, ",\n.BR dbshift\\-%s (1)", c->name);
+	fputc('\n', f);
+}
+
+/* dbshift-COMMAND(1): one command, its options, the exit codes. */
+static void man_command(FILE *f, const cli_command *c)
+{
+	char upper[64];
+	size_t i = 0;
+	for (; c->name[i] && i + 1 < sizeof(upper); i++)
+		upper[i] = (char)toupper((unsigned char)c->name[i]);
+	upper[i] = '\0';
+	fprintf(f, ".TH DBSHIFT\\-%s 1 \"\" \"dbshift %s\" \"User Commands\"\n", upper,
+		DBSHIFT_VERSION);
+	fprintf(f, ".SH NAME\ndbshift\\-%s \\- ", c->name);
+	roff(f, c->description);
+	fputs("\n.SH SYNOPSIS\n.B dbshift\n[\\fIOPTIONS\\fR] ", f);
+	roff(f, c->usage);
+	fputs("\n.SH DESCRIPTION\n", f);
+	fputc(toupper((unsigned char)c->description[0]), f);
+	roff(f, c->description + 1);
+	fputs(".\n", f);
+	for (const cli_command *a = cli_commands; a->name; a++)
+		if (a != c && !strncmp(a->description, "same as ", 8) &&
+		    !strcmp(a->description + 8, c->name))
+			fprintf(f, ".B dbshift %s\nis the same command.\n", a->name);
+	if (c->options && c->options->name) {
+		fputs(".SH OPTIONS\n", f);
+		for (const cli_option *o = c->options; o->name; o++) {
+			char term[64];
+			option_term(o, term, sizeof(term));
+			man_item(f, term, o->help ? o->help : "");
+		}
+	}
+	fputs(".SH GLOBAL OPTIONS\n", f);
+	for (size_t k = 0; k < NGLOBALS; k++)
+		man_item(f, globals[k].name, globals[k].help);
+	fputs(".SH EXIT STATUS\n0 success, 1 the operation failed, 2 usage or input error, "
+	      "3 refused by policy.\n.SH SEE ALSO\n.BR dbshift (1),\n.BR dbshift.conf (5)\n", f);
 }
 
 /* dbshift.conf(5): every key of the settings table. */
@@ -407,10 +455,15 @@ static void complete_fish(FILE *f)
 
 int help_generate(FILE *f, const char *man, const char *completion)
 {
+	const cli_command *c = man ? find_command(man) : NULL;
 	if (man && !strcmp(man, "dbshift.conf"))
 		man_conf(f);
-	else if (man)
+	else if (man && !strcmp(man, "dbshift"))
 		man_dbshift(f);
+	else if (c && has_page(c))
+		man_command(f, c);
+	else if (man)
+		return -1;
 	else if (!strcmp(completion, "bash"))
 		complete_bash(f);
 	else if (!strcmp(completion, "zsh"))

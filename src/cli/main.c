@@ -15,8 +15,8 @@
 static int help_man;
 static const char *help_completion;
 static const cli_option help_options[] = {
-	{ "--man", &help_man, NULL, "the man page dbshift(1) (help --man dbshift.conf: "
-	  "dbshift.conf(5))" },
+	{ "--man", &help_man, NULL, "the man page dbshift(1) (help --man COMMAND: "
+	  "dbshift-COMMAND(1); help --man dbshift.conf: dbshift.conf(5))" },
 	{ "--completion", NULL, &help_completion, "the completion script of a shell: bash, zsh "
 	  "or fish" },
 	{ NULL, NULL, NULL, NULL }
@@ -256,8 +256,10 @@ int main(int argc, char **argv)
 	if (cmd && !strcmp(cmd->name, "help") && (help_man || help_completion)) {
 		if (help_generate(stdout, help_man ? (g.nargs ? g.args[0] : "dbshift") : NULL,
 				  help_completion))
-			rc = usage_error(&g, "bad --completion '%s': use bash, zsh or fish",
-					 help_completion);
+			rc = help_man ? usage_error(&g, "no man page '%s': give a command, "
+						    "dbshift or dbshift.conf", g.args[0])
+				      : usage_error(&g, "bad --completion '%s': use bash, zsh "
+						    "or fish", help_completion);
 		goto out;
 	}
 	if (cmd && !strcmp(cmd->name, "help") && g.nargs) {

@@ -27,6 +27,20 @@ t_install() {
 	check_contains "$(cat "$man")" 'B \-\-lock\-timeout VALUE' "$tag: with each command's options"
 	check_contains "$(cat "$(find "$dest" -name dbshift.conf.5)")" '.B manage_timeout = 1h' \
 		"$tag: dbshift.conf(5) has every key with its default"
+	# a page for each command 'dbshift help' lists, but the aliases
+	local cmds missing=""
+	cmds=$("$DBSHIFT" help | sed -n 's/^  \([a-z][a-z]*\).*/\1/p' | grep -vx -e up -e down)
+	for f in $cmds; do
+		[ -n "$(find "$dest" -path "*/man1/dbshift-$f.1")" ] || missing="$missing $f"
+	done
+	check_eq "$missing" "" "$tag: dbshift-COMMAND(1) for every command"
+	check_eq "$(echo "$cmds" | wc -l)" "26" "$tag: (26 commands)"
+	man=$(find "$dest" -name dbshift-rollback.1)
+	check_contains "$(cat "$man")" '.TH DBSHIFT\-ROLLBACK 1' "$tag: dbshift-rollback(1) is a man page"
+	check_contains "$(cat "$man")" '.B \-\-allow\-irreversible' "$tag: with the command's options"
+	check_contains "$(cat "$man")" 'dbshift down
+is the same command.' "$tag: and its alias"
+	check_contains "$(MANWIDTH=80 man -l "$man" 2>/dev/null)" "rollback [TARGET | [APP] --steps N] [--dry-run]" "$tag: man reads it"
 	local so; so=$(find "$dest" -name 'libdbshift.so.*.*.*')
 	check_eq "$(nm -D --defined-only "$so" | awk '{ print $3 }' | grep -vc '^dbs_')" "0" \
 		"$tag: the shared library exports the public API (dbs_*) only"
