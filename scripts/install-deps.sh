@@ -13,7 +13,7 @@ PACKAGES=(
 	postgresql postgresql-client sqlite3 jq bc time python3 curl man-db
 	clang libclang-rt-14-dev
 	chromium prometheus
-	python3-django python3-psycopg2 python3-jsonschema
+	python3-django python3-psycopg2 python3-jsonschema python3-yaml
 )
 
 missing=()

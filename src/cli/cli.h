@@ -33,6 +33,7 @@ typedef struct cli_option {
 	int *flag;
 	const char **value;
 	const char *help;
+	const char *arg;   /* what a value is: "DURATION", "N", "FILE" (NULL: VALUE) */
 } cli_option;
 
 /*

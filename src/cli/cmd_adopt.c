@@ -8,8 +8,9 @@
 static int yes;
 
 const cli_option adopt_options[] = {
-	{ "--yes", &yes, NULL, "record the rows (without it: only show what would be recorded)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--yes", &yes, NULL, "record the rows (without it: only show what would be recorded)",
+	  NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int check_adopt(cli *g)

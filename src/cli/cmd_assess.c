@@ -6,8 +6,9 @@
 static const char *long_query;
 
 const cli_option assess_options[] = {
-	{ "--long-query", NULL, &long_query, "a query running this long blocks (60s; a bare number is seconds)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--long-query", NULL, &long_query, "a query running this long blocks (60s; a bare number is seconds)",
+	  "DURATION" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static int secs;

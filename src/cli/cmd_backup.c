@@ -12,16 +12,19 @@ static const char *format, *jobs, *target, *keep, *max_age, *files_to;
 static int restore_check, yes, dry_run;
 
 const cli_option backup_options[] = {
-	{ "--format", NULL, &format, "custom (default), plain or directory" },
-	{ "-j", NULL, &jobs, "parallel jobs for the directory format" },
-	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database" },
-	{ "--target", NULL, &target, "restore: into this database instead" },
-	{ "--yes", &yes, NULL, "restore: do not ask" },
-	{ "--files-to", NULL, &files_to, "restore: the files kept with it under this directory" },
-	{ "--keep", NULL, &keep, "backups prune: keep the newest N" },
-	{ "--max-age", NULL, &max_age, "backups prune: remove those older than this (30d, 2w; a bare number is days)" },
-	{ "--dry-run", &dry_run, NULL, "backups prune: say what would go" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--format", NULL, &format, "custom (default), plain or directory", "FORMAT" },
+	{ "-j", NULL, &jobs, "parallel jobs for the directory format", NULL },
+	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database",
+	  NULL },
+	{ "--target", NULL, &target, "restore: into this database instead", "URL" },
+	{ "--yes", &yes, NULL, "restore: do not ask", NULL },
+	{ "--files-to", NULL, &files_to, "restore: the files kept with it under this directory",
+	  "DIR" },
+	{ "--keep", NULL, &keep, "backups prune: keep the newest N", "N" },
+	{ "--max-age", NULL, &max_age, "backups prune: remove those older than this (30d, 2w; a bare number is days)",
+	  "AGE" },
+	{ "--dry-run", &dry_run, NULL, "backups prune: say what would go", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 /* Dump size so far next to the database's size (the dump is compressed),

@@ -13,14 +13,17 @@ static int dry_run;
 static const char *batch_size, *target_ms, *delay, *max_rows, *max_lag, *lag_query;
 
 const cli_option data_options[] = {
-	{ "--dry-run", &dry_run, NULL, "count the rows that would change; change none" },
-	{ "--batch-size", NULL, &batch_size, "rows in the first batch (1000)" },
-	{ "--target-batch-ms", NULL, &target_ms, "adapt the batch size toward this (500)" },
-	{ "--delay", NULL, &delay, "pause between batches (0; 200ms, 1s; a bare number is ms)" },
-	{ "--max-rows", NULL, &max_rows, "stop after changing this many rows" },
-	{ "--max-lag", NULL, &max_lag, "wait while replica lag is above this (2s; a bare number is ms)" },
-	{ "--lag-query", NULL, &lag_query, "SQL that gives the replica lag in ms" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--dry-run", &dry_run, NULL, "count the rows that would change; change none", NULL },
+	{ "--batch-size", NULL, &batch_size, "rows in the first batch (1000)", "N" },
+	{ "--target-batch-ms", NULL, &target_ms, "adapt the batch size toward this (500)",
+	  "MS" },
+	{ "--delay", NULL, &delay, "pause between batches (0; 200ms, 1s; a bare number is ms)",
+	  "DURATION" },
+	{ "--max-rows", NULL, &max_rows, "stop after changing this many rows", "N" },
+	{ "--max-lag", NULL, &max_lag, "wait while replica lag is above this (2s; a bare number is ms)",
+	  "DURATION" },
+	{ "--lag-query", NULL, &lag_query, "SQL that gives the replica lag in ms", "SQL" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static volatile int stop_requested;

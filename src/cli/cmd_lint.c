@@ -7,9 +7,10 @@
 static const char *format, *fail_on;
 
 const cli_option lint_options[] = {
-	{ "--format", NULL, &format, "text, json, sarif or github" },
-	{ "--fail-on", NULL, &fail_on, "exit 1 when a finding is at or above this level (red)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--format", NULL, &format, "text, json, sarif or github", "FORMAT" },
+	{ "--fail-on", NULL, &fail_on, "exit 1 when a finding is at or above this level (red)",
+	  "LEVEL" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static const char *fmt;

@@ -8,14 +8,16 @@ static int dry_run, allow_drift, allow_ooo, backup, force;
 static const char *phase, *lock_timeout;
 
 const cli_option migrate_options[] = {
-	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing" },
-	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
-	{ "--allow-out-of-order", &allow_ooo, NULL, "apply migrations older than the newest applied" },
-	{ "--phase", NULL, &phase, "expand or contract" },
-	{ "--backup", &backup, NULL, "back up before running" },
-	{ "--force", &force, NULL, "run above the environment's max_risk" },
-	{ "--lock-timeout", NULL, &lock_timeout, "lock_timeout per statement (2s; a bare number is ms)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing", NULL },
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed", NULL },
+	{ "--allow-out-of-order", &allow_ooo, NULL, "apply migrations older than the newest applied",
+	  NULL },
+	{ "--phase", NULL, &phase, "expand or contract", "PHASE" },
+	{ "--backup", &backup, NULL, "back up before running", NULL },
+	{ "--force", &force, NULL, "run above the environment's max_risk", NULL },
+	{ "--lock-timeout", NULL, &lock_timeout, "lock_timeout per statement (2s; a bare number is ms)",
+	  "DURATION" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static dbs_migrate_opts o;

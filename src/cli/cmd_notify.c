@@ -6,8 +6,8 @@
 static int test;
 
 const cli_option notify_options[] = {
-	{ "--test", &test, NULL, "send a test message to each notify_url" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--test", &test, NULL, "send a test message to each notify_url", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int check_notify(cli *g)

@@ -7,13 +7,14 @@ static int rollback, allow_drift, allow_ooo, allow_irreversible;
 static const char *steps;
 
 const cli_option plan_options[] = {
-	{ "--rollback", &rollback, NULL, "plan a rollback instead of a migrate" },
-	{ "--steps", NULL, &steps, "with --rollback: how many to undo" },
-	{ "--allow-drift", &allow_drift, NULL, "plan as migrate --allow-drift would" },
-	{ "--allow-out-of-order", &allow_ooo, NULL, "plan as migrate --allow-out-of-order would" },
+	{ "--rollback", &rollback, NULL, "plan a rollback instead of a migrate", NULL },
+	{ "--steps", NULL, &steps, "with --rollback: how many to undo", "N" },
+	{ "--allow-drift", &allow_drift, NULL, "plan as migrate --allow-drift would", NULL },
+	{ "--allow-out-of-order", &allow_ooo, NULL, "plan as migrate --allow-out-of-order would",
+	  NULL },
 	{ "--allow-irreversible", &allow_irreversible, NULL,
-	  "with --rollback: plan as rollback --allow-irreversible would" },
-	{ NULL, NULL, NULL, NULL }
+	  "with --rollback: plan as rollback --allow-irreversible would", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static dbs_migrate_opts o;

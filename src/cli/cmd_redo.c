@@ -6,12 +6,12 @@
 static int allow_drift, allow_irreversible, backup, force;
 
 const cli_option redo_options[] = {
-	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed", NULL },
 	{ "--allow-irreversible", &allow_irreversible, NULL,
-	  "redo even if its down holds no statement (both directions transactional)" },
-	{ "--backup", &backup, NULL, "back up before running" },
-	{ "--force", &force, NULL, "run above the environment's max_risk" },
-	{ NULL, NULL, NULL, NULL }
+	  "redo even if its down holds no statement (both directions transactional)", NULL },
+	{ "--backup", &backup, NULL, "back up before running", NULL },
+	{ "--force", &force, NULL, "run above the environment's max_risk", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int cmd_redo(cli *g, dbs_ctx *ctx)

@@ -12,12 +12,14 @@ static int rollback, dry_run, force;
 static const char *from;
 
 const cli_option release_options[] = {
-	{ "--rollback", &rollback, NULL, "run rollback_steps (down to TARGET, default: the last one)" },
-	{ "--dry-run", &dry_run, NULL, "print every step and what it would do; change nothing" },
+	{ "--rollback", &rollback, NULL, "run rollback_steps (down to TARGET, default: the last one)",
+	  NULL },
+	{ "--dry-run", &dry_run, NULL, "print every step and what it would do; change nothing",
+	  NULL },
 	{ "--force", &force, NULL, "run above max_risk; with --from, pass over failed "
-	  "non-critical steps" },
-	{ "--from", NULL, &from, "resume the last release at STEP" },
-	{ NULL, NULL, NULL, NULL }
+	  "non-critical steps", NULL },
+	{ "--from", NULL, &from, "resume the last release at STEP", "STEP" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static dbs_release_opts o;

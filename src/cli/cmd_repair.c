@@ -7,10 +7,10 @@ static int down_done, down_undone;
 
 const cli_option repair_options[] = {
 	{ "--down-done", &down_done, NULL,
-	  "a rollback that failed outside a transaction was finished by hand" },
+	  "a rollback that failed outside a transaction was finished by hand", NULL },
 	{ "--down-undone", &down_undone, NULL,
-	  "a rollback that failed outside a transaction was undone by hand" },
-	{ NULL, NULL, NULL, NULL }
+	  "a rollback that failed outside a transaction was undone by hand", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int check_repair(cli *g)

@@ -8,16 +8,17 @@ static int dry_run, allow_drift, allow_irreversible, backup, force;
 static const char *steps, *from_backup, *files_to;
 
 const cli_option rollback_options[] = {
-	{ "--steps", NULL, &steps, "how many to undo" },
-	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing" },
-	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed" },
+	{ "--steps", NULL, &steps, "how many to undo", "N" },
+	{ "--dry-run", &dry_run, NULL, "print the plan; change nothing", NULL },
+	{ "--allow-drift", &allow_drift, NULL, "run even if applied files changed", NULL },
 	{ "--allow-irreversible", &allow_irreversible, NULL,
-	  "forget migrations whose down holds no statement, undoing nothing" },
-	{ "--from-backup", NULL, &from_backup, "restore a backup instead" },
-	{ "--files-to", NULL, &files_to, "--from-backup: the files kept with it under this directory" },
-	{ "--backup", &backup, NULL, "back up before running" },
-	{ "--force", &force, NULL, "run above the environment's max_risk" },
-	{ NULL, NULL, NULL, NULL }
+	  "forget migrations whose down holds no statement, undoing nothing", NULL },
+	{ "--from-backup", NULL, &from_backup, "restore a backup instead", "ID" },
+	{ "--files-to", NULL, &files_to, "--from-backup: the files kept with it under this directory",
+	  "DIR" },
+	{ "--backup", &backup, NULL, "back up before running", NULL },
+	{ "--force", &force, NULL, "run above the environment's max_risk", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 /* Restore the backup taken before a run; the restore compares row counts. */

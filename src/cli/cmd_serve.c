@@ -30,8 +30,9 @@
 static const char *listen_arg;
 
 const cli_option serve_options[] = {
-	{ "--listen", NULL, &listen_arg, "ADDR:PORT to listen on (serve_listen, 127.0.0.1:8765)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--listen", NULL, &listen_arg, "ADDR:PORT to listen on (serve_listen, 127.0.0.1:8765)",
+	  "ADDR:PORT" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 typedef struct server {

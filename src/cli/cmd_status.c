@@ -9,9 +9,10 @@ static int runs, nruns = 20;
 static const char *limit;
 
 const cli_option status_options[] = {
-	{ "--runs", &runs, NULL, "the newest runs instead: running, abandoned, how each ended" },
-	{ "--limit", NULL, &limit, "how many runs --runs lists (20)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--runs", &runs, NULL, "the newest runs instead: running, abandoned, how each ended",
+	  NULL },
+	{ "--limit", NULL, &limit, "how many runs --runs lists (20)", "N" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int check_status(cli *g)

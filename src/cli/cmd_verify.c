@@ -7,9 +7,9 @@
 static const char *schema_file, *compare_url;
 
 const cli_option verify_options[] = {
-	{ "--schema", NULL, &schema_file, "compare the live schema with a snapshot" },
-	{ "--compare", NULL, &compare_url, "compare row counts with another database" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--schema", NULL, &schema_file, "compare the live schema with a snapshot", "FILE" },
+	{ "--compare", NULL, &compare_url, "compare row counts with another database", "URL" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int cmd_verify(cli *g, dbs_ctx *ctx)

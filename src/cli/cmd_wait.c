@@ -7,8 +7,9 @@
 static const char *timeout;
 
 const cli_option wait_options[] = {
-	{ "--timeout", NULL, &timeout, "give up after this long (60s; a bare number is seconds)" },
-	{ NULL, NULL, NULL, NULL }
+	{ "--timeout", NULL, &timeout, "give up after this long (60s; a bare number is seconds)",
+	  "DURATION" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 static int ms;

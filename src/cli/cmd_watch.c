@@ -8,7 +8,7 @@
 #include "cli.h"
 
 const cli_option watch_options[] = {
-	{ NULL, NULL, NULL, NULL }
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 int check_watch(cli *g)

@@ -28,7 +28,8 @@ static const struct {
 	  "seconds)" },
 	{ "--json", "one JSON document on stdout" },
 	{ "-q, --quiet", "only errors" },
-	{ "-v, --verbose", "more: warnings of the files read, how often scripts were parsed" },
+	{ "-v, --verbose", "more: each statement's time, the wait for the migrator lock, how often "
+	  "scripts were parsed, the files that are no migration" },
 	{ "--no-color", "no colour (also NO_COLOR, TERM=dumb; none off a terminal)" },
 	{ "-h, --help", "this help, or with a command its own" },
 	{ "--version", "the version of dbshift" },
@@ -50,7 +51,8 @@ static int global_long(size_t i, char *buf, size_t n)
 /* An option as help and man pages show it: "--phase VALUE". */
 static void option_term(const cli_option *o, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s", o->name, o->value ? " VALUE" : "");
+	snprintf(buf, n, "%s%s%s", o->name, o->value ? " " : "",
+		 o->value ? o->arg ? o->arg : "VALUE" : "");
 }
 
 /* Columns to wrap help at: the terminal's, else 80. */

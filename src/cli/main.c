@@ -16,10 +16,10 @@ static int help_man;
 static const char *help_completion;
 static const cli_option help_options[] = {
 	{ "--man", &help_man, NULL, "the man page dbshift(1) (help --man COMMAND: "
-	  "dbshift-COMMAND(1); help --man dbshift.conf: dbshift.conf(5))" },
+	  "dbshift-COMMAND(1); help --man dbshift.conf: dbshift.conf(5))", NULL },
 	{ "--completion", NULL, &help_completion, "the completion script of a shell: bash, zsh "
-	  "or fish" },
-	{ NULL, NULL, NULL, NULL }
+	  "or fish", "SHELL" },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const cli_command cli_commands[] = {

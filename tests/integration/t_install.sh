@@ -24,7 +24,7 @@ t_install() {
 	done
 	local man; man=$(find "$dest" -name dbshift.1)
 	check_contains "$(head -n 1 "$man")" ".TH DBSHIFT 1" "$tag: dbshift(1) is a man page"
-	check_contains "$(cat "$man")" 'B \-\-lock\-timeout VALUE' "$tag: with each command's options"
+	check_contains "$(cat "$man")" 'B \-\-lock\-timeout DURATION' "$tag: with each command's options"
 	check_contains "$(cat "$(find "$dest" -name dbshift.conf.5)")" '.B manage_timeout = 1h' \
 		"$tag: dbshift.conf(5) has every key with its default"
 	# a page for each command 'dbshift help' lists, but the aliases
@@ -62,4 +62,29 @@ is the same command.' "$tag: and its alias"
 	else
 		not_ok "$tag: a program builds against the installed library" "$(cat "$WORK/cc.log")"
 	fi
+}
+
+# t_ci: the CI examples parse as YAML and use commands and options that
+# exist; they lint with --format github and SARIF, keep the plan of
+# migrate --dry-run --json, and run release --dry-run.
+t_ci() {
+	local tag="ci examples" f out
+	out=$(/usr/bin/python3 "$HERE/ci_check.py" "$DBSHIFT" "$HERE"/../../examples/ci/*.yml 2>&1)
+	check_eq "$out" "ok: 13 dbshift commands" "$tag: YAML, and every dbshift command and option exists"
+	for f in github-actions gitlab-ci; do
+		out=$(cat "$HERE/../../examples/ci/$f.yml")
+		check_contains "$out" "dbshift lint --format sarif" "$tag: $f lints to SARIF"
+		check_contains "$out" "dbshift migrate --dry-run --json > plan.json" "$tag: $f keeps the plan"
+		check_contains "$out" "dbshift release --dry-run --json" "$tag: $f has a release dry run"
+	done
+	check_contains "$(cat "$HERE/../../examples/ci/github-actions.yml")" "dbshift lint --format github --fail-on red" \
+		"$tag: github-actions annotates the pull request"
+	check_contains "$(cat "$HERE/../../examples/ci/github-actions.yml")" "upload-sarif" "$tag: and uploads the SARIF"
+	# the check can fail
+	printf 'jobs:\n  x:\n    steps:\n      - run: dbshift migrate --dryrun && dbshift frob\n' > "$WORK/bad.yml"
+	out=$(/usr/bin/python3 "$HERE/ci_check.py" "$DBSHIFT" "$WORK/bad.yml" 2>&1)
+	check_eq "$out" "$WORK/bad.yml: dbshift migrate: no option --dryrun
+$WORK/bad.yml: dbshift frob: no such command" "$tag: a misspelt option or command is caught"
+	printf 'a: [b\n' > "$WORK/bad.yml"
+	check_contains "$(/usr/bin/python3 "$HERE/ci_check.py" "$DBSHIFT" "$WORK/bad.yml" 2>&1)" "not YAML" "$tag: and YAML that does not parse"
 }

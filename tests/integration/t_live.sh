@@ -143,7 +143,7 @@ t_live() {
 	else not_ok "$tag: a wait for replica lag shows in the run" "$BODY"; fi
 	"$DBSHIFT" --database "$url" watch "$id" >"$WORK/watch.out" 2>&1 &
 	local wpid=$!
-	if until_ok 60 grep -q "waiting for replica lag" "$WORK/watch.out"; then
+	if until_ok 60 grep -qs "waiting for replica lag" "$WORK/watch.out"; then
 		check_contains "$(cat "$WORK/watch.out")" "$id  running  data bump.sql, " "$tag: watch follows the run"
 	else  # say what watch was doing
 		not_ok "$tag: watch follows the run" "watch printed: $(cat "$WORK/watch.out")
