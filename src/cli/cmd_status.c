@@ -5,10 +5,12 @@
 
 #include "cli.h"
 
-static int runs, nruns = 20;
+static int runs, nruns = 20, exit_code_pending;
 static const char *limit;
 
 const cli_option status_options[] = {
+	{ "--exit-code", &exit_code_pending, NULL, "exit 1 when any migration is pending (a CI gate)",
+	  NULL },
 	{ "--runs", &runs, NULL, "the newest runs instead: running, abandoned, how each ended",
 	  NULL },
 	{ "--limit", NULL, &limit, "how many runs --runs lists (20)", "N" },
@@ -21,6 +23,8 @@ int check_status(cli *g)
 		return usage_error(g, "status takes no arguments");
 	if (limit && !runs)
 		return usage_error(g, "--limit goes with --runs");
+	if (exit_code_pending && runs)
+		return usage_error(g, "--exit-code does not go with --runs");
 	if (limit && parse_count(g, "--limit", limit, &nruns))
 		return 2;
 	if (runs)
@@ -54,11 +58,15 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 	print_warnings(g, dbs_load_warnings(ctx));
 	if (rc)
 		return report_failure(g, dbs_last_error(ctx));
+	size_t pending = 0;
+	for (size_t i = 0; i < n; i++)
+		pending += dbs_status_entry(ctx, i)->state == DBS_PENDING;
+	int rc_pending = exit_code_pending && pending ? 1 : 0;
 	if (g->json) {
 		char *doc = dbs_status_json(ctx);
 		json_emit(g, doc);
 		free(doc);
-		return 0;
+		return rc_pending;
 	}
 	size_t counts[5] = { 0 }, wlabel = 9;
 	char label[512];
@@ -91,5 +99,5 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 	printf("\n%zu applied, %zu pending, %zu drifted, %zu missing, %zu failed\n",
 	       counts[DBS_APPLIED], counts[DBS_PENDING], counts[DBS_DRIFTED],
 	       counts[DBS_MISSING], counts[DBS_FAILED]);
-	return 0;
+	return rc_pending;
 }

@@ -25,7 +25,8 @@ static const cli_option help_options[] = {
 const cli_command cli_commands[] = {
 	{ "new", check_new, cmd_new, NEED_NOTHING, NULL, "new NAME",
 	  "create <version>_<name>.sql with up and down sections" },
-	{ "status", check_status, cmd_status, NEED_BOTH, status_options, "status [--runs [--limit N]]",
+	{ "status", check_status, cmd_status, NEED_BOTH, status_options,
+	  "status [--exit-code | --runs [--limit N]]",
 	  "every migration: applied, pending, drifted, missing or failed (or the runs)" },
 	{ "watch", check_watch, cmd_watch, NEED_DB, watch_options, "watch [RUN]",
 	  "follow a run (default: the running one) in the terminal until it ends" },

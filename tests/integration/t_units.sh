@@ -78,6 +78,12 @@ t_help() {
 	check_contains "$OUT" "  version" "$tag: lists version"
 	dbs version
 	check_contains "$OUT" "dbshift " "$tag: version"
+	# the help texts, exactly (golden files: update them with the change)
+	local f
+	for f in help help-migrate help-status; do
+		dbs ${f//-/ }
+		check_eq "$OUT" "$(cat "$HERE/golden/$f.txt")" "$tag: dbshift ${f//-/ } is golden/$f.txt"
+	done
 	dbs migarte
 	check_rc 2 "$tag: an unknown command"
 	check_contains "$ERR" "unknown command 'migarte' (did you mean migrate?)" "$tag: did you mean"
@@ -85,6 +91,21 @@ t_help() {
 	check_contains "$ERR" "unknown command 'rolback' (did you mean rollback?)" "$tag: help of a mistyped command"
 	dbs rollback --setps 2
 	check_contains "$ERR" "unknown option '--setps' for rollback (did you mean --steps?)" "$tag: did you mean, for an option"
+	# status --exit-code: a CI gate on pending migrations
+	local url; url=$(newdb help_gate)
+	printf -- '-- migrate:up\nCREATE TABLE g (id integer);\n-- migrate:down\nDROP TABLE g;\n' > migrations/1_g.sql
+	dbs --database "$url" status --exit-code
+	check_rc 1 "$tag: status --exit-code is 1 with a migration pending"
+	check_contains "$OUT" "0 applied, 1 pending" "$tag: and still shows the status"
+	dbs --database "$url" --json status --exit-code
+	check_eq "$(printf '%s' "$OUT" | jq -c '[.ok, .exit_code, .summary.pending]')" "[false,1,1]" "$tag: so does its JSON"
+	dbs --database "$url" migrate
+	dbs --database "$url" status --exit-code
+	check_rc 0 "$tag: and 0 with nothing pending"
+	printf -- '-- migrate:up\nCREATE TABLE h (id integer);\n-- migrate:down\nDROP TABLE h;\n' > migrations/2_h.sql
+	dbs --database "$url" status
+	check_rc 0 "$tag: without --exit-code, pending is no failure"
+	check_contains "$OUT" "1 applied, 1 pending" "$tag: (one pending)"
 	cd "$WORK" || return
 }
 
