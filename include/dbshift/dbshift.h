@@ -232,6 +232,9 @@ typedef struct dbs_migrate_opts {
 int dbs_plan_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out);
 int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out);
 void dbs_plan_free(dbs_plan *plan);
+/* The analysis of step i of plan: its migration's index in plan->lint
+ * (dbs_lint_migration_at), 0; or -1 when the step has none. */
+int dbs_plan_step_lint(const dbs_plan *plan, size_t i, size_t *mig);
 
 /* Called after each step runs (err is NULL on success). */
 typedef void (*dbs_step_cb)(const dbs_step *step, int64_t duration_ms,
@@ -341,9 +344,55 @@ int dbs_lint_pending(dbs_ctx *ctx, dbs_lint **out);
 dbs_level dbs_lint_worst(const dbs_lint *l);
 /* The analysis as a document: "json", "sarif" or "github" (workflow
  * commands); NULL for another format.  Text for people: the CLI words it
- * from the JSON document. */
+ * from the structs below. */
 char *dbs_lint_render(const dbs_lint *l, const char *format);
 void dbs_lint_free(dbs_lint *l);
+
+/*
+ * The analysis as structs: what its JSON document holds, without JSON.
+ * Migration i, its statement k, that one's finding f; each _at returns 0,
+ * or -1 past the end.  The strings are l's, valid while l is.
+ */
+typedef struct dbs_lint_migration {
+	const char *app, *version, *name, *file;
+	int score;
+	dbs_level level;
+	int irreversible;       /* its down is known and holds no statement */
+	size_t nstatements;
+} dbs_lint_migration;
+
+typedef struct dbs_lint_statement {
+	const char *file;
+	int line, col;
+	const char *sql, *kind;
+	const char *lock;       /* the lock it takes, or NULL */
+	const char *tables;     /* "a, b", or NULL */
+	int rewrites, scans, in_transaction, score;
+	dbs_level level;
+	size_t nfindings;
+} dbs_lint_statement;
+
+typedef struct dbs_lint_finding {
+	const char *rule, *message, *fix;
+	dbs_level level;
+	int line, col;
+	const char *allowed;    /* why it is allowed ("-- dbshift:allow"), or NULL */
+} dbs_lint_finding;
+
+typedef struct dbs_lint_summary {
+	size_t migrations, statements, red, yellow, allowed;
+	const char *const *warnings;
+	size_t nwarnings;
+	int score, top_score;
+	dbs_level worst;
+	const char *band, *recommendation;
+} dbs_lint_summary;
+
+void dbs_lint_summarize(const dbs_lint *l, dbs_lint_summary *out);
+int dbs_lint_migration_at(const dbs_lint *l, size_t i, dbs_lint_migration *out);
+int dbs_lint_statement_at(const dbs_lint *l, size_t i, size_t k, dbs_lint_statement *out);
+int dbs_lint_finding_at(const dbs_lint *l, size_t i, size_t k, size_t f,
+			dbs_lint_finding *out);
 
 /*
  * Assess what migrate would run (to o->target): the analysis, plus the

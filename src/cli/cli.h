@@ -25,6 +25,7 @@ typedef struct cli {
 	int redo_atomic;   /* redo's steps ran in one transaction */
 	int need;          /* what main opens for the command (NEED_*) */
 	json_t *doc;       /* --json: the command's document, printed at the end */
+	char *doc_text;    /* or its text, as the library gave it */
 } cli;
 
 /* One command-specific option: a flag (int) or a value (const char *). */
@@ -109,13 +110,14 @@ long long jint(const json_t *o, const char *key);
 /* Text for people from the library's JSON documents (render.c). */
 /* color: level words in colour (only when cli.color says so) */
 void render_plan(FILE *out, const json_t *doc, int with_sql, int color);
+void render_plan_of(FILE *out, const dbs_plan *plan, int with_sql, int color);
 void render_assess(FILE *out, const json_t *doc);
 void render_verify(FILE *out, const json_t *doc);
 void render_doctor(FILE *out, const json_t *doc);
 void render_data(FILE *out, const json_t *doc, const char *file);
 void render_backups(FILE *out, const json_t *doc);
 void render_prune(FILE *out, const json_t *doc);
-void render_lint(FILE *out, const json_t *doc, int color);
+void render_lint(FILE *out, const dbs_lint *l, int color);
 void render_runs(FILE *out, const json_t *doc);
 /* A run of a runs list (or a run's document): where it is, or how it
  * ended, in a few words. */

@@ -37,11 +37,9 @@ int cmd_lint(cli *g, dbs_ctx *ctx)
 	if (rc)
 		return report_failure(g, dbs_last_error(ctx));
 	int text = !strcmp(fmt, "text");
-	char *out = dbs_lint_render(l, text ? "json" : fmt);
+	char *out = text ? NULL : dbs_lint_render(l, fmt);
 	if (text) {
-		json_t *doc = json_loads(out, 0, NULL);
-		render_lint(stdout, doc, g->color);
-		json_decref(doc);
+		render_lint(stdout, l, g->color);
 	} else if (!strcmp(fmt, "json")) {
 		json_emit(g, out);
 		g->json = 1;  /* --format json is --json */

@@ -1,6 +1,7 @@
 /*
- * render.c - text for people, from the JSON documents the library
- * returns (plan, assess, verify, doctor, data runs, backups).  The library
+ * render.c - text for people, from the structs of an analysis and a plan
+ * (lint, plan) and from the JSON documents the library returns (assess,
+ * a release's dry run, verify, doctor, data runs, backups).  The library
  * never words a line for a terminal; this file does, and only this file.
  */
 #include <stdlib.h>
@@ -55,45 +56,109 @@ static const char *names(const json_t *list, char *buf, size_t n)
 	return buf[0] ? buf : NULL;
 }
 
-/* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
-static void put_statement(FILE *out, const json_t *s, int color)
+/* A statement of a JSON document as the struct (tables into buf). */
+static void stmt_of_json(const json_t *s, dbs_lint_statement *v, char *buf, size_t n)
 {
-	fprintf(out, "%lld:%lld %s%-6s%s %s", jint(s, "line"), jint(s, "col"),
-		colour(jtext(s, "level"), color), jtext(s, "level"), color ? "\033[0m" : "",
-		jtext(s, "kind"));
-	const char *lock = json_string_value(json_object_get(s, "lock"));
-	char buf[1024];
-	const char *tables = names(json_object_get(s, "tables"), buf, sizeof(buf));
-	if (lock)
-		fprintf(out, ", %s lock%s%s", lock, tables ? " on " : "", tables ? tables : "");
-	if (yes(s, "rewrites"))
+	dbs_level level = DBS_GREEN;
+	dbs_level_parse(jtext(s, "level"), &level);
+	*v = (dbs_lint_statement){ jtext(s, "file"), (int)jint(s, "line"), (int)jint(s, "col"),
+				   jtext(s, "sql"), jtext(s, "kind"),
+				   json_string_value(json_object_get(s, "lock")),
+				   names(json_object_get(s, "tables"), buf, n), yes(s, "rewrites"),
+				   yes(s, "scans"), yes(s, "in_transaction"), (int)jint(s, "score"),
+				   level, json_array_size(json_object_get(s, "findings")) };
+}
+
+/* Its findings as structs, into fs[v->nfindings]. */
+static void findings_of_json(const json_t *s, dbs_lint_finding *fs)
+{
+	const json_t *list = json_object_get(s, "findings");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *f = json_array_get(list, i);
+		dbs_level level = DBS_GREEN;
+		dbs_level_parse(jtext(f, "level"), &level);
+		fs[i] = (dbs_lint_finding){ jtext(f, "rule"), jtext(f, "message"), jtext(f, "fix"),
+					    level, (int)jint(f, "line"), (int)jint(f, "col"),
+					    yes(f, "allowed") ? jtext(f, "reason") : NULL };
+	}
+}
+
+/* "3:1 yellow ALTER TABLE, ACCESS EXCLUSIVE lock on t, rewrites [rule]" */
+static void put_statement(FILE *out, const dbs_lint_statement *s, const dbs_lint_finding *fs,
+			  int color)
+{
+	const char *level = dbs_level_name(s->level);
+	fprintf(out, "%d:%d %s%-6s%s %s", s->line, s->col, colour(level, color), level,
+		color ? "\033[0m" : "", s->kind);
+	if (s->lock)
+		fprintf(out, ", %s lock%s%s", s->lock, s->tables ? " on " : "",
+			s->tables ? s->tables : "");
+	if (s->rewrites)
 		fputs(", rewrites", out);
-	else if (yes(s, "scans"))
+	else if (s->scans)
 		fputs(", scans", out);
-	if (!yes(s, "in_transaction"))
+	if (!s->in_transaction)
 		fputs(", outside a transaction only", out);
-	const json_t *fs = json_object_get(s, "findings");
-	for (size_t f = 0; f < json_array_size(fs); f++)
-		if (!yes(json_array_get(fs, f), "allowed"))
-			fprintf(out, " [%s]", jtext(json_array_get(fs, f), "rule"));
+	for (size_t f = 0; f < s->nfindings; f++)
+		if (!fs[f].allowed)
+			fprintf(out, " [%s]", fs[f].rule);
 	fputc('\n', out);
 }
 
+/* A statement of a JSON document (a plan's step). */
+static void put_json_statement(FILE *out, const json_t *s, int color)
+{
+	char buf[1024];
+	dbs_lint_statement v;
+	stmt_of_json(s, &v, buf, sizeof(buf));
+	dbs_lint_finding *fs = calloc(v.nfindings + 1, sizeof(*fs));
+	findings_of_json(s, fs);
+	put_statement(out, &v, fs, color);
+	free(fs);
+}
+
+/* A step's first line: "up   app/0002_note (no transaction) (score 3, yellow)". */
+static void put_step_head(FILE *out, const dbs_entry *e, int up, int scored, int score,
+			  const char *level)
+{
+	fprintf(out, "%-4s %s%s%s_%s%s%s", up ? "up" : "down", e->app, *e->app ? "/" : "",
+		e->version, e->name,
+		(up ? e->no_transaction : e->down_no_transaction) ? " (no transaction)" : "",
+		!up && e->irreversible ? " (irreversible: no statement undoes it)" : "");
+	if (scored)
+		fprintf(out, " (score %d, %s)", score, level);
+	fputc('\n', out);
+}
+
+static void put_risk(FILE *out, const char *band, const char *worst, long long score,
+		     long long top)
+{
+	fprintf(out, "risk: %s (worst finding %s; score %lld in all, %lld at most in one "
+		"migration): %s\n", band, worst, score, top, dbs_risk_advice(band));
+}
+
+/* The findings of statement k of migration i of l (free them). */
+static dbs_lint_finding *findings_at(const dbs_lint *l, size_t i, size_t k, size_t n)
+{
+	dbs_lint_finding *fs = calloc(n + 1, sizeof(*fs));
+	for (size_t f = 0; f < n; f++)
+		dbs_lint_finding_at(l, i, k, f, &fs[f]);
+	return fs;
+}
+
+/* A step of a JSON document (assess's, a release's dry run). */
 static void put_step(FILE *out, const json_t *st, int with_sql, int color)
 {
 	int up = !strcmp(jtext(st, "direction"), "up");
-	const char *app = jtext(st, "app");
 	const json_t *stmts = json_object_get(st, "statements");
-	fprintf(out, "%-4s %s%s%s_%s%s%s", up ? "up" : "down", app, *app ? "/" : "",
-		jtext(st, "version"), jtext(st, "name"),
-		yes(st, up ? "no_transaction" : "down_no_transaction") ? " (no transaction)" : "",
-		!up && yes(st, "irreversible") ? " (irreversible: no statement undoes it)" : "");
-	if (stmts)
-		fprintf(out, " (score %lld, %s)", jint(st, "score"), jtext(st, "level"));
-	fputc('\n', out);
+	dbs_entry e = { .app = jtext(st, "app"), .version = jtext(st, "version"),
+			.name = jtext(st, "name"), .no_transaction = yes(st, "no_transaction"),
+			.down_no_transaction = yes(st, "down_no_transaction"),
+			.irreversible = yes(st, "irreversible") };
+	put_step_head(out, &e, up, stmts != NULL, (int)jint(st, "score"), jtext(st, "level"));
 	for (size_t k = 0; k < json_array_size(stmts); k++) {
 		fputs("    ", out);
-		put_statement(out, json_array_get(stmts, k), color);
+		put_json_statement(out, json_array_get(stmts, k), color);
 		if (with_sql)
 			put_indented(out, jtext(json_array_get(stmts, k), "sql"), "        ");
 	}
@@ -112,9 +177,41 @@ void render_plan(FILE *out, const json_t *doc, int with_sql, int color)
 		put_step(out, json_array_get(steps, i), with_sql, color);
 	const json_t *r = json_object_get(doc, "risk");
 	if (r)
-		fprintf(out, "risk: %s (worst finding %s; score %lld in all, %lld at most in one "
-			"migration): %s\n", jtext(r, "band"), jtext(r, "worst"), jint(r, "score"),
-			jint(r, "top_score"), dbs_risk_advice(jtext(r, "band")));
+		put_risk(out, jtext(r, "band"), jtext(r, "worst"), jint(r, "score"),
+			 jint(r, "top_score"));
+}
+
+void render_plan_of(FILE *out, const dbs_plan *plan, int with_sql, int color)
+{
+	if (!plan || plan->n == 0) {
+		fputs("nothing to do\n", out);
+		return;
+	}
+	for (size_t i = 0; i < plan->n; i++) {
+		const dbs_step *st = &plan->steps[i];
+		size_t mi = 0;
+		dbs_lint_migration m = { 0 };
+		int scored = !dbs_plan_step_lint(plan, i, &mi) &&
+			     !dbs_lint_migration_at(plan->lint, mi, &m);
+		put_step_head(out, st->entry, st->direction == DBS_UP, scored, m.score,
+			      dbs_level_name(m.level));
+		dbs_lint_statement s;
+		for (size_t k = 0; scored && !dbs_lint_statement_at(plan->lint, mi, k, &s); k++) {
+			dbs_lint_finding *fs = findings_at(plan->lint, mi, k, s.nfindings);
+			fputs("    ", out);
+			put_statement(out, &s, fs, color);
+			free(fs);
+			if (with_sql)
+				put_indented(out, s.sql, "        ");
+		}
+		if (!scored && with_sql && st->sql)
+			put_indented(out, st->sql, "    ");
+	}
+	if (plan->lint) {
+		dbs_lint_summary c;
+		dbs_lint_summarize(plan->lint, &c);
+		put_risk(out, c.band, dbs_level_name(c.worst), c.score, c.top_score);
+	}
 }
 
 static void human_bytes(char *buf, size_t n, long long b)
@@ -293,62 +390,57 @@ static char *file_line(source_file *sf, const char *path, long line)
 	return p ? strndup(p, strcspn(p, "\r\n")) : NULL;
 }
 
-static void put_finding(FILE *out, const json_t *s, const json_t *f, const char *mig_file,
-			source_file *sf, int color)
+static void put_finding(FILE *out, const dbs_lint_statement *s, const dbs_lint_finding *f,
+			const char *mig_file, source_file *sf, int color)
 {
-	if (yes(f, "allowed")) {
-		fprintf(out, "    allowed [%s]: %s\n", jtext(f, "rule"), jtext(f, "reason"));
+	if (f->allowed) {
+		fprintf(out, "    allowed [%s]: %s\n", f->rule, f->allowed);
 		return;
 	}
-	long line = (long)jint(f, "line"), col = (long)jint(f, "col");
-	fprintf(out, "    %s:%ld:%ld: %s%s%s [%s] %s\n", jtext(s, "file"), line, col,
-		colour(jtext(f, "level"), color), jtext(f, "level"), color ? "\033[0m" : "",
-		jtext(f, "rule"), jtext(f, "message"));
-	char *src = strcmp(jtext(s, "file"), mig_file) ? NULL : file_line(sf, mig_file, line);
+	const char *level = dbs_level_name(f->level);
+	fprintf(out, "    %s:%d:%d: %s%s%s [%s] %s\n", s->file, f->line, f->col,
+		colour(level, color), level, color ? "\033[0m" : "", f->rule, f->message);
+	char *src = strcmp(s->file, mig_file) ? NULL : file_line(sf, mig_file, f->line);
 	if (src)
-		fprintf(out, "    %5ld | %s\n          | %*s^\n", line, src, (int)(col - 1), "");
+		fprintf(out, "    %5d | %s\n          | %*s^\n", f->line, src, f->col - 1, "");
 	free(src);
-	fprintf(out, "          fix: %s\n", jtext(f, "fix"));
+	fprintf(out, "          fix: %s\n", f->fix);
 }
 
-void render_lint(FILE *out, const json_t *doc, int color)
+void render_lint(FILE *out, const dbs_lint *l, int color)
 {
-	const json_t *migs = json_object_get(doc, "migrations");
 	source_file sf = { NULL, NULL };
-	for (size_t i = 0; i < json_array_size(migs); i++) {
-		const json_t *m = json_array_get(migs, i);
-		const json_t *stmts = json_object_get(m, "statements");
-		fprintf(out, "%s (score %lld, %s%s%s)\n", jtext(m, "file"), jint(m, "score"),
-			colour(jtext(m, "level"), color), jtext(m, "level"), color ? "\033[0m" : "");
-		if (yes(m, "irreversible"))
+	dbs_lint_migration m;
+	for (size_t i = 0; !dbs_lint_migration_at(l, i, &m); i++) {
+		const char *level = dbs_level_name(m.level);
+		fprintf(out, "%s (score %d, %s%s%s)\n", m.file, m.score, colour(level, color),
+			level, color ? "\033[0m" : "");
+		if (m.irreversible)
 			fputs("  irreversible: its down holds no statement, so rollback refuses it "
 			      "without --allow-irreversible\n", out);
-		for (size_t k = 0; k < json_array_size(stmts); k++) {
-			const json_t *s = json_array_get(stmts, k);
-			const json_t *fs = json_object_get(s, "findings");
+		dbs_lint_statement s;
+		for (size_t k = 0; !dbs_lint_statement_at(l, i, k, &s); k++) {
+			dbs_lint_finding *fs = findings_at(l, i, k, s.nfindings);
 			fputs("  ", out);
-			put_statement(out, s, color);
-			for (size_t f = 0; f < json_array_size(fs); f++)
-				put_finding(out, s, json_array_get(fs, f), jtext(m, "file"), &sf,
-					    color);
+			put_statement(out, &s, fs, color);
+			for (size_t f = 0; f < s.nfindings; f++)
+				put_finding(out, &s, &fs[f], m.file, &sf, color);
+			free(fs);
 		}
 	}
 	free(sf.path);
 	free(sf.text);
-	const json_t *w = json_object_get(doc, "warnings");
-	for (size_t i = 0; i < json_array_size(w); i++)
-		fprintf(out, "warning: %s\n", json_string_value(json_array_get(w, i)));
-	const json_t *c = json_object_get(doc, "summary");
-	long long n = jint(c, "migrations"), st = jint(c, "statements");
-	long long red = jint(c, "red"), yellow = jint(c, "yellow");
-	fprintf(out, "%lld migration%s, %lld statement%s: %lld red, %lld yellow finding%s", n,
-		n == 1 ? "" : "s", st, st == 1 ? "" : "s", red, yellow,
-		red + yellow == 1 ? "" : "s");
-	if (jint(c, "allowed"))
-		fprintf(out, " (%lld allowed)", jint(c, "allowed"));
-	const json_t *r = json_object_get(doc, "risk");
-	fprintf(out, "; score %lld (riskiest migration %lld): %s risk, %s\n", jint(r, "score"),
-		jint(r, "top_score"), jtext(r, "band"), jtext(r, "recommendation"));
+	dbs_lint_summary c;
+	dbs_lint_summarize(l, &c);
+	for (size_t i = 0; i < c.nwarnings; i++)
+		fprintf(out, "warning: %s\n", c.warnings[i]);
+	fprintf(out, "%zu migration%s, %zu statement%s: %zu red, %zu yellow finding%s",
+		c.migrations, c.migrations == 1 ? "" : "s", c.statements,
+		c.statements == 1 ? "" : "s", c.red, c.yellow, c.red + c.yellow == 1 ? "" : "s");
+	if (c.allowed)
+		fprintf(out, " (%zu allowed)", c.allowed);
+	fprintf(out, "; score %d (riskiest migration %d): %s risk, %s\n", c.score, c.top_score,
+		c.band, c.recommendation);
 }
 
 int render_report(const char *report, void (*render)(FILE *, const json_t *))

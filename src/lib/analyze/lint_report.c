@@ -36,6 +36,47 @@ static counts count(const dbs_lint *l)
 	return c;
 }
 
+void dbs_lint_summarize(const dbs_lint *l, dbs_lint_summary *out)
+{
+	counts c = count(l);
+	const char *band = risk_band(l->worst, l->top_score);
+	*out = (dbs_lint_summary){ l->n, c.statements, c.red, c.yellow, c.suppressed,
+				   (const char *const *)l->warnings, l->nwarnings, l->score,
+				   l->top_score, l->worst, band, risk_advice(band) };
+}
+
+int dbs_lint_migration_at(const dbs_lint *l, size_t i, dbs_lint_migration *out)
+{
+	if (i >= l->n)
+		return -1;
+	const lint_migration *lm = &l->mig[i];
+	*out = (dbs_lint_migration){ lm->m->app, lm->m->version, lm->m->name, lm->sec->file,
+				     lm->score, lm->level, lm->irreversible, lm->ns };
+	return 0;
+}
+
+int dbs_lint_statement_at(const dbs_lint *l, size_t i, size_t k, dbs_lint_statement *out)
+{
+	if (i >= l->n || k >= l->mig[i].ns)
+		return -1;
+	const stmt_info *s = &l->mig[i].s[k];
+	*out = (dbs_lint_statement){ s->file, s->line, s->col, s->text, s->kind, s->lock,
+				     s->tables, s->rewrites, s->scans, !s->no_tx_only, s->score,
+				     s->level, s->nf };
+	return 0;
+}
+
+int dbs_lint_finding_at(const dbs_lint *l, size_t i, size_t k, size_t f,
+			dbs_lint_finding *out)
+{
+	if (i >= l->n || k >= l->mig[i].ns || f >= l->mig[i].s[k].nf)
+		return -1;
+	const finding *x = &l->mig[i].s[k].f[f];
+	*out = (dbs_lint_finding){ x->rule->id, x->message, x->rule->fix, x->rule->level,
+				   x->line, x->col, x->reason };
+	return 0;
+}
+
 static json_t *finding_json(const finding *f)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rule", f->rule->id, "level",

@@ -171,6 +171,20 @@ json_t *report_plan_steps(const dbs_plan *plan)
 	return steps;
 }
 
+int dbs_plan_step_lint(const dbs_plan *plan, size_t i, size_t *mig)
+{
+	if (!plan || !plan->lint || i >= plan->n)
+		return -1;
+	const dbs_step *s = &plan->steps[i];
+	const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
+	const lint_migration *lm = m ? lint_find(plan->lint, s->direction == DBS_UP ? &m->up
+									      : &m->down) : NULL;
+	if (!lm)
+		return -1;
+	*mig = (size_t)(lm - plan->lint->mig);
+	return 0;
+}
+
 json_t *report_risk(const dbs_lint *l)
 {
 	return json_pack("{s:s, s:i, s:i, s:s}", "worst", dbs_level_name(l->worst), "score",
