@@ -3,8 +3,10 @@
  * dialects (lint_pg.c, lint_sqlite.c) say what each statement does, this
  * file decides what that means.  Every rule has a page in docs/rules.md.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analyze/lint.h"
 
@@ -541,14 +543,126 @@ static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 
 /* Analyze one section of m (its up or its down) into lm, or only record
  * what it does to the schema. */
+/*
+ * Parsing ahead: the scripts of a run are parsed by worker threads, in
+ * order and at most WINDOW ahead of the one being analysed (so memory
+ * stays bounded), while this thread walks each tree in turn: the walk
+ * needs the schema model the scripts before it built, the parse does not.
+ * libpg_query keeps its state per thread.
+ */
+#define WINDOW 64
+#define MAX_WORKERS 4
+
+typedef struct prefetch {
+	const lint_dialect *d;
+	const section **secs;
+	size_t n;
+	void **trees;
+	char *ready;
+	size_t next, done;   /* the next to parse; those analysed */
+	int stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t th[MAX_WORKERS];
+	int nth;
+} prefetch;
+
+static void *prefetch_worker(void *arg)
+{
+	prefetch *p = arg;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->next < p->n && p->next >= p->done + WINDOW)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop || p->next >= p->n)
+			break;
+		size_t i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		void *tree = p->d->parse(p->secs[i]);
+		pthread_mutex_lock(&p->mu);
+		p->trees[i] = tree;
+		p->ready[i] = 1;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Start parsing secs[0..n) ahead, when it pays: a dialect that can and
+ * more than a few scripts. */
+static void prefetch_start(prefetch *p, const lint_dialect *d, const section **secs, size_t n)
+{
+	memset(p, 0, sizeof(*p));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (!d->parse || n < 8 || cpus < 2)
+		return;
+	p->d = d;
+	p->secs = secs;
+	p->n = n;
+	p->trees = xcalloc(n, sizeof(*p->trees));
+	p->ready = xcalloc(n, 1);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	int want = cpus < MAX_WORKERS ? (int)cpus : MAX_WORKERS;
+	for (int i = 0; i < want; i++)
+		if (!pthread_create(&p->th[p->nth], NULL, prefetch_worker, p))
+			p->nth++;
+}
+
+/* The tree of secs[i], when its turn comes (NULL: parse it here). */
+static void *prefetch_take(prefetch *p, size_t i)
+{
+	if (!p->nth || i >= p->n)
+		return NULL;
+	pthread_mutex_lock(&p->mu);
+	while (!p->ready[i])
+		pthread_cond_wait(&p->cv, &p->mu);
+	void *tree = p->trees[i];
+	p->trees[i] = NULL;
+	pthread_mutex_unlock(&p->mu);
+	return tree;
+}
+
+/* secs[i] is analysed: one more may be parsed. */
+static void prefetch_done(prefetch *p, size_t i)
+{
+	if (!p->nth)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->done = i + 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void prefetch_stop(prefetch *p)
+{
+	if (!p->nth)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nth; i++)
+		pthread_join(p->th[i], NULL);
+	for (size_t i = 0; i < p->n; i++)
+		if (p->trees[i])
+			p->d->free_tree(p->trees[i]);
+	free(p->trees);
+	free(p->ready);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+}
+
 static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_migration *lm,
-		    int record_only, dbs_error *err)
+		    int record_only, void *tree, dbs_error *err)
 {
 	lint_state st = { .db = l->db.driver ? &l->db : NULL, .model = &l->model, .m = m,
-			  .sec = sec, .record_only = record_only };
+			  .sec = sec, .record_only = record_only, .tree = tree };
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);
+	if (tree)
+		l->dialect->free_tree(tree);
 	count_parse(sec);
 	if (!rc && !record_only)
 		note_tx_checked(sec, s, ns);
@@ -609,19 +723,36 @@ int lint_run(dbs_lint **out, const lint_dialect *d, const lint_db *db,
 	if (db)
 		l->db = *db;
 	l->mig = xcalloc(n ? n : 1, sizeof(lint_migration));
+	/* the scripts in the order they are analysed, parsed ahead */
+	const section **secs = xcalloc(napplied + n + 1, sizeof(*secs));
+	for (size_t i = 0; i < napplied; i++)
+		secs[i] = &applied[i]->up;
+	for (size_t i = 0; i < n; i++)
+		secs[napplied + i] = down && down[i] ? &ms[i]->down : &ms[i]->up;
+	prefetch p;
+	prefetch_start(&p, d, secs, napplied + n);
 	int rc = 0;
-	for (size_t i = 0; i < napplied && !rc; i++)
-		rc = lint_one(l, applied[i], &applied[i]->up, NULL, 1, err);
+	size_t at = 0;
+	for (; at < napplied && !rc; at++) {
+		rc = lint_one(l, applied[at], secs[at], NULL, 1, prefetch_take(&p, at), err);
+		prefetch_done(&p, at);
+	}
 	/* An applied migration that no longer parses says nothing of the new ones. */
 	if (rc)
 		dbs_error_clear(err);
+	if (napplied)  /* the rest of them too: the window moves on */
+		prefetch_done(&p, napplied - 1);
 	rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
-		rc = lint_one(l, ms[i], down && down[i] ? &ms[i]->down : &ms[i]->up, &l->mig[l->n], 0,
-			     err);
+		at = napplied + i;
+		void *tree = prefetch_take(&p, at);
+		rc = lint_one(l, ms[i], secs[at], &l->mig[l->n], 0, tree, err);
+		prefetch_done(&p, at);
 		if (!rc)
 			l->n++;
 	}
+	prefetch_stop(&p);
+	free(secs);
 	if (rc) {
 		dbs_lint_free(l);
 		return rc;

@@ -101,6 +101,7 @@ typedef struct lint_state {
 	char **checks;          /* "table\tconstraint\tcolumn\tvalidated" */
 	size_t nchecks;
 	int record_only;        /* applied migration: update the model only */
+	void *tree;             /* the dialect's parse of sec, made ahead, or NULL */
 } lint_state;
 
 int lint_is_new_table(const lint_state *st, const char *table);
@@ -120,6 +121,11 @@ void stmt_locate(lint_state *st, stmt_info *s, size_t off, int *line, int *col);
 typedef struct lint_dialect {
 	const char *name;
 	int (*analyze)(lint_state *st, stmt_info **out, size_t *n, dbs_error *err);
+	/* Parse sec ahead, on another thread (NULL when it does not parse:
+	 * analyze then says why), for analyze's st->tree; free_tree frees
+	 * one.  NULL: the dialect parses in analyze. */
+	void *(*parse)(const section *sec);
+	void (*free_tree)(void *tree);
 } lint_dialect;
 
 extern const lint_dialect lint_postgres;

@@ -1102,9 +1102,57 @@ static void arena_release(arena_block *b)
 	}
 }
 
+static void walk_tree(lint_state *st, const PgQuery__ParseResult *pr, stmt_info **out,
+		      size_t *n);
+
+/* A script's parse: its unpacked tree, in its arena. */
+typedef struct pg_tree {
+	arena_block *arena;
+	PgQuery__ParseResult *pr;
+} pg_tree;
+
+static void pg_free_tree(void *tree)
+{
+	pg_tree *t = tree;
+	if (t)
+		arena_release(t->arena);
+	free(t);
+}
+
+/* Parse sec (NULL when it does not parse, or is too deep to). */
+static void *pg_parse(const section *sec)
+{
+	size_t at = 0;
+	if (nesting_estimate(sec->sql, &at) > MAX_NESTING)
+		return NULL;
+	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sec->sql);
+	if (r.error) {
+		pg_query_free_protobuf_parse_result(r);
+		return NULL;
+	}
+	pg_tree *t = xcalloc(1, sizeof(*t));
+	ProtobufCAllocator alloc = { arena_alloc, arena_free, &t->arena };
+	t->pr = pg_query__parse_result__unpack(&alloc, r.parse_tree.len,
+					       (const uint8_t *)r.parse_tree.data);
+	pg_query_free_protobuf_parse_result(r);
+	if (!t->pr) {
+		pg_free_tree(t);
+		return NULL;
+	}
+	return t;
+}
+
 static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
 {
 	const char *sql = st->sec->sql;
+	pg_tree *t = st->tree ? st->tree : pg_parse(st->sec);
+	if (t) {
+		walk_tree(st, t->pr, out, n);
+		if (t != st->tree)
+			pg_free_tree(t);
+		return 0;
+	}
+	/* it does not parse: say why */
 	size_t at = 0;
 	if (nesting_estimate(sql, &at) > MAX_NESTING)
 		return too_deep(st, at, err);
@@ -1123,15 +1171,15 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 		pg_query_free_protobuf_parse_result(r);
 		return 0;
 	}
-	arena_block *arena = NULL;
-	ProtobufCAllocator alloc = { arena_alloc, arena_free, &arena };
-	PgQuery__ParseResult *pr = pg_query__parse_result__unpack(
-		&alloc, r.parse_tree.len, (const uint8_t *)r.parse_tree.data);
 	pg_query_free_protobuf_parse_result(r);
-	if (!pr) {  /* deeper than the reader goes */
-		arena_release(arena);
-		return too_deep(st, at, err);
-	}
+	return too_deep(st, at, err);  /* parsed, but deeper than the reader goes */
+}
+
+/* One stmt_info per statement of the parse pr. */
+static void walk_tree(lint_state *st, const PgQuery__ParseResult *pr, stmt_info **out,
+		      size_t *n)
+{
+	const char *sql = st->sec->sql;
 	keep_spans(st->sec, pr);
 	for (size_t i = 0; i < pr->n_stmts; i++) {
 		const PgQuery__RawStmt *raw = pr->stmts[i];
@@ -1148,8 +1196,6 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 		s->text = sql_trimmed(sql + loc, len);
 		statement(st, s, raw->stmt, start);
 	}
-	arena_release(arena);
-	return 0;
 }
 
-const lint_dialect lint_postgres = { "postgres", pg_analyze };
+const lint_dialect lint_postgres = { "postgres", pg_analyze, pg_parse, pg_free_tree };

@@ -496,4 +496,4 @@ static int sq_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 	return 0;
 }
 
-const lint_dialect lint_sqlite = { "sqlite", sq_analyze };
+const lint_dialect lint_sqlite = { "sqlite", sq_analyze, NULL, NULL };
