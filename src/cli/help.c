@@ -226,6 +226,16 @@ static void man_item(FILE *f, const char *term, const char *text)
 	fputc('\n', f);
 }
 
+/* Each option with its value and help. */
+static void man_options(FILE *f, const cli_option *opts)
+{
+	for (const cli_option *o = opts; o->name; o++) {
+		char term[64];
+		option_term(o, term, sizeof(term));
+		man_item(f, term, o->help ? o->help : "");
+	}
+}
+
 /* Does c have a page of its own (aliases, "same as ...", do not)? */
 static int has_page(const cli_command *c)
 {
@@ -245,11 +255,7 @@ static void man_dbshift(FILE *f)
 		man_item(f, c->usage, c->description);
 		if (c->options && c->options->name) {
 			fputs(".RS\n", f);
-			for (const cli_option *o = c->options; o->name; o++) {
-				char term[64];
-				option_term(o, term, sizeof(term));
-				man_item(f, term, o->help ? o->help : "");
-			}
+			man_options(f, c->options);
 			fputs(".RE\n", f);
 		}
 	}
@@ -296,11 +302,7 @@ static void man_command(FILE *f, const cli_command *c)
 			fprintf(f, ".B dbshift %s\nis the same command.\n", a->name);
 	if (c->options && c->options->name) {
 		fputs(".SH OPTIONS\n", f);
-		for (const cli_option *o = c->options; o->name; o++) {
-			char term[64];
-			option_term(o, term, sizeof(term));
-			man_item(f, term, o->help ? o->help : "");
-		}
+		man_options(f, c->options);
 	}
 	fputs(".SH GLOBAL OPTIONS\n", f);
 	for (size_t k = 0; k < NGLOBALS; k++)

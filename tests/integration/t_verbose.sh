@@ -27,16 +27,12 @@ t_verbose_lock() {
 	project verbose_lock
 	local url; url=$(newdb verb_lock) tag="postgres verbose"
 	good_migration 1_one.sql one
-	psql -X -q "$url" -c "SELECT pg_advisory_lock(7233752318769262592)" -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
-	local holder=$! i=0
-	while [ "$(sql "$url" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" != 1 ] && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
+	pg_hold "$url" "SELECT pg_advisory_lock(7233752318769262592)"
 	dbs --database "$url" -v --lock-wait 500ms migrate
 	check_rc 1 "$tag: lock not acquired"
 	check_contains "$ERR" "dbshift: another migrator holds the lock (held by pid" "$tag: -v says it waits, and for whom"
-	check_contains "$ERR" "application 'psql'" "$tag: naming the holder"
+	check_contains "$ERR" "application 'dbshift_test_holder'" "$tag: naming the holder"
 	check_contains "$ERR" "): waiting up to 0.5 s" "$tag: and how long"
-	pg_kill_sleepers "$url"; wait $holder 2>/dev/null
+	pg_release
 	cd "$WORK" || return
 }
