@@ -3,7 +3,8 @@
 # migration statements of mixed DDL and DML with dbshift and with squawk
 # (npm squawk-cli, installed here), ROUNDS (5) times each in turns; print
 # the median wall time, statements per second and peak memory (maximum
-# resident set size) side by side.
+# resident set size) side by side, each tool with its default output (and
+# dbshift's --format json besides).
 . "$(dirname "$0")/common.sh"
 N=${1:-10000}
 R=${2:-5}
@@ -46,21 +47,25 @@ median() {  # column COL of FILE
 	awk -v c="$2" '{ print $c }' "$1" | sort -n |
 		awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-rm -f dbshift.times squawk.times
+# both tools with their default output for people; dbshift's JSON document
+# (every statement, with its SQL) on a line of its own
+rm -f dbshift.times dbshift-json.times squawk.times
 for r in $(seq 1 "$R"); do
 	if [ $((r % 2)) = 1 ]; then
-		run dbshift "$DBSHIFT" lint --format json
+		run dbshift "$DBSHIFT" lint
 		run squawk "$SQUAWK" migrations/*.sql
+		run dbshift-json "$DBSHIFT" lint --format json
 	else
+		run dbshift-json "$DBSHIFT" lint --format json
 		run squawk "$SQUAWK" migrations/*.sql
-		run dbshift "$DBSHIFT" lint --format json
+		run dbshift "$DBSHIFT" lint
 	fi
 done
 printf 'lint of %d statements in %d files, median of %d:\n' "$stmts" "$files" "$R"
-printf '%-8s %8s %14s %10s\n' tool wall statements/s 'peak RSS'
-for t in dbshift squawk; do
+printf '%-13s %8s %14s %10s\n' tool wall statements/s 'peak RSS'
+for t in dbshift squawk dbshift-json; do
 	s=$(median "$t.times" 1)
-	printf '%-8s %7.2fs %14.0f %7.1f MB\n' "$t" "$s" "$(echo "$stmts / $s" | bc -l)" \
+	printf '%-13s %7.2fs %14.0f %7.1f MB\n' "$t" "$s" "$(echo "$stmts / $s" | bc -l)" \
 		"$(echo "$(median "$t.times" 2) / 1024" | bc -l)"
 done
 printf 'ratio (dbshift / squawk): %.2fx wall\n' \
