@@ -273,9 +273,11 @@ int dbs_script_parses(const dbs_ctx *ctx, size_t *scripts);
 const char *dbs_load_warnings(const dbs_ctx *ctx);
 
 /*
- * What a run is doing, as it happens: dbs_set_events(ctx, cb, data) has cb
- * called with each event (cb NULL: none).  The CLI shows the retries, and
- * with -v everything.
+ * What a run is doing, as it happens: dbs_set_events(ctx, kinds, cb, data)
+ * has cb called with each event of the kinds asked for (a mask of
+ * DBS_EV_BIT(kind); cb NULL: none).  The CLI shows the retries, and with
+ * -v everything.  Statements' times cost a little: on PostgreSQL the
+ * server is asked to send each result as soon as it has it.
  */
 typedef enum {
 	DBS_EV_LOCK_WAIT,   /* another migrator holds the lock: waiting (detail: who) */
@@ -296,7 +298,8 @@ typedef struct dbs_event {
 } dbs_event;
 
 typedef void (*dbs_event_cb)(const dbs_event *ev, void *data);
-void dbs_set_events(dbs_ctx *ctx, dbs_event_cb cb, void *data);
+#define DBS_EV_BIT(kind) (1u << (kind))
+void dbs_set_events(dbs_ctx *ctx, unsigned kinds, dbs_event_cb cb, void *data);
 
 /* Record every pending migration up to target ("VERSION" or
  * "APP:VERSION") as applied without running it; cb sees each one. */

@@ -74,8 +74,9 @@ int json_finish(cli *g, int code);
 enum { NEED_NOTHING = -1, NEED_DIR = 1, NEED_DB = 2, NEED_BOTH = 3 };
 /* Open what need says (report the failure and return its exit code). */
 int open_ctx(cli *g, dbs_ctx **ctx, int need);
-/* What a run does, as it happens (dbs_set_events): lock-timeout retries
- * unless -q; with -v the migrator lock's wait and each statement's time. */
+/* What a run does, as it happens (dbs_set_events): main asks for the
+ * lock-timeout retries unless -q, with -v also for the migrator lock's
+ * wait and each statement's time. */
 void show_event(const dbs_event *e, void *data);
 
 /* A usage error for the current command (exit 2). */

@@ -166,8 +166,8 @@ static int dispatch(cli *g, const cli_command *cmd)
 	dbs_ctx *ctx = NULL;
 	if (!rc && g->need != NEED_NOTHING)
 		rc = open_ctx(g, &ctx, g->need);
-	if (!rc && ctx)
-		dbs_set_events(ctx, show_event, g);
+	if (!rc && ctx && !g->quiet)  /* retries; with -v the lock's wait, statements */
+		dbs_set_events(ctx, g->verbose ? ~0u : DBS_EV_BIT(DBS_EV_RETRY), show_event, g);
 	if (!rc)
 		rc = cmd->run(g, ctx);
 	dbs_close(ctx);

@@ -149,30 +149,23 @@ void show_event(const dbs_event *e, void *data)
 {
 	cli *g = data;
 	FILE *out = g->json ? stderr : stdout;
-	if (g->quiet)
-		return;
-	switch (e->kind) {
-	case DBS_EV_RETRY:  /* always: a run that waits should say why */
+	switch (e->kind) {  /* main asks for the retries, and with -v for all */
+	case DBS_EV_RETRY:
 		fprintf(stderr, "dbshift: %s: attempt %d of %d gave up waiting for a lock (%s); "
 			"retrying in %.1f s\n", e->what, e->attempt, e->attempts,
 			e->detail ? e->detail : "lock timeout", (double)e->us / 1e6);
 		break;
 	case DBS_EV_LOCK_WAIT:
-		if (g->verbose)
-			fprintf(stderr, "dbshift: another migrator holds the lock%s%s%s: waiting up "
-				"to %.1f s\n", e->detail ? " (" : "", e->detail ? e->detail : "",
-				e->detail ? ")" : "", (double)e->us / 1e6);
+		fprintf(stderr, "dbshift: another migrator holds the lock%s%s%s: waiting up to "
+			"%.1f s\n", e->detail ? " (" : "", e->detail ? e->detail : "",
+			e->detail ? ")" : "", (double)e->us / 1e6);
 		break;
 	case DBS_EV_LOCK_TAKEN:
-		if (g->verbose)
-			fprintf(stderr, "dbshift: took the migrator lock after %.1f s\n",
-				(double)e->us / 1e6);
+		fprintf(stderr, "dbshift: took the migrator lock after %.1f s\n", (double)e->us / 1e6);
 		break;
 	case DBS_EV_STATEMENT:
-		if (g->verbose) {
-			fprintf(out, "  ran %s:%d (%.1f ms)\n", e->file, e->line, (double)e->us / 1e3);
-			fflush(out);
-		}
+		fprintf(out, "  ran %s:%d (%.1f ms)\n", e->file, e->line, (double)e->us / 1e3);
+		fflush(out);
 		break;
 	}
 }

@@ -262,7 +262,7 @@ int ctx_load_state(dbs_ctx *ctx)
 
 void ctx_event(dbs_ctx *ctx, const dbs_event *e)
 {
-	if (ctx->ev)
+	if (ctx->ev && (ctx->ev_kinds & DBS_EV_BIT(e->kind)))
 		ctx->ev(e, ctx->ev_data);
 }
 
@@ -287,12 +287,14 @@ void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec)
 	ctx->ev_sec = sec;
 }
 
-void dbs_set_events(dbs_ctx *ctx, dbs_event_cb cb, void *data)
+void dbs_set_events(dbs_ctx *ctx, unsigned kinds, dbs_event_cb cb, void *data)
 {
 	ctx->ev = cb;
 	ctx->ev_data = data;
-	if (ctx->conn)
-		db_observe(ctx->driver, ctx->conn, cb ? stmt_seen : NULL, ctx);
+	ctx->ev_kinds = cb ? kinds : 0;
+	int stmts = cb && (kinds & DBS_EV_BIT(DBS_EV_STATEMENT));
+	if (ctx->conn)  /* the driver times statements only when asked to */
+		db_observe(ctx->driver, ctx->conn, stmts ? stmt_seen : NULL, ctx);
 }
 
 int dbs_status(dbs_ctx *ctx, size_t *n)

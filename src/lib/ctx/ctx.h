@@ -56,6 +56,7 @@ struct dbs_ctx {
 	 * its section, for the statements' events */
 	dbs_event_cb ev;
 	void *ev_data;
+	unsigned ev_kinds;
 	const section *ev_sec;
 	char ev_what[512];
 };
