@@ -50,6 +50,10 @@ t_json() {
 	json_cmd 0 "$tag backups list" --database "$url" backups list
 	json_cmd 0 "$tag backups verify" --database "$url" backups verify
 	json_cmd 0 "$tag backups prune" --database "$url" backups prune --keep 5 --dry-run
+	local id; id=$(printf '%s' "$OUT" | jq -r '.kept[0].id // empty')
+	[ -n "$id" ] || id=$("$DBSHIFT" --database "$url" --json backups list | jq -r '.backups[0].id')
+	json_cmd 0 "$tag restore" --database "$url" restore "$id" --yes
+	json_cmd 2 "$tag notify --test with no notify_url" --database "$url" notify --test
 	printf -- '-- dbshift:table t\n-- dbshift:key id\nUPDATE t SET v = v WHERE id BETWEEN :lo AND :hi;\n' > touch.sql
 	json_cmd 0 "$tag data run --dry-run" --database "$url" data run touch.sql --dry-run
 	json_cmd 0 "$tag data run" --database "$url" data run touch.sql
