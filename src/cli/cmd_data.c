@@ -118,12 +118,8 @@ int cmd_data(cli *g, dbs_ctx *ctx)
 	rc = dbs_data_run(ctx, g->args[1], &o, progress, &v, &report);
 	if (v.tty && !g->quiet && !g->json && !dry_run)
 		fputc('\n', stderr);
-	if (rc) {
-		int json = g->json;
-		g->json = 0;
+	if (rc)
 		rc = report_failure(g, dbs_last_error(ctx));
-		g->json = json;
-	}
 	if (g->json && report) {
 		json_emit(g, report);
 	} else if (!rc && report && !g->quiet) {

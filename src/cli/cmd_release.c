@@ -211,11 +211,5 @@ int cmd_release(cli *g, dbs_ctx *ctx)
 	json_decref(doc);
 	free(report);
 	print_warnings(g, dbs_run_warnings(ctx));
-	if (!rc)
-		return 0;
-	int json = g->json;
-	g->json = 0;  /* the report printed holds the error */
-	rc = report_failure(g, dbs_last_error(ctx));
-	g->json = json;
-	return rc;
+	return rc ? report_failure(g, dbs_last_error(ctx)) : 0;
 }

@@ -357,6 +357,19 @@ static void dquote(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* A shell case arm per command with options: "\tCMD) " before, then its
+ * option words, then after. */
+static void options_by_command(FILE *f, const char *before, const char *after)
+{
+	for (const cli_command *c = cli_commands; c->name; c++) {
+		if (!c->options || !c->options->name)
+			continue;
+		fprintf(f, "\t%s) %s", c->name, before);
+		option_words(f, c);
+		fputs(after, f);
+	}
+}
+
 static void complete_bash(FILE *f)
 {
 	fputs("# bash completion for dbshift (made by dbshift help --completion bash)\n"
@@ -383,13 +396,7 @@ static void complete_bash(FILE *f)
 	for (const cli_command *c = cli_commands; c->name; c++)
 		fprintf(f, " %s", c->name);
 	fputs("\" ;;\n", f);
-	for (const cli_command *c = cli_commands; c->name; c++) {
-		if (!c->options || !c->options->name)
-			continue;
-		fprintf(f, "\t%s) words+=\"", c->name);
-		option_words(f, c);
-		fputs("\" ;;\n", f);
-	}
+	options_by_command(f, "words+=\"", "\" ;;\n");
 	fputs("\tesac\n"
 	      "\tif [[ $cur == -* || -z $cmd ]]; then\n"
 	      "\t\tmapfile -t COMPREPLY < <(compgen -W \"$words\" -- \"$cur\")\n"
@@ -417,13 +424,7 @@ static void complete_zsh(FILE *f)
 	      "\tcompadd --", f);
 	option_words(f, NULL);
 	fputs("\n\treturn\nfi\ncase $cmd in\n", f);
-	for (const cli_command *c = cli_commands; c->name; c++) {
-		if (!c->options || !c->options->name)
-			continue;
-		fprintf(f, "\t%s) compadd --", c->name);
-		option_words(f, c);
-		fputs(" ;;\n", f);
-	}
+	options_by_command(f, "compadd --", " ;;\n");
 	fputs("esac\n_files\n", f);
 }
 

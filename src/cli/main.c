@@ -174,6 +174,14 @@ static int dispatch(cli *g, const cli_command *cmd)
 	return rc;
 }
 
+/* The usage error of a word that names no command, with the nearest one. */
+static int unknown_command(cli *g, const char *word)
+{
+	const char *near = near_command(word);
+	return usage_error(g, "unknown command '%s'%s%s%s", word, near ? " (did you mean " : "",
+			   near ? near : "", near ? "?)" : "");
+}
+
 /* Read argv: global and command options, the command, its arguments
  * (into g->args); 0, or the exit code of a usage error. */
 static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc, char **argv)
@@ -204,12 +212,8 @@ static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc,
 			g->args[g->nargs++] = argv[i];
 			continue;
 		}
-		if (!(*cmd = find_command(argv[i]))) {
-			const char *near = near_command(argv[i]);
-			return usage_error(g, "unknown command '%s'%s%s%s", argv[i],
-					   near ? " (did you mean " : "", near ? near : "",
-					   near ? "?)" : "");
-		}
+		if (!(*cmd = find_command(argv[i])))
+			return unknown_command(g, argv[i]);
 	}
 	return 0;
 }
@@ -265,14 +269,10 @@ int main(int argc, char **argv)
 	}
 	if (cmd && !strcmp(cmd->name, "help") && g.nargs) {
 		const cli_command *about = find_command(g.args[0]);
-		if (about) {
+		if (about)
 			command_help(stdout, about);
-		} else {
-			const char *near = near_command(g.args[0]);
-			rc = usage_error(&g, "unknown command '%s'%s%s%s", g.args[0],
-					 near ? " (did you mean " : "", near ? near : "",
-					 near ? "?)" : "");
-		}
+		else
+			rc = unknown_command(&g, g.args[0]);
 		goto out;
 	}
 	if (r.help && cmd && strcmp(cmd->name, "help")) {

@@ -27,7 +27,9 @@ int report_failure(cli *g, const dbs_error *err)
 		fprintf(stderr, "HINT: %s\n", err->hint);
 	if (err->statement)
 		fprintf(stderr, "STATEMENT: %s\n", err->statement);
-	if (g->json) {  /* the error joins the command's document, or is it */
+	/* the error joins the command's document (which may hold it already:
+	 * a run's report), or is the document */
+	if (g->json) {
 		char *text = dbs_error_json(g->command ? g->command : "dbshift", err);
 		json_t *doc = json_loads(text, 0, NULL);
 		free(text);
@@ -227,12 +229,7 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 {
 	print_warnings(g, dbs_run_warnings(ctx));
 	if (rc) {
-		const dbs_error *err = dbs_last_error(ctx);
-		/* The JSON report already holds the error: print it once. */
-		int json = g->json;
-		g->json = 0;
-		int code = report_failure(g, err);
-		g->json = json;
+		int code = report_failure(g, dbs_last_error(ctx));
 		if (g->failed_in_tx && !strcmp(g->command, "redo") && g->redo_atomic)
 			fprintf(stderr, "dbshift: the redo ran in one transaction, which was rolled "
 					"back: the database is as it was before the redo\n");
@@ -268,13 +265,7 @@ int show_plan(cli *g, dbs_ctx *ctx, const char *command, int rc, const dbs_plan 
 		if (g->verbose)
 			print_parses(ctx);
 	}
-	if (!rc)
-		return 0;
-	int json = g->json;
-	g->json = 0;  /* the JSON document above holds the error */
-	rc = report_failure(g, dbs_last_error(ctx));
-	g->json = json;
-	return rc;
+	return rc ? report_failure(g, dbs_last_error(ctx)) : 0;
 }
 
 int parse_count(cli *g, const char *opt, const char *s, int *out)

@@ -121,8 +121,9 @@ static void put_json_statement(FILE *out, const json_t *s, int color)
 static void put_step_head(FILE *out, const dbs_entry *e, int up, int scored, int score,
 			  const char *level)
 {
-	fprintf(out, "%-4s %s%s%s_%s%s%s", up ? "up" : "down", e->app, *e->app ? "/" : "",
-		e->version, e->name,
+	char label[512];
+	entry_label(e, label, sizeof(label));
+	fprintf(out, "%-4s %s%s%s", up ? "up" : "down", label,
 		(up ? e->no_transaction : e->down_no_transaction) ? " (no transaction)" : "",
 		!up && e->irreversible ? " (irreversible: no statement undoes it)" : "");
 	if (scored)

@@ -97,6 +97,12 @@ t_help() {
 	dbs --database "$url" status --exit-code
 	check_rc 1 "$tag: status --exit-code is 1 with a migration pending"
 	check_contains "$OUT" "0 applied, 1 pending" "$tag: and still shows the status"
+	dbs --database "$url" status --exit-code --runs
+	check_rc 2 "$tag: --exit-code with --runs is refused"
+	check_contains "$ERR" "--exit-code does not go with --runs" "$tag: saying so"
+	dbs help --man frob
+	check_rc 2 "$tag: help --man of no command"
+	check_contains "$ERR" "no man page 'frob': give a command, dbshift or dbshift.conf" "$tag: says what to give"
 	dbs --database "$url" --json status --exit-code
 	check_eq "$(printf '%s' "$OUT" | jq -c '[.ok, .exit_code, .summary.pending]')" "[false,1,1]" "$tag: so does its JSON"
 	dbs --database "$url" migrate

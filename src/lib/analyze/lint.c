@@ -636,7 +636,7 @@ static void prefetch_done(prefetch *p, size_t i)
 
 static void prefetch_stop(prefetch *p)
 {
-	if (!p->nth)
+	if (!p->trees)  /* not started */
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;

@@ -283,7 +283,8 @@ static void stmt_seen(void *data, const char *sql, size_t len, int64_t us)
 
 void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec)
 {
-	snprintf(ctx->ev_what, sizeof(ctx->ev_what), "%s", what ? what : "");
+	if (what)
+		snprintf(ctx->ev_what, sizeof(ctx->ev_what), "%s", what);
 	ctx->ev_sec = sec;
 }
 

@@ -63,8 +63,8 @@ struct dbs_ctx {
 
 /* Tell the events' listener, if any, of e. */
 void ctx_event(dbs_ctx *ctx, const dbs_event *e);
-/* The step that runs now (what, its section), for its statements' events;
- * sec NULL: none. */
+/* The step that runs now (what; NULL keeps the last), and its section
+ * (NULL: none), for the events of its statements and retries. */
 void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec);
 
 /* An analysis of a plan's scripts, by the sections it read (ops/lint.c). */

@@ -95,15 +95,17 @@ static void rollback_quietly(dbs_ctx *ctx)
  * the connection is in.  A down without statements (irreversible, run
  * with allow_irreversible) runs nothing and forgets the migration.
  */
-/* The step s, for the events of its statements (ctx_event_step): the
- * label stays for the retries' events, the section goes after. */
-static void event_step(dbs_ctx *ctx, const dbs_step *s, int on)
+/* Step s runs now, for its statements' and retries' events (when
+ * anyone listens). */
+static void event_step(dbs_ctx *ctx, const dbs_step *s)
 {
+	if (!ctx->ev)
+		return;
 	char label[512];
 	plan_label(s->entry, label, sizeof(label));
 	size_t n = strlen(label);
 	snprintf(label + n, sizeof(label) - n, " %s", s->direction == DBS_UP ? "up" : "down");
-	ctx_event_step(ctx, label, on ? step_section(s, entry_of(s)) : NULL);
+	ctx_event_step(ctx, label, step_section(s, entry_of(s)));
 }
 
 static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
@@ -113,11 +115,11 @@ static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *
 	const section *sec = step_section(s, entry_of(s));
 	int up = s->direction == DBS_UP, rc = 0;
 	size_t off = 0;
-	event_step(ctx, s, 1);
+	event_step(ctx, s);
 	if ((up || !section_is_empty(sec)) &&
 	    (rc = db_run_script(d, ctx->conn, sec->sql, &off, &ctx->err)))
 		locate(&ctx->err, sec, off);
-	event_step(ctx, s, 0);
+	ctx_event_step(ctx, NULL, NULL);  /* the label stays, for a retry */
 	*ms = now_ms() - t0;
 	if (!rc)
 		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, &ctx->err)
@@ -221,9 +223,9 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	/* the commit need not wait for the disk: run_end's record of the run
 	 * waits, and makes every step before it durable */
 	db_tx tx = { ctx->lock_ms, ctx->stmt_ms, 1 };
-	event_step(ctx, s, 1);
+	event_step(ctx, s);
 	int rc = db_run_tx(d, ctx->conn, &tx, cmds, n + 1, &failed, &off, &ctx->err);
-	event_step(ctx, s, 0);
+	ctx_event_step(ctx, NULL, NULL);  /* the label stays, for a retry */
 	*ms = now_ms() - t0;
 	if (rc && failed < n) {
 		locate(&ctx->err, sec, sec->span[failed][0] + off);

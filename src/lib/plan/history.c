@@ -312,36 +312,47 @@ int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error
 
 /* ---- the history of the tool used before (adopt) ---- */
 
-static const struct foreign_table {
-	const char *table, *tool;
-} foreign_tables[] = {
-	{ "flyway_schema_history", "flyway" },
-	{ "goose_db_version", "goose" },
-	{ "__diesel_schema_migrations", "diesel" },
-	{ "schema_migrations", NULL },  /* dbmate's, or golang-migrate's (dirty) */
+/* Each tool's table and how its rows are read (one row per version
+ * applied, or golang-migrate's one row: version, dirty), in the order
+ * they are looked for.  dbmate's and golang-migrate's tables have one
+ * name: golang-migrate's has a dirty column. */
+static const foreign_history foreign_tools[] = {
+	{ "flyway", "flyway_schema_history",
+	  "SELECT version, CAST(success AS text), CAST(checksum AS text), "
+	  "CAST(installed_on AS text), CAST(execution_time AS text), installed_by, type "
+	  "FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank" },
+	{ "goose", "goose_db_version",
+	  "SELECT CAST(version_id AS text), CAST(is_applied AS text), CAST(tstamp AS text) "
+	  "FROM goose_db_version WHERE version_id > 0 ORDER BY id" },
+	{ "diesel", "__diesel_schema_migrations",
+	  "SELECT version, CAST(run_on AS text) FROM __diesel_schema_migrations" },
+	{ "golang-migrate", "schema_migrations",
+	  "SELECT CAST(version AS text), CAST(dirty AS text) FROM schema_migrations" },
+	{ "dbmate", "schema_migrations", "SELECT CAST(version AS text) FROM schema_migrations" },
 };
 
 int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err)
 {
-	f->tool = f->table = NULL;
-	for (size_t i = 0; i < sizeof(foreign_tables) / sizeof(foreign_tables[0]); i++) {
+	memset(f, 0, sizeof(*f));
+	for (size_t i = 0; i < sizeof(foreign_tools) / sizeof(foreign_tools[0]); i++) {
+		const foreign_history *t = &foreign_tools[i];
 		int exists = 0;
-		int rc = db_table_exists(d, c, foreign_tables[i].table, &exists, err);
+		int rc = db_table_exists(d, c, t->table, &exists, err);
 		if (rc)
 			return rc;
 		if (!exists)
 			continue;
-		f->table = foreign_tables[i].table;
-		f->tool = foreign_tables[i].tool;
-		if (!f->tool) {  /* golang-migrate's has a dirty column, dbmate's not */
+		if (!strcmp(t->tool, "golang-migrate")) {  /* or dbmate's, without dirty */
 			db_rows *r = NULL;
 			dbs_error e = { 0 };
 			int dirty = !db_query(d, c, "SELECT dirty FROM schema_migrations WHERE 1 = 0",
 					      0, NULL, &r, &e);
 			db_rows_free(r);
 			dbs_error_clear(&e);
-			f->tool = dirty ? "golang-migrate" : "dbmate";
+			if (!dirty)
+				t = &foreign_tools[i + 1];  /* dbmate's */
 		}
+		*f = *t;
 		return 0;
 	}
 	return 0;
@@ -371,11 +382,16 @@ static void set_field(char **field, const char *v)
 	*field = v && *v ? xstrdup(v) : NULL;
 }
 
-static void drop_row(history_row *rows, size_t *n, size_t i)
+/* The tool undid version: it is no row of the history any more. */
+static void drop_row(history_row *rows, size_t *n, const char *version)
 {
-	row_clear(&rows[i]);
-	memmove(&rows[i], &rows[i + 1], (*n - i - 1) * sizeof(*rows));
-	(*n)--;
+	for (size_t i = 0; i < *n; i++)
+		if (!dbs_version_cmp(rows[i].version, version)) {
+			row_clear(&rows[i]);
+			memmove(&rows[i], &rows[i + 1], (*n - i - 1) * sizeof(*rows));
+			(*n)--;
+			return;
+		}
 }
 
 /* Every version of vers up to last (and last itself): applied. */
@@ -392,25 +408,8 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 		 const char *const *vers, size_t nvers, history_row **out, size_t *nout,
 		 dbs_error *err)
 {
-	static const struct { const char *tool, *sql; } reads[] = {
-		{ "dbmate", "SELECT CAST(version AS text) FROM schema_migrations" },
-		{ "golang-migrate", "SELECT CAST(version AS text), CAST(dirty AS text) "
-				    "FROM schema_migrations" },
-		{ "goose", "SELECT CAST(version_id AS text), CAST(is_applied AS text), "
-			   "CAST(tstamp AS text) FROM goose_db_version WHERE version_id > 0 "
-			   "ORDER BY id" },
-		{ "flyway", "SELECT version, CAST(success AS text), CAST(checksum AS text), "
-			    "CAST(installed_on AS text), CAST(execution_time AS text), "
-			    "installed_by, type FROM flyway_schema_history WHERE version IS NOT NULL "
-			    "ORDER BY installed_rank" },
-		{ "diesel", "SELECT version, CAST(run_on AS text) FROM __diesel_schema_migrations" },
-	};
-	const char *sql = NULL;
-	for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
-		if (!strcmp(reads[i].tool, f->tool))
-			sql = reads[i].sql;
 	db_rows *r = NULL;
-	int rc = db_query(d, c, sql, 0, NULL, &r, err);
+	int rc = db_query(d, c, f->read, 0, NULL, &r, err);
 	history_row *rows = NULL;
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < r->nrows; i++) {
@@ -426,20 +425,12 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 				set_field(&h->status, "applied");
 				set_field(&h->applied_at, DB_VAL(r, i, 2));
 			} else {  /* goose recorded its down */
-				for (size_t k = 0; k < n; k++)
-					if (!dbs_version_cmp(rows[k].version, v)) {
-						drop_row(rows, &n, k);
-						break;
-					}
+				drop_row(rows, &n, v);
 			}
 		} else if (!strcmp(f->tool, "flyway")) {
 			const char *type = DB_VAL(r, i, 6) ? DB_VAL(r, i, 6) : "";
 			if (!strncmp(type, "UNDO", 4) || !strcmp(type, "DELETE")) {
-				for (size_t k = 0; k < n; k++)
-					if (!dbs_version_cmp(rows[k].version, v)) {
-						drop_row(rows, &n, k);
-						break;
-					}
+				drop_row(rows, &n, v);
 				continue;
 			}
 			if (strstr(type, "BASELINE")) {
