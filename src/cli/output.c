@@ -172,12 +172,6 @@ void show_event(const dbs_event *e, void *data)
 	}
 }
 
-void entry_label(const dbs_entry *e, char *buf, size_t n)
-{
-	snprintf(buf, n, "%s%s%s%s%s", e->app, *e->app ? "/" : "", e->version, *e->name ? "_" : "",
-		 e->name);
-}
-
 void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data)
 {
 	cli *g = data;

@@ -117,6 +117,12 @@ static void put_json_statement(FILE *out, const json_t *s, int color)
 	free(fs);
 }
 
+void entry_label(const dbs_entry *e, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s%s%s", e->app, *e->app ? "/" : "", e->version, *e->name ? "_" : "",
+		 e->name);
+}
+
 /* A step's first line: "up   app/0002_note (no transaction) (score 3, yellow)". */
 static void put_step_head(FILE *out, const dbs_entry *e, int up, int scored, int score,
 			  const char *level)
