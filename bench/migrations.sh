@@ -8,7 +8,8 @@
 # where the CPU work shows, and dbmate (npm) is timed on disk, where the
 # syncs of each commit show.  Then: status with N and 10 N applied, plan of
 # a 1 MB history of 6,000 statements (all applied but one, and all
-# pending), and how often migrate parses a pending script (-v).
+# pending), the same for a denser 1 MB history of short statements, and
+# how often migrate parses a pending script (-v).
 . "$(dirname "$0")/common.sh" postgres
 N=${1:-1000}
 R=${2:-5}
@@ -24,8 +25,26 @@ gen() {  # DIR COUNT
 	done
 }
 
-# a history of realistic statements: eleven a migration, 1 MB in all
+# the history of the goal: 1,200 migrations of five statements, 1 MB and
+# 6,000 statements in all (and a down each)
 gen_history() {  # DIR COUNT
+	mkdir -p "$1"
+	for i in $(seq 1 "$2"); do
+		cat > "$1/$(printf '%06d' "$i")_h$i.sql" <<SQL
+-- migrate:up
+CREATE TABLE h$i (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL, name varchar(80) NOT NULL, email text, phone text, meta jsonb NOT NULL DEFAULT '{}', state text NOT NULL DEFAULT 'new', created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz, deleted_at timestamptz);
+CREATE INDEX h${i}_account_created ON h$i (account_id, created_at DESC) WHERE state <> 'gone' AND deleted_at IS NULL;
+ALTER TABLE h$i ADD CONSTRAINT h${i}_account_fk FOREIGN KEY (account_id) REFERENCES h$i (id) ON DELETE CASCADE NOT VALID;
+UPDATE h$i SET state = 'active', updated_at = now() WHERE created_at > now() - interval '1 day' AND state = 'new' AND deleted_at IS NULL;
+ALTER TABLE h$i ADD COLUMN archived boolean NOT NULL DEFAULT false, ADD COLUMN owner_id bigint, ADD COLUMN note text;
+-- migrate:down
+DROP TABLE h$i;
+SQL
+	done
+}
+
+# a denser history of short statements: ten a migration, 1 MB in all
+gen_dense() {  # DIR COUNT
 	mkdir -p "$1"
 	for i in $(seq 1 "$2"); do
 		cat > "$1/$(printf '%06d' "$i")_h$i.sql" <<SQL
@@ -82,7 +101,8 @@ row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
 
 gen "$WORK/m" "$N"
 gen "$WORK/big" $((N * 10))
-gen_history "$WORK/hist" 1220
+gen_history "$WORK/hist" 1200
+gen_dense "$WORK/dense" 1220
 floor_up "$N" > "$WORK/up.sql"
 floor_down "$N" > "$WORK/down.sql"
 cd "$WORK"
@@ -147,17 +167,21 @@ done
 row sqlite "status, $((N * 10)) applied" "$stb" "$fstb" "sqlite3 SELECT"
 
 # plan of a 1 MB history: 0.1 s is the goal
-hurl=$(pg_newdb benchhist)
-"$DBSHIFT" --database "$hurl" --dir hist baseline 001219 >/dev/null
-p1=; p2=; one=
-for r in $(seq 1 "$R"); do
-	p1+="$(secs "$DBSHIFT" --database "$hurl" --dir hist plan)"$'\n'
-	p2+="$(secs "$DBSHIFT" --database "$(pg_newdb benchhist2)" --dir hist plan)"$'\n'
-	one+="0.1"$'\n'
-done
-printf '%-9s %s\n' postgres "history: $(cat hist/*.sql | wc -c) bytes, $(cat hist/*.sql | grep -vc -e '^--' -e '^$') statements"
-row postgres "plan, 1219 applied, 1 pending" "$p1" "$one" "goal (s)"
-row postgres "plan, all 1220 pending" "$p2" "$one" "goal (s)"
+plans() {  # DIR COUNT WHAT
+	local url p1= p2= one=
+	url=$(pg_newdb "plan$1")
+	"$DBSHIFT" --database "$url" --dir "$1" baseline "$(printf '%06d' $(($2 - 1)))" >/dev/null
+	for r in $(seq 1 "$R"); do
+		p1+="$(secs "$DBSHIFT" --database "$url" --dir "$1" plan)"$'\n'
+		p2+="$(secs "$DBSHIFT" --database "$(pg_newdb "plan${1}all")" --dir "$1" plan)"$'\n'
+		one+="0.1"$'\n'
+	done
+	printf '%-9s %s\n' postgres "$3: $(cat "$1"/*.sql | wc -c) bytes, $(sed -s '/^-- migrate:down/,$d' "$1"/*.sql | grep -vc -e '^--' -e '^$') statements up"
+	row postgres "plan, $(($2 - 1)) applied, 1 pending" "$p1" "$one" "goal (s)"
+	row postgres "plan, all $2 pending" "$p2" "$one" "goal (s)"
+}
+plans hist 1200 "history"
+plans dense 1220 "dense history"
 
 # how often a pending script is parsed in one migrate (the goal is 1)
 purl=$(pg_newdb benchparse)

@@ -146,6 +146,10 @@ int dbs_parse_age(const char *s, int64_t *secs);
 /* Compare two version strings as numbers, dotted parts one by one. */
 int dbs_version_cmp(const char *a, const char *b);
 
+/* A context, and its connections, belong to one thread at a time (as a
+ * libpq PGconn or an SQLite connection opened without a mutex do): two
+ * threads may each open their own.  The threads the library starts for
+ * itself (heartbeats, parsing ahead) never touch the caller's. */
 typedef struct dbs_ctx dbs_ctx;
 
 /* Open a context: read the migrations directory and connect. */

@@ -108,7 +108,8 @@ static void event_step(dbs_ctx *ctx, const dbs_step *s)
 	ctx_event_step(ctx, label, step_section(s, entry_of(s)));
 }
 
-static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
+/* Run step s and write its history row (fresh: the step had no row). */
+static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int fresh, int64_t t0, int64_t *ms)
 {
 	const db_driver *d = ctx->driver;
 	migration *m = entry_of(s)->m;
@@ -122,7 +123,7 @@ static int run_and_record(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *
 	ctx_event_step(ctx, NULL, NULL);  /* the label stays, for a retry */
 	*ms = now_ms() - t0;
 	if (!rc)
-		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, &ctx->err)
+		rc = up ? state_record(d, ctx->conn, m, "applied", *ms, NULL, fresh, &ctx->err)
 			: state_forget(d, ctx->conn, m->app, m->version, &ctx->err);
 	return rc;
 }
@@ -160,11 +161,11 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	dbs_error *err = &ctx->err;
 	int rc = state_record(d, ctx->conn, m, failed, 0, up
 		? "started outside a transaction and did not finish"
-		: "rollback started outside a transaction and did not finish", err);
+		: "rollback started outside a transaction and did not finish", 0, err);
 	if (!rc && (lock_ms || stmt_ms))
 		rc = db_set_timeouts(d, ctx->conn, lock_ms, stmt_ms, 0, err);
 	if (!rc)
-		rc = run_and_record(ctx, s, t0, ms);
+		rc = run_and_record(ctx, s, 0, t0, ms);
 	if (lock_ms || stmt_ms) {
 		dbs_error e2 = { 0 };
 		db_set_timeouts(d, ctx->conn, 0, 0, 0, &e2);
@@ -175,7 +176,7 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 		char *note = xprintf("%s at %s:%d:%d: %s", up ? "failed" : "rollback failed",
 				     err->file, err->line, err->col, err->message);
 		dbs_error e2 = { 0 };
-		state_record(d, ctx->conn, m, failed, *ms, note, &e2);
+		state_record(d, ctx->conn, m, failed, *ms, note, 0, &e2);
 		dbs_error_clear(&e2);
 		free(note);
 		dbs_error_set_hint(err, up
@@ -259,7 +260,7 @@ static int apply_once(dbs_ctx *ctx, const dbs_step *s, int64_t *ms)
 		return apply_batch(ctx, s, t0, ms);
 	int rc = begin_tx(ctx);
 	if (!rc)
-		rc = run_and_record(ctx, s, t0, ms);
+		rc = run_and_record(ctx, s, !entry_of(s)->row, t0, ms);
 	return blame_step(ctx, step_section(s, entry_of(s)), end_tx(ctx, rc));
 }
 
@@ -384,9 +385,9 @@ static int apply_redo(dbs_ctx *ctx, void *arg)
 	int64_t t0 = now_ms();
 	int rc = begin_tx(ctx);
 	a->failed = 0;
-	if (!rc && (rc = run_and_record(ctx, &a->plan->steps[0], t0, &a->ms[0])))
+	if (!rc && (rc = run_and_record(ctx, &a->plan->steps[0], 0, t0, &a->ms[0])))
 		a->failed = 0;
-	else if (!rc && (rc = run_and_record(ctx, &a->plan->steps[1], now_ms(), &a->ms[1])))
+	else if (!rc && (rc = run_and_record(ctx, &a->plan->steps[1], 0, now_ms(), &a->ms[1])))
 		a->failed = 1;
 	return end_tx(ctx, rc);
 }
@@ -538,7 +539,7 @@ static json_t *risk_json(dbs_ctx *ctx, const dbs_plan *plan, const dbs_migrate_o
 static int record_baseline(dbs_ctx *ctx, const dbs_step *s)
 {
 	return state_record(ctx->driver, ctx->conn, entry_of(s)->m, "applied", 0,
-			    "baseline: recorded as applied without running", &ctx->err);
+			    "baseline: recorded as applied without running", 0, &ctx->err);
 }
 
 /* The data migration of an up step, if it has one: after the DDL

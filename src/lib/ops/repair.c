@@ -19,7 +19,7 @@ static int repair_down(dbs_ctx *ctx, plan_entry *pe, int down, const char **acti
 		/* a failed row whose file is gone shows as missing: pe->m is set */
 		*action = "down undone: applied";
 		return state_record(ctx->driver, ctx->conn, pe->m, "applied", pe->pub.duration_ms,
-				    "repair: rollback undone by hand", &ctx->err);
+				    "repair: rollback undone by hand", 0, &ctx->err);
 	}
 	*action = "ask";
 	dbs_fail(&ctx->err, DBS_EINPUT, "the rollback of %s failed outside a transaction: "

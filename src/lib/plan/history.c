@@ -210,13 +210,13 @@ void state_forget_cmd(const migration *m, history_cmd *hc)
 }
 
 int state_record(const db_driver *d, db_conn *c, const migration *m,
-		 const char *status, int64_t duration_ms, const char *message,
+		 const char *status, int64_t duration_ms, const char *message, int fresh,
 		 dbs_error *err)
 {
 	char dur[32];
 	history_cmd hc;
 	snprintf(dur, sizeof(dur), "%lld", (long long)duration_ms);
-	record_fill(&hc, m, status, message, dur, 0);
+	record_fill(&hc, m, status, message, dur, fresh);
 	int rc = db_query(d, c, hc.sql, 9, hc.p, NULL, err);
 	free(hc.sql);
 	return rc;

@@ -54,8 +54,11 @@ int state_ensure(const db_driver *d, db_conn *c, dbs_error *err);
 int state_exists(const db_driver *d, db_conn *c, int *exists, dbs_error *err);
 int state_read(const db_driver *d, db_conn *c, history_row **rows, size_t *n,
 	       dbs_error *err);
+/* Write m's history row; fresh: m has none yet, so a plain insert (cheaper
+ * to prepare than the upsert, which SQLite does again after each script
+ * that changed the schema). */
 int state_record(const db_driver *d, db_conn *c, const migration *m,
-		 const char *status, int64_t duration_ms, const char *message,
+		 const char *status, int64_t duration_ms, const char *message, int fresh,
 		 dbs_error *err);
 /* Insert h as it is (adopt: another tool's row, with its time and user). */
 int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error *err);
