@@ -68,17 +68,19 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		free(doc);
 		return rc_pending;
 	}
-	size_t counts[5] = { 0 }, wlabel = 9;
+	size_t counts[5] = { 0 }, wlabel = 9, wat = 22;  /* a time with its fraction is longer */
 	char label[512];
 	for (size_t i = 0; i < n; i++) {
 		const dbs_entry *e = dbs_status_entry(ctx, i);
 		entry_label(e, label, sizeof(label));
 		if (strlen(label) > wlabel)
 			wlabel = strlen(label);
+		if (e->applied_at && strlen(e->applied_at) > wat)
+			wat = strlen(e->applied_at);
 	}
 	printf("database: %s\n\n", dbs_database_display(ctx));
-	printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, "MIGRATION", "PHASE",
-	       "STATE", "APPLIED AT", "DURATION", "BY");
+	printf("%-*s  %-8s  %-21s  %-*s  %8s  %s\n", (int)wlabel, "MIGRATION", "PHASE",
+	       "STATE", (int)wat, "APPLIED AT", "DURATION", "BY");
 	for (size_t i = 0; i < n; i++) {
 		const dbs_entry *e = dbs_status_entry(ctx, i);
 		counts[e->state]++;
@@ -89,8 +91,8 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 			 e->state == DBS_FAILED ? e->failed_down ? " (rollback)" : " (up)" : "");
 		if (e->state != DBS_PENDING && e->duration_ms >= 0)
 			snprintf(dur, sizeof(dur), "%lld ms", (long long)e->duration_ms);
-		printf("%-*s  %-8s  %-21s  %-22s  %8s  %s\n", (int)wlabel, label,
-		       e->phase ? e->phase : "-", state,
+		printf("%-*s  %-8s  %-21s  %-*s  %8s  %s\n", (int)wlabel, label,
+		       e->phase ? e->phase : "-", state, (int)wat,
 		       e->applied_at ? e->applied_at : "", dur,
 		       e->applied_by ? e->applied_by : "");
 		if (e->state == DBS_FAILED && e->message)

@@ -1,8 +1,10 @@
 /*
  * time.c - clocks, sleeping, and durations as people write them.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -16,6 +18,36 @@ void utc_now(char out[32])
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);  /* RFC 3339 */
+}
+
+int rfc3339(const char *s, char out[64])
+{
+	size_t n = strlen(s);
+	if (n < 19 || n > 40 || (s[10] != ' ' && s[10] != 'T'))
+		return 0;
+	static const char shape[] = "dddd-dd-dd dd:dd:dd";
+	for (int i = 0; i < 19; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : i != 10 && s[i] != shape[i])
+			return 0;
+	const char *p = s + 19;
+	size_t frac = *p == '.' ? 1 + strspn(p + 1, "0123456789") : 0;
+	const char *z = p + frac;
+	if (!strcmp(z, "Z") || !strcmp(z, "+00") || !strcmp(z, "+00:00") || !*z)
+		snprintf(out, 64, "%.10sT%.8s%.*sZ", s, s + 11, (int)frac, p);
+	else if ((*z == '+' || *z == '-') && strlen(z) == 3 && isdigit((unsigned char)z[1]) &&
+		 isdigit((unsigned char)z[2]))
+		snprintf(out, 64, "%.10sT%.8s%.*s%s:00", s, s + 11, (int)frac, p, z);
+	else if ((*z == '+' || *z == '-') && strlen(z) == 6 && z[3] == ':')
+		snprintf(out, 64, "%.10sT%.8s%.*s%s", s, s + 11, (int)frac, p, z);
+	else
+		return 0;
+	return 1;
+}
+
+char *rfc3339_dup(const char *s)
+{
+	char out[64];
+	return !s ? NULL : xstrdup(rfc3339(s, out) ? out : s);
 }
 
 int64_t now_ms(void)

@@ -92,6 +92,13 @@ int seal_open(const unsigned char key[32], const char *in, const char *out, cons
 	      char plain_sha256[65], dbs_error *err);
 /* Now, UTC, in RFC 3339: "YYYY-MM-DDTHH:MM:SSZ" (what both drivers store). */
 void utc_now(char out[32]);
+/* s as RFC 3339 when it is a time as the databases write one ("2026-11-22
+ * 06:26:38+00": SQLite's text, PostgreSQL's timestamptz): a fraction is
+ * kept, an offset other than UTC becomes +HH:MM.  1 when out was written,
+ * 0 when s is no such time. */
+int rfc3339(const char *s, char out[64]);
+/* A copy of s, in RFC 3339 when it is such a time; NULL for NULL. */
+char *rfc3339_dup(const char *s);
 int64_t now_ms(void);
 int64_t now_us(void);  /* the same monotonic clock, in microseconds */
 /* Milliseconds since the epoch (the wall clock, for other processes). */

@@ -2,7 +2,6 @@
  * report.c - the JSON documents of the read-only commands (status, plan)
  * and of errors; runs build theirs in run.c with report_error().  Times are RFC 3339.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,36 +31,6 @@ json_t *report_error(const dbs_error *err)
 	return o;
 }
 
-/*
- * "2026-11-22 06:26:38+00" (SQLite's text, PostgreSQL's timestamptz
- * output) as RFC 3339: "2026-11-22T06:26:38Z"; a fraction is kept, an
- * offset other than UTC becomes +HH:MM.  Anything else is left as it is.
- */
-static void rfc3339(json_t *v)
-{
-	const char *s = json_string_value(v);
-	if (!s || strlen(s) < 19 || strlen(s) > 40 || (s[10] != ' ' && s[10] != 'T'))
-		return;
-	static const char shape[] = "dddd-dd-dd dd:dd:dd";
-	for (int i = 0; i < 19; i++)
-		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : i != 10 && s[i] != shape[i])
-			return;
-	const char *p = s + 19;
-	size_t frac = *p == '.' ? 1 + strspn(p + 1, "0123456789") : 0;
-	const char *z = p + frac;
-	char out[64];
-	if (!strcmp(z, "Z") || !strcmp(z, "+00") || !strcmp(z, "+00:00") || !*z)
-		snprintf(out, sizeof(out), "%.10sT%.8s%.*sZ", s, s + 11, (int)frac, p);
-	else if ((*z == '+' || *z == '-') && strlen(z) == 3 && isdigit((unsigned char)z[1]) &&
-		 isdigit((unsigned char)z[2]))
-		snprintf(out, sizeof(out), "%.10sT%.8s%.*s%s:00", s, s + 11, (int)frac, p, z);
-	else if ((*z == '+' || *z == '-') && strlen(z) == 6 && z[3] == ':')
-		snprintf(out, sizeof(out), "%.10sT%.8s%.*s%s", s, s + 11, (int)frac, p, z);
-	else
-		return;
-	json_string_set(v, out);
-}
-
 /* Every "..._at" string of doc, at any depth, in RFC 3339: the times read
  * back from either database, and from reports written before. */
 void report_times(json_t *doc)
@@ -74,9 +43,11 @@ void report_times(json_t *doc)
 			report_times(v);
 	json_object_foreach(doc, k, v) {
 		size_t n = strlen(k);
-		if (n > 3 && !strcmp(k + n - 3, "_at"))
-			rfc3339(v);
-		else
+		char out[64];
+		if (n > 3 && !strcmp(k + n - 3, "_at")) {
+			if (json_is_string(v) && rfc3339(json_string_value(v), out))
+				json_string_set(v, out);
+		} else
 			report_times(v);
 	}
 }

@@ -329,7 +329,7 @@ static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row
 		row->app = xstrdup(app);
 		row->checksum = xstrdup("");
 		row->status = xstrdup("applied");
-		row->applied_at = xstrdup(DB_VAL(r, i, 2) ? DB_VAL(r, i, 2) : "");
+		row->applied_at = rfc3339_dup(DB_VAL(r, i, 2) ? DB_VAL(r, i, 2) : "");
 		row->applied_by = xstrdup("django");
 		row->duration_ms = -1;  /* Django keeps none */
 	}

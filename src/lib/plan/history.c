@@ -146,10 +146,11 @@ int state_read(const db_driver *d, db_conn *c, history_row **out, size_t *n,
 	history_row *rows = xcalloc(r->nrows ? r->nrows : 1, sizeof(history_row));
 	for (size_t i = 0; i < r->nrows; i++) {
 		history_row *h = &rows[i];
-		char **f[] = { &h->app, &h->version, &h->name, &h->checksum, &h->status,
-			       &h->applied_at };
-		for (size_t j = 0; j < 6; j++)
+		char **f[] = { &h->app, &h->version, &h->name, &h->checksum, &h->status };
+		for (size_t j = 0; j < 5; j++)
 			*f[j] = xstrdup(DB_VAL(r, i, j) ? DB_VAL(r, i, j) : "");
+		/* one form on both drivers: PostgreSQL writes "2026-11-22 06:26:38+00" */
+		h->applied_at = rfc3339_dup(DB_VAL(r, i, 5) ? DB_VAL(r, i, 5) : "");
 		h->duration_ms = DB_VAL(r, i, 6) ? strtoll(DB_VAL(r, i, 6), NULL, 10) : 0;
 		h->applied_by = xstrdup(DB_VAL(r, i, 7) ? DB_VAL(r, i, 7) : "");
 		h->message = DB_VAL(r, i, 8) ? xstrdup(DB_VAL(r, i, 8)) : NULL;
@@ -382,6 +383,13 @@ static void set_field(char **field, const char *v)
 	*field = v && *v ? xstrdup(v) : NULL;
 }
 
+/* A time another tool wrote, in RFC 3339 as dbshift's own. */
+static void set_time(char **field, const char *v)
+{
+	free(*field);
+	*field = v && *v ? rfc3339_dup(v) : NULL;
+}
+
 /* The tool undid version: it is no row of the history any more. */
 static void drop_row(history_row *rows, size_t *n, const char *version)
 {
@@ -423,7 +431,7 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			if (truthy(DB_VAL(r, i, 1))) {
 				history_row *h = add_row(&rows, &n, v);
 				set_field(&h->status, "applied");
-				set_field(&h->applied_at, DB_VAL(r, i, 2));
+				set_time(&h->applied_at, DB_VAL(r, i, 2));
 			} else {  /* goose recorded its down */
 				drop_row(rows, &n, v);
 			}
@@ -441,14 +449,14 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			set_field(&h->status, truthy(DB_VAL(r, i, 1)) ? "applied" : "failed");
 			free(h->checksum);
 			h->checksum = DB_VAL(r, i, 2) ? xprintf("flyway:%s", DB_VAL(r, i, 2)) : NULL;
-			set_field(&h->applied_at, DB_VAL(r, i, 3));
+			set_time(&h->applied_at, DB_VAL(r, i, 3));
 			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
 			set_field(&h->applied_by, DB_VAL(r, i, 5));
 		} else {  /* dbmate, diesel */
 			history_row *h = add_row(&rows, &n, v);
 			set_field(&h->status, "applied");
 			if (!strcmp(f->tool, "diesel"))
-				set_field(&h->applied_at, DB_VAL(r, i, 1));
+				set_time(&h->applied_at, DB_VAL(r, i, 1));
 		}
 	}
 	db_rows_free(r);
