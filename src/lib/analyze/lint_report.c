@@ -114,34 +114,63 @@ json_t *lint_statement_json(const stmt_info *s)
 		"score", s->score, "findings", fs);
 }
 
-static json_t *lint_json(const dbs_lint *l)
+/* v as json_dumps writes it with JSON_INDENT(2) at depth levels into a
+ * document, appended to sb (a string holds no raw newline: each one is
+ * where the next line's indent goes). */
+static void add_json(strbuf *sb, json_t *v, int depth)
 {
-	json_t *migs = json_array();
+	char *t = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	for (char *p = t, *nl; *p; p = nl + 1) {
+		if (!(nl = strchr(p, '\n'))) {
+			strbuf_adds(sb, p);
+			break;
+		}
+		strbuf_add(sb, p, (size_t)(nl - p) + 1);
+		strbuf_addf(sb, "%*s", depth * 2, "");
+	}
+	free(t);
+	json_decref(v);
+}
+
+/* The JSON document, written a migration at a time: the whole tree of a
+ * big lint in jansson took three times the memory of its findings. */
+static char *lint_json(const dbs_lint *l)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "{\n  \"command\": \"lint\",\n  \"dialect\": ");
+	add_json(&sb, json_string(l->dialect->name), 1);
+	strbuf_adds(&sb, ",\n  \"migrations\": [");
 	for (size_t i = 0; i < l->n; i++) {
 		const lint_migration *lm = &l->mig[i];
 		json_t *stmts = json_array();
 		for (size_t k = 0; k < lm->ns; k++)
 			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
-		json_array_append_new(migs, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
+		strbuf_adds(&sb, i ? ",\n    " : "\n    ");
+		add_json(&sb, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
 			"app", lm->m->app, "version", lm->m->version, "name", lm->m->name,
 			"file", lm->sec->file, "score", lm->score, "level",
 			dbs_level_name(lm->level), "irreversible", lm->irreversible,
-			"statements", stmts));
+			"statements", stmts), 2);
 	}
+	strbuf_adds(&sb, l->n ? "\n  ],\n  \"warnings\": " : "],\n  \"warnings\": ");
 	json_t *warn = json_array();
 	for (size_t i = 0; i < l->nwarnings; i++)
 		json_array_append_new(warn, json_string(l->warnings[i]));
+	add_json(&sb, warn, 1);
 	counts c = count(l);
 	const char *band = risk_band(l->worst, l->top_score);
-	return json_pack("{s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}, "
-			 "s:{s:s, s:i, s:i, s:s, s:s}}",
-		"command", "lint", "dialect", l->dialect->name, "migrations", migs,
-		"warnings", warn, "summary", "total", (json_int_t)c.statements,
-		"migrations", (json_int_t)l->n, "statements", (json_int_t)c.statements,
-		"red", (json_int_t)c.red, "yellow", (json_int_t)c.yellow,
-		"allowed", (json_int_t)c.suppressed, "risk", "worst", dbs_level_name(l->worst),
+	strbuf_adds(&sb, ",\n  \"summary\": ");
+	add_json(&sb, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "total",
+		(json_int_t)c.statements, "migrations", (json_int_t)l->n, "statements",
+		(json_int_t)c.statements, "red", (json_int_t)c.red, "yellow", (json_int_t)c.yellow,
+		"allowed", (json_int_t)c.suppressed), 1);
+	strbuf_adds(&sb, ",\n  \"risk\": ");
+	add_json(&sb, json_pack("{s:s, s:i, s:i, s:s, s:s}", "worst", dbs_level_name(l->worst),
 		"score", l->score, "top_score", l->top_score, "band", band,
-		"recommendation", risk_advice(band));
+		"recommendation", risk_advice(band)), 1);
+	strbuf_adds(&sb, "\n}");
+	return strbuf_detach(&sb);
 }
 
 static json_t *sarif(const dbs_lint *l)
@@ -240,8 +269,8 @@ char *dbs_lint_render(const dbs_lint *l, const char *format)
 	if (!strcmp(format, "github"))
 		return github(l);
 	if (!strcmp(format, "json"))
-		doc = lint_json(l);
-	else if (!strcmp(format, "sarif"))
+		return lint_json(l);
+	if (!strcmp(format, "sarif"))
 		doc = sarif(l);
 	else
 		return NULL;
