@@ -114,11 +114,9 @@ json_t *lint_statement_json(const stmt_info *s)
 		"score", s->score, "findings", fs);
 }
 
-/* v as json_dumps writes it with JSON_INDENT(2) at depth levels into a
- * document, appended to sb (a string holds no raw newline: each one is
- * where the next line's indent goes). */
-static void add_json(strbuf *sb, json_t *v, int depth)
+void json_add_at(strbuf *sb, json_t *v, int depth)
 {
+	/* a string holds no raw newline: each one is where an indent goes */
 	char *t = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
 	for (char *p = t, *nl; *p; p = nl + 1) {
 		if (!(nl = strchr(p, '\n'))) {
@@ -139,7 +137,7 @@ static char *lint_json(const dbs_lint *l)
 	strbuf sb;
 	strbuf_init(&sb);
 	strbuf_adds(&sb, "{\n  \"command\": \"lint\",\n  \"dialect\": ");
-	add_json(&sb, json_string(l->dialect->name), 1);
+	json_add_at(&sb, json_string(l->dialect->name), 1);
 	strbuf_adds(&sb, ",\n  \"migrations\": [");
 	for (size_t i = 0; i < l->n; i++) {
 		const lint_migration *lm = &l->mig[i];
@@ -147,7 +145,7 @@ static char *lint_json(const dbs_lint *l)
 		for (size_t k = 0; k < lm->ns; k++)
 			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
 		strbuf_adds(&sb, i ? ",\n    " : "\n    ");
-		add_json(&sb, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
+		json_add_at(&sb, json_pack("{s:s, s:s, s:s, s:s, s:i, s:s, s:b, s:o}",
 			"app", lm->m->app, "version", lm->m->version, "name", lm->m->name,
 			"file", lm->sec->file, "score", lm->score, "level",
 			dbs_level_name(lm->level), "irreversible", lm->irreversible,
@@ -157,16 +155,16 @@ static char *lint_json(const dbs_lint *l)
 	json_t *warn = json_array();
 	for (size_t i = 0; i < l->nwarnings; i++)
 		json_array_append_new(warn, json_string(l->warnings[i]));
-	add_json(&sb, warn, 1);
+	json_add_at(&sb, warn, 1);
 	counts c = count(l);
 	const char *band = risk_band(l->worst, l->top_score);
 	strbuf_adds(&sb, ",\n  \"summary\": ");
-	add_json(&sb, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "total",
+	json_add_at(&sb, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "total",
 		(json_int_t)c.statements, "migrations", (json_int_t)l->n, "statements",
 		(json_int_t)c.statements, "red", (json_int_t)c.red, "yellow", (json_int_t)c.yellow,
 		"allowed", (json_int_t)c.suppressed), 1);
 	strbuf_adds(&sb, ",\n  \"risk\": ");
-	add_json(&sb, json_pack("{s:s, s:i, s:i, s:s, s:s}", "worst", dbs_level_name(l->worst),
+	json_add_at(&sb, json_pack("{s:s, s:i, s:i, s:s, s:s}", "worst", dbs_level_name(l->worst),
 		"score", l->score, "top_score", l->top_score, "band", band,
 		"recommendation", risk_advice(band)), 1);
 	strbuf_adds(&sb, "\n}");

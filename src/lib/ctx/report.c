@@ -117,28 +117,33 @@ json_t *report_lines(const char *text)
 	return a;
 }
 
+/* Step i of plan, with its statements' analysis. */
+static json_t *plan_step(const dbs_plan *plan, size_t i)
+{
+	const dbs_step *s = &plan->steps[i];
+	json_t *o = entry_json(s->entry);
+	json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
+	json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
+	json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
+	const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
+	const lint_migration *lm = m && plan->lint
+		? lint_find(plan->lint, s->direction == DBS_UP ? &m->up : &m->down) : NULL;
+	if (lm) {
+		json_t *stmts = json_array();
+		for (size_t k = 0; k < lm->ns; k++)
+			json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
+		json_object_set_new(o, "level", json_string(dbs_level_name(lm->level)));
+		json_object_set_new(o, "score", json_integer(lm->score));
+		json_object_set_new(o, "statements", stmts);
+	}
+	return o;
+}
+
 json_t *report_plan_steps(const dbs_plan *plan)
 {
 	json_t *steps = json_array();
-	for (size_t i = 0; plan && i < plan->n; i++) {
-		const dbs_step *s = &plan->steps[i];
-		json_t *o = entry_json(s->entry);
-		json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
-		json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
-		json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
-		const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
-		const lint_migration *lm = m && plan->lint
-			? lint_find(plan->lint, s->direction == DBS_UP ? &m->up : &m->down) : NULL;
-		if (lm) {
-			json_t *stmts = json_array();
-			for (size_t k = 0; k < lm->ns; k++)
-				json_array_append_new(stmts, lint_statement_json(&lm->s[k]));
-			json_object_set_new(o, "level", json_string(dbs_level_name(lm->level)));
-			json_object_set_new(o, "score", json_integer(lm->score));
-			json_object_set_new(o, "statements", stmts);
-		}
-		json_array_append_new(steps, o);
-	}
+	for (size_t i = 0; plan && i < plan->n; i++)
+		json_array_append_new(steps, plan_step(plan, i));
 	return steps;
 }
 
@@ -162,17 +167,37 @@ json_t *report_risk(const dbs_lint *l)
 			 l->score, "top_score", l->top_score, "band", risk_band(l->worst, l->top_score));
 }
 
+/* Written a step at a time: a plan of every script of a big history was
+ * twice the memory of its analysis as one jansson tree. */
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err)
 {
-	json_t *doc = json_pack("{s:s, s:s, s:o, s:b}", "command", command, "database",
-				dbs_database_display(ctx), "steps", report_plan_steps(plan),
-				"blocked", plan && plan->blocked);
-	if (plan && plan->lint)
-		json_object_set_new(doc, "risk", report_risk(plan->lint));
-	if (err && err->code)
-		json_object_set_new(doc, "error", report_error(err));
-	return report_dump(doc);
+	strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "{\n  \"command\": ");
+	json_add_at(&sb, json_string(command), 1);
+	strbuf_adds(&sb, ",\n  \"database\": ");
+	json_add_at(&sb, json_string(dbs_database_display(ctx)), 1);
+	strbuf_adds(&sb, ",\n  \"steps\": [");
+	size_t n = plan ? plan->n : 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *step = plan_step(plan, i);
+		report_times(step);
+		strbuf_adds(&sb, i ? ",\n    " : "\n    ");
+		json_add_at(&sb, step, 2);
+	}
+	strbuf_adds(&sb, n ? "\n  ],\n  \"blocked\": " : "],\n  \"blocked\": ");
+	strbuf_adds(&sb, plan && plan->blocked ? "true" : "false");
+	if (plan && plan->lint) {
+		strbuf_adds(&sb, ",\n  \"risk\": ");
+		json_add_at(&sb, report_risk(plan->lint), 1);
+	}
+	if (err && err->code) {
+		strbuf_adds(&sb, ",\n  \"error\": ");
+		json_add_at(&sb, report_error(err), 1);
+	}
+	strbuf_adds(&sb, "\n}");
+	return strbuf_detach(&sb);
 }
 
 char *dbs_error_json(const char *command, const dbs_error *err)
