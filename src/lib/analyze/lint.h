@@ -176,7 +176,7 @@ json_t *lint_statement_json(const stmt_info *s);
 /* Append v (taken) to sb as json_dumps writes it with JSON_INDENT(2) at
  * depth levels into a document: big documents are written a part at a
  * time, never whole in jansson. */
-void json_add_at(strbuf *sb, json_t *v, int depth);
+void add_json_at(strbuf *sb, json_t *v, int depth);
 /* "a, b" (or NULL) as the JSON array ["a", "b"] (or []). */
 json_t *lint_name_list(const char *names);
 /* The analysis of section sec (a migration's up or down) in l, or NULL. */

@@ -175,26 +175,26 @@ char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 	strbuf sb;
 	strbuf_init(&sb);
 	strbuf_adds(&sb, "{\n  \"command\": ");
-	json_add_at(&sb, json_string(command), 1);
+	add_json_at(&sb, json_string(command), 1);
 	strbuf_adds(&sb, ",\n  \"database\": ");
-	json_add_at(&sb, json_string(dbs_database_display(ctx)), 1);
+	add_json_at(&sb, json_string(dbs_database_display(ctx)), 1);
 	strbuf_adds(&sb, ",\n  \"steps\": [");
 	size_t n = plan ? plan->n : 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *step = plan_step(plan, i);
 		report_times(step);
 		strbuf_adds(&sb, i ? ",\n    " : "\n    ");
-		json_add_at(&sb, step, 2);
+		add_json_at(&sb, step, 2);
 	}
 	strbuf_adds(&sb, n ? "\n  ],\n  \"blocked\": " : "],\n  \"blocked\": ");
 	strbuf_adds(&sb, plan && plan->blocked ? "true" : "false");
 	if (plan && plan->lint) {
 		strbuf_adds(&sb, ",\n  \"risk\": ");
-		json_add_at(&sb, report_risk(plan->lint), 1);
+		add_json_at(&sb, report_risk(plan->lint), 1);
 	}
 	if (err && err->code) {
 		strbuf_adds(&sb, ",\n  \"error\": ");
-		json_add_at(&sb, report_error(err), 1);
+		add_json_at(&sb, report_error(err), 1);
 	}
 	strbuf_adds(&sb, "\n}");
 	return strbuf_detach(&sb);
