@@ -25,12 +25,19 @@ gen() {  # DIR COUNT
 	done
 }
 
-# the history of the goal: 1,200 migrations of five statements, 1 MB and
-# 6,000 statements in all (and a down each)
-gen_history() {  # DIR COUNT
+# each DIR COUNT BODY: COUNT migrations in DIR, the i-th written by "BODY i"
+each() {
 	mkdir -p "$1"
 	for i in $(seq 1 "$2"); do
-		cat > "$1/$(printf '%06d' "$i")_h$i.sql" <<SQL
+		"$3" "$i" > "$1/$(printf '%06d' "$i")_h$i.sql"
+	done
+}
+
+# the history of the goal: 1,200 migrations of five statements, 1 MB and
+# 6,000 statements in all (and a down each)
+history_sql() {
+	local i=$1
+	cat <<SQL
 -- migrate:up
 CREATE TABLE h$i (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, account_id bigint NOT NULL, name varchar(80) NOT NULL, email text, phone text, meta jsonb NOT NULL DEFAULT '{}', state text NOT NULL DEFAULT 'new', created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz, deleted_at timestamptz);
 CREATE INDEX h${i}_account_created ON h$i (account_id, created_at DESC) WHERE state <> 'gone' AND deleted_at IS NULL;
@@ -40,14 +47,12 @@ ALTER TABLE h$i ADD COLUMN archived boolean NOT NULL DEFAULT false, ADD COLUMN o
 -- migrate:down
 DROP TABLE h$i;
 SQL
-	done
 }
 
 # a denser history of short statements: ten a migration, 1 MB in all
-gen_dense() {  # DIR COUNT
-	mkdir -p "$1"
-	for i in $(seq 1 "$2"); do
-		cat > "$1/$(printf '%06d' "$i")_h$i.sql" <<SQL
+dense_sql() {
+	local i=$1
+	cat <<SQL
 -- migrate:up
 SET lock_timeout = '2s';
 CREATE TABLE h$i (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name varchar(40), meta json, created timestamp, note text);
@@ -62,7 +67,6 @@ ALTER TABLE h$i VALIDATE CONSTRAINT h${i}_state;
 -- migrate:down
 DROP TABLE h$i;
 SQL
-	done
 }
 
 floor_up() {  # COUNT
@@ -101,8 +105,8 @@ row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
 
 gen "$WORK/m" "$N"
 gen "$WORK/big" $((N * 10))
-gen_history "$WORK/hist" 1200
-gen_dense "$WORK/dense" 1220
+each "$WORK/hist" 1200 history_sql
+each "$WORK/dense" 1220 dense_sql
 floor_up "$N" > "$WORK/up.sql"
 floor_down "$N" > "$WORK/down.sql"
 cd "$WORK"
