@@ -66,5 +66,23 @@ up billing/20230101000001_create_invoices succeeded" "$tag: APP:VERSION target p
 	check_rc 0 "$tag: rollback of an app exits 0"
 	check_eq "$(echo "$OUT" | steps_of)" "down billing/20230101000001_create_invoices succeeded
 down core/20240101000001_create_users succeeded" "$tag: rollback takes the dependents first"
+
+	# an app directory and a migration file behind symbolic links read as
+	# the real ones (readdir says "link": they are stat'ed)
+	project apps_linked
+	cp -r "$FIXTURES/apps" real
+	mkdir migrations/core
+	ln -s ../real/billing migrations/billing
+	ln -s ../../real/core/20240101000001_create_users.sql migrations/core/
+	cp real/core/20240101000002_add_email.sql migrations/core/
+	url=$(newdb apps_linked)
+	dbs --database "$url" --json plan
+	check_eq "$(echo "$OUT" | jq -r '.steps[] | "\(.app)/\(.version)"')" "core/20240101000001
+billing/20230101000001
+core/20240101000002" "$tag: linked app directory and file are read"
+	ln -s ../../real/core migrations/core/nested
+	dbs --database "$url" plan
+	check_rc 2 "$tag: a linked directory inside an app is refused"
+	check_contains "$ERR" "directory inside app 'core' is not a migration" "$tag: ... as a directory"
 	cd "$WORK" || return
 }

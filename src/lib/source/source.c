@@ -570,47 +570,6 @@ static void pieces_release(pieces *ps)
 	strbuf_release(&ps->warnings);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names in dir (no dot files), or an input error. */
-static int list_dir(const char *dir, char ***names, size_t *n, dbs_error *err)
-{
-	DIR *d = opendir(dir);
-	if (!d) {
-		dbs_fail(err, DBS_EINPUT, "cannot read migrations directory '%s': %s",
-			 dir, strerror(errno));
-		dbs_error_set_hint(err, "create it with 'dbshift new NAME' or point "
-				   "--dir at the directory that holds the migrations");
-		return DBS_EINPUT;
-	}
-	char **v = NULL;
-	size_t cnt = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		v = xrealloc(v, (cnt + 1) * sizeof(char *));
-		v[cnt++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (cnt)
-		qsort(v, cnt, sizeof(char *), name_cmp);
-	*names = v;
-	*n = cnt;
-	return 0;
-}
-
-static void free_names(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 static int is_dir(const char *path)
 {
 	struct stat st;
@@ -621,6 +580,63 @@ static int is_file(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* An entry of a directory: its name, and whether it is a directory (the
+ * one it points to, for a link). */
+typedef struct dir_entry {
+	char *name;
+	int dir;
+} dir_entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const dir_entry *)a)->name, ((const dir_entry *)b)->name);
+}
+
+/* Sorted entries of dir (no dot files), or an input error.  Where the
+ * file system gives readdir the type, no file is stat'ed here. */
+static int list_dir(const char *dir, dir_entry **out, size_t *n, dbs_error *err)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		dbs_fail(err, DBS_EINPUT, "cannot read migrations directory '%s': %s",
+			 dir, strerror(errno));
+		dbs_error_set_hint(err, "create it with 'dbshift new NAME' or point "
+				   "--dir at the directory that holds the migrations");
+		return DBS_EINPUT;
+	}
+	dir_entry *v = NULL;
+	size_t cnt = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		v = xrealloc(v, (cnt + 1) * sizeof(*v));
+		dir_entry *e = &v[cnt++];
+		e->name = xstrdup(de->d_name);
+		if (de->d_type == DT_DIR || de->d_type == DT_REG) {
+			e->dir = de->d_type == DT_DIR;
+		} else {  /* a link, or a file system that does not say */
+			char *path = xprintf("%s/%s", dir, de->d_name);
+			e->dir = is_dir(path);
+			free(path);
+		}
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), entry_cmp);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static void free_entries(dir_entry *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
 }
 
 /* A directory holding up.sql is a Diesel migration. */
@@ -635,27 +651,30 @@ static int is_diesel_dir(const char *path)
 /* Collect the pieces of one chain directory; app subdirectories recurse once. */
 static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err)
 {
-	char **names;
+	dir_entry *names;
 	size_t n;
 	int rc = list_dir(dir, &names, &n, err);
 	if (rc)
 		return rc;
 	int has_diesel = 0;
 	for (size_t i = 0; i < n && !has_diesel; i++) {
-		char *path = xprintf("%s/%s", dir, names[i]);
-		has_diesel = is_dir(path) && is_diesel_dir(path);
+		if (!names[i].dir)
+			continue;
+		char *path = xprintf("%s/%s", dir, names[i].name);
+		has_diesel = is_diesel_dir(path);
 		free(path);
 	}
 	size_t first = ps->n;
 	for (size_t i = 0; i < n && !rc; i++) {
-		char *path = xprintf("%s/%s", dir, names[i]);
+		const char *name = names[i].name;
+		char *path = xprintf("%s/%s", dir, name);
 		piece pc = { 0 };
-		if (is_dir(path) && ends_with(names[i], ".sql")) {
+		if (names[i].dir && ends_with(name, ".sql")) {
 			rc = input_error(err, path, 0, "rename the directory, or move the migration "
 					 "file it stands for into its place",
 					 "a directory named like a migration file");
-		} else if (is_dir(path) && is_diesel_dir(path)) {
-			if (!split_diesel(names[i], &pc.version, &pc.name)) {
+		} else if (names[i].dir && is_diesel_dir(path)) {
+			if (!split_diesel(name, &pc.version, &pc.name)) {
 				rc = input_error(err, path, 0,
 					"name it <version>_<name> (e.g. 2019-04-12-101530_create_users "
 					"or 20190412101530_create_users), as 'diesel migration "
@@ -669,24 +688,24 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				pieces_push(ps, pc);
 				path = NULL;
 			}
-		} else if (is_dir(path)) {
+		} else if (names[i].dir) {
 			if (*app)
 				rc = input_error(err, path, 0,
 					"apps are one level deep: move it up to the migrations directory",
 					"directory inside app '%s' is not a migration", app);
 			else
-				rc = scan_dir(ps, path, names[i], err);
-		} else if (ends_with(names[i], ".sql")) {
-			if (names[i][0] == 'R' && starts_with(names[i], "R__")) {
+				rc = scan_dir(ps, path, name, err);
+		} else if (ends_with(name, ".sql")) {
+			if (name[0] == 'R' && starts_with(name, "R__")) {
 				rc = input_error(err, path, 0,
 					"turn it into a versioned V<version>__<name>.sql migration",
 					"Flyway repeatable migrations are not implemented");
-			} else if (classify_file(&pc, names[i])) {
+			} else if (classify_file(&pc, name)) {
 				pc.path = path;
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
 				path = NULL;
-			} else if (has_diesel && !looks_like_migration(names[i])) {
+			} else if (has_diesel && !looks_like_migration(name)) {
 				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
 					    "reads only the directories beside it)\n", path);
 			} else {
@@ -705,7 +724,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	for (size_t i = first; i < ps->n && only_diesel; i++)
 		if (!strcmp(ps->p[i].app, app))
 			ps->p[i].string_order = 1;
-	free_names(names, n);
+	free_entries(names, n);
 	return rc;
 }
 
