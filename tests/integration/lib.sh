@@ -51,6 +51,20 @@ in: $1" ;;
 	esac
 }
 
+# flip_byte FILE OFFSET: invert the byte at OFFSET.  Writing a fixed byte
+# there was no change when the file already had it (1 time in 256 for
+# ciphertext), and the check after it then failed.
+flip_byte() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	if [ -z "$b" ]; then
+		not_ok "flip_byte: $1 has no byte at offset $2"
+		return 1
+	fi
+	# shellcheck disable=SC2059  # the format is the octal escape of the byte
+	printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+
 check_lacks() {
 	case "$1" in
 	*"$2"*) not_ok "$3" "did not expect: $2

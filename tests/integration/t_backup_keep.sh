@@ -65,7 +65,7 @@ t_backup_crypt() {
 
 	# a flipped byte: named, never restored
 	local f; f=$(find "backups/$id" -name '*.enc' | head -n 1)
-	printf 'X' | dd of="$f" bs=1 seek=200 conv=notrunc 2>/dev/null
+	flip_byte "$f" 200
 	dbs --database "$url" backups verify "$id"
 	check_rc 1 "$tag: a flipped byte fails verify"
 	check_contains "$ERR" "does not match its checksum" "$tag: it names the file"

@@ -58,7 +58,7 @@ t_backup_s3() {
 
 	# a corrupted object is caught before it is used
 	local obj; obj=$(find "$WORK/s3data/bk/app/$id" -name '*._S3rver_object' ! -name 'manifest.json*' | head -n 1)
-	printf 'X' | dd of="$obj" bs=1 seek=100 conv=notrunc 2>/dev/null
+	flip_byte "$obj" 100
 	rm -rf "backups/$id"
 	sql "$url" "DELETE FROM t WHERE id = 2" >/dev/null
 	dbs --database "$url" restore "$id" --yes
