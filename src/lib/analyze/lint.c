@@ -541,8 +541,6 @@ static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 	}
 }
 
-/* Analyze one section of m (its up or its down) into lm, or only record
- * what it does to the schema. */
 /*
  * Parsing ahead: the scripts of a run are parsed by worker threads, in
  * order and at most WINDOW ahead of the one being analysed (so memory
@@ -653,6 +651,8 @@ static void prefetch_stop(prefetch *p)
 	pthread_cond_destroy(&p->cv);
 }
 
+/* Analyze one section of m (its up or its down) into lm, or only record
+ * what it does to the schema; tree: its parse, made ahead, or NULL. */
 static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_migration *lm,
 		    int record_only, void *tree, dbs_error *err)
 {

@@ -260,9 +260,14 @@ int ctx_load_state(dbs_ctx *ctx)
 
 /* ---- events ---- */
 
+int ctx_listens(const dbs_ctx *ctx, int kind)
+{
+	return (ctx->ev_kinds & DBS_EV_BIT(kind)) != 0;  /* none without a listener */
+}
+
 void ctx_event(dbs_ctx *ctx, const dbs_event *e)
 {
-	if (ctx->ev && (ctx->ev_kinds & DBS_EV_BIT(e->kind)))
+	if (ctx_listens(ctx, e->kind))
 		ctx->ev(e, ctx->ev_data);
 }
 

@@ -61,7 +61,9 @@ struct dbs_ctx {
 	char ev_what[512];
 };
 
-/* Tell the events' listener, if any, of e. */
+/* Does someone listen for events of this kind (DBS_EV_*)? */
+int ctx_listens(const dbs_ctx *ctx, int kind);
+/* Tell the events' listener, if it listens for e's kind, of e. */
 void ctx_event(dbs_ctx *ctx, const dbs_event *e);
 /* The step that runs now (what; NULL keeps the last), and its section
  * (NULL: none), for the events of its statements and retries. */

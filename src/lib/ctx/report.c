@@ -117,6 +117,15 @@ json_t *report_lines(const char *text)
 	return a;
 }
 
+/* The analysis of step i's script, or NULL (none made, or a framework's). */
+static const lint_migration *step_lint(const dbs_plan *plan, size_t i)
+{
+	const dbs_step *s = &plan->steps[i];
+	const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
+	return m && plan->lint ? lint_find(plan->lint, s->direction == DBS_UP ? &m->up : &m->down)
+			       : NULL;
+}
+
 /* Step i of plan, with its statements' analysis. */
 static json_t *plan_step(const dbs_plan *plan, size_t i)
 {
@@ -125,9 +134,7 @@ static json_t *plan_step(const dbs_plan *plan, size_t i)
 	json_object_set_new(o, "direction", json_string(s->direction == DBS_UP ? "up" : "down"));
 	json_object_set_new(o, "sql_file", s->file ? json_string(s->file) : json_null());
 	json_object_set_new(o, "sql", s->sql ? json_string(s->sql) : json_null());
-	const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
-	const lint_migration *lm = m && plan->lint
-		? lint_find(plan->lint, s->direction == DBS_UP ? &m->up : &m->down) : NULL;
+	const lint_migration *lm = step_lint(plan, i);
 	if (lm) {
 		json_t *stmts = json_array();
 		for (size_t k = 0; k < lm->ns; k++)
@@ -149,12 +156,7 @@ json_t *report_plan_steps(const dbs_plan *plan)
 
 int dbs_plan_step_lint(const dbs_plan *plan, size_t i, size_t *mig)
 {
-	if (!plan || !plan->lint || i >= plan->n)
-		return -1;
-	const dbs_step *s = &plan->steps[i];
-	const migration *m = ((const plan_entry *)(const void *)s->entry)->m;
-	const lint_migration *lm = m ? lint_find(plan->lint, s->direction == DBS_UP ? &m->up
-									      : &m->down) : NULL;
+	const lint_migration *lm = plan && i < plan->n ? step_lint(plan, i) : NULL;
 	if (!lm)
 		return -1;
 	*mig = (size_t)(lm - plan->lint->mig);

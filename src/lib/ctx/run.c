@@ -64,7 +64,7 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 		return ctx_load_state(ctx);
 	}
 	int wait = ctx->opts.lock_wait_ms;
-	int tell = ctx->ev && (ctx->ev_kinds & DBS_EV_BIT(DBS_EV_LOCK_WAIT)) && wait > 0;
+	int tell = ctx_listens(ctx, DBS_EV_LOCK_WAIT) && wait > 0;
 	int rc = db_lock(ctx->driver, ctx->conn, tell ? 0 : wait, &ctx->err);
 	if (rc == DBS_ELOCKED && tell) {  /* say so, then wait */
 		dbs_event e = { .kind = DBS_EV_LOCK_WAIT, .detail = ctx->err.detail,

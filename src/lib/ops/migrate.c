@@ -99,7 +99,7 @@ static void rollback_quietly(dbs_ctx *ctx)
  * anyone listens). */
 static void event_step(dbs_ctx *ctx, const dbs_step *s)
 {
-	if (!ctx->ev)
+	if (!ctx_listens(ctx, DBS_EV_STATEMENT) && !ctx_listens(ctx, DBS_EV_RETRY))
 		return;
 	char label[512];
 	plan_label(s->entry, label, sizeof(label));
