@@ -139,6 +139,18 @@ wait_for() {
 	return 1
 }
 
+# until_ok SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds;
+# 1 when the deadline passed first.
+until_ok() {
+	local limit=$(( $1 * 5 )) i=0
+	shift
+	while [ $i -lt $limit ]; do
+		"$@" && return 0
+		sleep 0.2; i=$((i + 1))
+	done
+	return 1
+}
+
 # pg_hold URL SQL: run SQL (which takes locks) in a session that then stays
 # idle in its transaction until pg_release; returns once it is idle, so its
 # locks are held.  The session reads from a FIFO that the test holds open.

@@ -95,9 +95,10 @@ t_data_lag() {
 	sql "$url" "CREATE TABLE fake_lag (ms int); INSERT INTO fake_lag VALUES (5000)" >/dev/null
 	"$DBSHIFT" --database "$url" data run bump.sql --max-lag 1000 --lag-query "SELECT ms FROM fake_lag" >"$WORK/lag.out" 2>&1 &
 	local pid=$!
-	sleep 1.5
-	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE n = 1")" "0" "$tag: nothing changes while the lag is high"
+	# once it says it waits (not after a sleep that a slow start outlasts)
+	until_ok 60 grep -qs "waiting: replica lag 5000 ms" "$WORK/lag.out"
 	check_contains "$(cat "$WORK/lag.out")" "waiting: replica lag 5000 ms" "$tag: it says it is waiting"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE n = 1")" "0" "$tag: nothing changes while the lag is high"
 	sql "$url" "UPDATE fake_lag SET ms = 10" >/dev/null
 	wait $pid
 	RC=$?

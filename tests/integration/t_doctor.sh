@@ -37,12 +37,12 @@ fail http://127.0.0.1:$port/nope: answered HTTP 404" "$tag: TCP and HTTP checks 
 		rm dbshift.conf
 	fi
 	if [ "$DRIVER" = postgres ]; then
-		(printf 'BEGIN;\nSELECT 1;\n'; sleep 5) | psql -X -q "$url" >/dev/null 2>&1 &
-		local holder=$! i=0
-		while [ "$(sql "$url" "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'")" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+		# idle in its transaction until released (it was five seconds of
+		# sleep, which a slow start could outlast)
+		pg_hold "$url" "SELECT 1"
 		dbs --database "$url" doctor
 		check_contains "$OUT" "WARN  idle-in-transaction  1 sessions idle in a transaction: pid " "$tag: an idle transaction warns, with its pid"
-		kill $holder 2>/dev/null; wait $holder 2>/dev/null
+		pg_release
 	fi
 	cd "$WORK" || return
 }

@@ -4,18 +4,6 @@
 # by promtool, the token).  Every wait is for something observable, with a
 # deadline: a row, a line of output, a value in a JSON document.
 
-# until_ok SECONDS COMMAND...: run COMMAND every 0.2 s until it succeeds;
-# 1 when the deadline passed first.
-until_ok() {
-	local limit=$(( $1 * 5 )) i=0
-	shift
-	while [ $i -lt $limit ]; do
-		"$@" && return 0
-		sleep 0.2; i=$((i + 1))
-	done
-	return 1
-}
-
 # serve_start URL [OPTIONS...]: dbshift serve on a free loopback port, in
 # the background; SERVE (http://127.0.0.1:PORT/) once it listens.
 serve_start() {
@@ -141,6 +129,9 @@ t_live() {
 	sql "$url" "UPDATE gate SET ms = 5000" >/dev/null
 	if until_ok 30 field_is "$id" '.data.waiting_for_lag' true; then ok "$tag: a wait for replica lag shows in the run"
 	else not_ok "$tag: a wait for replica lag shows in the run" "$BODY"; fi
+	# the sqlite pass left its own watch.out: gone first, or the poll below
+	# could read it before the background job's redirection empties it
+	rm -f "$WORK/watch.out"
 	"$DBSHIFT" --database "$url" watch "$id" >"$WORK/watch.out" 2>&1 &
 	local wpid=$!
 	if until_ok 60 grep -qs "waiting for replica lag" "$WORK/watch.out"; then

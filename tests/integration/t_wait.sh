@@ -20,7 +20,7 @@ t_wait() {
 	local waiter=$!
 	# once it has been refused at least once, the database "comes up"
 	i=0
-	while ! grep -q "wait: try 1: cannot connect" wait.err && [ $i -lt 600 ]; do
+	while ! grep -qs "wait: try 1: cannot connect" wait.err && [ $i -lt 600 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	touch go
