@@ -176,8 +176,9 @@ typedef struct dbs_entry {
 	dbs_state state;
 	int failed_down;        /* failed while rolling back (its up is applied) */
 	int out_of_order;       /* pending but older than the newest applied */
-	int no_transaction;     /* its up runs outside a transaction */
-	int down_no_transaction;/* its down runs outside a transaction */
+	int no_transaction;     /* its up runs outside a transaction: 1, or 2 when
+				 * its file manages its own (golang-migrate) */
+	int down_no_transaction;/* its down runs outside a transaction: 1 or 2 */
 	int irreversible;       /* its down holds no statement */
 	const char *phase;      /* NULL when untagged */
 	const char *applied_at; /* NULL unless recorded */

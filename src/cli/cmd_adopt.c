@@ -24,6 +24,13 @@ static void show_rows(const json_t *doc)
 {
 	const json_t *list = json_object_get(doc, "migrations");
 	const json_t *sum = json_object_get(doc, "summary");
+	if (!json_array_size(list)) {
+		printf("%s's history in %s records no migration: nothing was applied, and "
+		       "'dbshift migrate' applies them all\n",
+		       json_string_value(json_object_get(doc, "tool")),
+		       json_string_value(json_object_get(doc, "table")));
+		return;
+	}
 	printf("%s's history in %s: %zu version%s\n",
 	       json_string_value(json_object_get(doc, "tool")),
 	       json_string_value(json_object_get(doc, "table")), json_array_size(list),
@@ -67,5 +74,5 @@ int cmd_adopt(cli *g, dbs_ctx *ctx)
 		free(report);
 		return 0;
 	}
-	return finish_run(g, ctx, rc, report, "adopted");
+	return finish_run(g, ctx, rc, report, "adopt");
 }

@@ -129,8 +129,9 @@ static void put_step_head(FILE *out, const dbs_entry *e, int up, int scored, int
 {
 	char label[512];
 	entry_label(e, label, sizeof(label));
+	int notx = up ? e->no_transaction : e->down_no_transaction;
 	fprintf(out, "%-4s %s%s%s", up ? "up" : "down", label,
-		(up ? e->no_transaction : e->down_no_transaction) ? " (no transaction)" : "",
+		notx == 2 ? " (its own transaction)" : notx ? " (no transaction)" : "",
 		!up && e->irreversible ? " (irreversible: no statement undoes it)" : "");
 	if (scored)
 		fprintf(out, " (score %d, %s)", score, level);
@@ -162,6 +163,11 @@ static void put_step(FILE *out, const json_t *st, int with_sql, int color)
 			.name = jtext(st, "name"), .no_transaction = yes(st, "no_transaction"),
 			.down_no_transaction = yes(st, "down_no_transaction"),
 			.irreversible = yes(st, "irreversible") };
+	const char *own = jtext(st, "own_transaction");
+	if (*own && strcmp(own, "down"))
+		e.no_transaction = 2;
+	if (*own && strcmp(own, "up"))
+		e.down_no_transaction = 2;
 	put_step_head(out, &e, up, stmts != NULL, (int)jint(st, "score"), jtext(st, "level"));
 	for (size_t k = 0; k < json_array_size(stmts); k++) {
 		fputs("    ", out);

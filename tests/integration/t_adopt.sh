@@ -117,7 +117,7 @@ t_adopt() {
 
 		dbs --database "$url" adopt --yes
 		check_rc 0 "$tag: adopt --yes"
-		check_contains "$OUT" "adopted: 2 migrations" "$tag: says how many"
+		check_contains "$OUT" "adopt: 2 migrations" "$tag: says how many"
 		check_eq "$(sql "$url" "SELECT count(*) FROM $table")" "$before" "$tag: the other tool's table is left as it was"
 		dbs --database "$url" --json status
 		states=$(printf '%s' "$OUT" | jq -r '[.migrations[] | "\(.name)=\(.state)"] | join(" ")')

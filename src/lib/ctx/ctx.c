@@ -218,21 +218,35 @@ const char *dbs_database_display(const dbs_ctx *ctx)
 }
 
 /* dbshift's history is empty: is another tool's there?  Say so (status
- * shows it; migrate refuses to run its migrations again). */
+ * shows it; migrate refuses to run its migrations again).  A table of
+ * the other tool's that records nothing (what 'diesel setup' leaves, or
+ * golang-migrate after undoing everything) is no history: nothing was
+ * applied, and migrate goes ahead. */
 static void note_foreign(dbs_ctx *ctx)
 {
 	dbs_error e = { 0 };
-	if (foreign_find(ctx->driver, ctx->conn, &ctx->foreign, &e) || !ctx->foreign.tool) {
+	history_row *rows = NULL;
+	size_t n = 0;
+	if (foreign_find(ctx->driver, ctx->conn, &ctx->foreign, &e) || !ctx->foreign.tool ||
+	    foreign_read(ctx->driver, ctx->conn, &ctx->foreign, NULL, 0, &rows, &n, &e)) {
 		dbs_error_clear(&e);
 		return;
 	}
-	char *line = xprintf("%s%sthis database has %s's history (%s) and none of dbshift's: "
-			     "'dbshift adopt' shows what it would take over",
-			     ctx->src.warnings ? ctx->src.warnings : "",
-			     ctx->src.warnings ? "\n" : "", ctx->foreign.tool,
-			     ctx->foreign.table);
+	history_rows_free(rows, n);
+	char *line = n ? xprintf("this database has %s's history (%s) and none of dbshift's: "
+				 "'dbshift adopt' shows what it would take over",
+				 ctx->foreign.tool, ctx->foreign.table)
+		       : xprintf("%s's history table (%s) records no migration: taken as "
+				 "nothing applied", ctx->foreign.tool, ctx->foreign.table);
+	if (!n) {
+		ctx->foreign_empty = ctx->foreign;
+		memset(&ctx->foreign, 0, sizeof(ctx->foreign));
+	}
+	char *all = ctx->src.warnings ? xprintf("%s\n%s", ctx->src.warnings, line) : line;
+	if (all != line)
+		free(line);
 	free(ctx->src.warnings);
-	ctx->src.warnings = line;
+	ctx->src.warnings = all;
 }
 
 int ctx_load_state(dbs_ctx *ctx)
@@ -248,8 +262,10 @@ int ctx_load_state(dbs_ctx *ctx)
 		if (!rc && exists)
 			rc = state_read(ctx->driver, ctx->conn, &ctx->rows, &ctx->nrows, &ctx->err);
 	}
-	if (!rc && ctx->conn && !ctx->fw && !ctx->nrows && !ctx->foreign.tool)
+	if (!rc && ctx->conn && !ctx->fw && !ctx->nrows && !ctx->foreign_looked) {
+		ctx->foreign_looked = 1;
 		note_foreign(ctx);
+	}
 	if (!rc)
 		rc = planner_order(&ctx->entries, &ctx->nentries, &ctx->src, ctx->rows,
 				   ctx->nrows, &ctx->err);

@@ -52,6 +52,8 @@ struct dbs_ctx {
 	framework *fw;
 	/* the history of another tool, found when dbshift's is empty (adopt) */
 	foreign_history foreign;
+	foreign_history foreign_empty;  /* or its table, recording nothing */
+	int foreign_looked;  /* looked for it once: it is said once */
 	/* who is told what a run does (dbs_set_events); the step running and
 	 * its section, for the statements' events */
 	dbs_event_cb ev;

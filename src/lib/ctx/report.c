@@ -70,6 +70,10 @@ static json_t *entry_json(const dbs_entry *e)
 	json_object_set_new(o, "phase", e->phase ? json_string(e->phase) : json_null());
 	json_object_set_new(o, "no_transaction", json_boolean(e->no_transaction));
 	json_object_set_new(o, "down_no_transaction", json_boolean(e->down_no_transaction));
+	if (e->no_transaction == 2 || e->down_no_transaction == 2)  /* its file's own */
+		json_object_set_new(o, "own_transaction", json_string(
+			e->no_transaction == 2 && e->down_no_transaction == 2 ? "both"
+			: e->no_transaction == 2 ? "up" : "down"));
 	json_object_set_new(o, "irreversible", json_boolean(e->irreversible));
 	if (e->state == DBS_FAILED)
 		json_object_set_new(o, "failed_direction", json_string(e->failed_down ? "down" : "up"));

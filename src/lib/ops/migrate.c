@@ -407,6 +407,9 @@ static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 				   "with 'dbshift baseline VERSION'");
 		return DBS_EPOLICY;
 	}
+	if (kind == RUN_MIGRATE && ctx->foreign_empty.tool && !ctx->nrows)
+		ctx_warn(ctx, "%s's history table (%s) records no migration: taken as nothing "
+			 "applied", ctx->foreign_empty.tool, ctx->foreign_empty.table);
 	if (kind == RUN_MIGRATE || kind == RUN_BASELINE) {
 		one.allow_out_of_order |= kind == RUN_BASELINE;
 		rc = planner_migrate(plan, ctx->entries, ctx->nentries, &one, &ctx->err);

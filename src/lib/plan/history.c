@@ -422,8 +422,8 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < r->nrows; i++) {
 		const char *v = DB_VAL(r, i, 0);
-		if (!v || !*v)
-			continue;
+		if (!v || !*v || *v == '-')
+			continue;  /* golang-migrate's -1 (or NULL): nothing applied */
 		if (!strcmp(f->tool, "golang-migrate")) {
 			applied_up_to(&rows, &n, vers, nvers, v,
 				      truthy(DB_VAL(r, i, 1)) ? "failed" : "applied");

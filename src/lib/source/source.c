@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <pg_query.h>
 #include <zlib.h>
 
 #include "source/source.h"
@@ -482,10 +483,20 @@ static const char *name_hint =
 	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), or "
 	"<version>_<name>/up.sql (Diesel)";
 
-/* popx's suffixes on a golang-migrate name: [.<dialect>][.autocommit] */
+/*
+ * popx's suffixes on a golang-migrate name: [.<dialect>][.autocommit],
+ * the dialect under the name pop normalizes it to (pop's synonyms:
+ * sqlite for sqlite3, postgresql, pg and pgx for postgres, cockroachdb
+ * and crdb for cockroach, mariadb for mysql).
+ */
 static void popx_suffixes(piece *pc)
 {
-	static const char *const dialects[] = { "postgres", "sqlite3", "mysql", "cockroach" };
+	static const struct { const char *name, *dialect; } dialects[] = {
+		{ "postgres", "postgres" }, { "postgresql", "postgres" }, { "pg", "postgres" },
+		{ "pgx", "postgres" }, { "sqlite3", "sqlite3" }, { "sqlite", "sqlite3" },
+		{ "mysql", "mysql" }, { "mariadb", "mysql" }, { "cockroach", "cockroach" },
+		{ "cockroachdb", "cockroach" }, { "crdb", "cockroach" },
+	};
 	char *dot = strrchr(pc->name, '.');
 	if (dot && !strcmp(dot, ".autocommit")) {
 		pc->autocommit = 1;
@@ -493,9 +504,10 @@ static void popx_suffixes(piece *pc)
 		dot = strrchr(pc->name, '.');
 	}
 	for (size_t i = 0; dot && i < sizeof(dialects) / sizeof(*dialects); i++)
-		if (!strcmp(dot + 1, dialects[i])) {
-			pc->dialect = dialects[i];
+		if (!strcmp(dot + 1, dialects[i].name)) {
+			pc->dialect = dialects[i].dialect;
 			*dot = '\0';
+			break;
 		}
 	if (pc->dialect || pc->autocommit)
 		pc->format = "popx";
@@ -695,6 +707,11 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"directory inside app '%s' is not a migration", app);
 			else
 				rc = scan_dir(ps, path, name, err);
+		} else if (ends_with(name, ".up.fizz") || ends_with(name, ".down.fizz")) {
+			/* skipping it would change the schema the history builds */
+			rc = input_error(err, path, 0, "write it as the SQL that 'soda generate "
+				"sql' or 'fizz' prints for your database, in a .up.sql / .down.sql file",
+				"popx fizz migrations are not implemented");
 		} else if (ends_with(name, ".sql")) {
 			if (name[0] == 'R' && starts_with(name, "R__")) {
 				rc = input_error(err, path, 0,
@@ -829,6 +846,69 @@ static int diesel_metadata(migration *m, const char *path, dbs_error *err)
 	return rc;
 }
 
+/* How a golang-migrate file must run, as golang-migrate runs every file:
+ * as written, with no transaction around it. */
+enum unwrapped { IN_OURS, OWN_CONTROL, CANNOT_NEST };
+
+static int word_at(const char *s, size_t len, size_t *at, const char *word)
+{
+	size_t n = strlen(word), i = *at;
+	if (len - i < n || strncasecmp(s + i, word, n) ||
+	    (i + n < len && ((s[i + n] | 0x20) >= 'a' && (s[i + n] | 0x20) <= 'z')))
+		return 0;
+	i += n;
+	*at = i + sql_skip_space(s + i, len - i);
+	return 1;
+}
+
+/*
+ * Does a script begin, commit or roll back a transaction of its own
+ * (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or ABORT; savepoints
+ * are no such thing), or hold a statement that cannot run inside one
+ * (CREATE/DROP/REINDEX ... CONCURRENTLY, VACUUM)?  libpg_query's scanner
+ * finds where the statements start, past strings, comments and dollar
+ * quotes; a statement's first words tell the rest.
+ */
+static enum unwrapped golang_migrate_mode(const char *sql)
+{
+	static const char *const control[] = { "BEGIN", "START", "COMMIT", "END", "ABORT" };
+	PgQuerySplitResult sr = pg_query_split_with_scanner(sql);
+	enum unwrapped mode = IN_OURS;
+	for (int i = 0; !sr.error && mode != OWN_CONTROL && i < sr.n_stmts; i++) {
+		char *st = xstrndup(sql + sr.stmts[i]->stmt_location,
+				    sr.stmts[i]->stmt_len ? (size_t)sr.stmts[i]->stmt_len
+							  : strlen(sql + sr.stmts[i]->stmt_location));
+		size_t len = strlen(st), at = sql_skip_space(st, len);
+		for (size_t k = 0; k < sizeof(control) / sizeof(*control); k++)
+			if (word_at(st, len, &at, control[k]))
+				mode = OWN_CONTROL;
+		if (word_at(st, len, &at, "ROLLBACK")) {  /* ROLLBACK [WORK] TO: a savepoint */
+			if (!word_at(st, len, &at, "WORK"))
+				word_at(st, len, &at, "TRANSACTION");
+			if (!word_at(st, len, &at, "TO"))
+				mode = OWN_CONTROL;
+		}
+		if (mode == IN_OURS && (word_at(st, len, &at, "VACUUM") ||
+		    ((word_at(st, len, &at, "CREATE") || word_at(st, len, &at, "DROP") ||
+		      word_at(st, len, &at, "REINDEX")) && strcasestr(st, "CONCURRENTLY"))))
+			mode = CANNOT_NEST;
+		free(st);
+	}
+	pg_query_free_split_result(sr);
+	return mode;
+}
+
+/* golang-migrate wraps nothing: a file that manages its own transaction
+ * runs as written, outside dbshift's (no_transaction 2), as does one
+ * that could not run inside a transaction at all (1). */
+static void as_golang_migrate(section *s, const piece *pc)
+{
+	if (!s->sql || strcmp(pc->format, "golang-migrate") || s->no_transaction)
+		return;
+	enum unwrapped mode = golang_migrate_mode(s->sql);
+	s->no_transaction = mode == OWN_CONTROL ? 2 : mode == CANNOT_NEST;
+}
+
 /* Build one migration from its up piece and optional down piece. */
 static int build(migration *m, piece *up, piece *down, dbs_error *err)
 {
@@ -868,11 +948,15 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 		if (!rc)
 			rc = header_directives(m, up->path, m->up.sql, IN_UP_HEADER, err);
 		m->up.no_transaction |= up->autocommit;
+		if (!rc)
+			as_golang_migrate(&m->up, up);
 		if (!rc && down) {
 			rc = load_whole(&m->down, down->path, err);
 			if (!rc)
 				rc = header_directives(m, down->path, m->down.sql, IN_DOWN_HEADER, err);
 			m->down.no_transaction |= down->autocommit;
+			if (!rc)
+				as_golang_migrate(&m->down, down);
 			if (!strcmp(down->format, "popx"))
 				m->format = "popx";
 		}

@@ -14,7 +14,8 @@ typedef struct section {
 	char *file;   /* the file this SQL comes from */
 	char *sql;    /* NULL when the section is absent */
 	int line;     /* line of file where sql starts (1-based) */
-	int no_transaction;  /* this direction runs outside a transaction */
+	int no_transaction;  /* this direction runs outside a transaction: 1, or 2
+			      * when the file manages its own (golang-migrate) */
 	/* What one run learns of the text, kept so that it is learnt once: */
 	size_t (*span)[2];  /* its statements ([offset, length]), once split */
 	size_t nspan;

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# real-histories.sh [DIR...] - real public projects' migration histories,
+# as they are in their repositories, through dbshift on PostgreSQL:
+#
+#   migrate            dbshift applies the directory as it is
+#   identical schema   pg_dump --schema-only of it against a database where
+#                      psql applied the same files as the project's own tool
+#                      would (bench/reference.py: its order, its
+#                      transactions); dbshift's own tables left out
+#   rollback zero      dbshift undoes everything; "ok" when the schema is
+#                      then that of an empty database again
+#   time               dbshift's migrate against psql's run, one each
+#
+# With no DIR, the projects of bench/real-histories.list are fetched (a
+# bare, blob-less clone each, at the commit named there, into
+# build-bench/repos) and their migration directories extracted into the
+# work directory.  REPOS_FROM is where to clone from: a pattern in which
+# {owner} and {name} are replaced (https://github.com/{owner}/{name}.git).
+# Nothing fetched is kept in this repository.
+. "$(dirname "$0")/common.sh" postgres
+[ -n "${REPOS_FROM:-}" ] || REPOS_FROM='https://github.com/{owner}/{name}.git'
+REPOS=$ROOT/build-bench/repos
+
+fetch_list() {  # prints the extracted directories
+	local owner_name commit path owner name src bare out
+	while read -r owner_name commit path; do
+		case $owner_name in ''|'#'*) continue ;; esac
+		owner=${owner_name%%/*} name=${owner_name#*/}
+		src=${REPOS_FROM//'{owner}'/$owner}
+		src=${src//'{name}'/$name}
+		bare=$REPOS/$owner+$name.git
+		[ -d "$src" ] && bare=$src  # a local repository: read it where it is
+		if ! git -C "$bare" cat-file -e "$commit^{commit}" 2>/dev/null; then
+			rm -rf "$bare"
+			git clone -q --bare --filter=blob:none "$src" "$bare" >&2
+		fi
+		out=$WORK/src/$owner+$name
+		mkdir -p "$out"
+		git -C "$bare" archive "$commit" "$path" | tar -x -C "$out"
+		echo "$out/$path"
+	done < "$ROOT/bench/real-histories.list"
+}
+
+secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
+	local t0 t1 rc=0
+	t0=$(date +%s.%N)
+	"$@" >"$WORK/out" 2>&1 || rc=$?
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l | xargs printf '%.2f'
+	return $rc
+}
+
+schema() {  # URL: the schema, without dbshift's own tables
+	pg_dump --schema-only --no-owner --no-privileges -T 'public.dbshift_*' "$1" |
+		grep -v '^-- Dumped by\|^-- Dumped from\|^SELECT pg_catalog.set_config\|^\\\(un\)\?restrict '
+}
+
+if [ $# = 0 ]; then
+	mkdir -p "$REPOS"
+	mapfile -t dirs < <(fetch_list)
+else
+	dirs=("$@")
+fi
+
+empty=$(pg_newdb rh_empty)
+schema "$empty" > "$WORK/empty.sql"
+printf '%-44s %-15s %8s %-9s %-28s %9s %9s %6s\n' project layout applied identical \
+	"rollback zero" dbshift psql ratio
+n=0
+for dir in "${dirs[@]}"; do
+	n=$((n + 1))
+	label=$(echo "$dir" | sed "s|^$WORK/src/||; s|/.*||")
+	[ "${dir#"$WORK"}" = "$dir" ] && label=$(basename "$(dirname "$dir")")/$(basename "$dir")
+	layout=$(python3 "$ROOT/bench/reference.py" "$dir" "$WORK/ref$n.sql" 2>"$WORK/ref.err") ||
+		layout="($(tail -n 1 "$WORK/ref.err"))"
+	ours=$(pg_newdb "rh_ours$n")
+	ref=$(pg_newdb "rh_ref$n")
+	applied=0 identical=- back=-
+	if t_ours=$(secs "$DBSHIFT" --database "$ours" --dir "$dir" migrate); then
+		applied=$(psql -X -qAt "$ours" -c "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")
+	else
+		applied="exit $?"
+		sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-160 >&2
+	fi
+	if t_ref=$(secs psql -X -q "$ref" -f "$WORK/ref$n.sql"); then
+		if [ "${applied#exit}" = "$applied" ]; then
+			if diff <(schema "$ours") <(schema "$ref") > "$WORK/diff$n"; then
+				identical=yes
+			else
+				identical=NO
+				head -n 20 "$WORK/diff$n" >&2
+			fi
+		fi
+	else
+		t_ref=-
+		echo "$label: psql's reference run failed: $(grep -m1 ERROR "$WORK/out")" >&2
+	fi
+	if [ "${applied#exit}" = "$applied" ]; then
+		if secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero >/dev/null; then
+			if diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null; then
+				back=ok
+			else
+				back="ran, schema not empty"
+			fi
+		else
+			rc=$?
+			back="exit $rc"
+			sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-200 >&2
+			# irreversible migrations refuse (exit 3): past them, as a user would
+			if [ $rc = 3 ] && secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero \
+					--allow-irreversible >/dev/null; then
+				back="ok, --allow-irreversible"
+				diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null ||
+					back="--allow-irreversible: not empty"
+			elif [ $rc = 3 ]; then
+				back="exit $?, --allow-irreversible"
+				sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-200 >&2
+			fi
+		fi
+	fi
+	ratio=-
+	[ "$t_ref" != - ] && [ "${applied#exit}" = "$applied" ] &&
+		ratio=$(echo "$t_ours / $t_ref" | bc -l | xargs printf '%.2fx')
+	printf '%-44s %-15s %8s %-9s %-28s %8ss %8ss %6s\n' "$label" "$layout" "$applied" \
+		"$identical" "$back" "${t_ours:--}" "$t_ref" "$ratio"
+done

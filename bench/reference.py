@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""reference.py DIR OUT - write OUT, a psql script that applies the
+migrations of DIR as the tool whose layout they are in would, on
+PostgreSQL, and print the layout's name.  It is written from each tool's
+own documented rules, not from dbshift's code, so that the schema it
+leaves is a reference for dbshift's:
+
+  diesel          <version>_<name>/up.sql, ordered by directory name; each
+                  in a transaction unless metadata.toml says
+                  run_in_transaction = false
+  popx            <version>_<name>[.<dialect>][.autocommit].up.sql, versions
+                  as numbers; the postgres file (pop's names: postgres,
+                  postgresql, pg, pgx) beats the dialect-less one; each in
+                  a transaction unless .autocommit
+  golang-migrate  <version>_<name>.up.sql, versions as numbers; each file
+                  as written, no transaction around it
+  flyway          V<version>__<name>.sql, versions part by part; each in a
+                  transaction
+  goose           <version>_<name>.sql, the '-- +goose Up' section; in a
+                  transaction unless '-- +goose NO TRANSACTION'
+  dbmate          <version>_<name>.sql, the '-- migrate:up' section; in a
+                  transaction unless 'transaction:false'
+"""
+import os
+import re
+import sys
+
+POSTGRES = {"postgres", "postgresql", "pg", "pgx"}
+DIALECTS = POSTGRES | {"sqlite", "sqlite3", "mysql", "mariadb", "cockroach",
+                       "cockroachdb", "crdb"}
+
+
+def quote(path):
+    return "'" + path.replace("'", "''") + "'"
+
+
+def step(out, path, tx):
+    if tx:
+        out.append("BEGIN;")
+    out.append("\\i " + quote(path))
+    if tx:
+        out.append("COMMIT;")
+
+
+def diesel(d, names, out):
+    # Diesel's version: the name up to the first '_', without dashes,
+    # ordered as a string
+    for n in sorted(names, key=lambda n: (n.split("_")[0].replace("-", ""), n)):
+        p = os.path.join(d, n)
+        if not os.path.isfile(os.path.join(p, "up.sql")):
+            continue
+        tx = True
+        meta = os.path.join(p, "metadata.toml")
+        if os.path.isfile(meta):
+            m = re.search(r"^\s*run_in_transaction\s*=\s*(true|false)", open(meta).read(), re.M)
+            tx = bool(m) and m.group(1) == "true"
+        step(out, os.path.join(p, "up.sql"), tx)
+
+
+def popx(d, names, out):
+    versions = {}
+    for n in names:
+        m = re.match(r"^(\d+)_(.+)\.up\.(sql|fizz)$", n)
+        if not m:
+            continue
+        parts = m.group(2).split(".")
+        auto = parts[-1] == "autocommit"
+        if auto:
+            parts = parts[:-1]
+        dialect = parts[-1] if len(parts) > 1 and parts[-1] in DIALECTS else None
+        versions.setdefault(int(m.group(1)), []).append((dialect, auto, n, m.group(3)))
+    for v in sorted(versions):
+        files = versions[v]
+        pick = [f for f in files if f[0] in POSTGRES] or [f for f in files if f[0] is None]
+        if not pick:
+            continue
+        dialect, auto, n, ext = pick[0]
+        if ext == "fizz":
+            sys.exit("reference: %s: fizz migrations are not plain SQL" % n)
+        step(out, os.path.join(d, n), not auto)
+
+
+def golang_migrate(d, names, out):
+    ups = sorted((int(m.group(1)), n) for n in names
+                 for m in [re.match(r"^(\d+)_.*\.up\.sql$", n)] if m)
+    for _, n in ups:
+        step(out, os.path.join(d, n), False)
+
+
+def flyway(d, names, out):
+    vs = []
+    for n in names:
+        m = re.match(r"^V([\d._]+)__.*\.sql$", n)
+        if m:
+            vs.append(([int(x) for x in re.split(r"[._]", m.group(1))], n))
+    for _, n in sorted(vs):
+        step(out, os.path.join(d, n), True)
+
+
+def section(d, n, tmp, begin, end, notx):
+    text = open(os.path.join(d, n), encoding="utf-8").read()
+    lines = text.split("\n")
+    up, on, tx = [], False, True
+    for line in lines:
+        s = line.strip()
+        if begin.match(s):
+            on = True
+            if notx.search(s):
+                tx = False
+            continue
+        if end.match(s):
+            on = False
+            continue
+        if re.match(r"^--\s*\+goose\s+NO\s+TRANSACTION", s):
+            tx = False
+        if on:
+            up.append(line)
+    path = os.path.join(tmp, n)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(up) + "\n")
+    return path, tx
+
+
+def singles(d, names, out, tmp, goose):
+    vs = sorted((int(m.group(1)), n) for n in names
+                for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
+    if goose:
+        begin, end = re.compile(r"^--\s*\+goose\s+Up"), re.compile(r"^--\s*\+goose\s+Down")
+        notx = re.compile(r"$^")
+    else:
+        begin, end = re.compile(r"^--\s*migrate:up"), re.compile(r"^--\s*migrate:down")
+        notx = re.compile(r"transaction:false")
+    for _, n in vs:
+        path, tx = section(d, n, tmp, begin, end, notx)
+        step(out, path, tx)
+
+
+def layout(d, names):
+    if any(os.path.isfile(os.path.join(d, n, "up.sql")) for n in names):
+        return "diesel"
+    if any(re.match(r"^\d+_.*\.(\w+)(\.autocommit)?\.up\.(sql|fizz)$", n) and
+           n.split(".")[-3] in DIALECTS | {"autocommit"} for n in names):
+        return "popx"
+    if any(n.endswith(".up.sql") for n in names):
+        return "golang-migrate"
+    if any(re.match(r"^V[\d._]+__", n) for n in names):
+        return "flyway"
+    for n in names:
+        if n.endswith(".sql") and "+goose Up" in open(os.path.join(d, n), encoding="utf-8").read():
+            return "goose"
+    return "dbmate"
+
+
+def main():
+    d, out_path = sys.argv[1], sys.argv[2]
+    names = os.listdir(d)
+    kind = layout(d, names)
+    out = ["\\set ON_ERROR_STOP on"]
+    tmp = os.path.dirname(os.path.abspath(out_path))
+    if kind == "diesel":
+        diesel(d, names, out)
+    elif kind == "popx":
+        popx(d, names, out)
+    elif kind == "golang-migrate":
+        golang_migrate(d, names, out)
+    elif kind == "flyway":
+        flyway(d, names, out)
+    else:
+        singles(d, names, out, tmp, kind == "goose")
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+    print(kind)
+
+
+main()
