@@ -50,6 +50,10 @@ secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
 	return $rc
 }
 
+first_error() {  # the first error line of the last run, shortened
+	sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | sed "s|$WORK/src/||" | cut -c1-240
+}
+
 schema() {  # URL: the schema, without dbshift's own tables
 	pg_dump --schema-only --no-owner --no-privileges -T 'public.dbshift_*' "$1" |
 		grep -v '^-- Dumped by\|^-- Dumped from\|^SELECT pg_catalog.set_config\|^\\\(un\)\?restrict '
@@ -80,7 +84,7 @@ for dir in "${dirs[@]}"; do
 		applied=$(psql -X -qAt "$ours" -c "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")
 	else
 		applied="exit $?"
-		sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-160 >&2
+		first_error >&2
 	fi
 	if t_ref=$(secs psql -X -q "$ref" -f "$WORK/ref$n.sql"); then
 		if [ "${applied#exit}" = "$applied" ]; then
@@ -105,16 +109,18 @@ for dir in "${dirs[@]}"; do
 		else
 			rc=$?
 			back="exit $rc"
-			sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-200 >&2
+			first_error >&2
 			# irreversible migrations refuse (exit 3): past them, as a user would
-			if [ $rc = 3 ] && secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero \
-					--allow-irreversible >/dev/null; then
-				back="ok, --allow-irreversible"
-				diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null ||
-					back="--allow-irreversible: not empty"
-			elif [ $rc = 3 ]; then
-				back="exit $?, --allow-irreversible"
-				sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | cut -c1-200 >&2
+			if [ $rc = 3 ]; then
+				if secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero \
+						--allow-irreversible >/dev/null; then
+					back="ok, --allow-irreversible"
+					diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null ||
+						back="not empty, --allow-irreversible"
+				else
+					back="exit $?, --allow-irreversible"
+					first_error >&2
+				fi
 			fi
 		fi
 	fi

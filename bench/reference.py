@@ -111,7 +111,7 @@ def section(d, n, tmp, begin, end, notx):
         if end.match(s):
             on = False
             continue
-        if re.match(r"^--\s*\+goose\s+NO\s+TRANSACTION", s):
+        if re.match(r"^--\s*\+goose\s+no\s+transaction", s, re.I):
             tx = False
         if on:
             up.append(line)
@@ -125,7 +125,9 @@ def singles(d, names, out, tmp, goose):
     vs = sorted((int(m.group(1)), n) for n in names
                 for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
     if goose:
-        begin, end = re.compile(r"^--\s*\+goose\s+Up"), re.compile(r"^--\s*\+goose\s+Down")
+        # goose's annotations are case-insensitive
+        begin = re.compile(r"^--\s*\+goose\s+up\b", re.I)
+        end = re.compile(r"^--\s*\+goose\s+down\b", re.I)
         notx = re.compile(r"$^")
     else:
         begin, end = re.compile(r"^--\s*migrate:up"), re.compile(r"^--\s*migrate:down")
@@ -146,7 +148,7 @@ def layout(d, names):
     if any(re.match(r"^V[\d._]+__", n) for n in names):
         return "flyway"
     for n in names:
-        if n.endswith(".sql") and "+goose Up" in open(os.path.join(d, n), encoding="utf-8").read():
+        if n.endswith(".sql") and "+goose up" in open(os.path.join(d, n), encoding="utf-8").read().lower():
             return "goose"
     return "dbmate"
 

@@ -140,6 +140,7 @@ int render_report(const char *report, void (*render)(FILE *, const json_t *));
  * "did you mean", man pages and completions. */
 extern const cli_command cli_commands[];
 void usage(FILE *f);
+json_t *help_json(const cli_command *c);  /* NULL: all of them */
 void command_help(FILE *f, const cli_command *c);
 const cli_command *find_command(const char *name);
 const char *near_command(const char *word);

@@ -20,6 +20,8 @@ int check_lint(cli *g)
 {
 	fmt = format ? format : g->json ? "json" : "text";
 	limit = DBS_RED;
+	if (!strcmp(fmt, "json"))
+		g->json = 1;  /* --format json is --json, whatever happens next */
 	if (strcmp(fmt, "text") && strcmp(fmt, "json") && strcmp(fmt, "sarif") && strcmp(fmt, "github"))
 		return usage_error(g, "bad --format '%s': use text, json, sarif or github", fmt);
 	if (fail_on && dbs_level_parse(fail_on, &limit))
@@ -42,7 +44,6 @@ int cmd_lint(cli *g, dbs_ctx *ctx)
 		render_lint(stdout, l, g->color);
 	} else if (!strcmp(fmt, "json")) {
 		json_emit(g, out);
-		g->json = 1;  /* --format json is --json */
 	} else {
 		fputs(out, stdout);
 		if (strcmp(fmt, "github"))

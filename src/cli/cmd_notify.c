@@ -25,7 +25,9 @@ int cmd_notify(cli *g, dbs_ctx *ctx)
 	print_warnings(g, dbs_run_warnings(ctx));
 	if (rc)
 		return report_failure(g, dbs_last_error(ctx));
-	if (!g->quiet)
+	if (g->json)
+		json_emit_new(g, json_pack("{s:b}", "sent", 1));
+	else if (!g->quiet)
 		printf("notify: test message sent to every notify_url\n");
 	return 0;
 }

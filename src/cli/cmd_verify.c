@@ -1,4 +1,5 @@
 /* cmd_verify.c - dbshift verify: post-migration checks of history and schema. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,10 +49,19 @@ int cmd_schema(cli *g, dbs_ctx *ctx)
 		rc = report_failure(g, dbs_last_error(ctx));
 	} else if (g->nargs == 2) {
 		FILE *f = fopen(g->args[1], "w");
-		if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-			fprintf(stderr, "dbshift: error: cannot write '%s'\n", g->args[1]);
-			rc = 1;
-		} else {
+		int bad = !f || fputs(text, f) < 0;
+		if (f && fclose(f) != 0)
+			bad = 1;
+		if (bad) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "cannot write '%s': %s", g->args[1],
+				 strerror(errno));
+			dbs_error e = { .code = DBS_EFAIL, .message = msg,
+					.hint = (char *)"give a file in a directory you can write" };
+			rc = report_failure(g, &e);
+		} else if (g->json) {
+			json_emit_new(g, json_pack("{s:s}", "file", g->args[1]));
+		} else if (!g->quiet) {
 			printf("schema written to %s\n", g->args[1]);
 		}
 	} else if (g->json) {

@@ -110,6 +110,42 @@ void usage(FILE *f)
 		  "input error, 3 refused by policy.", 2, width);
 }
 
+/* A command's options, for help --json. */
+static json_t *options_json(const cli_option *o)
+{
+	json_t *list = json_array();
+	for (; o && o->name; o++) {
+		char term[64];
+		option_term(o, term, sizeof(term));
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s}", "name", o->name, "usage",
+						      term, "help", o->help ? o->help : ""));
+	}
+	return list;
+}
+
+/* help --json: the commands (or one, c), each with its options. */
+json_t *help_json(const cli_command *c)
+{
+	json_t *list = json_array();
+	for (const cli_command *k = c ? c : cli_commands; k->name; k++) {
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:o}", "name", k->name,
+			"usage", k->usage, "description", k->description, "options",
+			options_json(k->options)));
+		if (c)
+			break;
+	}
+	json_t *globals_list = json_array();
+	for (size_t i = 0; !c && i < NGLOBALS; i++)
+		json_array_append_new(globals_list, json_pack("{s:s, s:s}", "name",
+			globals[i].name, "help", globals[i].help));
+	json_t *doc = json_pack("{s:o}", "commands", list);
+	if (!c)
+		json_object_set_new(doc, "options", globals_list);
+	else
+		json_decref(globals_list);
+	return doc;
+}
+
 /* dbshift help CMD, dbshift CMD --help: its usage, what it does, and every
  * option of its table with its help. */
 void command_help(FILE *f, const cli_command *c)

@@ -198,8 +198,13 @@ static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc,
 		g->command = *cmd ? (*cmd)->name : NULL;
 		if (t < 0)
 			return usage_error(g, "option '%s' needs a value", argv[i]);
-		if (t > 0)
+		if (t > 0) {
+			/* --format json is --json: a usage error after it is JSON too */
+			if (!strcmp(argv[i], "--format=json") ||
+			    (!strcmp(argv[i], "json") && !strcmp(argv[i - 1], "--format")))
+				r->json = 1;
 			continue;
+		}
 		g->json = r->json;
 		if (!rest && argv[i][0] == '-' && argv[i][1]) {
 			const char *near = near_option(*cmd, argv[i]);
@@ -269,10 +274,20 @@ int main(int argc, char **argv)
 	}
 	if (cmd && !strcmp(cmd->name, "help") && g.nargs) {
 		const cli_command *about = find_command(g.args[0]);
-		if (about)
+		g.command = "help";
+		g.json = r.json;
+		if (about && g.json)
+			json_emit_new(&g, help_json(about));
+		else if (about)
 			command_help(stdout, about);
 		else
 			rc = unknown_command(&g, g.args[0]);
+		goto out;
+	}
+	if (r.json && (r.help || (cmd && !strcmp(cmd->name, "help")))) {
+		g.command = "help";
+		g.json = 1;
+		json_emit_new(&g, help_json(r.help && cmd && strcmp(cmd->name, "help") ? cmd : NULL));
 		goto out;
 	}
 	if (r.help && cmd && strcmp(cmd->name, "help")) {

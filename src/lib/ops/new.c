@@ -5,8 +5,10 @@
  * .down.sql, Flyway's V<n>__<name>.sql with its U file, or a Diesel
  * directory.  Versions are the time (UTC), as those tools make them,
  * except where the directory counts (1, 2, 3 or 000001, 000002: Flyway,
- * golang-migrate -seq): then the next number.  Never over another
- * migration's version.
+ * golang-migrate -seq): then the next number.  A directory whose time
+ * versions are longer (popx: 20 digits, the time and six more) gets the
+ * time padded with zeros to that width.  Never over another migration's
+ * version.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +27,8 @@ typedef struct layout {
 	int counted;
 	char next[32];
 	int diesel_dashes;  /* Diesel's 2019-04-12-101530 rather than digits only */
+	int time_digits;    /* a time version's width: popx's 20 (the time and
+			     * six digits), or 14 */
 } layout;
 
 static void layout_of(const source *src, layout *l)
@@ -49,6 +53,12 @@ static void layout_of(const source *src, layout *l)
 	}
 	*l = (layout){ .format = newest ? newest->format : "dbmate" };
 	l->counted = newest && all_counted && strcmp(l->format, "diesel");
+	l->time_digits = 14;
+	if (newest && !l->counted) {  /* the time, padded as the newest one is */
+		size_t d = strspn(newest->version, "0123456789");
+		if (d > 14 && d < 24 && !newest->version[d])
+			l->time_digits = (int)d;
+	}
 	if (l->counted)
 		snprintf(l->next, sizeof(l->next), "%0*lld", (int)width, max + 1);
 	if (newest && !strcmp(l->format, "diesel")) {
@@ -150,6 +160,11 @@ int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error 
 		else
 			strftime(version, sizeof(version), l.diesel_dashes ? "%Y-%m-%d-%H%M%S"
 				 : "%Y%m%d%H%M%S", &tm);
+		size_t w = strlen(version);
+		if (!l.diesel_dashes && w < (size_t)l.time_digits) {  /* popx: the time + 000000 */
+			memset(version + w, '0', (size_t)l.time_digits - w);
+			version[l.time_digits] = '\0';
+		}
 		char digits[32];
 		size_t k = 0;
 		for (const char *p = version; *p; p++)

@@ -154,6 +154,12 @@ static int word_is(const char *s, size_t n, const char *word)
 	return strlen(word) == n && strncmp(s, word, n) == 0;
 }
 
+/* goose's annotations are case-insensitive ("-- +goose up") */
+static int word_is_ci(const char *s, size_t n, const char *word)
+{
+	return strlen(word) == n && strncasecmp(s, word, n) == 0;
+}
+
 /* Where a directive is read: a file's or section's header, or inside. */
 enum place { IN_UP_HEADER, IN_DOWN_HEADER, IN_SECTION };
 
@@ -344,15 +350,19 @@ static int marker_line(migration *m, const char *path, int lineno, sections *sc,
 		on--;
 	}
 	int goose = sc->goose;
-	if (word_is(w, kw, goose ? "Up" : "up") || word_is(w, kw, goose ? "Down" : "down"))
-		return section_marker(m, path, lineno, sc, word_is(w, kw, goose ? "Up" : "up"),
+	int (*is)(const char *, size_t, const char *) = goose ? word_is_ci : word_is;
+	if (is(w, kw, "up") || is(w, kw, "down"))
+		return section_marker(m, path, lineno, sc, is(w, kw, "up"),
 				      opt, on, body, bn, line, next, err);
-	if (goose && (word_is(w, kw, "StatementBegin") || word_is(w, kw, "StatementEnd")))
+	if (goose && (is(w, kw, "StatementBegin") || is(w, kw, "StatementEnd")))
 		return 0;  /* our splitter keeps statements whole without them */
-	if (goose && word_is(w, kw, "NO") && word_is(opt, on, "TRANSACTION")) {
+	if (goose && is(w, kw, "NO") && is(opt, on, "TRANSACTION")) {
 		m->up.no_transaction = m->down.no_transaction = 1;
 		return 0;
 	}
+	if (goose && is(w, kw, "ENVSUB"))  /* running it unsubstituted changes the SQL */
+		return input_error(err, path, lineno, "write the values into the SQL",
+				   "goose's envsub (environment substitution) is not implemented");
 	return input_error(err, path, lineno,
 		goose ? "known annotations: Up, Down, StatementBegin, StatementEnd, NO TRANSACTION"
 		      : "known markers: '-- migrate:up', '-- migrate:down'",
@@ -375,7 +385,8 @@ int source_parse_text(migration *m, const char *path, const char *text,
 		if (body && bn >= 8 && strncmp(body, "dbshift:", 8) == 0)
 			rc = directive(m, path, lineno, body + 8, bn - 8,
 				       sc.where == 0 ? IN_UP_HEADER : IN_SECTION, err);
-		else if (body && bn >= mlen && strncmp(body, marker, mlen) == 0)
+		else if (body && bn >= mlen && (goose ? strncasecmp(body, marker, mlen)
+						  : strncmp(body, marker, mlen)) == 0)
 			rc = marker_line(m, path, lineno, &sc, body, bn, p, next, err);
 		else if (sc.where == 0 && !body && !is_blank(p, len))
 			rc = input_error(err, path, lineno,
@@ -707,6 +718,14 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"directory inside app '%s' is not a migration", app);
 			else
 				rc = scan_dir(ps, path, name, err);
+		} else if (ends_with(name, ".go") && !ends_with(name, "_test.go") &&
+			   split_name(name, ".go", &pc.version, &pc.name)) {
+			/* skipping it would change the schema the history builds */
+			rc = input_error(err, path, 0, "write it as a SQL migration, or apply it "
+				"with goose and mark it applied with 'dbshift baseline'",
+				"goose Go migrations are not implemented");
+			free(pc.version);
+			free(pc.name);
 		} else if (ends_with(name, ".up.fizz") || ends_with(name, ".down.fizz")) {
 			/* skipping it would change the schema the history builds */
 			rc = input_error(err, path, 0, "write it as the SQL that 'soda generate "
@@ -938,7 +957,7 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 		char *text;
 		if ((rc = load_text(up->path, &text, err)))
 			return rc;
-		int goose = strstr(text, "+goose Up") || strstr(text, "+goose Down");
+		int goose = strcasestr(text, "+goose up") || strcasestr(text, "+goose down");
 		if (goose)
 			m->format = "goose";
 		rc = source_parse_text(m, up->path, text, goose, err);
