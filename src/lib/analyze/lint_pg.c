@@ -791,8 +791,10 @@ static void transaction_stmt(lint_state *st, stmt_info *s, const node *n, size_t
 	s->tx_control = k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_SAVEPOINT &&
 			k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_RELEASE &&
 			k != PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK_TO;
-	stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
-		     "migration breaks dbshift's all-or-nothing guarantee");
+	/* outside dbshift's transaction, the script's own is how it is atomic */
+	if (!(s->tx_control && st->sec && st->sec->no_transaction))
+		stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
+			     "migration breaks dbshift's all-or-nothing guarantee");
 }
 
 static void set_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)

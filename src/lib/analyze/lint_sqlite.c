@@ -354,7 +354,8 @@ static void statement(lint_state *st, stmt_info *s, const words *ws, size_t star
 				!(is(ws, 0, "ROLLBACK") && ws->n > 1 && is(ws, 1, "TO")) &&
 				!(is(ws, 0, "ROLLBACK") && ws->n > 2 && is(ws, 1, "TRANSACTION") &&
 				  is(ws, 2, "TO"));
-		stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
+		if (!(s->tx_control && st->sec && st->sec->no_transaction))
+			stmt_finding(st, s, "transaction-control", start, "transaction control inside a "
 			     "migration breaks dbshift's all-or-nothing guarantee");
 	} else if (is(ws, 0, "VACUUM")) {
 		s->kind = "VACUUM";

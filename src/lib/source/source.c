@@ -489,6 +489,35 @@ static int split_flyway(const char *fname, char **version, char **name)
 	return 1;
 }
 
+/*
+ * A Flyway SQL callback: <event>[__<description>].sql, the event one of
+ * Flyway's (beforeMigrate, afterEachMigrate, afterMigrateError...): its
+ * length, or 0.
+ */
+static size_t flyway_callback(const char *fname)
+{
+	static const char *const events[] = {
+		"beforeMigrate", "beforeEachMigrate", "beforeEachMigrateStatement",
+		"afterEachMigrateStatement", "afterEachMigrateStatementError", "afterEachMigrate",
+		"afterEachMigrateError", "afterMigrate", "afterMigrateApplied", "afterVersioned",
+		"afterMigrateError", "beforeUndo", "beforeEachUndo", "beforeEachUndoStatement",
+		"afterEachUndoStatement", "afterEachUndoStatementError", "afterEachUndo",
+		"afterEachUndoError", "afterUndo", "afterUndoError", "beforeClean", "afterClean",
+		"afterCleanError", "beforeInfo", "afterInfo", "afterInfoError", "beforeValidate",
+		"afterValidate", "afterValidateError", "beforeBaseline", "afterBaseline",
+		"afterBaselineError", "beforeRepair", "afterRepair", "afterRepairError",
+		"beforeConnect", "afterConnect", "beforeEachConnect", "afterEachConnect",
+		"createSchema", "beforeCreateSchema",
+	};
+	for (size_t i = 0; i < sizeof(events) / sizeof(*events); i++) {
+		size_t n = strlen(events[i]);
+		if (!strncmp(fname, events[i], n) &&
+		    (!strcmp(fname + n, ".sql") || !strncmp(fname + n, "__", 2)))
+			return n;
+	}
+	return 0;
+}
+
 static const char *name_hint =
 	"name it <version>_<name>.sql (dbmate, goose), <version>_<name>.up.sql "
 	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), or "
@@ -732,10 +761,17 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				"sql' or 'fizz' prints for your database, in a .up.sql / .down.sql file",
 				"popx fizz migrations are not implemented");
 		} else if (ends_with(name, ".sql")) {
+			size_t cb;
 			if (name[0] == 'R' && starts_with(name, "R__")) {
 				rc = input_error(err, path, 0,
-					"turn it into a versioned V<version>__<name>.sql migration",
-					"Flyway repeatable migrations are not implemented");
+					"turn it into a versioned V<version>__<name>.sql migration "
+					"(a new one each time it changes)",
+					"Flyway repeatable migrations (R__) are not implemented");
+			} else if ((cb = flyway_callback(name))) {
+				rc = input_error(err, path, 0,
+					"run it as a release hook (before_migrate, after_migrate, "
+					"on_failure), or move it out of the migrations directory",
+					"Flyway callback '%.*s' is not implemented", (int)cb, name);
 			} else if (classify_file(&pc, name)) {
 				pc.path = path;
 				pc.app = xstrdup(app);

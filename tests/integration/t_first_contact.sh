@@ -1,0 +1,251 @@
+# t_first_contact.sh - what real repositories hold as they are, found by
+# running dbshift on them (bench/real-histories.sh): another tool's empty
+# history table, popx's dialect names as pop normalizes them, golang-migrate
+# files that manage their own transaction, goose's lowercase annotations,
+# and what dbshift cannot run (fizz, goose Go migrations, Flyway repeatables
+# and callbacks) refused by name, never skipped.
+
+# an empty history table of another tool: nothing applied
+t_first_contact_empty_history() {
+	local tag="$DRIVER empty foreign history" url
+	for tool in diesel golang-migrate golang-migrate-null; do
+		project "fc_empty_$tool"
+		printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' \
+			> migrations/1_a.sql
+		url=$(newdb "fc_empty_${tool//-/_}")
+		case $tool in
+		diesel) sql "$url" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP)" >/dev/null ;;
+		golang-migrate) sql "$url" "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (-1, false)" >/dev/null ;;
+		*) sql "$url" "CREATE TABLE schema_migrations (version bigint, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (NULL, false)" >/dev/null ;;
+		esac
+		local table=schema_migrations name=${tool%-null}
+		[ "$tool" = diesel ] && table=__diesel_schema_migrations
+		dbs --database "$url" status
+		check_rc 0 "$tag ($tool): status exits 0"
+		check_contains "$ERR" "$name's history table ($table) records no migration: taken as nothing applied" \
+			"$tag ($tool): status says the table records nothing"
+		check_lacks "$ERR" "none of dbshift's" "$tag ($tool): not taken as a history"
+		dbs --database "$url" adopt
+		check_eq "$OUT" "$name's history in $table records no migration: nothing was applied, and 'dbshift migrate' applies them all" \
+			"$tag ($tool): adopt says there is nothing to take over"
+		dbs --database "$url" adopt --yes
+		check_rc 0 "$tag ($tool): adopt --yes exits 0"
+		check_contains "$OUT" "nothing to adopt" "$tag ($tool): adopt --yes: nothing to adopt (not 'adopted')"
+		dbs --database "$url" migrate
+		check_rc 0 "$tag ($tool): migrate goes ahead"
+		check_eq "$(echo "$ERR" | grep -c 'records no migration')" "1" "$tag ($tool): migrate says so once"
+		check_eq "$(sql "$url" "SELECT version || ' ' || status FROM dbshift_migrations")" "1 applied" \
+			"$tag ($tool): the migration is applied and recorded"
+		cd "$WORK" || return
+	done
+	# a table that does record something is still refused
+	project fc_full_diesel
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	url=$(newdb fc_full_diesel)
+	sql "$url" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP); INSERT INTO __diesel_schema_migrations (version) VALUES ('1')" >/dev/null
+	dbs --database "$url" migrate
+	check_rc 3 "$tag: a diesel table with a row still refuses migrate"
+	check_contains "$ERR" "this database has diesel's history (__diesel_schema_migrations) and none of dbshift's" \
+		"$tag: and says why"
+	cd "$WORK" || return
+}
+
+# popx: pop's dialect synonyms; fizz refused by name
+t_first_contact_popx() {
+	local tag="$DRIVER popx dialects" url
+	project fc_popx
+	local d=migrations
+	printf 'CREATE TABLE t_any (id int);\n' > $d/20230705000000000001_t.up.sql
+	printf 'CREATE TABLE t_sqlite (id int);\n' > $d/20230705000000000001_t.sqlite.up.sql
+	printf 'CREATE TABLE t_mysql (id int);\n' > $d/20230705000000000001_t.mysql.up.sql
+	printf 'CREATE TABLE t_crdb (id int);\n' > $d/20230705000000000001_t.cockroach.up.sql
+	printf 'DROP TABLE t_any;\n' > $d/20230705000000000001_t.down.sql
+	printf 'DROP TABLE t_sqlite;\n' > $d/20230705000000000001_t.sqlite.down.sql
+	printf 'CREATE TABLE u_pg (id int);\n' > $d/20230705000000000002_u.pg.up.sql
+	printf 'CREATE TABLE u_sqlite (id int);\n' > $d/20230705000000000002_u.sqlite3.up.sql
+	printf 'CREATE TABLE u_maria (id int);\n' > $d/20230705000000000002_u.mariadb.up.sql
+	printf 'CREATE TABLE u_crdb (id int);\n' > $d/20230705000000000002_u.crdb.up.sql
+	printf 'DROP TABLE u_pg;\n' > $d/20230705000000000002_u.postgresql.down.sql
+	printf 'DROP TABLE u_sqlite;\n' > $d/20230705000000000002_u.sqlite3.down.sql
+	url=$(newdb fc_popx)
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0 (no 'duplicate version')"
+	if [ "$DRIVER" = sqlite ]; then
+		check_eq "$(table_exists "$url" t_sqlite)$(table_exists "$url" t_any)$(table_exists "$url" u_sqlite)" "101" \
+			"$tag: .sqlite is pop's sqlite3: its file wins over the dialect-less one"
+	else
+		check_eq "$(table_exists "$url" t_any)$(table_exists "$url" t_sqlite)$(table_exists "$url" u_pg)" "101" \
+			"$tag: .pg is pop's postgres; sqlite, mysql and cockroach files are left alone"
+	fi
+	check_eq "$(table_exists "$url" t_mysql)$(table_exists "$url" t_crdb)$(table_exists "$url" u_maria)$(table_exists "$url" u_crdb)" \
+		"0000" "$tag: mariadb, crdb and cockroach files run nowhere here"
+	dbs --database "$url" rollback zero
+	check_rc 0 "$tag: rollback zero exits 0"
+	check_eq "$(table_exists "$url" t_any)$(table_exists "$url" t_sqlite)" "00" "$tag: the dialect's down ran"
+
+	# dbshift new there writes popx's 20 digits
+	dbs new add_more
+	check_rc 0 "$tag: new exits 0"
+	local made; made=$(ls $d | grep add_more | sort | tr '\n' ' ')
+	if [[ "$made" =~ ^[0-9]{14}000000_add_more\.down\.sql\ [0-9]{14}000000_add_more\.up\.sql\ $ ]]; then
+		ok "$tag: new writes the directory's 20-digit version ($made)"
+	else
+		not_ok "$tag: new writes the directory's 20-digit version" "got: $made"
+	fi
+
+	# a fizz migration is refused by name, never skipped
+	printf 'create_table("x") {}\n' > $d/20230705000000000003_x.up.fizz
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: a .fizz migration: exit 2"
+	check_contains "$ERR" "dbshift: error: $d/20230705000000000003_x.up.fizz: popx fizz migrations are not implemented" \
+		"$tag: fizz is 'not implemented', naming the file"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed after the fizz refusal"
+	cd "$WORK" || return
+}
+
+# golang-migrate wraps nothing: a file with its own BEGIN/COMMIT runs as written
+t_first_contact_golang_tx() {
+	local tag="$DRIVER golang-migrate own transaction" url
+	project fc_golang_tx
+	local d=migrations
+	printf 'CREATE TABLE a (id int PRIMARY KEY);\n' > $d/1_a.up.sql
+	printf 'DROP TABLE a;\n' > $d/1_a.down.sql
+	printf 'BEGIN;\nCREATE TABLE b (id int PRIMARY KEY);\nINSERT INTO b VALUES (1);\nCOMMIT;\n' > $d/2_b.up.sql
+	printf 'BEGIN;\nDROP TABLE b;\nCOMMIT;\n' > $d/2_b.down.sql
+	printf -- '-- a savepoint is no transaction of its own\nCREATE TABLE c (id int);\nSAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\n' > $d/3_c.up.sql
+	printf 'DROP TABLE c;\n' > $d/3_c.down.sql
+	url=$(newdb fc_golang_tx)
+	dbs --database "$url" plan
+	check_rc 0 "$tag: plan exits 0"
+	check_contains "$OUT" "up   2_b (its own transaction)" "$tag: plan says the file runs its own transaction"
+	check_lacks "$OUT" "up   1_a (no" "$tag: a plain file still runs in dbshift's"
+	check_eq "$(echo "$OUT" | grep -A1 'TRANSACTION \[transaction-control\]' | grep -c 'BEGIN\|COMMIT')" "0" \
+		"$tag: lint does not flag the BEGIN and COMMIT of a file that runs as written"
+	check_lacks "$OUT" "up   3_c (its own" "$tag: savepoints are no transaction control"
+	dbs --database "$url" --json status
+	check_eq "$(echo "$OUT" | jq -r '.migrations[] | "\(.version) \(.no_transaction) \(.own_transaction)"')" "1 false null
+2 true both
+3 false null" "$tag: status --json says which runs as written"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0 (no 'transaction control' refusal)"
+	check_eq "$(sql "$url" "SELECT id FROM b")" "1" "$tag: its statements ran"
+	check_eq "$(sql "$url" "SELECT version || ' ' || status FROM dbshift_migrations ORDER BY version")" "1 applied
+2 applied
+3 applied" "$tag: its history row is written after it"
+	dbs --database "$url" rollback zero
+	check_rc 0 "$tag: rollback zero runs the down as written"
+	check_eq "$(table_exists "$url" b)" "0" "$tag: b is gone"
+
+	# other layouts keep the refusal
+	project fc_dbmate_tx
+	printf -- '-- migrate:up\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n' > migrations/1_b.sql
+	url=$(newdb fc_dbmate_tx)
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: in dbmate's layout, still exit 2"
+	check_contains "$ERR" "migrations/1_b.sql:2:1: transaction control (BEGIN) in a migration that runs in a transaction" \
+		"$tag: dbmate's layout: still refused at the line"
+	check_eq "$(table_exists "$url" b)" "0" "$tag: dbmate's layout: nothing ran"
+	cd "$WORK" || return
+}
+
+# golang-migrate: CREATE INDEX CONCURRENTLY alone in a file, as golang-migrate runs it
+t_first_contact_golang_cic() {
+	local tag="$DRIVER golang-migrate concurrently" url
+	project fc_golang_cic
+	printf 'CREATE TABLE a (id int PRIMARY KEY, v int);\n' > migrations/1_a.up.sql
+	printf 'CREATE INDEX CONCURRENTLY a_v ON a (v);\n' > migrations/2_a_v.up.sql
+	printf 'DROP INDEX CONCURRENTLY a_v;\n' > migrations/2_a_v.down.sql
+	url=$(newdb fc_golang_cic)
+	dbs --database "$url" plan
+	check_contains "$OUT" "up   2_a_v (no transaction)" "$tag: plan: it runs outside a transaction"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'")" "1" "$tag: the index is built"
+	dbs --database "$url" rollback
+	check_rc 0 "$tag: rollback exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'")" "0" "$tag: the index is dropped"
+	cd "$WORK" || return
+}
+
+# goose: annotations in any case; Go migrations refused by name
+t_first_contact_goose() {
+	local tag="$DRIVER goose" url
+	project fc_goose
+	printf -- '-- +goose up\nCREATE TABLE a (id int);\n-- +goose down\nDROP TABLE a;\n' > migrations/00001_a.sql
+	printf -- '-- +goose no transaction\n-- +goose Up\n-- +goose statementbegin\nCREATE TABLE b (id int);\n-- +goose statementend\n' > migrations/00002_b.sql
+	url=$(newdb fc_goose)
+	dbs --database "$url" plan
+	check_contains "$OUT" "up   00002_b (no transaction)" "$tag: '-- +goose no transaction' in lowercase is read"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: lowercase annotations: migrate exits 0"
+	check_eq "$(table_exists "$url" a)$(table_exists "$url" b)" "11" "$tag: both ran"
+	printf 'package migrations\n' > migrations/00003_backfill.go
+	printf 'package migrations\n' > migrations/embed.go
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: a Go migration: exit 2"
+	check_contains "$ERR" "dbshift: error: migrations/00003_backfill.go: goose Go migrations are not implemented" \
+		"$tag: a Go migration is 'not implemented', naming the file"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	cd "$WORK" || return
+}
+
+# Flyway features dbshift does not run are named
+t_first_contact_flyway() {
+	local tag="$DRIVER flyway" url
+	project fc_flyway
+	printf 'CREATE TABLE a (id int);\n' > migrations/V1__a.sql
+	printf 'SELECT 1;\n' > migrations/afterMigrate__refresh.sql
+	url=$(newdb fc_flyway)
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: a callback: exit 2"
+	check_contains "$ERR" "dbshift: error: migrations/afterMigrate__refresh.sql: Flyway callback 'afterMigrate' is not implemented" \
+		"$tag: the callback is named"
+	rm migrations/afterMigrate__refresh.sql
+	printf 'CREATE VIEW v AS SELECT 1 AS one;\n' > migrations/R__views.sql
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: a repeatable: exit 2"
+	check_contains "$ERR" "dbshift: error: migrations/R__views.sql: Flyway repeatable migrations (R__) are not implemented" \
+		"$tag: the repeatable is named"
+	check_eq "$(table_exists "$url" a)" "0" "$tag: nothing ran"
+	cd "$WORK" || return
+}
+
+# every --json / --format json prints its document, whatever happens
+t_first_contact_json() {
+	local tag="$DRIVER json always"
+	project fc_json
+	printf 'x\n' > migrations/1_a.sql
+	dbs lint --format json
+	check_rc 2 "$tag: lint --format json of a broken directory: exit 2"
+	check_eq "$(echo "$OUT" | jq -r '"\(.command) \(.exit_code) \(.error.message)"')" \
+		"lint 2 SQL before the up section" "$tag: lint --format json prints the error as JSON"
+	dbs lint --format json --bogus
+	check_eq "$(echo "$OUT" | jq -r '"\(.exit_code) \(.error.message)"')" \
+		"2 unknown option '--bogus' for lint" "$tag: a usage error after --format json is JSON"
+	dbs --json help
+	check_rc 0 "$tag: help --json exits 0"
+	check_eq "$(echo "$OUT" | jq -r '[.commands[].name] | index("migrate") != null')" "true" \
+		"$tag: help --json lists the commands"
+	dbs --json help lint
+	check_eq "$(echo "$OUT" | jq -r '.commands[0].options[].name' | tr '\n' ' ')" "--format --fail-on " \
+		"$tag: help --json COMMAND: its options"
+	rm migrations/1_a.sql
+	local url; url=$(newdb fc_json)
+	dbs --database "$url" --json schema dump "$WORK/fc_schema.sql"
+	check_rc 0 "$tag: schema dump FILE --json exits 0"
+	check_eq "$(echo "$OUT" | jq -r .file)" "$WORK/fc_schema.sql" "$tag: schema dump FILE --json: only the JSON document"
+	cd "$WORK" || return
+}
+
+t_first_contact() {
+	t_first_contact_empty_history
+	t_first_contact_popx
+	t_first_contact_golang_tx
+	t_first_contact_goose
+	t_first_contact_flyway
+	t_first_contact_json
+	[ "$DRIVER" = postgres ] && t_first_contact_golang_cic
+	return 0
+}
