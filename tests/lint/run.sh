@@ -59,6 +59,35 @@ dbs lint "$WORK/3_unused.sql"
 check_rc 1 "lint: an allow for another rule does not hide the finding"
 check_contains "$OUT" "dbshift:allow truncate matches no finding of the next statement" "lint: an unused allow warns"
 
+# the lock each statement takes, and what counts as an existing table
+mkdir -p "$WORK/plan"
+printf -- "-- migrate:up\nSET lock_timeout = '2s';\nLOCK TABLE items IN SHARE MODE;\nLOCK TABLE a, b;\nCREATE TRIGGER t BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION f();\nALTER INDEX items_idx RENAME TO items_idx2;\nALTER TABLE items RENAME TO things;\n" > "$WORK/plan/1_locks.sql"
+printf -- "-- migrate:up\nCREATE TABLE fresh (id bigint PRIMARY KEY, v text);\n" > "$WORK/plan/2_fresh.sql"
+printf -- "-- migrate:up\nCREATE INDEX fresh_v ON fresh (v);\nCREATE INDEX things_v ON things (v);\n" > "$WORK/plan/3_index.sql"
+check_eq "$("$DBSHIFT" --dir "$WORK/plan" lint --format json |
+	jq -r '.migrations[].statements[] | "\(.line) \(.kind) \(.lock) \(.tables | join(",")) \([.findings[].rule] | join(","))"')" \
+"2 SET null  
+3 LOCK SHARE items 
+4 LOCK ACCESS EXCLUSIVE a,b 
+5 CREATE TRIGGER SHARE ROW EXCLUSIVE items 
+6 RENAME SHARE UPDATE EXCLUSIVE items_idx 
+7 RENAME ACCESS EXCLUSIVE items rename
+2 CREATE TABLE ACCESS EXCLUSIVE fresh 
+2 CREATE INDEX SHARE fresh 
+3 CREATE INDEX SHARE things index-not-concurrent" \
+	"lint: LOCK TABLE, CREATE TRIGGER and ALTER INDEX RENAME take their own locks; a table created by an earlier pending migration is not an existing one"
+
+# lock_timeout set for the project: no missing-lock-timeout
+printf -- "-- migrate:up\nALTER TABLE items ADD COLUMN note text;\n" > "$WORK/4_note.sql"
+check_eq "$("$DBSHIFT" lint --format json "$WORK/4_note.sql" | jq -r '[.migrations[].statements[].findings[].rule] | join(",")')" \
+	"missing-lock-timeout" "lint: without a lock_timeout, missing-lock-timeout"
+printf '[dbshift]\nlock_timeout = 2s\n' > "$WORK/lt.conf"
+check_eq "$("$DBSHIFT" --config "$WORK/lt.conf" lint --format json "$WORK/4_note.sql" | jq -r '[.migrations[].statements[].findings[].rule] | join(",")')" \
+	"" "lint: lock_timeout in dbshift.conf: no missing-lock-timeout"
+printf '[dbshift]\n[env "prod"]\nlock_timeout = 2s\n' > "$WORK/lt_env.conf"
+check_eq "$("$DBSHIFT" --config "$WORK/lt_env.conf" --env prod lint --format json "$WORK/4_note.sql" | jq -r '[.migrations[].statements[].findings[].rule] | join(",")')" \
+	"" "lint: lock_timeout in the environment's section: no missing-lock-timeout"
+
 # output formats against expected files
 for f in text json sarif github; do
 	check_eq "$(cd formats && "$DBSHIFT" lint --format "$f" 1_sample.sql)" "$(cat "formats/expected.$f")" "lint --format $f matches formats/expected.$f"

@@ -49,6 +49,8 @@ static const rule rules[] = {
 	{ "vacuum-full", DBS_RED,
 	  "plain VACUUM, or pg_repack to reclaim space online" },
 	{ "cluster", DBS_RED, "pg_repack --order-by to reorder online" },
+	{ "table-rewrite", DBS_RED,
+	  "on a big table: pg_repack, or a new table filled in batches and swapped in" },
 	{ "reindex-not-concurrent", DBS_RED,
 	  "REINDEX ... CONCURRENTLY in a migration marked -- dbshift:no-transaction" },
 	{ "prefer-jsonb", DBS_YELLOW, "use jsonb" },
@@ -246,6 +248,11 @@ void model_drop_table(lint_model *mm, const char *table)
 	t->complete = 1;
 }
 
+void model_mark_created(lint_model *mm, const char *table)
+{
+	table_get(mm, table)->created = 1;
+}
+
 int model_knows(const lint_model *mm, const char *table)
 {
 	const model_table *t = table_slot(mm, table, 0);
@@ -278,8 +285,10 @@ void model_rename(lint_model *mm, const char *table, const char *column, const c
 	t->cols = NULL;  /* the old name stays known, without columns */
 	t->n = 0;
 	t->complete = 1;
+	t->created = 0;
 	model_table *dst = table_get(mm, to);
 	dst->complete = moved.complete;
+	dst->created = moved.created;
 	dst->cols = xrealloc(dst->cols, (dst->n + moved.n + 1) * sizeof(model_col));
 	memcpy(dst->cols + dst->n, moved.cols, moved.n * sizeof(model_col));
 	dst->n += moved.n;
@@ -297,16 +306,21 @@ void model_release(lint_model *mm)
 
 /* ---- per-statement helpers for the dialects ---- */
 
+/* Created earlier in this migration, or by a pending one before it in
+ * the same plan: either way it has no rows yet. */
 int lint_is_new_table(const lint_state *st, const char *table)
 {
 	for (size_t i = 0; i < st->nnew; i++)
 		if (!strcmp(st->new_tables[i], table))
 			return 1;
-	return 0;
+	const model_table *t = table_slot(st->model, table, 0);
+	return t && t->created;
 }
 
 void lint_add_new_table(lint_state *st, const char *table)
 {
+	if (!st->record_only && st->one_plan)
+		model_mark_created(st->model, table);
 	st->new_tables = xrealloc(st->new_tables, (st->nnew + 1) * sizeof(char *));
 	st->new_tables[st->nnew++] = xstrdup(table);
 }
@@ -657,7 +671,10 @@ static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_mi
 		    int record_only, void *tree, dbs_error *err)
 {
 	lint_state st = { .db = l->db.driver ? &l->db : NULL, .model = &l->model, .m = m,
-			  .sec = sec, .record_only = record_only, .tree = tree };
+			  .sec = sec, .record_only = record_only, .tree = tree,
+			  /* dbshift sets the project's lock_timeout before each script */
+			  .lock_timeout_set = l->db.lock_timeout_ms > 0,
+			  .one_plan = l->db.one_plan };
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);

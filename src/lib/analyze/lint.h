@@ -60,6 +60,8 @@ typedef struct model_table {
 	char *name;           /* NULL: a free slot */
 	int gone;             /* a freed slot, kept for probing */
 	int complete;         /* created or dropped here: cols are all there is */
+	int created;          /* created by a migration linted (not applied) in
+			       * this run: it has no rows yet */
 	model_col *cols;
 	size_t n;
 } model_table;
@@ -75,6 +77,8 @@ typedef struct lint_model {
 const char *model_type(const lint_model *mm, const char *table, const char *column);
 void model_set(lint_model *mm, const char *table, const char *column, const char *type);
 void model_drop_table(lint_model *mm, const char *table);
+/* A pending migration created table: the next ones find it empty. */
+void model_mark_created(lint_model *mm, const char *table);
 /* Did the migrations linted so far create or drop table, so that the
  * model holds all its columns?  When not, the database knows better. */
 int model_knows(const lint_model *mm, const char *table);
@@ -85,8 +89,12 @@ void model_release(lint_model *mm);
 
 /* The database lint may ask (function volatility), or none. */
 typedef struct lint_db {
-	const db_driver *driver;
+	const db_driver *driver;  /* NULL: no database */
 	db_conn *conn;
+	int lock_timeout_ms;      /* the project's lock_timeout (0: none) */
+	int one_plan;             /* the migrations run one after another (a
+				   * plan, the pending ones): a table one creates
+				   * is empty for the next */
 } lint_db;
 
 /* Per-migration state while its statements are analyzed. */
@@ -98,6 +106,7 @@ typedef struct lint_state {
 	char **new_tables;      /* created earlier in this migration */
 	size_t nnew;
 	int lock_timeout_set;
+	int one_plan;           /* lint_db's */
 	char **checks;          /* "table\tconstraint\tcolumn\tvalidated" */
 	size_t nchecks;
 	int record_only;        /* applied migration: update the model only */

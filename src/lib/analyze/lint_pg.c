@@ -465,6 +465,20 @@ static void alter_add_column(lint_state *st, stmt_info *s, const char *table, in
 	int identity = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY, NULL);
 	int generated = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_GENERATED, &gen);
 	int notnull = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_NOTNULL, NULL);
+	const PgQuery__Constraint *fk = NULL;
+	if (has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_FOREIGN, &fk)) {
+		/* the referenced table: SHARE ROW EXCLUSIVE, while the new column's
+		 * values are checked against it */
+		stmt_set_tables(s, relname(fk->pktable));
+		if (existing && !fk->skip_validation) {
+			s->scans = 1;
+			stmt_finding(st, s, "constraint-not-valid", at_or(fk->location, at),
+				     "adding column %s with REFERENCES %s checks every row of %s "
+				     "while %s is locked (SHARE ROW EXCLUSIVE)", col,
+				     nz(relname(fk->pktable)) ? relname(fk->pktable) : "?", table,
+				     nz(relname(fk->pktable)) ? relname(fk->pktable) : "?");
+		}
+	}
 	if (has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_UNIQUE, &uniq) ||
 	    has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY, &uniq)) {
 		s->scans = 1;
@@ -616,6 +630,18 @@ static void alter_cmd(lint_state *st, stmt_info *s, const char *table, int exist
 			stmt_finding(st, s, "set-not-null", start, "SET NOT NULL scans all of %s "
 				     "under an ACCESS EXCLUSIVE lock", table);
 		}
+	} else if (sub == AT(SetLogged) || sub == AT(SetUnLogged) || sub == AT(SetTableSpace) ||
+		   sub == AT(SetAccessMethod)) {
+		*adds_only = 0;
+		take_lock(s, "ACCESS EXCLUSIVE");
+		if (existing) {
+			s->rewrites = 1;
+			stmt_finding(st, s, "table-rewrite", start, "SET %s rewrites %s and its "
+				     "indexes under an ACCESS EXCLUSIVE lock",
+				     sub == AT(SetLogged) ? "LOGGED" : sub == AT(SetUnLogged)
+				     ? "UNLOGGED" : sub == AT(SetTableSpace) ? "TABLESPACE"
+				     : "ACCESS METHOD", table);
+		}
 	} else if (sub == AT(SetStatistics) || sub == AT(ClusterOn) || sub == AT(SetOptions) ||
 		   sub == AT(ResetOptions)) {
 		*adds_only = 0;
@@ -648,7 +674,9 @@ static void rename_stmt(lint_state *st, stmt_info *s, const node *n, size_t star
 	const char *sub = nz(b->subname), *to = nz(b->newname);
 	s->kind = "RENAME";
 	s->score = 2;
-	take_lock(s, "ACCESS EXCLUSIVE");
+	/* an index is renamed under SHARE UPDATE EXCLUSIVE since PostgreSQL 12 */
+	take_lock(s, b->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX
+		  ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
 	stmt_set_tables(s, table);
 	if (!table)
 		return;
@@ -797,6 +825,32 @@ static void transaction_stmt(lint_state *st, stmt_info *s, const node *n, size_t
 			     "migration breaks dbshift's all-or-nothing guarantee");
 }
 
+/* LOCK TABLE: the lock it names (the server's LOCKMODE numbers). */
+static void lock_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	(void)st;
+	(void)start;
+	const PgQuery__LockStmt *b = n->lock_stmt;
+	s->kind = "LOCK";
+	s->score = 2;
+	if (b->mode >= 1 && b->mode <= 8)
+		take_lock(s, lock_order[b->mode - 1]);
+	for (size_t i = 0; i < b->n_relations; i++)
+		if (b->relations[i]->node_case == PG_QUERY__NODE__NODE_RANGE_VAR)
+			stmt_set_tables(s, relname(b->relations[i]->range_var));
+}
+
+/* CREATE TRIGGER: SHARE ROW EXCLUSIVE on its table. */
+static void create_trigger_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	(void)st;
+	(void)start;
+	s->kind = "CREATE TRIGGER";
+	s->score = 2;
+	take_lock(s, "SHARE ROW EXCLUSIVE");
+	stmt_set_tables(s, relname(n->create_trig_stmt->relation));
+}
+
 static void set_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
 	(void)start;
@@ -904,6 +958,8 @@ static const struct {
 	{ PG_QUERY__NODE__NODE_REINDEX_STMT, reindex_stmt },
 	{ PG_QUERY__NODE__NODE_TRANSACTION_STMT, transaction_stmt },
 	{ PG_QUERY__NODE__NODE_VARIABLE_SET_STMT, set_stmt },
+	{ PG_QUERY__NODE__NODE_LOCK_STMT, lock_stmt },
+	{ PG_QUERY__NODE__NODE_CREATE_TRIG_STMT, create_trigger_stmt },
 };
 
 static void statement(lint_state *st, stmt_info *s, const node *n, size_t start)

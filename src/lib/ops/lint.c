@@ -7,12 +7,15 @@
 
 #include "ops/ops.h"
 
-/* The database lint may ask, when ctx has one. */
-static const lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
+/* The database lint may ask, when ctx has one, and the project's
+ * lock_timeout (dbshift.conf, its environment, --lock-timeout). */
+static lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
 {
-	db->driver = ctx->driver;
+	db->driver = ctx->conn ? ctx->driver : NULL;
 	db->conn = ctx->conn;
-	return ctx->conn ? db : NULL;
+	db->lock_timeout_ms = ctx->lock_ms;
+	db->one_plan = 0;
+	return db;
 }
 
 static const lint_dialect *ctx_dialect(dbs_ctx *ctx)
@@ -33,7 +36,7 @@ int dbs_lint_files(dbs_ctx *ctx, const char *const *files, size_t nfiles, dbs_li
 	if (rc)
 		n--;
 	lint_db db;
-	if (!rc)
+	if (!rc)  /* files named one by one: each is on the schema as it is */
 		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ptrs, NULL, n,
 			      &ctx->err);
 	if (!rc) {
@@ -109,8 +112,8 @@ int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out)
 	lint_db db;
 	int rc = 0;
 	if (!(*out = memo_find(ctx, key, n))) {
-		rc = lint_run(out, ctx_dialect(ctx), ctx_db(ctx, &db), NULL, 0, ms, down, n,
-			      &ctx->err);
+		ctx_db(ctx, &db)->one_plan = 1;
+		rc = lint_run(out, ctx_dialect(ctx), &db, NULL, 0, ms, down, n, &ctx->err);
 		for (size_t i = 0; !rc && i < (*out)->n; i++) {
 			lint_migration *lm = &(*out)->mig[i];
 			lm->irreversible = lm->sec == &lm->m->up && migration_irreversible(lm->m);
