@@ -63,6 +63,10 @@ after_migrate" "$tag: before and after, in order"
 		"$tag: argv grouped by quotes, the run's facts and env= in its environment"
 	check_contains "$(cat logs/dbshift.log)" "[$id] hook post: post after_migrate succeeded $id" "$tag: its output is in the log"
 	check_lacks "$(cat reports/"$id".json logs/dbshift.log)" "s3cret-pw" "$tag: no password reaches a hook"
+	check_eq "$(jq -c '.summary | [.total, .succeeded, .failed]' "reports/$id.json")" "[1,1,0]" \
+		"$tag: hooks are no steps of the summary"
+	check_eq "$(stat -c %a reports "reports/$id.json")" "700
+600" "$tag: the report directory and file are the owner's only"
 
 	dbs --database "$url" rollback
 	check_rc 0 "$tag: rollback"
@@ -86,6 +90,9 @@ HINT: its output is in the log and the run's report; fix what it reports, or mar
 	check_eq "$(cat calls)" "before_migrate
 on_failure" "$tag: nothing after it but on_failure"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "0" "$tag: no migration ran"
+	id=$(sql "$url" "SELECT run_id FROM dbshift_runs ORDER BY started_at DESC, run_id DESC LIMIT 1")
+	check_eq "$(jq -c '.summary | [.total, .succeeded, .failed]' "reports/$id.json")" "[0,0,0]" \
+		"$tag: a failed callback and on_failure are no succeeded steps"
 	sed -i 's/^env = X=1 FAIL=4$/env = X=1/' dbshift.conf
 
 	# a hook past its timeout is killed with its children

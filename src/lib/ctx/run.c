@@ -3,6 +3,7 @@
  * the retry of work that gave up waiting for a lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,9 +94,14 @@ int run_begin(dbs_ctx *ctx, run *r, const char *command)
 void run_add_step(run *r, json_t *s, const dbs_error *err)
 {
 	const char *st = json_string_value(json_object_get(s, "status"));
+	/* a callback hook (before_migrate, on_failure...) is in the report,
+	 * but no step of the summary; a release's hook:NAME step is one */
+	int callback = json_object_get(s, "hook") && !json_object_get(s, "step");
 	if (err)
 		json_object_set_new(s, "error", report_error(err));
 	json_array_append_new(r->steps, s);
+	if (callback)
+		return;
 	if (err)
 		r->failed++;
 	else if (st && !strcmp(st, "skipped"))
@@ -145,8 +151,13 @@ static void write_report(dbs_ctx *ctx, const run *r, const char *text)
 {
 	if (!r->report_path)
 		return;
-	FILE *f = make_dirs(ctx->opts.report_dir, 0755) ? NULL : fopen(r->report_path, "w");
+	/* a report holds SQL and errors, as the log does: the owner's only */
+	int fd = make_dirs(ctx->opts.report_dir, 0700) ? -1
+		 : open(r->report_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 	int e = errno;
+	if (fd >= 0 && !f)
+		close(fd);
 	if (f) {
 		int bad = fprintf(f, "%s\n", text) < 0;
 		e = errno;
