@@ -80,6 +80,11 @@ int open_ctx(cli *g, dbs_ctx **ctx, int need);
 void show_event(const dbs_event *e, void *data);
 
 /* A usage error for the current command (exit 2). */
+/* Replacing a database's contents (restore, rollback --from-backup) asks
+ * first: confirm_needed refuses when there is no --yes and no terminal to
+ * ask at; confirm_restore asks, and says no unless "yes" is typed. */
+int confirm_needed(cli *g, const char *what, int yes);
+int confirm_restore(dbs_ctx *ctx, const char *id, const char *target);
 int usage_error(cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Print a run: the step callback and the summary; shared by migrate,
@@ -200,7 +205,7 @@ void print_warnings(const cli *g, const char *warn);
 extern const cli_option wait_options[];
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
-	backup_options[], verify_options[], repair_options[], notify_options[],
+	backup_options[], backups_options[], restore_options[], verify_options[], repair_options[], notify_options[],
 	release_options[], status_options[], watch_options[], serve_options[];
 
 #endif

@@ -11,15 +11,24 @@
 static const char *format, *jobs, *target, *keep, *max_age, *files_to;
 static int restore_check, yes, dry_run;
 
+/* Each command its own options: one it does not take is a usage error,
+ * never one taken and ignored. */
 const cli_option backup_options[] = {
 	{ "--format", NULL, &format, "custom (default), plain or directory", "FORMAT" },
 	{ "-j", NULL, &jobs, "parallel jobs for the directory format", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+const cli_option restore_options[] = {
+	{ "--target", NULL, &target, "into this database instead", "URL" },
+	{ "--yes", &yes, NULL, "do not ask", NULL },
+	{ "--files-to", NULL, &files_to, "the files kept with it under this directory", "DIR" },
+	{ NULL, NULL, NULL, NULL, NULL }
+};
+
+const cli_option backups_options[] = {
 	{ "--restore", &restore_check, NULL, "backups verify: also restore into a scratch database",
 	  NULL },
-	{ "--target", NULL, &target, "restore: into this database instead", "URL" },
-	{ "--yes", &yes, NULL, "restore: do not ask", NULL },
-	{ "--files-to", NULL, &files_to, "restore: the files kept with it under this directory",
-	  "DIR" },
 	{ "--keep", NULL, &keep, "backups prune: keep the newest N", "N" },
 	{ "--max-age", NULL, &max_age, "backups prune: remove those older than this (30d, 2w; a bare number is days)",
 	  "AGE" },
@@ -114,8 +123,16 @@ static int prune(cli *g, dbs_ctx *ctx)
 int check_backups(cli *g)
 {
 	const char *sub = g->nargs ? g->args[0] : "";
+	if (!strcmp(sub, "prune") && restore_check)
+		return usage_error(g, "--restore is an option of backups verify, not of backups prune");
 	if (!strcmp(sub, "prune"))
 		return check_prune(g);
+	if (keep || max_age || dry_run)
+		return usage_error(g, "%s is an option of backups prune, not of backups %s",
+				   keep ? "--keep" : max_age ? "--max-age" : "--dry-run",
+				   *sub ? sub : "");
+	if (!strcmp(sub, "list") && restore_check)
+		return usage_error(g, "--restore is an option of backups verify, not of backups list");
 	if (strcmp(sub, "list") && strcmp(sub, "verify"))
 		return usage_error(g, "usage: dbshift backups list | verify ID [--restore] | "
 				   "prune [--keep N] [--max-age AGE] [--dry-run]");
@@ -168,26 +185,14 @@ int check_restore(cli *g)
 {
 	if (g->nargs != 1)
 		return usage_error(g, "usage: dbshift restore ID [--target URL] [--yes]");
-	if (!yes && !isatty(STDIN_FILENO))
-		return usage_error(g, "restore replaces the database's contents: pass --yes "
-				   "to confirm when not at a terminal");
-	return 0;
+	return confirm_needed(g, "restore", yes);
 }
 
 int cmd_restore(cli *g, dbs_ctx *ctx)
 {
 	int rc;
-	if (!yes) {
-		char *shown = target ? dbs_redact_url(target) : NULL;
-		fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ",
-			g->args[0], shown ? shown : dbs_database_display(ctx));
-		free(shown);
-		char line[16] = "";
-		if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
-			fprintf(stderr, "dbshift: not restored: answer 'yes' to restore, or pass --yes\n");
-			return 1;
-		}
-	}
+	if (!yes && !confirm_restore(ctx, g->args[0], target))
+		return 1;
 	char *report = NULL, *into = target ? take_url_arg(target) : NULL;
 	dbs_restore_opts ro = { into, files_to };
 	rc = dbs_restore(ctx, g->args[0], &ro, &report);

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 
-static int dry_run, allow_drift, allow_irreversible, backup, force;
+static int dry_run, allow_drift, allow_irreversible, backup, force, yes;
 static const char *steps, *from_backup, *files_to;
 
 const cli_option rollback_options[] = {
@@ -16,6 +16,7 @@ const cli_option rollback_options[] = {
 	{ "--from-backup", NULL, &from_backup, "restore a backup instead", "ID" },
 	{ "--files-to", NULL, &files_to, "--from-backup: the files kept with it under this directory",
 	  "DIR" },
+	{ "--yes", &yes, NULL, "--from-backup: replace the database without asking", NULL },
 	{ "--backup", &backup, NULL, "back up before running", NULL },
 	{ "--force", &force, NULL, "run above the environment's max_risk", NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
@@ -48,8 +49,10 @@ int check_rollback(cli *g)
 		return usage_error(g, "--from-backup takes no TARGET, --steps, --backup or --force");
 	if (files_to && !from_backup)
 		return usage_error(g, "--files-to goes with --from-backup");
-	if (from_backup)
-		return 0;
+	if (yes && !from_backup)
+		return usage_error(g, "--yes goes with --from-backup");
+	if (from_backup)  /* it replaces the database: asked, as restore is */
+		return confirm_needed(g, "rollback --from-backup", yes);
 	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
 				.allow_drift = allow_drift,
 				.allow_irreversible = allow_irreversible,
@@ -66,6 +69,8 @@ int check_rollback(cli *g)
 int cmd_rollback(cli *g, dbs_ctx *ctx)
 {
 	int rc;
+	if (from_backup && !yes && !confirm_restore(ctx, from_backup, NULL))
+		return 1;
 	if (from_backup)
 		return rollback_from_backup(g, ctx, from_backup);
 	if (dry_run) {

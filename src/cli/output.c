@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -313,4 +314,26 @@ int usage_error(cli *g, const char *fmt, ...)
 	dbs_error err = { .code = DBS_EINPUT, .message = msg,
 			  .hint = (char *)"run 'dbshift --help' for the commands and options" };
 	return report_failure(g, &err);
+}
+
+int confirm_needed(cli *g, const char *what, int yes)
+{
+	if (yes || isatty(STDIN_FILENO))
+		return 0;
+	return usage_error(g, "%s replaces the database's contents: pass --yes to confirm "
+			   "when not at a terminal", what);
+}
+
+int confirm_restore(dbs_ctx *ctx, const char *id, const char *target)
+{
+	char *shown = target ? dbs_redact_url(target) : NULL;
+	fprintf(stderr, "restore backup %s into %s, replacing what is there? type yes: ", id,
+		shown ? shown : dbs_database_display(ctx));
+	free(shown);
+	char line[16] = "";
+	if (!fgets(line, sizeof(line), stdin) || strcmp(line, "yes\n")) {
+		fprintf(stderr, "dbshift: not restored: answer 'yes' to restore, or pass --yes\n");
+		return 0;
+	}
+	return 1;
 }

@@ -49,7 +49,7 @@ t_backup_files() {
 	check_eq "$(cd "$WORK/bfiles-out" && tree_sums media static)" "$sums" "$tag: the files under that directory"
 
 	rm -rf media
-	dbs --database "$url" rollback --from-backup "$id"
+	dbs --database "$url" rollback --from-backup "$id" --yes
 	check_rc 0 "$tag: rollback --from-backup"
 	check_eq "$(tree_sums media static)" "$sums" "$tag: puts the files back too"
 

@@ -87,7 +87,7 @@ t_prune() {
 	# rollback --from-backup
 	printf -- '-- migrate:up\nCREATE TABLE two (id int PRIMARY KEY);\n' > migrations/2_two.sql
 	dbs --database "$url" migrate
-	dbs --database "$url" rollback --from-backup "${ids[3]}"
+	dbs --database "$url" rollback --from-backup "${ids[3]}" --yes
 	check_rc 0 "$tag: rollback --from-backup"
 	check_eq "$(table_exists "$url" two)" "0" "$tag: the database is the backup's again"
 	check_eq "$(sql "$url" "SELECT version FROM dbshift_migrations")" "1" "$tag: so is its history"
