@@ -67,12 +67,16 @@ static void put_would(FILE *out, const char *step, const json_t *w)
 		size_t n = json_array_size(json_object_get(w, "plan"));
 		fprintf(out, "%s %zu migration%s", !strcmp(step, "rollback") ? "undo" : "apply", n,
 			n == 1 ? "" : "s");
+		/* the verdict as plan words it, against the environment's max_risk */
 		if (r)
-			fprintf(out, ", risk %s (max_risk %s)%s", s_of(r, "worst"),
-				s_of(w, "max_risk"), json_is_true(json_object_get(w, "blocked"))
+			fprintf(out, ", risk %s (worst finding %s; max_risk %s)%s", s_of(r, "band"),
+				s_of(r, "worst"), s_of(w, "max_risk"),
+				json_is_true(json_object_get(w, "blocked"))
 				? ": REFUSED without --force" : "");
 		fputc('\n', out);
 		json_t *plan = json_pack("{s:O}", "steps", json_object_get(w, "plan"));
+		if (r)
+			json_object_set(plan, "risk", (json_t *)r);
 		if (n)
 			render_plan(out, plan, 0, 0);
 		json_decref(plan);

@@ -47,7 +47,24 @@ t_audit_from_backup() {
 	cd "$WORK" || return
 }
 
+t_audit_release_schema_file() {
+	local tag="$DRIVER release schema_file" url
+	project audit_schema_file
+	url=$(newdb audit_schema_file)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	printf '[dbshift]\nschema_file = nosuch.sql\n[release]\nsteps = migrate verify\n' > dbshift.conf
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" release
+	check_rc 2 "$tag: a verify step whose schema_file is not there: exit 2"
+	check_eq "$ERR" "dbshift: error: step verify: cannot read schema_file 'nosuch.sql': No such file or directory
+HINT: write it with 'dbshift schema dump FILE' on a database in the right state, or fix schema_file in dbshift.conf" \
+		"$tag: said before step 1"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing was migrated"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
+	t_audit_release_schema_file
 }

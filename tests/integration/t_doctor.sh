@@ -17,7 +17,7 @@ t_doctor() {
 	printf '[dbshift]\nmax_risk = yellow\n' > dbshift.conf
 	dbs --database "$url" doctor
 	check_rc 1 "$tag: a pending migration above max_risk fails doctor"
-	check_contains "$OUT" "FAIL  pending              1 pending migration, risk red (max_risk yellow)" "$tag: and says why"
+	check_contains "$OUT" "FAIL  pending              1 pending migration, risk high (worst finding red; max_risk yellow)" "$tag: and says why"
 	rm dbshift.conf
 	if [ "$DRIVER" = sqlite ]; then
 		# extra checks from the config: TCP ports and HTTP health URLs

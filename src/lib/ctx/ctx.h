@@ -40,6 +40,11 @@ struct dbs_ctx {
 	 * a verified backup was taken. */
 	struct run *outer;
 	int defer_data, backed_up;
+	/* What the alerts of this run say besides its command: the release's
+	 * runbook ("release" or "rollback", NULL for other commands) and
+	 * whether --force passed what would have stopped it. */
+	const char *runbook;
+	int forced;
 	json_t *deferred;   /* the data files migrate left to the data step */
 	/* the last analyses of plans, kept for the next plan with the same
 	 * steps (ops/lint.c) */

@@ -78,6 +78,10 @@ static char *notice_text(dbs_ctx *ctx, const notice *n)
 	strbuf sb;
 	strbuf_init(&sb);
 	strbuf_addf(&sb, "dbshift %s %s", n->command, n->status);
+	if (ctx->runbook && !strcmp(ctx->runbook, "rollback"))
+		strbuf_adds(&sb, " (runbook rollback: the database was rolled back)");
+	if (ctx->forced)
+		strbuf_adds(&sb, " (forced: --force passed the risk gate and failed steps)");
 	if (ctx->display_url)
 		strbuf_addf(&sb, " on %s", ctx->display_url);
 	if (ctx->opts.env)
@@ -98,6 +102,9 @@ static char *notice_body(dbs_ctx *ctx, const notice *n)
 				  "command", n->command, "environment", ctx->opts.env,
 				  "database", ctx->display_url, "status", n->status,
 				  "failed_step", n->failed_step);
+	if (ctx->runbook)
+		json_object_set_new(facts, "runbook", json_string(ctx->runbook));
+	json_object_set_new(facts, "forced", json_boolean(ctx->forced));
 	if (n->err && n->err->code)
 		json_object_set_new(facts, "error", report_error(n->err));
 	if (n->duration_ms >= 0)

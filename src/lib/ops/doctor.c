@@ -101,8 +101,10 @@ static void check_pending(dbs_ctx *ctx, checks *c)
 			dbs_level_parse(ctx->opts.max_risk, &max);
 		check(c, "pending", worst > max ? "fail" : worst == DBS_RED ? "warn" : "pass",
 		      "see 'dbshift lint' and 'dbshift assess'",
-		      "%zu pending migration%s, risk %s (max_risk %s)", plan->n,
-		      plan->n == 1 ? "" : "s", dbs_level_name(worst), dbs_level_name(max));
+		      "%zu pending migration%s, risk %s (worst finding %s; max_risk %s)",
+		      plan->n, plan->n == 1 ? "" : "s", plan->lint
+		      ? risk_band(plan->lint->worst, plan->lint->top_score) : "low",
+		      dbs_level_name(worst), dbs_level_name(max));
 	}
 	dbs_plan_free(plan);
 	dbs_error_clear(&ctx->err);

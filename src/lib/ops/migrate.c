@@ -718,16 +718,30 @@ int dbs_plan_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_plan **out)
 	return plan_only(ctx, RUN_ROLLBACK, o, out);
 }
 
+/* A run of its own (not a release's step) says in its alerts whether it
+ * was forced. */
+static int forced_run(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
+		      dbs_step_cb cb, void *cb_data, char **report)
+{
+	int own = !ctx->outer;
+	if (own)
+		ctx->forced = o->force;
+	int rc = run_plan(ctx, kind, o, cb, cb_data, report);
+	if (own)
+		ctx->forced = 0;
+	return rc;
+}
+
 int dbs_migrate(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 		void *cb_data, char **report)
 {
-	return run_plan(ctx, RUN_MIGRATE, o, cb, cb_data, report);
+	return forced_run(ctx, RUN_MIGRATE, o, cb, cb_data, report);
 }
 
 int dbs_rollback(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 		 void *cb_data, char **report)
 {
-	return run_plan(ctx, RUN_ROLLBACK, o, cb, cb_data, report);
+	return forced_run(ctx, RUN_ROLLBACK, o, cb, cb_data, report);
 }
 
 int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,

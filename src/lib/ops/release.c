@@ -12,6 +12,7 @@
  * the release and the steps after it are "skipped"; a failed
  * non-critical one is a warning and the release goes on.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +216,19 @@ static int precheck(release *rl)
 				dbs_error_set_hint(&ctx->err, "check data_files in [release] (paths "
 						   "from where dbshift runs)");
 			json_decref(files);
+			break;
+		}
+		case STEP_VERIFY: {  /* its snapshot, before anything changes */
+			char *text = NULL;
+			if (op->schema_file && read_file(op->schema_file, &text, NULL) < 0) {
+				rc = dbs_fail(&ctx->err, DBS_EINPUT, "step verify: cannot read "
+					      "schema_file '%s': %s", op->schema_file,
+					      read_file_error(errno));
+				dbs_error_set_hint(&ctx->err, "write it with 'dbshift schema dump "
+						   "FILE' on a database in the right state, or fix "
+						   "schema_file in dbshift.conf");
+			}
+			free(text);
 			break;
 		}
 		case STEP_MIGRATE:
@@ -609,6 +623,8 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 {
 	release rl = { .ctx = ctx, .o = o };
 	*report = NULL;
+	ctx->runbook = runbook(&rl);  /* for its alerts */
+	ctx->forced = o->force;
 	rl.mo = (dbs_migrate_opts){ .target = o->target, .force = o->force };
 	json_decref(ctx->deferred);
 	ctx->deferred = json_array();
@@ -630,6 +646,8 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 			*report = dbs_error_json("release", &ctx->err);
 		steps_free(rl.steps, rl.n);
 		json_decref(rl.prior);
+		ctx->runbook = NULL;
+		ctx->forced = 0;
 		return rc;
 	}
 	run r;
@@ -647,6 +665,8 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 			"run_id", json_object_get(rl.prior, "run_id")));
 	ctx->defer_data = ctx->backed_up = 0;
 	rc = run_end(ctx, &r, rc, report);
+	ctx->runbook = NULL;
+	ctx->forced = 0;
 	ctx_drop_state(ctx);
 	steps_free(rl.steps, rl.n);
 	json_decref(rl.prior);
