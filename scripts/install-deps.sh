@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# install-deps.sh - install with apt-get whatever dbshift needs to build,
-# test and benchmark that is not installed yet, and with npm the S3 API
-# server the tests start (s3rver).  Quiet when all is there.
+# install-deps.sh [build] - install with apt-get whatever dbshift needs that
+# is not installed yet: with "build", only what building it takes (the
+# demo's needs: a compiler, Meson and the libraries); without, also what
+# the tests and benchmarks start (PostgreSQL, Chromium, Prometheus,
+# Django...) and, with npm, the S3 API server of the tests (s3rver).
+# Quiet when all is there.
 set -euo pipefail
 
 PACKAGES=(
@@ -10,11 +13,15 @@ PACKAGES=(
 	libssl-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev zlib1g-dev
 	libcmocka-dev
-	postgresql postgresql-client sqlite3 jq bc time python3 curl man-db
-	clang libclang-rt-14-dev
-	chromium prometheus
-	python3-django python3-psycopg2 python3-jsonschema python3-yaml
 )
+if [ "${1:-}" != build ]; then
+	PACKAGES+=(
+		postgresql postgresql-client sqlite3 jq bc time python3 curl man-db
+		clang libclang-rt-14-dev
+		chromium prometheus
+		python3-django python3-psycopg2 python3-jsonschema python3-yaml
+	)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -23,7 +30,7 @@ for p in "${PACKAGES[@]}"; do
 	fi
 done
 # npm for the S3 API server of the tests (s3rver), where no node is there
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+[ "${1:-}" = build ] || command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "installing: ${missing[*]}"
@@ -34,6 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+[ "${1:-}" != build ] || exit 0
 # The tests' S3 API server, only npm has it: into tests/.node (not tracked).
 S3RVER_VERSION=3.7.1
 root=$(cd "$(dirname "$0")/.." && pwd)
