@@ -63,8 +63,90 @@ HINT: write it with 'dbshift schema dump FILE' on a database in the right state,
 	cd "$WORK" || return
 }
 
+t_audit_hooks() {
+	local tag="$DRIVER hook environment and output" url
+	project audit_hooks
+	url=$(newdb audit_hooks)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	cat > dbshift.conf <<'EOF'
+[dbshift]
+before_migrate = secrets
+after_migrate = asked loud
+
+[hook "secrets"]
+run = sh -c "env | grep -c -e ^DATABASE_URL= -e ^PGPASSWORD= || true"
+
+[hook "asked"]
+run = sh -c "echo $PGPASSWORD"
+env = PGPASSWORD
+
+[hook "loud"]
+run = sh -c "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c 4000000; echo; echo last"
+EOF
+	PGPASSWORD=hook-secret-pw DATABASE_URL="$url" dbs migrate
+	check_rc 0 "$tag: migrate with the hooks"
+	local id; id=$(ls reports | sed 's/\.json$//' | head -n 1)
+	check_eq "$(jq -r '.steps[0].output | join(" ")' "reports/$id.json")" "0" \
+		"$tag: DATABASE_URL and PGPASSWORD do not reach a hook that does not ask"
+	check_eq "$(jq -r '.steps[2].output | join(" ")' "reports/$id.json")" "hook-secret-pw" \
+		"$tag: a hook whose env names PGPASSWORD gets it"
+	check_eq "$(jq -r '.steps[3].output[-1]' "reports/$id.json")" "last" "$tag: the report keeps the loud hook's last line"
+	check_eq "$(grep -c 'hook loud: ' logs/dbshift.log)" "1001" \
+		"$tag: the log keeps the loud hook's last 1000 lines, and a note"
+	check_contains "$(cat logs/dbshift.log)" "lines before these not logged)" "$tag: saying the rest was not kept"
+	if [ "$(stat -c %s logs/dbshift.log)" -lt 200000 ]; then ok "$tag: the log stays small"
+	else not_ok "$tag: the log stays small" "$(stat -c %s logs/dbshift.log) bytes"; fi
+	cd "$WORK" || return
+}
+
+# a manage.py that prints what Django would not: long names, bytes, floods
+t_audit_django_output() {
+	local tag="$DRIVER django output" url
+	project audit_django
+	url=$(newdb audit_django)
+	cat > fake.py <<'EOF'
+import os, sys
+mode = os.environ.get("FAKE", "long")
+if sys.argv[1] == "showmigrations":
+    if mode == "bytes":
+        sys.stdout.buffer.write(bytes(range(1, 256)) * 80)
+    elif mode == "flood":
+        line = "[ ]  shop.0001_initial" + " " * 60 + "\n"
+        for _ in range(1000000):
+            sys.stdout.write(line)
+    else:
+        print("[ ]  shop.0001_" + "x" * 600)
+        print("[ ]  shop.0002_" + "y" * 600 + " ... (shop.0001_" + "x" * 600 + ")")
+elif sys.argv[1] == "sqlmigrate":
+    print("CREATE TABLE t_%s (id int);" % sys.argv[3][:4])
+elif sys.argv[1] == "shell":
+    print(os.environ["FAKE_ID"])
+EOF
+	# the database Django's settings would name: dbshift's
+	case $url in
+	sqlite:*) FAKE_ID="sqlite:$(realpath -m "${url#sqlite:}")" ;;
+	*) FAKE_ID=$(sql "$url" "SELECT 'postgres:' || system_identifier || '/' || current_database() FROM pg_control_system()") ;;
+	esac
+	export FAKE_ID
+	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 fake.py\n' > dbshift.conf
+	dbs --database "$url" plan
+	check_rc 0 "$tag: plan of 600-character migration names exits 0 (no crash)"
+	check_contains "$OUT" "up   shop/0002_yyyy" "$tag: and shows them"
+	FAKE=bytes dbs --database "$url" status
+	check_rc 1 "$tag: bytes from showmigrations: exit 1, not 'no migrations'"
+	check_contains "$ERR" "dbshift: error: manage.py showmigrations printed a line that is not part of its plan: '" \
+		"$tag: saying what is wrong"
+	FAKE=flood dbs --database "$url" status
+	check_rc 1 "$tag: 80 MB from showmigrations: exit 1"
+	check_contains "$ERR" "dbshift: error: /usr/bin/python3 wrote more than 64 MB and was stopped" "$tag: it is stopped"
+	unset FAKE_ID
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
 	t_audit_release_schema_file
+	t_audit_hooks
+	t_audit_django_output
 }

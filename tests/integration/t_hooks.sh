@@ -138,7 +138,7 @@ HINT: add run = PROGRAM ARGS...' \
 		'[hook "a"]\nrun = true\nshell = yes\n|dbshift: error: dbshift.conf:3:1: unknown key '"'shell'"' in [hook "a"]
 HINT: hook keys: run, timeout, env, cwd, critical' \
 		'[hook "a"]\nrun = true\nenv = not a pair\n|dbshift: error: dbshift.conf:3:1: bad env '"'not a pair'"'
-HINT: write KEY=VALUE words' \
+HINT: write KEY=VALUE words (a bare KEY passes on the value dbshift has)' \
 		'[hook "a"]\nrun = "unclosed\n|dbshift: error: dbshift.conf:2:1: bad run '"'\"unclosed'"'
 HINT: write the program and its arguments; quotes group words (there is no shell)' \
 		'[hook "a"]\nrun = true\n[hook "a"]\nrun = false\n|dbshift: error: dbshift.conf:3:1: hook '"'a'"' is defined twice

@@ -414,8 +414,12 @@ static int env_words_ok(const char *value)
 	int ok = 1;
 	for (size_t i = 0; w[i] && ok; i++) {
 		size_t k = strcspn(w[i], "=");
-		ok = k > 0 && w[i][k] == '=' && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			"abcdefghijklmnopqrstuvwxyz0123456789_") == k;
+		if (w[i][k] == '=')  /* KEY=VALUE */
+			ok = k > 0 && strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				"abcdefghijklmnopqrstuvwxyz0123456789_") == k;
+		else  /* an upper-case KEY alone: dbshift's own value passed on */
+			ok = w[i][0] >= 'A' && w[i][0] <= 'Z' &&
+			     strspn(w[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == k;
 	}
 	free_words(w);
 	return ok;
@@ -444,7 +448,8 @@ static int hook_key(parse_state *ps, const char *name, const char *key, const ch
 					    value);
 	} else if (!strcmp(key, "env")) {
 		if (!env_words_ok(value))
-			return config_error(ps, "write KEY=VALUE words", "bad env '%s'", value);
+			return config_error(ps, "write KEY=VALUE words (a bare KEY passes on the "
+					    "value dbshift has)", "bad env '%s'", value);
 		free(h->env);
 		h->env = xstrdup(value);
 	} else if (!strcmp(key, "cwd")) {

@@ -308,6 +308,14 @@ typedef struct spawn_opts {
 			      all) past it */
 	int timed_out;     /* set when it was */
 	char **err_text;   /* not NULL: its stderr apart, here (caller frees) */
+	/* A bound on what is kept of each stream (0: none): with keep_tail,
+	 * its last max_out bytes (dropped counts the rest); without, a child
+	 * that writes more is killed and overflowed set. */
+	size_t max_out;
+	int keep_tail;
+	size_t dropped;
+	int overflowed;
+	const char *const *unset_env;  /* names not passed on from ours, or NULL */
 } spawn_opts;
 /* Run argv (no shell) and give its output (stdout and stderr, in *out_text,
  * also on failure when it ran; stderr apart with o->err_text) and exit

@@ -19,8 +19,19 @@
 
 extern char **environ;
 
-/* ours, plus extra_env (which wins); the strings are borrowed */
-static char **child_env(const char *const *extra_env)
+static int unset(const char *var, const char *const *names)
+{
+	for (size_t i = 0; names && names[i]; i++) {
+		size_t n = strlen(names[i]);
+		if (!strncmp(var, names[i], n) && var[n] == '=')
+			return 1;
+	}
+	return 0;
+}
+
+/* ours but unset_env, plus extra_env (which wins); the strings are
+ * borrowed */
+static char **child_env(const char *const *extra_env, const char *const *unset_env)
 {
 	size_t n = 0, k = 0;
 	while (environ[n])
@@ -35,7 +46,7 @@ static char **child_env(const char *const *extra_env)
 			size_t len = strcspn(extra_env[j], "=");
 			overridden = !strncmp(environ[i], extra_env[j], len + 1);
 		}
-		if (!overridden)
+		if (!overridden && !unset(environ[i], unset_env))
 			envp[m++] = environ[i];
 	}
 	for (size_t j = 0; j < k; j++)
@@ -43,9 +54,29 @@ static char **child_env(const char *const *extra_env)
 	return envp;
 }
 
+/* Keep what o bounds of sb: its tail, or stop (-1) past the bound. */
+static int bound(strbuf *sb, spawn_opts *o)
+{
+	if (!o || !o->max_out || sb->len <= o->max_out)
+		return 0;
+	if (!o->keep_tail) {
+		o->overflowed = 1;
+		return -1;
+	}
+	if (sb->len >= 2 * o->max_out) {  /* moved now and then, not on every read */
+		size_t drop = sb->len - o->max_out;
+		memmove(sb->buf, sb->buf + drop, o->max_out);
+		sb->len = o->max_out;
+		sb->buf[sb->len] = '\0';
+		o->dropped += drop;
+	}
+	return 0;
+}
+
 /* Read fds to their ends (fd[1] may be -1), fd[k] into sb[k]; with a
- * deadline (a now_ms() time, 0: none), give up at it (1), else 0. */
-static int read_all(int fd[2], strbuf *sb[2], int64_t deadline)
+ * deadline (a now_ms() time, 0: none), give up at it (1), else 0; past
+ * o's bound without keep_tail, -1. */
+static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o)
 {
 	char buf[4096];
 	int open = 1 + (fd[1] >= 0);
@@ -75,6 +106,8 @@ static int read_all(int fd[2], strbuf *sb[2], int64_t deadline)
 			ssize_t r = read(fd[k], buf, sizeof(buf));
 			if (r > 0) {
 				strbuf_add(sb[k], buf, (size_t)r);
+				if (bound(sb[k], o))
+					return -1;
 			} else if (r == 0 || errno != EINTR) {
 				fd[k] = -1;  /* the caller closes it */
 				open--;
@@ -102,7 +135,7 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 		close(pipefd[1]);
 		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(errno));
 	}
-	char **envp = child_env(extra_env);
+	char **envp = child_env(extra_env, o ? o->unset_env : NULL);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
@@ -140,12 +173,15 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 	strbuf *sbs[2] = { &sb, &eb };
 	int fds[2] = { pipefd[0], split ? errfd[0] : -1 };
 	int64_t deadline = o && o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
-	if (read_all(fds, sbs, deadline)) {
+	int cut = read_all(fds, sbs, deadline, o);
+	if (cut > 0) {
 		o->timed_out = 1;
 		kill(-pid, SIGKILL);
 		fds[0] = pipefd[0];
 		fds[1] = split ? errfd[0] : -1;
-		read_all(fds, sbs, now_ms() + 1000);  /* what it wrote last */
+		read_all(fds, sbs, now_ms() + 1000, NULL);  /* what it wrote last */
+	} else if (cut < 0) {  /* it writes more than is kept: it stops here */
+		kill(o->timeout_ms > 0 ? -pid : pid, SIGKILL);
 	}
 	close(pipefd[0]);
 	if (split)
@@ -163,6 +199,9 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 	if (o && o->timed_out)
 		return dbs_fail(err, DBS_EFAIL, "%s ran past its timeout of %d ms and was killed, "
 				"with its process group", argv[0], o->timeout_ms);
+	if (o && o->overflowed)
+		return dbs_fail(err, DBS_EFAIL, "%s wrote more than %zu MB and was stopped",
+				argv[0], o->max_out >> 20);
 	if (!WIFEXITED(status))
 		return dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0],
 				WTERMSIG(status));

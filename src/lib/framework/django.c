@@ -126,7 +126,9 @@ static int manage(framework *fw, const char *const *args, char **out, char **err
 	argv[k] = NULL;
 	*out = *errs = NULL;
 	*code = -1;
-	spawn_opts so = { .timeout_ms = fw->timeout_ms, .err_text = errs };
+	/* what Django prints of a project is far less than 64 MB: more is no
+	 * output of Django's */
+	spawn_opts so = { .timeout_ms = fw->timeout_ms, .err_text = errs, .max_out = 64 << 20 };
 	int rc = spawn_full(argv, NULL, &so, out, code, err);
 	if (rc && !*out)
 		dbs_error_set_hint(err, "set manage in dbshift.conf to the words that run the "
@@ -190,13 +192,17 @@ static int split_name(const char *full, char **version, char **name)
 	return 0;
 }
 
+/* m's node: its full name is version, '_' and name (of any length). */
 static const dj_node *node_of(const framework *fw, const migration *m)
 {
-	char full[512];
-	snprintf(full, sizeof(full), "%s%s%s", m->version, *m->name ? "_" : "", m->name);
-	for (size_t i = 0; i < fw->nnodes; i++)
-		if (!strcmp(fw->nodes[i].app, m->app) && !strcmp(fw->nodes[i].full, full))
+	size_t vn = strlen(m->version);
+	for (size_t i = 0; i < fw->nnodes; i++) {
+		const char *full = fw->nodes[i].full;
+		if (strcmp(fw->nodes[i].app, m->app) || strncmp(full, m->version, vn))
+			continue;
+		if (*m->name ? full[vn] == '_' && !strcmp(full + vn + 1, m->name) : !full[vn])
 			return &fw->nodes[i];
+	}
 	return NULL;
 }
 
@@ -280,9 +286,26 @@ static int dj_list(framework *fw, source *src, dbs_error *err)
 	src->m = xcalloc(lines, sizeof(migration));
 	fw->nodes = xcalloc(lines, sizeof(dj_node));
 	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l && !rc;
-	     l = strtok_r(NULL, "\n", &save))
-		if (!strncmp(l, "[X]  ", 5) || !strncmp(l, "[ ]  ", 5))
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(l, "[X]  ", 5) || !strncmp(l, "[ ]  ", 5)) {
 			rc = plan_line(fw, src, l, err);
+		} else if (l[strspn(l, " \t\r")] && strcmp(l, "(no migrations)")) {
+			/* not the plan: what printed it is not Django's showmigrations
+			 * (shown printable, and short) */
+			char shown[81];
+			size_t k = 0;
+			for (; l[k] && k < 80; k++)
+				shown[k] = (unsigned char)l[k] < 0x20 || (unsigned char)l[k] > 0x7e
+					   ? '?' : l[k];
+			shown[k] = '\0';
+			rc = dbs_fail(err, DBS_EFAIL, "manage.py showmigrations printed a line "
+				      "that is not part of its plan: '%s%s'", shown,
+				      l[k] ? "..." : "");
+			dbs_error_set_hint(err, "check that manage in dbshift.conf runs the "
+					   "project's manage.py, and that nothing else prints to "
+					   "its standard output");
+		}
+	}
 	free(out);
 	if (rc)
 		return rc;

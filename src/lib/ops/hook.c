@@ -5,8 +5,9 @@
  * A hook runs from its argv, never through a shell, in its own process
  * group: past its timeout the whole group is killed.  It gets the run's
  * facts in its environment (DBSHIFT_RUN_ID, DBSHIFT_ENV, DBSHIFT_STEP,
- * DBSHIFT_STATUS, DBSHIFT_DATABASE_URL without the password); its output
- * goes to the log, and its last lines into the run's report.
+ * DBSHIFT_STATUS, DBSHIFT_DATABASE_URL without the password); of its
+ * output a bounded tail is kept (the last 1 MB, of which the last
+ * LOG_LINES lines go to the log, and the last LAST_LINES to the report).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "ops/ops.h"
 
 #define LAST_LINES 10
+#define LOG_LINES 1000
 
 /* Can argv0 be run (from cwd, for a relative path)? */
 static int runnable(const char *argv0, const char *cwd)
@@ -64,7 +66,11 @@ int hooks_check(dbs_ctx *ctx, const char *list)
 static json_t *output_lines(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *out)
 {
 	json_t *all = report_lines(out);
-	for (size_t i = 0; i < json_array_size(all); i++)
+	size_t n = json_array_size(all), from = n > LOG_LINES ? n - LOG_LINES : 0;
+	if (from)
+		ctx_log(ctx, "[%s] hook %s: (%zu lines before these not logged)", r->id, h->name,
+			from);
+	for (size_t i = from; i < n; i++)
 		ctx_log(ctx, "[%s] hook %s: %s", r->id, h->name,
 			json_string_value(json_array_get(all, i)));
 	while (json_array_size(all) > LAST_LINES)
@@ -81,6 +87,25 @@ static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *
 	split_words(h->run, &argv, NULL);
 	if (h->env)
 		split_words(h->env, &env, &nenv);
+	/* The database's URL and password go to a hook only when its env asks
+	 * for them by name (a bare KEY passes on dbshift's own value). */
+	const char *secret[] = { "DATABASE_URL", "PGPASSWORD", NULL }, *unset_env[3] = { 0 };
+	for (size_t i = 0, k = 0; secret[i]; i++) {
+		int asked = 0;
+		for (size_t j = 0; j < nenv; j++)
+			asked |= !strcmp(env[j], secret[i]) ||
+				 (!strncmp(env[j], secret[i], strlen(secret[i])) &&
+				  env[j][strlen(secret[i])] == '=');
+		if (!asked)
+			unset_env[k++] = secret[i];
+	}
+	for (size_t j = 0; j < nenv; j++)
+		if (!strchr(env[j], '=')) {
+			const char *v = getenv(env[j]);
+			char *kv = xprintf("%s=%s", env[j], v ? v : "");
+			free(env[j]);
+			env[j] = kv;
+		}
 	env = xrealloc(env, (nenv + 6) * sizeof(char *));
 	env[nenv++] = xprintf("DBSHIFT_RUN_ID=%s", r->id);
 	env[nenv++] = xprintf("DBSHIFT_ENV=%s", ctx->opts.env ? ctx->opts.env : "");
@@ -88,10 +113,18 @@ static int hook_once(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *
 	env[nenv++] = xprintf("DBSHIFT_STATUS=%s", status);
 	env[nenv++] = xprintf("DBSHIFT_DATABASE_URL=%s", ctx->display_url ? ctx->display_url : "");
 	env[nenv] = NULL;
-	spawn_opts so = { .cwd = h->cwd, .timeout_ms = h->timeout_ms };
+	/* the last 1 MB of what it prints: the log and the report keep a tail */
+	spawn_opts so = { .cwd = h->cwd, .timeout_ms = h->timeout_ms, .max_out = 1 << 20,
+			  .keep_tail = 1, .unset_env = unset_env };
 	*code = -1;
 	int rc = spawn_full((const char *const *)argv, (const char *const *)env, &so, out, code,
 			    err);
+	if (so.dropped && *out) {
+		char *kept = xprintf("(the first %zu bytes of its output were not kept)\n%s",
+				     so.dropped, *out);
+		free(*out);
+		*out = kept;
+	}
 	if (!rc && *code != 0) {
 		rc = dbs_fail(err, DBS_EFAIL, "hook '%s' failed (exit %d)", h->name, *code);
 		dbs_error_set_hint(err, "its output is in the log and the run's report; fix what "
