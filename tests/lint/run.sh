@@ -88,6 +88,19 @@ printf '[dbshift]\n[env "prod"]\nlock_timeout = 2s\n' > "$WORK/lt_env.conf"
 check_eq "$("$DBSHIFT" --config "$WORK/lt_env.conf" --env prod lint --format json "$WORK/4_note.sql" | jq -r '[.migrations[].statements[].findings[].rule] | join(",")')" \
 	"" "lint: lock_timeout in the environment's section: no missing-lock-timeout"
 
+# deep statements: analysed on a deep stack, or refused; never a crash
+python3 -c "print('-- migrate:up\nSELECT s' + '+' * 4600 + '1;')" > "$WORK/5_unary.sql"
+dbs lint "$WORK/5_unary.sql"
+check_rc 0 "lint: a chain of 4,600 unary + is analysed (it overflowed the stack)"
+python3 -c "print('-- migrate:up\nSELECT ' + '(SELECT ' * 3000 + '1' + ')' * 3000 + ';')" > "$WORK/6_nested.sql"
+dbs lint "$WORK/6_nested.sql"
+check_rc 0 "lint: 3,000 nested subqueries are analysed"
+python3 -c "print('-- migrate:up\nSELECT s' + '+' * 20000 + '1;')" > "$WORK/7_deeper.sql"
+dbs lint "$WORK/7_deeper.sql"
+check_rc 2 "lint: 20,000 unary + are refused"
+check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: $WORK/7_deeper.sql:2:1: statement nested too deeply to analyse" \
+	"lint: saying where"
+
 # output formats against expected files
 for f in text json sarif github; do
 	check_eq "$(cd formats && "$DBSHIFT" lint --format "$f" 1_sample.sql)" "$(cat "formats/expected.$f")" "lint --format $f matches formats/expected.$f"

@@ -7,6 +7,7 @@
  * documentation ("Explicit Locking" and ALTER TABLE's notes).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -976,11 +977,15 @@ static void statement(lint_state *st, stmt_info *s, const node *n, size_t start)
 
 /*
  * The parse tree of a statement is walked recursively (by libpg_query's
- * protobuf output, by protobuf-c's reader and by us), so a statement nested
- * deeper than this is refused before it is parsed rather than allowed to
- * overflow the stack.
+ * protobuf output, by protobuf-c's reader and by us): a few kB of stack a
+ * level.  A script whose estimate is above DEEP is analysed on a thread
+ * of its own with DEEP_STACK of stack (reserved, used only as deep as it
+ * goes); one above MAX_NESTING is refused before it is parsed rather than
+ * allowed to overflow even that.
  */
 #define MAX_NESTING 10000
+#define DEEP 500
+#define DEEP_STACK ((size_t)1 << 30)
 
 /* Skip a quoted string, identifier or dollar-quoted body at sql[i]; the
  * offset after it. */
@@ -1057,13 +1062,14 @@ static size_t nesting_estimate(const char *sql, size_t *at)
 			if (isalpha((unsigned char)c) || c == '_')
 				while (i < n && (isalnum((unsigned char)sql[i]) || sql[i] == '_'))
 					i++;
-			else
-				while (i < n && strchr("+-*/<>=~!@#%^&|`?", sql[i]) &&
-				       !(sql[i] == '-' && i + 1 < n && sql[i + 1] == '-'))
+			size_t w = 1;  /* a word: one level; "+++" is three unary +: each one */
+			if (!isalpha((unsigned char)c) && c != '_')
+				for (w = 0; i < n && strchr("+-*/<>=~!@#%^&|`?", sql[i]) &&
+				     !(sql[i] == '-' && i + 1 < n && sql[i + 1] == '-'); w++)
 					i++;
 			if (depth < 64) {
-				run[depth]++;
-				sum++;
+				run[depth] += w;
+				sum += w;
 			}
 		} else {
 			i++;
@@ -1177,13 +1183,10 @@ static void pg_free_tree(void *tree)
 	free(t);
 }
 
-/* Parse sec (NULL when it does not parse, or is too deep to). */
-static void *pg_parse(const section *sec)
+/* The unpacked parse of sql, or NULL when it does not parse. */
+static pg_tree *parse_tree(const char *sql)
 {
-	size_t at = 0;
-	if (nesting_estimate(sec->sql, &at) > MAX_NESTING)
-		return NULL;
-	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sec->sql);
+	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
 	if (r.error) {
 		pg_query_free_protobuf_parse_result(r);
 		return NULL;
@@ -1200,10 +1203,57 @@ static void *pg_parse(const section *sec)
 	return t;
 }
 
+/* Parse sec ahead (NULL when it does not parse, or is too deep to parse
+ * on this thread: analyze then does it on a deeper stack). */
+static void *pg_parse(const section *sec)
+{
+	size_t at = 0;
+	return nesting_estimate(sec->sql, &at) > DEEP ? NULL : parse_tree(sec->sql);
+}
+
+/* A deep script's parse and walk, on the thread with the big stack. */
+typedef struct deep_call {
+	lint_state *st;
+	stmt_info **out;
+	size_t *n;
+	dbs_error *err;
+	int rc;
+} deep_call;
+
+static int analyze_here(lint_state *st, stmt_info **out, size_t *n, dbs_error *err,
+			size_t depth, size_t at);
+
+static void *deep_main(void *arg)
+{
+	deep_call *c = arg;
+	c->rc = analyze_here(c->st, c->out, c->n, c->err, 0, 0);
+	return NULL;
+}
+
 static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err)
 {
+	size_t at = 0, depth = st->tree ? 0 : nesting_estimate(st->sec->sql, &at);
+	if (depth <= DEEP || depth > MAX_NESTING)
+		return analyze_here(st, out, n, err, depth, at);
+	deep_call c = { st, out, n, err, 0 };
+	pthread_attr_t attr;
+	pthread_t th;
+	int started = !pthread_attr_init(&attr) && !pthread_attr_setstacksize(&attr, DEEP_STACK) &&
+		      !pthread_create(&th, &attr, deep_main, &c);
+	pthread_attr_destroy(&attr);
+	if (!started)  /* no stack that deep to be had: refused, not overflowed */
+		return too_deep(st, at, err);
+	pthread_join(th, NULL);
+	return c.rc;
+}
+
+/* Parse (unless it was, or is too deep: depth, its deepest point at) and
+ * walk st's script on this thread. */
+static int analyze_here(lint_state *st, stmt_info **out, size_t *n, dbs_error *err,
+			size_t depth, size_t at)
+{
 	const char *sql = st->sec->sql;
-	pg_tree *t = st->tree ? st->tree : pg_parse(st->sec);
+	pg_tree *t = st->tree ? st->tree : depth <= MAX_NESTING ? parse_tree(sql) : NULL;
 	if (t) {
 		walk_tree(st, t->pr, out, n);
 		if (t != st->tree)
@@ -1211,8 +1261,7 @@ static int pg_analyze(lint_state *st, stmt_info **out, size_t *n, dbs_error *err
 		return 0;
 	}
 	/* it does not parse: say why */
-	size_t at = 0;
-	if (nesting_estimate(sql, &at) > MAX_NESTING)
+	if (depth > MAX_NESTING || nesting_estimate(sql, &at) > MAX_NESTING)
 		return too_deep(st, at, err);
 	PgQueryProtobufParseResult r = pg_query_parse_protobuf(sql);
 	if (r.error) {
