@@ -16,12 +16,15 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -45,9 +48,11 @@ typedef struct server {
 static int parse_listen(cli *g, const char *addr, struct sockaddr_storage *ss, int *loopback)
 {
 	const char *colon = strrchr(addr, ':');
-	if (!colon || colon == addr || !colon[1])
-		return usage_error(g, "bad listen address '%s': give ADDR:PORT, e.g. 127.0.0.1:8765",
-				   addr);
+	size_t pn = colon ? strlen(colon + 1) : 0;
+	if (!colon || colon == addr || !pn || pn > 5 || strspn(colon + 1, "0123456789") != pn ||
+	    strtol(colon + 1, NULL, 10) > 65535)  /* getaddrinfo would wrap 99999 */
+		return usage_error(g, "bad listen address '%s': give ADDR:PORT, the port from 0 "
+				   "to 65535, e.g. 127.0.0.1:8765", addr);
 	char *host = strndup(addr, (size_t)(colon - addr));
 	size_t hn = strlen(host);
 	if (hn >= 2 && host[0] == '[' && host[hn - 1] == ']') {
@@ -74,17 +79,27 @@ static int parse_listen(cli *g, const char *addr, struct sockaddr_storage *ss, i
 /* The token in path: its first line, without surrounding blanks. */
 static int read_token(const char *path, char **token)
 {
-	FILE *f = fopen(path, "r");
+	/* a regular file, opened without blocking: a FIFO would hang serve */
 	char buf[4096];
-	if (!f) {
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	ssize_t got = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (got < 0) {
 		fprintf(stderr, "dbshift: cannot read serve_token_file '%s': %s\n", path,
-			strerror(errno));
+			e == EINVAL ? "not a regular file" : strerror(e));
 		fprintf(stderr, "hint: put the token in that file (chmod 600), or point "
 			"serve_token_file elsewhere\n");
 		return 2;
 	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	size_t n = (size_t)got;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
 	char *s = buf + strspn(buf, " \t");

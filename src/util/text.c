@@ -28,6 +28,23 @@ int is_digits(const char *s, size_t n)
 	return 1;
 }
 
+int is_host_port(const char *s, size_t n, int allow_zero)
+{
+	const char *colon = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ':')
+			colon = s + i;
+	if (!colon || colon == s)
+		return 0;
+	size_t pn = n - (size_t)(colon + 1 - s);
+	if (!pn || pn > 5 || !is_digits(colon + 1, pn))
+		return 0;
+	long port = 0;
+	for (size_t i = 0; i < pn; i++)
+		port = port * 10 + (colon[1 + i] - '0');
+	return port <= 65535 && (port > 0 || allow_zero);
+}
+
 void text_position(const char *text, size_t off, int *line, int *col)
 {
 	int l = 1, c = 1;

@@ -63,6 +63,9 @@ size_t list_word(const char **p);
 int starts_with(const char *s, const char *prefix);
 int ends_with(const char *s, const char *suffix);
 int is_digits(const char *s, size_t n);
+/* Is "HOST:PORT" (HOST may be [v6]) one whose port is 1 to 65535, or 0
+ * with allow_zero (listen on any free port)? */
+int is_host_port(const char *s, size_t n, int allow_zero);
 /* 1-based line and column of byte offset off in text. */
 void text_position(const char *text, size_t off, int *line, int *col);
 /* Offset of the first byte in sql[0..n) that is not blank or a comment. */

@@ -143,10 +143,67 @@ EOF
 	cd "$WORK" || return
 }
 
+# every network wait and file read has a bound
+t_audit_bounds() {
+	local tag="$DRIVER bounds" url
+	project audit_bounds
+	url=$(newdb audit_bounds)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	rm -f silent.port
+	/usr/bin/python3 "$HERE/silent.py" "$PWD/silent.port" &
+	local silent=$!
+	until_ok 30 test -s "$PWD/silent.port"
+	local port; port=$(cat silent.port)
+
+	printf '[dbshift]\nnotify_timeout = 0\n' > dbshift.conf
+	dbs --database "$url" status
+	check_rc 2 "$tag: notify_timeout = 0 is refused"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: dbshift.conf:2:1: bad notify_timeout '0'" "$tag: at its line"
+	printf '[dbshift]\nnotify_url = http://127.0.0.1:%s/hook\nnotify_timeout = 300ms\n' "$port" > dbshift.conf
+	timeout 120 "$DBSHIFT" --database "$url" migrate > /dev/null 2> "$WORK/bounds.err"
+	check_eq "$?" "0" "$tag: a receiver that accepts and never answers: the run ends, and succeeds"
+	check_contains "$(cat "$WORK/bounds.err")" "notification of migrate started to http://127.0.0.1:$port failed after 3 attempts" \
+		"$tag: with the alert's failure as a warning"
+	rm dbshift.conf
+
+	printf '[dbshift]\ncheck_tcp = 127.0.0.1:112637\n' > dbshift.conf
+	dbs --database "$url" status
+	check_rc 2 "$tag: a check_tcp port above 65535 is a config error"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: dbshift.conf:2:1: bad check_tcp '127.0.0.1:112637'" "$tag: at its line"
+	printf '[dbshift]\ncheck_http = http://127.0.0.1:99999/health\n' > dbshift.conf
+	dbs --database "$url" status
+	check_rc 2 "$tag: a check_http port above 65535 is a config error"
+	rm dbshift.conf
+	dbs --database "$url" serve --listen 127.0.0.1:99999
+	check_rc 2 "$tag: serve --listen with a port above 65535: exit 2"
+	check_contains "$ERR" "bad listen address '127.0.0.1:99999'" "$tag: naming it"
+
+	mkfifo token.fifo
+	printf '[dbshift]\nserve_token_file = token.fifo\n' > dbshift.conf
+	timeout 60 "$DBSHIFT" --database "$url" serve --listen 0.0.0.0:0 > /dev/null 2> "$WORK/bounds.err"
+	check_eq "$?" "2" "$tag: a serve_token_file that is a FIFO: exit 2, not a hang"
+	check_contains "$(cat "$WORK/bounds.err")" "cannot read serve_token_file 'token.fifo': not a regular file" "$tag: saying why"
+	rm dbshift.conf token.fifo
+
+	if [ "$DRIVER" = postgres ]; then
+		timeout 120 "$DBSHIFT" --database "postgres://u:pw@127.0.0.1:$port/db" wait --timeout 2s > /dev/null 2> "$WORK/bounds.err"
+		check_eq "$?" "1" "$tag: wait against a server that never answers: exit 1 at its timeout"
+		check_contains "$(cat "$WORK/bounds.err")" "the database did not accept a connection in 2000 ms" "$tag: saying so"
+	else
+		dbs --database "sqlite:$WORK/no/such/dir/x.db" wait --timeout 2s
+		check_rc 2 "$tag: wait on a SQLite file in a directory that is not there: exit 2"
+		check_contains "$ERR" "its directory '$WORK/no/such/dir' does not exist" "$tag: saying so"
+	fi
+	kill "$silent" 2>/dev/null
+	wait "$silent" 2>/dev/null
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
 	t_audit_release_schema_file
 	t_audit_hooks
 	t_audit_django_output
+	t_audit_bounds
 }

@@ -24,11 +24,14 @@ typedef enum {
 	SET_LEVEL,      /* char *, green, yellow or red */
 	SET_BOOL,       /* int, true or false */
 	SET_MS,         /* int, a duration kept as milliseconds */
+	SET_TIMEOUT,    /* SET_MS above zero: a bound on a wait (0 would be none) */
 	SET_COUNT,      /* int, a whole number, 0 or more */
 	SET_AGE,        /* char *, an age ("30d", "2w"): beyond what ms hold */
 	SET_SIZE,       /* char *, a size ("16MiB"), at least 5 MiB (S3's parts) */
 	SET_S3,         /* char *, s3://BUCKET[/PREFIX] */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
+	SET_HOSTPORTS,  /* char *, HOST:PORT words (a port 1 to 65535) */
+	SET_LISTEN,     /* char *, one ADDR:PORT (a port 0 to 65535) */
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
 	SET_STEPS,      /* char *, release steps (steps.c) */
@@ -82,7 +85,7 @@ static const setting settings[] = {
 	  "use start, success, failure and release, migrate, rollback, redo, data, backup, "
 	  "restore, repair, baseline",
 	  "which notifications: events (start success failure) and commands; none named: all", 0 },
-	{ "notify_timeout", SET_MS, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
+	{ "notify_timeout", SET_TIMEOUT, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
 	  "how long one notification attempt may take (3 attempts)", 0 },
 	{ "before_migrate", SET_HOOKS, OPT(before_migrate), NULL, NULL,
 	  "hooks run before a migrate's first step (critical ones stop it)", 0 },
@@ -124,9 +127,11 @@ static const setting settings[] = {
 	  "doctor: queries running longer than this are in the way", 0 },
 	{ "doctor_max_lag", SET_DURATION, OPT(doctor_max_lag), "10s",
 	  "write a duration such as 24h, 60s or 500ms", "doctor: the most replica lag allowed", 0 },
-	{ "check_tcp", SET_TEXT, OPT(check_tcp), NULL, NULL,
+	{ "check_tcp", SET_HOSTPORTS, OPT(check_tcp), NULL,
+	  "write host:port words, the port from 1 to 65535",
 	  "doctor: host:port, ... that must accept a connection", 0 },
-	{ "check_http", SET_TEXT, OPT(check_http), NULL, NULL,
+	{ "check_http", SET_URLS, OPT(check_http), NULL,
+	  "write http:// or https:// URLs, separated by blanks or commas",
 	  "doctor: URL, ... that must answer 2xx", 0 },
 	{ "schema_file", SET_TEXT, OPT(schema_file), NULL, NULL,
 	  "verify compares the live schema with this snapshot ('dbshift schema dump FILE')", 0 },
@@ -138,14 +143,15 @@ static const setting settings[] = {
 	  "[release]: steps whose failure is recorded and passed over", 1 },
 	{ "data_files", SET_TEXT, OPT(data_files), NULL, NULL,
 	  "[release]: data migration files the data step runs after the migrations' own", 1 },
-	{ "heartbeat_timeout", SET_MS, OPT(heartbeat_timeout_ms), "15s",
+	{ "heartbeat_timeout", SET_TIMEOUT, OPT(heartbeat_timeout_ms), "15s",
 	  "give a duration like 15s",
 	  "a running run of another host whose heartbeat is older than this shows as abandoned", 0 },
-	{ "serve_listen", SET_TEXT, OPT(serve_listen), "127.0.0.1:8765", NULL,
+	{ "serve_listen", SET_LISTEN, OPT(serve_listen), "127.0.0.1:8765",
+	  "write ADDR:PORT, the port from 0 to 65535, e.g. 127.0.0.1:8765",
 	  "serve: ADDRESS:PORT to listen on (beyond loopback, serve_token_file is required)", 0 },
 	{ "serve_token_file", SET_TEXT, OPT(serve_token_file), NULL, NULL,
 	  "serve: a file holding the token each request sends (Authorization: Bearer, ?token=)", 0 },
-	{ "health_timeout", SET_MS, OPT(health_timeout_ms), "60s", "give a duration like 60s",
+	{ "health_timeout", SET_TIMEOUT, OPT(health_timeout_ms), "60s", "give a duration like 60s",
 	  "[release]: how long the health step retries check_http and check_tcp", 1 },
 	{ "framework", SET_FRAMEWORK, OPT(framework), NULL, "use django (or none)",
 	  "read and run a framework's own migrations instead of dir's files: django", 0 },
@@ -153,7 +159,7 @@ static const setting settings[] = {
 	  "framework: the command (words, no shell) that runs the project's manage.py", 0 },
 	{ "settings", SET_TEXT, OPT(settings), NULL, NULL,
 	  "framework: the settings module manage.py is given (--settings)", 0 },
-	{ "manage_timeout", SET_MS, OPT(manage_timeout_ms), "1h", "give a duration like 30min",
+	{ "manage_timeout", SET_TIMEOUT, OPT(manage_timeout_ms), "1h", "give a duration like 30min",
 	  "framework: how long one manage.py command may run before it is killed", 0 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -161,7 +167,8 @@ static const setting settings[] = {
 
 static int is_text(const setting *st)
 {
-	return st->type != SET_BOOL && st->type != SET_MS && st->type != SET_COUNT;
+	return st->type != SET_BOOL && st->type != SET_MS && st->type != SET_TIMEOUT &&
+	       st->type != SET_COUNT;
 }
 
 static char **text_field(dbs_options *o, const setting *st)
@@ -225,6 +232,12 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		return parse_bool(value, o ? int_field(o, st) : &ms);
 	case SET_MS:
 		return parse_duration_ms(value, o ? int_field(o, st) : &ms);
+	case SET_TIMEOUT:
+		if (parse_duration_ms(value, &ms) || ms <= 0)
+			return -1;
+		if (o)
+			*int_field(o, st) = ms;
+		return 0;
 	case SET_COUNT: {
 		char *end;
 		long c = strtol(value, &end, 10);
@@ -236,6 +249,19 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 	}
 	case SET_URLS:
 		if (notify_urls_check(value))
+			return -1;
+		break;
+	case SET_HOSTPORTS: {
+		size_t n, any = 0;
+		for (const char *p = value; (n = list_word(&p)); p += n, any++)
+			if (!is_host_port(p, n, 0))
+				return -1;
+		if (!any)
+			return -1;
+		break;
+	}
+	case SET_LISTEN:
+		if (!is_host_port(value, strlen(value), 1))
 			return -1;
 		break;
 	case SET_EVENTS:

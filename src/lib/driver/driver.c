@@ -91,6 +91,13 @@ int db_connect(const db_driver *d, db_conn **out, const char *url, dbs_error *er
 	return d->core->connect(out, url, err);
 }
 
+int db_connect_within(const db_driver *d, db_conn **out, const char *url, int timeout_ms,
+		      dbs_error *err)
+{
+	return d->core->connect_within ? d->core->connect_within(out, url, timeout_ms, err)
+				       : d->core->connect(out, url, err);
+}
+
 void db_close(const db_driver *d, db_conn *c)
 {
 	d->core->close(c);

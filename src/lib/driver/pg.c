@@ -10,6 +10,7 @@
  * connection that runs the index build) would deadlock with it.
  */
 #include <ctype.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,7 +126,41 @@ static int is_input_problem(PGconn *pg, const char *msg)
 	       strstr(msg, "not permitted to log in");
 }
 
-static PGconn *open_pg(const pg_target *t, const char *dbname, dbs_error *err)
+/* How long a connection may take: the URL's connect_timeout (seconds, as
+ * libpq reads it), else 30 s.  A server that accepts and never answers
+ * must not hold dbshift for ever. */
+#define CONNECT_TIMEOUT_MS 30000
+
+static int connect_timeout_ms(const pg_target *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->keys[i], "connect_timeout")) {
+			long s = strtol(t->vals[i], NULL, 10);
+			return s > 0 ? (int)(s < 2 ? 2000 : s * 1000) : CONNECT_TIMEOUT_MS;
+		}
+	return CONNECT_TIMEOUT_MS;
+}
+
+/* Drive a started connection to its end, or to the deadline (a now_ms()
+ * time): 1 when the time ran out. */
+static int connect_poll(PGconn *pg, int64_t deadline)
+{
+	PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+	while (ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 1;
+		struct pollfd p = { PQsocket(pg), ps == PGRES_POLLING_READING ? POLLIN : POLLOUT, 0 };
+		int r = p.fd < 0 ? 1 : poll(&p, 1, left > 1000 ? 1000 : (int)left);
+		if (r != 0)
+			ps = PQconnectPoll(pg);
+	}
+	return 0;
+}
+
+/* A connection to t (its dbname, or dbname), within timeout_ms (0: the
+ * URL's connect_timeout, or 30 s). */
+static PGconn *open_pg(const pg_target *t, const char *dbname, int timeout_ms, dbs_error *err)
 {
 	size_t n = t->n;
 	const char **keys = xcalloc(n + 4, sizeof(char *)), **vals = xcalloc(n + 4, sizeof(char *));
@@ -146,11 +181,23 @@ static PGconn *open_pg(const pg_target *t, const char *dbname, dbs_error *err)
 	}
 	keys[k] = "fallback_application_name";
 	vals[k++] = "dbshift";
-	PGconn *pg = PQconnectdbParams(keys, vals, 0);
+	PGconn *pg = PQconnectStartParams(keys, vals, 0);
 	free(keys);
 	free(vals);
 	if (!pg) {
 		dbs_fail(err, DBS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (timeout_ms <= 0)
+		timeout_ms = connect_timeout_ms(t);
+	if (PQstatus(pg) != CONNECTION_BAD && connect_poll(pg, now_ms() + timeout_ms)) {
+		char *shown = dbs_redact_url(t->url);
+		dbs_fail(err, DBS_EFAIL, "cannot connect to %s: no answer in %d ms", shown,
+			 timeout_ms);
+		dbs_error_set_hint(err, "check that the server is running and accepts connections "
+				   "there (a longer wait: connect_timeout in the URL)");
+		free(shown);
+		PQfinish(pg);
 		return NULL;
 	}
 	if (PQstatus(pg) != CONNECTION_OK) {
@@ -201,11 +248,11 @@ static int result_error(PGconn *pg, PGresult *res, dbs_error *err)
 	return DBS_EFAIL;
 }
 
-static int pg_connect(db_conn **out, const char *url, dbs_error *err)
+static int pg_connect_within(db_conn **out, const char *url, int timeout_ms, dbs_error *err)
 {
 	db_conn *c = xcalloc(1, sizeof(*c));
 	int rc = target_parse(&c->t, url, err);
-	if (!rc && !(c->pg = open_pg(&c->t, NULL, err)))
+	if (!rc && !(c->pg = open_pg(&c->t, NULL, timeout_ms, err)))
 		rc = err->code;
 	if (!rc) {
 		PGresult *res = PQexec(c->pg, "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'");
@@ -222,6 +269,11 @@ static int pg_connect(db_conn **out, const char *url, dbs_error *err)
 	}
 	*out = c;
 	return 0;
+}
+
+static int pg_connect(db_conn **out, const char *url, dbs_error *err)
+{
+	return pg_connect_within(out, url, 0, err);
 }
 
 static void pg_close(db_conn *c)
@@ -497,7 +549,7 @@ static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 
 static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 {
-	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, err)))
+	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, 0, err)))
 		return err->code;
 	int64_t deadline = now_ms() + wait_ms;
 	const char *key = LOCK_KEY;
@@ -1057,6 +1109,7 @@ static int pg_metrics(db_conn *c, int all, db_rows **rows, dbs_error *err)
 static const db_core pg_core = {
 	.version = 1,
 	.connect = pg_connect,
+	.connect_within = pg_connect_within,
 	.close = pg_close,
 	.query = pg_query,
 	.run_script = pg_run_script,

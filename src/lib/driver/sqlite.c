@@ -151,6 +151,22 @@ static int sq_connect(db_conn **out, const char *url, dbs_error *err)
 	if (!*path)
 		return dbs_fail(err, DBS_EINPUT, "no file in database URL '%s'", url);
 	int missing = strcmp(path, ":memory:") && access(path, F_OK) != 0;
+	if (missing) {  /* made when first written: its directory must be there */
+		const char *slash = strrchr(path, '/');
+		char *dir = slash ? xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
+				  : xstrdup(".");
+		struct stat st;
+		int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+		if (!ok) {
+			dbs_fail(err, DBS_EINPUT, "cannot use database file '%s': its directory "
+				 "'%s' does not exist", path, dir);
+			dbs_error_set_hint(err, "create the directory, or give a path in one that "
+					   "exists");
+		}
+		free(dir);
+		if (!ok)
+			return DBS_EINPUT;
+	}
 	sqlite3 *db = NULL;
 	int rc = missing ? open_file(&db, ":memory:", SQLITE_OPEN_READWRITE, err)
 			 : open_file(&db, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);

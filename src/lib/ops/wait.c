@@ -15,12 +15,14 @@ int dbs_wait(const dbs_options *opts, int timeout_ms, dbs_wait_cb cb, void *cb_d
 	for (int tries = 1; !rc; tries++) {
 		db_conn *c = NULL;
 		dbs_error_clear(err);
-		rc = db_connect(d, &c, opts->database, err);
+		/* a server that accepts and never answers: given up at the deadline */
+		int64_t left = t0 + timeout_ms - now_ms();
+		rc = db_connect_within(d, &c, opts->database, left > 100 ? (int)left : 100, err);
 		if (!rc) {
 			rc = db_query(d, c, "SELECT 1", 0, NULL, NULL, err);
 			db_close(d, c);
 		}
-		int64_t left = t0 + timeout_ms - now_ms();
+		left = t0 + timeout_ms - now_ms();
 		if (!rc || rc == DBS_EINPUT)
 			break;
 		if (left <= 0) {
