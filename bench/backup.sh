@@ -37,7 +37,7 @@ export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 ours() {
 	local t0
 	rm -rf backups
-	printf '[dbshift]\nbackup_upload = s3://bk/bench\ns3_endpoint = %s\n' "$S3_ENDPOINT" > dbshift.conf
+	printf '[dbshift]\nbackup_upload = s3://bkt/bench\ns3_endpoint = %s\n' "$S3_ENDPOINT" > dbshift.conf
 	t0=$(date +%s.%N)
 	"$DBSHIFT" --database "$url" backup >/dev/null
 	"$DBSHIFT" --database "$url" backups verify "$(ls backups)" >/dev/null

@@ -153,10 +153,18 @@ int cmd_backups(cli *g, dbs_ctx *ctx)
 		return prune(g, ctx);
 	if (!strcmp(g->args[0], "list")) {
 		char *out = dbs_backups_list(ctx);
+		json_t *doc = json_loads(out, 0, NULL);
+		const json_t *e = json_object_get(doc, "error");
+		if (e)  /* the store could not be listed: only the backups here */
+			rc = 1;
 		if (g->json)
 			json_emit(g, out);
 		else
 			render_report(out, render_backups);
+		if (e && !g->json)
+			fprintf(stderr, "dbshift: error: could not list the backups in the store, only "
+				"those here: %s\n", jtext(e, "message"));
+		json_decref(doc);
 		free(out);
 	} else {
 		/* without an ID: the newest backup */

@@ -218,7 +218,10 @@ int parse_size(const char *s, int64_t *out)
 	};
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (!strcmp(s + n, units[i].unit)) {
-			*out = strtoll(s, NULL, 10) * units[i].mult;
+			int64_t v = strtoll(s, NULL, 10);
+			if (v > INT64_MAX / units[i].mult)
+				return -1;  /* beyond what 64 bits hold */
+			*out = v * units[i].mult;
 			return 0;
 		}
 	return -1;

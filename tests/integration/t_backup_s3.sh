@@ -4,7 +4,7 @@
 # (require_backup then refuses migrate), prune on both sides.
 
 s3_conf() {  # ENDPOINT [MORE LINES]: dbshift.conf for the store
-	printf '[dbshift]\nbackup_upload = s3://bk/app\ns3_endpoint = %s\ns3_part_size = 5MiB\n%s' \
+	printf '[dbshift]\nbackup_upload = s3://bkt/app\ns3_endpoint = %s\ns3_part_size = 5MiB\n%s' \
 		"$1" "${2:-}" > dbshift.conf
 }
 
@@ -26,7 +26,7 @@ t_backup_s3() {
 	check_rc 0 "$tag: backup uploads"
 	local id; id=$(printf '%s' "$OUT" | jq -r .id)
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.uploaded.to, ((.uploaded.objects | length) == (.files | length))] | map(tostring) | join(" ")')" \
-		"s3://bk/app/$id/ true" "$tag: the manifest says where each file went"
+		"s3://bkt/app/$id/ true" "$tag: the manifest says where each file went"
 	check_eq "$(sed -n 's/.*"etag": "\(.*\)".*/\1/p' "backups/$id/manifest.json" | head -n 1 | wc -c)" "33" "$tag: with each object's ETag"
 	dbs --database "$url" backups list
 	check_eq "$(printf '%s\n' "$OUT" | grep -c "^$id .* local+remote ")" "1" "$tag: backups list: here and there"
@@ -39,7 +39,7 @@ t_backup_s3() {
 	dbs --database "$url" restore "$id" --yes
 	check_rc 0 "$tag: restore fetches what is only remote"
 	check_eq "$(sql "$url" "SELECT v FROM t ORDER BY id" | tr '\n' ' ')" "one two " "$tag: and the rows are back"
-	check_contains "$(cat logs/dbshift.log)" "backup $id: fetched from s3://bk/app" "$tag: the log says it was fetched"
+	check_contains "$(cat logs/dbshift.log)" "backup $id: fetched from s3://bkt/app" "$tag: the log says it was fetched"
 
 	# multipart: a file above s3_part_size
 	if [ "$DRIVER" = postgres ]; then
@@ -57,7 +57,7 @@ t_backup_s3() {
 	check_rc 0 "$tag: and comes back whole"
 
 	# a corrupted object is caught before it is used
-	local obj; obj=$(find "$WORK/s3data/bk/app/$id" -name '*._S3rver_object' ! -name 'manifest.json*' | head -n 1)
+	local obj; obj=$(find "$WORK/s3data/bkt/app/$id" -name '*._S3rver_object' ! -name 'manifest.json*' | head -n 1)
 	flip_byte "$obj" 100
 	rm -rf "backups/$id"
 	sql "$url" "DELETE FROM t WHERE id = 2" >/dev/null
@@ -75,7 +75,7 @@ t_backup_s3() {
 	(unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; dbs --database "$url" backup; echo "$RC" > "$WORK/bs3.rc"; printf '%s' "$ERR" > "$WORK/bs3.err")
 	RC=$(cat "$WORK/bs3.rc") ERR=$(cat "$WORK/bs3.err")
 	check_rc 2 "$tag: no credentials at all is an input error"
-	check_contains "$ERR" "no credentials for s3://bk/app" "$tag: it names the store"
+	check_contains "$ERR" "no credentials for s3://bkt/app" "$tag: it names the store"
 	printf '[default]\naws_access_key_id = NOBODY\n[ci]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n' > creds
 	(unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY; export AWS_SHARED_CREDENTIALS_FILE=creds AWS_PROFILE=ci
 	 dbs --database "$url" backup; echo "$RC" > "$WORK/bs3.rc")
@@ -97,6 +97,32 @@ t_backup_s3() {
 	check_rc 3 "$tag: require_backup then refuses migrate"
 	check_eq "$(snapshot "$url")" "$before" "$tag: and nothing changed"
 	rm migrations/2_u.sql
+	# the list: those here, and the store's failure said, exit 1
+	local nhere; nhere=$(ls backups | wc -l)
+	dbs --database "$url" --json backups list
+	check_rc 1 "$tag: backups list with the store down: exit 1"
+	check_eq "$(printf '%s' "$OUT" | jq -r '"\(.backups | length) \(.error.message)"')" \
+		"$nhere cannot reach the object store at http://127.0.0.1:1: Couldn't connect to server" \
+		"$tag: it lists the backups here, and says the store could not be listed"
+	dbs --database "$url" backups list
+	check_contains "$ERR" "dbshift: error: could not list the backups in the store, only those here" "$tag: in text too"
+
+	# settings that would send what they should not: refused before any dump
+	nb=$(ls backups | wc -l)
+	local bad
+	for bad in 'backup_upload = s3://bkt/../escape' 'backup_upload = s3://bkt/app/./x' 'backup_upload = s3://Not_A_Bucket/app' \
+		's3_region = us east 1' 's3_endpoint = ftp://127.0.0.1/' 's3_part_size = 17179869185GiB'; do
+		printf '[dbshift]\n%s\n' "$bad" > dbshift.conf
+		dbs --database "$url" backup
+		check_rc 2 "$tag: $bad: exit 2"
+		check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: dbshift.conf:2:1: bad ${bad%% *} '${bad#* = }'" "$tag: $bad: at its line"
+	done
+	s3_conf "$S3_ENDPOINT"
+	AWS_SESSION_TOKEN=$'tok\r\nx-injected: 1' dbs --database "$url" backup
+	check_rc 2 "$tag: a session token holding CR LF: exit 2"
+	check_contains "$ERR" "hold a control character" "$tag: saying so (and not what it holds)"
+	check_lacks "$ERR" "x-injected" "$tag: the value is not printed"
+	check_eq "$(ls backups | wc -l)" "$nb" "$tag: and nothing was dumped"
 
 	# prune works on both sides
 	s3_conf "$S3_ENDPOINT"
@@ -104,7 +130,7 @@ t_backup_s3() {
 	check_rc 0 "$tag: prune"
 	dbs --database "$url" --json backups list
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.backups[].id] | join(" ")')" "$big $(ls backups | tail -n 1)" "$tag: prune leaves the newest and the newest verified"
-	check_eq "$(find "$WORK/s3data/bk/app" -mindepth 1 -maxdepth 1 -printf '%f\n')" "$big" "$tag: and removed the others from the store too"
+	check_eq "$(find "$WORK/s3data/bkt/app" -mindepth 1 -maxdepth 1 -printf '%f\n')" "$big" "$tag: and removed the others from the store too"
 	unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 	export HOME="$home"
 	s3_stop

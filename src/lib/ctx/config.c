@@ -15,6 +15,7 @@
 #include <ini.h>
 
 #include "ctx/ctx.h"
+#include "remote/remote.h"
 
 /* What a setting's value is, and so how it is checked and stored. */
 typedef enum {
@@ -29,6 +30,8 @@ typedef enum {
 	SET_AGE,        /* char *, an age ("30d", "2w"): beyond what ms hold */
 	SET_SIZE,       /* char *, a size ("16MiB"), at least 5 MiB (S3's parts) */
 	SET_S3,         /* char *, s3://BUCKET[/PREFIX] */
+	SET_REGION,     /* char *, an S3 region */
+	SET_ENDPOINT,   /* char *, an http(s) URL */
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_HOSTPORTS,  /* char *, HOST:PORT words (a port 1 to 65535) */
 	SET_LISTEN,     /* char *, one ADDR:PORT (a port 0 to 65535) */
@@ -108,11 +111,14 @@ static const setting settings[] = {
 	  "files and directories (of the project) archived with each backup, put back by restore",
 	  0 },
 	{ "backup_upload", SET_S3, OPT(backup_upload), NULL,
-	  "write s3://BUCKET or s3://BUCKET/PREFIX",
+	  "write s3://BUCKET or s3://BUCKET/PREFIX: a bucket name S3 allows, no empty, '.' "
+	  "or '..' segment",
 	  "after each backup, upload it to this S3 bucket (credentials: AWS_* or ~/.aws)", 0 },
-	{ "s3_endpoint", SET_TEXT, OPT(s3_endpoint), NULL, NULL,
+	{ "s3_endpoint", SET_ENDPOINT, OPT(s3_endpoint), NULL,
+	  "write an http:// or https:// URL, e.g. http://127.0.0.1:9000",
 	  "the S3 API's URL (MinIO, Ceph...; default: AWS's for s3_region)", 0 },
-	{ "s3_region", SET_TEXT, OPT(s3_region), "us-east-1", NULL,
+	{ "s3_region", SET_REGION, OPT(s3_region), "us-east-1",
+	  "write a region: letters, digits and '-', e.g. eu-west-1",
 	  "the region requests are signed for", 0 },
 	{ "s3_part_size", SET_SIZE, OPT(s3_part_size), "16MiB",
 	  "give a size of at least 5MiB, e.g. 16MiB",
@@ -216,7 +222,15 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		break;
 	}
 	case SET_S3:
-		if (strncmp(value, "s3://", 5) || !value[5] || value[5] == '/')
+		if (s3_url_problem(value))
+			return -1;
+		break;
+	case SET_REGION:
+		if (s3_region_problem(value))
+			return -1;
+		break;
+	case SET_ENDPOINT:
+		if (s3_endpoint_problem(value))
 			return -1;
 		break;
 	case SET_SCHEDULE:

@@ -33,7 +33,9 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 {
 	framework *fw = xcalloc(1, sizeof(*fw));
 	const char *manage = o->manage ? o->manage : "python3 manage.py";
-	if (split_words(manage, &fw->manage, &fw->nmanage) || !fw->nmanage) {
+	if (split_words(manage, &fw->manage, &fw->nmanage) || !fw->nmanage ||
+	    !*fw->manage[0]) {
+		free_words(fw->manage);  /* (NULL when the split failed) */
 		free(fw);
 		dbs_fail(err, DBS_EINPUT, "manage = '%s' is no command", manage);
 		dbs_error_set_hint(err, "write the words that run the project's manage.py, e.g. "

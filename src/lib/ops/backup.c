@@ -767,6 +767,8 @@ static int has_id(char **ids, size_t n, const char *id)
 /* The ids of backup_dir and of backup_upload, oldest first; *remote those
  * of backup_upload (when there is one: else NULL).  A store that cannot
  * be listed is an error (in ctx->err). */
+/* The backups here and in the store (*remote), merged and sorted; on a
+ * store that cannot be listed, those here (and its error). */
 static int all_ids(dbs_ctx *ctx, char ***ids, size_t *n, char ***remote, size_t *nremote)
 {
 	*ids = backup_ids(ctx, n);
@@ -937,10 +939,11 @@ char *dbs_backups_list(dbs_ctx *ctx)
 	json_t *list = json_array();
 	size_t n, nr = 0;
 	char **ids = NULL, **remote = NULL;
+	json_t *store_err = NULL;
 	if (all_ids(ctx, &ids, &n, &remote, &nr)) {
-		ids_free(ids, n);
-		ids_free(remote, nr);
-		return dbs_error_json("backups list", &ctx->err);
+		/* the store is down: the backups here, and the store's error */
+		store_err = report_error(&ctx->err);
+		dbs_error_clear(&ctx->err);
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *dir = backup_path(ctx, ids[i]), *mpath = xprintf("%s/manifest.json", dir);
@@ -974,8 +977,11 @@ char *dbs_backups_list(dbs_ctx *ctx)
 	}
 	ids_free(ids, n);
 	ids_free(remote, nr);
-	return report_dump(json_pack("{s:s, s:s, s:o}", "command", "backups list", "backup_dir",
-				     bdir, "backups", list));
+	json_t *doc = json_pack("{s:s, s:s, s:o}", "command", "backups list", "backup_dir", bdir,
+				"backups", list);
+	if (store_err)
+		json_object_set_new(doc, "error", store_err);
+	return report_dump(doc);
 }
 
 /* The end of a backup or restore as a run (no lock, no history): its

@@ -16,6 +16,13 @@ typedef struct s3 s3;
  * bytes sent in parts; an input error for a bad URL or no credentials. */
 int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
 	    int64_t part_size, dbs_error *err);
+/* What is wrong with a setting before anything is sent, or NULL: an
+ * s3://BUCKET[/PREFIX] URL (S3's bucket names; no empty, '.' or '..'
+ * segment in the prefix, no control character), a region (letters,
+ * digits and '-'), an endpoint (an http:// or https:// URL). */
+const char *s3_url_problem(const char *url);
+const char *s3_region_problem(const char *region);
+const char *s3_endpoint_problem(const char *endpoint);
 void s3_close(s3 *s);
 /* "s3://bucket/prefix": the store for people. */
 const char *s3_name(const s3 *s);

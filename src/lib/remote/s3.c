@@ -13,6 +13,7 @@
  * AWS_SESSION_TOKEN, else the AWS_PROFILE (default) profile of the
  * credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -93,13 +94,76 @@ static int load_creds(s3 *s, dbs_error *err)
 	return 0;
 }
 
+const char *s3_url_problem(const char *url)
+{
+	if (!starts_with(url, "s3://") || !url[5] || url[5] == '/')
+		return "it is not an s3://BUCKET/PREFIX URL";
+	const char *b = url + 5;
+	size_t bn = strcspn(b, "/");
+	/* S3's bucket names: 3 to 63 of a-z 0-9 . -, a letter or digit at each end */
+	if (bn < 3 || bn > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < bn ||
+	    !isalnum((unsigned char)b[0]) || !isalnum((unsigned char)b[bn - 1]))
+		return "its bucket name is not one S3 allows (3 to 63 of a-z, 0-9, '.' and '-', "
+		       "starting and ending with a letter or digit)";
+	if (memmem(b, bn, "..", 2))
+		return "its bucket name holds '..'";
+	for (const char *p = b + bn; *p;) {  /* the prefix: /SEGMENT... */
+		p++;
+		size_t sn = strcspn(p, "/");
+		if (!p[sn] && sn == 0)
+			break;  /* one trailing slash */
+		if (sn == 0 || (sn == 1 && p[0] == '.') || (sn == 2 && !strncmp(p, "..", 2)))
+			return "its prefix holds an empty, '.' or '..' segment";
+		for (size_t i = 0; i < sn; i++)
+			if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+				return "its prefix holds a control character";
+		p += sn;
+	}
+	return NULL;
+}
+
+const char *s3_region_problem(const char *region)
+{
+	size_t n = strlen(region);
+	return n && n < 64 && strspn(region, "abcdefghijklmnopqrstuvwxyz0123456789-") == n ? NULL
+		: "a region is letters, digits and '-' (e.g. eu-west-1)";
+}
+
+const char *s3_endpoint_problem(const char *endpoint)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL;
+	int bad = !u || curl_url_set(u, CURLUPART_URL, endpoint, 0) != CURLUE_OK ||
+		  curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		  (strcmp(scheme, "http") && strcmp(scheme, "https"));
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return bad ? "an endpoint is an http:// or https:// URL" : NULL;
+}
+
+/* A value for a request header: no byte below space (CR LF would add
+ * header lines) and none above '~'. */
+static int header_safe(const char *v)
+{
+	for (; *v; v++)
+		if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e)
+			return 0;
+	return 1;
+}
+
 int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
 	    int64_t part_size, dbs_error *err)
 {
 	*out = NULL;
-	if (!starts_with(url, "s3://") || !url[5] || url[5] == '/') {
-		dbs_fail(err, DBS_EINPUT, "backup_upload '%s' is not an s3://BUCKET/PREFIX URL", url);
-		dbs_error_set_hint(err, "write e.g. backup_upload = s3://my-backups/app");
+	const char *why = s3_url_problem(url);
+	if (!why && region && *region)
+		why = s3_region_problem(region);
+	if (!why && endpoint && *endpoint)
+		why = s3_endpoint_problem(endpoint);
+	if (why) {
+		dbs_fail(err, DBS_EINPUT, "cannot use %s: %s", url, why);
+		dbs_error_set_hint(err, "check backup_upload, s3_region and s3_endpoint in "
+				   "dbshift.conf, e.g. backup_upload = s3://my-backups/app");
 		return DBS_EINPUT;
 	}
 	s3 *s = xcalloc(1, sizeof(*s));
@@ -122,6 +186,11 @@ int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
 		s->endpoint[--en] = '\0';
 	s->part_size = part_size > 0 ? part_size : 16 << 20;
 	int rc = load_creds(s, err);
+	if (!rc && (!header_safe(s->access) || (s->token && !header_safe(s->token)) ||
+		    !header_safe(s->secret)))  /* the token goes into a header as it is */
+		rc = dbs_fail(err, DBS_EINPUT, "the credentials for %s hold a control character "
+			      "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or AWS_SESSION_TOKEN, or "
+			      "the credentials file)", s->name);
 	if (!rc && !(s->curl = curl_easy_init()))
 		rc = dbs_fail(err, DBS_EFAIL, "cannot start libcurl");
 	if (rc) {
