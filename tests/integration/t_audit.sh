@@ -199,6 +199,26 @@ t_audit_bounds() {
 	cd "$WORK" || return
 }
 
+# dbshift.conf: nothing silently overrides, truncates or drops
+t_audit_config() {
+	local tag="$DRIVER config" url conf
+	project audit_config
+	url=$(newdb audit_config)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	for conf in '[dbshift]\nmax_risk = red\nmax_risk = green\n|dbshift: error: dbshift.conf:3:1: '"'max_risk'"' is set twice in [dbshift] (first at line 2)' \
+		'[env "p"]\nmax_risk = red\n[dbshift]\n[env "p"]\n|dbshift: error: dbshift.conf:4:1: section [env "p"] appears twice (first at line 1)' \
+		'[dbshift]\nlog_file = dbshift.conf/run.log\n|dbshift: error: dbshift.conf:2:1: log_file '"'dbshift.conf/run.log'"': its directory cannot be written' \
+		'[dbshift]\nmax_risk = red\0green\n|dbshift: error: dbshift.conf:2:1: NUL byte in the line'; do
+		printf "${conf%%|*}" > dbshift.conf
+		dbs --database "$url" migrate
+		check_rc 2 "$tag: $(printf "${conf%%|*}" | tr '\n\0' '  '): exit 2"
+		check_eq "$(echo "$ERR" | head -n 1)" "${conf#*|}" "$tag: at its line"
+		check_eq "$(table_exists "$url" a)" "0" "$tag: and nothing ran"
+	done
+	rm dbshift.conf
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -206,4 +226,5 @@ t_audit() {
 	t_audit_hooks
 	t_audit_django_output
 	t_audit_bounds
+	t_audit_config
 }

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -170,6 +171,7 @@ static const setting settings[] = {
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 #define DATABASE 1      /* settings[DATABASE] is "database" */
+#define LOG_FILE 3      /* settings[LOG_FILE] is "log_file" */
 
 static int is_text(const setting *st)
 {
@@ -375,8 +377,26 @@ typedef struct parse_state {
 	dbs_hook *hooks;        /* the [hook "NAME"] sections */
 	int *hook_line;
 	size_t nhooks;
+	/* What was written where, to refuse a second of each: sections by
+	 * header, keys as "section\x1fkey". */
+	char **seen;
+	int *seen_line;
+	size_t nseen;
 	dbs_error *err;
 } parse_state;
+
+/* The line name was first seen on, or 0 (and it is now). */
+static int seen_before(parse_state *ps, const char *name)
+{
+	for (size_t i = 0; i < ps->nseen; i++)
+		if (!strcmp(ps->seen[i], name))
+			return ps->seen_line[i];
+	ps->seen = xrealloc(ps->seen, (ps->nseen + 1) * sizeof(char *));
+	ps->seen_line = xrealloc(ps->seen_line, (ps->nseen + 1) * sizeof(int));
+	ps->seen[ps->nseen] = xstrdup(name);
+	ps->seen_line[ps->nseen++] = ps->line;
+	return 0;
+}
 
 
 static int config_error(parse_state *ps, const char *hint, const char *fmt, ...)
@@ -527,6 +547,12 @@ static int handler(void *user, const char *section, const char *name,
 		size_t k = strtoul(value + 1, NULL, 10);
 		value = k < ps->nlong ? ps->long_values[k] : "";
 	}
+	char *key = xprintf("%s\x1f%s", section, name);
+	int first = seen_before(ps, key);
+	free(key);
+	if (first)  /* the second would silently win */
+		return config_error(ps, "keep one of them", "'%s' is set twice in [%s] (first "
+				    "at line %d)", name, section, first);
 	const char *hook = quoted_name_of(section, "hook", envbuf, sizeof(envbuf));
 	if (hook)
 		return hook_key(ps, hook, name, value);
@@ -595,6 +621,12 @@ static char *reader(char *str, int num, void *stream)
 	if (got < 0)
 		return NULL;
 	ps->line++;
+	if (strlen(ps->buf) < (size_t)got) {  /* inih would stop the value there */
+		config_error(ps, "remove the NUL byte (a file saved in another encoding?)",
+			     "NUL byte in the line");
+		snprintf(str, (size_t)num, ";\n");
+		return str;
+	}
 	const char *s = ps->buf;
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -625,6 +657,11 @@ static char *reader(char *str, int num, void *stream)
 			memcpy(sec, s + 1, n);
 			sec[n] = '\0';
 			const char *env;
+			int first = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf))
+				    ? 0 : seen_before(ps, sec);  /* (hooks say so themselves) */
+			if (first)  /* its keys would silently override the first's */
+				config_error(ps, "merge the two into one section",
+					     "section [%s] appears twice (first at line %d)", sec, first);
 			const char *hook = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf));
 			int kind = section_kind(sec, envbuf, sizeof(envbuf), &env);
 			if (hook)
@@ -662,6 +699,39 @@ static void check_steps(parse_state *ps, const dbs_options *o, long i, const cha
 			     "instead of migrate and data", "%s", why);
 	}
 	free(why);
+}
+
+/* Can the log at path be written (made, with its directories)?  Checked
+ * without making anything: its nearest existing directory must be
+ * writable, or the file itself when it is there. */
+static int log_writable(const char *path, const char **why)
+{
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		*why = S_ISREG(st.st_mode) ? "not writable" : "not a regular file";
+		return S_ISREG(st.st_mode) && access(path, W_OK) == 0;
+	}
+	char *dir = xstrdup(path);
+	int ok = 0;
+	for (;;) {
+		char *slash = strrchr(dir, '/');
+		if (!slash) {
+			ok = access(".", W_OK | X_OK) == 0;
+			break;
+		}
+		*slash = '\0';
+		if (!*dir) {
+			ok = access("/", W_OK | X_OK) == 0;
+			break;
+		}
+		if (stat(dir, &st) == 0) {
+			ok = S_ISDIR(st.st_mode) && access(dir, W_OK | X_OK) == 0;
+			break;
+		}
+	}
+	free(dir);
+	*why = "its directory cannot be written";
+	return ok;
 }
 
 /* Every name in a callback's value is a [hook "NAME"]. */
@@ -711,6 +781,10 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		int rc = ini_parse_stream(reader, &ps, handler, &ps);
 		fclose(f);
 		free(ps.buf);
+		for (size_t i = 0; i < ps.nseen; i++)
+			free(ps.seen[i]);
+		free(ps.seen);
+		free(ps.seen_line);
 		for (size_t i = 0; i < ps.nlong; i++)
 			free(ps.long_values[i]);
 		free(ps.long_values);
@@ -747,6 +821,15 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				    settings[i].offset == OPT(non_critical))
 					check_steps(&ps, opts, -1, ps.layer[l][i], ps.layer_line[l][i]);
 				free(ps.layer[l][i]);
+			}
+		const char *why = NULL;
+		for (int l = 1; l >= 0 && !err->code; l--)  /* a log_file written here */
+			if (ps.layer[l][LOG_FILE] && *opts->log_file &&
+			    !log_writable(opts->log_file, &why)) {
+				ps.line = ps.layer_line[l][LOG_FILE];
+				config_error(&ps, "give a path dbshift can write, or log_file = \"\" "
+					     "for no log", "log_file '%s': %s", opts->log_file, why);
+				break;
 			}
 		for (size_t i = 0; i < ps.nhooks && !err->code; i++)
 			if (!ps.hooks[i].run) {

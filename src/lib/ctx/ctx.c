@@ -343,9 +343,13 @@ void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
 		if (fd >= 0)
 			fchmod(fd, 0600);  /* also one made by an older release */
 		if (fd < 0 || !(ctx->log = fdopen(fd, "a"))) {
+			int e = errno;
 			if (fd >= 0)
 				close(fd);
-			return;  /* logging never stops a migration */
+			if (!ctx->log_failed++)  /* never stops a migration, never silent */
+				ctx_warn(ctx, "cannot write log_file '%s': %s; this run is not "
+					 "logged", ctx->opts.log_file, strerror(e));
+			return;
 		}
 	}
 	char ts[32];

@@ -30,6 +30,7 @@ struct dbs_ctx {
 	int state_loaded;
 	dbs_error err;
 	FILE *log;
+	int log_failed;     /* opening the log failed (said once) */
 	int lock_ms, stmt_ms;  /* lock_timeout, statement_timeout (0: none) */
 	int *retry_ms;      /* the lock_retries schedule */
 	size_t nretry;
