@@ -219,6 +219,20 @@ t_audit_config() {
 	cd "$WORK" || return
 }
 
+# a data migration walks a table whose name is a keyword
+t_audit_data_keyword() {
+	local tag="$DRIVER data on table order" url
+	project audit_data
+	url=$(newdb audit_data)
+	printf -- '-- migrate:up\nCREATE TABLE "order" (id bigint PRIMARY KEY, state text);\nINSERT INTO "order" (id) VALUES (1), (2), (3);\n' > migrations/1_order.sql
+	dbs --database "$url" migrate
+	printf -- '-- dbshift:table order\n-- dbshift:key id\n-- dbshift:pending state IS NULL\nUPDATE "order" SET state = %s WHERE id > :lo AND id <= :hi AND state IS NULL;\n' "'done'" > fill.sql
+	dbs --database "$url" data run fill.sql
+	check_rc 0 "$tag: data run exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM \"order\" WHERE state = 'done'")" "3" "$tag: every row changed"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -227,4 +241,5 @@ t_audit() {
 	t_audit_django_output
 	t_audit_bounds
 	t_audit_config
+	t_audit_data_keyword
 }

@@ -26,6 +26,7 @@
 typedef struct data_file {
 	char *path, *name;       /* name: the checkpoint's key */
 	char *table, *key, *pending;
+	char *qtable, *qkey;     /* quoted for the SQL dbshift writes ("order") */
 	char *sql;               /* with :lo/:hi turned into $1/$2 */
 } data_file;
 
@@ -36,6 +37,8 @@ static void data_file_release(data_file *f)
 	free(f->table);
 	free(f->key);
 	free(f->pending);
+	free(f->qtable);
+	free(f->qkey);
 	free(f->sql);
 	memset(f, 0, sizeof(*f));
 }
@@ -48,6 +51,23 @@ static int is_ident(const char *s)
 		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '.')
 			return 0;
 	return 1;
+}
+
+/* A plain name (is_ident's) as the SQL dbshift writes it: each part
+ * folded to lower case, as an unquoted name is, and quoted, so that a
+ * table or column called "order" or "user" can be walked. */
+static char *quoted_ident(const char *name)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	strbuf_adds(&sb, "\"");
+	for (const char *p = name; *p; p++)
+		if (*p == '.')
+			strbuf_adds(&sb, "\".\"");
+		else
+			strbuf_addf(&sb, "%c", tolower((unsigned char)*p));
+	strbuf_adds(&sb, "\"");
+	return strbuf_detach(&sb);
 }
 
 /* Replace :lo and :hi (outside quotes) with $1 and $2; count each. */
@@ -174,6 +194,10 @@ int data_file_load(data_file *f, const char *path, dbs_error *err)
 	if (!rc && (!f->key || !is_ident(f->key)))
 		rc = data_error(err, path, 1, hint, "no key column: add '-- dbshift:key COLUMN'");
 	if (!rc) {
+		f->qtable = quoted_ident(f->table);
+		f->qkey = quoted_ident(f->key);
+	}
+	if (!rc) {
 		int nlo, nhi;
 		f->sql = placeholders(body.buf, &nlo, &nhi);
 		if (!nlo || !nhi)
@@ -241,8 +265,8 @@ static int checkpoint_write(dbs_ctx *ctx, const data_file *f, const char *last,
 /* Rows still to change beyond last (all when last is NULL). */
 static int count_left(dbs_ctx *ctx, const data_file *f, const char *last, int64_t *n)
 {
-	char *sql = xprintf("SELECT count(*) FROM %s WHERE %s%s%s%s%s", f->table,
-			    last ? f->key : "", last ? " > $1" : "1 = 1",
+	char *sql = xprintf("SELECT count(*) FROM %s WHERE %s%s%s%s%s", f->qtable,
+			    last ? f->qkey : "", last ? " > $1" : "1 = 1",
 			    f->pending ? " AND (" : "", f->pending ? f->pending : "",
 			    f->pending ? ")" : "");
 	char *v = NULL;
@@ -313,7 +337,7 @@ static int walk_start(dbs_ctx *ctx, walker *w)
 	int rc = checkpoint_read(ctx, f, &w->last, &w->done, &w->finished);
 	w->resumed = w->last != NULL && !w->finished;
 	if (!rc && !w->last && !w->finished) {
-		char *sql = xprintf("SELECT min(%s) - 1 FROM %s", f->key, f->table);
+		char *sql = xprintf("SELECT min(%s) - 1 FROM %s", f->qkey, f->qtable);
 		rc = q1(ctx, sql, 0, NULL, &w->last);
 		free(sql);
 		if (rc) {
@@ -370,7 +394,7 @@ static int walk_batch(dbs_ctx *ctx, walker *w, int64_t *ms)
 	const dbs_data_opts *o = w->o;
 	int64_t this_size = o->max_rows ? clamp64(o->max_rows - w->changed, 1, w->size) : w->size;
 	char *sql = xprintf("SELECT max(k) FROM (SELECT %s AS k FROM %s WHERE %s > $1 "
-			    "ORDER BY %s LIMIT %lld) s", f->key, f->table, f->key, f->key,
+			    "ORDER BY %s LIMIT %lld) s", f->qkey, f->qtable, f->qkey, f->qkey,
 			    (long long)this_size);
 	char *hi = NULL;
 	const char *p1[] = { w->last };
