@@ -233,6 +233,18 @@ t_audit_data_keyword() {
 	cd "$WORK" || return
 }
 
+# a password with an unencoded '@': refused, its tail shown nowhere
+t_audit_url_at() {
+	local tag="$DRIVER url with '@' in its password"
+	project audit_url_at
+	dbs --database 'postgres://bob:se@cret-tail@127.0.0.1:5/db' status
+	check_rc 2 "$tag: exit 2"
+	check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: invalid database URL 'postgres://bob:****@127.0.0.1:5/db': its password holds an unencoded '@'" \
+		"$tag: saying what to fix"
+	check_lacks "$OUT$ERR" "cret-tail" "$tag: no part of the password is printed"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -242,4 +254,5 @@ t_audit() {
 	t_audit_bounds
 	t_audit_config
 	t_audit_data_keyword
+	t_audit_url_at
 }

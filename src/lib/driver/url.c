@@ -79,8 +79,12 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 		const char *p = start;
 		while (*p && *p != '@' && *p != '/')
 			p++;
+		/* libpq ends the user info at the first '@' or '/'; a password
+		 * with an unencoded '@' goes on to the last one (url_pg_parse
+		 * refuses it): all of it is hidden, not only its head */
+		for (const char *a = p; *a == '@' && (a = strpbrk(a + 1, "@/?")) && *a == '@';)
+			p = a;
 		if (*p == '@') {
-			/* libpq ends the user info at the first '@' or '/' */
 			const char *colon = memchr(start, ':', (size_t)(p - start));
 			if (colon)
 				span_push(spans, &n, max, (size_t)(colon + 1 - url),
@@ -253,9 +257,29 @@ char *url_scrub(const char *url, const char *text)
 	return strbuf_detach(&sb);
 }
 
+/* Does a URI's authority hold a second '@' (one in its password)? */
+static int two_ats(const char *url)
+{
+	if (!is_uri(url))
+		return 0;
+	const char *a = strstr(url, "://") + 3;
+	size_t n = strcspn(a, "/?#");
+	const char *at = memchr(a, '@', n);
+	return at && memchr(at + 1, '@', n - (size_t)(at + 1 - a)) != NULL;
+}
+
 int url_pg_parse(const char *url, PQconninfoOption **out, dbs_error *err)
 {
 	char *msg = NULL;
+	if (two_ats(url)) {  /* libpq would take the password's tail for the host */
+		*out = NULL;
+		char *shown = mask_spans(url);
+		dbs_fail(err, DBS_EINPUT, "invalid database URL '%s': its password holds an "
+			 "unencoded '@'", shown);
+		dbs_error_set_hint(err, "percent-encode it: write '@' in a password as %%40");
+		free(shown);
+		return DBS_EINPUT;
+	}
 	*out = PQconninfoParse(url, &msg);
 	if (*out)
 		return 0;
