@@ -245,6 +245,22 @@ t_audit_url_at() {
 	cd "$WORK" || return
 }
 
+# adopt of a schema_migrations of another shape
+t_audit_adopt_shape() {
+	local tag="$DRIVER adopt of another table" url
+	project audit_adopt
+	url=$(newdb audit_adopt)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	sql "$url" "CREATE TABLE schema_migrations (id int PRIMARY KEY, name text); INSERT INTO schema_migrations VALUES (1, 'x')" >/dev/null
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" adopt --yes
+	check_rc 2 "$tag: exit 2, not a raw SQL error"
+	check_contains "$(echo "$ERR" | head -n 1)" "dbshift: error: table schema_migrations is not dbmate's history (the columns it keeps are not there): " \
+		"$tag: naming the table and what is wrong"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -255,4 +271,5 @@ t_audit() {
 	t_audit_config
 	t_audit_data_keyword
 	t_audit_url_at
+	t_audit_adopt_shape
 }

@@ -418,6 +418,15 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 {
 	db_rows *r = NULL;
 	int rc = db_query(d, c, f->read, 0, NULL, &r, err);
+	if (rc) {  /* a table of that name, but not of that shape: someone else's */
+		char *why = xstrdup(err->message ? err->message : "cannot be read");
+		dbs_error_clear(err);
+		rc = dbs_fail(err, DBS_EINPUT, "table %s is not %s's history (%s): %s", f->table,
+			      f->tool, "the columns it keeps are not there", why);
+		dbs_error_set_hint(err, "if the table is your own, adopt cannot read it: mark "
+				   "what is applied with 'dbshift baseline VERSION' instead");
+		free(why);
+	}
 	history_row *rows = NULL;
 	size_t n = 0;
 	for (size_t i = 0; !rc && i < r->nrows; i++) {
