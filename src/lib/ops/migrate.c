@@ -512,7 +512,7 @@ static int replan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = plan_steps(ctx, kind, o, plan);
 	if (rc)
 		return rc;
-	if (!same_steps(first, plan))
+	if (!same_steps(first, plan) || !*first_lint)  /* (not checked: see moved_on) */
 		return plan_check(ctx, kind, o, plan);
 	plan->lint = *first_lint;
 	*first_lint = NULL;
@@ -524,6 +524,41 @@ static void plan_release(dbs_plan *plan)
 	free(plan->steps);
 	dbs_lint_free(plan->lint);
 	memset(plan, 0, sizeof(*plan));
+}
+
+/*
+ * The first plan's scripts failed their check, before the lock: did
+ * another migrator apply some of them meanwhile, so that they were
+ * checked against a schema it was changing ("table c12 already exists")?
+ * Then *plan is the plan of the history as it is now, unchecked (its
+ * check is made under the lock), and 1; else 0, the failure stands.
+ */
+static int moved_on(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
+{
+	if (kind != RUN_MIGRATE || ctx->err.code != DBS_EINPUT || !ctx->err.file)
+		return 0;  /* only a script's check can be the schema's doing */
+	plan_shape was;
+	shape_of(plan, &was);
+	dbs_error saved = ctx->err;
+	memset(&ctx->err, 0, sizeof(ctx->err));
+	ctx_drop_state(ctx);
+	dbs_plan now = { 0 };
+	int rc = ctx_load_state(ctx);
+	if (!rc)
+		rc = plan_steps(ctx, kind, o, &now);
+	int moved = !rc && !same_steps(&was, &now);
+	free(was.m);
+	free(was.up);
+	if (!moved) {
+		plan_release(&now);
+		dbs_error_clear(&ctx->err);
+		ctx->err = saved;
+		return 0;
+	}
+	dbs_error_clear(&saved);
+	plan_release(plan);
+	*plan = now;
+	return 1;
 }
 
 /* The risk decision, for the run report. */
@@ -613,6 +648,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	int rc = ctx_load_state(ctx);
 	if (!rc)
 		rc = make_plan(ctx, kind, o, &first);
+	if (rc && moved_on(ctx, kind, o, &first))
+		rc = 0;
 	if (!rc && kind != RUN_BASELINE)
 		rc = check_callbacks(ctx, kind);
 	char *backup_id = NULL;
