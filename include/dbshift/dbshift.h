@@ -163,8 +163,10 @@ void dbs_error_clear(dbs_error *err);
 
 /* State of one migration, as status shows it. */
 typedef enum {
-	DBS_PENDING, DBS_APPLIED, DBS_DRIFTED, DBS_MISSING, DBS_FAILED
+	DBS_PENDING, DBS_APPLIED, DBS_DRIFTED, DBS_MISSING, DBS_FAILED,
+	DBS_RUNNING     /* outside a transaction, by a run that is still alive */
 } dbs_state;
+#define DBS_NSTATES 6
 const char *dbs_state_name(dbs_state s);
 
 typedef struct dbs_entry {

@@ -68,7 +68,7 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		free(doc);
 		return rc_pending;
 	}
-	size_t counts[5] = { 0 }, wlabel = 9, wat = 22;  /* a time with its fraction is longer */
+	size_t counts[DBS_NSTATES] = { 0 }, wlabel = 9, wat = 22;  /* a time with its fraction is longer */
 	char label[512];
 	for (size_t i = 0; i < n; i++) {
 		const dbs_entry *e = dbs_status_entry(ctx, i);
@@ -95,11 +95,14 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		       e->phase ? e->phase : "-", state, (int)wat,
 		       e->applied_at ? e->applied_at : "", dur,
 		       e->applied_by ? e->applied_by : "");
-		if (e->state == DBS_FAILED && e->message)
+		if ((e->state == DBS_FAILED || e->state == DBS_RUNNING) && e->message)
 			printf("    %s\n", e->message);
 	}
-	printf("\n%zu applied, %zu pending, %zu drifted, %zu missing, %zu failed\n",
+	printf("\n%zu applied, %zu pending, %zu drifted, %zu missing, %zu failed",
 	       counts[DBS_APPLIED], counts[DBS_PENDING], counts[DBS_DRIFTED],
 	       counts[DBS_MISSING], counts[DBS_FAILED]);
+	if (counts[DBS_RUNNING])
+		printf(", %zu running", counts[DBS_RUNNING]);
+	putchar('\n');
 	return rc_pending;
 }

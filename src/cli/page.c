@@ -247,8 +247,9 @@ static void migrations_section(FILE *f, const json_t *status)
 	fputs("<section id=\"migrations\"><h2>Migrations</h2>", f);
 	if (json_is_object(sum))
 		fprintf(f, "<p id=\"migration-counts\">%lld applied, %lld pending, %lld drifted, "
-			"%lld missing, %lld failed</p>", jint(sum, "applied"), jint(sum, "pending"),
-			jint(sum, "drifted"), jint(sum, "missing"), jint(sum, "failed"));
+			"%lld missing, %lld failed, %lld running</p>", jint(sum, "applied"),
+			jint(sum, "pending"), jint(sum, "drifted"), jint(sum, "missing"),
+			jint(sum, "failed"), jint(sum, "running"));
 	fputs("<table><tr><th>migration</th><th>state</th><th>applied at</th></tr>", f);
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);

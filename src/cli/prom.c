@@ -151,9 +151,10 @@ static void migration_families(prom *p, const json_t *status)
 	const json_t *sum = json_object_get(status, "summary");
 	if (!json_is_object(sum))
 		return;
-	static const char *const states[] = { "applied", "pending", "drifted", "missing", "failed" };
+	static const char *const states[] = { "applied", "pending", "drifted", "missing", "failed",
+					      "running" };
 	family(p, "dbshift_migrations", "gauge", "Migrations by state.");
-	for (size_t s = 0; s < 5; s++)
+	for (size_t s = 0; s < sizeof(states) / sizeof(*states); s++)
 		sample(p, "dbshift_migrations", numv(sum, states[s]), "state", states[s], NULL);
 	family(p, "dbshift_migrations_pending", "gauge", "Migrations not applied yet.");
 	sample(p, "dbshift_migrations_pending", numv(sum, "pending"), NULL);

@@ -230,6 +230,11 @@ t_audit_data_keyword() {
 	dbs --database "$url" data run fill.sql
 	check_rc 0 "$tag: data run exits 0"
 	check_eq "$(sql "$url" "SELECT count(*) FROM \"order\" WHERE state = 'done'")" "3" "$tag: every row changed"
+	sql "$url" "UPDATE \"order\" SET state = NULL; DELETE FROM dbshift_data" >/dev/null
+	dbs --database "$url" data run fill.sql --max-rows 2 --batch-size 1
+	check_rc 0 "$tag: --max-rows 2 exits 0"
+	check_eq "$(echo "$ERR" | grep -m1 '^data run: ' | sed 's/ rows (.*//')" "data run: 1/2" \
+		"$tag: the progress counts to --max-rows, not to every row left"
 	cd "$WORK" || return
 }
 

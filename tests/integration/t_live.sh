@@ -273,6 +273,14 @@ t_live_pg() {
 	until_ok 30 grep -q "held by pid $hpid" "$WORK/watchpg.out"
 	check_contains "$(cat "$WORK/watchpg.out")" "create_index on big: waiting for" "$tag: watch shows the index build's phase"
 	check_contains "$(cat "$WORK/watchpg.out")" "held by pid $hpid (user postgres, idle in transaction" "$tag: watch shows who blocks it"
+	get "api/status"
+	check_eq "$(printf '%s' "$BODY" | jq -r '.migrations[] | "\(.version) \(.state)"')" "001 running" \
+		"$tag: the migration outside a transaction shows running, not failed"
+	get "metrics"
+	check_contains "$BODY" 'dbshift_migrations{state="running"} 1' "$tag: /metrics counts it running"
+	check_contains "$BODY" 'dbshift_migrations{state="failed"} 0' "$tag: and not failed"
+	dbs --database "$url" status
+	check_contains "$OUT" "0 failed, 1 running" "$tag: status says running"
 	get "api/metrics"
 	check_eq "$(printf '%s' "$BODY" | jq -r '[.metrics[] | select(.name == "commits")] | length')" "1" "$tag: /api/metrics has pg_stat_database's commits"
 	check_eq "$(printf '%s' "$BODY" | jq -r '.run.run_id')" "$id" "$tag: /api/metrics has rates over the running run"

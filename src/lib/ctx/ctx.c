@@ -269,6 +269,17 @@ int ctx_load_state(dbs_ctx *ctx)
 	if (!rc)
 		rc = planner_order(&ctx->entries, &ctx->nentries, &ctx->src, ctx->rows,
 				   ctx->nrows, &ctx->err);
+	/* a step outside a transaction whose run is alive is running, not failed */
+	for (size_t i = 0; !rc && i < ctx->nentries; i++) {
+		dbs_entry *e = &ctx->entries[i].pub;
+		if (e->state == DBS_FAILED && e->message && starts_with(e->message, RUNNING_MARK)) {
+			const char *id = e->message + strlen(RUNNING_MARK);
+			char *run_id = xstrndup(id, strcspn(id, ";"));
+			if (live_run_alive(ctx, run_id))
+				e->state = DBS_RUNNING;
+			free(run_id);
+		}
+	}
 	if (!rc)
 		ctx->state_loaded = 1;
 	return rc;

@@ -46,6 +46,7 @@ struct dbs_ctx {
 	 * whether --force passed what would have stopped it. */
 	const char *runbook;
 	int forced;
+	char run_id[64];    /* the run under way (a release's, for its steps) */
 	json_t *deferred;   /* the data files migrate left to the data step */
 	/* the last analyses of plans, kept for the next plan with the same
 	 * steps (ops/lint.c) */
@@ -103,6 +104,9 @@ int ctx_files_only(dbs_ctx *ctx, const char *command);
 void ctx_drop_state(dbs_ctx *ctx);
 /* Load history and order entries (once per context). */
 int ctx_load_state(dbs_ctx *ctx);
+/* The start of the message of the row a step outside a transaction writes
+ * before it runs, followed by its run's id. */
+#define RUNNING_MARK "running outside a transaction in run "
 /* Append a timestamped line to the log file, if one is open. */
 void ctx_log(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The hook called name[0..len) among hooks[0..n), or NULL (steps.c). */
@@ -226,6 +230,13 @@ void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err);
  * heartbeat writes nothing (a beat under way is waited for), since its
  * write could make that process's transaction fail; off again after. */
 void live_quiet(dbs_ctx *ctx, int on);
+/* The status of row i of state_runs' rows ("running" or "abandoned" for
+ * one still marked running: its process gone here, or its heartbeat older
+ * than heartbeat_timeout elsewhere), and its heartbeat's age (ms, -1:
+ * none); doc: its live document.  live_run_alive: is run id running? */
+const char *live_run_status(const dbs_ctx *ctx, const db_rows *r, size_t i, const json_t *doc,
+			    int64_t *age);
+int live_run_alive(dbs_ctx *ctx, const char *id);
 
 /*
  * Call attempt until it succeeds, fails other than by a lock timeout, or

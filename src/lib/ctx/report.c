@@ -90,7 +90,7 @@ static json_t *entry_json(const dbs_entry *e)
 
 char *dbs_status_json(dbs_ctx *ctx)
 {
-	size_t n = 0, counts[5] = { 0 };
+	size_t n = 0, counts[DBS_NSTATES] = { 0 };
 	int rc = dbs_status(ctx, &n);
 	if (rc)
 		return dbs_error_json("status", dbs_last_error(ctx));
@@ -101,7 +101,7 @@ char *dbs_status_json(dbs_ctx *ctx)
 		json_array_append_new(list, entry_json(e));
 	}
 	json_t *summary = json_pack("{s:I}", "total", (json_int_t)n);
-	for (int s = 0; s < 5; s++)
+	for (int s = 0; s < DBS_NSTATES; s++)
 		json_object_set_new(summary, dbs_state_name((dbs_state)s),
 				    json_integer((json_int_t)counts[s]));
 	json_t *warnings = report_lines(dbs_load_warnings(ctx));

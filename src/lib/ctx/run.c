@@ -37,6 +37,7 @@ void run_open(dbs_ctx *ctx, run *r, const char *command)
 	r->t0 = now_ms();
 	r->command = command;
 	r->steps = json_array();
+	memcpy(ctx->run_id, ctx->outer ? ctx->outer->id : r->id, sizeof(ctx->run_id));
 	if (ctx->outer) {
 		/* a step of a release: under its lock, in its record */
 		memcpy(r->id, ctx->outer->id, sizeof(r->id));

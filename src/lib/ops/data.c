@@ -357,6 +357,12 @@ static int walk_start(dbs_ctx *ctx, walker *w)
 	return rc;
 }
 
+/* The rows this run will change: those left, or --max-rows of them. */
+static int64_t run_total(const walker *w)
+{
+	return w->o->max_rows && w->left > w->o->max_rows ? w->o->max_rows : w->left;
+}
+
 /* Wait while the replicas are behind (max_lag_ms), saying so. */
 static int wait_for_replicas(dbs_ctx *ctx, walker *w, dbs_data_cb cb, void *cb_data)
 {
@@ -374,7 +380,7 @@ static int wait_for_replicas(dbs_ctx *ctx, walker *w, dbs_data_cb cb, void *cb_d
 		}
 		if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
 			return rc;
-		dbs_data_progress pr = { .rows_done = w->changed, .total = w->left,
+		dbs_data_progress pr = { .rows_done = w->changed, .total = run_total(w),
 					 .batches = w->batches, .waiting_lag = 1, .lag_ms = lag,
 					 .eta_s = -1 };
 		ctx_log(ctx, "data %s: replica lag %lld ms above %lld ms: waiting", w->f->path,
@@ -437,12 +443,12 @@ static void walk_progress(dbs_ctx *ctx, const walker *w, int64_t ms, dbs_data_cb
 			  void *cb_data)
 {
 	double secs = (now_ms() - w->t_start) / 1000.0;
-	dbs_data_progress pr = { .rows_done = w->changed, .total = w->left,
+	dbs_data_progress pr = { .rows_done = w->changed, .total = run_total(w),
 				 .batches = w->batches, .batch_size = w->size, .batch_ms = ms,
 				 .longest_ms = w->longest,
 				 .rate = secs > 0 ? w->changed / secs : 0, .eta_s = -1 };
-	if (pr.rate > 0 && w->left >= w->changed)
-		pr.eta_s = (w->left - w->changed) / pr.rate;
+	if (pr.rate > 0 && pr.total >= w->changed)
+		pr.eta_s = (pr.total - w->changed) / pr.rate;
 	live_data(ctx, w->f->path, &pr);
 	if (cb)
 		cb(&pr, cb_data);

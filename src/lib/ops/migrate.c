@@ -159,9 +159,12 @@ static int apply_no_tx(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	int up = s->direction == DBS_UP, lock_ms = ctx->lock_ms, stmt_ms = ctx->stmt_ms;
 	const char *failed = up ? "failed" : "failed_down";
 	dbs_error *err = &ctx->err;
-	int rc = state_record(d, ctx->conn, m, failed, 0, up
-		? "started outside a transaction and did not finish"
-		: "rollback started outside a transaction and did not finish", 0, err);
+	/* the row's message names the run: while it is alive, status shows the
+	 * step running, not failed (ctx_load_state) */
+	char *mark = xprintf("%s%s; if that run is gone, %s did not finish", RUNNING_MARK,
+			     ctx->run_id, up ? "it" : "the rollback");
+	int rc = state_record(d, ctx->conn, m, failed, 0, mark, 0, err);
+	free(mark);
 	if (!rc && (lock_ms || stmt_ms))
 		rc = db_set_timeouts(d, ctx->conn, lock_ms, stmt_ms, 0, err);
 	if (!rc)

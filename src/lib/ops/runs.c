@@ -16,26 +16,6 @@
 
 #include "ops/ops.h"
 
-/* The status of row i of state_runs' rows, and its heartbeat's age (ms,
- * -1: none). */
-static const char *run_status(const dbs_ctx *ctx, const db_rows *r, size_t i,
-			      const json_t *doc, int64_t *age)
-{
-	const char *st = DB_VAL(r, i, 5);
-	*age = -1;
-	if (!st || strcmp(st, "running"))
-		return st ? st : "unknown";
-	if (DB_VAL(r, i, 6))
-		*age = wall_ms() - strtoll(DB_VAL(r, i, 6), NULL, 10);
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	const char *h = json_string_value(json_object_get(doc, "host"));
-	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
-	if (h && !strcmp(h, host) && pid > 0)
-		return kill((pid_t)pid, 0) == 0 || errno == EPERM ? "running" : "abandoned";
-	return *age >= 0 && *age <= ctx->opts.heartbeat_timeout_ms ? "running" : "abandoned";
-}
-
 /* The document of row i (its report, or while it runs its live
  * document) with its status and heartbeat age. */
 static json_t *row_doc(const dbs_ctx *ctx, const db_rows *r, size_t i)
@@ -46,7 +26,7 @@ static json_t *row_doc(const dbs_ctx *ctx, const db_rows *r, size_t i)
 		doc = json_object();
 	}
 	int64_t age;
-	const char *st = run_status(ctx, r, i, doc, &age);
+	const char *st = live_run_status(ctx, r, i, doc, &age);
 	json_object_set_new(doc, "run_id", json_string(DB_VAL(r, i, 0)));
 	json_object_set_new(doc, "status", json_string(st));
 	if (age >= 0 && strcmp(DB_VAL(r, i, 5), "running") == 0)

@@ -170,6 +170,7 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 		{ DBS_PENDING, "pending", "nothing pending" },
 		{ DBS_DRIFTED, "drift", "no applied migration changed since" },
 		{ DBS_FAILED, "failed", "no failed migrations" },
+		{ DBS_RUNNING, "running", "no migration running outside a transaction" },
 	};
 	for (size_t h = pending_ok; h < sizeof(hist) / sizeof(hist[0]); h++) {
 		json_t *objs = json_array();

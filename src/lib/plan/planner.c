@@ -15,7 +15,8 @@
 
 const char *dbs_state_name(dbs_state s)
 {
-	static const char *names[] = { "pending", "applied", "drifted", "missing", "failed" };
+	static const char *names[] = { "pending", "applied", "drifted", "missing", "failed",
+				       "running" };
 	return names[s];
 }
 
@@ -462,6 +463,14 @@ static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err
 	char buf[512];
 	for (size_t i = 0; i < n; i++) {
 		dbs_entry *p = &e[i].pub;
+		if (p->state == DBS_RUNNING) {  /* its run holds the lock: this one waits */
+			dbs_fail(err, DBS_EPOLICY, "migration %s is being %s outside a transaction "
+				 "by another run", plan_label(p, buf, sizeof(buf)),
+				 p->failed_down ? "rolled back" : "applied");
+			dbs_error_set_detail(err, "%s", p->message);
+			dbs_error_set_hint(err, "wait for that run to end ('dbshift watch')");
+			continue;
+		}
 		if (p->state != DBS_FAILED)
 			continue;
 		dbs_fail(err, DBS_EPOLICY, "%smigration %s failed earlier and blocks "
