@@ -124,7 +124,17 @@ static void goose_annotations(void **state)
 	assert_string_equal(m.down.sql, "DROP FUNCTION f();\n");
 	migration_release(&m);
 	assert_int_equal(parse(&m, "-- +goose Up\n-- +goose ENVSUB ON\n", 1, &err), DBS_EINPUT);
-	assert_string_equal(err.message, "unknown annotation '+goose ENVSUB ON'");
+	assert_string_equal(err.message, "goose's envsub (environment substitution) is not "
+			    "implemented");
+	dbs_error_clear(&err);
+	migration_release(&m);
+	/* goose reads its annotations in any case */
+	assert_int_equal(parse(&m, "-- +goose up\n-- +goose statementbegin\nSELECT 1;\n"
+			 "-- +goose statementend\n-- +goose down\nSELECT 2;\n", 1, &err), 0);
+	assert_string_equal(m.down.sql, "SELECT 2;\n");
+	migration_release(&m);
+	assert_int_equal(parse(&m, "-- +goose Up\n-- +goose TRANSACTION\n", 1, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "unknown annotation '+goose TRANSACTION'");
 	dbs_error_clear(&err);
 	migration_release(&m);
 }
@@ -203,7 +213,13 @@ static void layout_errors(void **state)
 		{ { { "create_table.sql", "SELECT 1;" }, { NULL, NULL } },
 		  "file name matches no migration format" },
 		{ { { "R__view.sql", "SELECT 1;" }, { NULL, NULL } },
-		  "Flyway repeatable migrations are not implemented" },
+		  "Flyway repeatable migrations (R__) are not implemented" },
+		{ { { "afterMigrate.sql", "SELECT 1;" }, { NULL, NULL } },
+		  "Flyway callback 'afterMigrate' is not implemented" },
+		{ { { "1_x.up.fizz", "create_table(\"x\")" }, { NULL, NULL } },
+		  "popx fizz migrations are not implemented" },
+		{ { { "00001_backfill.go", "package m" }, { NULL, NULL } },
+		  "goose Go migrations are not implemented" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *d = tmpdir();
