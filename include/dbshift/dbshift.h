@@ -106,6 +106,11 @@ typedef struct dbs_options {
 	 * commands may run */
 	char *framework, *manage, *settings;
 	int manage_timeout_ms;
+	/* lint for the whole project, as squawk's excluded_rules and
+	 * pg_version: rules never reported (words), and the PostgreSQL major
+	 * version the migrations run on (0: a current one) */
+	char *lint_exclude;
+	int pg_version;
 } dbs_options;
 
 /*
@@ -516,6 +521,10 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed);
 typedef void (*dbs_wait_cb)(int tries, const dbs_error *why, void *data);
 int dbs_wait(const dbs_options *opts, int timeout_ms, dbs_wait_cb cb, void *cb_data,
 	     int64_t *waited_ms, dbs_error *err);
+/* Make the database opts->database names when it is not there (*created
+ * 1), as dbmate create: PostgreSQL's CREATE DATABASE through the server's
+ * maintenance database, SQLite's file; one that is there is left alone. */
+int dbs_create_database(const dbs_options *opts, int *created, dbs_error *err);
 
 
 /* ---- release: the runbook of [release] ---- */

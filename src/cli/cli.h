@@ -156,6 +156,7 @@ int help_generate(FILE *f, const char *man, const char *completion);
 
 int check_wait(cli *g);
 int cmd_wait(cli *g, dbs_ctx *ctx);
+int cmd_create(cli *g, dbs_ctx *ctx);
 int check_new(cli *g);
 int cmd_new(cli *g, dbs_ctx *ctx);
 int check_status(cli *g);

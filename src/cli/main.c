@@ -86,6 +86,8 @@ const cli_command cli_commands[] = {
 	  "clear failed records and accept changed checksums" },
 	{ "wait", check_wait, cmd_wait, NEED_NOTHING, wait_options, "wait [--timeout DURATION]",
 	  "wait until the database accepts connections (a deploy's first step)" },
+	{ "create", NULL, cmd_create, NEED_NOTHING, NULL, "create",
+	  "make the database when it is not there (as dbmate create)" },
 	/* answered by main before anything is read */
 	{ "help", NULL, NULL, NEED_NOTHING, help_options, "help [COMMAND]",
 	  "this help, or a command's usage and every option it takes" },

@@ -287,6 +287,30 @@ t_audit_concurrent_sqlite() {
 	cd "$WORK" || return
 }
 
+# what users of dbmate reach for first: db/migrations, create
+t_audit_dbmate_ways() {
+	local tag="$DRIVER dbmate's ways" url
+	rm -rf "$WORK/audit_dbmate"
+	mkdir -p "$WORK/audit_dbmate/db/migrations"
+	cd "$WORK/audit_dbmate" || return
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > db/migrations/20240101000000_a.sql
+	case $DRIVER in
+	sqlite) url="sqlite:$WORK/audit_dbmate/app.db" ;;
+	*) url=$(pg_newdb audit_dbmate_gone); sql "$PG_ADMIN_URL" "DROP DATABASE audit_dbmate_gone" >/dev/null ;;
+	esac
+	dbs --database "$url" create
+	check_rc 0 "$tag: create exits 0"
+	check_contains "$OUT" " created" "$tag: it made the database"
+	dbs --database "$url" --json create
+	check_eq "$(echo "$OUT" | jq -r '"\(.ok) \(.created)"')" "true false" "$tag: a second create finds it there"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: with no migrations/, db/migrations is the directory"
+	check_eq "$(table_exists "$url" a)" "1" "$tag: its migration ran"
+	dbs new b
+	check_eq "$(ls db/migrations | grep -c '_b.sql$')" "1" "$tag: new writes into db/migrations"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -298,6 +322,7 @@ t_audit() {
 	t_audit_data_keyword
 	t_audit_url_at
 	t_audit_adopt_shape
+	t_audit_dbmate_ways
 	[ "$DRIVER" = sqlite ] && t_audit_concurrent_sqlite
 	return 0
 }

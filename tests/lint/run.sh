@@ -88,6 +88,26 @@ printf '[dbshift]\n[env "prod"]\nlock_timeout = 2s\n' > "$WORK/lt_env.conf"
 check_eq "$("$DBSHIFT" --config "$WORK/lt_env.conf" --env prod lint --format json "$WORK/4_note.sql" | jq -r '[.migrations[].statements[].findings[].rule] | join(",")')" \
 	"" "lint: lock_timeout in the environment's section: no missing-lock-timeout"
 
+# the project's lint settings: rules excluded, the PostgreSQL version
+printf -- "-- migrate:up\nALTER TABLE items ADD COLUMN note varchar(20) DEFAULT 'x';\nALTER INDEX items_idx RENAME TO items_idx2;\n" > "$WORK/8_project.sql"
+lint_rules() {  # CONF: "rule line" of each finding, and the locks
+	"$DBSHIFT" --config "$1" lint --format json "$WORK/8_project.sql" |
+		jq -r '.migrations[].statements[] | "\(.line) \(.lock) \([.findings[].rule] | join(","))"'
+}
+printf '[dbshift]\n' > "$WORK/p0.conf"
+check_eq "$(lint_rules "$WORK/p0.conf")" "2 ACCESS EXCLUSIVE prefer-text,missing-lock-timeout
+3 SHARE UPDATE EXCLUSIVE " "lint: by default, what a current PostgreSQL does"
+printf '[dbshift]\nlint_exclude = prefer-text missing-lock-timeout\n' > "$WORK/p1.conf"
+check_eq "$(lint_rules "$WORK/p1.conf")" "2 ACCESS EXCLUSIVE 
+3 SHARE UPDATE EXCLUSIVE " "lint: lint_exclude drops those rules for the project"
+printf '[dbshift]\nlint_exclude = prefer-text\npg_version = 10\n' > "$WORK/p2.conf"
+check_eq "$(lint_rules "$WORK/p2.conf")" "2 ACCESS EXCLUSIVE add-column-volatile-default,missing-lock-timeout
+3 ACCESS EXCLUSIVE missing-lock-timeout" "lint: pg_version = 10: a default rewrites, an index rename takes ACCESS EXCLUSIVE"
+printf '[dbshift]\nlint_exclude = no-such-rule\n' > "$WORK/p3.conf"
+dbs --config "$WORK/p3.conf" lint "$WORK/8_project.sql"
+check_rc 2 "lint: an unknown rule in lint_exclude: exit 2"
+check_eq "$(echo "$ERR" | head -n 1)" "dbshift: error: $WORK/p3.conf:2:1: bad lint_exclude 'no-such-rule'" "lint: at its line"
+
 # deep statements: analysed on a deep stack, or refused; never a crash
 python3 -c "print('-- migrate:up\nSELECT s' + '+' * 4600 + '1;')" > "$WORK/5_unary.sql"
 dbs lint "$WORK/5_unary.sql"

@@ -337,6 +337,10 @@ void stmt_finding(lint_state *st, stmt_info *s, const char *id, size_t off,
 {
 	if (st->record_only)
 		return;
+	size_t n, idn = strlen(id);
+	for (const char *p = st->exclude ? st->exclude : ""; (n = list_word(&p)); p += n)
+		if (n == idn && !strncmp(p, id, n))
+			return;  /* lint_exclude: the project does not want it */
 	const rule *r = rule_find(id);
 	s->f = xrealloc(s->f, (s->nf + 1) * sizeof(finding));
 	finding *f = &s->f[s->nf++];
@@ -674,7 +678,8 @@ static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_mi
 			  .sec = sec, .record_only = record_only, .tree = tree,
 			  /* dbshift sets the project's lock_timeout before each script */
 			  .lock_timeout_set = l->db.lock_timeout_ms > 0,
-			  .one_plan = l->db.one_plan };
+			  .one_plan = l->db.one_plan, .exclude = l->db.exclude,
+			  .pg_version = l->db.pg_version };
 	stmt_info *s = NULL;
 	size_t ns = 0;
 	int rc = l->dialect->analyze(&st, &s, &ns, err);

@@ -92,6 +92,8 @@ typedef struct lint_db {
 	const db_driver *driver;  /* NULL: no database */
 	db_conn *conn;
 	int lock_timeout_ms;      /* the project's lock_timeout (0: none) */
+	const char *exclude;      /* rules the project never reports (words), or NULL */
+	int pg_version;           /* the major version it runs on (0: a current one) */
 	int one_plan;             /* the migrations run one after another (a
 				   * plan, the pending ones): a table one creates
 				   * is empty for the next */
@@ -107,6 +109,8 @@ typedef struct lint_state {
 	size_t nnew;
 	int lock_timeout_set;
 	int one_plan;           /* lint_db's */
+	const char *exclude;    /* lint_db's */
+	int pg_version;         /* lint_db's (0: a current one) */
 	char **checks;          /* "table\tconstraint\tcolumn\tvalidated" */
 	size_t nchecks;
 	int record_only;        /* applied migration: update the model only */

@@ -495,6 +495,12 @@ static void alter_add_column(lint_state *st, stmt_info *s, const char *table, in
 		stmt_finding(st, s, "add-column-generated-stored", at_or(gen->location, at),
 			     "adding stored generated column %s computes it for every row: "
 			     "table %s is rewritten under an ACCESS EXCLUSIVE lock", col, table);
+	} else if (existing && has_default && st->pg_version && st->pg_version < 11) {
+		s->rewrites = 1;  /* before 11, any default is written into every row */
+		stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a default "
+			     "rewrites table %s under an ACCESS EXCLUSIVE lock on PostgreSQL %d "
+			     "(from 11 on, a constant default does not)", col, table,
+			     st->pg_version);
 	} else if (existing && (vol || serial || identity)) {
 		s->rewrites = 1;
 		stmt_finding(st, s, "add-column-volatile-default", at, "adding %s with a "
@@ -676,7 +682,8 @@ static void rename_stmt(lint_state *st, stmt_info *s, const node *n, size_t star
 	s->kind = "RENAME";
 	s->score = 2;
 	/* an index is renamed under SHARE UPDATE EXCLUSIVE since PostgreSQL 12 */
-	take_lock(s, b->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX
+	take_lock(s, b->rename_type == PG_QUERY__OBJECT_TYPE__OBJECT_INDEX &&
+		  (!st->pg_version || st->pg_version >= 12)
 		  ? "SHARE UPDATE EXCLUSIVE" : "ACCESS EXCLUSIVE");
 	stmt_set_tables(s, table);
 	if (!table)

@@ -36,6 +36,8 @@ typedef enum {
 	SET_URLS,       /* char *, http(s) URLs separated by blanks or commas */
 	SET_HOSTPORTS,  /* char *, HOST:PORT words (a port 1 to 65535) */
 	SET_LISTEN,     /* char *, one ADDR:PORT (a port 0 to 65535) */
+	SET_RULES,      /* char *, lint rule ids */
+	SET_PGVERSION,  /* int, a PostgreSQL major version, 10 or later */
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
 	SET_STEPS,      /* char *, release steps (steps.c) */
@@ -168,15 +170,23 @@ static const setting settings[] = {
 	  "framework: the settings module manage.py is given (--settings)", 0 },
 	{ "manage_timeout", SET_TIMEOUT, OPT(manage_timeout_ms), "1h", "give a duration like 30min",
 	  "framework: how long one manage.py command may run before it is killed", 0 },
+	{ "lint_exclude", SET_RULES, OPT(lint_exclude), NULL,
+	  "name lint rules (docs/rules.md), e.g. prefer-text prefer-bigint-key",
+	  "lint rules never reported for this project (squawk's excluded_rules)", 0 },
+	{ "pg_version", SET_PGVERSION, OPT(pg_version), NULL,
+	  "give a PostgreSQL major version, 10 or later, e.g. 13",
+	  "the PostgreSQL major version the migrations run on, for lint's lock and "
+	  "rewrite rules (default: a current one)", 0 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+#define DIR 0           /* settings[DIR] is "dir" */
 #define DATABASE 1      /* settings[DATABASE] is "database" */
 #define LOG_FILE 3      /* settings[LOG_FILE] is "log_file" */
 
 static int is_text(const setting *st)
 {
 	return st->type != SET_BOOL && st->type != SET_MS && st->type != SET_TIMEOUT &&
-	       st->type != SET_COUNT;
+	       st->type != SET_COUNT && st->type != SET_PGVERSION;
 }
 
 static char **text_field(dbs_options *o, const setting *st)
@@ -280,6 +290,28 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		if (!is_host_port(value, strlen(value), 1))
 			return -1;
 		break;
+	case SET_RULES: {
+		size_t n, any = 0;
+		for (const char *p = value; (n = list_word(&p)); p += n, any++) {
+			char *id = xstrndup(p, n);
+			int known = rule_find(id) != NULL;
+			free(id);
+			if (!known)
+				return -1;
+		}
+		if (!any)
+			return -1;
+		break;
+	}
+	case SET_PGVERSION: {
+		char *end;
+		long v = strtol(value, &end, 10);
+		if (end == value || *end || v < 10 || v > 99)
+			return -1;
+		if (o)
+			*int_field(o, st) = (int)v;
+		return 0;
+	}
 	case SET_EVENTS:
 		if (notify_on_check(value))
 			return -1;
@@ -775,7 +807,7 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		dbs_options_release(opts);
 		return DBS_EINPUT;
 	}
-	int env_has_database = 0;
+	int env_has_database = 0, dir_set = 0;
 	if (f) {
 		parse_state ps = { .f = f, .path = path, .want_env = env_name, .err = err };
 		int rc = ini_parse_stream(reader, &ps, handler, &ps);
@@ -790,6 +822,7 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		free(ps.long_values);
 		/* the selected environment's own database beats DATABASE_URL */
 		env_has_database = ps.layer[1][DATABASE] != NULL;
+		dir_set = ps.layer[0][DIR] || ps.layer[1][DIR];
 		if (rc != 0 && !err->code) {
 			dbs_fail(err, DBS_EINPUT, "malformed line");
 			dbs_error_set_file(err, path, rc, 0);
@@ -855,5 +888,9 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 	const char *url = getenv("DATABASE_URL");
 	if (url && *url && !env_has_database)
 		setting_apply(opts, &settings[DATABASE], url);
+	/* dbmate's db/migrations, where there is no migrations/ and dir is not set */
+	if (!dir_set && stat("migrations", &st) != 0 && stat("db/migrations", &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		setting_apply(opts, &settings[DIR], "db/migrations");
 	return 0;
 }

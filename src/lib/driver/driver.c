@@ -98,6 +98,11 @@ int db_connect_within(const db_driver *d, db_conn **out, const char *url, int ti
 				       : d->core->connect(out, url, err);
 }
 
+int db_create_database(const db_driver *d, const char *url, int *created, dbs_error *err)
+{
+	return d->core->create_database(url, created, err);
+}
+
 void db_close(const db_driver *d, db_conn *c)
 {
 	d->core->close(c);

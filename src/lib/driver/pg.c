@@ -276,6 +276,48 @@ static int pg_connect(db_conn **out, const char *url, dbs_error *err)
 	return pg_connect_within(out, url, 0, err);
 }
 
+static char *quote_ident(PGconn *pg, const char *name);
+static int run_query(PGconn *pg, const char *sql, int nparams,
+		     const char *const *params, db_rows **rows, dbs_error *err);
+
+/* Through the server's maintenance database ("postgres", else template1):
+ * CREATE DATABASE when pg_database has no row of that name. */
+static int pg_create_database(const char *url, int *created, dbs_error *err)
+{
+	pg_target t;
+	*created = 0;
+	int rc = target_parse(&t, url, err);
+	const char *name = NULL;
+	for (size_t i = 0; !rc && i < t.n; i++)
+		if (!strcmp(t.keys[i], "dbname"))
+			name = t.vals[i];
+	if (!rc && !name)
+		rc = dbs_fail(err, DBS_EINPUT, "the database URL names no database to create");
+	PGconn *pg = NULL;
+	if (!rc && !(pg = open_pg(&t, "postgres", 0, err))) {
+		dbs_error_clear(err);
+		if (!(pg = open_pg(&t, "template1", 0, err)))
+			rc = err->code;
+	}
+	db_rows *r = NULL;
+	const char *p[] = { name };
+	if (!rc)
+		rc = run_query(pg, "SELECT 1 FROM pg_database WHERE datname = $1", 1, p, &r, err);
+	if (!rc && r->nrows == 0) {
+		char *qname = quote_ident(pg, name);
+		char *sql = xprintf("CREATE DATABASE %s", qname);
+		rc = run_query(pg, sql, 0, NULL, NULL, err);
+		*created = !rc;
+		free(sql);
+		free(qname);
+	}
+	db_rows_free(r);
+	if (pg)
+		PQfinish(pg);
+	target_release(&t);
+	return rc;
+}
+
 static void pg_close(db_conn *c)
 {
 	if (!c)
@@ -1110,6 +1152,7 @@ static const db_core pg_core = {
 	.version = 1,
 	.connect = pg_connect,
 	.connect_within = pg_connect_within,
+	.create_database = pg_create_database,
 	.close = pg_close,
 	.query = pg_query,
 	.run_script = pg_run_script,

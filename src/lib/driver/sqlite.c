@@ -208,6 +208,20 @@ static void sq_close(db_conn *c)
 	free(c);
 }
 
+/* The file, made empty when it is not there (its directory must be). */
+static int sq_create_database(const char *url, int *created, dbs_error *err)
+{
+	db_conn *c = NULL;
+	*created = 0;
+	int rc = sq_connect(&c, url, err);  /* (refuses a directory that is not there) */
+	if (!rc && c->create_path) {
+		rc = materialize(c, err);
+		*created = !rc;
+	}
+	sq_close(c);
+	return rc;
+}
+
 static int sq_query(db_conn *c, const char *sql, int nparams,
 		    const char *const *params, db_rows **rows, dbs_error *err)
 {
@@ -871,6 +885,7 @@ static const db_core sq_core = {
 	.version = 1,
 	.one_writer = 1,
 	.connect = sq_connect,
+	.create_database = sq_create_database,
 	.close = sq_close,
 	.query = sq_query,
 	.check_begin = sq_check_begin,

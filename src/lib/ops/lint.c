@@ -14,6 +14,8 @@ static lint_db *ctx_db(dbs_ctx *ctx, lint_db *db)
 	db->driver = ctx->conn ? ctx->driver : NULL;
 	db->conn = ctx->conn;
 	db->lock_timeout_ms = ctx->lock_ms;
+	db->exclude = ctx->opts.lint_exclude;
+	db->pg_version = ctx->opts.pg_version;
 	db->one_plan = 0;
 	return db;
 }

@@ -3,6 +3,7 @@
  * dbmate wait): for a deploy that starts the database and the migration
  * together.  A connection and a SELECT 1 every half second until one
  * works or the time is up; a URL that cannot work is an input error at once.
+ * And, as dbmate create, the database itself when it is not there.
  */
 #include "ops/ops.h"
 
@@ -45,4 +46,12 @@ int dbs_wait(const dbs_options *opts, int timeout_ms, dbs_wait_cb cb, void *cb_d
 	}
 	*waited_ms = now_ms() - t0;
 	return rc;
+}
+
+int dbs_create_database(const dbs_options *opts, int *created, dbs_error *err)
+{
+	const db_driver *d;
+	*created = 0;
+	int rc = driver_for_url(&d, opts->database, err);
+	return rc ? rc : db_create_database(d, opts->database, created, err);
 }
