@@ -311,6 +311,30 @@ t_audit_dbmate_ways() {
 	cd "$WORK" || return
 }
 
+# a backup killed on the way: no half backup is ever taken for one
+t_audit_partial_backup() {
+	local tag="$DRIVER partial backup" url
+	project audit_partial
+	url=$(newdb audit_partial)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	dbs --database "$url" migrate
+	# what a backup killed in its dump leaves: a hidden directory with
+	# the pid of a process that is gone
+	sh -c 'exit 0' &
+	local dead=$!
+	wait "$dead"
+	mkdir -p "backups/.partial-20240101T000000Z-$dead"
+	printf 'half a dump' > "backups/.partial-20240101T000000Z-$dead/db.dump"
+	dbs --database "$url" --json backups list
+	check_eq "$(echo "$OUT" | jq -r '.backups | length')" "0" "$tag: backups list shows no half backup"
+	dbs --database "$url" --json backup
+	check_rc 0 "$tag: the next backup succeeds"
+	check_eq "$(ls -A backups | grep -c partial)" "0" "$tag: and removed what the killed one left"
+	check_eq "$(ls backups | wc -l)" "1" "$tag: one backup, whole"
+	check_contains "$(cat logs/dbshift.log)" "left by a backup that did not finish" "$tag: the log says so"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -323,6 +347,7 @@ t_audit() {
 	t_audit_url_at
 	t_audit_adopt_shape
 	t_audit_dbmate_ways
+	t_audit_partial_backup
 	[ "$DRIVER" = sqlite ] && t_audit_concurrent_sqlite
 	return 0
 }

@@ -8,7 +8,7 @@ t_verify() {
 	dbs --database "$url" migrate
 	dbs --database "$url" verify
 	check_rc 0 "$tag: a clean schema passes"
-	check_eq "$(echo "$OUT" | tail -n 1)" "verify: 0 of 8 checks failed" "$tag: every check passes"
+	check_eq "$(echo "$OUT" | tail -n 1)" "verify: 0 of 9 checks failed" "$tag: every check passes"
 
 	printf -- '-- migrate:up\nCREATE TABLE logs (line text);\nCREATE TABLE toys (id bigint PRIMARY KEY, pet_id bigint REFERENCES pets (id));\n' > migrations/2_problems.sql
 	dbs --database "$url" verify

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -141,6 +142,42 @@ static char *new_backup_dir(const dbs_ctx *ctx, char id[40])
 		dir = backup_path(ctx, id);
 	}
 	return dir;
+}
+
+/*
+ * A backup is written into <backup_dir>/.partial-<id>-<pid> and renamed to
+ * <id> once its manifest is there: a backup killed on the way (a release
+ * stopped in its backup step) leaves only a hidden directory, which no
+ * list, prune or restore takes for a backup, and which the next backup
+ * removes once its process is gone.
+ */
+static char *partial_dir(const dbs_ctx *ctx, const char *id)
+{
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	return xprintf("%s/.partial-%s-%ld", bdir, id, (long)getpid());
+}
+
+static void sweep_partials(dbs_ctx *ctx)
+{
+	const char *bdir = ctx->opts.backup_dir ? ctx->opts.backup_dir : "backups";
+	DIR *d = opendir(bdir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *dash = strrchr(de->d_name, '-');
+		if (strncmp(de->d_name, ".partial-", 9) || !dash)
+			continue;
+		char *end;
+		long pid = strtol(dash + 1, &end, 10);
+		int alive = pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+		if (*end || pid <= 0 || alive)
+			continue;  /* its backup may still be under way */
+		char *path = xprintf("%s/%s", bdir, de->d_name);
+		rmtree(path);
+		ctx_log(ctx, "removed %s, left by a backup that did not finish", path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
 }
 
 /* Dump the database into dir, telling cb how far it got twice a second. */
@@ -321,7 +358,9 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 			return rc;
 	}
 	utc_now(created);
-	char *dir = new_backup_dir(ctx, id), *file = NULL, *text = NULL;
+	sweep_partials(ctx);
+	char *final = new_backup_dir(ctx, id), *dir = partial_dir(ctx, id), *file = NULL,
+	     *text = NULL;
 	mode_t old = umask(077);
 	int rc = 0;
 	if (make_dirs(dir, 0700) < 0) {
@@ -347,6 +386,14 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 	if (!rc)
 		rc = manifest_write(ctx, dir, &mf, file, ctx->opts.backup_encrypt ? key : NULL, &text);
 	explicit_bzero(key, sizeof(key));
+	if (!rc && rename(dir, final) < 0)  /* whole: now it is a backup */
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot rename '%s' to '%s': %s", dir, final,
+			      strerror(errno));
+	if (!rc) {
+		free(dir);
+		dir = final;
+		final = NULL;
+	}
 	int kept = 0;  /* a backup that could not be uploaded stays here */
 	if (!rc && ctx->opts.backup_upload) {
 		json_t *m = json_loads(text, 0, NULL);
@@ -361,6 +408,7 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 	free(file);
 	free(mf.version);
 	free(mf.identity);
+	free(final);
 	if (rc) {
 		if (!kept && access(dir, F_OK) == 0)
 			rmtree(dir);  /* no half backups left behind */
