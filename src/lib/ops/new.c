@@ -161,7 +161,8 @@ int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error 
 			strftime(version, sizeof(version), l.diesel_dashes ? "%Y-%m-%d-%H%M%S"
 				 : "%Y%m%d%H%M%S", &tm);
 		size_t w = strlen(version);
-		if (!l.diesel_dashes && w < (size_t)l.time_digits) {  /* popx: the time + 000000 */
+		if (!l.counted && !l.diesel_dashes && w < (size_t)l.time_digits) {
+			/* popx: the time + 000000 */
 			memset(version + w, '0', (size_t)l.time_digits - w);
 			version[l.time_digits] = '\0';
 		}
