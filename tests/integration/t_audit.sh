@@ -335,6 +335,33 @@ t_audit_partial_backup() {
 	cd "$WORK" || return
 }
 
+# a release after one stopped in its data step resumes that data run
+t_audit_release_resumes_data() {
+	local tag="$DRIVER release resumes data" url
+	project audit_rel_data
+	url=$(newdb audit_rel_data)
+	local vals; vals=$(seq -s '),(' 1 40)
+	printf -- "-- dbshift:data ../fill.sql\n-- migrate:up\nCREATE TABLE t (id bigint PRIMARY KEY, s text);\nINSERT INTO t (id) VALUES ($vals);\n" > migrations/1_t.sql
+	printf -- "-- dbshift:table t\n-- dbshift:key id\n-- dbshift:pending s IS NULL\nUPDATE t SET s = 'x' WHERE id > :lo AND id <= :hi AND s IS NULL;\n" > fill.sql
+	printf '[release]\nsteps = migrate data\n' > dbshift.conf
+	dbs --database "$url" migrate
+	# what a release stopped in its data step leaves: part of the rows, a checkpoint
+	sql "$url" "UPDATE t SET s = NULL; DELETE FROM dbshift_data" >/dev/null
+	dbs --database "$url" data run fill.sql --max-rows 10 --batch-size 5
+	check_eq "$(sql "$url" "SELECT count(*) FROM t WHERE s IS NULL")" "30" "$tag: 30 rows left"
+	dbs --database "$url" release
+	check_rc 0 "$tag: the next release exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM t WHERE s IS NULL")" "0" "$tag: it finished the data run"
+	# one whose file changed since is refused, not skipped
+	sql "$url" "UPDATE t SET s = NULL WHERE id > 20; UPDATE dbshift_data SET finished = 0, rows_done = 20, last_key = '20'" >/dev/null
+	printf -- "\n-- changed\n" >> fill.sql
+	dbs --database "$url" release
+	check_rc 3 "$tag: a data run whose file changed: exit 3"
+	check_contains "$ERR" "dbshift: error: the data run of fill.sql did not finish (20 rows changed, up to key 20), and its file has changed since" \
+		"$tag: saying which and why"
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -348,6 +375,7 @@ t_audit() {
 	t_audit_adopt_shape
 	t_audit_dbmate_ways
 	t_audit_partial_backup
+	t_audit_release_resumes_data
 	[ "$DRIVER" = sqlite ] && t_audit_concurrent_sqlite
 	return 0
 }

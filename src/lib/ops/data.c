@@ -510,6 +510,45 @@ int data_check(const char *path, dbs_error *err)
 	return rc;
 }
 
+int data_unfinished(dbs_ctx *ctx, json_t *paths)
+{
+	int exists = 0;
+	int rc = db_table_exists(ctx->driver, ctx->conn, "dbshift_data", &exists, &ctx->err);
+	if (rc || !exists)
+		return rc;
+	db_rows *r = NULL;
+	rc = db_query(ctx->driver, ctx->conn, "SELECT name, rows_done, last_key FROM dbshift_data "
+		      "WHERE finished = 0 ORDER BY updated_at, name", 0, NULL, &r, &ctx->err);
+	for (size_t i = 0; !rc && i < r->nrows; i++) {
+		const char *name = DB_VAL(r, i, 0), *at = strrchr(name, '@');
+		char *path = xstrndup(name, at ? (size_t)(at - name) : strlen(name));
+		char *text = NULL, *now = NULL;
+		size_t len = 0;
+		if (read_file(path, &text, &len) == 0)
+			now = checkpoint_name(path, text, len);
+		if (now && !strcmp(now, name)) {
+			int known = 0;
+			for (size_t k = 0; k < json_array_size(paths); k++)
+				known |= !strcmp(json_string_value(json_array_get(paths, k)), path);
+			if (!known)
+				json_array_append_new(paths, json_string(path));
+		} else {  /* its file is gone or changed: resuming it would walk other SQL */
+			rc = dbs_fail(&ctx->err, DBS_EPOLICY, "the data run of %s did not finish "
+				      "(%s rows changed, up to key %s), and %s", path, DB_VAL(r, i, 1),
+				      DB_VAL(r, i, 2) ? DB_VAL(r, i, 2) : "none",
+				      text ? "its file has changed since" : "its file is not there");
+			dbs_error_set_hint(&ctx->err, "put the file back as it was and run the "
+					   "release again (it resumes the run), or finish the change "
+					   "by hand and delete its row from dbshift_data");
+		}
+		free(path);
+		free(text);
+		free(now);
+	}
+	db_rows_free(r);
+	return rc;
+}
+
 int data_step(dbs_ctx *ctx, const char *path, json_t **result)
 {
 	data_file f;

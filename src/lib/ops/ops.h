@@ -10,6 +10,10 @@
  * and run it to the end (the lock held); data.c. */
 int data_check(const char *path, dbs_error *err);
 int data_step(dbs_ctx *ctx, const char *path, json_t **result);
+/* Add to paths the data files whose run did not finish (a release or a
+ * migrate stopped in it), to be resumed; a policy error for one whose
+ * file is gone or changed. */
+int data_unfinished(dbs_ctx *ctx, json_t *paths);
 
 /* Lint the steps of a plan that run SQL (the ctx's state loaded). */
 int ctx_lint_plan(dbs_ctx *ctx, const dbs_plan *plan, dbs_lint **out);

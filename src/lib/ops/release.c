@@ -416,12 +416,27 @@ static int step_assess(release *rl, json_t **result)
 
 /* The data runs the migrations left to this step (from their
  * checkpoints), then data_files. */
+static int has_value(const json_t *a, const json_t *s)
+{
+	for (size_t i = 0; i < json_array_size(a); i++)
+		if (json_equal(json_array_get(a, i), s))
+			return 1;
+	return 0;
+}
+
 static int step_data(dbs_ctx *ctx, json_t **result)
 {
-	json_t *runs = json_array(), *files = json_deep_copy(ctx->deferred), *more = data_files(ctx);
-	json_array_extend(files, more);
+	json_t *runs = json_array(), *files = json_array(), *more = data_files(ctx);
+	/* first what an earlier release left unfinished (it resumes), then
+	 * this release's migrations' data and data_files */
+	int rc = data_unfinished(ctx, files);
+	for (size_t i = 0; i < json_array_size(ctx->deferred); i++)
+		if (!has_value(files, json_array_get(ctx->deferred, i)))
+			json_array_append(files, json_array_get(ctx->deferred, i));
+	for (size_t i = 0; i < json_array_size(more); i++)
+		if (!has_value(files, json_array_get(more, i)))
+			json_array_append(files, json_array_get(more, i));
 	json_decref(more);
-	int rc = 0;
 	for (size_t i = 0; !rc && i < json_array_size(files); i++) {
 		json_t *one = NULL;
 		rc = data_step(ctx, json_string_value(json_array_get(files, i)), &one);
