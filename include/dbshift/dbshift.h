@@ -568,12 +568,14 @@ char *dbs_status_json(dbs_ctx *ctx);
  * running run, else the newest.  dbs_metrics_json: the database's
  * metrics, with rates over the running run.  Each gives a JSON document
  * in *doc (an error's when it fails; caller frees).  dbs_refresh forgets
- * the history read so far, for a caller that asks again later.
+ * the history read so far, for a caller that asks again later, and
+ * connects again when the connection was lost (the server ended the
+ * session): 0, or the error of the new connection.
  */
 int dbs_runs_json(dbs_ctx *ctx, int limit, char **doc);
 int dbs_run_json(dbs_ctx *ctx, const char *id, char **doc);
 int dbs_metrics_json(dbs_ctx *ctx, char **doc);
-void dbs_refresh(dbs_ctx *ctx);
+int dbs_refresh(dbs_ctx *ctx);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
 /* What to do about a risk band ("low", "medium", "high"), in one line. */

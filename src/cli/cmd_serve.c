@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -184,7 +185,6 @@ typedef struct view_docs {
 static void gather(dbs_ctx *ctx, const char *run_id, view_docs *v)
 {
 	char *t = NULL;
-	dbs_refresh(ctx);
 	dbs_runs_json(ctx, 20, &t);
 	v->runs = load(t);
 	t = NULL;
@@ -220,6 +220,10 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 				   "'Authorization: Bearer TOKEN' or add ?token=TOKEN");
 	char *doc = NULL;
 	int rc;
+	/* a session the server ended (a restart, pg_terminate_backend) is made
+	 * again: serve outlives it */
+	if (dbs_refresh(s->ctx))
+		return reply_doc(c, -1, dbs_error_json("serve", dbs_last_error(s->ctx)));
 	if (!strcmp(url, "/api/runs")) {
 		rc = dbs_runs_json(s->ctx, 50, &doc);
 		return reply_doc(c, rc, doc);
@@ -229,7 +233,6 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 		return reply_doc(c, rc, doc);
 	}
 	if (!strcmp(url, "/api/status")) {
-		dbs_refresh(s->ctx);
 		size_t n;
 		rc = dbs_status(s->ctx, &n);
 		return reply_doc(c, rc, dbs_status_json(s->ctx));
@@ -285,10 +288,22 @@ int cmd_serve(cli *g, dbs_ctx *ctx)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	/* epoll, not select: select stops at FD_SETSIZE (1,024) connections;
+	 * the limit is what the process may open */
+	struct rlimit nofile;
+	unsigned limit = 1000;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+		getrlimit(RLIMIT_NOFILE, &nofile);
+		limit = nofile.rlim_cur > 100 ? (unsigned)(nofile.rlim_cur > 100000 ? 100000
+							    : nofile.rlim_cur - 64) : 32;
+	}
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
 		(ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, answer, &s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "dbshift: cannot listen on %s: %s\n", addr, strerror(errno));

@@ -362,6 +362,47 @@ t_audit_release_resumes_data() {
 	cd "$WORK" || return
 }
 
+# serve outlives its session, and many idle connections
+t_audit_serve() {
+	local tag="$DRIVER serve" url
+	project audit_serve
+	url=$(newdb audit_serve)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	dbs --database "$url" migrate
+	if ! serve_start "$url"; then
+		not_ok "$tag: serve starts" "$(cat "$WORK/serve.out")"
+		cd "$WORK" || return
+		return
+	fi
+	get "api/status"
+	check_eq "$CODE" "200" "$tag: /api/status answers"
+	if [ "$DRIVER" = postgres ]; then
+		sql "$url" "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'audit_serve' AND pid <> pg_backend_pid()" >/dev/null
+		get "api/status"
+		check_eq "$CODE $(printf '%s' "$BODY" | jq -r '.summary.applied')" "200 1" \
+			"$tag: after the server ended its session, the next request connects again"
+	fi
+	# 1,100 idle connections (select stopped at 1,024)
+	local port=${SERVE##*:}
+	port=${port%%/*}
+	/usr/bin/python3 -c '
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(1100)]
+open(sys.argv[2], "w").close()
+time.sleep(60)
+' "$port" "$WORK/idle.ready" &
+	local idle=$!
+	until_ok 60 test -e "$WORK/idle.ready"
+	get "api/status"
+	check_eq "$CODE" "200" "$tag: with 1,100 idle connections open, a request is answered"
+	kill "$idle" 2>/dev/null
+	wait "$idle" 2>/dev/null
+	rm -f "$WORK/idle.ready"
+	serve_stop
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -376,6 +417,7 @@ t_audit() {
 	t_audit_dbmate_ways
 	t_audit_partial_backup
 	t_audit_release_resumes_data
+	t_audit_serve
 	[ "$DRIVER" = sqlite ] && t_audit_concurrent_sqlite
 	return 0
 }

@@ -101,6 +101,18 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	return 0;
 }
 
+int ctx_reconnect_if_lost(dbs_ctx *ctx)
+{
+	if (!ctx->conn || db_connection_ok(ctx->driver, ctx->conn))
+		return 0;
+	db_close(ctx->driver, ctx->conn);
+	ctx->conn = NULL;
+	int rc = db_connect(ctx->driver, &ctx->conn, ctx->opts.database, &ctx->err);
+	if (!rc)
+		db_set_lock_wait(ctx->driver, ctx->conn, ctx->opts.lock_wait_ms);
+	return rc;
+}
+
 int ctx_plan_sql(dbs_ctx *ctx, dbs_plan *plan)
 {
 	int rc = 0;

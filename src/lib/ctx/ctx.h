@@ -104,6 +104,9 @@ int ctx_files_only(dbs_ctx *ctx, const char *command);
 void ctx_drop_state(dbs_ctx *ctx);
 /* Load history and order entries (once per context). */
 int ctx_load_state(dbs_ctx *ctx);
+/* A connection the server ended is made again (for serve, which lives
+ * longer than a session may); 0, or the new connection's error. */
+int ctx_reconnect_if_lost(dbs_ctx *ctx);
 /* The start of the message of the row a step outside a transaction writes
  * before it runs, followed by its run's id. */
 #define RUNNING_MARK "running outside a transaction in run "

@@ -98,6 +98,11 @@ int db_connect_within(const db_driver *d, db_conn **out, const char *url, int ti
 				       : d->core->connect(out, url, err);
 }
 
+int db_connection_ok(const db_driver *d, db_conn *c)
+{
+	return !d->core->connection_ok || d->core->connection_ok(c);
+}
+
 int db_create_database(const db_driver *d, const char *url, int *created, dbs_error *err)
 {
 	return d->core->create_database(url, created, err);

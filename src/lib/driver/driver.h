@@ -70,6 +70,9 @@ typedef struct db_core {
 	/* Make the database url names when it is not there (*created 1), as
 	 * dbmate create does; one that is there is left alone (*created 0). */
 	int (*create_database)(const char *url, int *created, dbs_error *err);
+	/* Is the connection still there (not ended by the server)?  NULL: it
+	 * cannot be lost (a file). */
+	int (*connection_ok)(db_conn *c);
 	void (*close)(db_conn *c);
 	/* Run sql with text parameters; rows may be NULL when none wanted. */
 	int (*query)(db_conn *c, const char *sql, int nparams,
@@ -236,6 +239,7 @@ typedef struct db_driver {
  * unknown), or is asked for first (db_can_split, db_can_run_tx). */
 int db_connect(const db_driver *d, db_conn **out, const char *url, dbs_error *err);
 int db_create_database(const db_driver *d, const char *url, int *created, dbs_error *err);
+int db_connection_ok(const db_driver *d, db_conn *c);
 int db_connect_within(const db_driver *d, db_conn **out, const char *url, int timeout_ms,
 		      dbs_error *err);
 void db_close(const db_driver *d, db_conn *c);

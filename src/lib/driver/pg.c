@@ -276,6 +276,18 @@ static int pg_connect(db_conn **out, const char *url, dbs_error *err)
 	return pg_connect_within(out, url, 0, err);
 }
 
+/* libpq marks a connection bad once a query found its session gone; one
+ * that looks fine is asked (an empty query, one round trip). */
+static int pg_connection_ok(db_conn *c)
+{
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return 0;
+	PGresult *res = PQexec(c->pg, "");
+	int ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
+	PQclear(res);
+	return ok && PQstatus(c->pg) == CONNECTION_OK;
+}
+
 static char *quote_ident(PGconn *pg, const char *name);
 static int run_query(PGconn *pg, const char *sql, int nparams,
 		     const char *const *params, db_rows **rows, dbs_error *err);
@@ -1153,6 +1165,7 @@ static const db_core pg_core = {
 	.connect = pg_connect,
 	.connect_within = pg_connect_within,
 	.create_database = pg_create_database,
+	.connection_ok = pg_connection_ok,
 	.close = pg_close,
 	.query = pg_query,
 	.run_script = pg_run_script,

@@ -278,7 +278,9 @@ int dbs_metrics_json(dbs_ctx *ctx, char **out)
 	return 0;
 }
 
-void dbs_refresh(dbs_ctx *ctx)
+int dbs_refresh(dbs_ctx *ctx)
 {
 	ctx_drop_state(ctx);
+	dbs_error_clear(&ctx->err);
+	return ctx_reconnect_if_lost(ctx);
 }
