@@ -403,6 +403,33 @@ time.sleep(60)
 	cd "$WORK" || return
 }
 
+# the end alert is sent after the migrator lock is given back
+t_audit_alert_after_lock() {
+	local tag="postgres alert after the lock" url
+	project audit_alert
+	url=$(newdb audit_alert)
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	rm -f silent.port
+	/usr/bin/python3 "$HERE/silent.py" "$PWD/silent.port" &
+	local silent=$!
+	until_ok 30 test -s "$PWD/silent.port"
+	printf '[dbshift]\nnotify_url = http://127.0.0.1:%s/hook\nnotify_on = success\nnotify_timeout = 2s\n' \
+		"$(cat silent.port)" > dbshift.conf
+	"$DBSHIFT" --database "$url" migrate > "$WORK/alert.out" 2>&1 &
+	local pid=$!
+	wait_for "$url" "SELECT count(*) FROM dbshift_runs WHERE status = 'succeeded'" 1 60
+	until_ok 30 test "$(sql "$url" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")" = 0
+	if kill -0 "$pid" 2>/dev/null; then ok "$tag: the lock is free while the alert still waits"
+	else not_ok "$tag: the lock is free while the alert still waits" "$(cat "$WORK/alert.out")"; fi
+	wait "$pid"
+	check_eq "$?" "0" "$tag: the run succeeds"
+	check_contains "$(sql "$url" "SELECT report FROM dbshift_runs")" "notification of migrate succeeded to http://127.0.0.1:" \
+		"$tag: the failed alert is a warning in the run's report"
+	kill "$silent" 2>/dev/null
+	wait "$silent" 2>/dev/null
+	cd "$WORK" || return
+}
+
 t_audit() {
 	t_audit_options
 	t_audit_from_backup
@@ -419,5 +446,6 @@ t_audit() {
 	t_audit_release_resumes_data
 	t_audit_serve
 	[ "$DRIVER" = sqlite ] && t_audit_concurrent_sqlite
+	[ "$DRIVER" = postgres ] && t_audit_alert_after_lock
 	return 0
 }

@@ -187,14 +187,23 @@ static json_t *summary(const run *r)
 			 "success_rate", rate);
 }
 
+/* The run's report, in its file and its row. */
+static void record_end(dbs_ctx *ctx, const run *r, int rc, const char *text)
+{
+	write_report(ctx, r, text);
+	if (!r->have_state)
+		return;
+	dbs_error e2 = { 0 };
+	if (state_record_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
+			     r->started, rc ? "failed" : "succeeded", text, &e2))
+		ctx_log(ctx, "[%s] could not record the run: %s", r->id, e2.message);
+	dbs_error_clear(&e2);
+}
+
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
 	json_t *activity = r->nested ? NULL : live_stop(ctx);
-	char *failed = rc ? failed_step(r) : NULL;
-	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
-		     rc ? &ctx->err : NULL, now_ms() - r->t0, r->report_path };
-	ctx_notify(ctx, &n);  /* (nothing for a step of a release: see ctx_notify) */
-	free(failed);
+	int64_t duration = now_ms() - r->t0;
 	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:o, s:o}",
 		"run_id", r->id, "command", r->command, "environment", ctx->opts.env,
 		"database", ctx->display_url, "started_at", r->started,
@@ -213,17 +222,24 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "database_activity", activity);
 	if (r->report_path)
 		json_object_set_new(doc, "report_file", json_string(r->report_path));
+	json_incref(doc);
 	char *text = report_dump(doc);
-	write_report(ctx, r, text);
-	if (r->have_state) {
-		dbs_error e2 = { 0 };
-		if (state_record_run(ctx->driver, ctx->conn, r->id, r->command, ctx->opts.env,
-				     r->started, rc ? "failed" : "succeeded", text, &e2))
-			ctx_log(ctx, "[%s] could not record the run: %s", r->id, e2.message);
-		dbs_error_clear(&e2);
-	}
+	record_end(ctx, r, rc, text);
 	if (r->locked)
 		db_unlock(ctx->driver, ctx->conn);
+	/* the alert after the lock: a receiver that hangs holds no migrator up */
+	char *failed = rc ? failed_step(r) : NULL;
+	notice n = { r->id, r->command, rc ? "failed" : "succeeded", failed,
+		     rc ? &ctx->err : NULL, duration, r->report_path };
+	if (ctx_notify(ctx, &n) && !r->nested) {  /* its failure is a warning of the run */
+		json_object_set_new(doc, "warnings", report_lines(ctx->warnings));
+		free(text);
+		json_incref(doc);
+		text = report_dump(doc);
+		record_end(ctx, r, rc, text);
+	}
+	free(failed);
+	json_decref(doc);
 	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed, %zu skipped%s%s", r->id,
 		r->command, rc ? "failed" : "succeeded", r->ok, r->failed, r->skipped,
 		rc ? ": " : "", rc && ctx->err.message ? ctx->err.message : "");
