@@ -344,6 +344,14 @@ t_audit_release_resumes_data() {
 	printf -- "-- dbshift:data ../fill.sql\n-- migrate:up\nCREATE TABLE t (id bigint PRIMARY KEY, s text);\nINSERT INTO t (id) VALUES ($vals);\n" > migrations/1_t.sql
 	printf -- "-- dbshift:table t\n-- dbshift:key id\n-- dbshift:pending s IS NULL\nUPDATE t SET s = 'x' WHERE id > :lo AND id <= :hi AND s IS NULL;\n" > fill.sql
 	printf '[release]\nsteps = migrate data\n' > dbshift.conf
+	mkdir migrations/data
+	mv fill.sql migrations/data/fill.sql
+	sed -i 's|../fill.sql|data/fill.sql|' migrations/1_t.sql
+	dbs --database "$url" status
+	check_rc 0 "$tag: a data file in migrations/data is no app (every command failed)"
+	mv migrations/data/fill.sql fill.sql
+	rmdir migrations/data
+	sed -i 's|data/fill.sql|../fill.sql|' migrations/1_t.sql
 	dbs --database "$url" migrate
 	# what a release stopped in its data step leaves: part of the rows, a checkpoint
 	sql "$url" "UPDATE t SET s = NULL; DELETE FROM dbshift_data" >/dev/null

@@ -707,10 +707,23 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* The value [release] itself gives the setting at offset off, or NULL. */
+static const char *release_own(const parse_state *ps, size_t off)
+{
+	for (size_t k = 0; k < NSETTINGS; k++)
+		if (settings[k].offset == off)
+			return ps->layer[0][k];
+	return NULL;
+}
+
 /* Step i of ps->steps holds known steps (every section's, selected or
- * not); or, with i < 0, value of non_critical names steps of o. */
+ * not); or, with i < 0, value (the
+ * non_critical of layer l) names steps: [release]'s own against its own
+ * lists (an environment's [release "NAME"] may list fewer: a step it
+ * leaves out is simply not there), an environment's against the lists it
+ * runs. */
 static void check_steps(parse_state *ps, const dbs_options *o, long i, const char *value,
-			int line)
+			int line, int l)
 {
 	char *why = NULL;
 	release_step *s = NULL;
@@ -721,7 +734,13 @@ static void check_steps(parse_state *ps, const dbs_options *o, long i, const cha
 		bad = steps_parse(ps->steps[i], ps->steps_line[i] < 0, ps->hooks, ps->nhooks, NULL,
 				  &s, &n, &why);
 	} else {
-		bad = non_critical_check(value, o->release_steps, o->rollback_steps, &why);
+		const char *steps = o->release_steps, *rb = o->rollback_steps;
+		if (l == 0 && (release_own(ps, OPT(release_steps)) ||
+			       release_own(ps, OPT(rollback_steps)))) {
+			steps = release_own(ps, OPT(release_steps));
+			rb = release_own(ps, OPT(rollback_steps));
+		}
+		bad = non_critical_check(value, steps, rb, &why);
 	}
 	steps_free(s, n);
 	if (bad) {
@@ -843,18 +862,19 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 			}
 		for (size_t i = 0; i < ps.nsteps; i++) {
 			if (!err->code)
-				check_steps(&ps, opts, (long)i, NULL, 0);
+				check_steps(&ps, opts, (long)i, NULL, 0, 0);
 			free(ps.steps[i]);
 		}
 		free(ps.steps);
 		free(ps.steps_line);
 		for (int l = 0; l < 2; l++)
-			for (size_t i = 0; i < NSETTINGS; i++) {
+			for (size_t i = 0; i < NSETTINGS; i++)
 				if (!err->code && ps.layer[l][i] &&
 				    settings[i].offset == OPT(non_critical))
-					check_steps(&ps, opts, -1, ps.layer[l][i], ps.layer_line[l][i]);
+					check_steps(&ps, opts, -1, ps.layer[l][i], ps.layer_line[l][i], l);
+		for (int l = 0; l < 2; l++)
+			for (size_t i = 0; i < NSETTINGS; i++)
 				free(ps.layer[l][i]);
-			}
 		const char *why = NULL;
 		for (int l = 1; l >= 0 && !err->code; l--)  /* a log_file written here */
 			if (ps.layer[l][LOG_FILE] && *opts->log_file &&

@@ -578,6 +578,26 @@ static int classify_file(piece *pc, const char *fname)
 	return 1;
 }
 
+/* A data migration (-- dbshift:table ... in its first lines), kept beside
+ * the migrations that name it (migrations/data/fill.sql): no migration. */
+static int is_data_file(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (read_file(path, &text, &len) < 0)
+		return 0;
+	int yes = 0;
+	const char *p = text;
+	for (int lines = 0; *p && lines < 20 && !yes; lines++) {
+		size_t n = strcspn(p, "\n"), bn;
+		const char *body = comment_body(p, n, &bn);
+		yes = body && bn > 14 && !strncmp(body, "dbshift:table ", 14);
+		p += n + (p[n] == '\n');
+	}
+	free(text);
+	return yes;
+}
+
 /*
  * Could a file that matches no format be a migration whose name is
  * mistyped?  Those are errors; other files beside Diesel directories (a
@@ -777,6 +797,8 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
 				path = NULL;
+			} else if (is_data_file(path)) {
+				;  /* a data migration, run by the directive that names it */
 			} else if (has_diesel && !looks_like_migration(name)) {
 				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
 					    "reads only the directories beside it)\n", path);
