@@ -25,10 +25,20 @@ pg_start() {
 	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/pw" \
 		--auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 || {
 		cat "$PG_DIR/initdb.log"; return 1; }
-	PGPORT_TEST=${PGPORT_TEST:-$(( 20000 + RANDOM % 20000 ))}
-	pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-		-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=100" \
-		start >/dev/null || { cat "$PG_DIR/server.log"; return 1; }
+	# a random port may be taken by another server of this machine: then
+	# another one, a few times (unless the caller chose the port)
+	local tries=5 chosen=${PGPORT_TEST:-}
+	while :; do
+		PGPORT_TEST=${chosen:-$(( 20000 + RANDOM % 20000 ))}
+		pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+			-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=100" \
+			start >/dev/null && break
+		tries=$((tries - 1))
+		if [ -n "$chosen" ] || [ "$tries" = 0 ]; then
+			cat "$PG_DIR/server.log"
+			return 1
+		fi
+	done
 	PG_ADMIN_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/postgres"
 	export PG_DIR PGPORT_TEST PG_ADMIN_URL
 }

@@ -89,7 +89,7 @@ t_input_errors() {
 		input_case "COPY FROM stdin" "dbshift: error: migrations/5_copy.sql:3:1: COPY ... FROM stdin is not supported in migrations" --database "$URL" migrate
 		rm migrations/5_copy.sql
 	else
-		input_case "unopenable SQLite file" "dbshift: error: cannot open SQLite database '$WORK/nodir/x.db': unable to open database file" --database "sqlite:$WORK/nodir/x.db" migrate
+		input_case "unopenable SQLite file" "dbshift: error: cannot use database file '$WORK/nodir/x.db': its directory '$WORK/nodir' does not exist" --database "sqlite:$WORK/nodir/x.db" migrate
 	fi
 	cd "$WORK" || return
 }
