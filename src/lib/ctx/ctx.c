@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,43 @@ const char *dbs_database_display(const dbs_ctx *ctx)
 	return ctx->display_url ? ctx->display_url : "";
 }
 
+/* The status of row i of state_runs' rows, and its heartbeat's age (ms,
+ * -1: none). */
+const char *live_run_status(const dbs_ctx *ctx, const db_rows *r, size_t i, const json_t *doc,
+			    int64_t *age)
+{
+	const char *st = DB_VAL(r, i, 5);
+	*age = -1;
+	if (!st || strcmp(st, "running"))
+		return st ? st : "unknown";
+	if (DB_VAL(r, i, 6))
+		*age = wall_ms() - strtoll(DB_VAL(r, i, 6), NULL, 10);
+	char host[256] = "";
+	gethostname(host, sizeof(host) - 1);
+	const char *h = json_string_value(json_object_get(doc, "host"));
+	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
+	if (h && !strcmp(h, host) && pid > 0)
+		return kill((pid_t)pid, 0) == 0 || errno == EPERM ? "running" : "abandoned";
+	return *age >= 0 && *age <= ctx->opts.heartbeat_timeout_ms ? "running" : "abandoned";
+}
+
+/* Is run id alive (its row 'running', its process there)? */
+int live_run_alive(dbs_ctx *ctx, const char *id)
+{
+	db_rows *r = NULL;
+	dbs_error e = { 0 };
+	int alive = 0;
+	if (!state_runs(ctx->driver, ctx->conn, id, 1, &r, &e) && r->nrows == 1) {
+		json_t *doc = DB_VAL(r, 0, 7) ? json_loads(DB_VAL(r, 0, 7), 0, NULL) : NULL;
+		int64_t age;
+		alive = !strcmp(live_run_status(ctx, r, 0, doc, &age), "running");
+		json_decref(doc);
+	}
+	db_rows_free(r);
+	dbs_error_clear(&e);
+	return alive;
+}
+
 /* dbshift's history is empty: is another tool's there?  Say so (status
  * shows it; migrate refuses to run its migrations again).  A table of
  * the other tool's that records nothing (what 'diesel setup' leaves, or
@@ -369,9 +407,15 @@ void ctx_log(dbs_ctx *ctx, const char *fmt, ...)
 			int e = errno;
 			if (fd >= 0)
 				close(fd);
-			if (!ctx->log_failed++)  /* never stops a migration, never silent */
-				ctx_warn(ctx, "cannot write log_file '%s': %s; this run is not "
-					 "logged", ctx->opts.log_file, strerror(e));
+			if (!ctx->log_failed++) {  /* never stops a migration, never silent */
+				char *line = xprintf("cannot write log_file '%s': %s; this run is "
+						     "not logged", ctx->opts.log_file, strerror(e));
+				char *all = ctx->warnings ? xprintf("%s\n%s", ctx->warnings, line)
+							  : xstrdup(line);
+				free(ctx->warnings);
+				free(line);
+				ctx->warnings = all;
+			}
 			return;
 		}
 	}

@@ -13,9 +13,7 @@
  * live_data, ...); the thread builds the JSON from them, so nothing of
  * jansson is shared between the two threads.
  */
-#include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,41 +318,4 @@ void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err)
 	char *line = xprintf("%s: %s", what, err->message ? err->message : "failed");
 	add_line(ctx->live, ctx->live->errors, line);
 	free(line);
-}
-
-/* The status of row i of state_runs' rows, and its heartbeat's age (ms,
- * -1: none). */
-const char *live_run_status(const dbs_ctx *ctx, const db_rows *r, size_t i, const json_t *doc,
-			    int64_t *age)
-{
-	const char *st = DB_VAL(r, i, 5);
-	*age = -1;
-	if (!st || strcmp(st, "running"))
-		return st ? st : "unknown";
-	if (DB_VAL(r, i, 6))
-		*age = wall_ms() - strtoll(DB_VAL(r, i, 6), NULL, 10);
-	char host[256] = "";
-	gethostname(host, sizeof(host) - 1);
-	const char *h = json_string_value(json_object_get(doc, "host"));
-	json_int_t pid = json_integer_value(json_object_get(doc, "pid"));
-	if (h && !strcmp(h, host) && pid > 0)
-		return kill((pid_t)pid, 0) == 0 || errno == EPERM ? "running" : "abandoned";
-	return *age >= 0 && *age <= ctx->opts.heartbeat_timeout_ms ? "running" : "abandoned";
-}
-
-/* Is run id alive (its row 'running', its process there)? */
-int live_run_alive(dbs_ctx *ctx, const char *id)
-{
-	db_rows *r = NULL;
-	dbs_error e = { 0 };
-	int alive = 0;
-	if (!state_runs(ctx->driver, ctx->conn, id, 1, &r, &e) && r->nrows == 1) {
-		json_t *doc = DB_VAL(r, 0, 7) ? json_loads(DB_VAL(r, 0, 7), 0, NULL) : NULL;
-		int64_t age;
-		alive = !strcmp(live_run_status(ctx, r, 0, doc, &age), "running");
-		json_decref(doc);
-	}
-	db_rows_free(r);
-	dbs_error_clear(&e);
-	return alive;
 }
