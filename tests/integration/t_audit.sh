@@ -2,6 +2,27 @@
 # each a regression test: options checked per command, the same
 # confirmation for everything that replaces a database, ...
 
+# audit_project NAME [up-only]: a project NAME (cd into it) with one
+# migration creating table a, and url (the caller's) an empty database.
+audit_project() {
+	project "$1"
+	url=$(newdb "$1")
+	if [ "${2:-}" = up-only ]; then
+		printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	else
+		printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	fi
+}
+
+# silent_start: silent.py in the background (silent, its pid), its port in port.
+silent_start() {
+	rm -f silent.port
+	/usr/bin/python3 "$HERE/silent.py" "$PWD/silent.port" &
+	silent=$!
+	until_ok 30 test -s "$PWD/silent.port"
+	port=$(cat silent.port)
+}
+
 t_audit_options() {
 	local tag="$DRIVER options per command" url
 	project audit_options
@@ -26,9 +47,7 @@ t_audit_options() {
 
 t_audit_from_backup() {
 	local tag="$DRIVER rollback --from-backup asks" url
-	project audit_from_backup
-	url=$(newdb audit_from_backup)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	audit_project audit_from_backup
 	dbs --database "$url" --json backup
 	check_rc 0 "$tag: a backup"
 	local id; id=$(echo "$OUT" | jq -r .id)
@@ -49,9 +68,7 @@ t_audit_from_backup() {
 
 t_audit_release_schema_file() {
 	local tag="$DRIVER release schema_file" url
-	project audit_schema_file
-	url=$(newdb audit_schema_file)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	audit_project audit_schema_file
 	printf '[dbshift]\nschema_file = nosuch.sql\n[release]\nsteps = migrate verify\n' > dbshift.conf
 	local before; before=$(snapshot "$url")
 	dbs --database "$url" release
@@ -65,9 +82,7 @@ HINT: write it with 'dbshift schema dump FILE' on a database in the right state,
 
 t_audit_hooks() {
 	local tag="$DRIVER hook environment and output" url
-	project audit_hooks
-	url=$(newdb audit_hooks)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	audit_project audit_hooks
 	cat > dbshift.conf <<'EOF'
 [dbshift]
 before_migrate = secrets
@@ -146,14 +161,9 @@ EOF
 # every network wait and file read has a bound
 t_audit_bounds() {
 	local tag="$DRIVER bounds" url
-	project audit_bounds
-	url=$(newdb audit_bounds)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
-	rm -f silent.port
-	/usr/bin/python3 "$HERE/silent.py" "$PWD/silent.port" &
-	local silent=$!
-	until_ok 30 test -s "$PWD/silent.port"
-	local port; port=$(cat silent.port)
+	audit_project audit_bounds
+	local silent port
+	silent_start
 
 	printf '[dbshift]\nnotify_timeout = 0\n' > dbshift.conf
 	dbs --database "$url" status
@@ -202,9 +212,7 @@ t_audit_bounds() {
 # dbshift.conf: nothing silently overrides, truncates or drops
 t_audit_config() {
 	local tag="$DRIVER config" url conf
-	project audit_config
-	url=$(newdb audit_config)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	audit_project audit_config up-only
 	for conf in '[dbshift]\nmax_risk = red\nmax_risk = green\n|dbshift: error: dbshift.conf:3:1: '"'max_risk'"' is set twice in [dbshift] (first at line 2)' \
 		'[env "p"]\nmax_risk = red\n[dbshift]\n[env "p"]\n|dbshift: error: dbshift.conf:4:1: section [env "p"] appears twice (first at line 1)' \
 		'[dbshift]\nlog_file = dbshift.conf/run.log\n|dbshift: error: dbshift.conf:2:1: log_file '"'dbshift.conf/run.log'"': its directory cannot be written' \
@@ -253,9 +261,7 @@ t_audit_url_at() {
 # adopt of a schema_migrations of another shape
 t_audit_adopt_shape() {
 	local tag="$DRIVER adopt of another table" url
-	project audit_adopt
-	url=$(newdb audit_adopt)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	audit_project audit_adopt up-only
 	sql "$url" "CREATE TABLE schema_migrations (id int PRIMARY KEY, name text); INSERT INTO schema_migrations VALUES (1, 'x')" >/dev/null
 	local before; before=$(snapshot "$url")
 	dbs --database "$url" adopt --yes
@@ -314,9 +320,7 @@ t_audit_dbmate_ways() {
 # a backup killed on the way: no half backup is ever taken for one
 t_audit_partial_backup() {
 	local tag="$DRIVER partial backup" url
-	project audit_partial
-	url=$(newdb audit_partial)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	audit_project audit_partial up-only
 	dbs --database "$url" migrate
 	# what a backup killed in its dump leaves: a hidden directory with
 	# the pid of a process that is gone
@@ -373,9 +377,7 @@ t_audit_release_resumes_data() {
 # serve outlives its session, and many idle connections
 t_audit_serve() {
 	local tag="$DRIVER serve" url
-	project audit_serve
-	url=$(newdb audit_serve)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
+	audit_project audit_serve up-only
 	dbs --database "$url" migrate
 	if ! serve_start "$url"; then
 		not_ok "$tag: serve starts" "$(cat "$WORK/serve.out")"
@@ -414,15 +416,11 @@ time.sleep(60)
 # the end alert is sent after the migrator lock is given back
 t_audit_alert_after_lock() {
 	local tag="postgres alert after the lock" url
-	project audit_alert
-	url=$(newdb audit_alert)
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n' > migrations/1_a.sql
-	rm -f silent.port
-	/usr/bin/python3 "$HERE/silent.py" "$PWD/silent.port" &
-	local silent=$!
-	until_ok 30 test -s "$PWD/silent.port"
+	audit_project audit_alert up-only
+	local silent port
+	silent_start
 	printf '[dbshift]\nnotify_url = http://127.0.0.1:%s/hook\nnotify_on = success\nnotify_timeout = 2s\n' \
-		"$(cat silent.port)" > dbshift.conf
+		"$port" > dbshift.conf
 	"$DBSHIFT" --database "$url" migrate > "$WORK/alert.out" 2>&1 &
 	local pid=$!
 	wait_for "$url" "SELECT count(*) FROM dbshift_runs WHERE status = 'succeeded'" 1 60
