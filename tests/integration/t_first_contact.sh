@@ -165,6 +165,14 @@ t_first_contact_golang_cic() {
 	dbs --database "$url" rollback
 	check_rc 0 "$tag: rollback exits 0"
 	check_eq "$(sql "$url" "SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'")" "0" "$tag: the index is dropped"
+	# a procedure that commits, called alone in a file (as reportportal does)
+	printf 'CREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO a VALUES (1, 1); COMMIT; INSERT INTO a VALUES (2, 2); COMMIT; END $$;\n' > migrations/3_fill_proc.up.sql
+	printf 'CALL fill();\n' > migrations/4_fill.up.sql
+	dbs --database "$url" plan
+	check_contains "$OUT" "up   4_fill (no transaction)" "$tag: a CALL runs outside a transaction"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: the procedure's COMMIT works (invalid transaction termination in a transaction)"
+	check_eq "$(sql "$url" "SELECT count(*) FROM a")" "2" "$tag: its rows are there"
 	cd "$WORK" || return
 }
 

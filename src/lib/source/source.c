@@ -942,7 +942,9 @@ static int word_at(const char *s, size_t len, size_t *at, const char *word)
  * Does a script begin, commit or roll back a transaction of its own
  * (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or ABORT; savepoints
  * are no such thing), or hold a statement that cannot run inside one
- * (CREATE/DROP/REINDEX ... CONCURRENTLY, VACUUM)?  libpg_query's scanner
+ * (CREATE/DROP/REINDEX ... CONCURRENTLY, VACUUM; CALL, and a DO block
+ * that commits or rolls back: a procedure may control the transaction
+ * only outside a transaction block)?  libpg_query's scanner
  * finds where the statements start, past strings, comments and dollar
  * quotes; a statement's first words tell the rest.
  */
@@ -966,6 +968,9 @@ static enum unwrapped golang_migrate_mode(const char *sql)
 				mode = OWN_CONTROL;
 		}
 		if (mode == IN_OURS && (word_at(st, len, &at, "VACUUM") ||
+		    word_at(st, len, &at, "CALL") ||
+		    (word_at(st, len, &at, "DO") && (strcasestr(st, "COMMIT") ||
+						     strcasestr(st, "ROLLBACK"))) ||
 		    ((word_at(st, len, &at, "CREATE") || word_at(st, len, &at, "DROP") ||
 		      word_at(st, len, &at, "REINDEX")) && strcasestr(st, "CONCURRENTLY"))))
 			mode = CANNOT_NEST;
