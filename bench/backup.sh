@@ -49,7 +49,7 @@ theirs() {
 	t0=$(date +%s.%N)
 	pg_dump -Fc -f ref.dump "$url"
 	curl -s -f -o /dev/null --aws-sigv4 "aws:amz:us-east-1:s3" --user "S3RVER:S3RVER" \
-		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T ref.dump "$S3_ENDPOINT/bk/ref/ref.dump"
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T ref.dump "$S3_ENDPOINT/bkt/ref/ref.dump"
 	echo "$(date +%s.%N) - $t0" | bc -l
 }
 ta= tb=
