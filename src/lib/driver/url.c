@@ -80,9 +80,10 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 		while (*p && *p != '@' && *p != '/')
 			p++;
 		/* libpq ends the user info at the first '@' or '/'; a password
-		 * with an unencoded '@' goes on to the last one (url_pg_parse
-		 * refuses it): all of it is hidden, not only its head */
-		for (const char *a = p; *a == '@' && (a = strpbrk(a + 1, "@/?")) && *a == '@';)
+		 * with an unencoded '@' goes on to the last one before the host
+		 * (url_pg_parse refuses it): all of it is hidden, not only its
+		 * head.  A '[' starts a host, which may hold '@' itself. */
+		for (const char *a = p; *a == '@' && (a = strpbrk(a + 1, "@/?[")) && *a == '@';)
 			p = a;
 		if (*p == '@') {
 			const char *colon = memchr(start, ':', (size_t)(p - start));
