@@ -291,6 +291,19 @@ char *take_url_arg(const char *arg)
 		memset((char *)arg + off, 'x', len);
 		pos = off + len;
 	}
+	/* a user info with a second, unencoded '@' (refused later): all of it,
+	 * up to the last '@' before the path, may be the password */
+	const char *auth = strstr(arg, "://");
+	if (auth) {
+		auth += 3;
+		size_t n = strcspn(auth, "/?#");
+		const char *first = memchr(auth, '@', n), *last = NULL;
+		for (const char *p = auth; p < auth + n; p++)
+			if (*p == '@')
+				last = p;
+		if (first && last != first)
+			memset((char *)auth, 'x', (size_t)(last - auth));
+	}
 	return copy;
 }
 

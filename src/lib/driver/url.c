@@ -79,12 +79,6 @@ size_t url_secret_spans(const char *url, size_t (*spans)[2], size_t max)
 		const char *p = start;
 		while (*p && *p != '@' && *p != '/')
 			p++;
-		/* libpq ends the user info at the first '@' or '/'; a password
-		 * with an unencoded '@' goes on to the last one before the host
-		 * (url_pg_parse refuses it): all of it is hidden, not only its
-		 * head.  A '[' starts a host, which may hold '@' itself. */
-		for (const char *a = p; *a == '@' && (a = strpbrk(a + 1, "@/?[")) && *a == '@';)
-			p = a;
 		if (*p == '@') {
 			const char *colon = memchr(start, ':', (size_t)(p - start));
 			if (colon)
@@ -273,12 +267,10 @@ int url_pg_parse(const char *url, PQconninfoOption **out, dbs_error *err)
 {
 	char *msg = NULL;
 	if (two_ats(url)) {  /* libpq would take the password's tail for the host */
-		*out = NULL;
-		char *shown = mask_spans(url);
-		dbs_fail(err, DBS_EINPUT, "invalid database URL '%s': its password holds an "
-			 "unencoded '@'", shown);
+		*out = NULL;  /* (nothing of the URL is shown: its tail is the password's) */
+		dbs_fail(err, DBS_EINPUT, "invalid database URL: its user info holds an "
+			 "unencoded '@'");
 		dbs_error_set_hint(err, "percent-encode it: write '@' in a password as %%40");
-		free(shown);
 		return DBS_EINPUT;
 	}
 	*out = PQconninfoParse(url, &msg);
