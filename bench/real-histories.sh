@@ -17,13 +17,19 @@
 # work directory.  REPOS_FROM is where to clone from: a pattern in which
 # {owner} and {name} are replaced (https://github.com/{owner}/{name}.git).
 # Nothing fetched is kept in this repository.
+#
+# What a project's own setup makes before its first migration, outside
+# its migrations (roles it grants to, extensions it uses) is made first:
+# the list's fourth column, or NEEDS with DIR arguments, comma-separated
+# role:NAME and extension:NAME.  Roles are the server's; extensions are
+# made in every database, the empty one compared with too.
 . "$(dirname "$0")/common.sh" postgres
 [ -n "${REPOS_FROM:-}" ] || REPOS_FROM='https://github.com/{owner}/{name}.git'
 REPOS=$ROOT/build-bench/repos
 
 fetch_list() {  # prints the extracted directories
 	local owner_name commit path owner name src bare out
-	while read -r owner_name commit path; do
+	while read -r owner_name commit path _; do
 		case $owner_name in ''|'#'*) continue ;; esac
 		owner=${owner_name%%/*} name=${owner_name#*/}
 		src=${REPOS_FROM//'{owner}'/$owner}
@@ -62,11 +68,27 @@ schema() {  # URL: the schema, without dbshift's own tables
 if [ $# = 0 ]; then
 	mkdir -p "$REPOS"
 	mapfile -t dirs < <(fetch_list)
+	NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "$ROOT/bench/real-histories.list")
 else
 	dirs=("$@")
 fi
+EXTENSIONS=
+for need in ${NEEDS:+${NEEDS//,/ }}; do
+	case $need in
+	role:*) psql -X -q "$PG_ADMIN_URL" -c "CREATE ROLE \"${need#role:}\"" ;;
+	extension:*) EXTENSIONS="$EXTENSIONS ${need#extension:}" ;;
+	*) echo "real-histories.sh: '$need': a need is role:NAME or extension:NAME" >&2; exit 2 ;;
+	esac
+done
+newdb() {  # NAME: a fresh database with the extensions, its URL
+	local url; url=$(pg_newdb "$1")
+	for ext in $EXTENSIONS; do
+		psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS \"$ext\""
+	done
+	echo "$url"
+}
 
-empty=$(pg_newdb rh_empty)
+empty=$(newdb rh_empty)
 schema "$empty" > "$WORK/empty.sql"
 printf '%-44s %-15s %8s %-9s %-28s %9s %9s %6s\n' project layout applied identical \
 	"rollback zero" dbshift psql ratio
@@ -77,8 +99,8 @@ for dir in "${dirs[@]}"; do
 	[ "${dir#"$WORK"}" = "$dir" ] && label=$(basename "$(dirname "$dir")")/$(basename "$dir")
 	layout=$(python3 "$ROOT/bench/reference.py" "$dir" "$WORK/ref$n.sql" 2>"$WORK/ref.err") ||
 		layout="($(tail -n 1 "$WORK/ref.err"))"
-	ours=$(pg_newdb "rh_ours$n")
-	ref=$(pg_newdb "rh_ref$n")
+	ours=$(newdb "rh_ours$n")
+	ref=$(newdb "rh_ref$n")
 	applied=0 identical=- back=-
 	if t_ours=$(secs "$DBSHIFT" --database "$ours" --dir "$dir" migrate); then
 		applied=$(psql -X -qAt "$ours" -c "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")

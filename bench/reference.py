@@ -15,7 +15,12 @@ leaves is a reference for dbshift's:
   golang-migrate  <version>_<name>.up.sql, versions as numbers; each file
                   as written, no transaction around it
   flyway          V<version>__<name>.sql, versions part by part; each in a
-                  transaction
+                  transaction unless a statement cannot run in one
+                  (Flyway's PostgreSQL list: CREATE/DROP INDEX
+                  CONCURRENTLY, REINDEX SCHEMA/DATABASE/SYSTEM or
+                  CONCURRENTLY, VACUUM, CREATE/DROP DATABASE, TABLESPACE
+                  or SUBSCRIPTION, ALTER SYSTEM, DISCARD ALL); other
+                  .sql files ignored
   goose           <version>_<name>.sql, the '-- +goose Up' section; in a
                   transaction unless '-- +goose NO TRANSACTION'
   dbmate          <version>_<name>.sql, the '-- migrate:up' section; in a
@@ -87,6 +92,21 @@ def golang_migrate(d, names, out):
         step(out, os.path.join(d, n), False)
 
 
+NON_TRANSACTIONAL = re.compile(
+    r"^\s*((CREATE|DROP)(\s+UNIQUE)?\s+INDEX\s+CONCURRENTLY"
+    r"|REINDEX(\s+VERBOSE)?\s+(SCHEMA|DATABASE|SYSTEM)"
+    r"|REINDEX(\s*\([^)]*\))?\s+(INDEX|TABLE)\s+CONCURRENTLY"
+    r"|VACUUM|(CREATE|DROP)\s+(DATABASE|TABLESPACE|SUBSCRIPTION)"
+    r"|ALTER\s+SYSTEM|DISCARD\s+ALL)\b", re.I)
+
+
+def statements(text):
+    # good enough for the scripts at hand: comments out, split at ';'
+    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+    text = re.sub(r"--[^\n]*", "", text)
+    return text.split(";")
+
+
 def flyway(d, names, out):
     vs = []
     for n in names:
@@ -94,7 +114,9 @@ def flyway(d, names, out):
         if m:
             vs.append(([int(x) for x in re.split(r"[._]", m.group(1))], n))
     for _, n in sorted(vs):
-        step(out, os.path.join(d, n), True)
+        p = os.path.join(d, n)
+        text = open(p, encoding="utf-8").read()
+        step(out, p, not any(NON_TRANSACTIONAL.match(st) for st in statements(text)))
 
 
 def section(d, n, tmp, begin, end, notx):

@@ -220,6 +220,55 @@ t_first_contact_flyway() {
 	cd "$WORK" || return
 }
 
+# Flyway ignores .sql files it cannot read as its own (DSpace keeps its
+# update-sequences.sql beside its migrations): so does dbshift, saying so
+t_first_contact_flyway_other_files() {
+	local tag="$DRIVER flyway other files" url
+	project fc_flyway_other
+	printf 'CREATE TABLE a (id int);\n' > migrations/V1.1__a.sql
+	printf 'SELECT 1;\n' > migrations/update-sequences.sql
+	printf 'notes\n' > migrations/README.md
+	url=$(newdb fc_flyway_other)
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	dbs --database "$url" status
+	check_contains "$ERR" "dbshift: warning: migrations/update-sequences.sql: ignored: not a migration (Flyway reads only V, U and R files and its callbacks)" \
+		"$tag: status names the other file as ignored"
+	check_eq "$(sql "$url" "SELECT version FROM dbshift_migrations")" "1.1" "$tag: V1.1 applied, nothing else"
+	# a mistyped migration name is still an error
+	printf 'CREATE TABLE b (id int);\n' > migrations/V2_b.sql
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: V2_b.sql (one underscore): exit 2"
+	check_contains "$ERR" "migrations/V2_b.sql: file name matches no migration format" "$tag: and named"
+	cd "$WORK" || return
+}
+
+# Flyway runs a script outside its transaction when a statement cannot run
+# in one (uaa's CREATE INDEX CONCURRENTLY); a script with its own BEGIN and
+# COMMIT runs as written (DSpace); a CALL stays in the transaction
+t_first_contact_flyway_tx() {
+	local tag="$DRIVER flyway transactions" url
+	project fc_flyway_tx
+	printf 'CREATE TABLE a (id int PRIMARY KEY, v int);\n' > migrations/V1__a.sql
+	printf 'CREATE INDEX CONCURRENTLY a_v ON a (v);\n' > migrations/V2__a_v.sql
+	printf -- '-- a fix\nBEGIN;\nINSERT INTO a VALUES (1, 1);\nCOMMIT;\n' > migrations/V3__fix.sql
+	printf 'CREATE PROCEDURE p() LANGUAGE sql AS $$ INSERT INTO a VALUES (2, 2) $$;\nCALL p();\n' > migrations/V4__call.sql
+	printf 'CREATE TABLE concurrently_log (id int);\n' > migrations/V5__log.sql
+	url=$(newdb fc_flyway_tx)
+	dbs --database "$url" plan
+	check_rc 0 "$tag: plan exits 0"
+	check_contains "$OUT" "up   2_a_v (no transaction)" "$tag: the CONCURRENTLY script runs outside a transaction"
+	check_contains "$OUT" "up   3_fix (its own transaction)" "$tag: the BEGIN/COMMIT script runs as written"
+	check_lacks "$OUT" "up   4_call (no" "$tag: a CALL stays in the transaction"
+	check_lacks "$OUT" "up   5_log (no" "$tag: a table named concurrently_... is no CONCURRENTLY"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'")" "1" "$tag: the index is built"
+	check_eq "$(sql "$url" "SELECT string_agg(id::text, ' ' ORDER BY id) FROM a")" "1 2" "$tag: the fix and the call ran"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "5" "$tag: all five recorded"
+	cd "$WORK" || return
+}
+
 # every --json / --format json prints its document, whatever happens
 t_first_contact_json() {
 	local tag="$DRIVER json always"
@@ -254,6 +303,10 @@ t_first_contact() {
 	t_first_contact_goose
 	t_first_contact_flyway
 	t_first_contact_json
-	[ "$DRIVER" = postgres ] && t_first_contact_golang_cic
+	t_first_contact_flyway_other_files
+	if [ "$DRIVER" = postgres ]; then
+		t_first_contact_golang_cic
+		t_first_contact_flyway_tx
+	fi
 	return 0
 }

@@ -600,8 +600,9 @@ static int is_data_file(const char *path)
 
 /*
  * Could a file that matches no format be a migration whose name is
- * mistyped?  Those are errors; other files beside Diesel directories (a
- * seed script, a schema dump) are ignored with a warning, as Diesel does.
+ * mistyped?  Those are errors; other files beside Diesel directories or
+ * Flyway scripts (a seed script, a schema dump) are ignored with a
+ * warning, as those tools ignore them.
  */
 static int looks_like_migration(const char *fname)
 {
@@ -728,13 +729,21 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	int rc = list_dir(dir, &names, &n, err);
 	if (rc)
 		return rc;
-	int has_diesel = 0;
+	int has_diesel = 0, has_flyway = 0;
 	for (size_t i = 0; i < n && !has_diesel; i++) {
 		if (!names[i].dir)
 			continue;
 		char *path = xprintf("%s/%s", dir, names[i].name);
 		has_diesel = is_diesel_dir(path);
 		free(path);
+	}
+	for (size_t i = 0; i < n && !has_flyway; i++) {
+		char *v, *nm;
+		if (!names[i].dir && split_flyway(names[i].name, &v, &nm)) {
+			has_flyway = 1;
+			free(v);
+			free(nm);
+		}
 	}
 	size_t first = ps->n;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -802,6 +811,9 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 			} else if (has_diesel && !looks_like_migration(name)) {
 				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
 					    "reads only the directories beside it)\n", path);
+			} else if (has_flyway && !looks_like_migration(name)) {
+				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Flyway "
+					    "reads only V, U and R files and its callbacks)\n", path);
 			} else {
 				rc = input_error(err, path, 0, name_hint,
 						 "file name matches no migration format");
@@ -924,8 +936,9 @@ static int diesel_metadata(migration *m, const char *path, dbs_error *err)
 }
 
 /* How a golang-migrate file must run, as golang-migrate runs every file:
- * as written, with no transaction around it. */
-enum unwrapped { IN_OURS, OWN_CONTROL, CANNOT_NEST };
+ * as written, with no transaction around it; PROCEDURE, a CALL or a DO
+ * block that may end the transaction it runs in. */
+enum unwrapped { IN_OURS, OWN_CONTROL, CANNOT_NEST, PROCEDURE };
 
 static int word_at(const char *s, size_t len, size_t *at, const char *word)
 {
@@ -938,15 +951,52 @@ static int word_at(const char *s, size_t len, size_t *at, const char *word)
 	return 1;
 }
 
+/* Can the statement st, its first word at at, not run in a transaction? */
+static int cannot_nest(const char *st, size_t len, size_t at)
+{
+	if (word_at(st, len, &at, "CREATE") || word_at(st, len, &at, "DROP")) {
+		if (word_at(st, len, &at, "DATABASE") || word_at(st, len, &at, "TABLESPACE") ||
+		    word_at(st, len, &at, "SUBSCRIPTION"))
+			return 1;
+		word_at(st, len, &at, "UNIQUE");
+		return word_at(st, len, &at, "INDEX") && word_at(st, len, &at, "CONCURRENTLY");
+	}
+	if (word_at(st, len, &at, "REINDEX")) {
+		if (at < len && st[at] == '(') {  /* REINDEX (VERBOSE, CONCURRENTLY) ... */
+			const char *close = memchr(st + at, ')', len - at);
+			if (!close)
+				return 0;
+			char *opts = xstrndup(st + at, (size_t)(close - st) - at);
+			int concurrently = strcasestr(opts, "CONCURRENTLY") != NULL;
+			free(opts);
+			if (concurrently)
+				return 1;
+			at = (size_t)(close - st) + 1;
+			at += sql_skip_space(st + at, len - at);
+		}
+		word_at(st, len, &at, "VERBOSE");
+		if (word_at(st, len, &at, "SCHEMA") || word_at(st, len, &at, "DATABASE") ||
+		    word_at(st, len, &at, "SYSTEM"))
+			return 1;
+		return (word_at(st, len, &at, "INDEX") || word_at(st, len, &at, "TABLE")) &&
+		       word_at(st, len, &at, "CONCURRENTLY");
+	}
+	return word_at(st, len, &at, "VACUUM") ||
+	       (word_at(st, len, &at, "ALTER") && word_at(st, len, &at, "SYSTEM")) ||
+	       (word_at(st, len, &at, "DISCARD") && word_at(st, len, &at, "ALL"));
+}
+
 /*
  * Does a script begin, commit or roll back a transaction of its own
  * (BEGIN, START TRANSACTION, COMMIT, END, ROLLBACK or ABORT; savepoints
- * are no such thing), or hold a statement that cannot run inside one
- * (CREATE/DROP/REINDEX ... CONCURRENTLY, VACUUM; CALL, and a DO block
- * that commits or rolls back: a procedure may control the transaction
- * only outside a transaction block)?  libpg_query's scanner
- * finds where the statements start, past strings, comments and dollar
- * quotes; a statement's first words tell the rest.
+ * are no such thing), hold a statement that cannot run inside one
+ * (CREATE/DROP/REINDEX ... CONCURRENTLY, VACUUM, CREATE/DROP DATABASE,
+ * TABLESPACE or SUBSCRIPTION, ALTER SYSTEM, DISCARD ALL: the statements
+ * Flyway runs outside a transaction), or a procedure (CALL, and a DO
+ * block that commits or rolls back: it may control the transaction only
+ * outside a transaction block)?  libpg_query's scanner finds where the
+ * statements start, past strings, comments and dollar quotes; a
+ * statement's first words tell the rest.
  */
 static enum unwrapped golang_migrate_mode(const char *sql)
 {
@@ -967,28 +1017,38 @@ static enum unwrapped golang_migrate_mode(const char *sql)
 			if (!word_at(st, len, &at, "TO"))
 				mode = OWN_CONTROL;
 		}
-		if (mode == IN_OURS && (word_at(st, len, &at, "VACUUM") ||
-		    word_at(st, len, &at, "CALL") ||
-		    (word_at(st, len, &at, "DO") && (strcasestr(st, "COMMIT") ||
-						     strcasestr(st, "ROLLBACK"))) ||
-		    ((word_at(st, len, &at, "CREATE") || word_at(st, len, &at, "DROP") ||
-		      word_at(st, len, &at, "REINDEX")) && strcasestr(st, "CONCURRENTLY"))))
+		size_t verb = at;
+		if (mode != OWN_CONTROL && cannot_nest(st, len, at))
 			mode = CANNOT_NEST;
+		at = verb;
+		if (mode == IN_OURS && (word_at(st, len, &at, "CALL") ||
+		    (word_at(st, len, &at, "DO") && (strcasestr(st, "COMMIT") ||
+						     strcasestr(st, "ROLLBACK")))))
+			mode = PROCEDURE;
 		free(st);
 	}
 	pg_query_free_split_result(sr);
 	return mode;
 }
 
-/* golang-migrate wraps nothing: a file that manages its own transaction
+/*
+ * golang-migrate wraps nothing: a file that manages its own transaction
  * runs as written, outside dbshift's (no_transaction 2), as does one
- * that could not run inside a transaction at all (1). */
-static void as_golang_migrate(section *s, const piece *pc)
+ * that could not run inside a transaction at all or calls a procedure
+ * (1).  Flyway runs a script outside its transaction when a statement
+ * cannot run inside one, and a CALL inside it; a script of its own
+ * BEGIN ... COMMIT, run in Flyway's, commits it: as written, as here.
+ */
+static void as_its_tool(section *s, const piece *pc)
 {
-	if (!s->sql || strcmp(pc->format, "golang-migrate") || s->no_transaction)
+	int flyway = !strcmp(pc->format, "flyway");
+	if (!s->sql || s->no_transaction || (!flyway && strcmp(pc->format, "golang-migrate")))
 		return;
 	enum unwrapped mode = golang_migrate_mode(s->sql);
-	s->no_transaction = mode == OWN_CONTROL ? 2 : mode == CANNOT_NEST;
+	if (flyway)
+		s->no_transaction = mode == OWN_CONTROL ? 2 : mode == CANNOT_NEST;
+	else
+		s->no_transaction = mode == OWN_CONTROL ? 2 : mode != IN_OURS;
 }
 
 /* Build one migration from its up piece and optional down piece. */
@@ -1031,14 +1091,14 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 			rc = header_directives(m, up->path, m->up.sql, IN_UP_HEADER, err);
 		m->up.no_transaction |= up->autocommit;
 		if (!rc)
-			as_golang_migrate(&m->up, up);
+			as_its_tool(&m->up, up);
 		if (!rc && down) {
 			rc = load_whole(&m->down, down->path, err);
 			if (!rc)
 				rc = header_directives(m, down->path, m->down.sql, IN_DOWN_HEADER, err);
 			m->down.no_transaction |= down->autocommit;
 			if (!rc)
-				as_golang_migrate(&m->down, down);
+				as_its_tool(&m->down, down);
 			if (!strcmp(down->format, "popx"))
 				m->format = "popx";
 		}
