@@ -83,60 +83,110 @@ static int add_aad(EVP_CIPHER_CTX *c, const unsigned char *nonce, const char *na
 	       EVP_CipherUpdate(c, NULL, &out, (const unsigned char *)name, (int)strlen(name));
 }
 
-int seal_file(const unsigned char key[32], const char *in, const char *out, const char *name,
-	      seal_sums *sums, dbs_error *err)
+struct sealer {
+	FILE *fo;
+	char *out;
+	EVP_CIPHER_CTX *c;
+	EVP_MD_CTX *hp, *hc;
+	unsigned char *enc;
+	seal_sums sums;
+	int ok, saved_errno;
+};
+
+sealer *seal_begin(const unsigned char key[32], const char *out, const char *name)
 {
-	FILE *fi = fopen(in, "rb"), *fo = fi ? fopen(out, "wb") : NULL;
-	unsigned char nonce[NONCE], tag[TAG], *buf = xmalloc(CHUNK), *enc = xmalloc(CHUNK + 32);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	EVP_MD_CTX *hp = EVP_MD_CTX_new(), *hc = EVP_MD_CTX_new();
-	int ok = fi && fo && c && hp && hc && RAND_bytes(nonce, NONCE) == 1 &&
-		 EVP_DigestInit_ex(hp, EVP_sha256(), NULL) && EVP_DigestInit_ex(hc, EVP_sha256(), NULL) &&
-		 EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
-		 EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) &&
-		 EVP_EncryptInit_ex(c, NULL, NULL, key, nonce) && add_aad(c, nonce, name);
-	memset(sums, 0, sizeof(*sums));
-	if (ok) {
-		ok = fwrite(MAGIC, 1, 8, fo) == 8 && fwrite(nonce, 1, NONCE, fo) == NONCE &&
-		     EVP_DigestUpdate(hc, MAGIC, 8) && EVP_DigestUpdate(hc, nonce, NONCE);
-		sums->sealed_size = 8 + NONCE;
-	}
-	size_t n;
-	while (ok && (n = fread(buf, 1, CHUNK, fi)) > 0) {
+	sealer *s = xcalloc(1, sizeof(*s));
+	unsigned char nonce[NONCE];
+	s->out = xstrdup(out);
+	s->enc = xmalloc(CHUNK + 32);
+	s->fo = fopen(out, "wb");
+	s->c = EVP_CIPHER_CTX_new();
+	s->hp = EVP_MD_CTX_new();
+	s->hc = EVP_MD_CTX_new();
+	s->ok = s->fo && s->c && s->hp && s->hc && RAND_bytes(nonce, NONCE) == 1 &&
+		EVP_DigestInit_ex(s->hp, EVP_sha256(), NULL) &&
+		EVP_DigestInit_ex(s->hc, EVP_sha256(), NULL) &&
+		EVP_EncryptInit_ex(s->c, EVP_aes_256_gcm(), NULL, NULL, NULL) &&
+		EVP_CIPHER_CTX_ctrl(s->c, EVP_CTRL_GCM_SET_IVLEN, NONCE, NULL) &&
+		EVP_EncryptInit_ex(s->c, NULL, NULL, key, nonce) && add_aad(s->c, nonce, name) &&
+		fwrite(MAGIC, 1, 8, s->fo) == 8 && fwrite(nonce, 1, NONCE, s->fo) == NONCE &&
+		EVP_DigestUpdate(s->hc, MAGIC, 8) && EVP_DigestUpdate(s->hc, nonce, NONCE);
+	s->sums.sealed_size = 8 + NONCE;
+	if (!s->ok)
+		s->saved_errno = errno;
+	return s;
+}
+
+int seal_write(sealer *s, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	while (s->ok && n) {
+		size_t k = n > CHUNK ? CHUNK : n;
 		int m = 0;
-		ok = EVP_DigestUpdate(hp, buf, n) &&
-		     EVP_EncryptUpdate(c, enc, &m, buf, (int)n) &&
-		     fwrite(enc, 1, (size_t)m, fo) == (size_t)m && EVP_DigestUpdate(hc, enc, (size_t)m);
-		sums->plain_size += (int64_t)n;
-		sums->sealed_size += m;
+		s->ok = EVP_DigestUpdate(s->hp, p, k) &&
+			EVP_EncryptUpdate(s->c, s->enc, &m, p, (int)k) &&
+			fwrite(s->enc, 1, (size_t)m, s->fo) == (size_t)m &&
+			EVP_DigestUpdate(s->hc, s->enc, (size_t)m);
+		if (!s->ok)
+			s->saved_errno = errno;
+		s->sums.plain_size += (int64_t)k;
+		s->sums.sealed_size += m;
+		p += k;
+		n -= k;
 	}
-	int m = 0;
-	ok = ok && !ferror(fi) && EVP_EncryptFinal_ex(c, enc, &m) &&
-	     fwrite(enc, 1, (size_t)m, fo) == (size_t)m && EVP_DigestUpdate(hc, enc, (size_t)m) &&
-	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG, tag) &&
-	     fwrite(tag, 1, TAG, fo) == TAG && EVP_DigestUpdate(hc, tag, TAG);
-	sums->sealed_size += m + TAG;
+	return s->ok ? 0 : -1;
+}
+
+static void sealer_free(sealer *s)
+{
+	if (s->fo)
+		fclose(s->fo);
+	explicit_bzero(s->enc, CHUNK + 32);
+	free(s->enc);
+	EVP_CIPHER_CTX_free(s->c);
+	EVP_MD_CTX_free(s->hp);
+	EVP_MD_CTX_free(s->hc);
+	free(s->out);
+	free(s);
+}
+
+void seal_abort(sealer *s)
+{
+	if (!s)
+		return;
+	remove(s->out);
+	sealer_free(s);
+}
+
+int seal_end(sealer *s, seal_sums *sums, dbs_error *err)
+{
+	unsigned char tag[TAG], md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (ok && EVP_DigestFinal_ex(hp, md, &mdlen))
-		hex(md, sums->plain_sha256);
-	if (ok && EVP_DigestFinal_ex(hc, md, &mdlen))
-		hex(md, sums->sealed_sha256);
-	if (fo && fclose(fo) != 0)
+	int m = 0, ok = s->ok && EVP_EncryptFinal_ex(s->c, s->enc, &m) &&
+		fwrite(s->enc, 1, (size_t)m, s->fo) == (size_t)m &&
+		EVP_DigestUpdate(s->hc, s->enc, (size_t)m) &&
+		EVP_CIPHER_CTX_ctrl(s->c, EVP_CTRL_GCM_GET_TAG, TAG, tag) &&
+		fwrite(tag, 1, TAG, s->fo) == TAG && EVP_DigestUpdate(s->hc, tag, TAG);
+	int e = s->ok ? errno : s->saved_errno;
+	s->sums.sealed_size += m + TAG;
+	if (ok && EVP_DigestFinal_ex(s->hp, md, &mdlen))
+		hex(md, s->sums.plain_sha256);
+	if (ok && EVP_DigestFinal_ex(s->hc, md, &mdlen))
+		hex(md, s->sums.sealed_sha256);
+	FILE *fo = s->fo;
+	s->fo = NULL;
+	if (fo && fclose(fo) != 0 && ok) {
 		ok = 0;
-	if (fi)
-		fclose(fi);
-	explicit_bzero(buf, CHUNK);
-	free(buf);
-	free(enc);
-	EVP_CIPHER_CTX_free(c);
-	EVP_MD_CTX_free(hp);
-	EVP_MD_CTX_free(hc);
-	if (!ok) {
-		remove(out);
-		return dbs_fail(err, DBS_EFAIL, "cannot encrypt '%s' into '%s'%s%s", in, out,
-				errno ? ": " : "", errno ? strerror(errno) : "");
+		e = errno;
 	}
+	*sums = s->sums;
+	if (!ok) {
+		dbs_fail(err, DBS_EFAIL, "cannot write the encrypted '%s'%s%s", s->out,
+			 e ? ": " : "", e ? strerror(e) : "");
+		seal_abort(s);
+		return DBS_EFAIL;
+	}
+	sealer_free(s);
 	return 0;
 }
 

@@ -86,9 +86,16 @@ typedef struct seal_sums {
 /* The 32-byte key in path (raw, or 64 hex digits); an input error when the
  * file is readable by others or holds no such key. */
 int seal_key_load(const char *path, unsigned char key[32], dbs_error *err);
-/* Encrypt in into out (AES-256-GCM), bound to name; sums of both. */
-int seal_file(const unsigned char key[32], const char *in, const char *out, const char *name,
-	      seal_sums *sums, dbs_error *err);
+/* Encrypt a stream into the file out (AES-256-GCM), bound to name:
+ * seal_begin creates out, seal_write encrypts into it as the plaintext
+ * comes (-1 once anything failed), seal_end finishes it and gives the
+ * sums of both (an error, out removed, if anything failed); seal_abort
+ * removes out.  No plaintext is written anywhere. */
+typedef struct sealer sealer;
+sealer *seal_begin(const unsigned char key[32], const char *out, const char *name);
+int seal_write(sealer *s, const void *buf, size_t n);
+int seal_end(sealer *s, seal_sums *sums, dbs_error *err);
+void seal_abort(sealer *s);
 /* Decrypt in into out (NULL: only check it), bound to name; fails when the
  * key is not the one or the file was changed (out is then removed). */
 int seal_open(const unsigned char key[32], const char *in, const char *out, const char *name,

@@ -304,9 +304,9 @@ int db_metrics(const db_driver *d, db_conn *c, int all, db_rows **rows, dbs_erro
 }
 
 int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format, int jobs,
-	    char **file, dbs_error *err)
+	    db_sink *sink, char **file, dbs_error *err)
 {
-	return d->archive->dump(c, dir, format, jobs, file, err);
+	return d->archive->dump(c, dir, format, jobs, sink, file, err);
 }
 
 int db_restore(const db_driver *d, const char *url, const char *dir, const char *file,

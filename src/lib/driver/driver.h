@@ -205,6 +205,17 @@ typedef struct db_intro {
 	int (*metrics)(db_conn *c, int all, db_rows **rows, dbs_error *err);
 } db_intro;
 
+/*
+ * Where a dump goes instead of a file in dir: begin is called once with
+ * the file's name, then write with its bytes as they come (both 0, or
+ * non-zero to stop the dump).  A backup sealed on the way (backup.c).
+ */
+typedef struct db_sink {
+	int (*begin)(void *data, const char *file);
+	int (*write)(void *data, const void *buf, size_t n);
+	void *data;
+} db_sink;
+
 typedef struct db_archive {
 	int version;            /* 1 */
 	/* The dump formats, the default first, NULL-terminated. */
@@ -212,13 +223,15 @@ typedef struct db_archive {
 	/*
 	 * Backups (backup.c).  dump writes the connected database into dir in
 	 * one of formats (jobs for "directory") and names what it wrote
-	 * (*file, relative to dir); restore loads such a dump into the
+	 * (*file, relative to dir); with a sink, the dump goes there instead
+	 * of into dir (a format that is a directory cannot: an input error,
+	 * DBS_EINPUT, before anything is done); restore loads such a dump into the
 	 * database at url, replacing what is there.  A scratch database is an
 	 * empty one beside this one, for restore tests: scratch_create gives
 	 * its URL.
 	 */
-	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, char **file,
-		    dbs_error *err);
+	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, db_sink *sink,
+		    char **file, dbs_error *err);
 	int (*restore)(const char *url, const char *dir, const char *file, const char *format,
 		       dbs_error *err);
 	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
@@ -279,7 +292,7 @@ char *db_quote_table(const db_driver *d, const char *name);
 int db_func_volatility(const db_driver *d, db_conn *c, const char *name, char *vol,
 		       dbs_error *err);
 int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format, int jobs,
-	    char **file, dbs_error *err);
+	    db_sink *sink, char **file, dbs_error *err);
 int db_restore(const db_driver *d, const char *url, const char *dir, const char *file,
 	       const char *format, dbs_error *err);
 int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **scratch_url,
@@ -329,6 +342,12 @@ typedef struct spawn_opts {
 	size_t dropped;
 	int overflowed;
 	const char *const *unset_env;  /* names not passed on from ours, or NULL */
+	/* Not NULL: its stdout goes to out_sink as it comes, kept nowhere (its
+	 * stderr apart needs err_text); a sink that returns non-zero stops
+	 * the child (sink_failed). */
+	int (*out_sink)(void *data, const void *buf, size_t n);
+	void *sink_data;
+	int sink_failed;
 } spawn_opts;
 /* Run argv (no shell) and give its output (stdout and stderr, in *out_text,
  * also on failure when it ran; stderr apart with o->err_text) and exit

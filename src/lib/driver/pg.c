@@ -749,9 +749,16 @@ static int pg_server_version(db_conn *c, char **version, dbs_error *err)
 	return 0;
 }
 
-static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs, char **file,
-		      dbs_error *err)
+static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs,
+		      db_sink *sink, char **file, dbs_error *err)
 {
+	if (sink && !strcmp(format, "directory")) {
+		dbs_fail(err, DBS_EINPUT, "a backup in the directory format cannot be "
+			 "encrypted on the way: not implemented");
+		dbs_error_set_hint(err, "use backup_format = custom (the default) with "
+				   "backup_encrypt");
+		return DBS_EINPUT;
+	}
 	/* the local pg_dump must not be older than the server */
 	int server = PQserverVersion(c->pg) / 10000;
 	char *out = NULL;
@@ -773,14 +780,16 @@ static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs,
 	*file = xstrdup(!strcmp(format, "plain") ? "db.sql"
 			: !strcmp(format, "directory") ? "db.dir" : "db.dump");
 	char *conninfo = target_conninfo(&c->t, NULL);
-	char *path = xprintf("%s/%s", dir, *file);
-	char *fmtarg = xprintf("--format=%s", fmt), *filearg = xprintf("--file=%s", path);
+	char *path = sink ? NULL : xprintf("%s/%s", dir, *file);
+	char *fmtarg = xprintf("--format=%s", fmt);
+	char *filearg = sink ? NULL : xprintf("--file=%s", path);
 	char *dbarg = xprintf("--dbname=%s", conninfo), *jobsarg = xprintf("--jobs=%d", jobs > 0 ? jobs : 1);
 	const char *argv[8];
 	int n = 0;
 	argv[n++] = "pg_dump";
 	argv[n++] = fmtarg;
-	argv[n++] = filearg;
+	if (filearg)
+		argv[n++] = filearg;  /* else to its stdout, into the sink */
 	argv[n++] = dbarg;
 	if (!strcmp(fmt, "d"))
 		argv[n++] = jobsarg;
@@ -791,7 +800,24 @@ static int pg_dump_to(db_conn *c, const char *dir, const char *format, int jobs,
 	argv[n] = NULL;
 	char *pwenv = target_password_env(&c->t);
 	const char *env[] = { pwenv, NULL };
-	rc = spawn_run(argv, pwenv ? env : NULL, NULL, err);
+	if (sink && sink->begin(sink->data, *file)) {
+		rc = dbs_fail(err, DBS_EFAIL, "cannot start writing the backup");
+	} else if (sink) {
+		char *errtext = NULL, *outtext = NULL;
+		int code = 0;
+		spawn_opts o = { .err_text = &errtext, .out_sink = sink->write,
+				 .sink_data = sink->data };
+		rc = spawn_full(argv, pwenv ? env : NULL, &o, &outtext, &code, err);
+		if (!rc && code != 0) {
+			rc = dbs_fail(err, DBS_EFAIL, "pg_dump failed (exit %d)", code);
+			if (errtext && *errtext)
+				dbs_error_set_detail(err, "%s", errtext);
+		}
+		free(errtext);
+		free(outtext);
+	} else {
+		rc = spawn_run(argv, pwenv ? env : NULL, NULL, err);
+	}
 	free(pwenv);
 	free(fmtarg);
 	free(filearg);

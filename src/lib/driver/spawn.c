@@ -78,7 +78,7 @@ static int bound(strbuf *sb, spawn_opts *o)
  * o's bound without keep_tail, -1. */
 static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o)
 {
-	char buf[4096];
+	char buf[65536];
 	int open = 1 + (fd[1] >= 0);
 	while (open) {
 		struct pollfd p[2];
@@ -104,7 +104,12 @@ static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o)
 				continue;
 			int k = map[i];
 			ssize_t r = read(fd[k], buf, sizeof(buf));
-			if (r > 0) {
+			if (r > 0 && k == 0 && o && o->out_sink) {
+				if (o->out_sink(o->sink_data, buf, (size_t)r)) {
+					o->sink_failed = 1;
+					return -1;
+				}
+			} else if (r > 0) {
 				strbuf_add(sb[k], buf, (size_t)r);
 				if (bound(sb[k], o))
 					return -1;
@@ -202,6 +207,9 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 	if (o && o->overflowed)
 		return dbs_fail(err, DBS_EFAIL, "%s wrote more than %zu MB and was stopped",
 				argv[0], o->max_out >> 20);
+	if (o && o->sink_failed)
+		return dbs_fail(err, DBS_EFAIL, "%s was stopped: what it wrote could not be kept",
+				argv[0]);
 	if (!WIFEXITED(status))
 		return dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0],
 				WTERMSIG(status));

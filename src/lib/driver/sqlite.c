@@ -694,12 +694,41 @@ static int copy_db(sqlite3 *dst, sqlite3 *src, dbs_error *err)
 	return 0;
 }
 
-static int sq_dump(db_conn *c, const char *dir, const char *format, int jobs, char **file,
-		   dbs_error *err)
+/* The database's pages, read in one read transaction (sqlite3_serialize:
+ * in memory, never on disk), into the sink. */
+static int dump_to_sink(db_conn *c, db_sink *sink, const char *file, dbs_error *err)
+{
+	sqlite3_int64 size = 0;
+	unsigned char *image = sqlite3_serialize(c->db, "main", &size, 0);
+	if (!image) {
+		dbs_fail(err, DBS_EFAIL, "cannot read the database to encrypt it: %s",
+			 sqlite3_errmsg(c->db));
+		dbs_error_set_hint(err, "an encrypted SQLite backup holds the database in memory "
+				   "while it is written: free memory, or back up unencrypted");
+		return DBS_EFAIL;
+	}
+	int rc = 0;
+	if (sink->begin(sink->data, file) || sink->write(sink->data, image, (size_t)size))
+		rc = dbs_fail(err, DBS_EFAIL, "cannot write the backup");
+	explicit_bzero(image, (size_t)size);
+	sqlite3_free(image);
+	return rc;
+}
+
+static int sq_dump(db_conn *c, const char *dir, const char *format, int jobs, db_sink *sink,
+		   char **file, dbs_error *err)
 {
 	(void)format;
 	(void)jobs;
 	*file = xstrdup("db.sqlite");
+	if (sink) {
+		int rc = dump_to_sink(c, sink, *file, err);
+		if (rc) {
+			free(*file);
+			*file = NULL;
+		}
+		return rc;
+	}
 	char *path = xprintf("%s/%s", dir, *file);
 	sqlite3 *dst = NULL;
 	int rc = open_file(&dst, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);

@@ -7,10 +7,11 @@
  * at the time, each table's row count, each file's size and SHA-256, tool
  * version, duration.  Directories are 0700 and files 0600.
  *
- * With backup_encrypt, each file the dump wrote is sealed (util/seal.c:
- * AES-256-GCM, bound to its name) into NAME.enc and the plaintext
- * removed; the manifest lists both SHA-256s (never the key), and restore
- * and verify open the files into a private directory, checked, first.
+ * With backup_encrypt, the dump (and the files' archive) is sealed as it
+ * is written (util/seal.c: AES-256-GCM, bound to its name) into NAME.enc,
+ * no plaintext written to disk; the manifest lists both SHA-256s (never
+ * the key), and restore and verify open the files into a private
+ * directory, checked, first.
  * After each backup, backup_keep and backup_max_age prune the others.
  */
 #include <dirent.h>
@@ -182,7 +183,7 @@ static void sweep_partials(dbs_ctx *ctx)
 
 /* Dump the database into dir, telling cb how far it got twice a second. */
 static int dump_watched(dbs_ctx *ctx, const char *dir, const char *fmt, int jobs,
-			dbs_backup_cb cb, void *cb_data, char **file)
+			db_sink *sink, dbs_backup_cb cb, void *cb_data, char **file)
 {
 	const db_driver *d = ctx->driver;
 	watcher w = { .done = 0, .dir = dir, .t0 = now_ms(), .cb = cb, .data = cb_data };
@@ -195,7 +196,7 @@ static int dump_watched(dbs_ctx *ctx, const char *dir, const char *fmt, int jobs
 		pthread_cond_init(&w.cv, NULL);
 		watching = pthread_create(&w.thread, NULL, watch, &w) == 0;
 	}
-	int rc = db_dump(d, ctx->conn, dir, fmt, jobs, file, &ctx->err);
+	int rc = db_dump(d, ctx->conn, dir, fmt, jobs, sink, file, &ctx->err);
 	if (watching) {
 		pthread_mutex_lock(&w.mu);
 		w.done = 1;
@@ -224,54 +225,78 @@ static json_t *applied_json(dbs_ctx *ctx)
 	return applied;
 }
 
-/* Seal the file rel of dir into rel.enc and remove it; its entry. */
-static int seal_one(dbs_ctx *ctx, const unsigned char *key, const char *dir, const char *rel,
-		    json_t **entry)
+/*
+ * With backup_encrypt, what the dump and the files' archive write is
+ * sealed as it comes (util/seal.c), into dir/<name>.enc: no plaintext is
+ * written to disk.  begin makes the sealed file, bound to its name.
+ */
+typedef struct seal_sink {
+	const unsigned char *key;
+	const char *dir;
+	char *file;
+	sealer *s;
+} seal_sink;
+
+static int sink_begin(void *data, const char *file)
 {
-	char *path = xprintf("%s/%s", dir, rel), *sealed = xprintf("%s.enc", path);
-	seal_sums s;
-	int rc = seal_file(key, path, sealed, rel, &s, &ctx->err);
-	if (!rc) {
-		remove(path);
-		char *srel = xprintf("%s.enc", rel);
-		*entry = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "path", srel, "size",
-				   (json_int_t)s.sealed_size, "sha256", s.sealed_sha256, "plain_path",
-				   rel, "plain_size", (json_int_t)s.plain_size, "plain_sha256",
-				   s.plain_sha256);
+	seal_sink *k = data;
+	char *out = xprintf("%s/%s.enc", k->dir, file);
+	free(k->file);
+	k->file = xstrdup(file);
+	k->s = seal_begin(k->key, out, file);
+	free(out);
+	return 0;  /* what failed, seal_write and seal_end say */
+}
+
+static int sink_write(void *data, const void *buf, size_t n)
+{
+	seal_sink *k = data;
+	return seal_write(k->s, buf, n);
+}
+
+/* Finish what the sink sealed (rc: the dump's outcome); its entry in files. */
+static int sink_end(dbs_ctx *ctx, seal_sink *k, int rc, json_t *files)
+{
+	if (k->s && rc) {
+		seal_abort(k->s);
+	} else if (k->s) {
+		seal_sums s;
+		rc = seal_end(k->s, &s, &ctx->err);
+		char *srel = xprintf("%s.enc", k->file);
+		if (!rc)
+			json_array_append_new(files, json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}",
+				"path", srel, "size", (json_int_t)s.sealed_size, "sha256",
+				s.sealed_sha256, "plain_path", k->file, "plain_size",
+				(json_int_t)s.plain_size, "plain_sha256", s.plain_sha256));
 		free(srel);
+	} else if (!rc) {
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "the dump wrote nothing to encrypt");
 	}
-	free(path);
-	free(sealed);
+	k->s = NULL;
+	free(k->file);
+	k->file = NULL;
 	return rc;
 }
 
-/* Path, size and SHA-256 of every file the dump wrote (made 0600); with a
- * key, each sealed first (see seal_one). */
-static int files_json(dbs_ctx *ctx, const char *dir, const char *file,
-		      const unsigned char *key, json_t **out)
+/* Path, size and SHA-256 of every file the dump wrote (made 0600). */
+static int files_json(dbs_ctx *ctx, const char *dir, const char *file, json_t *files)
 {
-	json_t *names = json_array(), *files = json_array();
+	json_t *names = json_array();
 	int rc = 0;
 	list_files(dir, file, names);
 	for (size_t i = 0; !rc && i < json_array_size(names); i++) {
 		const char *rel = json_string_value(json_array_get(names, i));
 		char *path = xprintf("%s/%s", dir, rel), sum[65];
 		int64_t size;
-		json_t *entry = NULL;
 		chmod(path, 0600);
-		if (key)
-			rc = seal_one(ctx, key, dir, rel, &entry);
-		else if (sha256_path(path, sum, &size) < 0)
+		if (sha256_path(path, sum, &size) < 0)
 			rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot read back '%s'", path);
 		else
-			entry = json_pack("{s:s, s:I, s:s}", "path", rel, "size", (json_int_t)size,
-					  "sha256", sum);
-		if (entry)
-			json_array_append_new(files, entry);
+			json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", rel,
+					      "size", (json_int_t)size, "sha256", sum));
 		free(path);
 	}
 	json_decref(names);
-	*out = files;
 	return rc;
 }
 
@@ -284,18 +309,16 @@ typedef struct manifest_facts {
 	json_t *archive;      /* the files kept with the backup, or NULL */
 } manifest_facts;
 
+/* The manifest, its files those the sinks sealed (sealed) or those the
+ * dump and the archive wrote. */
 static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *mf,
-			  const char *file, const unsigned char *key, char **text)
+			  const char *file, json_t *sealed, char **text)
 {
-	json_t *files = NULL;
-	int rc = files_json(ctx, dir, file, key, &files);
-	if (!rc && mf->archive) {  /* the files kept with it, after the dump */
-		json_t *more = NULL;
+	json_t *files = sealed ? json_incref(sealed) : json_array();
+	int rc = sealed ? 0 : files_json(ctx, dir, file, files);
+	if (!rc && !sealed && mf->archive)  /* the files kept with it, after the dump */
 		rc = files_json(ctx, dir, json_string_value(json_object_get(mf->archive, "path")),
-				key, &more);
-		json_array_extend(files, more);
-		json_decref(more);
-	}
+				files);
 	if (rc) {
 		json_decref(files);
 		return rc;
@@ -306,7 +329,7 @@ static int manifest_write(dbs_ctx *ctx, const char *dir, const manifest_facts *m
 		mf->version, "format", mf->fmt, "migrations", applied_json(ctx), "tables",
 		mf->tables, "files", files, "tool_version", DBSHIFT_VERSION, "duration_ms",
 		(json_int_t)(now_ms() - mf->t0));
-	if (key)
+	if (sealed)
 		json_object_set_new(m, "encryption", json_string("aes-256-gcm"));
 	if (mf->archive)
 		json_object_set(m, "paths_archive", mf->archive);
@@ -374,17 +397,27 @@ static int backup_take(dbs_ctx *ctx, const char *format, int jobs, dbs_backup_cb
 		rc = db_server_version(d, ctx->conn, &mf.version, &ctx->err);
 	if (!rc)
 		rc = db_identity(d, ctx->conn, &mf.identity, &ctx->err);
-	if (!rc)
-		rc = dump_watched(ctx, dir, mf.fmt, jobs, cb, cb_data, &file);
+	seal_sink seal = { .key = key, .dir = dir };
+	db_sink sink = { sink_begin, sink_write, &seal };
+	db_sink *to = ctx->opts.backup_encrypt ? &sink : NULL;
+	json_t *sealed = to ? json_array() : NULL;
+	if (!rc) {
+		rc = dump_watched(ctx, dir, mf.fmt, jobs, to, cb, cb_data, &file);
+		if (to)
+			rc = sink_end(ctx, &seal, rc, sealed);
+	}
 	if (!rc && ctx->opts.backup_paths && *ctx->opts.backup_paths) {
 		char *aname = NULL;
-		rc = files_archive(ctx, dir, ctx->opts.backup_paths, &aname, &mf.archive);
+		rc = files_archive(ctx, dir, ctx->opts.backup_paths, to, &aname, &mf.archive);
+		if (to)
+			rc = sink_end(ctx, &seal, rc, sealed);
 		if (!rc)
 			json_object_set_new(mf.archive, "path", json_string(aname));
 		free(aname);
 	}
 	if (!rc)
-		rc = manifest_write(ctx, dir, &mf, file, ctx->opts.backup_encrypt ? key : NULL, &text);
+		rc = manifest_write(ctx, dir, &mf, file, sealed, &text);
+	json_decref(sealed);
 	explicit_bzero(key, sizeof(key));
 	if (!rc && rename(dir, final) < 0)  /* whole: now it is a backup */
 		rc = dbs_fail(&ctx->err, DBS_EFAIL, "cannot rename '%s' to '%s': %s", dir, final,

@@ -80,8 +80,26 @@ static int add_data(struct archive *a, const char *src, char sum[65], dbs_error 
 	return rc;
 }
 
-/* A writer for dir/files.tar.zst, or .gz where zstd is not built in. */
-static struct archive *writer(const char *dir, char **name)
+static int sink_open(struct archive *a, void *data)
+{
+	(void)a;
+	(void)data;
+	return ARCHIVE_OK;
+}
+
+static la_ssize_t sink_write(struct archive *a, void *data, const void *buf, size_t n)
+{
+	db_sink *sink = data;
+	if (sink->write(sink->data, buf, n)) {
+		archive_set_error(a, EIO, "cannot write the encrypted archive");
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* A writer for dir/files.tar.zst, or .gz where zstd is not built in; with
+ * a sink, into it (begun with the name). */
+static struct archive *writer(const char *dir, db_sink *sink, char **name)
 {
 	struct archive *a = archive_write_new();
 	*name = xstrdup("files.tar.zst");
@@ -94,7 +112,14 @@ static struct archive *writer(const char *dir, char **name)
 	}
 	archive_write_set_format_pax_restricted(a);
 	char *path = xprintf("%s/%s", dir, *name);
-	if (archive_write_open_filename(a, path) != ARCHIVE_OK) {
+	if (sink) {
+		archive_write_set_bytes_in_last_block(a, 1);
+		if (sink->begin(sink->data, *name) ||
+		    archive_write_open2(a, sink, sink_open, sink_write, NULL, NULL) != ARCHIVE_OK) {
+			archive_write_free(a);
+			a = NULL;
+		}
+	} else if (archive_write_open_filename(a, path) != ARCHIVE_OK) {
 		archive_write_free(a);
 		a = NULL;
 	}
@@ -102,10 +127,11 @@ static struct archive *writer(const char *dir, char **name)
 	return a;
 }
 
-int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, char **name, json_t **facts)
+int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, db_sink *sink, char **name,
+		  json_t **facts)
 {
 	*facts = NULL;
-	struct archive *a = writer(dir, name);
+	struct archive *a = writer(dir, sink, name);
 	if (!a)
 		return dbs_fail(&ctx->err, DBS_EFAIL, "cannot write the files' archive in '%s'", dir);
 	struct archive *disk = archive_read_disk_new();

@@ -55,11 +55,12 @@ int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
  */
 /* The files kept with a backup (files.c): files_check, that each path of
  * paths (backup_paths) is there and inside the project; files_archive,
- * them into dir (*name: the archive's file name; *facts: the manifest's
- * "paths_archive"); files_restore, the archive at path back where they
- * were (root NULL) or under root, each file then checked. */
+ * them into dir, or into sink (*name: the archive's file name; *facts:
+ * the manifest's "paths_archive"); files_restore, the archive at path back
+ * where they were (root NULL) or under root, each file then checked. */
 int files_check(dbs_ctx *ctx, const char *paths);
-int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, char **name, json_t **facts);
+int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, db_sink *sink, char **name,
+		  json_t **facts);
 int files_restore(dbs_ctx *ctx, const json_t *facts, const char *path, const char *root);
 
 struct s3;
