@@ -120,9 +120,9 @@ t_audit_django_output() {
 	project audit_django
 	url=$(newdb audit_django)
 	cat > fake.py <<'EOF'
-import os, sys
+import json, os, sys
 mode = os.environ.get("FAKE", "long")
-if sys.argv[1] == "showmigrations":
+if sys.argv[1] == "shell":  # dbshift's helper: one JSON document
     if mode == "bytes":
         sys.stdout.buffer.write(bytes(range(1, 256)) * 80)
     elif mode == "flood":
@@ -130,12 +130,10 @@ if sys.argv[1] == "showmigrations":
         for _ in range(1000000):
             sys.stdout.write(line)
     else:
-        print("[ ]  shop.0001_" + "x" * 600)
-        print("[ ]  shop.0002_" + "y" * 600 + " ... (shop.0001_" + "x" * 600 + ")")
-elif sys.argv[1] == "sqlmigrate":
-    print("CREATE TABLE t_%s (id int);" % sys.argv[3][:4])
-elif sys.argv[1] == "shell":
-    print(os.environ["FAKE_ID"])
+        a, b = "0001_" + "x" * 600, "0002_" + "y" * 600
+        ms = [{"app": "shop", "name": n, "dependencies": d, "up": "CREATE TABLE t_%s (id int);" % n[:4],
+               "down": None} for n, d in ((a, []), (b, [["shop", a]]))]
+        print(json.dumps({"vendor": "x", "migrations": ms, "identity": os.environ["FAKE_ID"]}))
 EOF
 	# the database Django's settings would name: dbshift's
 	case $url in
@@ -148,11 +146,11 @@ EOF
 	check_rc 0 "$tag: plan of 600-character migration names exits 0 (no crash)"
 	check_contains "$OUT" "up   shop/0002_yyyy" "$tag: and shows them"
 	FAKE=bytes dbs --database "$url" status
-	check_rc 1 "$tag: bytes from showmigrations: exit 1, not 'no migrations'"
-	check_contains "$ERR" "dbshift: error: manage.py showmigrations printed a line that is not part of its plan: '" \
+	check_rc 1 "$tag: bytes instead of the helper's JSON: exit 1, not 'no migrations'"
+	check_contains "$ERR" "dbshift: error: manage.py shell did not print the migrations as JSON (" \
 		"$tag: saying what is wrong"
 	FAKE=flood dbs --database "$url" status
-	check_rc 1 "$tag: 80 MB from showmigrations: exit 1"
+	check_rc 1 "$tag: 80 MB from manage.py shell: exit 1"
 	check_contains "$ERR" "dbshift: error: /usr/bin/python3 wrote more than 64 MB and was stopped" "$tag: it is stopped"
 	unset FAKE_ID
 	cd "$WORK" || return

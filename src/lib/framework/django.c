@@ -1,23 +1,31 @@
 /*
- * django.c - a Django project's own migrations, through its manage.py:
- * `showmigrations --plan --verbosity 2` gives the order and what each
- * migration depends on, Django's django_migrations table what is applied
- * (and when), `sqlmigrate APP NAME [--backwards]` the SQL, and
- * `migrate APP NAME` applies one (undone with `migrate APP PREVIOUS`, or
- * `zero`), so RunPython, atomic = False and state operations keep Django's
- * meaning.  Each command is an argv (the manage setting, no shell) with a
- * timeout (manage_timeout), its stderr kept apart for the error.
+ * django.c - a Django project's own migrations, through its manage.py.
+ * What dbshift reads, it reads in one Python start: `manage.py shell
+ * --command` runs django_helper.py (compiled in), which loads Django's
+ * MigrationLoader once and prints one JSON document: every migration in
+ * the executor's order, what each depends on, its file's SHA-256 and
+ * operations, and its SQL both ways as `sqlmigrate` writes it, and the
+ * database Django's settings point at.  Django's django_migrations table
+ * says what is applied (and when), and `migrate APP NAME` applies one
+ * (undone with `migrate APP PREVIOUS`, or `zero`), so RunPython, atomic =
+ * False and state operations keep Django's meaning.  Each command is an
+ * argv (the manage setting, no shell) with a timeout (manage_timeout),
+ * its stderr kept apart for the error.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "django_helper.h"
 #include "framework/framework.h"
 
 typedef struct dj_node {
 	char *app, *full;    /* "shop", "0002_item_note" */
 	char *parent;        /* the migration of its app it follows, or NULL */
+	json_t *doc;         /* its entry in the helper's document (borrowed) */
 } dj_node;
 
 struct framework {
@@ -25,6 +33,7 @@ struct framework {
 	size_t nmanage;
 	char *settings;      /* --settings, or NULL */
 	int timeout_ms;
+	json_t *doc;         /* the helper's document, once read */
 	dj_node *nodes;      /* from list */
 	size_t nnodes;
 };
@@ -60,6 +69,7 @@ static void dj_close(framework *fw)
 		free(fw->nodes[i].parent);
 	}
 	free(fw->nodes);
+	json_decref(fw->doc);
 	free(fw);
 }
 
@@ -217,107 +227,140 @@ static int by_app_version(const void *a, const void *b)
 
 /* ---- the interface ---- */
 
-/* One line of the plan: "[X]  app.name ... (dep.a, dep.b)". */
-static int plan_line(framework *fw, source *src, const char *line, dbs_error *err)
+/* What the helper printed, when it is not its document: shown printable
+ * and short, as an error. */
+static int not_the_document(const char *out, const char *why, dbs_error *err)
 {
-	const char *key = line + 5, *deps = strstr(key, " ... (");
-	char *k = xstrndup(key, deps ? (size_t)(deps - key) : strlen(key));
-	char *dot = strchr(k, '.');
-	if (!dot) {
-		free(k);
+	const char *l = out + strspn(out, " \t\r\n");
+	char shown[81];
+	size_t k = 0;
+	for (; l[k] && l[k] != '\n' && k < 80; k++)
+		shown[k] = (unsigned char)l[k] < 0x20 || (unsigned char)l[k] > 0x7e ? '?' : l[k];
+	shown[k] = '\0';
+	dbs_fail(err, DBS_EFAIL, "manage.py shell did not print the migrations as JSON (%s): "
+		 "'%s%s'", why, shown, l[k] ? "..." : "");
+	dbs_error_set_hint(err, "check that manage in dbshift.conf runs the project's manage.py, "
+			   "and that nothing else prints to its standard output");
+	return DBS_EFAIL;
+}
+
+static int is_text_pair(const json_t *v)
+{
+	return json_is_array(v) && json_array_size(v) == 2 &&
+	       json_is_string(json_array_get(v, 0)) && json_is_string(json_array_get(v, 1));
+}
+
+/* Is e a migration of the helper's document? */
+static int entry_ok(const json_t *e)
+{
+	const json_t *deps = json_object_get(e, "dependencies");
+	size_t i;
+	json_t *d;
+	if (!json_is_string(json_object_get(e, "app")) || !json_is_string(json_object_get(e, "name")) ||
+	    !json_is_string(json_object_get(e, "up")) || !json_is_array(deps))
 		return 0;
-	}
-	*dot = '\0';
+	json_array_foreach(deps, i, d)
+		if (!is_text_pair(d))
+			return 0;
+	return 1;
+}
+
+/* Run the helper, once: fw->doc. */
+static int load_doc(framework *fw, dbs_error *err)
+{
+	if (fw->doc)
+		return 0;
+	const char *args[] = { "shell", "--command", django_helper_py, NULL };
+	char *out = NULL;
+	int rc = manage_ok(fw, args, &out, err);
+	if (rc)
+		return rc;
+	json_error_t je;
+	json_t *doc = json_loads(out, JSON_REJECT_DUPLICATES, &je);
+	json_t *ms = json_object_get(doc, "migrations");
+	size_t i;
+	json_t *e;
+	if (!doc)
+		rc = not_the_document(out, je.text, err);
+	else if (!json_is_array(ms) || !json_is_string(json_object_get(doc, "vendor")))
+		rc = not_the_document(out, "no migrations in it", err);
+	json_array_foreach(ms, i, e)
+		if (!rc && !entry_ok(e))
+			rc = not_the_document(out, "a migration without its app, name, SQL or "
+					      "dependencies", err);
+	free(out);
+	if (rc)
+		json_decref(doc);
+	else
+		fw->doc = doc;
+	return rc;
+}
+
+/* One migration of the document into src (and fw's nodes). */
+static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
+{
+	const char *app = json_string_value(json_object_get(e, "app"));
+	const char *full = json_string_value(json_object_get(e, "name"));
 	migration *m = &src->m[src->n];
 	memset(m, 0, sizeof(*m));
-	if (split_name(dot + 1, &m->version, &m->name)) {
+	if (split_name(full, &m->version, &m->name)) {
 		dbs_fail(err, DBS_EINPUT, "not implemented: the Django migration %s.%s does not "
-			 "start with a number", k, dot + 1);
+			 "start with a number", app, full);
 		dbs_error_set_hint(err, "dbshift orders each app's migrations by the numbers "
 				   "makemigrations gives them (0001_initial)");
-		free(k);
 		return DBS_EINPUT;
 	}
 	src->n++;
-	m->app = xstrdup(k);
+	m->app = xstrdup(app);
 	m->format = "django";
-	m->path = xprintf("%s.%s", k, dot + 1);
+	m->path = xprintf("%s.%s", app, full);
 	m->up.file = xstrdup(m->path);
 	m->down.file = xstrdup(m->path);
 	m->up.line = m->down.line = 1;
 	m->ordinal = (int)src->n;
 	dj_node *nd = &fw->nodes[fw->nnodes++];
-	*nd = (dj_node){ xstrdup(k), xstrdup(dot + 1), NULL };
-	if (deps) {
-		char *list = xstrdup(deps + 6);
-		char *close = strrchr(list, ')');
-		if (close)
-			*close = '\0';
-		for (char *save = NULL, *d = strtok_r(list, ", ", &save); d;
-		     d = strtok_r(NULL, ", ", &save)) {
-			char *ddot = strchr(d, '.'), *v = NULL, *n = NULL;
-			if (!ddot)
-				continue;
-			*ddot = '\0';
-			if (split_name(ddot + 1, &v, &n))
-				continue;  /* it cannot be among the listed migrations either */
-			if (!strcmp(d, k) && !nd->parent)
-				nd->parent = xstrdup(ddot + 1);
-			m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof(char *));
-			m->requires[m->nrequires++] = xprintf("%s:%s", d, v);
-			free(v);
-			free(n);
-		}
-		free(list);
+	*nd = (dj_node){ xstrdup(app), xstrdup(full), NULL, e };
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(e, "dependencies"), i, d) {
+		const char *dapp = json_string_value(json_array_get(d, 0));
+		const char *dfull = json_string_value(json_array_get(d, 1));
+		char *v = NULL, *n = NULL;
+		if (split_name(dfull, &v, &n))
+			continue;  /* it cannot be among the listed migrations either */
+		if (!strcmp(dapp, app) && !nd->parent)
+			nd->parent = xstrdup(dfull);
+		m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof(char *));
+		m->requires[m->nrequires++] = xprintf("%s:%s", dapp, v);
+		free(v);
+		free(n);
 	}
-	free(k);
 	return 0;
 }
 
 static int dj_list(framework *fw, source *src, dbs_error *err)
 {
-	const char *args[] = { "showmigrations", "--plan", "--verbosity", "2", NULL };
-	char *out = NULL;
-	int rc = manage_ok(fw, args, &out, err);
+	int rc = load_doc(fw, err);
 	if (rc)
 		return rc;
-	size_t lines = 1;
-	for (const char *p = out; *p; p++)
-		lines += *p == '\n';
+	json_t *ms = json_object_get(fw->doc, "migrations");
+	size_t n = json_array_size(ms), i;
+	json_t *e;
 	memset(src, 0, sizeof(*src));
-	src->m = xcalloc(lines, sizeof(migration));
-	fw->nodes = xcalloc(lines, sizeof(dj_node));
-	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l && !rc;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (!strncmp(l, "[X]  ", 5) || !strncmp(l, "[ ]  ", 5)) {
-			rc = plan_line(fw, src, l, err);
-		} else if (l[strspn(l, " \t\r")] && strcmp(l, "(no migrations)")) {
-			/* not the plan: what printed it is not Django's showmigrations
-			 * (shown printable, and short) */
-			char shown[81];
-			size_t k = 0;
-			for (; l[k] && k < 80; k++)
-				shown[k] = (unsigned char)l[k] < 0x20 || (unsigned char)l[k] > 0x7e
-					   ? '?' : l[k];
-			shown[k] = '\0';
-			rc = dbs_fail(err, DBS_EFAIL, "manage.py showmigrations printed a line "
-				      "that is not part of its plan: '%s%s'", shown,
-				      l[k] ? "..." : "");
-			dbs_error_set_hint(err, "check that manage in dbshift.conf runs the "
-					   "project's manage.py, and that nothing else prints to "
-					   "its standard output");
-		}
-	}
-	free(out);
+	src->m = xcalloc(n + 1, sizeof(migration));
+	fw->nodes = xcalloc(n + 1, sizeof(dj_node));
+	json_array_foreach(ms, i, e)
+		if (!rc)
+			rc = add_migration(fw, src, e, err);
 	if (rc)
 		return rc;
 	qsort(src->m, src->n, sizeof(migration), by_app_version);
-	for (size_t i = 1; i < src->n; i++)
-		if (!strcmp(src->m[i].app, src->m[i - 1].app) &&
-		    !migration_version_cmp(&src->m[i], &src->m[i - 1])) {
+	for (size_t k = 1; k < src->n; k++)
+		if (!strcmp(src->m[k].app, src->m[k - 1].app) &&
+		    !migration_version_cmp(&src->m[k], &src->m[k - 1])) {
 			dbs_fail(err, DBS_EINPUT, "not implemented: two migrations of app %s are "
-				 "numbered %s (%s and %s)", src->m[i].app, src->m[i].version,
-				 src->m[i - 1].path, src->m[i].path);
+				 "numbered %s (%s and %s)", src->m[k].app, src->m[k].version,
+				 src->m[k - 1].path, src->m[k].path);
 			dbs_error_set_hint(err, "dbshift orders each app's migrations by their "
 					   "numbers; renumber one of them (or squash them)");
 			return DBS_EINPUT;
@@ -422,26 +465,18 @@ static void read_sql(section *sec, const char *out)
 
 static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 {
+	(void)err;
 	section *sec = up ? &m->up : &m->down;
 	const dj_node *nd = node_of(fw, m);
 	if (sec->fetched || !nd)
 		return 0;
-	const char *args[] = { "sqlmigrate", nd->app, nd->full, up ? NULL : "--backwards",
-			       NULL };
-	char *out = NULL, *errs = NULL;
-	int code = 0, rc = manage(fw, args, &out, &errs, &code, err);
-	if (!rc && code != 0 && !up && errs && strstr(errs, "IrreversibleError")) {
+	const char *text = json_string_value(json_object_get(nd->doc, up ? "up" : "down"));
+	if (text)
+		read_sql(sec, text);
+	else if (!up)
 		m->irreversible = 1;  /* Django refuses to undo it */
-	} else if (!rc && code != 0) {
-		rc = failed(err, errs, out, "manage.py sqlmigrate %s %s failed (exit %d)", nd->app,
-			    nd->full, code);
-	} else if (!rc) {
-		read_sql(sec, out);
-	}
-	sec->fetched = !rc;
-	free(out);
-	free(errs);
-	return rc;
+	sec->fetched = 1;
+	return 0;
 }
 
 /* migrate APP TARGET; Django's error (its traceback's last line, and the
@@ -478,31 +513,19 @@ static int dj_unapply(framework *fw, const migration *m, dbs_error *err)
 		  : dbs_fail(err, DBS_EFAIL, "Django does not list %s", m->path);
 }
 
-/* Python run by `manage.py shell -c`: the database of Django's default
- * connection, as db_identity writes it. */
-static const char identity_py[] =
-	"from django.db import connection as c\n"
-	"import os\n"
-	"if c.vendor == 'postgresql':\n"
-	"    k = c.cursor()\n"
-	"    k.execute(\"SELECT 'postgres:' || system_identifier || '/' || current_database() "
-	"FROM pg_control_system()\")\n"
-	"    print(k.fetchone()[0])\n"
-	"elif c.vendor == 'sqlite':\n"
-	"    print('sqlite:' + os.path.realpath(str(c.settings_dict['NAME'])))\n"
-	"else:\n"
-	"    print(c.vendor + ':')\n";
-
+/* The database of Django's default connection, as db_identity writes it
+ * (the helper's "identity"). */
 static int dj_identity(framework *fw, char **identity, dbs_error *err)
 {
-	const char *args[] = { "shell", "--command", identity_py, NULL };
-	char *out = NULL;
-	int rc = manage_ok(fw, args, &out, err);
-	if (!rc) {
-		*identity = last_lines(out, 1);
-		free(out);
-	}
-	return rc;
+	int rc = load_doc(fw, err);
+	if (rc)
+		return rc;
+	const char *id = json_string_value(json_object_get(fw->doc, "identity"));
+	if (!id)
+		return dbs_fail(err, DBS_EFAIL, "manage.py shell did not say which database "
+				"Django's settings point at");
+	*identity = xstrdup(id);
+	return 0;
 }
 
 const framework_ops framework_django = {

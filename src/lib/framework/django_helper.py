@@ -1,0 +1,127 @@
+# django_helper.py - what dbshift reads of a Django project, in one Python
+# start: run by `manage.py shell --command` (the project's interpreter,
+# settings and environment), it loads Django's MigrationLoader once and
+# prints one JSON document on stdout:
+#
+#   {"django": "3.2.25", "vendor": "postgresql",
+#    "migrations": [{"app", "name", "dependencies": [[app, name]...],
+#                    "replaces": [[app, name]...], "atomic", "file", "sha256",
+#                    "operations": [{"type", "code", "reverse"}...],
+#                    "up": TEXT, "down": TEXT | null, "irreversible": TEXT | null}...],
+#    "leaves": [[app, name]...], "identity": TEXT}
+#
+# migrations in the executor's plan from an empty database to every leaf,
+# which is the order Django applies them in.  up and down are each
+# migration's SQL as `manage.py sqlmigrate APP NAME [--backwards]` prints
+# it (BEGIN; ... COMMIT; around an atomic one where DDL rolls back), taken
+# as `migrate` takes it: one project state carried along the plan (not
+# rebuilt from the graph for each migration, as sqlmigrate does), so the
+# whole history costs one pass; down is null and irreversible Django's
+# message when Django cannot undo it.  identity is the database Django's default
+# connection points at, as dbshift's db_identity writes it.  Compiled into
+# dbshift (django.c).
+import hashlib
+import json
+import os
+import sys
+
+import django
+from django.db import connections, DEFAULT_DB_ALIAS
+from django.db.migrations.exceptions import IrreversibleError
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.operations.special import RunPython
+
+
+def dotted(fn):
+    if fn is None:
+        return None
+    if fn is RunPython.noop:
+        return "noop"
+    return "%s.%s" % (getattr(fn, "__module__", "?"), getattr(fn, "__qualname__", repr(fn)))
+
+
+def operations(migration):
+    out = []
+    for op in migration.operations:
+        o = {"type": type(op).__name__}
+        if isinstance(op, RunPython):
+            o["code"] = dotted(op.code)
+            o["reverse"] = dotted(op.reverse_code)
+        out.append(o)
+    return out
+
+
+def source(migration):
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    if not path:
+        return None, None
+    with open(path, "rb") as f:
+        return path, hashlib.sha256(f.read()).hexdigest()
+
+
+def sql(connection, migration, state, backwards):
+    """migration's SQL from state (the project state before it); the state
+    after it when forwards (state is then changed)."""
+    with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
+        if backwards:
+            migration.unapply(state, editor, collect_sql=True)
+        else:
+            state = migration.apply(state, editor, collect_sql=True)
+    statements = editor.collected_sql
+    if migration.atomic and connection.features.can_rollback_ddl:
+        statements = [connection.ops.start_transaction_sql()] + statements + \
+                     [connection.ops.end_transaction_sql()]
+    return "\n".join(statements), state
+
+
+def identity(connection):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as k:
+            k.execute("SELECT 'postgres:' || system_identifier || '/' || current_database() "
+                      "FROM pg_control_system()")
+            return k.fetchone()[0]
+    if connection.vendor == "sqlite":
+        return "sqlite:" + os.path.realpath(str(connection.settings_dict["NAME"]))
+    return connection.vendor + ":"
+
+
+def main():
+    connection = connections[DEFAULT_DB_ALIAS]
+    executor = MigrationExecutor(connection)
+    loader = executor.loader
+    graph = loader.graph
+    leaves = graph.leaf_nodes()
+    plan = executor.migration_plan(leaves, clean_start=True)
+    migrations = []
+    state = executor._create_project_state(with_applied_migrations=False)
+    for migration, _ in plan:
+        path, digest = source(migration)
+        m = {
+            "app": migration.app_label,
+            "name": migration.name,
+            "dependencies": [list(p.key) for p in sorted(
+                graph.node_map[(migration.app_label, migration.name)].parents,
+                key=lambda p: p.key)],
+            "replaces": [list(r) for r in migration.replaces],
+            "atomic": bool(migration.atomic),
+            "file": path,
+            "sha256": digest,
+            "operations": operations(migration),
+            "down": None,
+            "irreversible": None,
+        }
+        try:
+            m["down"] = sql(connection, migration, state.clone(), True)[0]
+        except IrreversibleError as e:
+            m["irreversible"] = str(e)
+        m["up"], state = sql(connection, migration, state, False)
+        migrations.append(m)
+    json.dump({"django": django.get_version(), "vendor": connection.vendor,
+               "migrations": migrations, "leaves": [list(k) for k in leaves],
+               "identity": identity(connection)},
+              sys.stdout)
+    sys.stdout.write("\n")
+
+
+main()
