@@ -179,6 +179,8 @@ void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *da
 	char label[512];
 	if (!err)
 		g->done++;
+	else if (step->entry->format && !strcmp(step->entry->format, "django"))
+		g->failed_in_tx = 0;  /* Django's error says what Django did */
 	else
 		g->failed_in_tx = step->no_transaction ? 0 : step->direction == DBS_UP ? 1 : 2;
 	/* redo runs in one transaction when both directions are transactional */

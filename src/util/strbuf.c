@@ -33,6 +33,12 @@ void strbuf_add(strbuf *sb, const char *data, size_t n)
 	sb->buf[sb->len] = '\0';
 }
 
+void strbuf_reset(strbuf *sb)
+{
+	sb->len = 0;
+	sb->buf[0] = '\0';
+}
+
 void strbuf_adds(strbuf *sb, const char *s)
 {
 	strbuf_add(sb, s, strlen(s));

@@ -34,6 +34,7 @@ void strbuf_add(strbuf *sb, const char *data, size_t n);
 void strbuf_adds(strbuf *sb, const char *s);
 void strbuf_addf(strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *strbuf_detach(strbuf *sb);
+void strbuf_reset(strbuf *sb);  /* empty again, its memory kept */
 void strbuf_release(strbuf *sb);
 
 /* The largest file read_file reads (EFBIG above it). */

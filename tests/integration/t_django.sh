@@ -108,6 +108,8 @@ t_django() {
 	dj new thing
 	check_rc 2 "$tag: new is refused (makemigrations makes Django's)"
 
+	t_django_one_run
+
 	# manage.py that hangs is killed at manage_timeout
 	printf 'import time\ntime.sleep(60)\n' > hang.py
 	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 hang.py\nmanage_timeout = 500ms\n' > dbshift.conf
@@ -115,4 +117,65 @@ t_django() {
 	check_rc 1 "$tag: a manage.py past manage_timeout fails the command"
 	check_contains "$ERR" "/usr/bin/python3 ran past its timeout of 500 ms and was killed" "$tag: saying so"
 	cd "$WORK" || return
+}
+
+# Every pending migration in one manage.py migrate: a project's own migrate
+# command (which needs the final schema) runs once, after all of them;
+# dbshift's lock_timeout reaches Django's connection (PGOPTIONS).
+t_django_one_run() {
+	local tag="$DRIVER django one run"
+	DJ_URL=$(newdb django_one)
+	mkdir -p crm/management/commands
+	touch crm/management/__init__.py crm/management/commands/__init__.py
+	cat > crm/management/commands/migrate.py <<'EOF'
+"""The project's migrate: Django's, then a check that needs the final schema."""
+import os
+from django.core.management.commands.migrate import Command as Migrate
+from django.db import connection
+
+
+class Command(Migrate):
+    def handle(self, *args, **options):
+        super().handle(*args, **options)
+        with connection.cursor() as c:
+            cols = [d.name for d in connection.introspection.get_table_description(c, "shop_item")]
+        if "legacy" in cols:
+            raise RuntimeError("shop_item still has legacy: the schema is not final")
+        with open(os.environ["OVERRIDE_LOG"], "a") as f:
+            f.write("ran\n")
+EOF
+	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 manage.py\n' > dbshift.conf
+	export OVERRIDE_LOG=$WORK/override.log
+	rm -f "$OVERRIDE_LOG"
+	dj --json migrate --force
+	check_rc 0 "$tag: migrate from empty exits 0"
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.steps[] | select(.status == "succeeded") | .app + "/" + .version] | join(",")')" \
+		"shop/0001,shop/0002,crm/0001,shop/0003,shop/0004,shop/0005" "$tag: each migration a step of the run, in Django's order"
+	check_eq "$(cat "$OVERRIDE_LOG" 2>/dev/null)" "ran" "$tag: the project's migrate command ran once, on the final schema"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: Django recorded the six"
+	# a rollback runs the project's migrate too, which fails on this
+	# schema: Django has undone 0005 by then, and dbshift says so
+	dj rollback shop --steps 1
+	check_rc 1 "$tag: rollback: the project's command fails after Django undid the migration"
+	check_contains "$ERR" "dbshift: error: django undid shop.0005_remove_item_legacy (django's record says so), then failed: RuntimeError: shop_item still has legacy" \
+		"$tag: the error says what Django did, then what failed"
+	check_lacks "$ERR" "rolled back: the database is as it was" "$tag: no rollback is claimed"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "0" \
+		"$tag: 0005 is undone, as said"
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[] | select(.version == "0005") | .state')" "pending" \
+		"$tag: status says 0005 is pending"
+	if [ "$DRIVER" = postgres ]; then
+		printf 'lock_timeout = 1s\n' >> dbshift.conf
+		pg_hold "$DJ_URL" "SELECT count(*) FROM shop_item"
+		dj migrate --force
+		check_rc 1 "$tag: a reader holding the table: migrate gives up (lock_timeout reaches Django)"
+		check_contains "$ERR" "error: Django could not apply shop.0005_remove_item_legacy: " "$tag: naming the migration"
+		check_contains "$ERR" "lock timeout" "$tag: and the lock timeout"
+		pg_release
+		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "0" \
+			"$tag: nothing recorded"
+	fi
+	unset OVERRIDE_LOG
+	rm -rf crm/management
 }

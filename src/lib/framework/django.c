@@ -33,6 +33,7 @@ struct framework {
 	size_t nmanage;
 	char *settings;      /* --settings, or NULL */
 	int timeout_ms;
+	char *pgoptions;     /* "PGOPTIONS=..." with dbshift's timeouts, or NULL */
 	json_t *doc;         /* the helper's document, once read */
 	dj_node *nodes;      /* from list */
 	size_t nnodes;
@@ -53,6 +54,22 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 	}
 	fw->settings = o->settings ? xstrdup(o->settings) : NULL;
 	fw->timeout_ms = o->manage_timeout_ms > 0 ? o->manage_timeout_ms : 3600000;
+	/* dbshift's lock_timeout and statement_timeout reach Django's
+	 * connections through libpq, which reads PGOPTIONS */
+	int lock_ms = 0, stmt_ms = 0;
+	if (o->lock_timeout)
+		parse_duration_ms(o->lock_timeout, &lock_ms);
+	if (o->statement_timeout)
+		parse_duration_ms(o->statement_timeout, &stmt_ms);
+	if (lock_ms > 0 || stmt_ms > 0) {
+		const char *was = getenv("PGOPTIONS");
+		char lock[48] = "", stmt[48] = "";
+		if (lock_ms > 0)
+			snprintf(lock, sizeof(lock), " -c lock_timeout=%dms", lock_ms);
+		if (stmt_ms > 0)
+			snprintf(stmt, sizeof(stmt), " -c statement_timeout=%dms", stmt_ms);
+		fw->pgoptions = xprintf("PGOPTIONS=%s%s%s", was ? was : "", lock, stmt);
+	}
 	*out = fw;
 	return 0;
 }
@@ -63,6 +80,7 @@ static void dj_close(framework *fw)
 		return;
 	free_words(fw->manage);
 	free(fw->settings);
+	free(fw->pgoptions);
 	for (size_t i = 0; i < fw->nnodes; i++) {
 		free(fw->nodes[i].app);
 		free(fw->nodes[i].full);
@@ -119,9 +137,10 @@ static char *python_error(const char *text)
 	return strbuf_detach(&sb);
 }
 
-/* Run manage.py with args; its stdout and stderr, and exit code. */
-static int manage(framework *fw, const char *const *args, char **out, char **errs, int *code,
-		  dbs_error *err)
+/* Run manage.py with args; its stdout (or, with o->out_sink, none) and
+ * stderr, and exit code. */
+static int manage_with(framework *fw, const char *const *args, spawn_opts *so, char **out,
+		       char **errs, int *code, dbs_error *err)
 {
 	size_t na = 0;
 	while (args[na])
@@ -140,8 +159,11 @@ static int manage(framework *fw, const char *const *args, char **out, char **err
 	*code = -1;
 	/* what Django prints of a project is far less than 64 MB: more is no
 	 * output of Django's */
-	spawn_opts so = { .timeout_ms = fw->timeout_ms, .err_text = errs, .max_out = 64 << 20 };
-	int rc = spawn_full(argv, NULL, &so, out, code, err);
+	so->timeout_ms = fw->timeout_ms;
+	so->err_text = errs;
+	so->max_out = 64 << 20;
+	const char *env[] = { fw->pgoptions, NULL };
+	int rc = spawn_full(argv, fw->pgoptions ? env : NULL, so, out, code, err);
 	if (rc && !*out)
 		dbs_error_set_hint(err, "set manage in dbshift.conf to the words that run the "
 				   "project's manage.py, e.g. manage = /usr/bin/python3 manage.py");
@@ -150,6 +172,13 @@ static int manage(framework *fw, const char *const *args, char **out, char **err
 	free(settings);
 	free(argv);
 	return rc;
+}
+
+static int manage(framework *fw, const char *const *args, char **out, char **errs, int *code,
+		  dbs_error *err)
+{
+	spawn_opts so = { 0 };
+	return manage_with(fw, args, &so, out, errs, code, err);
 }
 
 /* A manage.py command that exited non-zero: "WHAT: the error" with the
@@ -513,6 +542,81 @@ static int dj_unapply(framework *fw, const migration *m, dbs_error *err)
 		  : dbs_fail(err, DBS_EFAIL, "Django does not list %s", m->path);
 }
 
+/*
+ * One manage.py migrate for every pending migration: Django prints
+ * "  Applying shop.0001_initial..." as one starts and " OK" once it is
+ * applied (recorded in django_migrations); each is told to progress as
+ * its words come.  Other lines (a project's own migrate command may print
+ * more) are Django's or the project's, not progress.
+ */
+typedef struct migrate_watch {
+	void (*progress)(void *data, const char *path, int done);
+	void *data;
+	strbuf line;         /* the line being printed */
+	char *running;       /* the migration started, not yet applied */
+} migrate_watch;
+
+static void watch_line(migrate_watch *w, int ended)
+{
+	const char *l = w->line.buf + strspn(w->line.buf, " ");
+	size_t n = strlen(l);
+	if (!w->running && !strncmp(l, "Applying ", 9) && n > 12 && !strcmp(l + n - 3, "...")) {
+		w->running = xstrndup(l + 9, n - 12);
+		w->progress(w->data, w->running, 0);
+	} else if (w->running && ended) {
+		const char *dots = strstr(l, "... OK");
+		if (dots && !strncmp(l, "Applying ", 9)) {
+			w->progress(w->data, w->running, 1);
+			free(w->running);
+			w->running = NULL;
+		}
+	}
+}
+
+static int watch_out(void *data, const void *buf, size_t n)
+{
+	migrate_watch *w = data;
+	const char *p = buf;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			watch_line(w, 1);
+			strbuf_reset(&w->line);
+		} else if (w->line.len < 4096) {
+			strbuf_add(&w->line, p + i, 1);
+			if (p[i] == '.')  /* "Applying x..." is printed, flushed, before it runs */
+				watch_line(w, 0);
+		}
+	}
+	return 0;
+}
+
+static int dj_apply_all(framework *fw, void (*progress)(void *data, const char *path, int done),
+			void *data, dbs_error *err)
+{
+	const char *args[] = { "migrate", "--noinput", NULL };
+	migrate_watch w = { progress, data, { 0 }, NULL };
+	strbuf_init(&w.line);
+	spawn_opts so = { .out_sink = watch_out, .sink_data = &w };
+	char *out = NULL, *errs = NULL;
+	int code = 0, rc = manage_with(fw, args, &so, &out, &errs, &code, err);
+	if (!rc && code != 0) {
+		if (w.running)
+			rc = failed(err, errs, w.line.buf, "Django could not apply %s", w.running);
+		else
+			rc = failed(err, errs, w.line.buf, "manage.py migrate failed");
+		dbs_error_set_hint(err, w.running ? "Django rolled back what it could of this "
+				   "migration (an atomic one entirely); what is applied now is what "
+				   "django_migrations says: 'dbshift status'"
+				   : "the migrations it applied are recorded in django_migrations: "
+				   "'dbshift status' says what is applied now");
+	}
+	free(w.running);
+	strbuf_release(&w.line);
+	free(out);
+	free(errs);
+	return rc;
+}
+
 /* The database of Django's default connection, as db_identity writes it
  * (the helper's "identity"). */
 static int dj_identity(framework *fw, char **identity, dbs_error *err)
@@ -537,5 +641,6 @@ const framework_ops framework_django = {
 	.sql = dj_sql,
 	.apply = dj_apply,
 	.unapply = dj_unapply,
+	.apply_all = dj_apply_all,
 	.identity = dj_identity,
 };

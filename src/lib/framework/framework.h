@@ -34,6 +34,12 @@ typedef struct framework_ops {
 	/* Apply m, or undo it, as the framework does (it records either). */
 	int (*apply)(framework *fw, const migration *m, dbs_error *err);
 	int (*unapply)(framework *fw, const migration *m, dbs_error *err);
+	/* Apply every pending migration in one run of the framework (its
+	 * hooks and signals run once, as they do when the team migrates),
+	 * telling progress as each one starts (done 0) and is applied (done
+	 * 1), by its path ("shop.0001_initial"). */
+	int (*apply_all)(framework *fw, void (*progress)(void *data, const char *path, int done),
+			 void *data, dbs_error *err);
 	/* What the database the framework's settings point at is, written as
 	 * db_identity writes it. */
 	int (*identity)(framework *fw, char **identity, dbs_error *err);

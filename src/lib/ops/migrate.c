@@ -307,6 +307,119 @@ static int apply_step(dbs_ctx *ctx, const run *r, const dbs_step *s, int64_t *ms
 	return rc;
 }
 
+/*
+ * After a framework's command failed, the truth is its record: did the
+ * step happen after all (Django applied or undid the migration, and what
+ * failed came later: a project's own migrate command, a signal)?  Then
+ * the step is recorded as done and the error says so; never is a
+ * rollback claimed that did not happen.  1 when it happened.
+ */
+static int framework_did(dbs_ctx *ctx, const dbs_step *s)
+{
+	const migration *m = entry_of(s)->m;
+	history_row *rows = NULL;
+	size_t n = 0;
+	dbs_error e = { 0 };
+	if (!m || ctx->fwo->applied(ctx->fw, ctx->driver, ctx->conn, &rows, &n, &e)) {
+		dbs_error_clear(&e);
+		return 0;
+	}
+	int recorded = 0;
+	for (size_t i = 0; i < n && !recorded; i++)
+		recorded = !strcmp(rows[i].app, m->app) && !strcmp(rows[i].version, m->version) &&
+			   !strcmp(rows[i].name, m->name);
+	history_rows_free(rows, n);
+	int did = s->direction == DBS_UP ? recorded : !recorded;
+	if (did) {
+		/* "Django could not undo shop.0005_x: RuntimeError: ...": the error */
+		const char *msg = ctx->err.message ? ctx->err.message : "failed";
+		const char *at = strstr(msg, m->path);
+		if (at && !strncmp(at + strlen(m->path), ": ", 2))
+			msg = at + strlen(m->path) + 2;
+		char *was = xstrdup(msg);
+		dbs_fail(&ctx->err, DBS_EFAIL, "%s %s %s (%s's record says so), then failed: %s",
+			 ctx->fwo->name, s->direction == DBS_UP ? "applied" : "undid", m->path,
+			 ctx->fwo->name, was);
+		dbs_error_set_hint(&ctx->err, "that migration stays %s; what failed after it is "
+				   "the project's (its migrate command, a signal): 'dbshift status' "
+				   "says what is applied now", s->direction == DBS_UP ? "applied"
+				   : "undone");
+		free(was);
+	}
+	return did;
+}
+
+/*
+ * A framework that applies every pending migration in one run of its own
+ * (Django: one manage.py migrate, so a project's migrate command and its
+ * post_migrate signals run once) tells each migration's start and end:
+ * each is a step of the run, as if dbshift had run it.
+ */
+typedef struct fw_watch {
+	dbs_ctx *ctx;
+	run *r;
+	const dbs_plan *plan;
+	dbs_step_cb cb;
+	void *cb_data;
+	size_t at;           /* the step under way, or plan->n */
+	int64_t t0;
+} fw_watch;
+
+static void fw_label(const dbs_step *s, char *label, size_t size)
+{
+	plan_label(s->entry, label, size);
+	size_t n = strlen(label);
+	snprintf(label + n, size - n, " up");
+}
+
+static void fw_progress(void *data, const char *path, int done)
+{
+	fw_watch *w = data;
+	size_t i = 0;
+	while (i < w->plan->n && (!entry_of(&w->plan->steps[i])->m ||
+				  strcmp(entry_of(&w->plan->steps[i])->m->path, path)))
+		i++;
+	if (i == w->plan->n) {
+		if (!done)
+			ctx_warn(w->ctx, "%s applied %s, which the plan did not list",
+				 w->ctx->fwo->name, path);
+		return;
+	}
+	const dbs_step *s = &w->plan->steps[i];
+	char label[512];
+	fw_label(s, label, sizeof(label));
+	if (!done) {
+		w->at = i;
+		w->t0 = now_ms();
+		live_step(w->ctx, label, i, w->plan->n);
+		ctx_log(w->ctx, "[%s] %s: started", w->r->id, label);
+		return;
+	}
+	int64_t ms = now_ms() - w->t0;
+	run_step(w->ctx, w->r, s->entry, "up", ms, 1, NULL);
+	if (w->cb)
+		w->cb(s, ms, NULL, w->cb_data);
+	w->at = w->plan->n;
+}
+
+static int apply_all_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, dbs_step_cb cb,
+				  void *cb_data)
+{
+	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms() };
+	live_quiet(ctx, 1);
+	int rc = ctx->fwo->apply_all(ctx->fw, fw_progress, &w, &ctx->err);
+	live_quiet(ctx, 0);
+	if (rc && w.at < plan->n) {  /* the one under way failed, or what came after it */
+		const dbs_step *s = &plan->steps[w.at];
+		int64_t ms = now_ms() - w.t0;
+		const dbs_error *e = framework_did(ctx, s) ? NULL : &ctx->err;
+		run_step(ctx, r, s->entry, "up", ms, 1, e);
+		if (cb)
+			cb(s, ms, e, cb_data);
+	}
+	return rc;
+}
+
 typedef enum { RUN_MIGRATE, RUN_ROLLBACK, RUN_REDO, RUN_BASELINE } run_kind;
 static const char *run_names[] = { "migrate", "rollback", "redo", "baseline" };
 
@@ -711,7 +824,11 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			rc = run_data(ctx, &r, &plan.steps[1]);
 		plan.n = 0;  /* done */
 	}
-	for (size_t i = 0; !rc && i < plan.n; i++) {
+	int all_at_once = !rc && kind == RUN_MIGRATE && plan.n && ctx->fw &&
+			  ctx->fwo->apply_all && !o->target && !o->phase;
+	if (all_at_once)  /* every pending migration: the framework's own run */
+		rc = apply_all_by_framework(ctx, &r, &plan, cb, cb_data);
+	for (size_t i = 0; !rc && !all_at_once && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];
 		int attempts = 1;
@@ -724,10 +841,11 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			ctx_log(ctx, "[%s] %s: started", r.id, label);
 		}
 		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
+		const dbs_error *e = rc && !(ctx->fw && framework_did(ctx, s)) ? &ctx->err : NULL;
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
-			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, rc ? &ctx->err : NULL);
+			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, e);
 		if (cb)
-			cb(s, ms, rc ? &ctx->err : NULL, cb_data);
+			cb(s, ms, e, cb_data);
 		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
 			rc = run_data(ctx, &r, s);
 	}
