@@ -106,6 +106,9 @@ typedef struct dbs_options {
 	 * commands may run */
 	char *framework, *manage, *settings;
 	int manage_timeout_ms;
+	/* the command reads what is applied and pending only (status): the
+	 * framework's SQL is not read unless something asks for it after all */
+	int framework_no_sql;
 	/* lint for the whole project, as squawk's excluded_rules and
 	 * pg_version: rules never reported (words), and the PostgreSQL major
 	 * version the migrations run on (0: a current one) */

@@ -29,6 +29,7 @@ int check_status(cli *g)
 		return 2;
 	if (runs)
 		g->need = NEED_DB;
+	g->opts.framework_no_sql = 1;  /* Django's SQL is not needed to say what is pending */
 	return 0;
 }
 

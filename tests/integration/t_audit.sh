@@ -123,6 +123,8 @@ t_audit_django_output() {
 import json, os, sys
 mode = os.environ.get("FAKE", "long")
 if sys.argv[1] == "shell":  # dbshift's helper: one JSON document
+    with open("helper.log", "a") as f:  # what it was asked for
+        f.write(("no-sql" if sys.argv[3].startswith("DBSHIFT_WANT_SQL = False") else "sql") + "\n")
     if mode == "bytes":
         sys.stdout.buffer.write(bytes(range(1, 256)) * 80)
     elif mode == "flood":
@@ -131,9 +133,12 @@ if sys.argv[1] == "shell":  # dbshift's helper: one JSON document
             sys.stdout.write(line)
     else:
         a, b = "0001_" + "x" * 600, "0002_" + "y" * 600
-        ms = [{"app": "shop", "name": n, "dependencies": d, "up": "CREATE TABLE t_%s (id int);" % n[:4],
+        sql = not sys.argv[3].startswith("DBSHIFT_WANT_SQL = False")
+        ms = [{"app": "shop", "name": n, "dependencies": d,
+               "up": "CREATE TABLE t_%s (id int);" % n[:4] if sql else None,
                "down": None} for n, d in ((a, []), (b, [["shop", a]]))]
-        print(json.dumps({"vendor": "x", "migrations": ms, "identity": os.environ["FAKE_ID"]}))
+        print(json.dumps({"vendor": "x", "migrations": ms, "identity": os.environ["FAKE_ID"],
+                          "sql": sql}))
 EOF
 	# the database Django's settings would name: dbshift's
 	case $url in
@@ -145,6 +150,12 @@ EOF
 	dbs --database "$url" plan
 	check_rc 0 "$tag: plan of 600-character migration names exits 0 (no crash)"
 	check_contains "$OUT" "up   shop/0002_yyyy" "$tag: and shows them"
+	check_eq "$(cat helper.log)" "sql" "$tag: plan starts Python once, asking for the SQL"
+	rm helper.log
+	dbs --database "$url" status
+	check_rc 0 "$tag: status exits 0"
+	check_eq "$(cat helper.log)" "no-sql" "$tag: status starts Python once, asking for no SQL"
+	rm helper.log
 	FAKE=bytes dbs --database "$url" status
 	check_rc 1 "$tag: bytes instead of the helper's JSON: exit 1, not 'no migrations'"
 	check_contains "$ERR" "dbshift: error: manage.py shell did not print the migrations as JSON (" \

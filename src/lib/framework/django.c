@@ -34,6 +34,7 @@ struct framework {
 	char *settings;      /* --settings, or NULL */
 	int timeout_ms;
 	char *pgoptions;     /* "PGOPTIONS=..." with dbshift's timeouts, or NULL */
+	int no_sql;          /* read the document without SQL first (status) */
 	json_t *doc;         /* the helper's document, once read */
 	dj_node *nodes;      /* from list */
 	size_t nnodes;
@@ -53,6 +54,7 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 		return DBS_EINPUT;
 	}
 	fw->settings = o->settings ? xstrdup(o->settings) : NULL;
+	fw->no_sql = o->framework_no_sql;
 	fw->timeout_ms = o->manage_timeout_ms > 0 ? o->manage_timeout_ms : 3600000;
 	/* dbshift's lock_timeout and statement_timeout reach Django's
 	 * connections through libpq, which reads PGOPTIONS */
@@ -286,7 +288,7 @@ static int entry_ok(const json_t *e)
 	size_t i;
 	json_t *d;
 	if (!json_is_string(json_object_get(e, "app")) || !json_is_string(json_object_get(e, "name")) ||
-	    !json_is_string(json_object_get(e, "up")) || !json_is_array(deps))
+	    !json_is_array(deps))
 		return 0;
 	json_array_foreach(deps, i, d)
 		if (!is_text_pair(d))
@@ -294,14 +296,17 @@ static int entry_ok(const json_t *e)
 	return 1;
 }
 
-/* Run the helper, once: fw->doc. */
-static int load_doc(framework *fw, dbs_error *err)
+/* Run the helper, once (twice when a command that read no SQL at first
+ * asks for it after all): fw->doc; each migration's SQL when sql. */
+static int load_doc(framework *fw, int sql, dbs_error *err)
 {
-	if (fw->doc)
+	if (fw->doc && (!sql || json_is_true(json_object_get(fw->doc, "sql"))))
 		return 0;
-	const char *args[] = { "shell", "--command", django_helper_py, NULL };
+	char *code = sql ? NULL : xprintf("DBSHIFT_WANT_SQL = False\n%s", django_helper_py);
+	const char *args[] = { "shell", "--command", code ? code : django_helper_py, NULL };
 	char *out = NULL;
 	int rc = manage_ok(fw, args, &out, err);
+	free(code);
 	if (rc)
 		return rc;
 	json_error_t je;
@@ -317,12 +322,27 @@ static int load_doc(framework *fw, dbs_error *err)
 		if (!rc && !entry_ok(e))
 			rc = not_the_document(out, "a migration without its app, name, SQL or "
 					      "dependencies", err);
+	if (!rc && sql && !json_is_true(json_object_get(doc, "sql")))
+		rc = not_the_document(out, "no SQL in it", err);
 	free(out);
-	if (rc)
+	if (rc) {
 		json_decref(doc);
-	else
-		fw->doc = doc;
-	return rc;
+		return rc;
+	}
+	/* the nodes point into the document: to its new entries, in order */
+	for (size_t k = 0; k < fw->nnodes; k++) {
+		json_t *e2 = json_array_get(json_object_get(doc, "migrations"), k);
+		if (!e2 || strcmp(json_string_value(json_object_get(e2, "name")), fw->nodes[k].full) ||
+		    strcmp(json_string_value(json_object_get(e2, "app")), fw->nodes[k].app)) {
+			json_decref(doc);
+			return dbs_fail(err, DBS_EFAIL, "the project's migrations changed while "
+					"dbshift read them: run the command again");
+		}
+		fw->nodes[k].doc = e2;
+	}
+	json_decref(fw->doc);
+	fw->doc = doc;
+	return 0;
 }
 
 /* One migration of the document into src (and fw's nodes). */
@@ -369,7 +389,7 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 
 static int dj_list(framework *fw, source *src, dbs_error *err)
 {
-	int rc = load_doc(fw, err);
+	int rc = load_doc(fw, !fw->no_sql, err);
 	if (rc)
 		return rc;
 	json_t *ms = json_object_get(fw->doc, "migrations");
@@ -494,11 +514,13 @@ static void read_sql(section *sec, const char *out)
 
 static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 {
-	(void)err;
 	section *sec = up ? &m->up : &m->down;
-	const dj_node *nd = node_of(fw, m);
-	if (sec->fetched || !nd)
+	if (sec->fetched || !node_of(fw, m))
 		return 0;
+	int rc = load_doc(fw, 1, err);
+	if (rc)
+		return rc;
+	const dj_node *nd = node_of(fw, m);
 	const char *text = json_string_value(json_object_get(nd->doc, up ? "up" : "down"));
 	if (text)
 		read_sql(sec, text);
@@ -621,7 +643,7 @@ static int dj_apply_all(framework *fw, void (*progress)(void *data, const char *
  * (the helper's "identity"). */
 static int dj_identity(framework *fw, char **identity, dbs_error *err)
 {
-	int rc = load_doc(fw, err);
+	int rc = load_doc(fw, !fw->no_sql, err);
 	if (rc)
 		return rc;
 	const char *id = json_string_value(json_object_get(fw->doc, "identity"));

@@ -8,7 +8,7 @@
 #                    "replaces": [[app, name]...], "atomic", "file", "sha256",
 #                    "operations": [{"type", "code", "reverse"}...],
 #                    "up": TEXT, "down": TEXT | null, "irreversible": TEXT | null}...],
-#    "leaves": [[app, name]...], "identity": TEXT}
+#    "leaves": [[app, name]...], "identity": TEXT, "sql": true}
 #
 # migrations in the executor's plan from an empty database to every leaf,
 # which is the order Django applies them in.  up and down are each
@@ -17,7 +17,9 @@
 # as `migrate` takes it: one project state carried along the plan (not
 # rebuilt from the graph for each migration, as sqlmigrate does), so the
 # whole history costs one pass; down is null and irreversible Django's
-# message when Django cannot undo it.  identity is the database Django's default
+# message when Django cannot undo it.  With DBSHIFT_WANT_SQL = False set
+# before this code (dbshift's status), no SQL is taken: up and down are
+# null and "sql" false.  identity is the database Django's default
 # connection points at, as dbshift's db_identity writes it.  Compiled into
 # dbshift (django.c).
 import hashlib
@@ -94,6 +96,7 @@ def main():
     leaves = graph.leaf_nodes()
     plan = executor.migration_plan(leaves, clean_start=True)
     migrations = []
+    want_sql = globals().get("DBSHIFT_WANT_SQL", True)
     state = executor._create_project_state(with_applied_migrations=False)
     for migration, _ in plan:
         path, digest = source(migration)
@@ -108,9 +111,13 @@ def main():
             "file": path,
             "sha256": digest,
             "operations": operations(migration),
+            "up": None,
             "down": None,
             "irreversible": None,
         }
+        if not want_sql:
+            migrations.append(m)
+            continue
         try:
             m["down"] = sql(connection, migration, state.clone(), True)[0]
         except IrreversibleError as e:
@@ -119,7 +126,7 @@ def main():
         migrations.append(m)
     json.dump({"django": django.get_version(), "vendor": connection.vendor,
                "migrations": migrations, "leaves": [list(k) for k in leaves],
-               "identity": identity(connection)},
+               "identity": identity(connection), "sql": bool(want_sql)},
               sys.stdout)
     sys.stdout.write("\n")
 
