@@ -166,15 +166,31 @@ EOF
 	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[] | select(.version == "0005") | .state')" "pending" \
 		"$tag: status says 0005 is pending"
 	if [ "$DRIVER" = postgres ]; then
-		printf 'lock_timeout = 1s\n' >> dbshift.conf
+		printf 'lock_timeout = 1s\nlock_retries = 100ms\n' >> dbshift.conf
 		pg_hold "$DJ_URL" "SELECT count(*) FROM shop_item"
-		dj migrate --force
+		dj --json migrate --force
 		check_rc 1 "$tag: a reader holding the table: migrate gives up (lock_timeout reaches Django)"
-		check_contains "$ERR" "error: Django could not apply shop.0005_remove_item_legacy: " "$tag: naming the migration"
-		check_contains "$ERR" "lock timeout" "$tag: and the lock timeout"
+		check_eq "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.status == "failed") | "\(.app)/\(.version) \(.attempts)"')" \
+			"shop/0005 2" "$tag: the migration that gave up, after its retry (lock_retries)"
+		check_contains "$ERR" "attempt 1 of 2 gave up waiting for a lock" "$tag: the retry is said"
+		check_contains "$(printf '%s' "$OUT" | jq -r .error.message)" "Django could not apply shop.0005_remove_item_legacy: " "$tag: naming the migration"
+		check_contains "$(printf '%s' "$OUT" | jq -r .error.message)" "canceling statement due to lock timeout" "$tag: and the lock timeout"
 		pg_release
 		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "0" \
 			"$tag: nothing recorded"
+		# the lock let go while the run waits to retry: the retry applies it
+		sed -i 's/^lock_retries = .*/lock_retries = 3s, 3s, 3s/' dbshift.conf
+		pg_hold "$DJ_URL" "SELECT count(*) FROM shop_item"
+		DATABASE_URL="$DJ_URL" "$DBSHIFT" --database "$DJ_URL" --json migrate --force > "$WORK/djr.json" 2> "$WORK/djr.err" &
+		local pid=$!
+		until_ok 60 grep -q "gave up waiting for a lock" "$WORK/djr.err"
+		pg_release
+		wait "$pid"
+		check_eq "$?" "0" "$tag: a retry after the reader went applies the migration"
+		check_eq "$(jq -r '.steps[] | "\(.app)/\(.version) \(.status) \(.attempts > 1)"' "$WORK/djr.json")" \
+			"shop/0005 succeeded true" "$tag: one step, succeeded on a later attempt"
+		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "1" \
+			"$tag: recorded once"
 	fi
 	unset OVERRIDE_LOG
 	rm -rf crm/management

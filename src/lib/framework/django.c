@@ -198,6 +198,12 @@ static int failed(dbs_error *err, const char *errs, const char *out, const char 
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	dbs_fail(err, DBS_EFAIL, "%s: %s", what, last);
+	/* a lock it gave up waiting for (lock_timeout, through PGOPTIONS; or
+	 * SQLite's busy timeout) is the server's, for dbshift to retry */
+	if (strstr(last, "canceling statement due to lock timeout"))
+		err->sqlstate = xstrdup("55P03");
+	else if (strstr(last, "OperationalError: database is locked"))
+		err->sqlstate = xstrdup("5");
 	free(last);
 	last = last_lines(why, 12);
 	const char *frame = strstr(last, "  File \"");  /* from a whole frame */

@@ -363,6 +363,7 @@ typedef struct fw_watch {
 	void *cb_data;
 	size_t at;           /* the step under way, or plan->n */
 	int64_t t0;
+	int attempt;         /* of the framework's run, from 1 */
 } fw_watch;
 
 static void fw_label(const dbs_step *s, char *label, size_t size)
@@ -396,24 +397,36 @@ static void fw_progress(void *data, const char *path, int done)
 		return;
 	}
 	int64_t ms = now_ms() - w->t0;
-	run_step(w->ctx, w->r, s->entry, "up", ms, 1, NULL);
+	run_step(w->ctx, w->r, s->entry, "up", ms, w->attempt, NULL);
 	if (w->cb)
 		w->cb(s, ms, NULL, w->cb_data);
 	w->at = w->plan->n;
 }
 
+static int fw_attempt(dbs_ctx *ctx, void *arg)
+{
+	fw_watch *w = arg;
+	w->attempt++;
+	live_quiet(ctx, 1);
+	int rc = ctx->fwo->apply_all(ctx->fw, fw_progress, w, &ctx->err);
+	live_quiet(ctx, 0);
+	return rc;
+}
+
+/* The framework's run, again on lock_retries' schedule when it gave up
+ * waiting for a lock: the migrations it applied stay applied, and the next
+ * run starts from the one that gave up. */
 static int apply_all_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, dbs_step_cb cb,
 				  void *cb_data)
 {
-	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms() };
-	live_quiet(ctx, 1);
-	int rc = ctx->fwo->apply_all(ctx->fw, fw_progress, &w, &ctx->err);
-	live_quiet(ctx, 0);
+	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms(), 0 };
+	int attempts = 1;
+	int rc = retry_on_lock_timeout(ctx, r->id, fw_attempt, &w, &attempts);
 	if (rc && w.at < plan->n) {  /* the one under way failed, or what came after it */
 		const dbs_step *s = &plan->steps[w.at];
 		int64_t ms = now_ms() - w.t0;
 		const dbs_error *e = framework_did(ctx, s) ? NULL : &ctx->err;
-		run_step(ctx, r, s->entry, "up", ms, 1, e);
+		run_step(ctx, r, s->entry, "up", ms, attempts, e);
 		if (cb)
 			cb(s, ms, e, cb_data);
 	}
