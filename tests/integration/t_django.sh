@@ -153,6 +153,20 @@ EOF
 		"shop/0001,shop/0002,crm/0001,shop/0003,shop/0004,shop/0005" "$tag: each migration a step of the run, in Django's order"
 	check_eq "$(cat "$OVERRIDE_LOG" 2>/dev/null)" "ran" "$tag: the project's migrate command ran once, on the final schema"
 	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: Django recorded the six"
+	# drift: dbshift keeps each applied file's SHA-256 in its own table
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM dbshift_migrations WHERE length(checksum) = 64")" "6" \
+		"$tag: the six files' SHA-256 kept"
+	printf '# edited after it was applied\n' >> shop/migrations/0002_item_note.py
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | select(.state == "drifted") | .app + "/" + .version] | join(",")')" \
+		"shop/0002" "$tag: an applied file edited since is drifted"
+	dj migrate --force
+	check_rc 3 "$tag: migrate refuses while it is drifted"
+	check_contains "$ERR" "migration shop/0002_item_note was changed after it was applied" "$tag: naming it"
+	sed -i '$d' shop/migrations/0002_item_note.py
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | .state] | unique | join(",")')" "applied" \
+		"$tag: the file as it was: applied again"
 	# a rollback runs the project's migrate too, which fails on this
 	# schema: Django has undone 0005 by then, and dbshift says so
 	dj rollback shop --steps 1

@@ -373,6 +373,9 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 	m->down.file = xstrdup(m->path);
 	m->up.line = m->down.line = 1;
 	m->ordinal = (int)src->n;
+	const char *sum = json_string_value(json_object_get(e, "sha256"));
+	if (sum && strlen(sum) == 64)  /* its file's: what drift is judged by */
+		memcpy(m->checksum, sum, 65);
 	dj_node *nd = &fw->nodes[fw->nnodes++];
 	*nd = (dj_node){ xstrdup(app), xstrdup(full), NULL, e };
 	size_t i;
@@ -459,7 +462,25 @@ static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row
 	db_rows_free(r);
 	*rows = h;
 	*n = k;
-	return 0;
+	/* the SHA-256 of each file dbshift applied, kept in its own table:
+	 * an applied file edited since is drifted */
+	rc = db_table_exists(d, c, "dbshift_migrations", &exists, err);
+	if (rc || !exists)
+		return rc;
+	rc = db_query(d, c, "SELECT app, version, name, checksum FROM dbshift_migrations "
+		      "WHERE status = 'applied'", 0, NULL, &r, err);
+	for (size_t i = 0; !rc && i < r->nrows; i++)
+		for (size_t j = 0; j < k; j++)
+			if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && DB_VAL(r, i, 2) && DB_VAL(r, i, 3) &&
+			    !strcmp(h[j].app, DB_VAL(r, i, 0)) &&
+			    !strcmp(h[j].version, DB_VAL(r, i, 1)) &&
+			    !strcmp(h[j].name, DB_VAL(r, i, 2))) {
+				free(h[j].checksum);
+				h[j].checksum = xstrdup(DB_VAL(r, i, 3));
+			}
+	if (!rc)
+		db_rows_free(r);
+	return rc;
 }
 
 /* Django's words before the operation it cannot write as SQL (3.2 and

@@ -349,6 +349,24 @@ static int framework_did(dbs_ctx *ctx, const dbs_step *s)
 	return did;
 }
 
+/* dbshift's own record of a framework's migration it applied (its file's
+ * SHA-256: an applied file edited since is drifted) or undid; written
+ * once the framework's command has ended. */
+static void framework_note(dbs_ctx *ctx, const dbs_step *s)
+{
+	const migration *m = entry_of(s)->m;
+	if (!m || !*m->checksum)
+		return;
+	dbs_error e = { 0 };
+	int rc = s->direction == DBS_UP
+		 ? state_record(ctx->driver, ctx->conn, m, "applied", 0, NULL, 0, &e)
+		 : state_forget(ctx->driver, ctx->conn, m->app, m->version, &e);
+	if (rc)
+		ctx_warn(ctx, "the checksum of %s could not be kept: %s", m->path,
+			 e.message ? e.message : "failed");
+	dbs_error_clear(&e);
+}
+
 /*
  * A framework that applies every pending migration in one run of its own
  * (Django: one manage.py migrate, so a project's migrate command and its
@@ -364,6 +382,7 @@ typedef struct fw_watch {
 	size_t at;           /* the step under way, or plan->n */
 	int64_t t0;
 	int attempt;         /* of the framework's run, from 1 */
+	unsigned char *done; /* each step applied */
 } fw_watch;
 
 static void fw_label(const dbs_step *s, char *label, size_t size)
@@ -397,6 +416,7 @@ static void fw_progress(void *data, const char *path, int done)
 		return;
 	}
 	int64_t ms = now_ms() - w->t0;
+	w->done[i] = 1;
 	run_step(w->ctx, w->r, s->entry, "up", ms, w->attempt, NULL);
 	if (w->cb)
 		w->cb(s, ms, NULL, w->cb_data);
@@ -419,17 +439,22 @@ static int fw_attempt(dbs_ctx *ctx, void *arg)
 static int apply_all_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, dbs_step_cb cb,
 				  void *cb_data)
 {
-	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms(), 0 };
+	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms(), 0, xcalloc(plan->n, 1) };
 	int attempts = 1;
 	int rc = retry_on_lock_timeout(ctx, r->id, fw_attempt, &w, &attempts);
 	if (rc && w.at < plan->n) {  /* the one under way failed, or what came after it */
 		const dbs_step *s = &plan->steps[w.at];
 		int64_t ms = now_ms() - w.t0;
-		const dbs_error *e = framework_did(ctx, s) ? NULL : &ctx->err;
+		w.done[w.at] = framework_did(ctx, s);
+		const dbs_error *e = w.done[w.at] ? NULL : &ctx->err;
 		run_step(ctx, r, s->entry, "up", ms, attempts, e);
 		if (cb)
 			cb(s, ms, e, cb_data);
 	}
+	for (size_t i = 0; i < plan->n; i++)
+		if (w.done[i])
+			framework_note(ctx, &plan->steps[i]);
+	free(w.done);
 	return rc;
 }
 
@@ -855,6 +880,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		}
 		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
 		const dbs_error *e = rc && !(ctx->fw && framework_did(ctx, s)) ? &ctx->err : NULL;
+		if (!e && ctx->fw && kind != RUN_BASELINE)
+			framework_note(ctx, s);
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, e);
 		if (cb)

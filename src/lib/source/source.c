@@ -1133,6 +1133,8 @@ static long flyway_checksum(const char *text)
 
 int migration_checksum_matches(const migration *m, const char *recorded)
 {
+	if (!*recorded || !*m->checksum)
+		return 1;  /* a record that keeps none (Django's own), or nothing to compare */
 	if (starts_with(recorded, "flyway:")) {
 		char *end;
 		long want = strtol(recorded + 7, &end, 10);

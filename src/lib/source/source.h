@@ -47,7 +47,7 @@ typedef struct migration {
 	int requires_line;  /* for error messages */
 	char *data_file;    /* -- dbshift:data FILE, run after the migration */
 	int data_line;
-	char checksum[65];  /* SHA-256 of up.sql */
+	char checksum[65];  /* SHA-256 of up.sql (a framework's: of its file) */
 	/* A framework's migration (framework/): its place in the framework's
 	 * order (1, 2, ...), and whether the framework refuses to undo it. */
 	int ordinal;
