@@ -163,6 +163,8 @@ EOF
 	dj migrate --force
 	check_rc 3 "$tag: migrate refuses while it is drifted"
 	check_contains "$ERR" "migration shop/0002_item_note was changed after it was applied" "$tag: naming it"
+	check_contains "$ERR" "HINT: restore the file as it was applied, or run with --allow-drift" \
+		"$tag: the hint names no repair (not Django's)"
 	sed -i '$d' shop/migrations/0002_item_note.py
 	dj --json status
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | .state] | unique | join(",")')" "applied" \

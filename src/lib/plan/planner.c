@@ -495,8 +495,12 @@ static int check_policy(plan_entry *e, size_t n, int allow_drift, dbs_error *err
 			continue;
 		dbs_fail(err, DBS_EPOLICY, "migration %s was changed after it was "
 			 "applied", plan_label(p, buf, sizeof(buf)));
-		dbs_error_set_hint(err, "restore the file as it was applied, or accept "
-			"the change with 'dbshift repair' (or run with --allow-drift)");
+		if (p->format && !strcmp(p->format, "django"))  /* repair is not Django's */
+			dbs_error_set_hint(err, "restore the file as it was applied, or run "
+				"with --allow-drift");
+		else
+			dbs_error_set_hint(err, "restore the file as it was applied, or accept "
+				"the change with 'dbshift repair' (or run with --allow-drift)");
 		return DBS_EPOLICY;
 	}
 	return 0;
