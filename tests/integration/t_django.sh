@@ -35,7 +35,8 @@ t_django() {
 		"shop/0004 red,shop/0005 green" \
 		"$tag: the RunPython red; the removal green (its table is made by this plan's 0001)"
 	check_eq "$(printf '%s' "$OUT" | jq -r '.steps[4].statements | map(.kind + ": " + .sql + " [" + (.findings | map(.rule) | join(",")) + "] " + (.score | tostring)) | join(";")')" \
-		"opaque data change: Raw Python operation [opaque-operation] 20" "$tag: RunPython shown as an opaque data change, scored highest"
+		"opaque data change: RunPython shop.migrations.0004_fill_note.fill [opaque-operation] 20" \
+		"$tag: RunPython shown as an opaque data change named by its function, scored highest"
 	check_contains "$(printf '%s' "$OUT" | jq -r '.steps[0].sql')" 'CREATE TABLE "shop_item"' "$tag: the SQL Django would run"
 	check_eq "$(printf '%s' "$OUT" | jq -r '.steps[0].sql_file')" "shop.0001_initial" "$tag: named as Django names it"
 
@@ -153,6 +154,11 @@ EOF
 		"shop/0001,shop/0002,crm/0001,shop/0003,shop/0004,shop/0005" "$tag: each migration a step of the run, in Django's order"
 	check_eq "$(cat "$OVERRIDE_LOG" 2>/dev/null)" "ran" "$tag: the project's migrate command ran once, on the final schema"
 	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: Django recorded the six"
+	# a noop reverse does nothing: not red
+	dj --json plan shop:0003_item_name_idx --rollback
+	check_rc 0 "$tag: plan --rollback to shop:0003"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0004") | .level + " " + (.statements | map(.kind + ": " + .sql + " " + (.score | tostring)) | join(";"))')" \
+		"green no-op: RunPython noop (does nothing) 0" "$tag: the noop reverse of 0004 is a green no-op"
 	# drift: dbshift keeps each applied file's SHA-256 in its own table
 	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM dbshift_migrations WHERE length(checksum) = 64")" "6" \
 		"$tag: the six files' SHA-256 kept"

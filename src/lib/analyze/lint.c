@@ -531,7 +531,8 @@ static void note_tx_checked(const section *sec, const stmt_info *s, size_t n)
 
 /* Each opaque operation of sec as a statement of its own, in line order
  * among s[0..*ns): red, with the highest score, since its code may change
- * any row of any table for any time. */
+ * any row of any table for any time; one that does nothing (a noop
+ * reverse) green, with none. */
 static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 {
 	for (size_t i = 0; i < sec->nopaque; i++) {
@@ -548,6 +549,10 @@ static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 		x->line = line;
 		x->col = 1;
 		x->text = xstrdup(sec->opaque[i].what);
+		if (sec->opaque[i].noop) {
+			x->kind = "no-op";
+			continue;
+		}
 		x->kind = "opaque data change";
 		x->score = OPAQUE_SCORE;
 		x->f = xcalloc(1, sizeof(finding));

@@ -498,6 +498,9 @@ static void add_opaque(section *sec, const char *line, size_t len, int at)
 	}
 	sec->opaque = xrealloc(sec->opaque, (sec->nopaque + 1) * sizeof(*sec->opaque));
 	sec->opaque[sec->nopaque].what = xstrndup(line, len);
+	/* the helper's words for RunPython.noop */
+	sec->opaque[sec->nopaque].noop = !strcmp(sec->opaque[sec->nopaque].what,
+						 "RunPython noop (does nothing)");
 	sec->opaque[sec->nopaque++].line = at;
 }
 

@@ -62,9 +62,23 @@ def source(migration):
         return path, hashlib.sha256(f.read()).hexdigest()
 
 
+NOOP = "RunPython noop (does nothing)"
+
+
+def name_python(migration, backwards):
+    """What collect_sql writes of each RunPython: its function's dotted
+    name, not "Raw Python operation"; a noop reverse as NOOP."""
+    for op in migration.operations:
+        if isinstance(op, RunPython):
+            fn = op.reverse_code if backwards else op.code
+            text = NOOP if fn is RunPython.noop else "RunPython %s" % dotted(fn)
+            op.describe = (lambda t: lambda: t)(text)
+
+
 def sql(connection, migration, state, backwards):
     """migration's SQL from state (the project state before it); the state
     after it when forwards (state is then changed)."""
+    name_python(migration, backwards)
     with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
         if backwards:
             migration.unapply(state, editor, collect_sql=True)

@@ -29,6 +29,7 @@ typedef struct section {
 	struct opaque_op {
 		char *what;
 		int line;
+		int noop;   /* it does nothing (Django's RunPython.noop) */
 	} *opaque;
 	size_t nopaque;
 } section;
