@@ -213,6 +213,17 @@ EOF
 			"shop/0005 succeeded true" "$tag: one step, succeeded on a later attempt"
 		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0005_remove_item_legacy'")" "1" \
 			"$tag: recorded once"
+		# SQL that does not parse is an input error, not a red finding
+		# that max_risk = red would let through
+		printf 'from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.RunSQL("SELEC 1", "SELECT 1")]\n' \
+			> shop/migrations/0006_bad.py
+		printf 'max_risk = red\n' >> dbshift.conf
+		dj migrate
+		check_rc 2 "$tag: Django's SQL that does not parse: exit 2"
+		check_contains "$ERR" "dbshift: error: shop.0006_bad:5:1: the SQL django wrote for shop.0006_bad does not parse: syntax error at or near \"SELEC\"" \
+			"$tag: naming the migration and the error"
+		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: nothing ran"
+		rm shop/migrations/0006_bad.py
 	fi
 	unset OVERRIDE_LOG
 	rm -rf crm/management

@@ -810,6 +810,25 @@ char *lint_findings_above(const dbs_lint *l, dbs_level level, size_t max)
 	return strbuf_detach(&sb);
 }
 
+int lint_refuse_rule(const dbs_lint *l, const char *rule, const char *who, dbs_error *err)
+{
+	for (size_t i = 0; l && i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			for (size_t f = 0; f < s->nf; f++) {
+				if (strcmp(s->f[f].rule->id, rule))
+					continue;
+				dbs_fail(err, DBS_EINPUT, "the SQL %s wrote for %s does not parse: %s",
+					 who, s->file, s->f[f].message);
+				dbs_error_set_file(err, s->file, s->f[f].line, s->f[f].col);
+				dbs_error_set_hint(err, "fix the migration (its RunSQL) so that its "
+						   "SQL is valid for this database");
+				return DBS_EINPUT;
+			}
+		}
+	return 0;
+}
+
 const lint_migration *lint_find(const dbs_lint *l, const section *sec)
 {
 	for (size_t i = 0; l && i < l->n; i++)

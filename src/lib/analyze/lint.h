@@ -192,6 +192,9 @@ json_t *lint_statement_json(const stmt_info *s);
 void add_json_at(strbuf *sb, json_t *v, int depth);
 /* "a, b" (or NULL) as the JSON array ["a", "b"] (or []). */
 json_t *lint_name_list(const char *names);
+/* An input error (DBS_EINPUT) at the first finding of rule in l, or 0:
+ * SQL a framework wrote that does not parse is no risk to weigh. */
+int lint_refuse_rule(const dbs_lint *l, const char *rule, const char *who, dbs_error *err);
 /* The analysis of section sec (a migration's up or down) in l, or NULL. */
 const lint_migration *lint_find(const dbs_lint *l, const section *sec);
 

@@ -612,6 +612,8 @@ static int plan_check(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 	if (kind == RUN_BASELINE)
 		return 0;
 	int rc = ctx_lint_plan(ctx, plan, &plan->lint);
+	if (!rc && ctx->fw)  /* a framework's SQL is not preflighted: a syntax error stops here */
+		rc = lint_refuse_rule(plan->lint, "syntax-error", ctx->fwo->name, &ctx->err);
 	if (!rc)
 		rc = preflight(ctx, plan);
 	if (!rc)
