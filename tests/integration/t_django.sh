@@ -224,6 +224,16 @@ EOF
 			"$tag: naming the migration and the error"
 		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: nothing ran"
 		rm shop/migrations/0006_bad.py
+		# a NOT NULL field with a default: Django drops the default at once
+		printf 'from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.AddField("item", "qty", models.IntegerField(default=0))]\n' \
+			> shop/migrations/0006_qty.py
+		dj --json plan
+		check_rc 0 "$tag: plan of an AddField with a default"
+		check_eq "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0006") | .statements | map(.level + " " + (.findings | map(.rule) | join(","))) | join("; ")')" \
+			"yellow add-column-not-null-default; yellow django-dropped-default" "$tag: the DROP DEFAULT Django adds is a finding of its own"
+		check_contains "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0006") | .statements[1].findings[0].message')" \
+			"Django drops the default of \"shop_item\".\"qty\" right after adding it NOT NULL" "$tag: saying why"
+		rm shop/migrations/0006_qty.py
 	fi
 	unset OVERRIDE_LOG
 	rm -rf crm/management

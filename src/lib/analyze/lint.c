@@ -70,6 +70,9 @@ static const rule rules[] = {
 	{ "opaque-operation", DBS_RED,
 	  "make it SQL (RunSQL) where it can be; else run it apart, with a backup, after "
 	  "reading what its code changes" },
+	{ "django-dropped-default", DBS_YELLOW,
+	  "deploy the code that writes the column before migrating, or add the field with "
+	  "null=True and make it NOT NULL in a later migration" },
 	{ NULL, DBS_GREEN, NULL }
 };
 
@@ -564,6 +567,44 @@ static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 	}
 }
 
+/* "ALTER TABLE "t" ADD COLUMN "c" ..." as Django writes it: "t" and "c"
+ * (quotes kept) into t and c, or 0. */
+static int django_add_column(const char *text, char *t, char *c, size_t size)
+{
+	return sscanf(text, "ALTER TABLE %255s ADD COLUMN %255s", t, c) == 2 &&
+	       strlen(t) < size && strlen(c) < size && t[0] == '"' && c[0] == '"';
+}
+
+/*
+ * Django adds a NOT NULL field with a default as two statements: ADD
+ * COLUMN ... DEFAULT x NOT NULL, then ALTER COLUMN ... DROP DEFAULT (the
+ * default is the model's, not the database's).  From the second on, code
+ * still running that inserts rows without the column fails: a finding on
+ * it, which hand-written SQL that keeps its default does not get.
+ */
+static void django_dropped_default(const lint_state *st, stmt_info *s, size_t ns)
+{
+	for (size_t i = 0; i < ns; i++) {
+		char t[256], c[256];
+		if (!s[i].text || !django_add_column(s[i].text, t, c, sizeof(t)) ||
+		    !strstr(s[i].text, " DEFAULT ") || !strstr(s[i].text, " NOT NULL"))
+			continue;
+		char *drop = xprintf("ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT", t, c);
+		for (size_t j = i + 1; j < ns; j++) {
+			if (!s[j].text || strncmp(s[j].text, drop, strlen(drop)))
+				continue;
+			stmt_finding((lint_state *)st, &s[j], "django-dropped-default", 0,
+				     "Django drops the default of %s.%s right after adding it NOT NULL: "
+				     "code still running that inserts rows without %s fails from here "
+				     "until it is deployed", t, c, c);
+			if (s[j].score < 4)
+				s[j].score = 4;
+			break;
+		}
+		free(drop);
+	}
+}
+
 /*
  * Parsing ahead: the scripts of a run are parsed by worker threads, in
  * order and at most WINDOW ahead of the one being analysed (so memory
@@ -695,6 +736,8 @@ static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_mi
 		note_tx_checked(sec, s, ns);
 	if (!rc)
 		add_opaque(sec, &s, &ns);
+	if (!rc && !record_only && m && m->format && !strcmp(m->format, "django") && sec == &m->up)
+		django_dropped_default(&st, s, ns);
 	state_release(&st);
 	if (record_only || rc) {
 		for (size_t i = 0; i < ns; i++)
