@@ -225,14 +225,18 @@ EOF
 		check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "6" "$tag: nothing ran"
 		rm shop/migrations/0006_bad.py
 		# a NOT NULL field with a default: Django drops the default at once
-		printf 'from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.AddField("item", "qty", models.IntegerField(default=0))]\n' \
+		printf 'from django.db import migrations, models\n\n\nclass Migration(migrations.Migration):\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.AddField("item", "qty", models.IntegerField(default=0)),\n                  migrations.AddIndex("item", models.Index(fields=["note"], name="shop_item_note_idx"))]\n' \
 			> shop/migrations/0006_qty.py
 		dj --json plan
 		check_rc 0 "$tag: plan of an AddField with a default"
 		check_eq "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0006") | .statements | map(.level + " " + (.findings | map(.rule) | join(","))) | join("; ")')" \
-			"yellow add-column-not-null-default; yellow django-dropped-default" "$tag: the DROP DEFAULT Django adds is a finding of its own"
+			"yellow add-column-not-null-default; yellow django-dropped-default; red index-not-concurrent" \
+			"$tag: the DROP DEFAULT Django adds is a finding of its own"
 		check_contains "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0006") | .statements[1].findings[0].message')" \
 			"Django drops the default of \"shop_item\".\"qty\" right after adding it NOT NULL" "$tag: saying why"
+		check_eq "$(printf '%s' "$OUT" | jq -r '.steps[] | select(.version == "0006") | .statements[2].findings[0].fix')" \
+			"AddIndexConcurrently (django.contrib.postgres.operations) in a migration with atomic = False" \
+			"$tag: the fix in Django's terms"
 		rm shop/migrations/0006_qty.py
 	fi
 	unset OVERRIDE_LOG

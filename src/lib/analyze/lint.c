@@ -562,7 +562,7 @@ static void add_opaque(const section *sec, stmt_info **s, size_t *ns)
 		x->f[0] = (finding){ rule_find("opaque-operation"),
 				     xprintf("%s cannot be written as SQL: what it changes, and for "
 					     "how long, cannot be told", sec->opaque[i].what),
-				     line, 1, NULL };
+				     line, 1, NULL, NULL };
 		x->nf = 1;
 	}
 }
@@ -573,6 +573,35 @@ static int django_add_column(const char *text, char *t, char *c, size_t size)
 {
 	return sscanf(text, "ALTER TABLE %255s ADD COLUMN %255s", t, c) == 2 &&
 	       strlen(t) < size && strlen(c) < size && t[0] == '"' && c[0] == '"';
+}
+
+/* The fixes of rules written as a Django project makes them: operations
+ * of django.contrib.postgres, the migration's atomic, the settings. */
+static const struct { const char *rule, *fix; } django_fixes[] = {
+	{ "index-not-concurrent", "AddIndexConcurrently (django.contrib.postgres.operations) "
+	  "in a migration with atomic = False" },
+	{ "drop-index-not-concurrent", "RemoveIndexConcurrently (django.contrib.postgres."
+	  "operations) in a migration with atomic = False" },
+	{ "concurrently-in-transaction", "atomic = False on the Migration class" },
+	{ "constraint-not-valid", "AddConstraintNotValid, then ValidateConstraint in another "
+	  "migration (django.contrib.postgres.operations, Django 4.0+), or RunSQL" },
+	{ "prefer-bigint-key", "DEFAULT_AUTO_FIELD = 'django.db.models.BigAutoField' in the "
+	  "settings (or the app's default_auto_field)" },
+	{ "add-column-not-null-no-default", "add the field with null=True, backfill, then "
+	  "make it NOT NULL in a later migration" },
+	{ "set-not-null", "a RunSQL with ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID "
+	  "and VALIDATE, inside SeparateDatabaseAndState with the AlterField as its state" },
+	{ "rename", "SeparateDatabaseAndState: keep the database name (db_column, db_table) "
+	  "and rename only the model's field" },
+};
+
+static void django_terms(stmt_info *s, size_t ns)
+{
+	for (size_t i = 0; i < ns; i++)
+		for (size_t k = 0; k < s[i].nf; k++)
+			for (size_t d = 0; d < sizeof(django_fixes) / sizeof(*django_fixes); d++)
+				if (!strcmp(s[i].f[k].rule->id, django_fixes[d].rule))
+					s[i].f[k].fix = django_fixes[d].fix;
 }
 
 /*
@@ -736,8 +765,11 @@ static int lint_one(dbs_lint *l, const migration *m, const section *sec, lint_mi
 		note_tx_checked(sec, s, ns);
 	if (!rc)
 		add_opaque(sec, &s, &ns);
-	if (!rc && !record_only && m && m->format && !strcmp(m->format, "django") && sec == &m->up)
-		django_dropped_default(&st, s, ns);
+	if (!rc && !record_only && m && m->format && !strcmp(m->format, "django")) {
+		if (sec == &m->up)
+			django_dropped_default(&st, s, ns);
+		django_terms(s, ns);
+	}
 	state_release(&st);
 	if (record_only || rc) {
 		for (size_t i = 0; i < ns; i++)

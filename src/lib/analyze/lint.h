@@ -24,7 +24,12 @@ typedef struct finding {
 	char *message;
 	int line, col;       /* in the statement's file */
 	char *reason;        /* set when suppressed with -- dbshift:allow */
+	const char *fix;     /* this finding's own fix (a framework's terms), or
+				NULL: the rule's */
 } finding;
+
+/* The fix to show for f: its own, else its rule's. */
+#define FINDING_FIX(f) ((f)->fix ? (f)->fix : (f)->rule->fix)
 
 typedef struct stmt_info {
 	const char *file;

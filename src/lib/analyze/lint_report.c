@@ -72,7 +72,7 @@ int dbs_lint_finding_at(const dbs_lint *l, size_t i, size_t k, size_t f,
 	if (i >= l->n || k >= l->mig[i].ns || f >= l->mig[i].s[k].nf)
 		return -1;
 	const finding *x = &l->mig[i].s[k].f[f];
-	*out = (dbs_lint_finding){ x->rule->id, x->message, x->rule->fix, x->rule->level,
+	*out = (dbs_lint_finding){ x->rule->id, x->message, FINDING_FIX(x), x->rule->level,
 				   x->line, x->col, x->reason };
 	return 0;
 }
@@ -81,7 +81,7 @@ static json_t *finding_json(const finding *f)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i}", "rule", f->rule->id, "level",
 			      dbs_level_name(f->rule->level), "message", f->message, "fix",
-			      f->rule->fix, "line", f->line, "col", f->col);
+			      FINDING_FIX(f), "line", f->line, "col", f->col);
 	json_object_set_new(o, "allowed", json_boolean(f->reason != NULL));
 	if (f->reason)
 		json_object_set_new(o, "reason", json_string(f->reason));
@@ -248,7 +248,7 @@ static char *github(const dbs_lint *l)
 				strbuf_addf(&sb, ",line=%d,col=%d,title=", fd->line, fd->col);
 				gh_escape(&sb, fd->rule->id, 1);
 				strbuf_adds(&sb, "::");
-				char *msg = xprintf("%s (fix: %s)", fd->message, fd->rule->fix);
+				char *msg = xprintf("%s (fix: %s)", fd->message, FINDING_FIX(fd));
 				gh_escape(&sb, msg, 0);
 				free(msg);
 				strbuf_adds(&sb, "\n");
