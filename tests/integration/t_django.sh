@@ -175,6 +175,18 @@ EOF
 	dj --json status
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | .state] | unique | join(",")')" "applied" \
 		"$tag: the file as it was: applied again"
+	# a non-atomic migration that fails half-way: its first statements stay
+	printf 'from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    atomic = False\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.RunSQL("ALTER TABLE shop_item ADD COLUMN half integer", migrations.RunSQL.noop),\n                  migrations.RunSQL("SELECT * FROM no_such_table", migrations.RunSQL.noop)]\n' \
+		> shop/migrations/0006_half.py
+	dj migrate --force
+	check_rc 1 "$tag: a non-atomic migration that fails half-way: exit 1"
+	check_contains "$ERR" "HINT: shop.0006_half is not atomic (atomic = False): its changes may be partly applied, as far as the statement that failed, and Django recorded nothing" \
+		"$tag: the error says what may stay, never that it was rolled back"
+	check_lacks "$ERR" "rolled back" "$tag: no rollback claimed"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations WHERE name = '0006_half'")" "0" "$tag: not recorded"
+	sql "$DJ_URL" "ALTER TABLE shop_item DROP COLUMN half" >/dev/null
+	check_eq "$?" "0" "$tag: its first statement did run (the column was there)"
+	rm shop/migrations/0006_half.py
 	# a rollback runs the project's migrate too, which fails on this
 	# schema: Django has undone 0005 by then, and dbshift says so
 	dj rollback shop --steps 1

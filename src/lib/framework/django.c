@@ -562,6 +562,28 @@ static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 
 /* migrate APP TARGET; Django's error (its traceback's last line, and the
  * lines before it in the detail) when it fails. */
+/* The hint after Django failed on the migration full of app: what stays.
+ * A migration with atomic = False has no transaction around it, so what
+ * its statements did before the one that failed stays done. */
+static void failure_hint(const framework *fw, const char *app, const char *full, int up,
+			 dbs_error *err)
+{
+	const json_t *e = NULL;
+	for (size_t i = 0; i < fw->nnodes && !e; i++)
+		if (!strcmp(fw->nodes[i].app, app) && !strcmp(fw->nodes[i].full, full))
+			e = fw->nodes[i].doc;
+	if (json_is_false(json_object_get(e, "atomic")))
+		dbs_error_set_hint(err, "%s.%s is not atomic (atomic = False): its changes may be "
+				   "partly %s, as far as the statement that failed, and Django "
+				   "recorded nothing; compare the database with its SQL ('dbshift "
+				   "plan%s') before running it again", app, full,
+				   up ? "applied" : "undone", up ? "" : " --rollback");
+	else
+		dbs_error_set_hint(err, up ? "Django rolled back this migration's transaction; "
+				   "what is applied now is what django_migrations says: 'dbshift "
+				   "status'" : "the migrations undone before it stay undone");
+}
+
 static int migrate_to(framework *fw, const migration *m, const char *target, int up,
 		      dbs_error *err)
 {
@@ -571,9 +593,9 @@ static int migrate_to(framework *fw, const migration *m, const char *target, int
 	if (!rc && code != 0) {
 		rc = failed(err, errs, out, "Django could not %s %s", up ? "apply" : "undo",
 			    m->path);
-		dbs_error_set_hint(err, up ? "Django rolled back what it could of this migration "
-				   "(an atomic one entirely); the ones before it stay applied"
-				   : "the migrations undone before it stay undone");
+		const dj_node *nd = node_of(fw, m);
+		if (nd)
+			failure_hint(fw, nd->app, nd->full, up, err);
 	}
 	free(out);
 	free(errs);
@@ -651,16 +673,18 @@ static int dj_apply_all(framework *fw, void (*progress)(void *data, const char *
 	spawn_opts so = { .out_sink = watch_out, .sink_data = &w };
 	char *out = NULL, *errs = NULL;
 	int code = 0, rc = manage_with(fw, args, &so, &out, &errs, &code, err);
-	if (!rc && code != 0) {
-		if (w.running)
-			rc = failed(err, errs, w.line.buf, "Django could not apply %s", w.running);
-		else
-			rc = failed(err, errs, w.line.buf, "manage.py migrate failed");
-		dbs_error_set_hint(err, w.running ? "Django rolled back what it could of this "
-				   "migration (an atomic one entirely); what is applied now is what "
-				   "django_migrations says: 'dbshift status'"
-				   : "the migrations it applied are recorded in django_migrations: "
-				   "'dbshift status' says what is applied now");
+	if (!rc && code != 0 && w.running) {
+		rc = failed(err, errs, w.line.buf, "Django could not apply %s", w.running);
+		char *dot = strchr(w.running, '.');
+		if (dot) {
+			*dot = '\0';
+			failure_hint(fw, w.running, dot + 1, 1, err);
+			*dot = '.';
+		}
+	} else if (!rc && code != 0) {
+		rc = failed(err, errs, w.line.buf, "manage.py migrate failed");
+		dbs_error_set_hint(err, "the migrations it applied are recorded in "
+				   "django_migrations: 'dbshift status' says what is applied now");
 	}
 	free(w.running);
 	strbuf_release(&w.line);
