@@ -24,6 +24,12 @@ static void show_rows(const json_t *doc)
 {
 	const json_t *list = json_object_get(doc, "migrations");
 	const json_t *sum = json_object_get(doc, "summary");
+	int framework = json_is_true(json_object_get(doc, "framework"));
+	if (!json_array_size(list) && framework) {
+		printf("nothing to adopt: dbshift keeps the checksum of every applied %s "
+		       "migration's file\n", json_string_value(json_object_get(doc, "tool")));
+		return;
+	}
 	if (!json_array_size(list)) {
 		printf("%s's history in %s records no migration: nothing was applied, and "
 		       "'dbshift migrate' applies them all\n",
@@ -31,15 +37,21 @@ static void show_rows(const json_t *doc)
 		       json_string_value(json_object_get(doc, "table")));
 		return;
 	}
-	printf("%s's history in %s: %zu version%s\n",
-	       json_string_value(json_object_get(doc, "tool")),
-	       json_string_value(json_object_get(doc, "table")), json_array_size(list),
-	       json_array_size(list) == 1 ? "" : "s");
+	if (framework)
+		printf("applied %s migrations whose file dbshift keeps no checksum of (adopt "
+		       "keeps each file as it is now): %zu\n",
+		       json_string_value(json_object_get(doc, "tool")), json_array_size(list));
+	else
+		printf("%s's history in %s: %zu version%s\n",
+		       json_string_value(json_object_get(doc, "tool")),
+		       json_string_value(json_object_get(doc, "table")), json_array_size(list),
+		       json_array_size(list) == 1 ? "" : "s");
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *m = json_array_get(list, i);
 		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *app = json_string_value(json_object_get(m, "app"));
 		char label[512];
-		snprintf(label, sizeof(label), "%s%s%s",
+		snprintf(label, sizeof(label), "%s%s%s%s%s", app ? app : "", app && *app ? "/" : "",
 			 json_string_value(json_object_get(m, "version")), *name ? "_" : "", name);
 		const char *why = json_is_null(json_object_get(m, "file"))
 				  ? "  (no file here: it will show as missing)"

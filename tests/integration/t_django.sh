@@ -175,6 +175,23 @@ EOF
 	dj --json status
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | .state] | unique | join(",")')" "applied" \
 		"$tag: the file as it was: applied again"
+	# adopt keeps the checksums of what Django applied without dbshift
+	dj adopt
+	check_eq "$OUT" "nothing to adopt: dbshift keeps the checksum of every applied django migration's file" \
+		"$tag: adopt: nothing to take when dbshift applied them all"
+	sql "$DJ_URL" "DELETE FROM dbshift_migrations WHERE app = 'crm'" >/dev/null
+	dj adopt
+	check_rc 0 "$tag: adopt (dry run) exits 0"
+	check_contains "$OUT" "  crm/0001_initial " "$tag: it lists the migration applied without a checksum"
+	dj adopt --yes
+	check_rc 0 "$tag: adopt --yes exits 0"
+	check_eq "$(sql "$DJ_URL" "SELECT app || ' ' || length(checksum) || ' ' || message FROM dbshift_migrations WHERE app = 'crm'")" \
+		"crm 64 adopted: the file as it was then" "$tag: the file's SHA-256 is kept from now on"
+	printf '# edited\n' >> crm/migrations/0001_initial.py
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | select(.state == "drifted") | .app + "/" + .version] | join(",")')" \
+		"crm/0001" "$tag: an adopted file edited since is drifted"
+	sed -i '$d' crm/migrations/0001_initial.py
 	# a non-atomic migration that fails half-way: its first statements stay
 	printf 'from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    atomic = False\n    dependencies = [("shop", "0005_remove_item_legacy")]\n    operations = [migrations.RunSQL("ALTER TABLE shop_item ADD COLUMN half integer", migrations.RunSQL.noop),\n                  migrations.RunSQL("SELECT * FROM no_such_table", migrations.RunSQL.noop)]\n' \
 		> shop/migrations/0006_half.py

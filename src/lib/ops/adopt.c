@@ -91,9 +91,75 @@ static int fresh(dbs_ctx *ctx)
 	return DBS_EINPUT;
 }
 
+/*
+ * A framework's project (Django): its record stays the framework's; what
+ * adopt takes is the SHA-256 of each applied migration's file as it is
+ * now, into dbshift_migrations, so that an applied file edited from now
+ * on is drifted (dbshift records it itself for what it applies).  Those
+ * already kept are left as they are.
+ */
+static int adopt_framework(dbs_ctx *ctx, int apply, char **report)
+{
+	int rc = ctx_load_state(ctx);
+	if (rc) {
+		*report = dbs_error_json("adopt", &ctx->err);
+		return rc;
+	}
+	const migration **take = xcalloc(ctx->nentries + 1, sizeof(*take));
+	size_t n = 0;
+	json_t *list = json_array();
+	for (size_t i = 0; i < ctx->nentries; i++) {
+		const plan_entry *pe = &ctx->entries[i];
+		if (pe->pub.state != DBS_APPLIED || !pe->m || !*pe->m->checksum ||
+		    (pe->row && pe->row->checksum && *pe->row->checksum))
+			continue;
+		take[n++] = pe->m;
+		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "app",
+			pe->m->app, "version", pe->m->version, "name", pe->m->name, "status",
+			"applied", "applied_at", pe->row && pe->row->applied_at ? pe->row->applied_at
+			: "", "file", pe->m->path, "checksum", pe->m->checksum));
+	}
+	if (!apply) {
+		*report = report_dump(json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:o, s:{s:I, s:I, "
+			"s:I, s:I}}", "command", "adopt", "database", ctx->display_url, "tool",
+			ctx->fwo->name, "table", "django_migrations", "framework", 1, "dry_run", 1,
+			"migrations", list, "summary", "total", (json_int_t)n, "applied",
+			(json_int_t)n, "failed", (json_int_t)0, "without_file", (json_int_t)0));
+		free(take);
+		return 0;
+	}
+	run r;
+	rc = run_begin(ctx, &r, "adopt");
+	r.fields = json_pack("{s:s, s:s, s:b, s:b, s:o}", "tool", ctx->fwo->name, "table",
+			     "django_migrations", "framework", 1, "dry_run", 0, "migrations", list);
+	if (!rc)
+		rc = db_query(ctx->driver, ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = state_record(ctx->driver, ctx->conn, take[i], "applied", 0,
+				  "adopted: the file as it was then", 0, &ctx->err);
+	if (!rc) {
+		rc = db_query(ctx->driver, ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+	} else if (r.locked) {
+		dbs_error e = { 0 };
+		db_query(ctx->driver, ctx->conn, "ROLLBACK", 0, NULL, NULL, &e);
+		dbs_error_clear(&e);
+	}
+	for (size_t i = 0; r.locked && i < n; i++)
+		run_add_step(&r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "app", take[i]->app,
+					   "version", take[i]->version, "name", take[i]->name,
+					   "action", "adopt", "status", rc ? "skipped" : "succeeded",
+					   "duration_ms", 0, "attempts", 1), NULL);
+	free(take);
+	rc = run_end(ctx, &r, rc, report);
+	ctx_drop_state(ctx);
+	return rc;
+}
+
 int dbs_adopt(dbs_ctx *ctx, int apply, char **report)
 {
 	foreign_history f = { 0 };
+	if (ctx->fw)
+		return adopt_framework(ctx, apply, report);
 	history_row *rows = NULL;
 	size_t n = 0;
 	*report = NULL;
