@@ -12,13 +12,17 @@ mkdir -p "$out/obj" "$out/include/dbshift"
 # the version header meson makes from meson.build's version
 sed "s/@VERSION@/$(sed -n "s/^  version : '\(.*\)',$/\1/p" meson.build)/" include/dbshift/version.h.in \
 	> "$out/include/dbshift/version.h"
+# the Django helper meson compiles in (django.c includes it)
+python3 scripts/embed.py src/lib/framework/django_helper.py "$out/include/django_helper.h" \
+	django_helper_py || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
 	-fno-sanitize-recover=undefined -I$out/include -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
 LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive zlib) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()
-newest_h=$(ls -t src/util/*.h src/lib/*/*.h include/dbshift/* | head -n 1)
+newest_h=$(ls -t src/util/*.h src/lib/*/*.h include/dbshift/* src/lib/framework/django_helper.py |
+	head -n 1)
 for src in src/util/*.c src/lib/*/*.c; do
 	o=${src#src/}
 	o="$out/obj/${o//\//_}"
