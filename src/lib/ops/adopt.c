@@ -91,6 +91,28 @@ static int fresh(dbs_ctx *ctx)
 	return DBS_EINPUT;
 }
 
+/* The rows written in one transaction: committed, or rolled back on rc. */
+static int end_tx(dbs_ctx *ctx, const run *r, int rc)
+{
+	if (!rc)
+		return db_query(ctx->driver, ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
+	if (r->locked) {
+		dbs_error e = { 0 };
+		db_query(ctx->driver, ctx->conn, "ROLLBACK", 0, NULL, NULL, &e);
+		dbs_error_clear(&e);
+	}
+	return rc;
+}
+
+/* One adopted migration as a step of the run (skipped when rc failed it). */
+static void adopt_step(run *r, const char *app, const char *version, const char *name, int rc)
+{
+	run_add_step(r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "app", app, "version",
+				  version, "name", name, "action", "adopt", "status",
+				  rc ? "skipped" : "succeeded", "duration_ms", 0, "attempts", 1),
+		     NULL);
+}
+
 /*
  * A framework's project (Django): its record stays the framework's; what
  * adopt takes is the SHA-256 of each applied migration's file as it is
@@ -137,18 +159,9 @@ static int adopt_framework(dbs_ctx *ctx, int apply, char **report)
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = state_record(ctx->driver, ctx->conn, take[i], "applied", 0,
 				  "adopted: the file as it was then", 0, &ctx->err);
-	if (!rc) {
-		rc = db_query(ctx->driver, ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
-	} else if (r.locked) {
-		dbs_error e = { 0 };
-		db_query(ctx->driver, ctx->conn, "ROLLBACK", 0, NULL, NULL, &e);
-		dbs_error_clear(&e);
-	}
+	rc = end_tx(ctx, &r, rc);
 	for (size_t i = 0; r.locked && i < n; i++)
-		run_add_step(&r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "app", take[i]->app,
-					   "version", take[i]->version, "name", take[i]->name,
-					   "action", "adopt", "status", rc ? "skipped" : "succeeded",
-					   "duration_ms", 0, "attempts", 1), NULL);
+		adopt_step(&r, take[i]->app, take[i]->version, take[i]->name, rc);
 	free(take);
 	rc = run_end(ctx, &r, rc, report);
 	ctx_drop_state(ctx);
@@ -202,18 +215,9 @@ int dbs_adopt(dbs_ctx *ctx, int apply, char **report)
 		rc = db_query(ctx->driver, ctx->conn, "BEGIN", 0, NULL, NULL, &ctx->err);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = state_insert(ctx->driver, ctx->conn, &rows[i], &ctx->err);
-	if (!rc) {
-		rc = db_query(ctx->driver, ctx->conn, "COMMIT", 0, NULL, NULL, &ctx->err);
-	} else if (r.locked) {
-		dbs_error e = { 0 };
-		db_query(ctx->driver, ctx->conn, "ROLLBACK", 0, NULL, NULL, &e);
-		dbs_error_clear(&e);
-	}
+	rc = end_tx(ctx, &r, rc);
 	for (size_t i = 0; r.locked && i < n; i++)
-		run_add_step(&r, json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "app", "",
-					   "version", rows[i].version, "name", rows[i].name,
-					   "action", "adopt", "status", rc ? "skipped" : "succeeded",
-					   "duration_ms", 0, "attempts", 1), NULL);
+		adopt_step(&r, "", rows[i].version, rows[i].name, rc);
 	history_rows_free(rows, n);
 	rc = run_end(ctx, &r, rc, report);
 	ctx_drop_state(ctx);
