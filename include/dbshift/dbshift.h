@@ -109,6 +109,12 @@ typedef struct dbs_options {
 	/* the command reads what is applied and pending only (status): the
 	 * framework's SQL is not read unless something asks for it after all */
 	int framework_no_sql;
+	/* the plan the command will ask the framework for ("migrate" or
+	 * "rollback", its target and steps as dbs_migrate_opts has them), read
+	 * with everything else in one start of the framework; NULL: none */
+	const char *framework_plan;
+	const char *framework_plan_target;
+	int framework_plan_steps;
 	/* lint for the whole project, as squawk's excluded_rules and
 	 * pg_version: rules never reported (words), and the PostgreSQL major
 	 * version the migrations run on (0: a current one) */

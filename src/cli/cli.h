@@ -87,6 +87,11 @@ int confirm_needed(cli *g, const char *what, int yes);
 int confirm_restore(dbs_ctx *ctx, const char *id, const char *target);
 int usage_error(cli *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The command will ask a framework (Django) for its plan of kind
+ * ("migrate" or "rollback") with o's target and steps: read with the rest,
+ * in one start of the framework. */
+void ask_framework_plan(cli *g, const char *kind, const dbs_migrate_opts *o);
+
 /* Print a run: the step callback and the summary; shared by migrate,
  * rollback and redo. */
 void print_step(const dbs_step *step, int64_t ms, const dbs_error *err, void *data);

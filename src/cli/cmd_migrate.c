@@ -41,6 +41,8 @@ int check_migrate(cli *g)
 	o = (dbs_migrate_opts){ .target = g->nargs ? g->args[0] : NULL,
 				.allow_drift = allow_drift, .allow_out_of_order = allow_ooo,
 				.force = force, .phase = phase, .backup = backup };
+	if (o.target && !phase)  /* a framework's plan to it, read with the rest */
+		ask_framework_plan(g, "migrate", &o);
 	return 0;
 }
 

@@ -31,6 +31,8 @@ int check_plan(cli *g)
 		return rc;
 	if (o.steps && !rollback)
 		return usage_error(g, "--steps goes with --rollback");
+	if (rollback || o.target)
+		ask_framework_plan(g, rollback ? "rollback" : "migrate", &o);
 	return 0;
 }
 

@@ -63,6 +63,7 @@ int check_rollback(cli *g)
 	if (o.steps && o.target && (strchr(o.target, ':') ||
 				    strspn(o.target, "0123456789.") == strlen(o.target)))
 		return usage_error(g, "give either TARGET or [APP] --steps N, not both");
+	ask_framework_plan(g, "rollback", &o);
 	return 0;
 }
 

@@ -226,6 +226,13 @@ static int parse_args(cli *g, raw_globals *r, const cli_command **cmd, int argc,
 }
 
 /* The options: dbshift.conf and the environment, then the command line. */
+void ask_framework_plan(cli *g, const char *kind, const dbs_migrate_opts *o)
+{
+	g->opts.framework_plan = kind;
+	g->opts.framework_plan_target = o->target;
+	g->opts.framework_plan_steps = o->steps;
+}
+
 static int load_options(cli *g, const raw_globals *r)
 {
 	dbs_error err = { 0 };

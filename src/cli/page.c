@@ -130,8 +130,9 @@ static void finished_steps(FILE *f, const json_t *steps)
 		else if (*jtext(s, "hook"))
 			snprintf(what, sizeof(what), "hook %s", jtext(s, "hook"));
 		else
-			snprintf(what, sizeof(what), "%s%s%s_%s %s", jtext(s, "app"), *jtext(s, "app") ? "/"
-				 : "", jtext(s, "version"), jtext(s, "name"), jtext(s, "action"));
+			snprintf(what, sizeof(what), "%s%s%s%s%s %s", jtext(s, "app"), *jtext(s, "app")
+				 ? "/" : "", jtext(s, "version"), *jtext(s, "name") ? "_" : "",
+				 jtext(s, "name"), jtext(s, "action"));
 		tag_text(f, "<tr><td>", what, "</td>");
 		tag_text(f, "<td class=\"", jtext(s, "status"), "\">");
 		esc(f, jtext(s, "status"));
@@ -254,8 +255,8 @@ static void migrations_section(FILE *f, const json_t *status)
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		const json_t *e = json_array_get(list, i);
 		char label[512];
-		snprintf(label, sizeof(label), "%s%s%s_%s", jtext(e, "app"), *jtext(e, "app") ? "/" : "",
-			 jtext(e, "version"), jtext(e, "name"));
+		snprintf(label, sizeof(label), "%s%s%s%s%s", jtext(e, "app"), *jtext(e, "app") ? "/" : "",
+			 jtext(e, "version"), *jtext(e, "name") ? "_" : "", jtext(e, "name"));
 		tag_text(f, "<tr><td>", label, "</td>");
 		tag_text(f, "<td class=\"", jtext(e, "state"), "\">");
 		esc(f, jtext(e, "state"));

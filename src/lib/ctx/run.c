@@ -118,8 +118,8 @@ void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 				  "version", e->version, "name", e->name, "action", action,
 				  "status", err ? "failed" : "succeeded", "duration_ms",
 				  (json_int_t)ms, "attempts", attempts), err);
-	ctx_log(ctx, "[%s] %s%s%s_%s %s: %s (%lld ms)%s%s", r->id, e->app, *e->app ? "/" : "",
-		e->version, e->name, action, err ? "failed" : "ok", (long long)ms,
+	ctx_log(ctx, "[%s] %s%s%s%s%s %s: %s (%lld ms)%s%s", r->id, e->app, *e->app ? "/" : "",
+		e->version, *e->name ? "_" : "", e->name, action, err ? "failed" : "ok", (long long)ms,
 		err ? ": " : "", err ? err->message : "");
 }
 
@@ -139,9 +139,10 @@ static char *failed_step(const run *r)
 		if (hook)
 			return xprintf("hook %s (%s)", hook,
 				       json_string_value(json_object_get(s, "action")));
-		return xprintf("%s%s%s_%s %s", app, *app ? "/" : "",
-			       json_string_value(json_object_get(s, "version")),
-			       json_string_value(json_object_get(s, "name")),
+		const char *name = json_string_value(json_object_get(s, "name"));
+		return xprintf("%s%s%s%s%s %s", app, *app ? "/" : "",
+			       json_string_value(json_object_get(s, "version")), *name ? "_" : "",
+			       name,
 			       json_string_value(json_object_get(s, "action")));
 	}
 	return NULL;

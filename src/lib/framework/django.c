@@ -35,10 +35,25 @@ struct framework {
 	int timeout_ms;
 	char *pgoptions;     /* "PGOPTIONS=..." with dbshift's timeouts, or NULL */
 	int no_sql;          /* read the document without SQL first (status) */
+	char *request;       /* DBSHIFT_PLAN for the helper, or NULL */
 	json_t *doc;         /* the helper's document, once read */
 	dj_node *nodes;      /* from list */
 	size_t nnodes;
+	fw_step *steps;      /* the plan last asked for */
+	size_t nsteps;
 };
+
+/* The helper's DBSHIFT_PLAN for kind, target and steps: a list of strings
+ * and a number, which JSON and Python write alike (caller frees). */
+static char *plan_request(const char *kind, const char *target, int steps)
+{
+	int by_app = steps > 0;
+	json_t *r = json_pack("[s, s, i, s]", kind, target && !by_app ? target : "",
+			      steps > 0 ? steps : 1, by_app && target ? target : "");
+	char *text = json_dumps(r, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(r);
+	return text;
+}
 
 static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 {
@@ -55,6 +70,9 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 	}
 	fw->settings = o->settings ? xstrdup(o->settings) : NULL;
 	fw->no_sql = o->framework_no_sql;
+	if (o->framework_plan)
+		fw->request = plan_request(o->framework_plan, o->framework_plan_target,
+					   o->framework_plan_steps);
 	fw->timeout_ms = o->manage_timeout_ms > 0 ? o->manage_timeout_ms : 3600000;
 	/* dbshift's lock_timeout and statement_timeout reach Django's
 	 * connections through libpq, which reads PGOPTIONS */
@@ -83,6 +101,10 @@ static void dj_close(framework *fw)
 	free_words(fw->manage);
 	free(fw->settings);
 	free(fw->pgoptions);
+	free(fw->request);
+	for (size_t i = 0; i < fw->nsteps; i++)
+		free(fw->steps[i].path);
+	free(fw->steps);
 	for (size_t i = 0; i < fw->nnodes; i++) {
 		free(fw->nodes[i].app);
 		free(fw->nodes[i].full);
@@ -229,37 +251,30 @@ static int manage_ok(framework *fw, const char *const *args, char **out, dbs_err
 
 /* ---- names ---- */
 
-/* "0002_item_note": version "0002", name "item_note"; -1 when it does not
- * start with a number. */
-static int split_name(const char *full, char **version, char **name)
+/*
+ * A Django migration is known by its app and its name ("0002_item_note"),
+ * never by its number: two branches may both have a 0002 (and a merge
+ * after them), and django_migrations records names.  So dbshift's version
+ * of it is its whole name, with no name apart.
+ */
+static const dj_node *node_named(const framework *fw, const char *app, const char *full)
 {
-	size_t d = strspn(full, "0123456789");
-	if (!d || (full[d] && full[d] != '_'))
-		return -1;
-	*version = xstrndup(full, d);
-	*name = xstrdup(full[d] ? full + d + 1 : "");
-	return 0;
+	for (size_t i = 0; i < fw->nnodes; i++)
+		if (!strcmp(fw->nodes[i].app, app) && !strcmp(fw->nodes[i].full, full))
+			return &fw->nodes[i];
+	return NULL;
 }
 
-/* m's node: its full name is version, '_' and name (of any length). */
 static const dj_node *node_of(const framework *fw, const migration *m)
 {
-	size_t vn = strlen(m->version);
-	for (size_t i = 0; i < fw->nnodes; i++) {
-		const char *full = fw->nodes[i].full;
-		if (strcmp(fw->nodes[i].app, m->app) || strncmp(full, m->version, vn))
-			continue;
-		if (*m->name ? full[vn] == '_' && !strcmp(full + vn + 1, m->name) : !full[vn])
-			return &fw->nodes[i];
-	}
-	return NULL;
+	return node_named(fw, m->app, m->version);
 }
 
 static int by_app_version(const void *a, const void *b)
 {
 	const migration *x = a, *y = b;
 	int c = strcmp(x->app, y->app);
-	return c ? c : migration_version_cmp(x, y);
+	return c ? c : strcmp(x->version, y->version);
 }
 
 /* ---- the interface ---- */
@@ -306,10 +321,13 @@ static int entry_ok(const json_t *e)
  * asks for it after all): fw->doc; each migration's SQL when sql. */
 static int load_doc(framework *fw, int sql, dbs_error *err)
 {
-	if (fw->doc && (!sql || json_is_true(json_object_get(fw->doc, "sql"))))
+	if (fw->doc && (!sql || json_is_true(json_object_get(fw->doc, "sql"))) &&
+	    (!fw->request || json_object_get(fw->doc, "plan")))
 		return 0;
-	char *code = sql ? NULL : xprintf("DBSHIFT_WANT_SQL = False\n%s", django_helper_py);
-	const char *args[] = { "shell", "--command", code ? code : django_helper_py, NULL };
+	char *code = xprintf("%s%s%s%s%s", sql ? "" : "DBSHIFT_WANT_SQL = False\n",
+			     fw->request ? "DBSHIFT_PLAN = " : "", fw->request ? fw->request : "",
+			     fw->request ? "\n" : "", django_helper_py);
+	const char *args[] = { "shell", "--command", code, NULL };
 	char *out = NULL;
 	int rc = manage_ok(fw, args, &out, err);
 	free(code);
@@ -356,16 +374,10 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 {
 	const char *app = json_string_value(json_object_get(e, "app"));
 	const char *full = json_string_value(json_object_get(e, "name"));
-	migration *m = &src->m[src->n];
+	migration *m = &src->m[src->n++];
 	memset(m, 0, sizeof(*m));
-	if (split_name(full, &m->version, &m->name)) {
-		dbs_fail(err, DBS_EINPUT, "not implemented: the Django migration %s.%s does not "
-			 "start with a number", app, full);
-		dbs_error_set_hint(err, "dbshift orders each app's migrations by the numbers "
-				   "makemigrations gives them (0001_initial)");
-		return DBS_EINPUT;
-	}
-	src->n++;
+	m->version = xstrdup(full);
+	m->name = xstrdup("");
 	m->app = xstrdup(app);
 	m->format = "django";
 	m->path = xprintf("%s.%s", app, full);
@@ -383,16 +395,12 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 	json_array_foreach(json_object_get(e, "dependencies"), i, d) {
 		const char *dapp = json_string_value(json_array_get(d, 0));
 		const char *dfull = json_string_value(json_array_get(d, 1));
-		char *v = NULL, *n = NULL;
-		if (split_name(dfull, &v, &n))
-			continue;  /* it cannot be among the listed migrations either */
 		if (!strcmp(dapp, app) && !nd->parent)
 			nd->parent = xstrdup(dfull);
 		m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof(char *));
-		m->requires[m->nrequires++] = xprintf("%s:%s", dapp, v);
-		free(v);
-		free(n);
+		m->requires[m->nrequires++] = xprintf("%s:%s", dapp, dfull);
 	}
+	(void)err;
 	return 0;
 }
 
@@ -410,26 +418,77 @@ static int dj_list(framework *fw, source *src, dbs_error *err)
 	json_array_foreach(ms, i, e)
 		if (!rc)
 			rc = add_migration(fw, src, e, err);
-	if (rc)
-		return rc;
-	qsort(src->m, src->n, sizeof(migration), by_app_version);
-	for (size_t k = 1; k < src->n; k++)
-		if (!strcmp(src->m[k].app, src->m[k - 1].app) &&
-		    !migration_version_cmp(&src->m[k], &src->m[k - 1])) {
-			dbs_fail(err, DBS_EINPUT, "not implemented: two migrations of app %s are "
-				 "numbered %s (%s and %s)", src->m[k].app, src->m[k].version,
-				 src->m[k - 1].path, src->m[k].path);
-			dbs_error_set_hint(err, "dbshift orders each app's migrations by their "
-					   "numbers; renumber one of them (or squash them)");
-			return DBS_EINPUT;
-		}
+	if (!rc)
+		qsort(src->m, src->n, sizeof(migration), by_app_version);
+	return rc;
+}
+
+/* Is app.full a row of r (app, name, ...)? */
+static int has_row(const db_rows *r, const char *app, const char *full)
+{
+	for (size_t i = 0; i < r->nrows; i++)
+		if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 0), app) &&
+		    !strcmp(DB_VAL(r, i, 1), full))
+			return 1;
 	return 0;
 }
 
+/* Is node nd applied as Django's loader sees it: its row, or (a squashed
+ * migration) a row of each migration it replaces?  The newest of their
+ * times into *at. */
+static int node_applied(const dj_node *nd, const db_rows *r, const char **at)
+{
+	const json_t *repl = json_object_get(nd->doc, "replaces");
+	size_t i, k;
+	json_t *x;
+	*at = NULL;
+	for (i = 0; i < r->nrows; i++)
+		if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 0), nd->app) &&
+		    !strcmp(DB_VAL(r, i, 1), nd->full)) {
+			*at = DB_VAL(r, i, 2);
+			return 1;
+		}
+	if (!json_array_size(repl))
+		return 0;
+	json_array_foreach(repl, k, x) {
+		const char *app = json_string_value(json_array_get(x, 0));
+		const char *full = json_string_value(json_array_get(x, 1));
+		if (!app || !full || !has_row(r, app, full))
+			return 0;
+	}
+	for (i = 0; i < r->nrows; i++)  /* (rows are in the order Django wrote them) */
+		json_array_foreach(repl, k, x)
+			if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) &&
+			    !strcmp(DB_VAL(r, i, 0), json_string_value(json_array_get(x, 0))) &&
+			    !strcmp(DB_VAL(r, i, 1), json_string_value(json_array_get(x, 1))))
+				*at = DB_VAL(r, i, 2);
+	return 1;
+}
+
+/* dbshift's record of the file a migration was applied from: its
+ * (app, version, name) is (app, whole name, ""), or, as dbshift wrote it
+ * before, the name split after its number. */
+static int noted_as(const char *app, const char *full, const char *napp, const char *nver,
+		    const char *nname)
+{
+	size_t vn = strlen(nver);
+	if (strcmp(app, napp))
+		return 0;
+	if (!*nname)
+		return !strcmp(full, nver);
+	return !strncmp(full, nver, vn) && full[vn] == '_' && !strcmp(full + vn + 1, nname);
+}
+
+/*
+ * What is applied, as Django's loader sees it: each migration it lists
+ * whose row django_migrations has, and each squashed migration whose
+ * replaced migrations all have theirs.  Rows of migrations it does not
+ * list (an app removed, migrations replaced by a squash) are Django's to
+ * ignore, and so are they here.
+ */
 static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row **rows,
 		      size_t *n, dbs_error *err)
 {
-	(void)fw;
 	int exists = 0;
 	*rows = NULL;
 	*n = 0;
@@ -441,21 +500,19 @@ static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row
 		      NULL, &r, err);
 	if (rc)
 		return rc;
-	history_row *h = xcalloc(r->nrows + 1, sizeof(history_row));
+	history_row *h = xcalloc(fw->nnodes + 1, sizeof(history_row));
 	size_t k = 0;
-	for (size_t i = 0; i < r->nrows; i++) {
-		const char *app = DB_VAL(r, i, 0), *full = DB_VAL(r, i, 1);
-		if (!app || !full)
+	for (size_t i = 0; i < fw->nnodes; i++) {
+		const char *at = NULL;
+		if (!node_applied(&fw->nodes[i], r, &at))
 			continue;
 		history_row *row = &h[k++];
-		if (split_name(full, &row->version, &row->name)) {
-			row->version = xstrdup(full);
-			row->name = xstrdup("");
-		}
-		row->app = xstrdup(app);
+		row->app = xstrdup(fw->nodes[i].app);
+		row->version = xstrdup(fw->nodes[i].full);
+		row->name = xstrdup("");
 		row->checksum = xstrdup("");
 		row->status = xstrdup("applied");
-		row->applied_at = rfc3339_dup(DB_VAL(r, i, 2) ? DB_VAL(r, i, 2) : "");
+		row->applied_at = rfc3339_dup(at ? at : "");
 		row->applied_by = xstrdup("django");
 		row->duration_ms = -1;  /* Django keeps none */
 	}
@@ -472,9 +529,8 @@ static int dj_applied(framework *fw, const db_driver *d, db_conn *c, history_row
 	for (size_t i = 0; !rc && i < r->nrows; i++)
 		for (size_t j = 0; j < k; j++)
 			if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && DB_VAL(r, i, 2) && DB_VAL(r, i, 3) &&
-			    !strcmp(h[j].app, DB_VAL(r, i, 0)) &&
-			    !strcmp(h[j].version, DB_VAL(r, i, 1)) &&
-			    !strcmp(h[j].name, DB_VAL(r, i, 2))) {
+			    noted_as(h[j].app, h[j].version, DB_VAL(r, i, 0), DB_VAL(r, i, 1),
+				     DB_VAL(r, i, 2))) {
 				free(h[j].checksum);
 				h[j].checksum = xstrdup(DB_VAL(r, i, 3));
 			}
@@ -616,34 +672,82 @@ static int dj_unapply(framework *fw, const migration *m, dbs_error *err)
 		  : dbs_fail(err, DBS_EFAIL, "Django does not list %s", m->path);
 }
 
+/* ---- the framework's own plan and runs ---- */
+
+static int dj_plan(framework *fw, const char *kind, const char *target, int steps,
+		   const fw_step **out, size_t *n, dbs_error *err)
+{
+	char *want = plan_request(kind, target, steps);
+	if (!fw->request || strcmp(fw->request, want)) {
+		/* not what the command said it would ask: the helper again */
+		free(fw->request);
+		fw->request = want;
+		want = NULL;
+		json_object_del(fw->doc, "plan");
+	}
+	free(want);
+	int rc = load_doc(fw, !fw->no_sql, err);
+	if (rc)
+		return rc;
+	const json_t *plan = json_object_get(fw->doc, "plan");
+	const char *why = json_string_value(json_object_get(plan, "error"));
+	if (why) {
+		dbs_fail(err, DBS_EINPUT, "%s", why);
+		dbs_error_set_hint(err, "name a migration as Django does: APP:NAME (a prefix of "
+				   "its name will do, as for manage.py migrate), APP:zero or zero");
+		return DBS_EINPUT;
+	}
+	const json_t *list = json_object_get(plan, "steps");
+	if (!json_is_array(list) || !json_is_array(json_object_get(plan, "runs")))
+		return dbs_fail(err, DBS_EFAIL, "manage.py shell did not print Django's plan");
+	for (size_t i = 0; i < fw->nsteps; i++)
+		free(fw->steps[i].path);
+	fw->nsteps = 0;
+	fw->steps = xrealloc(fw->steps, (json_array_size(list) + 1) * sizeof(fw_step));
+	size_t i;
+	json_t *x;
+	json_array_foreach(list, i, x) {
+		const char *app = json_string_value(json_array_get(x, 0));
+		const char *full = json_string_value(json_array_get(x, 1));
+		if (!app || !full)
+			return dbs_fail(err, DBS_EFAIL, "manage.py shell printed a plan step "
+					"without its migration");
+		fw->steps[fw->nsteps++] = (fw_step){ xprintf("%s.%s", app, full),
+						     !json_is_true(json_array_get(x, 2)) };
+	}
+	*out = fw->steps;
+	*n = fw->nsteps;
+	return 0;
+}
+
 /*
- * One manage.py migrate for every pending migration: Django prints
- * "  Applying shop.0001_initial..." as one starts and " OK" once it is
- * applied (recorded in django_migrations); each is told to progress as
- * its words come.  Other lines (a project's own migrate command may print
- * more) are Django's or the project's, not progress.
+ * A manage.py migrate prints "  Applying shop.0001_initial..." (or
+ * "Unapplying") as a migration starts and " OK" once it is done (recorded
+ * in django_migrations); each is told to progress as its words come.
+ * Other lines (a project's own migrate command may print more) are
+ * Django's or the project's, not progress.
  */
 typedef struct migrate_watch {
-	void (*progress)(void *data, const char *path, int done);
+	void (*progress)(void *data, const char *path, int up, int done);
 	void *data;
 	strbuf line;         /* the line being printed */
-	char *running;       /* the migration started, not yet applied */
+	char *running;       /* the migration started, not yet done */
+	int up;              /* its direction */
 } migrate_watch;
 
 static void watch_line(migrate_watch *w, int ended)
 {
 	const char *l = w->line.buf + strspn(w->line.buf, " ");
-	size_t n = strlen(l);
-	if (!w->running && !strncmp(l, "Applying ", 9) && n > 12 && !strcmp(l + n - 3, "...")) {
-		w->running = xstrndup(l + 9, n - 12);
-		w->progress(w->data, w->running, 0);
-	} else if (w->running && ended) {
-		const char *dots = strstr(l, "... OK");
-		if (dots && !strncmp(l, "Applying ", 9)) {
-			w->progress(w->data, w->running, 1);
-			free(w->running);
-			w->running = NULL;
-		}
+	int up = !strncmp(l, "Applying ", 9);
+	size_t skip = up ? 9 : !strncmp(l, "Unapplying ", 11) ? 11 : 0, n = strlen(l);
+	if (!w->running && skip && n > skip + 3 && !strcmp(l + n - 3, "...")) {
+		w->running = xstrndup(l + skip, n - skip - 3);
+		w->up = up;
+		w->progress(w->data, w->running, up, 0);
+	} else if (w->running && ended && skip && strstr(l, "... OK")) {
+		w->progress(w->data, w->running, w->up, 1);
+		free(w->running);
+		w->running = NULL;
 	}
 }
 
@@ -664,32 +768,55 @@ static int watch_out(void *data, const void *buf, size_t n)
 	return 0;
 }
 
-static int dj_apply_all(framework *fw, void (*progress)(void *data, const char *path, int done),
-			void *data, dbs_error *err)
+/* One manage.py migrate [APP TARGET], watched. */
+static int migrate_run(framework *fw, const char *app, const char *target, migrate_watch *w,
+		       dbs_error *err)
 {
-	const char *args[] = { "migrate", "--noinput", NULL };
-	migrate_watch w = { progress, data, { 0 }, NULL };
-	strbuf_init(&w.line);
-	spawn_opts so = { .out_sink = watch_out, .sink_data = &w };
+	const char *args[] = { "migrate", "--noinput", app, target, NULL };
+	spawn_opts so = { .out_sink = watch_out, .sink_data = w };
 	char *out = NULL, *errs = NULL;
+	strbuf_reset(&w->line);
 	int code = 0, rc = manage_with(fw, args, &so, &out, &errs, &code, err);
-	if (!rc && code != 0 && w.running) {
-		rc = failed(err, errs, w.line.buf, "Django could not apply %s", w.running);
-		char *dot = strchr(w.running, '.');
+	if (!rc && code != 0 && w->running) {
+		rc = failed(err, errs, w->line.buf, "Django could not %s %s", w->up ? "apply"
+			    : "undo", w->running);
+		char *dot = strchr(w->running, '.');
 		if (dot) {
 			*dot = '\0';
-			failure_hint(fw, w.running, dot + 1, 1, err);
+			failure_hint(fw, w->running, dot + 1, w->up, err);
 			*dot = '.';
 		}
 	} else if (!rc && code != 0) {
-		rc = failed(err, errs, w.line.buf, "manage.py migrate failed");
-		dbs_error_set_hint(err, "the migrations it applied are recorded in "
+		rc = failed(err, errs, w->line.buf, "manage.py migrate failed");
+		dbs_error_set_hint(err, "what Django applied or undid is recorded in "
 				   "django_migrations: 'dbshift status' says what is applied now");
+	}
+	free(out);
+	free(errs);
+	return rc;
+}
+
+static int dj_run(framework *fw, int planned,
+		  void (*progress)(void *data, const char *path, int up, int done), void *data,
+		  dbs_error *err)
+{
+	migrate_watch w = { progress, data, { 0 }, NULL, 1 };
+	strbuf_init(&w.line);
+	const json_t *runs = planned ? json_object_get(json_object_get(fw->doc, "plan"), "runs")
+				     : NULL;
+	int rc = 0;
+	if (!planned)
+		rc = migrate_run(fw, NULL, NULL, &w, err);
+	for (size_t i = 0; !rc && i < json_array_size(runs); i++) {
+		const json_t *r = json_array_get(runs, i);
+		const char *app = json_string_value(json_array_get(r, 0));
+		const char *target = json_string_value(json_array_get(r, 1));
+		rc = app && target ? migrate_run(fw, app, target, &w, err)
+				   : dbs_fail(err, DBS_EFAIL, "manage.py shell printed a plan "
+					      "without its migrate commands");
 	}
 	free(w.running);
 	strbuf_release(&w.line);
-	free(out);
-	free(errs);
 	return rc;
 }
 
@@ -717,6 +844,7 @@ const framework_ops framework_django = {
 	.sql = dj_sql,
 	.apply = dj_apply,
 	.unapply = dj_unapply,
-	.apply_all = dj_apply_all,
+	.plan = dj_plan,
+	.run = dj_run,
 	.identity = dj_identity,
 };

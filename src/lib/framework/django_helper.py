@@ -8,7 +8,9 @@
 #                    "replaces": [[app, name]...], "atomic", "file", "sha256",
 #                    "operations": [{"type", "code", "reverse"}...],
 #                    "up": TEXT, "down": TEXT | null, "irreversible": TEXT | null}...],
-#    "leaves": [[app, name]...], "identity": TEXT, "sql": true}
+#    "leaves": [[app, name]...], "identity": TEXT, "sql": true,
+#    "plan": {"runs": [[app, name | "zero"]...],
+#             "steps": [[app, name, backwards]...]} | {"error": TEXT}}
 #
 # migrations in the executor's plan from an empty database to every leaf,
 # which is the order Django applies them in.  up and down are each
@@ -19,7 +21,15 @@
 # whole history costs one pass; down is null and irreversible Django's
 # message when Django cannot undo it.  With DBSHIFT_WANT_SQL = False set
 # before this code (dbshift's status), no SQL is taken: up and down are
-# null and "sql" false.  identity is the database Django's default
+# null and "sql" false.  With DBSHIFT_PLAN = [KIND, TARGET, STEPS, APP]
+# ("migrate" or "rollback"; TARGET "APP:NAME" with NAME a prefix as
+# `migrate` takes it, "APP:zero", "zero" or ""), "plan" is the executor's
+# own plan for it against what is applied: the `manage.py migrate APP NAME`
+# runs that carry it out, one after another, and the migrations each
+# applies or unapplies in order, dependants in other apps included.  A
+# rollback without a target undoes the last STEPS applied migrations (of
+# APP, when given): Django goes back to the same-app parent of the oldest
+# of them, and its plan says what that takes.  identity is the database Django's default
 # connection points at, as dbshift's db_identity writes it.  Compiled into
 # dbshift (django.c).
 import hashlib
@@ -29,7 +39,7 @@ import sys
 
 import django
 from django.db import connections, DEFAULT_DB_ALIAS
-from django.db.migrations.exceptions import IrreversibleError
+from django.db.migrations.exceptions import AmbiguityError, IrreversibleError
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.operations.special import RunPython
 
@@ -102,6 +112,69 @@ def identity(connection):
     return connection.vendor + ":"
 
 
+def run_plan(executor, targets):
+    """The runs for targets, one after another, and what each does: a
+    target Django has nothing to do for is left out."""
+    applied = executor.loader.applied_migrations
+    runs, steps = [], []
+    for target in targets:
+        plan = executor.migration_plan([target])
+        if not plan:
+            continue
+        runs.append([target[0], target[1] or "zero"])
+        for migration, backwards in plan:
+            key = (migration.app_label, migration.name)
+            steps.append([key[0], key[1], bool(backwards)])
+            if backwards:
+                applied.pop(key, None)
+            else:
+                applied[key] = migration  # (a dict since Django 3.0)
+    return {"runs": runs, "steps": steps}
+
+
+def plan_for(executor, order, request):
+    kind, target, steps, app = request
+    loader = executor.loader
+    applied = [m for m in order if (m.app_label, m.name) in loader.applied_migrations]
+    if target == "zero":
+        if kind != "rollback":
+            return {"error": "migrate cannot go to 'zero'"}
+        # each app the newest applied migration is of, zero, until none is
+        targets, left = [], list(applied)
+        while left:
+            app_label = left[-1].app_label
+            targets.append((app_label, None))
+            gone = {(m.app_label, m.name) for m, _ in executor.migration_plan([(app_label, None)])}
+            left = [m for m in left if m.app_label != app_label and
+                    (m.app_label, m.name) not in gone]
+        return run_plan(executor, targets)
+    if target:
+        app_label, colon, name = target.rpartition(":")
+        if not colon:
+            return {"error": "name the app of '%s' (APP:NAME): Django's migrations are "
+                             "each app's" % target}
+        if app_label not in loader.migrated_apps:
+            return {"error": "no app '%s' with migrations" % app_label}
+        if name == "zero":
+            return run_plan(executor, [(app_label, None)])
+        try:
+            migration = loader.get_migration_by_prefix(app_label, name)
+        except AmbiguityError:
+            return {"error": "more than one migration of %s starts with '%s'" % (app_label, name)}
+        except KeyError:
+            return {"error": "no migration %s" % target}
+        return run_plan(executor, [(app_label, migration.name)])
+    mine = [m for m in applied if not app or m.app_label == app]
+    if app and app not in loader.migrated_apps:
+        return {"error": "no app '%s' with migrations" % app}
+    if not mine or steps < 1:
+        return {"runs": [], "steps": []}
+    oldest = mine[-min(steps, len(mine))]
+    parents = sorted(p.key for p in loader.graph.node_map[(oldest.app_label, oldest.name)].parents
+                     if p.key[0] == oldest.app_label)
+    return run_plan(executor, [(oldest.app_label, parents[-1][1] if parents else None)])
+
+
 def main():
     connection = connections[DEFAULT_DB_ALIAS]
     executor = MigrationExecutor(connection)
@@ -138,10 +211,13 @@ def main():
             m["irreversible"] = str(e)
         m["up"], state = sql(connection, migration, state, False)
         migrations.append(m)
-    json.dump({"django": django.get_version(), "vendor": connection.vendor,
-               "migrations": migrations, "leaves": [list(k) for k in leaves],
-               "identity": identity(connection), "sql": bool(want_sql)},
-              sys.stdout)
+    doc = {"django": django.get_version(), "vendor": connection.vendor,
+           "migrations": migrations, "leaves": [list(k) for k in leaves],
+           "identity": identity(connection), "sql": bool(want_sql)}
+    request = globals().get("DBSHIFT_PLAN")
+    if request:
+        doc["plan"] = plan_for(executor, [m for m, _ in plan], request)
+    json.dump(doc, sys.stdout)
     sys.stdout.write("\n")
 
 

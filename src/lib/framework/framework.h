@@ -34,12 +34,20 @@ typedef struct framework_ops {
 	/* Apply m, or undo it, as the framework does (it records either). */
 	int (*apply)(framework *fw, const migration *m, dbs_error *err);
 	int (*unapply)(framework *fw, const migration *m, dbs_error *err);
-	/* Apply every pending migration in one run of the framework (its
-	 * hooks and signals run once, as they do when the team migrates),
-	 * telling progress as each one starts (done 0) and is applied (done
-	 * 1), by its path ("shop.0001_initial"). */
-	int (*apply_all)(framework *fw, void (*progress)(void *data, const char *path, int done),
-			 void *data, dbs_error *err);
+	/* The framework's own plan for a run: kind "migrate" (to target) or
+	 * "rollback" (to target, or the last steps of the app target names),
+	 * as the framework would run it against what is applied: each step's
+	 * path and direction, in its order (kept by fw until the next plan). */
+	int (*plan)(framework *fw, const char *kind, const char *target, int steps,
+		    const fw_step **out, size_t *n, dbs_error *err);
+	/* Carry out the plan last asked for (or, planned 0, every pending
+	 * migration) in the framework's own runs, so that a project's hooks
+	 * and signals run once per run, as when the team migrates; progress
+	 * is told as each migration starts (done 0) and is done (done 1), by
+	 * its path ("shop.0001_initial") and direction. */
+	int (*run)(framework *fw, int planned,
+		   void (*progress)(void *data, const char *path, int up, int done), void *data,
+		   dbs_error *err);
 	/* What the database the framework's settings point at is, written as
 	 * db_identity writes it. */
 	int (*identity)(framework *fw, char **identity, dbs_error *err);

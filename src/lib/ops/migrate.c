@@ -333,9 +333,12 @@ static int framework_did(dbs_ctx *ctx, const dbs_step *s)
 	if (did) {
 		/* "Django could not undo shop.0005_x: RuntimeError: ...": the error */
 		const char *msg = ctx->err.message ? ctx->err.message : "failed";
-		const char *at = strstr(msg, m->path);
+		/* "manage.py migrate failed: RuntimeError: ...", after its last step */
+		const char *at = strstr(msg, m->path), *colon = strstr(msg, ": ");
 		if (at && !strncmp(at + strlen(m->path), ": ", 2))
 			msg = at + strlen(m->path) + 2;
+		else if (colon && strstr(msg, "manage.py ") == msg)
+			msg = colon + 2;
 		char *was = xstrdup(msg);
 		dbs_fail(&ctx->err, DBS_EFAIL, "%s %s %s (%s's record says so), then failed: %s",
 			 ctx->fwo->name, s->direction == DBS_UP ? "applied" : "undid", m->path,
@@ -368,8 +371,8 @@ static void framework_note(dbs_ctx *ctx, const dbs_step *s)
 }
 
 /*
- * A framework that applies every pending migration in one run of its own
- * (Django: one manage.py migrate, so a project's migrate command and its
+ * A framework that carries out a plan in runs of its own (Django: one
+ * manage.py migrate [APP TARGET], so a project's migrate command and its
  * post_migrate signals run once) tells each migration's start and end:
  * each is a step of the run, as if dbshift had run it.
  */
@@ -382,27 +385,29 @@ typedef struct fw_watch {
 	size_t at;           /* the step under way, or plan->n */
 	int64_t t0;
 	int attempt;         /* of the framework's run, from 1 */
-	unsigned char *done; /* each step applied */
+	unsigned char *done; /* each step done */
+	int planned;         /* the framework's plan (else every pending migration) */
 } fw_watch;
 
 static void fw_label(const dbs_step *s, char *label, size_t size)
 {
 	plan_label(s->entry, label, size);
 	size_t n = strlen(label);
-	snprintf(label + n, size - n, " up");
+	snprintf(label + n, size - n, " %s", s->direction == DBS_UP ? "up" : "down");
 }
 
-static void fw_progress(void *data, const char *path, int done)
+static void fw_progress(void *data, const char *path, int up, int done)
 {
 	fw_watch *w = data;
 	size_t i = 0;
 	while (i < w->plan->n && (!entry_of(&w->plan->steps[i])->m ||
+				  (w->plan->steps[i].direction == DBS_UP) != up ||
 				  strcmp(entry_of(&w->plan->steps[i])->m->path, path)))
 		i++;
 	if (i == w->plan->n) {
 		if (!done)
-			ctx_warn(w->ctx, "%s applied %s, which the plan did not list",
-				 w->ctx->fwo->name, path);
+			ctx_warn(w->ctx, "%s %s %s, which the plan did not list",
+				 w->ctx->fwo->name, up ? "applied" : "undid", path);
 		return;
 	}
 	const dbs_step *s = &w->plan->steps[i];
@@ -417,7 +422,7 @@ static void fw_progress(void *data, const char *path, int done)
 	}
 	int64_t ms = now_ms() - w->t0;
 	w->done[i] = 1;
-	run_step(w->ctx, w->r, s->entry, "up", ms, w->attempt, NULL);
+	run_step(w->ctx, w->r, s->entry, up ? "up" : "down", ms, w->attempt, NULL);
 	if (w->cb)
 		w->cb(s, ms, NULL, w->cb_data);
 	w->at = w->plan->n;
@@ -428,7 +433,7 @@ static int fw_attempt(dbs_ctx *ctx, void *arg)
 	fw_watch *w = arg;
 	w->attempt++;
 	live_quiet(ctx, 1);
-	int rc = ctx->fwo->apply_all(ctx->fw, fw_progress, w, &ctx->err);
+	int rc = ctx->fwo->run(ctx->fw, w->planned, fw_progress, w, &ctx->err);
 	live_quiet(ctx, 0);
 	return rc;
 }
@@ -436,10 +441,11 @@ static int fw_attempt(dbs_ctx *ctx, void *arg)
 /* The framework's run, again on lock_retries' schedule when it gave up
  * waiting for a lock: the migrations it applied stay applied, and the next
  * run starts from the one that gave up. */
-static int apply_all_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, dbs_step_cb cb,
-				  void *cb_data)
+static int run_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, int planned,
+			    dbs_step_cb cb, void *cb_data)
 {
-	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms(), 0, xcalloc(plan->n, 1) };
+	fw_watch w = { ctx, r, plan, cb, cb_data, plan->n, now_ms(), 0, xcalloc(plan->n, 1),
+		       planned };
 	int attempts = 1;
 	int rc = retry_on_lock_timeout(ctx, r->id, fw_attempt, &w, &attempts);
 	if (rc && w.at < plan->n) {  /* the one under way failed, or what came after it */
@@ -447,9 +453,16 @@ static int apply_all_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, db
 		int64_t ms = now_ms() - w.t0;
 		w.done[w.at] = framework_did(ctx, s);
 		const dbs_error *e = w.done[w.at] ? NULL : &ctx->err;
-		run_step(ctx, r, s->entry, "up", ms, attempts, e);
+		run_step(ctx, r, s->entry, s->direction == DBS_UP ? "up" : "down", ms, attempts, e);
 		if (cb)
 			cb(s, ms, e, cb_data);
+	} else if (rc) {  /* after the last step it did: said so, if its record agrees */
+		size_t last = plan->n;
+		for (size_t i = 0; i < plan->n; i++)
+			if (w.done[i])
+				last = i;
+		if (last < plan->n)
+			framework_did(ctx, &plan->steps[last]);
 	}
 	for (size_t i = 0; i < plan->n; i++)
 		if (w.done[i])
@@ -546,7 +559,14 @@ static int apply_redo(dbs_ctx *ctx, void *arg)
 	return end_tx(ctx, rc);
 }
 
-/* Plan a run from the loaded state, check its scripts, judge its risk. */
+/* Does the framework plan this run (a rollback, or a migrate to a target),
+ * and carry it out in runs of its own? */
+static int framework_plans(const dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o)
+{
+	return ctx->fw && ctx->fwo->plan && !o->phase &&
+	       (kind == RUN_ROLLBACK || (kind == RUN_MIGRATE && o->target));
+}
+
 /* The steps of a plan, from the loaded entries (no check yet). */
 static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, dbs_plan *plan)
 {
@@ -564,6 +584,17 @@ static int plan_steps(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o, db
 	if (kind == RUN_MIGRATE && ctx->foreign_empty.tool && !ctx->nrows)
 		ctx_warn(ctx, "%s's history table (%s) records no migration: taken as nothing "
 			 "applied", ctx->foreign_empty.tool, ctx->foreign_empty.table);
+	if (framework_plans(ctx, kind, o)) {
+		/* the framework's own plan (Django's executor's): what runs */
+		const fw_step *fs = NULL;
+		size_t nfs = 0;
+		rc = ctx->fwo->plan(ctx->fw, kind == RUN_MIGRATE ? "migrate" : "rollback", o->target,
+				    kind == RUN_ROLLBACK ? o->steps : 0, &fs, &nfs, &ctx->err);
+		if (!rc)
+			rc = planner_listed(plan, ctx->entries, ctx->nentries, fs, nfs,
+					    kind == RUN_ROLLBACK, o, &ctx->err);
+		return rc ? rc : ctx_plan_sql(ctx, plan);
+	}
 	if (kind == RUN_MIGRATE || kind == RUN_BASELINE) {
 		one.allow_out_of_order |= kind == RUN_BASELINE;
 		rc = planner_migrate(plan, ctx->entries, ctx->nentries, &one, &ctx->err);
@@ -864,10 +895,10 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			rc = run_data(ctx, &r, &plan.steps[1]);
 		plan.n = 0;  /* done */
 	}
-	int all_at_once = !rc && kind == RUN_MIGRATE && plan.n && ctx->fw &&
-			  ctx->fwo->apply_all && !o->target && !o->phase;
-	if (all_at_once)  /* every pending migration: the framework's own run */
-		rc = apply_all_by_framework(ctx, &r, &plan, cb, cb_data);
+	int all_at_once = !rc && plan.n && ctx->fw && ctx->fwo->run && !o->phase &&
+			  (kind == RUN_MIGRATE || kind == RUN_ROLLBACK);
+	if (all_at_once)  /* the framework's own runs */
+		rc = run_by_framework(ctx, &r, &plan, framework_plans(ctx, kind, o), cb, cb_data);
 	for (size_t i = 0; !rc && !all_at_once && i < plan.n; i++) {
 		int64_t ms = 0;
 		const dbs_step *s = &plan.steps[i];

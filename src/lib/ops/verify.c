@@ -176,9 +176,10 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 		json_t *objs = json_array();
 		for (size_t i = 0; i < ctx->nentries; i++) {
 			const dbs_entry *e = &ctx->entries[i].pub;
+			char label[512];
 			if (e->state == hist[h].state)
-				json_array_append_new(objs, json_sprintf("%s%s%s_%s", e->app,
-					*e->app ? "/" : "", e->version, e->name));
+				json_array_append_new(objs, json_string(plan_label(e, label,
+										   sizeof(label))));
 		}
 		add_check(checks, hist[h].id, hist[h].title, objs);
 	}

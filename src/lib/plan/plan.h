@@ -43,6 +43,17 @@ int planner_order(plan_entry **out, size_t *nout, source *src,
 const char *plan_label(const dbs_entry *p, char *buf, size_t n);
 int planner_migrate(dbs_plan *plan, plan_entry *e, size_t n,
 		    const dbs_migrate_opts *o, dbs_error *err);
+/* A step of a framework's own plan: which migration, which way. */
+typedef struct fw_step {
+	char *path;          /* "shop.0002_item_note" */
+	int up;
+} fw_step;
+
+/* A framework's own plan (steps, in its order) as dbshift's plan, less
+ * what is done already, with the same refusals (rollback: steps go
+ * down). */
+int planner_listed(dbs_plan *plan, plan_entry *e, size_t n, const fw_step *steps,
+		   size_t nsteps, int rollback, const dbs_migrate_opts *o, dbs_error *err);
 int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 		     const dbs_migrate_opts *o, dbs_error *err);
 

@@ -201,7 +201,9 @@ static int add_edges(plan_entry *tmp, source *src, key *byk, dbs_error *err)
 	for (size_t i = 0; i < src->n; i++) {
 		migration *m = &src->m[i];
 		tmp[i].m = m;
-		if (i > 0 && !strcmp(src->m[i - 1].app, m->app))
+		/* a framework's migrations follow what each depends on, not
+		 * their app's numbers (Django's branches and merges) */
+		if (i > 0 && !strcmp(src->m[i - 1].app, m->app) && !m->ordinal)
 			add_pred(&tmp[i], i - 1);
 		for (size_t k = 0; k < m->nrequires; k++) {
 			char *colon = strchr(m->requires[k], ':');
@@ -303,8 +305,9 @@ static void mark_out_of_order(plan_entry *e, size_t ne, app_cursor **apps, size_
 		app_cursor *ac = app_find(apps, napps, e[k].pub.app, missing, nmissing);
 		if (e[k].pub.state != DBS_PENDING)
 			ac->seen_applied = 1;
-		else if (ac->seen_applied && !is_contract(&e[k].pub))
-			e[k].pub.out_of_order = 1;  /* contract ones lag by design */
+		else if (ac->seen_applied && !is_contract(&e[k].pub) && !(e[k].m && e[k].m->ordinal))
+			e[k].pub.out_of_order = 1;  /* contract ones lag by design; a
+						       framework's follow its graph */
 	}
 }
 
@@ -453,7 +456,8 @@ static const plan_entry *entry_of_step(const dbs_step *s)
 
 const char *plan_label(const dbs_entry *p, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s%s_%s", p->app, *p->app ? "/" : "", p->version, p->name);
+	snprintf(buf, n, "%s%s%s%s%s", p->app, *p->app ? "/" : "", p->version,
+		 *p->name ? "_" : "", p->name);
 	return buf;
 }
 
@@ -643,6 +647,43 @@ int planner_rollback(dbs_plan *plan, plan_entry *e, size_t n,
 					   "--allow-irreversible to forget it without undoing anything");
 		}
 	}
+	if (rc)
+		plan->blocked = 1;
+	return rc;
+}
+
+/*
+ * A framework's own plan (Django's executor's): its steps as it lists
+ * them, in its order, less what the history as it is now says is done
+ * already; then the same refusals as dbshift's own plans.  migrate never
+ * goes back and rollback never forward: such a step is refused, naming
+ * the command that does it.
+ */
+int planner_listed(dbs_plan *plan, plan_entry *e, size_t n, const fw_step *steps,
+		   size_t nsteps, int rollback, const dbs_migrate_opts *o, dbs_error *err)
+{
+	int rc = 0;
+	memset(plan, 0, sizeof(*plan));
+	for (size_t k = 0; k < nsteps && !rc; k++) {
+		size_t i = 0;
+		while (i < n && (!e[i].m || strcmp(e[i].m->path, steps[k].path)))
+			i++;
+		if (i == n) {
+			rc = dbs_fail(err, DBS_EFAIL, "the framework's plan has %s, which it did not "
+				      "list", steps[k].path);
+		} else if (steps[k].up == rollback) {
+			rc = dbs_fail(err, DBS_EINPUT, "%s would %s %s", rollback ? "rollback"
+				      : "migrate", rollback ? "apply" : "undo", steps[k].path);
+			dbs_error_set_hint(err, rollback ? "%s is not applied: 'dbshift migrate %s' "
+					   "applies it" : "that target is applied, and what follows "
+					   "it too: 'dbshift rollback %s' goes back to it", o->target,
+					   o->target);
+		} else if (steps[k].up ? e[i].pub.state == DBS_PENDING : applied(&e[i].pub)) {
+			plan_push(plan, &e[i], steps[k].up ? DBS_UP : DBS_DOWN);
+		}
+	}
+	if (!rc)  /* (what the framework cannot undo is refused once its SQL is read) */
+		rc = check_policy(e, n, o->allow_drift, err);
 	if (rc)
 		plan->blocked = 1;
 	return rc;
