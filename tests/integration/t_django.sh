@@ -110,6 +110,8 @@ t_django() {
 	check_rc 2 "$tag: new is refused (makemigrations makes Django's)"
 
 	t_django_one_run
+	t_django_graph
+	cd "$WORK/django" || return
 
 	# manage.py that hangs is killed at manage_timeout
 	printf 'import time\ntime.sleep(60)\n' > hang.py
@@ -270,4 +272,86 @@ EOF
 	fi
 	unset OVERRIDE_LOG
 	rm -rf crm/management
+}
+
+# dj_schema URL: the tables and columns Django made (not dbshift's).
+dj_schema() {
+	case "$1" in
+	sqlite:*) sql "$1" "SELECT name || ': ' || sql FROM sqlite_master WHERE name NOT LIKE 'dbshift%' AND name NOT LIKE 'sqlite%' ORDER BY name" ;;
+	*) sql "$1" "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE 'dbshift%' ORDER BY 1" ;;
+	esac
+}
+
+# The migrations `manage.py migrate ARGS --plan` lists, "app.name" each.
+django_plan() {
+	DATABASE_URL="$DJ_URL" /usr/bin/python3 manage.py migrate "$@" --plan | grep -v -e '^Planned operations:' -e '^    ' | tr '\n' ' '
+}
+
+# A project of four apps whose graph is no chain: alpha's two 0002s and
+# their merge, beta's squash, RunPython with a reverse (a noop) and
+# without, gamma after alpha's merge and delta after one of alpha's 0002s
+# and beta's squash.  dbshift reads, plans and runs it as Django does.
+t_django_graph() {
+	local tag="$DRIVER django graph"
+	project django_graph
+	cp -r "$HERE/../django/graph/." .
+	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 manage.py\n' > dbshift.conf
+	DJ_URL=$(newdb django_graph)
+	local ref; ref=$(newdb django_graph_ref)
+
+	dj --json status
+	check_rc 0 "$tag: status of a graph with a merge and a squash"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations | map(.app + "/" + .version) | join(" ")')" \
+		"alpha/0001_initial alpha/0002_account_phone alpha/0002_account_email alpha/0003_merge alpha/0004_fill beta/0001_squashed_0003_plan_tier delta/0001_initial delta/0002_backfill gamma/0001_initial gamma/0002_recount" \
+		"$tag: every migration Django lists (the squash for what it replaces), in Django's order"
+
+	dj migrate alpha:0002_account_email
+	check_rc 0 "$tag: migrate to one branch of the merge"
+	check_eq "$(dj_applied)" "alpha.0001_initial alpha.0002_account_email " "$tag: what Django's plan to it holds, no more"
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | select(.state == "pending" and .out_of_order)] | length')" "0" \
+		"$tag: the other branch is pending, not out of order"
+	dj migrate alpha:0001_initial
+	check_rc 2 "$tag: migrate to an applied migration with applied ones after it is refused"
+	check_contains "$ERR" "migrate would undo alpha.0002_account_email" "$tag: saying what it would undo"
+	check_contains "$ERR" "'dbshift rollback alpha:0001_initial' goes back to it" "$tag: and which command does"
+	dj migrate
+	check_rc 0 "$tag: migrate the rest"
+	# the same two runs by Django itself
+	DATABASE_URL="$ref" /usr/bin/python3 manage.py migrate alpha 0002_account_email --noinput >/dev/null 2>&1
+	DATABASE_URL="$ref" /usr/bin/python3 manage.py migrate --noinput >/dev/null 2>&1
+	check_eq "$(dj_schema "$DJ_URL")" "$(dj_schema "$ref")" "$tag: the schema manage.py migrate makes"
+	check_eq "$(sql "$DJ_URL" "SELECT app || '.' || name FROM django_migrations ORDER BY 1" | tr '\n' ' ')" \
+		"$(sql "$ref" "SELECT app || '.' || name FROM django_migrations ORDER BY 1" | tr '\n' ' ')" \
+		"$tag: and the rows it records (the squash's and those it replaces)"
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '"\([.migrations[].state] | unique | join(",")) \(.migrations | length)"')" \
+		"applied 10" "$tag: all applied; the replaced rows are the squash's, not missing"
+
+	# a rollback is Django's plan: dependants in other apps included
+	local want; want=$(django_plan alpha 0002_account_phone)
+	check_eq "$want" "gamma.0002_recount gamma.0001_initial alpha.0004_fill alpha.0003_merge " "$tag: (Django's own plan)"
+	dj --json plan --rollback alpha:0002_account_phone
+	check_rc 0 "$tag: plan --rollback alpha:0002_account_phone"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps | map(.app + "." + .version + " ") | join("")')" "$want" \
+		"$tag: plan --rollback lists what manage.py migrate --plan lists, in its order"
+	dj --json rollback alpha:0002_account_phone
+	check_rc 0 "$tag: rollback alpha:0002_account_phone"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps | map(.app + "." + .version + " " + .action + " " + .status) | join(",")')" \
+		"gamma.0002_recount down succeeded,gamma.0001_initial down succeeded,alpha.0004_fill down succeeded,alpha.0003_merge down succeeded" \
+		"$tag: each step of Django's plan, done"
+	check_eq "$(dj_applied | tr ' ' '\n' | sed '/^$/d' | sort | tr '\n' ' ')" \
+		"alpha.0001_initial alpha.0002_account_email alpha.0002_account_phone beta.0001_initial beta.0001_squashed_0003_plan_tier beta.0002_plan_price beta.0003_plan_tier delta.0001_initial delta.0002_backfill " \
+		"$tag: exactly those undone"
+	check_eq "$(table_exists "$DJ_URL" gamma_invoice)" "0" "$tag: gamma's table gone"
+
+	# what Django cannot undo is refused before anything runs
+	local before; before=$(dj_applied)
+	dj rollback delta:zero
+	check_rc 3 "$tag: a RunPython without a reverse cannot be rolled back"
+	check_contains "$ERR" "cannot roll back delta/0002_backfill: django cannot undo it" "$tag: naming it"
+	check_eq "$(dj_applied)" "$before" "$tag: nothing undone"
+	dj migrate
+	check_rc 0 "$tag: migrate again"
+	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "13" "$tag: all applied again"
 }

@@ -1,0 +1,6 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("alpha", "0001_initial")]
+    operations = [migrations.AddField("account", "phone", models.CharField(max_length=40, null=True))]
