@@ -115,6 +115,12 @@ typedef struct dbs_options {
 	const char *framework_plan;
 	const char *framework_plan_target;
 	int framework_plan_steps;
+	/* the command will run the framework's migrate (migrate, rollback):
+	 * the start that reads the project runs it too, when told */
+	int framework_serve;
+	/* the one way of the framework's SQL the command reads ("up": migrate,
+	 * "down": rollback), or NULL: both */
+	const char *framework_sql_way;
 	/* lint for the whole project, as squawk's excluded_rules and
 	 * pg_version: rules never reported (words), and the PostgreSQL major
 	 * version the migrations run on (0: a current one) */

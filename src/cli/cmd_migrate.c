@@ -43,6 +43,10 @@ int check_migrate(cli *g)
 				.force = force, .phase = phase, .backup = backup };
 	if (o.target && !phase)  /* a framework's plan to it, read with the rest */
 		ask_framework_plan(g, "migrate", &o);
+	/* a framework: its up SQL only, and the start that reads the project
+	 * runs its migrate */
+	g->opts.framework_sql_way = "up";
+	g->opts.framework_serve = !dry_run;
 	return 0;
 }
 

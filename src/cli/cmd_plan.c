@@ -33,6 +33,7 @@ int check_plan(cli *g)
 		return usage_error(g, "--steps goes with --rollback");
 	if (rollback || o.target)
 		ask_framework_plan(g, rollback ? "rollback" : "migrate", &o);
+	g->opts.framework_sql_way = rollback ? "down" : "up";
 	return 0;
 }
 

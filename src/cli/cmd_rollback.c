@@ -64,6 +64,8 @@ int check_rollback(cli *g)
 				    strspn(o.target, "0123456789.") == strlen(o.target)))
 		return usage_error(g, "give either TARGET or [APP] --steps N, not both");
 	ask_framework_plan(g, "rollback", &o);
+	g->opts.framework_sql_way = "down";  /* (see check_migrate) */
+	g->opts.framework_serve = !dry_run;
 	return 0;
 }
 

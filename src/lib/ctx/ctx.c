@@ -30,7 +30,9 @@ static void times_parse(dbs_ctx *ctx)
 		parse_schedule("1s, 2s, 5s, 10s", &ctx->retry_ms, &ctx->nretry);
 }
 
-int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
+/* A context for opts, its migrations read (a framework's: its
+ * project opened, and listed when list). */
+static int ctx_start(dbs_ctx **out, const dbs_options *opts, int list, dbs_error *err)
 {
 	dbs_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	options_copy(&ctx->opts, opts);
@@ -44,7 +46,7 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		rc = ctx->fwo ? ctx->fwo->open(&ctx->fw, &ctx->opts, err)
 			      : dbs_fail(err, DBS_EINPUT, "no framework '%s' (there is django)",
 					 opts->framework);
-		if (!rc)
+		if (!rc && list)
 			rc = ctx->fwo->list(ctx->fw, &ctx->src, err);
 	} else if (ctx->opts.dir) {
 		rc = source_load(&ctx->src, ctx->opts.dir, ctx->dialect ? ctx->dialect->name
@@ -56,6 +58,11 @@ int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	}
 	*out = ctx;
 	return 0;
+}
+
+int dbs_open_offline(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
+{
+	return ctx_start(out, opts, 1, err);
 }
 
 /* The framework's settings and dbshift must name one database: dbshift
@@ -86,7 +93,9 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	if (rc)
 		return rc;
 	dbs_ctx *ctx;
-	if ((rc = dbs_open_offline(&ctx, opts, err)))
+	/* a framework's project is listed once dbshift has connected: its
+	 * framework (Python, Django) starts meanwhile */
+	if ((rc = ctx_start(&ctx, opts, 0, err)))
 		return rc;
 	ctx->driver = d;
 	if ((rc = db_connect(d, &ctx->conn, opts->database, err))) {
@@ -94,7 +103,8 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		return rc;
 	}
 	db_set_lock_wait(d, ctx->conn, opts->lock_wait_ms);
-	if (ctx->fw && (rc = same_database(ctx, err))) {
+	if (ctx->fw && ((rc = ctx->fwo->list(ctx->fw, &ctx->src, err)) ||
+			(rc = same_database(ctx, err)))) {
 		dbs_close(ctx);
 		return rc;
 	}

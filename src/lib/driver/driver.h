@@ -354,6 +354,24 @@ typedef struct spawn_opts {
  * code, whatever the code. */
 int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
 	       char **out_text, int *exit_code, dbs_error *err);
+/*
+ * A child kept under way, in steps: spawn_start (with_input: a socket to
+ * its stdin, else /dev/null), spawn_read_line (what it writes up to its
+ * first newline, without it: -1 when it ended or failed first, and
+ * spawn_finish says why), spawn_say (text to its stdin, which then ends;
+ * o's timeout counts again from here) and spawn_finish (the rest, to o's
+ * sink or *out_text, and its exit code, as spawn_full; frees c).  o must
+ * outlive c.
+ */
+typedef struct spawn_child spawn_child;
+int spawn_start(const char *const *argv, const char *const *extra_env, spawn_opts *o,
+		int with_input, spawn_child **c, dbs_error *err);
+int spawn_read_line(spawn_child *c, char **line);
+int spawn_say(spawn_child *c, const char *text);
+int spawn_finish(spawn_child *c, char **out_text, int *exit_code, dbs_error *err);
+/* Kill c (and its process group, with a timeout); spawn_finish still
+ * waits for it and frees it. */
+void spawn_kill(spawn_child *c);
 /* Run argv and give its output and exit code, whatever the code. */
 int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,
 		 int *exit_code, dbs_error *err);

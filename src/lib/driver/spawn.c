@@ -3,7 +3,8 @@
  * extra environment, never through a shell, and wait for it.  Its
  * output (stdout and stderr) is captured, for the caller or for the error
  * message; a password goes in the environment (PGPASSWORD), never on the
- * command line.
+ * command line.  A child can also be kept under way (spawn_start): a
+ * line read from it, then a word to its stdin, then the rest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,12 +77,15 @@ static int bound(strbuf *sb, spawn_opts *o)
 
 /* Read fds to their ends (fd[1] may be -1), fd[k] into sb[k]; with a
  * deadline (a now_ms() time, 0: none), give up at it (1), else 0; past
- * o's bound without keep_tail, -1. */
-static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o)
+ * o's bound without keep_tail, -1.  With to_line, stop (2) once sb[0]
+ * holds a newline (o's sink is not used then). */
+static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o, int to_line)
 {
 	char buf[65536];
-	int open = 1 + (fd[1] >= 0);
+	int open = (fd[0] >= 0) + (fd[1] >= 0);
 	while (open) {
+		if (to_line && memchr(sb[0]->buf, '\n', sb[0]->len))
+			return 2;
 		struct pollfd p[2];
 		int np = 0, map[2];
 		for (int k = 0; k < 2; k++)
@@ -104,7 +109,7 @@ static int read_all(int fd[2], strbuf *sb[2], int64_t deadline, spawn_opts *o)
 				continue;
 			int k = map[i];
 			ssize_t r = read(fd[k], buf, sizeof(buf));
-			if (r > 0 && k == 0 && o && o->out_sink) {
+			if (r > 0 && k == 0 && o && o->out_sink && !to_line) {
 				if (o->out_sink(o->sink_data, buf, (size_t)r)) {
 					o->sink_failed = 1;
 					return -1;
@@ -128,24 +133,46 @@ static void trim_end(strbuf *sb)
 		sb->buf[--sb->len] = '\0';
 }
 
-int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
-	       char **out_text, int *exit_code, dbs_error *err)
+/* A child under way: its pid, the ends of its pipes we hold (-1: closed
+ * or none), what it wrote so far. */
+struct spawn_child {
+	const char *name;    /* argv[0] (borrowed) */
+	pid_t pid;
+	int in, fds[2];      /* its stdin; its stdout and stderr (-1: with stdout) */
+	int split;
+	strbuf sb, eb;
+	int64_t deadline;
+	spawn_opts *o;
+};
+
+int spawn_start(const char *const *argv, const char *const *extra_env, spawn_opts *o,
+		int with_input, spawn_child **out, dbs_error *err)
 {
-	int pipefd[2], errfd[2] = { -1, -1 };
+	int pipefd[2], errfd[2] = { -1, -1 }, infd[2] = { -1, -1 };
 	int split = o && o->err_text;
+	*out = NULL;
+	/* its stdin a socket, so that writing to a child gone is an error
+	 * (MSG_NOSIGNAL), never a SIGPIPE */
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(errno));
-	if (split && pipe2(errfd, O_CLOEXEC) < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(errno));
+	if ((split && pipe2(errfd, O_CLOEXEC) < 0) ||
+	    (with_input && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, infd) < 0)) {
+		int e = errno;
+		int all[6] = { pipefd[0], pipefd[1], errfd[0], errfd[1], infd[0], infd[1] };
+		for (int k = 0; k < 6; k++)
+			if (all[k] >= 0)
+				close(all[k]);
+		return dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(e));
 	}
 	char **envp = child_env(extra_env, o ? o->unset_env : NULL);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, split ? errfd[1] : pipefd[1], STDERR_FILENO);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (with_input)
+		posix_spawn_file_actions_adddup2(&fa, infd[1], STDIN_FILENO);
+	else
+		posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	if (o && o->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 	posix_spawnattr_t attr;
@@ -163,58 +190,142 @@ int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts
 	close(pipefd[1]);
 	if (split)
 		close(errfd[1]);
+	if (with_input)
+		close(infd[1]);
 	if (rc != 0) {
 		close(pipefd[0]);
 		if (split)
 			close(errfd[0]);
+		if (with_input)
+			close(infd[0]);
 		dbs_fail(err, DBS_EFAIL, "cannot run %s: %s", argv[0], strerror(rc));
 		if (!o)
 			dbs_error_set_hint(err, "install it (Debian: postgresql-client)");
 		return DBS_EFAIL;
 	}
-	strbuf sb, eb;
-	strbuf_init(&sb);
-	strbuf_init(&eb);
-	strbuf *sbs[2] = { &sb, &eb };
-	int fds[2] = { pipefd[0], split ? errfd[0] : -1 };
-	int64_t deadline = o && o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
-	int cut = read_all(fds, sbs, deadline, o);
+	spawn_child *c = xcalloc(1, sizeof(*c));
+	c->name = argv[0];
+	c->pid = pid;
+	c->in = infd[0];
+	c->fds[0] = pipefd[0];
+	c->fds[1] = split ? errfd[0] : -1;
+	c->split = split;
+	strbuf_init(&c->sb);
+	strbuf_init(&c->eb);
+	c->o = o;
+	c->deadline = o && o->timeout_ms > 0 ? now_ms() + o->timeout_ms : 0;
+	*out = c;
+	return 0;
+}
+
+/* Stop c (its process group too, with a timeout) after cut: it ran past
+ * its deadline (> 0) or wrote more than is kept (< 0). */
+static void stop_child(spawn_child *c, int cut)
+{
+	spawn_opts *o = c->o;
 	if (cut > 0) {
 		o->timed_out = 1;
-		kill(-pid, SIGKILL);
-		fds[0] = pipefd[0];
-		fds[1] = split ? errfd[0] : -1;
-		read_all(fds, sbs, now_ms() + 1000, NULL);  /* what it wrote last */
+		kill(-c->pid, SIGKILL);
+		strbuf *sbs[2] = { &c->sb, &c->eb };
+		read_all(c->fds, sbs, now_ms() + 1000, NULL, 0);  /* what it wrote last */
 	} else if (cut < 0) {  /* it writes more than is kept: it stops here */
-		kill(o->timeout_ms > 0 ? -pid : pid, SIGKILL);
+		kill(o->timeout_ms > 0 ? -c->pid : c->pid, SIGKILL);
 	}
-	close(pipefd[0]);
-	if (split)
-		close(errfd[0]);
+}
+
+void spawn_kill(spawn_child *c)
+{
+	kill(c->o && c->o->timeout_ms > 0 ? -c->pid : c->pid, SIGKILL);
+}
+
+int spawn_read_line(spawn_child *c, char **line)
+{
+	strbuf *sbs[2] = { &c->sb, &c->eb };
+	int cut = read_all(c->fds, sbs, c->deadline, c->o, 1);
+	if (cut != 2) {
+		if (cut)
+			stop_child(c, cut);
+		return -1;
+	}
+	char *nl = memchr(c->sb.buf, '\n', c->sb.len);
+	size_t n = (size_t)(nl - c->sb.buf) + 1;
+	*line = xstrndup(c->sb.buf, n - 1);
+	memmove(c->sb.buf, c->sb.buf + n, c->sb.len - n + 1);
+	c->sb.len -= n;
+	return 0;
+}
+
+int spawn_say(spawn_child *c, const char *text)
+{
+	size_t n = strlen(text), done = 0;
+	while (c->in >= 0 && done < n) {
+		ssize_t w = send(c->in, text + done, n - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		done += (size_t)w;
+	}
+	if (c->in >= 0)
+		close(c->in);
+	c->in = -1;
+	if (c->o && c->o->timeout_ms > 0)  /* its time counts from what it was asked */
+		c->deadline = now_ms() + c->o->timeout_ms;
+	return c->in < 0 && done == n ? 0 : -1;
+}
+
+int spawn_finish(spawn_child *c, char **out_text, int *exit_code, dbs_error *err)
+{
+	spawn_opts *o = c->o;
+	if (c->in >= 0)
+		close(c->in);  /* nothing more to say: its stdin ends */
+	strbuf *sbs[2] = { &c->sb, &c->eb };
+	if (o && o->out_sink && c->sb.len) {  /* what came after the line read */
+		if (o->out_sink(o->sink_data, c->sb.buf, c->sb.len))
+			o->sink_failed = 1;
+		strbuf_reset(&c->sb);
+	}
+	int cut = o && o->sink_failed ? -1 : read_all(c->fds, sbs, c->deadline, o, 0);
+	if (cut)
+		stop_child(c, cut);
+	if (c->fds[0] >= 0)
+		close(c->fds[0]);
+	if (c->fds[1] >= 0)
+		close(c->fds[1]);
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	trim_end(&sb);
-	trim_end(&eb);
-	if (split)
-		*o->err_text = strbuf_detach(&eb);
+	trim_end(&c->sb);
+	trim_end(&c->eb);
+	if (c->split)
+		*o->err_text = strbuf_detach(&c->eb);
 	else
-		strbuf_release(&eb);
-	*out_text = strbuf_detach(&sb);
+		strbuf_release(&c->eb);
+	*out_text = strbuf_detach(&c->sb);
+	const char *name = c->name;
+	free(c);
 	if (o && o->timed_out)
 		return dbs_fail(err, DBS_EFAIL, "%s ran past its timeout of %d ms and was killed, "
-				"with its process group", argv[0], o->timeout_ms);
+				"with its process group", name, o->timeout_ms);
 	if (o && o->overflowed)
 		return dbs_fail(err, DBS_EFAIL, "%s wrote more than %zu MB and was stopped",
-				argv[0], o->max_out >> 20);
+				name, o->max_out >> 20);
 	if (o && o->sink_failed)
 		return dbs_fail(err, DBS_EFAIL, "%s was stopped: what it wrote could not be kept",
-				argv[0]);
+				name);
 	if (!WIFEXITED(status))
-		return dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", argv[0],
+		return dbs_fail(err, DBS_EFAIL, "%s was killed by signal %d", name,
 				WTERMSIG(status));
 	*exit_code = WEXITSTATUS(status);
 	return 0;
+}
+
+int spawn_full(const char *const *argv, const char *const *extra_env, spawn_opts *o,
+	       char **out_text, int *exit_code, dbs_error *err)
+{
+	spawn_child *c = NULL;
+	int rc = spawn_start(argv, extra_env, o, 0, &c, err);
+	return rc ? rc : spawn_finish(c, out_text, exit_code, err);
 }
 
 int spawn_status(const char *const *argv, const char *const *extra_env, char **out_text,

@@ -22,6 +22,8 @@
 #include "django_helper.h"
 #include "framework/framework.h"
 
+enum { UP = 1, DOWN = 2 };  /* the ways of a migration's SQL */
+
 typedef struct dj_node {
 	char *app, *full;    /* "shop", "0002_item_note" */
 	char *parent;        /* the migration of its app it follows, or NULL */
@@ -34,13 +36,22 @@ struct framework {
 	char *settings;      /* --settings, or NULL */
 	int timeout_ms;
 	char *pgoptions;     /* "PGOPTIONS=..." with dbshift's timeouts, or NULL */
-	int no_sql;          /* read the document without SQL first (status) */
+	int ways;            /* the SQL read first: UP | DOWN (0: none, status) */
 	char *request;       /* DBSHIFT_PLAN for the helper, or NULL */
 	json_t *doc;         /* the helper's document, once read */
 	dj_node *nodes;      /* from list */
 	size_t nnodes;
 	fw_step *steps;      /* the plan last asked for */
 	size_t nsteps;
+	int serve;           /* the helper waits to run migrate (framework_serve) */
+	/* the helper under way: started (at open, while dbshift connects),
+	 * its document read or not; serving, it waits for its word */
+	spawn_child *child;
+	spawn_opts child_opts;
+	char *child_errs;    /* its stderr */
+	int child_ways;      /* the SQL it was asked for */
+	char *child_request; /* the DBSHIFT_PLAN it was given, or NULL */
+	int child_read;      /* its document is read */
 };
 
 /* The helper's DBSHIFT_PLAN for kind, target and steps: a list of strings
@@ -54,6 +65,10 @@ static char *plan_request(const char *kind, const char *target, int steps)
 	json_decref(r);
 	return text;
 }
+
+static void helper_stop(framework *fw);
+static int helper_start(framework *fw, int ways, dbs_error *err);
+static void dj_close(framework *fw);
 
 static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 {
@@ -69,7 +84,10 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 		return DBS_EINPUT;
 	}
 	fw->settings = o->settings ? xstrdup(o->settings) : NULL;
-	fw->no_sql = o->framework_no_sql;
+	fw->ways = o->framework_no_sql ? 0 : o->framework_sql_way && !strcmp(o->framework_sql_way,
+		   "up") ? UP : o->framework_sql_way && !strcmp(o->framework_sql_way, "down")
+		   ? DOWN : UP | DOWN;
+	fw->serve = o->framework_serve;
 	if (o->framework_plan)
 		fw->request = plan_request(o->framework_plan, o->framework_plan_target,
 					   o->framework_plan_steps);
@@ -90,6 +108,12 @@ static int dj_open(framework **out, const dbs_options *o, dbs_error *err)
 			snprintf(stmt, sizeof(stmt), " -c statement_timeout=%dms", stmt_ms);
 		fw->pgoptions = xprintf("PGOPTIONS=%s%s%s", was ? was : "", lock, stmt);
 	}
+	/* Python and Django start while dbshift connects to the database */
+	int rc = helper_start(fw, fw->ways, err);
+	if (rc) {
+		dj_close(fw);
+		return rc;
+	}
 	*out = fw;
 	return 0;
 }
@@ -98,6 +122,7 @@ static void dj_close(framework *fw)
 {
 	if (!fw)
 		return;
+	helper_stop(fw);
 	free_words(fw->manage);
 	free(fw->settings);
 	free(fw->pgoptions);
@@ -161,10 +186,9 @@ static char *python_error(const char *text)
 	return strbuf_detach(&sb);
 }
 
-/* Run manage.py with args; its stdout (or, with o->out_sink, none) and
- * stderr, and exit code. */
-static int manage_with(framework *fw, const char *const *args, spawn_opts *so, char **out,
-		       char **errs, int *code, dbs_error *err)
+/* The manage words, args and --settings: argv (its --settings word in
+ * *settings; caller frees both). */
+static const char **manage_argv(const framework *fw, const char *const *args, char **settings)
 {
 	size_t na = 0;
 	while (args[na])
@@ -175,27 +199,49 @@ static int manage_with(framework *fw, const char *const *args, spawn_opts *so, c
 		argv[k++] = fw->manage[i];
 	for (size_t i = 0; i < na; i++)
 		argv[k++] = args[i];
-	char *settings = fw->settings ? xprintf("--settings=%s", fw->settings) : NULL;
-	if (settings)
-		argv[k++] = settings;
+	*settings = fw->settings ? xprintf("--settings=%s", fw->settings) : NULL;
+	if (*settings)
+		argv[k++] = *settings;
 	argv[k] = NULL;
-	*out = *errs = NULL;
-	*code = -1;
-	/* what Django prints of a project is far less than 64 MB: more is no
-	 * output of Django's */
+	return argv;
+}
+
+/* How manage.py runs: within manage_timeout, with dbshift's PGOPTIONS;
+ * what Django prints of a project is far less than 64 MB, so more is no
+ * output of Django's. */
+static void manage_opts(const framework *fw, spawn_opts *so, char **errs)
+{
 	so->timeout_ms = fw->timeout_ms;
 	so->err_text = errs;
 	so->max_out = 64 << 20;
-	const char *env[] = { fw->pgoptions, NULL };
-	int rc = spawn_full(argv, fw->pgoptions ? env : NULL, so, out, code, err);
-	if (rc && !*out)
+}
+
+/* What a failure to run manage.py (not its exit code) says. */
+static int not_run(int rc, const char *out, const char *errs, dbs_error *err)
+{
+	if (rc && !out)
 		dbs_error_set_hint(err, "set manage in dbshift.conf to the words that run the "
 				   "project's manage.py, e.g. manage = /usr/bin/python3 manage.py");
-	else if (rc && *errs && **errs)
-		dbs_error_set_detail(err, "%s", *errs);
+	else if (rc && errs && *errs)
+		dbs_error_set_detail(err, "%s", errs);
+	return rc;
+}
+
+/* Run manage.py with args; its stdout (or, with o->out_sink, none) and
+ * stderr, and exit code. */
+static int manage_with(framework *fw, const char *const *args, spawn_opts *so, char **out,
+		       char **errs, int *code, dbs_error *err)
+{
+	char *settings = NULL;
+	const char **argv = manage_argv(fw, args, &settings);
+	*out = *errs = NULL;
+	*code = -1;
+	manage_opts(fw, so, errs);
+	const char *env[] = { fw->pgoptions, NULL };
+	int rc = spawn_full(argv, fw->pgoptions ? env : NULL, so, out, code, err);
 	free(settings);
 	free(argv);
-	return rc;
+	return not_run(rc, *out, *errs, err);
 }
 
 static int manage(framework *fw, const char *const *args, char **out, char **errs, int *code,
@@ -232,21 +278,6 @@ static int failed(dbs_error *err, const char *errs, const char *out, const char 
 	dbs_error_set_detail(err, "%s", frame ? frame : last);
 	free(last);
 	return DBS_EFAIL;
-}
-
-/* Run manage.py args, which must succeed; its stdout (caller frees). */
-static int manage_ok(framework *fw, const char *const *args, char **out, dbs_error *err)
-{
-	char *errs = NULL;
-	int code = 0, rc = manage(fw, args, out, &errs, &code, err);
-	if (!rc && code != 0)
-		rc = failed(err, errs, *out, "manage.py %s failed (exit %d)", args[0], code);
-	if (rc) {
-		free(*out);
-		*out = NULL;
-	}
-	free(errs);
-	return rc;
 }
 
 /* ---- names ---- */
@@ -317,20 +348,114 @@ static int entry_ok(const json_t *e)
 	return 1;
 }
 
-/* Run the helper, once (twice when a command that read no SQL at first
- * asks for it after all): fw->doc; each migration's SQL when sql. */
-static int load_doc(framework *fw, int sql, dbs_error *err)
+/* The helper under way, stopped: killed before its document was read
+ * (nothing it does is wanted), else told nothing more (serving: it ends
+ * without running anything) and waited for. */
+static void helper_stop(framework *fw)
 {
-	if (fw->doc && (!sql || json_is_true(json_object_get(fw->doc, "sql"))) &&
-	    (!fw->request || json_object_get(fw->doc, "plan")))
-		return 0;
-	char *code = xprintf("%s%s%s%s%s", sql ? "" : "DBSHIFT_WANT_SQL = False\n",
+	if (!fw->child)
+		return;
+	char *out = NULL;
+	int code = 0;
+	dbs_error e = { 0 };
+	if (!fw->child_read)
+		spawn_kill(fw->child);
+	fw->child_opts.out_sink = NULL;
+	spawn_finish(fw->child, &out, &code, &e);
+	fw->child = NULL;
+	free(out);
+	free(fw->child_errs);
+	fw->child_errs = NULL;
+	free(fw->child_request);
+	fw->child_request = NULL;
+	dbs_error_clear(&e);
+}
+
+/* Start the helper (`manage.py shell --command`) with what it is to
+ * print: the SQL of ways, Django's plan for fw->request; with fw->serve, a
+ * socket to its stdin for its word. */
+static int helper_start(framework *fw, int ways, dbs_error *err)
+{
+	static const char *want[] = { "DBSHIFT_WANT_SQL = False\n", "DBSHIFT_WANT_SQL = \"up\"\n",
+				      "DBSHIFT_WANT_SQL = \"down\"\n", "" };
+	helper_stop(fw);
+	char *code = xprintf("%s%s%s%s%s%s", want[ways & (UP | DOWN)],
+			     fw->serve ? "DBSHIFT_SERVE = True\n" : "",
 			     fw->request ? "DBSHIFT_PLAN = " : "", fw->request ? fw->request : "",
 			     fw->request ? "\n" : "", django_helper_py);
 	const char *args[] = { "shell", "--command", code, NULL };
-	char *out = NULL;
-	int rc = manage_ok(fw, args, &out, err);
+	char *settings = NULL;
+	const char **argv = manage_argv(fw, args, &settings);
+	const char *env[] = { fw->pgoptions, NULL };
+	memset(&fw->child_opts, 0, sizeof(fw->child_opts));
+	manage_opts(fw, &fw->child_opts, &fw->child_errs);
+	int rc = spawn_start(argv, fw->pgoptions ? env : NULL, &fw->child_opts, fw->serve,
+			     &fw->child, err);
+	free(settings);
+	free(argv);
 	free(code);
+	if (rc)
+		return not_run(rc, NULL, NULL, err);
+	fw->child_ways = ways;
+	fw->child_request = fw->request ? xstrdup(fw->request) : NULL;
+	fw->child_read = 0;
+	return 0;
+}
+
+/* The helper's document: its first line (the helper started for it, and
+ * not read yet).  Serving, it is left waiting for its word. */
+static int helper_read(framework *fw, char **out, dbs_error *err)
+{
+	if (!spawn_read_line(fw->child, out)) {
+		fw->child_read = 1;
+		return 0;
+	}
+	/* it ended (or was stopped) before its document's line ended: why */
+	char *text = NULL;
+	int exit_code = 0;
+	int rc = spawn_finish(fw->child, &text, &exit_code, err);
+	fw->child = NULL;
+	if (!rc && exit_code != 0)
+		rc = failed(err, fw->child_errs, text, "manage.py shell failed (exit %d)",
+			    exit_code);
+	else if (!rc)
+		rc = not_the_document(text, "no whole line", err);
+	else
+		not_run(rc, text, fw->child_errs, err);
+	free(text);
+	free(fw->child_errs);
+	fw->child_errs = NULL;
+	return rc;
+}
+
+/* Run the helper, once (twice when a command that read no SQL at first
+ * asks for it after all): fw->doc; each migration's SQL when sql. */
+/* The ways (UP, DOWN) of the SQL in the helper's document. */
+static int doc_ways(const json_t *doc)
+{
+	int ways = 0;
+	size_t i;
+	json_t *x;
+	json_array_foreach(json_object_get(doc, "ways"), i, x)
+		ways |= json_is_string(x) ? !strcmp(json_string_value(x), "up") ? UP
+			: !strcmp(json_string_value(x), "down") ? DOWN : 0 : 0;
+	return ways;
+}
+
+static int load_doc(framework *fw, int need, dbs_error *err)
+{
+	int have = fw->doc ? doc_ways(fw->doc) : 0;
+	if (fw->doc && (have & need) == need && (!fw->request || json_object_get(fw->doc, "plan")))
+		return 0;
+	need |= have;  /* (what was read stays read) */
+	/* the helper under way will do, unless it was told other things */
+	int rc = 0;
+	if (!fw->child || fw->child_read || (fw->child_ways & need) != need ||
+	    (fw->request && (!fw->child_request || strcmp(fw->request, fw->child_request))))
+		rc = helper_start(fw, need, err);
+	char *out = NULL;
+	if (!rc)
+		rc = helper_read(fw, &out, err);
 	if (rc)
 		return rc;
 	json_error_t je;
@@ -346,8 +471,8 @@ static int load_doc(framework *fw, int sql, dbs_error *err)
 		if (!rc && !entry_ok(e))
 			rc = not_the_document(out, "a migration without its app, name, SQL or "
 					      "dependencies", err);
-	if (!rc && sql && !json_is_true(json_object_get(doc, "sql")))
-		rc = not_the_document(out, "no SQL in it", err);
+	if (!rc && (doc_ways(doc) & need) != need)
+		rc = not_the_document(out, "not the SQL asked for", err);
 	free(out);
 	if (rc) {
 		json_decref(doc);
@@ -406,7 +531,7 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 
 static int dj_list(framework *fw, source *src, dbs_error *err)
 {
-	int rc = load_doc(fw, !fw->no_sql, err);
+	int rc = load_doc(fw, fw->ways, err);
 	if (rc)
 		return rc;
 	json_t *ms = json_object_get(fw->doc, "migrations");
@@ -603,7 +728,7 @@ static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 	section *sec = up ? &m->up : &m->down;
 	if (sec->fetched || !node_of(fw, m))
 		return 0;
-	int rc = load_doc(fw, 1, err);
+	int rc = load_doc(fw, up ? UP : DOWN, err);
 	if (rc)
 		return rc;
 	const dj_node *nd = node_of(fw, m);
@@ -686,7 +811,7 @@ static int dj_plan(framework *fw, const char *kind, const char *target, int step
 		json_object_del(fw->doc, "plan");
 	}
 	free(want);
-	int rc = load_doc(fw, !fw->no_sql, err);
+	int rc = load_doc(fw, fw->ways, err);
 	if (rc)
 		return rc;
 	const json_t *plan = json_object_get(fw->doc, "plan");
@@ -776,7 +901,25 @@ static int migrate_run(framework *fw, const char *app, const char *target, migra
 	spawn_opts so = { .out_sink = watch_out, .sink_data = w };
 	char *out = NULL, *errs = NULL;
 	strbuf_reset(&w->line);
-	int code = 0, rc = manage_with(fw, args, &so, &out, &errs, &code, err);
+	int code = 0, rc;
+	if (fw->serve && fw->child && fw->child_read) {  /* the helper that read it runs it */
+		spawn_child *c = fw->child;
+		char *word = xprintf("migrate%s%s%s%s\n", app ? " " : "", app ? app : "",
+				     target ? " " : "", target ? target : "");
+		fw->child = NULL;
+		fw->child_opts.out_sink = watch_out;
+		fw->child_opts.sink_data = w;
+		spawn_say(c, word);  /* (if it is gone, spawn_finish says why) */
+		free(word);
+		rc = spawn_finish(c, &out, &code, err);
+		errs = fw->child_errs;
+		fw->child_errs = NULL;
+		free(fw->child_request);
+		fw->child_request = NULL;
+		not_run(rc, out, errs, err);
+	} else {
+		rc = manage_with(fw, args, &so, &out, &errs, &code, err);
+	}
 	if (!rc && code != 0 && w->running) {
 		rc = failed(err, errs, w->line.buf, "Django could not %s %s", w->up ? "apply"
 			    : "undo", w->running);
@@ -824,7 +967,7 @@ static int dj_run(framework *fw, int planned,
  * (the helper's "identity"). */
 static int dj_identity(framework *fw, char **identity, dbs_error *err)
 {
-	int rc = load_doc(fw, !fw->no_sql, err);
+	int rc = load_doc(fw, fw->ways, err);
 	if (rc)
 		return rc;
 	const char *id = json_string_value(json_object_get(fw->doc, "identity"));

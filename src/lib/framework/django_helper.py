@@ -8,7 +8,7 @@
 #                    "replaces": [[app, name]...], "atomic", "file", "sha256",
 #                    "operations": [{"type", "code", "reverse"}...],
 #                    "up": TEXT, "down": TEXT | null, "irreversible": TEXT | null}...],
-#    "leaves": [[app, name]...], "identity": TEXT, "sql": true,
+#    "leaves": [[app, name]...], "identity": TEXT, "ways": ["up", "down"],
 #    "plan": {"runs": [[app, name | "zero"]...],
 #             "steps": [[app, name, backwards]...]} | {"error": TEXT}}
 #
@@ -19,9 +19,11 @@
 # as `migrate` takes it: one project state carried along the plan (not
 # rebuilt from the graph for each migration, as sqlmigrate does), so the
 # whole history costs one pass; down is null and irreversible Django's
-# message when Django cannot undo it.  With DBSHIFT_WANT_SQL = False set
-# before this code (dbshift's status), no SQL is taken: up and down are
-# null and "sql" false.  With DBSHIFT_PLAN = [KIND, TARGET, STEPS, APP]
+# message when Django cannot undo it.  DBSHIFT_WANT_SQL, set before this
+# code, takes less: "up" or "down" only that way (migrate needs no down,
+# rollback no up), False none (status); "ways" says which were taken.  With DBSHIFT_SERVE = True (dbshift's migrate and
+# rollback), it then waits for a word on stdin to run migrate here (serve).
+# With DBSHIFT_PLAN = [KIND, TARGET, STEPS, APP]
 # ("migrate" or "rollback"; TARGET "APP:NAME" with NAME a prefix as
 # `migrate` takes it, "APP:zero", "zero" or ""), "plan" is the executor's
 # own plan for it against what is applied: the `manage.py migrate APP NAME`
@@ -95,6 +97,8 @@ def sql(connection, migration, state, backwards):
         else:
             state = migration.apply(state, editor, collect_sql=True)
     statements = editor.collected_sql
+    for op in migration.operations:  # (Django's own words again for migrate)
+        op.__dict__.pop("describe", None)
     if migration.atomic and connection.features.can_rollback_ddl:
         statements = [connection.ops.start_transaction_sql()] + statements + \
                      [connection.ops.end_transaction_sql()]
@@ -202,23 +206,45 @@ def main():
             "down": None,
             "irreversible": None,
         }
-        if not want_sql:
-            migrations.append(m)
-            continue
-        try:
-            m["down"] = sql(connection, migration, state.clone(), True)[0]
-        except IrreversibleError as e:
-            m["irreversible"] = str(e)
-        m["up"], state = sql(connection, migration, state, False)
         migrations.append(m)
+        if not want_sql:
+            continue
+        if want_sql in (True, "down"):
+            try:
+                m["down"] = sql(connection, migration, state.clone(), True)[0]
+            except IrreversibleError as e:
+                m["irreversible"] = str(e)
+        if want_sql in (True, "up"):
+            m["up"], state = sql(connection, migration, state, False)
+        else:
+            state = migration.mutate_state(state, preserve=False)
     doc = {"django": django.get_version(), "vendor": connection.vendor,
            "migrations": migrations, "leaves": [list(k) for k in leaves],
-           "identity": identity(connection), "sql": bool(want_sql)}
+           "identity": identity(connection),
+           "ways": [w for w in ("up", "down") if want_sql in (True, w)]}
     request = globals().get("DBSHIFT_PLAN")
     if request:
         doc["plan"] = plan_for(executor, [m for m, _ in plan], request)
-    json.dump(doc, sys.stdout)
-    sys.stdout.write("\n")
+    # one write (json.dump writes each token apart: one system call each
+    # when PYTHONUNBUFFERED is set)
+    sys.stdout.write(json.dumps(doc) + "\n")
+    if globals().get("DBSHIFT_SERVE"):
+        serve()
+
+
+def serve():
+    """After the document, wait for dbshift's word on stdin, given once it
+    has judged the plan and holds its lock: "migrate [APP TARGET]" runs
+    Django's migrate command (the project's own, when it has one) in this
+    process, as `manage.py migrate --noinput [APP TARGET]` would, system
+    checks and all, which saves a second start of Python and Django; no
+    word (stdin ends) runs nothing."""
+    sys.stdout.flush()
+    words = sys.stdin.readline().split()
+    if words[:1] != ["migrate"]:
+        return
+    from django.core.management import call_command
+    call_command("migrate", *words[1:], interactive=False, skip_checks=False)
 
 
 main()

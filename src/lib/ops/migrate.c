@@ -464,9 +464,16 @@ static int run_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, int plan
 		if (last < plan->n)
 			framework_did(ctx, &plan->steps[last]);
 	}
+	/* one commit for them all, not one per migration */
+	dbs_error e = { 0 };
+	int tx = !q(ctx, "BEGIN", &e);
 	for (size_t i = 0; i < plan->n; i++)
 		if (w.done[i])
 			framework_note(ctx, &plan->steps[i]);
+	if (tx && q(ctx, "COMMIT", &e))
+		ctx_warn(ctx, "the checksums of what %s did could not be kept: %s", ctx->fwo->name,
+			 e.message ? e.message : "failed");
+	dbs_error_clear(&e);
 	free(w.done);
 	return rc;
 }
