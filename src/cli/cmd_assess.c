@@ -20,6 +20,9 @@ int check_assess(cli *g)
 	int ms = 60000;
 	int rc = parse_duration_opt(g, "--long-query", long_query, 1000, "seconds", &ms);
 	secs = ms / 1000 > 0 ? ms / 1000 : 1;
+	g->opts.framework_sql_way = "up";  /* a framework's: what migrate would run */
+	if (g->nargs)  /* its plan to TARGET, read with the rest */
+		ask_framework_plan(g, "migrate", &(dbs_migrate_opts){ .target = g->args[0] });
 	return rc;
 }
 

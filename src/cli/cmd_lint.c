@@ -28,6 +28,7 @@ int check_lint(cli *g)
 		return usage_error(g, "bad --fail-on '%s': use green, yellow or red", fail_on);
 	/* with FILEs, or without a database, no connection is made */
 	g->need = g->nargs ? 0 : g->opts.database ? NEED_BOTH : NEED_DIR;
+	g->opts.framework_sql_way = "up";  /* a framework's: what migrate would run */
 	return 0;
 }
 

@@ -124,13 +124,15 @@ import json, os, sys
 mode = os.environ.get("FAKE", "long")
 if sys.argv[1] == "shell":  # dbshift's helper: one JSON document
     with open("helper.log", "a") as f:  # what it was asked for
-        f.write(("no-sql" if sys.argv[3].startswith("DBSHIFT_WANT_SQL = False") else "sql") + "\n")
+        asked = sys.argv[3].split("\n", 1)[0]
+        f.write({"DBSHIFT_WANT_SQL = False": "no-sql", 'DBSHIFT_WANT_SQL = "up"': "up",
+                 'DBSHIFT_WANT_SQL = "down"': "down"}.get(asked, "both") + "\n")
     if mode == "bytes":
         sys.stdout.buffer.write(bytes(range(1, 256)) * 80)
     elif mode == "flood":
-        line = "[ ]  shop.0001_initial" + " " * 60 + "\n"
+        words = "[ ]  shop.0001_initial" + " " * 60  # (and never a newline)
         for _ in range(1000000):
-            sys.stdout.write(line)
+            sys.stdout.write(words)
     else:
         a, b = "0001_" + "x" * 600, "0002_" + "y" * 600
         sql = not sys.argv[3].startswith("DBSHIFT_WANT_SQL = False")
@@ -138,7 +140,7 @@ if sys.argv[1] == "shell":  # dbshift's helper: one JSON document
                "up": "CREATE TABLE t_%s (id int);" % n[:4] if sql else None,
                "down": None} for n, d in ((a, []), (b, [["shop", a]]))]
         print(json.dumps({"vendor": "x", "migrations": ms, "identity": os.environ["FAKE_ID"],
-                          "sql": sql}))
+                          "ways": ["up", "down"] if sql else []}))
 EOF
 	# the database Django's settings would name: dbshift's
 	case $url in
@@ -150,7 +152,7 @@ EOF
 	dbs --database "$url" plan
 	check_rc 0 "$tag: plan of 600-character migration names exits 0 (no crash)"
 	check_contains "$OUT" "up   shop/0002_yyyy" "$tag: and shows them"
-	check_eq "$(cat helper.log)" "sql" "$tag: plan starts Python once, asking for the SQL"
+	check_eq "$(cat helper.log)" "up" "$tag: plan starts Python once, asking for the SQL it runs (up)"
 	rm helper.log
 	dbs --database "$url" status
 	check_rc 0 "$tag: status exits 0"
@@ -161,7 +163,7 @@ EOF
 	check_contains "$ERR" "dbshift: error: manage.py shell did not print the migrations as JSON (" \
 		"$tag: saying what is wrong"
 	FAKE=flood dbs --database "$url" status
-	check_rc 1 "$tag: 80 MB from manage.py shell: exit 1"
+	check_rc 1 "$tag: 80 MB from manage.py shell, no newline in it: exit 1"
 	check_contains "$ERR" "dbshift: error: /usr/bin/python3 wrote more than 64 MB and was stopped" "$tag: it is stopped"
 	unset FAKE_ID
 	cd "$WORK" || return

@@ -87,22 +87,41 @@ def name_python(migration, backwards):
             op.describe = (lambda t: lambda: t)(text)
 
 
+def wrapped(connection, migration, statements):
+    """statements as sqlmigrate prints them: in BEGIN; and COMMIT; when the
+    migration is atomic and DDL rolls back."""
+    if migration.atomic and connection.features.can_rollback_ddl:
+        statements = [connection.ops.start_transaction_sql()] + statements + \
+                     [connection.ops.end_transaction_sql()]
+    return "\n".join(statements)
+
+
 def sql(connection, migration, state, backwards):
     """migration's SQL from state (the project state before it); the state
     after it when forwards (state is then changed)."""
     name_python(migration, backwards)
-    with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
-        if backwards:
-            migration.unapply(state, editor, collect_sql=True)
-        else:
-            state = migration.apply(state, editor, collect_sql=True)
-    statements = editor.collected_sql
-    for op in migration.operations:  # (Django's own words again for migrate)
-        op.__dict__.pop("describe", None)
-    if migration.atomic and connection.features.can_rollback_ddl:
-        statements = [connection.ops.start_transaction_sql()] + statements + \
-                     [connection.ops.end_transaction_sql()]
-    return "\n".join(statements), state
+    try:
+        with connection.schema_editor(collect_sql=True, atomic=migration.atomic) as editor:
+            if backwards:
+                migration.unapply(state, editor, collect_sql=True)
+            else:
+                state = migration.apply(state, editor, collect_sql=True)
+    finally:
+        for op in migration.operations:  # (Django's own words again for migrate)
+            op.__dict__.pop("describe", None)
+    return wrapped(connection, migration, editor.collected_sql), state
+
+
+def unwritten(connection, migration, error):
+    """What stands for the SQL of a migration Django cannot write before it
+    runs: some operations (removing an index_together or unique_together)
+    look the names up in the database, which does not have them yet, as
+    `sqlmigrate` fails on them too.  dbshift shows it as an operation that
+    cannot be written as SQL, with Django's reason."""
+    why = " ".join(("%s: %s" % (type(error).__name__, error)).split())
+    return wrapped(connection, migration, [
+        "-- MIGRATION NOW PERFORMS OPERATION THAT CANNOT BE WRITTEN AS SQL:",
+        "-- SQL Django writes only against the database as it is then (%s)" % why])
 
 
 def identity(connection):
@@ -189,6 +208,7 @@ def main():
     migrations = []
     want_sql = globals().get("DBSHIFT_WANT_SQL", True)
     state = executor._create_project_state(with_applied_migrations=False)
+    done = []
     for migration, _ in plan:
         path, digest = source(migration)
         m = {
@@ -214,8 +234,16 @@ def main():
                 m["down"] = sql(connection, migration, state.clone(), True)[0]
             except IrreversibleError as e:
                 m["irreversible"] = str(e)
+            except Exception as e:
+                m["down"] = unwritten(connection, migration, e)
+        done.append((migration.app_label, migration.name))
         if want_sql in (True, "up"):
-            m["up"], state = sql(connection, migration, state, False)
+            try:
+                m["up"], state = sql(connection, migration, state, False)
+            except Exception as e:
+                m["up"] = unwritten(connection, migration, e)
+                # (the state it had changed part of, again from the graph)
+                state = loader.project_state(done, at_end=True)
         else:
             state = migration.mutate_state(state, preserve=False)
     doc = {"django": django.get_version(), "vendor": connection.vendor,
