@@ -746,14 +746,79 @@ static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 /* The hint after Django failed on the migration full of app: what stays.
  * A migration with atomic = False has no transaction around it, so what
  * its statements did before the one that failed stays done. */
+/*
+ * Which of a non-atomic migration's statements ran before the one that
+ * failed: the server quotes the failing one ("LINE 1: SELECT * FROM x ^"
+ * in Django's error), and its SQL (sql, as the helper took it) has one
+ * statement per line.  How many ran before it (-1: not to be told); in
+ * *failing its line, in *ran the lines of the first three that ran (caller
+ * frees both).
+ */
+static int ran_before(const char *sql, const char *message, char **failing, char **ran)
+{
+	const char *at = message ? strstr(message, "LINE ") : NULL;
+	if (!sql || !at)
+		return -1;
+	at += 5 + strspn(at + 5, "0123456789");
+	if (strncmp(at, ": ", 2))
+		return -1;
+	at += 2;
+	const char *end = strstr(at, " ^");
+	size_t n = end ? (size_t)(end - at) : strlen(at);
+	while (n && at[n - 1] == ' ')
+		n--;
+	if (n < 4)
+		return -1;
+	char *quoted = xstrndup(at, n);
+	int before = 0, found = -1;
+	strbuf sb;
+	strbuf_init(&sb);
+	for (const char *p = sql; *p && found < 0;) {
+		size_t len = strcspn(p, "\n");
+		int statement = len && strncmp(p, "--", 2) && strncmp(p, "BEGIN;", 6) &&
+				strncmp(p, "COMMIT;", 7);
+		if (statement && memmem(p, len, quoted, strlen(quoted))) {
+			found = before;
+			*failing = xstrndup(p, len);
+		} else if (statement && before++ < 3) {
+			strbuf_addf(&sb, "%s%.*s", sb.len ? " " : "", (int)len, p);
+		}
+		p += len + (p[len] == '\n');
+	}
+	if (before > 3)
+		strbuf_addf(&sb, " and %d more", before - 3);
+	free(quoted);
+	*ran = strbuf_detach(&sb);
+	if (found < 0) {
+		free(*ran);
+		*ran = NULL;
+	}
+	return found;
+}
+
+/* The hint after Django failed on the migration full of app: what stays.
+ * A migration with atomic = False has no transaction around it, so what
+ * its statements did before the one that failed stays done. */
 static void failure_hint(const framework *fw, const char *app, const char *full, int up,
 			 dbs_error *err)
 {
-	const json_t *e = NULL;
-	for (size_t i = 0; i < fw->nnodes && !e; i++)
-		if (!strcmp(fw->nodes[i].app, app) && !strcmp(fw->nodes[i].full, full))
-			e = fw->nodes[i].doc;
-	if (json_is_false(json_object_get(e, "atomic")))
+	const dj_node *nd = node_named(fw, app, full);
+	const json_t *e = nd ? nd->doc : NULL;
+	char *failing = NULL, *done = NULL;
+	int ran = json_is_false(json_object_get(e, "atomic"))
+		  ? ran_before(json_string_value(json_object_get(e, up ? "up" : "down")),
+			       err->message, &failing, &done) : -1;
+	if (ran > 0)
+		dbs_error_set_hint(err, "%s.%s is not atomic (atomic = False): Django recorded "
+				   "nothing, and the %d statement%s before the one that failed "
+				   "('%s') ran and stay%s (%s); finish or undo %s by hand before "
+				   "running it again", app, full, ran, ran == 1 ? "" : "s", failing,
+				   ran == 1 ? "s" : "", done, ran == 1 ? "it" : "them");
+	else if (ran == 0)
+		dbs_error_set_hint(err, "%s.%s is not atomic (atomic = False), but it failed on "
+				   "its first statement ('%s'): nothing of it ran, and Django "
+				   "recorded nothing", app, full, failing);
+	else if (json_is_false(json_object_get(e, "atomic")))
 		dbs_error_set_hint(err, "%s.%s is not atomic (atomic = False): its changes may be "
 				   "partly %s, as far as the statement that failed, and Django "
 				   "recorded nothing; compare the database with its SQL ('dbshift "
@@ -763,6 +828,8 @@ static void failure_hint(const framework *fw, const char *app, const char *full,
 		dbs_error_set_hint(err, up ? "Django rolled back this migration's transaction; "
 				   "what is applied now is what django_migrations says: 'dbshift "
 				   "status'" : "the migrations undone before it stay undone");
+	free(failing);
+	free(done);
 }
 
 static int migrate_to(framework *fw, const migration *m, const char *target, int up,
