@@ -356,6 +356,21 @@ t_django_graph() {
 	check_rc 3 "$tag: a RunPython without a reverse cannot be rolled back"
 	check_contains "$ERR" "cannot roll back delta/0002_backfill: django cannot undo it" "$tag: naming it"
 	check_eq "$(dj_applied)" "$before" "$tag: nothing undone"
+	# after a failure, status is what django_migrations says
+	printf 'from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n    dependencies = [("gamma", "0002_recount")]\n    operations = [migrations.RunSQL("SELECT * FROM no_such_table", migrations.RunSQL.noop)]\n' \
+		> gamma/migrations/0003_bad.py
+	dj --json migrate
+	check_rc 1 "$tag: a run that fails at its fifth migration"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps | map(.app + "." + .version + " " + .status) | join(",")')" \
+		"alpha.0003_merge succeeded,alpha.0004_fill succeeded,gamma.0001_initial succeeded,gamma.0002_recount succeeded,gamma.0003_bad failed" \
+		"$tag: the four before it done, it failed"
+	dj --json status
+	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[] | select(.state == "applied") | .app + "." + .version' | LC_ALL=C sort | tr '\n' ' ')" \
+		"$(sql "$DJ_URL" "SELECT app || '.' || name FROM django_migrations WHERE app <> 'beta' OR name LIKE '%squashed%'" | LC_ALL=C sort | tr '\n' ' ')" \
+		"$tag: status then says applied exactly what django_migrations holds (the squash for what it replaces)"
+	check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[] | select(.state != "applied") | .app + "." + .version + " " + .state')" \
+		"gamma.0003_bad pending" "$tag: and the one that failed pending"
+	rm gamma/migrations/0003_bad.py
 	dj migrate
 	check_rc 0 "$tag: migrate again"
 	check_eq "$(sql "$DJ_URL" "SELECT count(*) FROM django_migrations")" "13" "$tag: all applied again"
