@@ -34,6 +34,7 @@
 # of them, and its plan says what that takes.  identity is the database Django's default
 # connection points at, as dbshift's db_identity writes it.  Compiled into
 # dbshift (django.c).
+import gc
 import hashlib
 import json
 import os
@@ -256,8 +257,6 @@ def main():
     # one write (json.dump writes each token apart: one system call each
     # when PYTHONUNBUFFERED is set)
     sys.stdout.write(json.dumps(doc) + "\n")
-    if globals().get("DBSHIFT_SERVE"):
-        serve()
 
 
 def serve():
@@ -268,6 +267,7 @@ def serve():
     checks and all, which saves a second start of Python and Django; no
     word (stdin ends) runs nothing."""
     sys.stdout.flush()
+    gc.collect()  # (the states the SQL was taken from, gone before migrate runs)
     words = sys.stdin.readline().split()
     if words[:1] != ["migrate"]:
         return
@@ -276,3 +276,5 @@ def serve():
 
 
 main()
+if globals().get("DBSHIFT_SERVE"):
+    serve()

@@ -352,22 +352,54 @@ static int framework_did(dbs_ctx *ctx, const dbs_step *s)
 	return did;
 }
 
-/* dbshift's own record of a framework's migration it applied (its file's
- * SHA-256: an applied file edited since is drifted) or undid; written
- * once the framework's command has ended. */
-static void framework_note(dbs_ctx *ctx, const dbs_step *s)
+/*
+ * dbshift's own record of the framework's migrations it applied (each
+ * file's SHA-256: an applied file edited since is drifted) or undid, of
+ * the n steps (those done[i] says, or all): written once the framework's
+ * command has ended, as one batch where the driver runs them (one round
+ * trip on PostgreSQL) whose commit need not wait for the disk: the run's
+ * record, after it, does.
+ */
+static void framework_notes(dbs_ctx *ctx, const dbs_step *steps, size_t n,
+			    const unsigned char *done)
 {
-	const migration *m = entry_of(s)->m;
-	if (!m || !*m->checksum)
-		return;
+	history_cmd *hc = xcalloc(n + 1, sizeof(*hc));
+	db_cmd *cmds = xcalloc(n + 1, sizeof(*cmds));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const migration *m = entry_of(&steps[i])->m;
+		if ((done && !done[i]) || !m || !*m->checksum)
+			continue;
+		if (steps[i].direction == DBS_UP)
+			state_record_cmd(ctx->driver, m, "applied", NULL, 0, &hc[k]);
+		else
+			state_forget_cmd(m, &hc[k]);
+		cmds[k] = hc[k].cmd;
+		k++;
+	}
+	db_tx tx = { 0, 0, 1 };
+	size_t failed = 0, off = 0;
 	dbs_error e = { 0 };
-	int rc = s->direction == DBS_UP
-		 ? state_record(ctx->driver, ctx->conn, m, "applied", 0, NULL, 0, &e)
-		 : state_forget(ctx->driver, ctx->conn, m->app, m->version, &e);
+	int rc = 0;
+	if (db_can_run_tx(ctx->driver))
+		rc = k ? db_run_tx(ctx->driver, ctx->conn, &tx, cmds, k, &failed, &off, &e) : 0;
+	else if (k && !(rc = q(ctx, "BEGIN", &e))) {  /* one transaction all the same */
+		for (size_t i = 0; i < k && !rc; i++)
+			rc = db_query(ctx->driver, ctx->conn, cmds[i].sql, cmds[i].nparams,
+				      cmds[i].params, NULL, &e);
+		if (rc)
+			rollback_quietly(ctx);
+		else
+			rc = q(ctx, "COMMIT", &e);
+	}
 	if (rc)
-		ctx_warn(ctx, "the checksum of %s could not be kept: %s", m->path,
-			 e.message ? e.message : "failed");
+		ctx_warn(ctx, "the checksums of what %s did could not be kept: %s",
+			 ctx->fwo->name, e.message ? e.message : "failed");
 	dbs_error_clear(&e);
+	for (size_t i = 0; i < k; i++)
+		free(hc[i].sql);
+	free(hc);
+	free(cmds);
 }
 
 /*
@@ -464,16 +496,7 @@ static int run_by_framework(dbs_ctx *ctx, run *r, const dbs_plan *plan, int plan
 		if (last < plan->n)
 			framework_did(ctx, &plan->steps[last]);
 	}
-	/* one commit for them all, not one per migration */
-	dbs_error e = { 0 };
-	int tx = !q(ctx, "BEGIN", &e);
-	for (size_t i = 0; i < plan->n; i++)
-		if (w.done[i])
-			framework_note(ctx, &plan->steps[i]);
-	if (tx && q(ctx, "COMMIT", &e))
-		ctx_warn(ctx, "the checksums of what %s did could not be kept: %s", ctx->fwo->name,
-			 e.message ? e.message : "failed");
-	dbs_error_clear(&e);
+	framework_notes(ctx, plan->steps, plan->n, w.done);
 	free(w.done);
 	return rc;
 }
@@ -921,7 +944,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		rc = kind == RUN_BASELINE ? record_baseline(ctx, s) : apply_step(ctx, &r, s, &ms, &attempts);
 		const dbs_error *e = rc && !(ctx->fw && framework_did(ctx, s)) ? &ctx->err : NULL;
 		if (!e && ctx->fw && kind != RUN_BASELINE)
-			framework_note(ctx, s);
+			framework_notes(ctx, s, 1, NULL);
 		run_step(ctx, &r, s->entry, kind == RUN_BASELINE ? "baseline"
 			 : s->direction == DBS_UP ? "up" : "down", ms, attempts, e);
 		if (cb)
