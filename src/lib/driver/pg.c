@@ -601,10 +601,18 @@ static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 	c->obs_data = data;
 }
 
-static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
+static int pg_lock_ready(db_conn *c, dbs_error *err)
 {
 	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, 0, err)))
 		return err->code;
+	return 0;
+}
+
+static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
+{
+	int ready = pg_lock_ready(c, err);
+	if (ready)
+		return ready;
 	int64_t deadline = now_ms() + wait_ms;
 	const char *key = LOCK_KEY;
 	for (;;) {
@@ -1200,6 +1208,7 @@ static const db_core pg_core = {
 	.observe = pg_observe,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
+	.lock_ready = pg_lock_ready,
 	.set_timeouts = pg_set_timeouts,
 	.is_lock_timeout = pg_is_lock_timeout,
 	.set_lock_wait = pg_set_lock_wait,
