@@ -348,26 +348,26 @@ static int entry_ok(const json_t *e)
 	return 1;
 }
 
-/* The helper under way, stopped: killed before its document was read
- * (nothing it does is wanted), else told nothing more (serving: it ends
- * without running anything) and waited for. */
+/* The helper under way, stopped: before its document was read, after
+ * (ending of itself), or serving and never told to run anything. */
 static void helper_stop(framework *fw)
 {
+	free(fw->child_request);
+	fw->child_request = NULL;
 	if (!fw->child)
 		return;
 	char *out = NULL;
 	int code = 0;
 	dbs_error e = { 0 };
-	if (!fw->child_read)
-		spawn_kill(fw->child);
+	/* what it was read for is read, or not wanted: it does nothing more of
+	 * use (it only read), so it is not waited for to end of itself */
+	spawn_kill(fw->child);
 	fw->child_opts.out_sink = NULL;
 	spawn_finish(fw->child, &out, &code, &e);
 	fw->child = NULL;
 	free(out);
 	free(fw->child_errs);
 	fw->child_errs = NULL;
-	free(fw->child_request);
-	fw->child_request = NULL;
 	dbs_error_clear(&e);
 }
 
@@ -428,8 +428,6 @@ static int helper_read(framework *fw, char **out, dbs_error *err)
 	return rc;
 }
 
-/* Run the helper, once (twice when a command that read no SQL at first
- * asks for it after all): fw->doc; each migration's SQL when sql. */
 /* The ways (UP, DOWN) of the SQL in the helper's document. */
 static int doc_ways(const json_t *doc)
 {
@@ -442,6 +440,9 @@ static int doc_ways(const json_t *doc)
 	return ways;
 }
 
+/* fw->doc, with the SQL of the ways need asks and Django's plan for
+ * fw->request: read from the helper under way, else from one started
+ * again for what it lacks (a library caller that did not say at first). */
 static int load_doc(framework *fw, int need, dbs_error *err)
 {
 	int have = fw->doc ? doc_ways(fw->doc) : 0;
@@ -495,7 +496,7 @@ static int load_doc(framework *fw, int need, dbs_error *err)
 }
 
 /* One migration of the document into src (and fw's nodes). */
-static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
+static void add_migration(framework *fw, source *src, json_t *e)
 {
 	const char *app = json_string_value(json_object_get(e, "app"));
 	const char *full = json_string_value(json_object_get(e, "name"));
@@ -525,8 +526,6 @@ static int add_migration(framework *fw, source *src, json_t *e, dbs_error *err)
 		m->requires = xrealloc(m->requires, (m->nrequires + 1) * sizeof(char *));
 		m->requires[m->nrequires++] = xprintf("%s:%s", dapp, dfull);
 	}
-	(void)err;
-	return 0;
 }
 
 static int dj_list(framework *fw, source *src, dbs_error *err)
@@ -541,52 +540,44 @@ static int dj_list(framework *fw, source *src, dbs_error *err)
 	src->m = xcalloc(n + 1, sizeof(migration));
 	fw->nodes = xcalloc(n + 1, sizeof(dj_node));
 	json_array_foreach(ms, i, e)
-		if (!rc)
-			rc = add_migration(fw, src, e, err);
-	if (!rc)
-		qsort(src->m, src->n, sizeof(migration), by_app_version);
-	return rc;
+		add_migration(fw, src, e);
+	qsort(src->m, src->n, sizeof(migration), by_app_version);
+	return 0;
 }
 
-/* Is app.full a row of r (app, name, ...)? */
-static int has_row(const db_rows *r, const char *app, const char *full)
+/* The row of app.full in r (app, name, applied, in the order Django
+ * wrote them), or -1. */
+static long row_of(const db_rows *r, const char *app, const char *full)
 {
 	for (size_t i = 0; i < r->nrows; i++)
 		if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 0), app) &&
 		    !strcmp(DB_VAL(r, i, 1), full))
-			return 1;
-	return 0;
+			return (long)i;
+	return -1;
 }
 
 /* Is node nd applied as Django's loader sees it: its row, or (a squashed
- * migration) a row of each migration it replaces?  The newest of their
- * times into *at. */
+ * migration) a row of each migration it replaces?  When, into *at: its
+ * row's time, or the newest of theirs. */
 static int node_applied(const dj_node *nd, const db_rows *r, const char **at)
 {
 	const json_t *repl = json_object_get(nd->doc, "replaces");
-	size_t i, k;
+	long i = row_of(r, nd->app, nd->full), newest = -1;
+	size_t k;
 	json_t *x;
-	*at = NULL;
-	for (i = 0; i < r->nrows; i++)
-		if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) && !strcmp(DB_VAL(r, i, 0), nd->app) &&
-		    !strcmp(DB_VAL(r, i, 1), nd->full)) {
-			*at = DB_VAL(r, i, 2);
-			return 1;
-		}
-	if (!json_array_size(repl))
-		return 0;
+	*at = i >= 0 ? DB_VAL(r, i, 2) : NULL;
+	if (i >= 0 || !json_array_size(repl))
+		return i >= 0;
 	json_array_foreach(repl, k, x) {
 		const char *app = json_string_value(json_array_get(x, 0));
 		const char *full = json_string_value(json_array_get(x, 1));
-		if (!app || !full || !has_row(r, app, full))
+		long j = app && full ? row_of(r, app, full) : -1;
+		if (j < 0)
 			return 0;
+		if (j > newest)
+			newest = j;
 	}
-	for (i = 0; i < r->nrows; i++)  /* (rows are in the order Django wrote them) */
-		json_array_foreach(repl, k, x)
-			if (DB_VAL(r, i, 0) && DB_VAL(r, i, 1) &&
-			    !strcmp(DB_VAL(r, i, 0), json_string_value(json_array_get(x, 0))) &&
-			    !strcmp(DB_VAL(r, i, 1), json_string_value(json_array_get(x, 1))))
-				*at = DB_VAL(r, i, 2);
+	*at = DB_VAL(r, newest, 2);
 	return 1;
 }
 
@@ -741,11 +732,6 @@ static int dj_sql(framework *fw, migration *m, int up, dbs_error *err)
 	return 0;
 }
 
-/* migrate APP TARGET; Django's error (its traceback's last line, and the
- * lines before it in the detail) when it fails. */
-/* The hint after Django failed on the migration full of app: what stays.
- * A migration with atomic = False has no transaction around it, so what
- * its statements did before the one that failed stays done. */
 /*
  * Which of a non-atomic migration's statements ran before the one that
  * failed: the server quotes the failing one ("LINE 1: SELECT * FROM x ^"
