@@ -333,6 +333,12 @@ t_django_graph() {
 	check_eq "$(printf '%s' "$OUT" | jq -r '"\([.migrations[].state] | unique | join(",")) \(.migrations | length)"')" \
 		"applied 10" "$tag: all applied; the replaced rows are the squash's, not missing"
 
+	# the last three applied, newest first, each by Django going back to
+	# its parent: delta's 0002 is not gamma's dependant, yet one of the three
+	dj --json plan --rollback --steps 3
+	check_eq "$(printf '%s' "$OUT" | jq -r '.steps | map(.app + "." + .version) | join(" ")')" \
+		"gamma.0002_recount gamma.0001_initial delta.0002_backfill" \
+		"$tag: plan --rollback --steps 3 undoes the last three applied"
 	# a rollback is Django's plan: dependants in other apps included
 	local want; want=$(django_plan alpha 0002_account_phone)
 	check_eq "$want" "gamma.0002_recount gamma.0001_initial alpha.0004_fill alpha.0003_merge " "$tag: (Django's own plan)"

@@ -30,8 +30,8 @@
 # runs that carry it out, one after another, and the migrations each
 # applies or unapplies in order, dependants in other apps included.  A
 # rollback without a target undoes the last STEPS applied migrations (of
-# APP, when given): Django goes back to the same-app parent of the oldest
-# of them, and its plan says what that takes.  identity is the database Django's default
+# APP, when given), newest first: for each, Django goes back to a parent of
+# its app, and its plan says what else that takes.  identity is the database Django's default
 # connection points at, as dbshift's db_identity writes it.  Compiled into
 # dbshift (django.c).
 import gc
@@ -136,12 +136,15 @@ def identity(connection):
     return connection.vendor + ":"
 
 
-def run_plan(executor, targets):
+def run_plan(executor, targets, undo=None):
     """The runs for targets, one after another, and what each does: a
-    target Django has nothing to do for is left out."""
+    target Django has nothing to do for is left out, and so is one whose
+    migration to undo (undo, by index) an earlier run undid already."""
     applied = executor.loader.applied_migrations
     runs, steps = [], []
-    for target in targets:
+    for i, target in enumerate(targets):
+        if undo and undo[i] not in applied:
+            continue
         plan = executor.migration_plan([target])
         if not plan:
             continue
@@ -191,12 +194,15 @@ def plan_for(executor, order, request):
     mine = [m for m in applied if not app or m.app_label == app]
     if app and app not in loader.migrated_apps:
         return {"error": "no app '%s' with migrations" % app}
-    if not mine or steps < 1:
-        return {"runs": [], "steps": []}
-    oldest = mine[-min(steps, len(mine))]
-    parents = sorted(p.key for p in loader.graph.node_map[(oldest.app_label, oldest.name)].parents
-                     if p.key[0] == oldest.app_label)
-    return run_plan(executor, [(oldest.app_label, parents[-1][1] if parents else None)])
+    # the last STEPS, newest first: each undone by going back to a parent
+    # of its app (and what depends on it with it), unless undone already
+    targets, undo = [], []
+    for m in reversed(mine[-steps:] if steps > 0 else []):
+        key = (m.app_label, m.name)
+        parents = sorted(p.key for p in loader.graph.node_map[key].parents if p.key[0] == key[0])
+        targets.append((key[0], parents[-1][1] if parents else None))
+        undo.append(key)
+    return run_plan(executor, targets, undo)
 
 
 def main():
