@@ -3,6 +3,14 @@
 
 #include "cli.h"
 
+int check_doctor(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "doctor takes no arguments");
+	g->opts.framework_sql_way = "up";  /* a framework's: what migrate would run */
+	return 0;
+}
+
 int cmd_doctor(cli *g, dbs_ctx *ctx)
 {
 	char *out = NULL;

@@ -13,6 +13,14 @@ const cli_option verify_options[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
+int check_verify(cli *g)
+{
+	if (g->nargs)
+		return usage_error(g, "verify takes no arguments");
+	g->opts.framework_no_sql = 1;  /* a framework's SQL: not needed */
+	return 0;
+}
+
 int cmd_verify(cli *g, dbs_ctx *ctx)
 {
 	int rc;
@@ -38,6 +46,7 @@ int check_schema(cli *g)
 {
 	if (g->nargs < 1 || g->nargs > 2 || strcmp(g->args[0], "dump"))
 		return usage_error(g, "usage: dbshift schema dump [FILE]");
+	g->opts.framework_no_sql = 1;  /* a framework's SQL: not needed */
 	return 0;
 }
 

@@ -158,6 +158,12 @@ EOF
 	check_rc 0 "$tag: status exits 0"
 	check_eq "$(cat helper.log)" "no-sql" "$tag: status starts Python once, asking for no SQL"
 	rm helper.log
+	dbs --database "$url" verify
+	check_eq "$(cat helper.log)" "no-sql" "$tag: verify too (drift is judged by the files' SHA-256)"
+	rm helper.log
+	dbs --database "$url" doctor
+	check_eq "$(cat helper.log)" "up" "$tag: doctor asks for the SQL migrate would run"
+	rm helper.log
 	FAKE=bytes dbs --database "$url" status
 	check_rc 1 "$tag: bytes instead of the helper's JSON: exit 1, not 'no migrations'"
 	check_contains "$ERR" "dbshift: error: manage.py shell did not print the migrations as JSON (" \
