@@ -138,7 +138,8 @@ static void trim_end(strbuf *sb)
 struct spawn_child {
 	const char *name;    /* argv[0] (borrowed) */
 	pid_t pid;
-	int in, fds[2];      /* its stdin; its stdout and stderr (-1: with stdout) */
+	int in, pipes[2];    /* its stdin; its stdout and stderr (-1: with stdout) */
+	int fds[2];          /* those still open for reading (read_all: -1 at end) */
 	int split;
 	strbuf sb, eb;
 	int64_t deadline;
@@ -207,8 +208,8 @@ int spawn_start(const char *const *argv, const char *const *extra_env, spawn_opt
 	c->name = argv[0];
 	c->pid = pid;
 	c->in = infd[0];
-	c->fds[0] = pipefd[0];
-	c->fds[1] = split ? errfd[0] : -1;
+	c->pipes[0] = c->fds[0] = pipefd[0];
+	c->pipes[1] = c->fds[1] = split ? errfd[0] : -1;
 	c->split = split;
 	strbuf_init(&c->sb);
 	strbuf_init(&c->eb);
@@ -288,10 +289,9 @@ int spawn_finish(spawn_child *c, char **out_text, int *exit_code, dbs_error *err
 	int cut = o && o->sink_failed ? -1 : read_all(c->fds, sbs, c->deadline, o, 0);
 	if (cut)
 		stop_child(c, cut);
-	if (c->fds[0] >= 0)
-		close(c->fds[0]);
-	if (c->fds[1] >= 0)
-		close(c->fds[1]);
+	close(c->pipes[0]);
+	if (c->pipes[1] >= 0)
+		close(c->pipes[1]);
 	int status = 0;
 	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
