@@ -297,7 +297,7 @@ django_plan() {
 # without, gamma after alpha's merge and delta after one of alpha's 0002s
 # and beta's squash.  dbshift reads, plans and runs it as Django does.
 t_django_graph() {
-	local tag="$DRIVER django graph"
+	local tag="$DRIVER django graph" before
 	project django_graph
 	cp -r "$HERE/../django/graph/." .
 	printf '[dbshift]\nframework = django\nmanage = /usr/bin/python3 manage.py\n' > dbshift.conf
@@ -316,6 +316,15 @@ t_django_graph() {
 	dj --json status
 	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[] | select(.state == "pending" and .out_of_order)] | length')" "0" \
 		"$tag: the other branch is pending, not out of order"
+	before=$(dj_applied)
+	dj rollback alpha:9999
+	check_rc 2 "$tag: a target Django does not have: exit 2"
+	check_contains "$ERR" "dbshift: error: no migration alpha:9999" "$tag: naming it"
+	check_contains "$ERR" "HINT: name a migration as Django does: APP:NAME" "$tag: and saying how to name one"
+	dj migrate 0002
+	check_rc 2 "$tag: a target without its app: exit 2"
+	check_contains "$ERR" "name the app of '0002' (APP:NAME)" "$tag: saying the app is wanted"
+	check_eq "$(dj_applied)" "$before" "$tag: and nothing changed"
 	dj migrate alpha:0001_initial
 	check_rc 2 "$tag: migrate to an applied migration with applied ones after it is refused"
 	check_contains "$ERR" "migrate would undo alpha.0002_account_email" "$tag: saying what it would undo"
@@ -357,7 +366,7 @@ t_django_graph() {
 	check_eq "$(table_exists "$DJ_URL" gamma_invoice)" "0" "$tag: gamma's table gone"
 
 	# what Django cannot undo is refused before anything runs
-	local before; before=$(dj_applied)
+	before=$(dj_applied)
 	dj rollback delta:zero
 	check_rc 3 "$tag: a RunPython without a reverse cannot be rolled back"
 	check_contains "$ERR" "cannot roll back delta/0002_backfill: django cannot undo it" "$tag: naming it"

@@ -671,6 +671,9 @@ int planner_listed(dbs_plan *plan, plan_entry *e, size_t n, const fw_step *steps
 		if (i == n) {
 			rc = dbs_fail(err, DBS_EFAIL, "the framework's plan has %s, which it did not "
 				      "list", steps[k].path);
+			dbs_error_set_hint(err, "its migrations changed while dbshift read them, or "
+					   "it plans through migrations a squash replaced: run the "
+					   "command again, or name a target after the squash");
 		} else if (steps[k].up == rollback) {
 			rc = dbs_fail(err, DBS_EINPUT, "%s would %s %s", rollback ? "rollback"
 				      : "migrate", rollback ? "apply" : "undo", steps[k].path);
