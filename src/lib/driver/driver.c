@@ -119,10 +119,11 @@ int db_query(const db_driver *d, db_conn *c, const char *sql, int nparams,
 	return d->core->query(c, sql, nparams, params, rows, err);
 }
 
-int db_check_begin(const db_driver *d, db_conn *c, void **chk, dbs_error *err)
+int db_check_begin(const db_driver *d, db_conn *c, const char *const *scripts, size_t n,
+		   void **chk, dbs_error *err)
 {
 	if (d->core->check_begin)
-		return d->core->check_begin(c, chk, err);
+		return d->core->check_begin(c, scripts, n, chk, err);
 	*chk = NULL;
 	return 0;
 }

@@ -80,11 +80,13 @@ typedef struct db_core {
 	/*
 	 * Find problems in the scripts of a plan before anything runs (syntax,
 	 * unknown tables where the driver can tell, COPY): check_begin makes a
-	 * checker for connection c, check_script checks one script after those
+	 * checker for connection c and the n scripts of the plan (it may look
+	 * at them all first), check_script checks one script after those
 	 * before it in plan order (an input error sets *err_offset), check_end
 	 * frees the checker.
 	 */
-	int (*check_begin)(db_conn *c, void **chk, dbs_error *err);
+	int (*check_begin)(db_conn *c, const char *const *scripts, size_t n, void **chk,
+			   dbs_error *err);
 	int (*check_script)(void *chk, const char *sql, size_t *err_offset, dbs_error *err);
 	void (*check_end)(void *chk);
 	/*
@@ -262,7 +264,8 @@ int db_connect_within(const db_driver *d, db_conn **out, const char *url, int ti
 void db_close(const db_driver *d, db_conn *c);
 int db_query(const db_driver *d, db_conn *c, const char *sql, int nparams,
 	     const char *const *params, db_rows **rows, dbs_error *err);
-int db_check_begin(const db_driver *d, db_conn *c, void **chk, dbs_error *err);
+int db_check_begin(const db_driver *d, db_conn *c, const char *const *scripts, size_t n,
+		   void **chk, dbs_error *err);
 int db_check_script(const db_driver *d, void *chk, const char *sql, size_t *err_offset,
 		    dbs_error *err);
 void db_check_end(const db_driver *d, void *chk);

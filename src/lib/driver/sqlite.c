@@ -19,6 +19,7 @@
 #include <sqlite3.h>
 
 #include "driver/driver.h"
+#include "driver/sqlite_check.h"
 
 /* How long a statement waits for another connection's write lock. */
 #define BUSY_MS 5000
@@ -271,155 +272,24 @@ static int sq_query(db_conn *c, const char *sql, int nparams,
 	return 0;
 }
 
-/* Offset in sql[0..n) of a comment or string that never ends, or n. */
-static size_t unterminated_at(const char *sql, size_t n)
+/* The preflight is sqlite_check.c's. */
+static int sq_check_begin(db_conn *c, const char *const *scripts, size_t n, void **chk,
+			  dbs_error *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (sql[i] == '-' && i + 1 < n && sql[i + 1] == '-') {
-			while (i < n && sql[i] != '\n')
-				i++;
-		} else if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
-			const char *end = memmem(sql + i + 2, n - i - 2, "*/", 2);
-			if (!end)
-				return i;
-			i = (size_t)(end - sql) + 1;
-		} else if (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
-			char close = sql[i] == '[' ? ']' : sql[i];
-			const char *end = memchr(sql + i + 1, close, n - i - 1);
-			if (!end)
-				return i;
-			i = (size_t)(end - sql);
-		}
-	}
-	return n;
-}
-
-/*
- * Scripts are checked before anything runs against an in-memory copy of
- * the schema, in plan order: each statement is prepared there (syntax,
- * tables and columns), and what changes the schema is run there, so the
- * next statement sees it.  If the schema cannot be copied, only the shape
- * of the text is checked.
- */
-typedef struct sq_checker {
-	sqlite3 *db;
-	int schema_ok;
-	int budget;      /* thousands of VM steps the current statement took */
-} sq_checker;
-
-static int over_budget(void *arg)
-{
-	sq_checker *k = arg;
-	return ++k->budget > 1000;  /* about a million steps */
-}
-
-static int sq_check_begin(db_conn *c, void **out, dbs_error *err)
-{
-	sq_checker *k = xcalloc(1, sizeof(*k));
-	int rc = open_file(&k->db, ":memory:", SQLITE_OPEN_READWRITE, err);
-	if (rc) {
-		free(k);
-		return rc;
-	}
-	k->schema_ok = 1;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->db, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND "
-			       "name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		k->schema_ok = 0;
-	} else {
-		while (sqlite3_step(st) == SQLITE_ROW)
-			if (sqlite3_exec(k->db, (const char *)sqlite3_column_text(st, 0), NULL, NULL,
-					 NULL) != SQLITE_OK)
-				k->schema_ok = 0;
-	}
-	sqlite3_finalize(st);
-	/* one transaction for the whole replay: no commit after each change */
-	if (k->schema_ok)
-		sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL);
-	*out = k;
-	return 0;
-}
-
-static void sq_check_end(void *chk)
-{
-	sq_checker *k = chk;
-	if (!k)
-		return;
-	sqlite3_close(k->db);
-	free(k);
-}
-
-/* Does this statement change the schema (and nothing outside the file)? */
-static int changes_schema(const char *sql)
-{
-	sql += sql_skip_space(sql, strlen(sql));
-	return !strncasecmp(sql, "CREATE", 6) || !strncasecmp(sql, "ALTER", 5) ||
-	       !strncasecmp(sql, "DROP", 4);
+	sq_checker *k = NULL;
+	int rc = sqlite_check_begin(c->db, scripts, n, &k, err);
+	*chk = k;
+	return rc;
 }
 
 static int sq_check_script(void *chk, const char *sql, size_t *err_offset, dbs_error *err)
 {
-	sq_checker *k = chk;
-	const char *p = sql;
-	while (*p) {
-		sqlite3_stmt *st = NULL;
-		const char *tail = NULL;
-		const char *start = p + sql_skip_space(p, strlen(p));
-		if (k->schema_ok) {
-			if (sqlite3_prepare_v2(k->db, p, -1, &st, &tail) != SQLITE_OK) {
-				int off = sqlite3_error_offset(k->db);
-				*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off
-						       : (size_t)(start - sql);
-				dbs_fail(err, DBS_EINPUT, "%s", sqlite3_errmsg(k->db));
-				err->statement = sql_trimmed(start, strcspn(start, ";"));
-				dbs_error_set_hint(err, "fix the SQL; nothing was run");
-				return DBS_EINPUT;
-			}
-		} else {
-			/* no schema to prepare against: one statement at a time by text */
-			tail = p + strlen(p);
-			for (const char *q = p; *q; q++)
-				if (*q == ';') {
-					char *one = xstrndup(p, (size_t)(q - p + 1));
-					int done = sqlite3_complete(one);
-					free(one);
-					if (done) {
-						tail = q + 1;
-						break;
-					}
-				}
-		}
-		size_t n = (size_t)(tail - p);
-		size_t bad = unterminated_at(p, n);
-		if (bad < n) {
-			sqlite3_finalize(st);
-			*err_offset = (size_t)(p - sql) + bad;
-			dbs_fail(err, DBS_EINPUT, "unterminated %s", p[bad] == '/' ? "/* comment"
-				 : "quoted string or name");
-			dbs_error_set_hint(err, "close it: everything after it would be skipped");
-			return DBS_EINPUT;
-		}
-		const char *first = st ? sqlite3_sql(st) : "";
-		first += sql_skip_space(first, strlen(first));
-		if (!strncasecmp(first, "ATTACH", 6) || !strncasecmp(first, "DETACH", 6))
-			k->schema_ok = 0;  /* other files' schemas: check the rest by text */
-		if (st && !sqlite3_stmt_readonly(st) && changes_schema(sqlite3_sql(st))) {
-			/* CREATE TABLE ... AS SELECT may compute a lot even on empty
-			 * tables: past a budget, stop and check the rest by text */
-			k->budget = 0;
-			sqlite3_progress_handler(k->db, 1000, over_budget, k);
-			int rc;
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-				;
-			sqlite3_progress_handler(k->db, 0, NULL, NULL);
-			if (rc == SQLITE_INTERRUPT)
-				k->schema_ok = 0;
-		}
-		sqlite3_finalize(st);
-		p = tail;
-	}
-	return 0;
+	return sqlite_check_script(chk, sql, err_offset, err);
+}
+
+static void sq_check_end(void *chk)
+{
+	sqlite_check_end(chk);
 }
 
 static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)

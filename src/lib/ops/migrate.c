@@ -47,19 +47,32 @@ static int split_once(dbs_ctx *ctx, section *sec, size_t *off)
 	return rc;
 }
 
+/* Is step s's script checked here?  Not when it has none, nor when it is a
+ * framework's: the framework runs it. */
+static int checked(const dbs_step *s)
+{
+	return s->sql && !entry_of(s)->m->ordinal;
+}
+
 /* Check every script of a plan before the first one runs. */
 static int preflight(dbs_ctx *ctx, const dbs_plan *plan)
 {
 	const db_driver *d = ctx->driver;
 	void *chk = NULL;
-	int rc = db_check_begin(d, ctx->conn, &chk, &ctx->err);
+	const char **scripts = xcalloc(plan->n + 1, sizeof(*scripts));
+	size_t n = 0;
+	for (size_t i = 0; i < plan->n; i++)
+		if (checked(&plan->steps[i]))
+			scripts[n++] = plan->steps[i].sql;
+	int rc = db_check_begin(d, ctx->conn, scripts, n, &chk, &ctx->err);
+	free(scripts);
 	for (size_t i = 0; !rc && i < plan->n; i++) {
 		const dbs_step *s = &plan->steps[i];
 		const migration *m = entry_of(s)->m;
 		section *sec = step_section(s, entry_of(s));
 		size_t off = 0;
-		if (!s->sql || m->ordinal)
-			continue;  /* nothing, or a framework's: the framework runs it */
+		if (!checked(s))
+			continue;
 		/* the analysis first: on PostgreSQL it also splits the script */
 		if ((rc = lint_check_transaction(lint_dialect_for(d), m, sec, &ctx->err)))
 			break;

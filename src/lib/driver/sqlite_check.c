@@ -1,0 +1,572 @@
+/*
+ * sqlite_check.c - the SQLite driver's preflight: the scripts of a plan
+ * checked before anything runs, against an in-memory copy of the schema.
+ *
+ * Each statement is prepared there in plan order (syntax, tables,
+ * columns), and what changes the schema is run there, so the next
+ * statement sees it.  What is copied and what is run follows the names
+ * the scripts use, so the cost follows the migrations, not the database:
+ *
+ * - Only the objects a script names are copied from the database, with
+ *   what they need: a table's indexes and triggers (an UPSERT needs the
+ *   one, an INSERT compiles the other), and everything named in the SQL of
+ *   what is copied (a view's tables, a trigger's, a foreign key's parent).
+ *   A statement can only reach another object through one of those.
+ *   ALTER TABLE re-checks every view and trigger of the schema, so a plan
+ *   with an ALTER copies them all; a plan that names SQLite's own tables
+ *   (sqlite_master, sqlite_sequence...) copies everything, as that is not
+ *   certain.
+ * - A CREATE of the plan is prepared where it stands but run in the copy
+ *   only when a later statement names what it made (or changes what it
+ *   uses, or is an ALTER): 1,000 new tables nobody mentions again are
+ *   never built twice.
+ *
+ * If the schema cannot be copied, only the shape of the text is checked.
+ */
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sqlite3.h>
+
+#include "driver/driver.h"
+#include "driver/sqlite_check.h"
+
+/* ---- names: a word, a quoted name or a string of SQL, lower case ---- */
+
+typedef struct names {
+	char **v;
+	size_t n, alloc;
+} names;
+
+static void names_add(names *ns, const char *s, size_t n)
+{
+	if (ns->n == ns->alloc) {
+		ns->alloc = ns->alloc ? 2 * ns->alloc : 16;
+		ns->v = xrealloc(ns->v, ns->alloc * sizeof(*ns->v));
+	}
+	char *w = xstrndup(s, n);
+	for (char *q = w; *q; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q - 'A' + 'a');  /* SQLite folds ASCII only */
+	ns->v[ns->n++] = w;
+}
+
+static void names_free(names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++)
+		free(ns->v[i]);
+	free(ns->v);
+	memset(ns, 0, sizeof(*ns));
+}
+
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '$' || c >= 0x80;
+}
+
+/*
+ * Every word, quoted name ("x", `x`, [x]) and string ('x': SQLite takes
+ * one for a name in places, and pragma_table_info('t') names a table) of
+ * sql[0..len), comments left out: a superset of the names a statement
+ * uses.
+ */
+static void words_of(const char *sql, size_t len, names *out)
+{
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)sql[i];
+		if (c == '-' && i + 1 < len && sql[i + 1] == '-') {
+			while (i < len && sql[i] != '\n')
+				i++;
+		} else if (c == '/' && i + 1 < len && sql[i + 1] == '*') {
+			const char *end = memmem(sql + i + 2, len - i - 2, "*/", 2);
+			i = end ? (size_t)(end - sql) + 2 : len;
+		} else if (c == '\'' || c == '"' || c == '`' || c == '[') {
+			char close = c == '[' ? ']' : (char)c;
+			size_t j = i + 1;
+			while (j < len && (sql[j] != close || (close != ']' && j + 1 < len &&
+								 sql[j + 1] == close && ++j)))
+				j++;
+			names_add(out, sql + i + 1, (j < len ? j : len) - i - 1);
+			i = j + 1;
+		} else if (is_word_byte(c)) {
+			size_t j = i;
+			while (j < len && is_word_byte((unsigned char)sql[j]))
+				j++;
+			names_add(out, sql + i, j - i);
+			i = j;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* ---- a map from a name to the numbers of what holds it (tsearch) ---- */
+
+typedef struct ref {
+	char *name;    /* the key */
+	int *ids;
+	size_t n, alloc;
+} ref;
+
+static int ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const ref *)a)->name, ((const ref *)b)->name);
+}
+
+static ref *ref_find(void *const *root, const char *name)
+{
+	ref key = { .name = (char *)name };
+	ref **r = tfind(&key, root, ref_cmp);
+	return r ? *r : NULL;
+}
+
+static void ref_add(void **root, const char *name, int id)
+{
+	ref *r = ref_find(root, name);
+	if (!r) {
+		r = xcalloc(1, sizeof(*r));
+		r->name = xstrdup(name);
+		tsearch(r, root, ref_cmp);
+	}
+	if (r->n && r->ids[r->n - 1] == id)
+		return;
+	if (r->n == r->alloc) {
+		r->alloc = r->alloc ? 2 * r->alloc : 4;
+		r->ids = xrealloc(r->ids, r->alloc * sizeof(*r->ids));
+	}
+	r->ids[r->n++] = id;
+}
+
+static void ref_free(void *p)
+{
+	ref *r = p;
+	free(r->name);
+	free(r->ids);
+	free(r);
+}
+
+/* ---- the checker ---- */
+
+/* A CREATE of the plan, prepared but not yet run in the copy. */
+typedef struct pending {
+	char *sql;
+	names made;   /* what it makes, and the table of an index or trigger */
+	names uses;   /* every word of it */
+	int done;
+} pending;
+
+struct sq_checker {
+	sqlite3 *db;
+	int schema_ok;
+	int defer;          /* CREATEs wait until something needs them */
+	int budget;         /* thousands of VM steps the current statement took */
+	pending *pend;
+	size_t npend, apend;
+	void *by_made;      /* name -> pending that make it */
+	void *by_use;       /* name -> pending that use it */
+	names auth;         /* what the statement being prepared makes or changes */
+	int auth_create, auth_alter;
+};
+
+static int over_budget(void *arg)
+{
+	sq_checker *k = arg;
+	return ++k->budget > 1000;  /* about a million steps */
+}
+
+/* Run a prepared statement that changes the schema in the copy.  CREATE
+ * TABLE ... AS SELECT may compute a lot even on empty tables: past a
+ * budget, stop and check the rest by text. */
+static void run_in_copy(sq_checker *k, sqlite3_stmt *st)
+{
+	k->budget = 0;
+	sqlite3_progress_handler(k->db, 1000, over_budget, k);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_progress_handler(k->db, 0, NULL, NULL);
+	if (rc == SQLITE_INTERRUPT)
+		k->schema_ok = 0;
+}
+
+/* Run pending CREATE i in the copy, after the earlier ones that make what
+ * it uses. */
+static void replay(sq_checker *k, size_t i)
+{
+	pending *p = &k->pend[i];
+	if (p->done || !k->schema_ok)
+		return;
+	p->done = 1;
+	for (size_t u = 0; u < p->uses.n; u++) {
+		ref *r = ref_find(&k->by_made, p->uses.v[u]);
+		for (size_t j = 0; r && j < r->n && (size_t)r->ids[j] < i; j++)
+			replay(k, (size_t)r->ids[j]);
+	}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(k->db, p->sql, -1, &st, NULL) != SQLITE_OK || !st)
+		k->schema_ok = 0;  /* it prepared where it stood: not certain now */
+	else
+		run_in_copy(k, st);
+	sqlite3_finalize(st);
+}
+
+/* Run the pending CREATEs that the map root ties to one of ns. */
+static void replay_tied(sq_checker *k, void *const *root, const names *ns)
+{
+	for (size_t i = 0; i < ns->n; i++) {
+		ref *r = ref_find(root, ns->v[i]);
+		for (size_t j = 0; r && j < r->n; j++)
+			replay(k, (size_t)r->ids[j]);
+	}
+}
+
+static void replay_all(sq_checker *k)
+{
+	for (size_t i = 0; i < k->npend; i++)
+		replay(k, i);
+}
+
+static void defer(sq_checker *k, const char *sql, size_t len, names *uses)
+{
+	if (k->npend == k->apend) {
+		k->apend = k->apend ? 2 * k->apend : 64;
+		k->pend = xrealloc(k->pend, k->apend * sizeof(*k->pend));
+	}
+	int id = (int)k->npend;
+	pending *p = &k->pend[k->npend++];
+	memset(p, 0, sizeof(*p));
+	p->sql = xstrndup(sql, len);
+	p->made = k->auth;
+	memset(&k->auth, 0, sizeof(k->auth));
+	p->uses = *uses;
+	memset(uses, 0, sizeof(*uses));
+	for (size_t i = 0; i < p->made.n; i++)
+		ref_add(&k->by_made, p->made.v[i], id);
+	for (size_t i = 0; i < p->uses.n; i++)
+		ref_add(&k->by_use, p->uses.v[i], id);
+}
+
+/* The authorizer, while a statement of the plan is prepared: what it
+ * makes, drops or alters. */
+static int authorize(void *arg, int action, const char *a1, const char *a2, const char *db,
+		     const char *trigger)
+{
+	(void)db;
+	(void)trigger;
+	sq_checker *k = arg;
+	switch (action) {
+	case SQLITE_CREATE_INDEX: case SQLITE_CREATE_TEMP_INDEX:
+	case SQLITE_CREATE_TRIGGER: case SQLITE_CREATE_TEMP_TRIGGER:
+	case SQLITE_CREATE_TABLE: case SQLITE_CREATE_TEMP_TABLE:
+	case SQLITE_CREATE_VIEW: case SQLITE_CREATE_TEMP_VIEW:
+	case SQLITE_CREATE_VTABLE:
+		k->auth_create = 1;
+		/* fall through */
+	case SQLITE_DROP_INDEX: case SQLITE_DROP_TEMP_INDEX:
+	case SQLITE_DROP_TRIGGER: case SQLITE_DROP_TEMP_TRIGGER:
+	case SQLITE_DROP_TABLE: case SQLITE_DROP_TEMP_TABLE:
+	case SQLITE_DROP_VIEW: case SQLITE_DROP_TEMP_VIEW:
+	case SQLITE_DROP_VTABLE:
+		if (a1)
+			names_add(&k->auth, a1, strlen(a1));
+		if (a2 && action != SQLITE_CREATE_VTABLE && action != SQLITE_DROP_VTABLE)
+			names_add(&k->auth, a2, strlen(a2));  /* an index's or trigger's table */
+		break;
+	case SQLITE_ALTER_TABLE:
+		k->auth_alter = 1;
+		break;
+	default:
+		break;
+	}
+	return SQLITE_OK;
+}
+
+/* ---- the copy of the schema ---- */
+
+typedef struct object {
+	char *name, *table, *type, *sql;
+	int take;
+} object;
+
+typedef struct schema {
+	object *o;
+	size_t n;
+	void *by_name;   /* name -> objects of that name */
+	void *by_table;  /* table -> its indexes and triggers */
+} schema;
+
+static void take(schema *s, int i, int *stack, size_t *top)
+{
+	if (!s->o[i].take) {
+		s->o[i].take = 1;
+		stack[(*top)++] = i;
+	}
+}
+
+static void take_named(schema *s, const names *ns, int *stack, size_t *top)
+{
+	for (size_t i = 0; i < ns->n; i++) {
+		ref *r = ref_find(&s->by_name, ns->v[i]);
+		for (size_t j = 0; r && j < r->n; j++)
+			take(s, r->ids[j], stack, top);
+	}
+}
+
+/* Mark what the plan's words reach (all of it when every is set). */
+static void choose(schema *s, const names *words, int every, int alter)
+{
+	int *stack = xmalloc((s->n + 1) * sizeof(int));
+	size_t top = 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (every || (alter && (!strcmp(s->o[i].type, "view") ||
+					!strcmp(s->o[i].type, "trigger"))))
+			take(s, (int)i, stack, &top);
+	take_named(s, words, stack, &top);
+	while (top) {
+		object *o = &s->o[stack[--top]];
+		names uses = { 0 };
+		words_of(o->sql, strlen(o->sql), &uses);
+		take_named(s, &uses, stack, &top);
+		names_free(&uses);
+		ref *r = ref_find(&s->by_table, o->name);
+		for (size_t j = 0; r && j < r->n; j++)
+			take(s, r->ids[j], stack, &top);
+	}
+	free(stack);
+}
+
+/* Is a word of the plan one of SQLite's own tables, or ALTER? */
+static void plan_words(const char *const *scripts, size_t n, names *words, int *own, int *alter)
+{
+	for (size_t i = 0; i < n; i++)
+		words_of(scripts[i], strlen(scripts[i]), words);
+	for (size_t i = 0; i < words->n; i++) {
+		if (!strncmp(words->v[i], "sqlite_", 7))
+			*own = 1;
+		if (!strcmp(words->v[i], "alter"))
+			*alter = 1;
+	}
+}
+
+/* Copy into k->db what the scripts can reach of db's schema. */
+static void copy_schema(sq_checker *k, sqlite3 *db, const char *const *scripts, size_t n)
+{
+	schema s = { 0 };
+	size_t alloc = 0;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT lower(name), lower(tbl_name), type, sql "
+			       "FROM sqlite_master WHERE sql IS NOT NULL AND "
+			       "name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid", -1,
+			       &st, NULL) != SQLITE_OK) {
+		k->schema_ok = 0;
+		return;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (s.n == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			s.o = xrealloc(s.o, alloc * sizeof(*s.o));
+		}
+		object *o = &s.o[s.n];
+		o->name = xstrdup((const char *)sqlite3_column_text(st, 0));
+		o->table = xstrdup((const char *)sqlite3_column_text(st, 1));
+		o->type = xstrdup((const char *)sqlite3_column_text(st, 2));
+		o->sql = xstrdup((const char *)sqlite3_column_text(st, 3));
+		o->take = 0;
+		ref_add(&s.by_name, o->name, (int)s.n);
+		if (strcmp(o->name, o->table))
+			ref_add(&s.by_table, o->table, (int)s.n);
+		s.n++;
+	}
+	sqlite3_finalize(st);
+	names words = { 0 };
+	int own = 0, alter = 0;
+	plan_words(scripts, n, &words, &own, &alter);
+	choose(&s, &words, own, alter);
+	names_free(&words);
+	k->defer = !own;
+	for (size_t i = 0; i < s.n; i++)
+		if (s.o[i].take && sqlite3_exec(k->db, s.o[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			k->schema_ok = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		free(s.o[i].name);
+		free(s.o[i].table);
+		free(s.o[i].type);
+		free(s.o[i].sql);
+	}
+	free(s.o);
+	tdestroy(s.by_name, ref_free);
+	tdestroy(s.by_table, ref_free);
+}
+
+int sqlite_check_begin(sqlite3 *db, const char *const *scripts, size_t n, sq_checker **out,
+		       dbs_error *err)
+{
+	sq_checker *k = xcalloc(1, sizeof(*k));
+	if (sqlite3_open_v2(":memory:", &k->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		dbs_fail(err, DBS_EFAIL, "cannot open an in-memory SQLite database: %s",
+			 k->db ? sqlite3_errmsg(k->db) : "out of memory");
+		sqlite3_close(k->db);
+		free(k);
+		return DBS_EFAIL;
+	}
+	k->schema_ok = 1;
+	copy_schema(k, db, scripts, n);
+	/* one transaction for the whole replay: no commit after each change */
+	if (k->schema_ok)
+		sqlite3_exec(k->db, "BEGIN", NULL, NULL, NULL);
+	*out = k;
+	return 0;
+}
+
+void sqlite_check_end(sq_checker *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->npend; i++) {
+		free(k->pend[i].sql);
+		names_free(&k->pend[i].made);
+		names_free(&k->pend[i].uses);
+	}
+	free(k->pend);
+	tdestroy(k->by_made, ref_free);
+	tdestroy(k->by_use, ref_free);
+	names_free(&k->auth);
+	sqlite3_close(k->db);
+	free(k);
+}
+
+/* Offset in sql[0..n) of a comment or string that never ends, or n. */
+static size_t unterminated_at(const char *sql, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (sql[i] == '-' && i + 1 < n && sql[i + 1] == '-') {
+			while (i < n && sql[i] != '\n')
+				i++;
+		} else if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+			const char *end = memmem(sql + i + 2, n - i - 2, "*/", 2);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql) + 1;
+		} else if (sql[i] == '\'' || sql[i] == '"' || sql[i] == '`' || sql[i] == '[') {
+			char close = sql[i] == '[' ? ']' : sql[i];
+			const char *end = memchr(sql + i + 1, close, n - i - 1);
+			if (!end)
+				return i;
+			i = (size_t)(end - sql);
+		}
+	}
+	return n;
+}
+
+/* Does this statement change the schema (and nothing outside the file)? */
+static int changes_schema(const char *sql)
+{
+	sql += sql_skip_space(sql, strlen(sql));
+	return !strncasecmp(sql, "CREATE", 6) || !strncasecmp(sql, "ALTER", 5) ||
+	       !strncasecmp(sql, "DROP", 4);
+}
+
+/* The end of the statement at p, by its text alone (no schema to prepare
+ * it against). */
+static const char *end_by_text(const char *p)
+{
+	for (const char *q = p; *q; q++)
+		if (*q == ';') {
+			char *one = xstrndup(p, (size_t)(q - p + 1));
+			int done = sqlite3_complete(one);
+			free(one);
+			if (done)
+				return q + 1;
+		}
+	return p + strlen(p);
+}
+
+/* Prepare the statement at p in the copy, the pending CREATEs it names run
+ * first; what it makes or alters is in k->auth. */
+static int prepare(sq_checker *k, const char *p, sqlite3_stmt **st, const char **tail)
+{
+	names words = { 0 };
+	if (k->defer) {
+		words_of(p, (size_t)(end_by_text(p) - p), &words);
+		replay_tied(k, &k->by_made, &words);
+	}
+	names_free(&words);
+	names_free(&k->auth);
+	k->auth_create = k->auth_alter = 0;
+	sqlite3_set_authorizer(k->db, authorize, k);
+	int rc = sqlite3_prepare_v2(k->db, p, -1, st, tail);
+	sqlite3_set_authorizer(k->db, NULL, NULL);
+	return rc;
+}
+
+/* Run (or leave pending) statement st of the plan, which changes the
+ * schema. */
+static void apply(sq_checker *k, sqlite3_stmt *st, const char *p, const char *tail)
+{
+	if (!k->defer) {
+		run_in_copy(k, st);
+		return;
+	}
+	if (k->auth_alter) {
+		replay_all(k);  /* ALTER re-checks every view and trigger */
+		run_in_copy(k, st);
+		return;
+	}
+	/* what uses what it makes or drops is made first, as in plan order */
+	replay_tied(k, &k->by_use, &k->auth);
+	if (k->auth_create && k->schema_ok) {
+		names uses = { 0 };
+		words_of(p, (size_t)(tail - p), &uses);
+		defer(k, p, (size_t)(tail - p), &uses);
+	} else {
+		run_in_copy(k, st);
+	}
+}
+
+int sqlite_check_script(sq_checker *k, const char *sql, size_t *err_offset, dbs_error *err)
+{
+	const char *p = sql;
+	while (*p) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		const char *start = p + sql_skip_space(p, strlen(p));
+		if (k->schema_ok) {
+			if (prepare(k, p, &st, &tail) != SQLITE_OK) {
+				int off = sqlite3_error_offset(k->db);
+				*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off
+						       : (size_t)(start - sql);
+				dbs_fail(err, DBS_EINPUT, "%s", sqlite3_errmsg(k->db));
+				err->statement = sql_trimmed(start, strcspn(start, ";"));
+				dbs_error_set_hint(err, "fix the SQL; nothing was run");
+				return DBS_EINPUT;
+			}
+		} else {
+			/* no schema to prepare against: one statement at a time by text */
+			tail = end_by_text(p);
+		}
+		size_t n = (size_t)(tail - p);
+		size_t bad = unterminated_at(p, n);
+		if (bad < n) {
+			sqlite3_finalize(st);
+			*err_offset = (size_t)(p - sql) + bad;
+			dbs_fail(err, DBS_EINPUT, "unterminated %s", p[bad] == '/' ? "/* comment"
+				 : "quoted string or name");
+			dbs_error_set_hint(err, "close it: everything after it would be skipped");
+			return DBS_EINPUT;
+		}
+		const char *first = st ? sqlite3_sql(st) : "";
+		first += sql_skip_space(first, strlen(first));
+		if (!strncasecmp(first, "ATTACH", 6) || !strncasecmp(first, "DETACH", 6))
+			k->schema_ok = 0;  /* other files' schemas: check the rest by text */
+		if (st && !sqlite3_stmt_readonly(st) && changes_schema(sqlite3_sql(st)))
+			apply(k, st, p, tail);
+		sqlite3_finalize(st);
+		p = tail;
+	}
+	return 0;
+}
