@@ -79,30 +79,6 @@ floor_down() {
 	for i in $(seq "$1" -1 1); do printf 'BEGIN;\nDROP TABLE t_%d;\nCOMMIT;\n' "$i"; done
 }
 
-secs() {  # COMMAND...: wall time in seconds
-	local t0 t1
-	t0=$(date +%s.%N)
-	"$@" >/dev/null 2>&1
-	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l | xargs printf '%.4f'
-}
-
-# turns ROUND A_TIMES B_TIMES: time the functions a and b, each going first
-# every other round, and add each one's seconds to its list.
-turns() {
-	local -n ta=$2 tb=$3
-	if [ $(($1 % 2)) = 1 ]; then ta+="$(a)"$'\n'; tb+="$(b)"$'\n'
-	else tb+="$(b)"$'\n'; ta+="$(a)"$'\n'; fi
-}
-
-row() {  # DRIVER WHAT DBSHIFT_TIMES FLOOR_TIMES [FLOOR_NAME]
-	local a b
-	a=$(echo "$3" | median)
-	b=$(echo "$4" | median)
-	printf '%-9s %-40s %9.3fs %9.3fs %7.2fx  %s\n' "$1" "$2" "$a" "$b" \
-		"$(echo "$a / $b" | bc -l)" "${5:-floor}"
-}
-
 gen "$WORK/m" "$N"
 gen "$WORK/big" $((N * 10))
 each "$WORK/hist" 1200 history_sql
