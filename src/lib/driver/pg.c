@@ -40,6 +40,9 @@ struct db_conn {
 	PGconn *pg;
 	PGconn *lock;   /* the lock's own connection, while held */
 	pg_target t;
+	/* the session's lock and statement timeouts, when a SET of ours made
+	 * them so (run_tx then needs no SET LOCAL of its own) */
+	int timeouts_set, lock_ms, stmt_ms;
 	db_stmt_observer obs;  /* told of each statement a script or batch ran */
 	void *obs_data;
 };
@@ -539,25 +542,47 @@ static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, i
 	return rc;
 }
 
+static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
+{
+	char sql[2][80];
+	snprintf(sql[0], sizeof(sql[0]), "SET %s lock_timeout = %d", local ? "LOCAL" : "SESSION",
+		 lock_ms);
+	snprintf(sql[1], sizeof(sql[1]), "SET %s statement_timeout = %d",
+		 local ? "LOCAL" : "SESSION", statement_ms);
+	int rc = run_query(c->pg, sql[0], 0, NULL, NULL, err);
+	if (!rc)
+		rc = run_query(c->pg, sql[1], 0, NULL, NULL, err);
+	if (!local) {  /* what the session has now (unknown after a failure) */
+		c->timeouts_set = !rc;
+		c->lock_ms = lock_ms;
+		c->stmt_ms = statement_ms;
+	}
+	return rc;
+}
+
 /*
  * One transaction as one pipeline per PIPELINE_CHUNK commands: BEGIN,
- * SET LOCAL for the timeouts, the commands, COMMIT.  After a failure the
- * server skips the rest up to the sync; the transaction is then rolled
- * back here.
+ * SET LOCAL synchronous_commit when it need not wait, the commands,
+ * COMMIT.  The timeouts are the session's, set before the first such
+ * transaction that wants them and kept for the next (a migrate's are all
+ * the same): two commands fewer in each.  After a failure the server
+ * skips the rest up to the sync; the transaction is then rolled back here.
  */
 static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 		     size_t *failed, size_t *err_offset, dbs_error *err)
 {
 	static const char no_wait[] = "SET LOCAL synchronous_commit = off";
-	char set[2][64];
-	snprintf(set[0], sizeof(set[0]), "SET LOCAL lock_timeout = %d", tx->lock_ms);
-	snprintf(set[1], sizeof(set[1]), "SET LOCAL statement_timeout = %d", tx->stmt_ms);
-	size_t nhead = 1, total;
-	db_cmd head[4] = { { "BEGIN", 5, 0, NULL } };
-	if (tx->lock_ms || tx->stmt_ms) {
-		head[nhead++] = (db_cmd){ set[0], strlen(set[0]), 0, NULL };
-		head[nhead++] = (db_cmd){ set[1], strlen(set[1]), 0, NULL };
+	if (tx->lock_ms || tx->stmt_ms || c->timeouts_set) {
+		int same = c->timeouts_set && c->lock_ms == tx->lock_ms && c->stmt_ms == tx->stmt_ms;
+		int rc = same ? 0 : pg_set_timeouts(c, tx->lock_ms, tx->stmt_ms, 0, err);
+		if (rc) {
+			*failed = n;
+			*err_offset = 0;
+			return rc;
+		}
 	}
+	size_t nhead = 1, total;
+	db_cmd head[2] = { { "BEGIN", 5, 0, NULL } };
 	if (tx->no_wait)
 		head[nhead++] = (db_cmd){ no_wait, sizeof(no_wait) - 1, 0, NULL };
 	total = nhead + n + 1;
@@ -714,16 +739,6 @@ static int pg_blockers(db_conn *c, int min_seconds, const char *tables, db_rows 
 		") b ORDER BY age DESC, pid", 2, p, rows, err);
 }
 
-static int pg_set_timeouts(db_conn *c, int lock_ms, int statement_ms, int local, dbs_error *err)
-{
-	char sql[2][80];
-	snprintf(sql[0], sizeof(sql[0]), "SET %s lock_timeout = %d", local ? "LOCAL" : "SESSION",
-		 lock_ms);
-	snprintf(sql[1], sizeof(sql[1]), "SET %s statement_timeout = %d",
-		 local ? "LOCAL" : "SESSION", statement_ms);
-	int rc = run_query(c->pg, sql[0], 0, NULL, NULL, err);
-	return rc ? rc : run_query(c->pg, sql[1], 0, NULL, NULL, err);
-}
 
 static void pg_set_lock_wait(db_conn *c, int ms)
 {

@@ -287,119 +287,146 @@ static int authorize(void *arg, int action, const char *a1, const char *a2, cons
 
 /* ---- the copy of the schema ---- */
 
+static int word_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Add the words of ns to the set *w (they stay owned by ns); 1 when one
+ * was not there. */
+static int words_join(void **w, const names *ns, size_t from)
+{
+	int grew = 0;
+	for (size_t i = from; i < ns->n; i++) {
+		char **at = tsearch(ns->v[i], w, word_cmp);
+		grew |= *at == ns->v[i];
+	}
+	return grew;
+}
+
+/* Is name, case folded, in the set w?  (A name of SQLite's own is never.) */
+static int in_words(void *const *w, const unsigned char *name)
+{
+	char buf[128], *folded = buf;
+	size_t n = strlen((const char *)name);
+	if (!strncasecmp((const char *)name, "sqlite_", 7))
+		return 0;
+	if (n >= sizeof(buf))
+		folded = xmalloc(n + 1);
+	for (size_t i = 0; i <= n; i++)
+		folded[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	int in = tfind(folded, w, word_cmp) != NULL;
+	if (folded != buf)
+		free(folded);
+	return in;
+}
+
 typedef struct object {
-	char *name, *table, *type, *sql;
-	int take;
+	sqlite3_int64 rowid;
+	int later;      /* not a table: made after the tables */
+	char *sql;
 } object;
 
-typedef struct schema {
-	object *o;
-	size_t n;
-	void *by_name;   /* name -> objects of that name */
-	void *by_table;  /* table -> its indexes and triggers */
-} schema;
-
-static void take(schema *s, int i, int *stack, size_t *top)
+static int rowid_cmp(const void *a, const void *b)
 {
-	if (!s->o[i].take) {
-		s->o[i].take = 1;
-		stack[(*top)++] = i;
-	}
+	sqlite3_int64 x = *(const sqlite3_int64 *)a, y = *(const sqlite3_int64 *)b;
+	return x < y ? -1 : x > y;
 }
 
-static void take_named(schema *s, const names *ns, int *stack, size_t *top)
+static void keep(void *p)
 {
-	for (size_t i = 0; i < ns->n; i++) {
-		ref *r = ref_find(&s->by_name, ns->v[i]);
-		for (size_t j = 0; r && j < r->n; j++)
-			take(s, r->ids[j], stack, top);
-	}
+	(void)p;  /* the words of the set are the names list's */
 }
 
-/* Mark what the plan's words reach (all of it when every is set). */
-static void choose(schema *s, const names *words, int every, int alter)
+static int object_cmp(const void *a, const void *b)
 {
-	int *stack = xmalloc((s->n + 1) * sizeof(int));
-	size_t top = 0;
-	for (size_t i = 0; i < s->n; i++)
-		if (every || (alter && (!strcmp(s->o[i].type, "view") ||
-					!strcmp(s->o[i].type, "trigger"))))
-			take(s, (int)i, stack, &top);
-	take_named(s, words, stack, &top);
-	while (top) {
-		object *o = &s->o[stack[--top]];
-		names uses = { 0 };
-		words_of(o->sql, strlen(o->sql), &uses);
-		take_named(s, &uses, stack, &top);
-		names_free(&uses);
-		ref *r = ref_find(&s->by_table, o->name);
-		for (size_t j = 0; r && j < r->n; j++)
-			take(s, r->ids[j], stack, &top);
-	}
-	free(stack);
+	const object *x = a, *y = b;
+	if (x->later != y->later)
+		return x->later - y->later;
+	return x->rowid < y->rowid ? -1 : x->rowid > y->rowid;
 }
 
-/* Is a word of the plan one of SQLite's own tables, or ALTER? */
-static void plan_words(const char *const *scripts, size_t n, names *words, int *own, int *alter)
-{
-	for (size_t i = 0; i < n; i++)
-		words_of(scripts[i], strlen(scripts[i]), words);
-	for (size_t i = 0; i < words->n; i++) {
-		if (!strncmp(words->v[i], "sqlite_", 7))
-			*own = 1;
-		if (!strcmp(words->v[i], "alter"))
-			*alter = 1;
-	}
-}
-
-/* Copy into k->db what the scripts can reach of db's schema. */
+/*
+ * Copy into k->db what the scripts can reach of db's schema: the objects
+ * named by a word of the plan or of what is taken, with their indexes and
+ * triggers (their table's name is such a word), in rounds until a round
+ * finds no new word; then all of them, tables first, as SQLite lists them.
+ * Each round reads the schema table once and keeps only what it takes.
+ */
 static void copy_schema(sq_checker *k, sqlite3 *db, const char *const *scripts, size_t n)
 {
-	schema s = { 0 };
-	size_t alloc = 0;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT lower(name), lower(tbl_name), type, sql "
-			       "FROM sqlite_master WHERE sql IS NOT NULL AND "
-			       "name NOT LIKE 'sqlite_%' ORDER BY type <> 'table', rowid", -1,
-			       &st, NULL) != SQLITE_OK) {
-		k->schema_ok = 0;
-		return;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (s.n == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			s.o = xrealloc(s.o, alloc * sizeof(*s.o));
-		}
-		object *o = &s.o[s.n];
-		o->name = xstrdup((const char *)sqlite3_column_text(st, 0));
-		o->table = xstrdup((const char *)sqlite3_column_text(st, 1));
-		o->type = xstrdup((const char *)sqlite3_column_text(st, 2));
-		o->sql = xstrdup((const char *)sqlite3_column_text(st, 3));
-		o->take = 0;
-		ref_add(&s.by_name, o->name, (int)s.n);
-		if (strcmp(o->name, o->table))
-			ref_add(&s.by_table, o->table, (int)s.n);
-		s.n++;
-	}
-	sqlite3_finalize(st);
 	names words = { 0 };
 	int own = 0, alter = 0;
-	plan_words(scripts, n, &words, &own, &alter);
-	choose(&s, &words, own, alter);
-	names_free(&words);
-	k->defer = !own;
-	for (size_t i = 0; i < s.n; i++)
-		if (s.o[i].take && sqlite3_exec(k->db, s.o[i].sql, NULL, NULL, NULL) != SQLITE_OK)
-			k->schema_ok = 0;
-	for (size_t i = 0; i < s.n; i++) {
-		free(s.o[i].name);
-		free(s.o[i].table);
-		free(s.o[i].type);
-		free(s.o[i].sql);
+	for (size_t i = 0; i < n; i++)
+		words_of(scripts[i], strlen(scripts[i]), &words);
+	for (size_t i = 0; i < words.n; i++) {
+		own |= !strncmp(words.v[i], "sqlite_", 7);
+		alter |= !strcmp(words.v[i], "alter");
 	}
-	free(s.o);
-	tdestroy(s.by_name, ref_free);
-	tdestroy(s.by_table, ref_free);
+	k->defer = !own;  /* SQLite's own tables: everything, run in order */
+	void *w = NULL;
+	words_join(&w, &words, 0);
+	object *obj = NULL;
+	size_t nobj = 0, alloc = 0;
+	void *taken = NULL;  /* rowid -> taken */
+	sqlite3_stmt *st = NULL, *get = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT rowid, name, tbl_name, type FROM sqlite_master "
+			       "WHERE sql IS NOT NULL", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT sql FROM sqlite_master WHERE rowid = ?", -1, &get,
+			       NULL) != SQLITE_OK)
+		k->schema_ok = 0;
+	for (int grew = 1; k->schema_ok && grew;) {
+		grew = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			sqlite3_int64 rowid = sqlite3_column_int64(st, 0);
+			if (tfind(&rowid, &taken, rowid_cmp))
+				continue;
+			const char *type = (const char *)sqlite3_column_text(st, 3);
+			const unsigned char *name = sqlite3_column_text(st, 1);
+			int later = strcmp(type, "table") != 0;
+			if (!strncasecmp((const char *)name, "sqlite_", 7))
+				continue;  /* SQLite makes its own */
+			if (!own && !(alter && (!strcmp(type, "view") || !strcmp(type, "trigger"))) &&
+			    !in_words(&w, name) && !in_words(&w, sqlite3_column_text(st, 2)))
+				continue;
+			sqlite3_bind_int64(get, 1, rowid);
+			if (sqlite3_step(get) != SQLITE_ROW) {
+				sqlite3_reset(get);
+				k->schema_ok = 0;
+				break;
+			}
+			if (nobj == alloc) {
+				alloc = alloc ? 2 * alloc : 16;
+				obj = xrealloc(obj, alloc * sizeof(*obj));
+			}
+			object *o = &obj[nobj++];
+			o->rowid = rowid;
+			o->later = later;
+			o->sql = xstrdup((const char *)sqlite3_column_text(get, 0));
+			sqlite3_reset(get);
+			size_t from = words.n;
+			words_of(o->sql, strlen(o->sql), &words);
+			grew |= words_join(&w, &words, from);
+			/* obj moves as it grows: the set keeps rowids of its own */
+			sqlite3_int64 *id = xmalloc(sizeof(*id));
+			*id = rowid;
+			tsearch(id, &taken, rowid_cmp);
+		}
+		sqlite3_reset(st);
+		grew &= !own;  /* everything was taken in one round */
+	}
+	sqlite3_finalize(st);
+	sqlite3_finalize(get);
+	tdestroy(taken, free);
+	tdestroy(w, keep);
+	names_free(&words);
+	qsort(obj, nobj, sizeof(*obj), object_cmp);
+	for (size_t i = 0; i < nobj; i++) {
+		if (k->schema_ok && sqlite3_exec(k->db, obj[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			k->schema_ok = 0;
+		free(obj[i].sql);
+	}
+	free(obj);
 }
 
 int sqlite_check_begin(sqlite3 *db, const char *const *scripts, size_t n, sq_checker **out,
