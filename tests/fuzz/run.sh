@@ -33,7 +33,7 @@ for src in src/util/*.c src/lib/*/*.c; do
 	fi
 	objs+=("$o")
 done
-for h in ${FUZZ_ONLY:-source config url lint}; do
+for h in ${FUZZ_ONLY:-source config url lint check}; do
 	bin="$out/fuzz_$h"
 	# shellcheck disable=SC2086
 	if ! clang $CFLAGS -fsanitize=fuzzer "tests/fuzz/fuzz_$h.c" "${objs[@]}" $LIBS -o "$bin"; then

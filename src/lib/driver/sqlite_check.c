@@ -420,7 +420,8 @@ static void copy_schema(sq_checker *k, sqlite3 *db, const char *const *scripts, 
 	tdestroy(taken, free);
 	tdestroy(w, keep);
 	names_free(&words);
-	qsort(obj, nobj, sizeof(*obj), object_cmp);
+	if (nobj)
+		qsort(obj, nobj, sizeof(*obj), object_cmp);
 	for (size_t i = 0; i < nobj; i++) {
 		if (k->schema_ok && sqlite3_exec(k->db, obj[i].sql, NULL, NULL, NULL) != SQLITE_OK)
 			k->schema_ok = 0;

@@ -1,0 +1,3 @@
+DROP TABLE b;
+----
+INSERT INTO a (id) VALUES (1);

@@ -1,0 +1,3 @@
+INSERT INTO a (id, u) VALUES (1, 'x') ON CONFLICT (u) DO NOTHING;
+----
+SELECT * FROM v;
