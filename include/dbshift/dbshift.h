@@ -115,8 +115,10 @@ typedef struct dbs_options {
 	const char *framework_plan;
 	const char *framework_plan_target;
 	int framework_plan_steps;
-	/* the command will run the framework's migrate (migrate, rollback):
-	 * the start that reads the project runs it too, when told */
+	/* the command will lock and run migrations (migrate, rollback): the
+	 * lock's own connection, where there is one, is made while the rest
+	 * opens, and the start that reads a framework's project runs its
+	 * migrate too, when told */
 	int framework_serve;
 	/* the one way of the framework's SQL the command reads ("up": migrate,
 	 * "down": rollback), or NULL: both */

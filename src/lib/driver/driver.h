@@ -118,8 +118,9 @@ typedef struct db_core {
 	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
 	void (*unlock)(db_conn *c);
 	/* Make ready what taking the lock needs (PostgreSQL: its own
-	 * connection) before it is wanted, while the caller waits on
-	 * something else; NULL: nothing to make ready. */
+	 * connection, opened in a thread) before it is wanted, while the
+	 * caller goes on; lock() says why it failed, if it did.  NULL: nothing
+	 * to make ready. */
 	int (*lock_ready)(db_conn *c, dbs_error *err);
 	/*
 	 * Bound how long statements wait for locks and run (0: no bound), for

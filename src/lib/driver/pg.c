@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,6 +40,12 @@ typedef struct pg_target {
 struct db_conn {
 	PGconn *pg;
 	PGconn *lock;   /* the lock's own connection, while held */
+	/* lock_ready opens it in a thread while the caller goes on: its
+	 * authentication (SCRAM's 4,096 rounds of HMAC in libpq) costs about
+	 * what a migrate's first 20 migrations do */
+	pthread_t opener;
+	int opening;
+	dbs_error lock_err;
 	pg_target t;
 	/* the session's lock and statement timeouts, when a SET of ours made
 	 * them so (run_tx then needs no SET LOCAL of its own) */
@@ -333,10 +340,37 @@ static int pg_create_database(const char *url, int *created, dbs_error *err)
 	return rc;
 }
 
+static void *open_lock(void *arg)
+{
+	db_conn *c = arg;
+	c->lock = open_pg(&c->t, NULL, 0, &c->lock_err);
+	return NULL;
+}
+
+/* The lock's connection, once its opening thread (if any) is done; its
+ * failure, if it failed. */
+static int lock_opened(db_conn *c, dbs_error *err)
+{
+	if (!c->opening)
+		return 0;
+	pthread_join(c->opener, NULL);
+	c->opening = 0;
+	if (c->lock)
+		return 0;
+	int rc = c->lock_err.code ? c->lock_err.code : DBS_EFAIL;
+	dbs_error_clear(err);
+	*err = c->lock_err;
+	memset(&c->lock_err, 0, sizeof(c->lock_err));
+	return rc;
+}
+
 static void pg_close(db_conn *c)
 {
 	if (!c)
 		return;
+	dbs_error ignored = { 0 };
+	lock_opened(c, &ignored);
+	dbs_error_clear(&ignored);
 	if (c->lock)
 		PQfinish(c->lock);
 	PQfinish(c->pg);
@@ -626,16 +660,21 @@ static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 	c->obs_data = data;
 }
 
+/* Start opening the lock's connection; lock() waits for it (and says
+ * why it failed, if it did). */
 static int pg_lock_ready(db_conn *c, dbs_error *err)
 {
-	if (!c->lock && !(c->lock = open_pg(&c->t, NULL, 0, err)))
-		return err->code;
+	(void)err;
+	if (!c->lock && !c->opening)
+		c->opening = !pthread_create(&c->opener, NULL, open_lock, c);
 	return 0;
 }
 
 static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 {
-	int ready = pg_lock_ready(c, err);
+	int ready = lock_opened(c, err);
+	if (!ready && !c->lock && !(c->lock = open_pg(&c->t, NULL, 0, err)))
+		ready = err->code;
 	if (ready)
 		return ready;
 	int64_t deadline = now_ms() + wait_ms;
@@ -675,6 +714,9 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 
 static void pg_unlock(db_conn *c)
 {
+	dbs_error ignored = { 0 };
+	lock_opened(c, &ignored);
+	dbs_error_clear(&ignored);
 	if (!c->lock)
 		return;
 	/* Closing the session releases the lock, whatever state it is in. */
