@@ -270,7 +270,7 @@ t_live_pg() {
 	check_eq "$?" "0" "$tag: the heartbeat goes on while the statement waits"
 	"$DBSHIFT" --database "$url" watch "$id" >"$WORK/watchpg.out" 2>&1 &
 	local wpid=$!
-	until_ok 30 grep -q "held by pid $hpid" "$WORK/watchpg.out"
+	until_ok 30 grep -qs "held by pid $hpid" "$WORK/watchpg.out"
 	check_contains "$(cat "$WORK/watchpg.out")" "create_index on big: waiting for" "$tag: watch shows the index build's phase"
 	check_contains "$(cat "$WORK/watchpg.out")" "held by pid $hpid (user postgres, idle in transaction" "$tag: watch shows who blocks it"
 	get "api/status"
