@@ -665,7 +665,7 @@ static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 static int pg_lock_ready(db_conn *c, dbs_error *err)
 {
 	(void)err;
-	if (!c->lock && !c->opening)
+	if (!c->opening && !c->lock)  /* opening first: the thread writes lock */
 		c->opening = !pthread_create(&c->opener, NULL, open_lock, c);
 	return 0;
 }
