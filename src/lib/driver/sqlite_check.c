@@ -169,6 +169,7 @@ struct sq_checker {
 	void *by_made;      /* name -> pending that make it */
 	void *by_use;       /* name -> pending that use it */
 	names auth;         /* what the statement being prepared makes or changes */
+	names words;        /* and its words (when CREATEs wait) */
 	int auth_create, auth_alter;
 };
 
@@ -464,6 +465,7 @@ void sqlite_check_end(sq_checker *k)
 	tdestroy(k->by_made, ref_free);
 	tdestroy(k->by_use, ref_free);
 	names_free(&k->auth);
+	names_free(&k->words);
 	sqlite3_close(k->db);
 	free(k);
 }
@@ -518,12 +520,11 @@ static const char *end_by_text(const char *p)
  * first; what it makes or alters is in k->auth. */
 static int prepare(sq_checker *k, const char *p, sqlite3_stmt **st, const char **tail)
 {
-	names words = { 0 };
+	names_free(&k->words);
 	if (k->defer) {
-		words_of(p, (size_t)(end_by_text(p) - p), &words);
-		replay_tied(k, &k->by_made, &words);
+		words_of(p, (size_t)(end_by_text(p) - p), &k->words);
+		replay_tied(k, &k->by_made, &k->words);
 	}
-	names_free(&words);
 	names_free(&k->auth);
 	k->auth_create = k->auth_alter = 0;
 	sqlite3_set_authorizer(k->db, authorize, k);
@@ -548,9 +549,7 @@ static void apply(sq_checker *k, sqlite3_stmt *st, const char *p, const char *ta
 	/* what uses what it makes or drops is made first, as in plan order */
 	replay_tied(k, &k->by_use, &k->auth);
 	if (k->auth_create && k->schema_ok) {
-		names uses = { 0 };
-		words_of(p, (size_t)(tail - p), &uses);
-		defer(k, p, (size_t)(tail - p), &uses);
+		defer(k, p, (size_t)(tail - p), &k->words);  /* the words prepare found */
 	} else {
 		run_in_copy(k, st);
 	}
