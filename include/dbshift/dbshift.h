@@ -91,6 +91,11 @@ typedef struct dbs_options {
 	char *backup_upload, *s3_endpoint, *s3_region, *s3_part_size;
 	char *backup_paths;  /* files kept with each backup: "media static" */
 	char *schema_file;   /* verify's snapshot, or NULL */
+	/* data assertions: the directory of NAME.sql queries (NULL: the
+	 * default "assertions", which may be absent), and whether migrate,
+	 * rollback and redo check them around their migrations */
+	char *assertions_dir;
+	int assertions;
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long
 	 * the health step retries */

@@ -124,6 +124,7 @@ void render_plan(FILE *out, const json_t *doc, int with_sql, int color);
 void render_plan_of(FILE *out, const dbs_plan *plan, int with_sql, int color);
 void render_assess(FILE *out, const json_t *doc);
 void render_verify(FILE *out, const json_t *doc);
+void render_assertion(FILE *out, const json_t *check);
 void render_doctor(FILE *out, const json_t *doc);
 void render_data(FILE *out, const json_t *doc, const char *file);
 void render_backups(FILE *out, const json_t *doc);

@@ -90,6 +90,15 @@ static void put_would(FILE *out, const char *step, const json_t *w)
 		fprintf(out, "check the history and the schema%s%s%s\n",
 			*s_of(w, "schema_file") ? " (snapshot " : "", s_of(w, "schema_file"),
 			*s_of(w, "schema_file") ? ")" : "");
+	} else if (!strcmp(step, "assert")) {
+		const json_t *a = json_object_get(w, "assertions");
+		fprintf(out, "check %zu data assertion%s:", json_array_size(a),
+			json_array_size(a) == 1 ? "" : "s");
+		for (size_t i = 0; i < json_array_size(a); i++)
+			fprintf(out, " %s%s", s_of(json_array_get(a, i), "name"),
+				json_is_true(json_object_get(json_array_get(a, i), "invariant"))
+				? " (invariant)" : "");
+		fputc('\n', out);
 	} else if (!strcmp(step, "health")) {
 		const json_t *t = json_object_get(w, "targets");
 		fprintf(out, "probe until all answer, for up to %lld ms:",
@@ -156,6 +165,9 @@ static void result_text(char *buf, size_t n, const json_t *s)
 								   "rows_changed"));
 		snprintf(buf, n, "%zu run%s, %lld rows changed", json_array_size(runs),
 			 json_array_size(runs) == 1 ? "" : "s", rows);
+	} else if (!strcmp(step, "assert")) {
+		size_t k = json_array_size(json_object_get(r, "checks"));
+		snprintf(buf, n, "%zu assertion%s hold", k, k == 1 ? "" : "s");
 	} else if (!strcmp(step, "health")) {
 		snprintf(buf, n, "%zu target%s up", json_array_size(json_object_get(r, "targets")),
 			 json_array_size(json_object_get(r, "targets")) == 1 ? "" : "s");

@@ -292,6 +292,47 @@ void render_assess(FILE *out, const json_t *doc)
 		dbs_risk_advice(jtext(doc, "verdict")));
 }
 
+/* A row of values (SQL NULL as NULL), cells separated by " | ". */
+static void render_row(FILE *out, const char *indent, const json_t *row)
+{
+	fputs(indent, out);
+	for (size_t j = 0; j < json_array_size(row); j++) {
+		const json_t *v = json_array_get(row, j);
+		fprintf(out, "%s%s", j ? " | " : "", json_is_string(v) ? json_string_value(v) : "NULL");
+	}
+	fputc('\n', out);
+}
+
+/* A failed data assertion's rows (its first ones), or an invariant's
+ * result before and after, under its check's line. */
+void render_assertion(FILE *out, const json_t *c)
+{
+	const json_t *cols = json_object_get(c, "columns");
+	const char *kind = jtext(c, "check");
+	if (!json_is_array(cols))
+		return;
+	fprintf(out, "      %s\n", jtext(c, "file"));
+	if (!strcmp(kind, "invariant")) {
+		static const char *const when[] = { "before", "after" };
+		render_row(out, "        ", cols);
+		for (size_t w = 0; w < 2; w++) {
+			const json_t *rows = json_object_get(c, when[w]);
+			fprintf(out, "      %s:\n", when[w]);
+			for (size_t i = 0; i < json_array_size(rows); i++)
+				render_row(out, "        ", json_array_get(rows, i));
+		}
+		return;
+	}
+	const json_t *rows = json_object_get(c, "rows");
+	render_row(out, "        ", cols);
+	for (size_t i = 0; i < json_array_size(rows); i++)
+		render_row(out, "        ", json_array_get(rows, i));
+	long long n = jint(c, "violations");
+	if ((size_t)n > json_array_size(rows) || yes(c, "more"))
+		fprintf(out, "        (%s%lld rows; the first %zu shown)\n", yes(c, "more")
+			? "more than " : "", n, json_array_size(rows));
+}
+
 void render_verify(FILE *out, const json_t *doc)
 {
 	const json_t *checks = json_object_get(doc, "checks");
@@ -304,6 +345,8 @@ void render_verify(FILE *out, const json_t *doc)
 		fputc('\n', out);
 		if (json_is_string(json_object_get(c, "diff")))
 			fprintf(out, "%s\n", jtext(c, "diff"));
+		if (json_array_size(objs))
+			render_assertion(out, c);
 	}
 	fprintf(out, "verify: %lld of %zu checks failed\n", jint(doc, "failed"),
 		json_array_size(checks));

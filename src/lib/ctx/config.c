@@ -144,6 +144,12 @@ static const setting settings[] = {
 	  "doctor: URL, ... that must answer 2xx", 0 },
 	{ "schema_file", SET_TEXT, OPT(schema_file), NULL, NULL,
 	  "verify compares the live schema with this snapshot ('dbshift schema dump FILE')", 0 },
+	{ "assertions_dir", SET_TEXT, OPT(assertions_dir), NULL, NULL,
+	  "the data assertions, NAME.sql each: a query whose rows are violations "
+	  "(default: assertions)", 0 },
+	{ "assertions", SET_BOOL, OPT(assertions), "false", "use true or false",
+	  "migrate, rollback and redo take the invariants before and check every assertion "
+	  "after their migrations", 0 },
 	{ "steps", SET_STEPS, OPT(release_steps), NULL, NULL,
 	  "[release]: the steps of 'dbshift release', in order", 1 },
 	{ "rollback_steps", SET_STEPS, OPT(rollback_steps), NULL, NULL,

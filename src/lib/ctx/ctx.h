@@ -121,7 +121,7 @@ void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 
 
 typedef enum {
 	STEP_DOCTOR, STEP_BACKUP, STEP_ASSESS, STEP_MIGRATE, STEP_DATA, STEP_VERIFY,
-	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK
+	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK, STEP_ASSERT
 } step_kind;
 
 typedef struct release_step {

@@ -4,8 +4,8 @@
  * and the lookup of a [hook "NAME"] by its name.
  *
  *   steps          = doctor backup assess migrate[:expand|:contract] data
- *                    verify health hook:NAME
- *   rollback_steps = doctor backup assess rollback verify health hook:NAME
+ *                    verify assert health hook:NAME
+ *   rollback_steps = doctor backup assess rollback verify assert health hook:NAME
  *
  * Each word once; non_critical names the steps whose failure is recorded
  * and passed (a hook step is also non-critical when its hook says
@@ -29,6 +29,7 @@ static const struct {
 	{ "migrate:contract", STEP_MIGRATE, 1 },
 	{ "data", STEP_DATA, 1 },
 	{ "verify", STEP_VERIFY, 3 },
+	{ "assert", STEP_ASSERT, 3 },
 	{ "health", STEP_HEALTH, 3 },
 	{ "rollback", STEP_ROLLBACK, 2 },
 };

@@ -49,6 +49,9 @@ void db_rows_free(db_rows *r)
 		return;
 	for (size_t i = 0; i < r->nrows * r->ncols; i++)
 		free(r->v[i]);
+	for (size_t j = 0; r->names && j < r->ncols; j++)
+		free(r->names[j]);
+	free(r->names);
 	free(r->v);
 	free(r);
 }
@@ -158,6 +161,12 @@ int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmd
 	      size_t *failed, size_t *err_offset, dbs_error *err)
 {
 	return d->core->run_tx(c, tx, cmds, n, failed, err_offset, err);
+}
+
+int db_query_ro(const db_driver *d, db_conn *c, const char *sql, int timeout_ms,
+		size_t max_rows, db_rows **rows, int *more, size_t *err_offset, dbs_error *err)
+{
+	return d->core->query_ro(c, sql, timeout_ms, max_rows, rows, more, err_offset, err);
 }
 
 void db_observe(const db_driver *d, db_conn *c, db_stmt_observer fn, void *data)

@@ -16,6 +16,7 @@ typedef struct db_conn db_conn;
 typedef struct db_rows {
 	size_t nrows, ncols;
 	char **v;            /* nrows * ncols */
+	char **names;        /* the columns' names (query_ro), or NULL */
 	int64_t affected;    /* rows an INSERT / UPDATE / DELETE changed */
 } db_rows;
 void db_rows_free(db_rows *r);
@@ -135,6 +136,16 @@ typedef struct db_core {
 	/* Call fn (NULL: stop) after each statement run_script or run_tx ran
 	 * on c, with where it starts in the caller's text and its time. */
 	void (*observe)(db_conn *c, db_stmt_observer fn, void *data);
+	/*
+	 * Run sql, one query (a data assertion), in a read-only transaction of
+	 * its own that is rolled back after, stopped after timeout_ms (0: no
+	 * bound): at most max_rows of its rows, *more 1 when it had more.
+	 * More than one statement, or a statement that is not a query: an
+	 * input error (DBS_EINPUT).  Any failure sets *err_offset, the byte
+	 * of sql it names.
+	 */
+	int (*query_ro)(db_conn *c, const char *sql, int timeout_ms, size_t max_rows,
+			db_rows **rows, int *more, size_t *err_offset, dbs_error *err);
 } db_core;
 
 typedef struct db_intro {
@@ -274,6 +285,8 @@ int db_run_script(const db_driver *d, db_conn *c, const char *sql, size_t *err_o
 		  dbs_error *err);
 int db_split(const db_driver *d, const char *sql, size_t (**spans)[2], size_t *n,
 	     size_t *err_offset, dbs_error *err);
+int db_query_ro(const db_driver *d, db_conn *c, const char *sql, int timeout_ms,
+		size_t max_rows, db_rows **rows, int *more, size_t *err_offset, dbs_error *err);
 int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	      size_t *failed, size_t *err_offset, dbs_error *err);
 void db_observe(const db_driver *d, db_conn *c, db_stmt_observer fn, void *data);

@@ -654,6 +654,89 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	return rc;
 }
 
+/* The rows of a FETCH, at most max of them into *rows. */
+static db_rows *rows_of(PGresult *res, size_t max, int *more)
+{
+	db_rows *r = xcalloc(1, sizeof(*r));
+	size_t n = (size_t)PQntuples(res);
+	*more = n > max;
+	r->nrows = n > max ? max : n;
+	r->ncols = (size_t)PQnfields(res);
+	r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
+	r->names = xcalloc(r->ncols + 1, sizeof(char *));
+	for (size_t j = 0; j < r->ncols; j++)
+		r->names[j] = xstrdup(PQfname(res, (int)j));
+	for (size_t i = 0; i < r->nrows; i++)
+		for (size_t j = 0; j < r->ncols; j++)
+			if (!PQgetisnull(res, (int)i, (int)j))
+				DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
+	return r;
+}
+
+/*
+ * A read-only transaction; the query is declared as a cursor, which only
+ * a query can be (an UPDATE there is a syntax error at its first word),
+ * and max_rows + 1 rows are fetched: a query with millions of violations
+ * costs no more than that.
+ */
+static int pg_query_ro(db_conn *c, const char *sql, int timeout_ms, size_t max_rows,
+		       db_rows **rows, int *more, size_t *err_offset, dbs_error *err)
+{
+	static const char cursor[] = "DECLARE dbshift_assertion NO SCROLL CURSOR FOR ";
+	size_t (*spans)[2] = NULL, n = 0;
+	*rows = NULL;
+	*more = 0;
+	*err_offset = 0;
+	int rc = pg_split(sql, &spans, &n, err_offset, err);
+	if (!rc && n != 1) {
+		*err_offset = n ? spans[1][0] + sql_skip_space(sql + spans[1][0], spans[1][1]) : 0;
+		rc = dbs_fail(err, DBS_EINPUT, n ? "more than one statement: an assertion is one "
+			      "query" : "no query");
+		dbs_error_set_hint(err, "write one query (SELECT ...) whose rows are the violations");
+	}
+	char set[64];
+	snprintf(set, sizeof(set), "SET LOCAL statement_timeout = %d", timeout_ms);
+	if (!rc)
+		rc = run_query(c->pg, "BEGIN READ ONLY", 0, NULL, NULL, err);
+	int begun = !rc;
+	if (!rc && timeout_ms > 0)
+		rc = run_query(c->pg, set, 0, NULL, NULL, err);
+	if (!rc) {
+		size_t loc = spans[0][0], len = spans[0][1];
+		char *decl = xprintf("%s%.*s", cursor, (int)len, sql + loc);
+		PGresult *res = PQexec(c->pg, decl);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			rc = result_error(c->pg, res, err);
+			size_t at = 0;
+			failed_at(res, decl, strlen(decl), 0, &at);
+			*err_offset = loc + (at > sizeof(cursor) - 1 ? at - (sizeof(cursor) - 1) : 0);
+			const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (state && !strcmp(state, "42601")) {  /* syntax: a change, or bad SQL */
+				err->code = DBS_EINPUT;
+				dbs_error_set_hint(err, "an assertion is one query (SELECT ...) whose "
+						   "rows are the violations");
+			}
+		}
+		PQclear(res);
+		free(decl);
+	}
+	if (!rc) {
+		char fetch[80];
+		snprintf(fetch, sizeof(fetch), "FETCH FORWARD %zu FROM dbshift_assertion",
+			 max_rows + 1);
+		PGresult *res = PQexec(c->pg, fetch);
+		if (PQresultStatus(res) == PGRES_TUPLES_OK)
+			*rows = rows_of(res, max_rows, more);
+		else
+			rc = result_error(c->pg, res, err);
+		PQclear(res);
+	}
+	if (begun)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+	free(spans);
+	return rc;
+}
+
 static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 {
 	c->obs = fn;
@@ -1263,6 +1346,7 @@ static const db_core pg_core = {
 	.split = pg_split,
 	.run_tx = pg_run_tx,
 	.observe = pg_observe,
+	.query_ro = pg_query_ro,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
 	.lock_ready = pg_lock_ready,

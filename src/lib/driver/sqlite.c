@@ -330,6 +330,87 @@ static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 	return 0;
 }
 
+/* The progress handler of a query with a deadline: past it, stop. */
+static int past_deadline(void *arg)
+{
+	return now_ms() >= *(const int64_t *)arg;
+}
+
+/* A deferred transaction (one snapshot for the whole query) rolled back
+ * after; only a statement SQLite calls read-only with columns runs, and
+ * a timeout interrupts it from the progress handler. */
+static int sq_query_ro(db_conn *c, const char *sql, int timeout_ms, size_t max_rows,
+		       db_rows **rows, int *more, size_t *err_offset, dbs_error *err)
+{
+	sqlite3_stmt *st = NULL, *next = NULL;
+	const char *tail = NULL, *tail2 = NULL;
+	*rows = NULL;
+	*more = 0;
+	*err_offset = sql_skip_space(sql, strlen(sql));
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, &tail) != SQLITE_OK) {
+		int off = sqlite3_error_offset(c->db);
+		if (off >= 0)
+			*err_offset = (size_t)off;
+		return db_error(c->db, err);
+	}
+	int rc = 0;
+	/* what follows the query: only blanks and comments (else its own
+	 * prepare fails or makes a statement) */
+	if (st && (sqlite3_prepare_v2(c->db, tail, -1, &next, &tail2) != SQLITE_OK || next)) {
+		*err_offset = (size_t)(tail - sql) + sql_skip_space(tail, strlen(tail));
+		rc = dbs_fail(err, DBS_EINPUT, "more than one statement: an assertion is one query");
+	} else if (!st || !sqlite3_stmt_readonly(st) || !sqlite3_column_count(st)) {
+		rc = dbs_fail(err, DBS_EINPUT, st ? "not a query: an assertion only reads"
+			      : "no query");
+	}
+	sqlite3_finalize(next);
+	if (rc) {
+		dbs_error_set_hint(err, "write one query (SELECT ...) whose rows are the violations");
+		sqlite3_finalize(st);
+		return rc;
+	}
+	int64_t deadline = now_ms() + timeout_ms;
+	if (timeout_ms > 0)
+		sqlite3_progress_handler(c->db, 1000, past_deadline, &deadline);
+	int begun = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = (size_t)sqlite3_column_count(st);
+	r->v = xcalloc(r->ncols * (max_rows + 1) + 1, sizeof(char *));
+	r->names = xcalloc(r->ncols + 1, sizeof(char *));
+	for (size_t j = 0; j < r->ncols; j++)
+	{
+		const char *name = sqlite3_column_name(st, (int)j);
+		r->names[j] = xstrdup(name ? name : "?");
+	}
+	int s;
+	while ((s = sqlite3_step(st)) == SQLITE_ROW) {
+		if (r->nrows == max_rows) {
+			*more = 1;
+			break;
+		}
+		for (size_t j = 0; j < r->ncols; j++) {
+			const unsigned char *t = sqlite3_column_text(st, (int)j);
+			DB_VAL(r, r->nrows, j) = t ? xstrdup((const char *)t) : NULL;
+		}
+		r->nrows++;
+	}
+	if (s != SQLITE_ROW && s != SQLITE_DONE) {
+		if (s == SQLITE_INTERRUPT && timeout_ms > 0 && now_ms() >= deadline)
+			rc = dbs_fail(err, DBS_EFAIL, "canceling statement due to statement timeout "
+				      "(%d ms)", timeout_ms);
+		else
+			rc = db_error(c->db, err);
+		db_rows_free(r);
+		r = NULL;
+	}
+	sqlite3_finalize(st);
+	if (begun)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_progress_handler(c->db, 0, NULL, NULL);
+	*rows = r;
+	return rc;
+}
+
 static void sq_observe(db_conn *c, db_stmt_observer fn, void *data)
 {
 	c->obs = fn;
@@ -792,6 +873,7 @@ static const db_core sq_core = {
 	.check_end = sq_check_end,
 	.run_script = sq_run_script,
 	.observe = sq_observe,
+	.query_ro = sq_query_ro,
 	.lock = sq_lock,
 	.unlock = sq_unlock,
 	.set_timeouts = sq_set_timeouts,

@@ -864,6 +864,28 @@ static int after_callbacks(dbs_ctx *ctx, run *r, run_kind kind, size_t n, int rc
 	return rc;
 }
 
+/* assertions = on: every assertion after the migrations, the invariants
+ * against what they were before; the checks go in the run's report. */
+static int check_after(dbs_ctx *ctx, run *r, assertion_set *set)
+{
+	json_t *list = json_array();
+	int failed = 0, rc = assertions_check(ctx, set, list, &failed);
+	if (!r->fields)
+		r->fields = json_object();
+	json_object_set_new(r->fields, "assertions", list);
+	if (rc == DBS_EINPUT)  /* (not a query, found as it ran) the migrations did change */
+		ctx->err.code = rc = DBS_EFAIL;
+	if (rc || !failed)
+		return rc;
+	char *what = assertions_failures(list);
+	dbs_fail(&ctx->err, DBS_EFAIL, "%d assertion%s failed after the migrations: %s", failed,
+		 failed == 1 ? "" : "s", what);
+	free(what);
+	dbs_error_set_hint(&ctx->err, "the migrations are applied; the report shows the rows. Fix "
+			   "the data, or undo the migrations with 'dbshift rollback'");
+	return DBS_EFAIL;
+}
+
 /*
  * Plan, and check the plan, before anything is touched: bad input and
  * policy refusals change nothing, not even the history tables.  Then,
@@ -883,9 +905,13 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	if (!rc && kind != RUN_BASELINE)
 		rc = check_callbacks(ctx, kind);
 	char *backup_id = NULL;
+	assertion_set checks = { 0 };
+	if (!rc && kind != RUN_BASELINE && first.n && ctx->opts.assertions)
+		rc = assertions_load(ctx, 1, &checks);
 	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
 		rc = backup_first(ctx, run_names[kind], &backup_id);
 	if (rc) {
+		assertions_free(&checks);
 		plan_release(&first);
 		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
 		ctx_notify(ctx, &n);
@@ -921,6 +947,8 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 	if (!rc && kind == RUN_MIGRATE && plan.n)
 		rc = hooks_run(ctx, &r, "before_migrate", ctx->opts.before_migrate, "running",
 			       &ctx->err);
+	if (!rc && plan.n && checks.n)
+		rc = assertions_before(ctx, &checks);
 	if (!rc && kind == RUN_REDO && redo_atomic(&plan) && !ctx->fw) {
 		redo_attempt a = { &plan, { 0, 0 }, 0 };
 		int attempts = 1;
@@ -965,6 +993,9 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		if (!rc && s->direction == DBS_UP && kind != RUN_BASELINE)
 			rc = run_data(ctx, &r, s);
 	}
+	if (!rc && plan.n && checks.n)
+		rc = check_after(ctx, &r, &checks);
+	assertions_free(&checks);
 	if (rc)
 		live_error(ctx, run_names[kind], &ctx->err);
 	rc = after_callbacks(ctx, &r, kind, plan.n, rc);

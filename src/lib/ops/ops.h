@@ -39,6 +39,35 @@ char *probe_http(const char *url, int timeout_ms);
 int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, int pending_ok,
 	       char **report, int *failed);
 
+/*
+ * Data assertions (assertions.c): the NAME.sql queries of assertions_dir,
+ * read once per run.  load: every file's header and, where the driver
+ * parses SQL, that it is one statement (else DBS_EINPUT naming
+ * file:line); no directory is no assertions unless need or assertions_dir
+ * is set.  before: the invariants' results, into set->before.  check: a
+ * check each (verify's shape, with the first rows of a failing one)
+ * appended to checks, *failed counting those that failed; invariants
+ * only when before was taken.  list: their names, files and kinds.
+ */
+typedef struct assertion {
+	char *name, *path, *text;
+	size_t body;         /* where the query starts in text, after the header */
+	int invariant;
+	int timeout_ms;      /* 0: none */
+} assertion;
+typedef struct assertion_set {
+	assertion *a;
+	size_t n, ninvariants;
+	json_t *before;      /* {name: rows} of the invariants, or NULL */
+} assertion_set;
+int assertions_load(dbs_ctx *ctx, int need, assertion_set *set);
+void assertions_free(assertion_set *set);
+int assertions_before(dbs_ctx *ctx, assertion_set *set);
+int assertions_check(dbs_ctx *ctx, const assertion_set *set, json_t *checks, int *failed);
+json_t *assertions_list(const assertion_set *set);
+/* The failed ones of checks in a line: "invariant t: before 3, after 2". */
+char *assertions_failures(const json_t *checks);
+
 /* One hook (hook.c), when and status (DBSHIFT_STEP, DBSHIFT_STATUS) in
  * its environment: *result holds its name, exit code and last lines of
  * output; 0, or its failure in err. */

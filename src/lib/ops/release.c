@@ -29,6 +29,8 @@ typedef struct release {
 	size_t from;            /* the first step to run (--from) */
 	json_t *prior;          /* --from: the last release's report */
 	dbs_migrate_opts mo;    /* for migrate and rollback steps */
+	assertion_set checks;   /* for an assert step: read, and the invariants
+				 * taken, before the first step */
 } release;
 
 static const char *runbook(const release *rl)
@@ -231,6 +233,9 @@ static int precheck(release *rl)
 			free(text);
 			break;
 		}
+		case STEP_ASSERT:
+			rc = assertions_load(ctx, 1, &rl->checks);
+			break;
 		case STEP_MIGRATE:
 		case STEP_ROLLBACK:
 			rc = hooks_check(ctx, s->kind == STEP_MIGRATE ? op->before_migrate
@@ -306,6 +311,8 @@ static json_t *would(release *rl, const release_step *s, int *blocked)
 				 op->health_timeout_ms);
 	case STEP_HOOK:
 		return hook_json(s->hook);
+	case STEP_ASSERT:
+		return json_pack("{s:o}", "assertions", assertions_list(&rl->checks));
 	default:
 		return json_object();
 	}
@@ -510,6 +517,29 @@ static int step_health(dbs_ctx *ctx, json_t **result)
 	return DBS_EFAIL;
 }
 
+/* The assertions, the invariants against what they were when the
+ * release began. */
+static int step_assert(release *rl, json_t **result)
+{
+	dbs_ctx *ctx = rl->ctx;
+	json_t *list = json_array();
+	int failed = 0, rc = assertions_check(ctx, &rl->checks, list, &failed);
+	if (rc == DBS_EINPUT)  /* found as it ran, after steps that may have changed things */
+		ctx->err.code = rc = DBS_EFAIL;
+	json_decref(*result);
+	*result = json_pack("{s:o, s:i}", "checks", list, "failed", failed);
+	if (!rc && failed) {
+		char *what = assertions_failures(list);
+		rc = dbs_fail(&ctx->err, DBS_EFAIL, "assert: %d of %zu assertion%s failed: %s",
+			      failed, json_array_size(list), json_array_size(list) == 1 ? "" : "s",
+			      what);
+		free(what);
+		dbs_error_set_hint(&ctx->err, "the step's result shows their rows; 'dbshift "
+				   "verify' runs them again");
+	}
+	return rc;
+}
+
 /* Does the verify at step i expect pending migrations: after a rollback,
  * or when the migrate before it applied only the expand phase? */
 static int pending_expected(const release *rl, size_t i)
@@ -553,6 +583,8 @@ static int run_one(release *rl, run *r, size_t i, json_t **result)
 		break;
 	case STEP_HEALTH:
 		return step_health(ctx, result);
+	case STEP_ASSERT:
+		return step_assert(rl, result);
 	case STEP_HOOK: {
 		json_decref(*result);
 		dbs_error e = { 0 };
@@ -652,6 +684,8 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 		rc = precheck(&rl);
 	if (!rc && o->dry_run)
 		rc = dry_run(&rl, report);
+	else if (!rc && rl.checks.ninvariants)  /* what the release must not change */
+		rc = assertions_before(ctx, &rl.checks);
 	if (rc || o->dry_run) {
 		if (rc && !o->dry_run) {
 			notice n = { NULL, "release", "failed", NULL, &ctx->err, -1, NULL };
@@ -661,6 +695,7 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 			*report = dbs_error_json("release", &ctx->err);
 		steps_free(rl.steps, rl.n);
 		json_decref(rl.prior);
+		assertions_free(&rl.checks);
 		ctx->runbook = NULL;
 		ctx->forced = 0;
 		return rc;
@@ -685,5 +720,6 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 	ctx_drop_state(ctx);
 	steps_free(rl.steps, rl.n);
 	json_decref(rl.prior);
+	assertions_free(&rl.checks);
 	return rc;
 }

@@ -2,7 +2,8 @@
  * verify.c - post-migration verification: the history (nothing pending,
  * no drift, no failed rows) and the schema (every table has a primary
  * key, every foreign key a covering index, no invalid indexes, no NOT
- * VALID constraints, no sequence behind its column).  Each check passes
+ * VALID constraints, no sequence behind its column), and the data
+ * assertions (assertions.c) that are not invariants.  Each check passes
  * or fails with the objects it found.
  */
 #include <stdlib.h>
@@ -154,7 +155,11 @@ int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url,
 int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, int pending_ok,
 	       char **report, int *failed)
 {
-	int rc = ctx_load_state(ctx);
+	assertion_set set;
+	int rc = assertions_load(ctx, 0, &set);
+	if (rc)
+		return rc;
+	rc = ctx_load_state(ctx);
 	db_rows *probs = NULL;
 	char *diff = NULL;
 	if (!rc && schema_file)
@@ -162,6 +167,7 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 	if (!rc)
 		rc = db_schema_problems(ctx->driver, ctx->conn, &probs, &ctx->err);
 	if (rc) {
+		assertions_free(&set);
 		free(diff);
 		return rc;
 	}
@@ -194,6 +200,7 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 	if (compare_url) {
 		json_t *objs = json_array();
 		if ((rc = compare_with(ctx, compare_url, objs))) {
+			assertions_free(&set);
 			json_decref(objs);
 			json_decref(checks);
 			free(diff);
@@ -213,6 +220,14 @@ int verify_run(dbs_ctx *ctx, const char *schema_file, const char *compare_url, i
 		if (diff)
 			json_object_set_new(json_array_get(checks, json_array_size(checks) - 1),
 					    "diff", json_string(diff));
+	}
+	int ignored = 0;
+	rc = assertions_check(ctx, &set, checks, &ignored);
+	assertions_free(&set);
+	if (rc) {
+		json_decref(checks);
+		free(diff);
+		return rc;
 	}
 	*failed = 0;
 	for (size_t i = 0; i < json_array_size(checks); i++)

@@ -1,0 +1,101 @@
+# t_safety.sh - the safety net: data assertions (verify, migrate with
+# assertions = on, the release step assert).
+
+t_assertions() {
+	project assertions
+	local url; url=$(newdb assertions) tag="$DRIVER assertions"
+	mkdir assertions
+	printf -- '-- migrate:up\nCREATE TABLE accounts (id int PRIMARY KEY);\nCREATE TABLE payments (id int PRIMARY KEY, account_id int NOT NULL, amount_cents int NOT NULL);\nCREATE INDEX payments_account ON payments (account_id);\nINSERT INTO accounts VALUES (1), (2);\nINSERT INTO payments VALUES (1, 1, 100), (2, 2, 200), (3, 9, 300), (4, 8, 400);\n-- migrate:down\nDROP TABLE payments;\nDROP TABLE accounts;\n' > migrations/1_init.sql
+	printf -- '-- payments whose account is gone\nSELECT id, account_id\nFROM payments\nWHERE account_id NOT IN (SELECT id FROM accounts)\nORDER BY id;\n' > assertions/orphans.sql
+	printf -- '-- dbshift:invariant\n-- dbshift:timeout 30s\nSELECT count(*), sum(amount_cents) FROM payments\n' > assertions/totals.sql
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate without assertions = on does not run them"
+
+	# verify runs the assertions that are not invariants: their rows
+	dbs --database "$url" verify
+	check_rc 1 "$tag: verify fails on an assertion's violations"
+	check_eq "$(echo "$OUT" | sed -n '/assertion orphans/,/^verify/p')" "FAIL  assertion orphans: 2 violations
+      assertions/orphans.sql
+        id | account_id
+        3 | 9
+        4 | 8
+verify: 1 of 10 checks failed" "$tag: verify prints the failing assertion's rows"
+	dbs --database "$url" --json verify
+	check_eq "$(echo "$OUT" | jq -c '.checks[] | select(.check == "assertion") | [.name, .status, .violations, .columns, .rows]')" \
+		'["orphans","fail",2,["id","account_id"],[["3","9"],["4","8"]]]' "$tag: and so does its JSON"
+	check_eq "$(echo "$OUT" | jq -r '[.checks[] | select(.check == "invariant")] | length')" 0 \
+		"$tag: verify does not take invariants (they need a before)"
+
+	# the data fixed: it passes
+	sql "$url" "DELETE FROM payments WHERE account_id > 2" >/dev/null
+	dbs --database "$url" verify
+	check_rc 0 "$tag: verify passes when the violations are fixed"
+	check_contains "$OUT" "pass  assertion orphans" "$tag: the assertion passes"
+
+	# assertions = on: a migration that loses rows is caught by the invariant
+	printf '[dbshift]\nassertions = on\n' > dbshift.conf
+	printf -- '-- migrate:up\nDELETE FROM payments WHERE id = 2;\n-- migrate:down\nSELECT 1;\n' > migrations/2_lose.sql
+	dbs --database "$url" migrate
+	check_rc 1 "$tag: an invariant that changed fails migrate"
+	check_contains "$ERR" "1 assertion failed after the migrations: invariant totals: before 2 | 300, after 1 | 100" \
+		"$tag: the failure names the invariant, before and after"
+	local report; report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.assertions[] | [.name, .status]' "$report")" '["orphans","pass"]
+["totals","fail"]' "$tag: the run's report holds every assertion's result"
+
+	# an invariant that holds: the migration passes
+	printf -- '-- migrate:up\nUPDATE payments SET account_id = 1 WHERE id = 1;\n-- migrate:down\nSELECT 1;\n' > migrations/3_keep.sql
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate passes when the invariants hold"
+
+	# an orphan made by a migration: caught after it
+	printf -- '-- migrate:up\nINSERT INTO payments VALUES (7, 42, 0);\n-- migrate:down\nDELETE FROM payments WHERE id = 7;\n' > migrations/4_orphan.sql
+	dbs --database "$url" migrate
+	check_rc 1 "$tag: an assertion violated after the migrations fails migrate"
+	check_contains "$ERR" "assertion orphans: 1 violation, first 7 | 42" "$tag: the failure names the assertion and its first row"
+	sql "$url" "DELETE FROM payments WHERE id = 7" >/dev/null
+
+	# bad files: exit 2, naming file:line, nothing changes
+	local before; before=$(snapshot "$url")
+	printf -- '-- dbshift:invariant\n-- dbshift:timeout soon\nSELECT 1\n' > assertions/zbad.sql
+	dbs --database "$url" verify
+	check_rc 2 "$tag: a bad header is an input error"
+	check_contains "$ERR" "assertions/zbad.sql:2:1: bad header '-- dbshift:timeout'" "$tag: it names file:line"
+	printf -- 'SELECT 1;\nSELECT 2;\n' > assertions/zbad.sql
+	dbs --database "$url" verify
+	check_rc 2 "$tag: two statements in an assertion are an input error"
+	check_contains "$ERR" "assertions/zbad.sql:2:1: " "$tag: it names the second one"
+	check_contains "$ERR" "more than one statement: an assertion is one query" "$tag: and says why"
+	printf -- 'UPDATE payments SET amount_cents = 0\n' > assertions/zbad.sql
+	dbs --database "$url" verify
+	check_rc 2 "$tag: a change is not an assertion"
+	check_eq "$(sql "$url" "SELECT count(*) FROM payments WHERE amount_cents = 0")" 0 "$tag: and it did not run"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	rm assertions/zbad.sql
+
+	# a timeout stops a slow assertion
+	if [ "$DRIVER" = postgres ]; then
+		printf -- '-- dbshift:timeout 200ms\nSELECT pg_sleep(30)\n' > assertions/slow.sql
+	else
+		printf -- '-- dbshift:timeout 200ms\nWITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n WHERE i < 0\n' > assertions/slow.sql
+	fi
+	dbs --database "$url" verify
+	check_rc 1 "$tag: a slow assertion fails"
+	check_contains "$ERR" "assertion slow: canceling statement due to statement timeout" "$tag: stopped by its timeout"
+	rm assertions/slow.sql
+
+	# the release step assert: invariants taken as the release begins
+	printf '[release]\nsteps = migrate assert\n' >> dbshift.conf
+	sed -i 's/^assertions = on$/assertions = off/' dbshift.conf
+	printf -- '-- migrate:up\nDELETE FROM payments WHERE id = 3;\n-- migrate:down\nSELECT 1;\n' > migrations/5_lose.sql
+	sql "$url" "INSERT INTO payments VALUES (3, 1, 50)" >/dev/null
+	dbs --database "$url" release --dry-run
+	check_contains "$OUT" "assert           check 2 data assertions: orphans totals (invariant)" "$tag: release --dry-run shows the assert step"
+	dbs --database "$url" release
+	check_rc 1 "$tag: the assert step fails the release on a changed invariant"
+	check_contains "$OUT" "assert             failed" "$tag: the step failed"
+	check_contains "$ERR" "assert: 1 of 2 assertions failed: invariant totals: before 2 | 150, after 1 | 100" \
+		"$tag: it says which and how"
+	rm dbshift.conf
+	cd "$WORK" || return
+}
