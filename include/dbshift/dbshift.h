@@ -62,6 +62,7 @@ typedef struct dbs_options {
 	char *database;      /* URL; never printed as is: see dbs_redact_url() */
 	char *dir;           /* migrations directory (default "migrations") */
 	char *env;           /* environment name, or NULL */
+	char *config;        /* the config file read, or NULL (none) */
 	char *log_file;      /* log path; "" disables logging */
 	int lock_wait_ms;    /* how long to wait for the migrator lock */
 	/* Accepted from the config file for the commands that use them. */
@@ -96,6 +97,9 @@ typedef struct dbs_options {
 	 * rollback and redo check them around their migrations */
 	char *assertions_dir;
 	int assertions;
+	/* the environment whose database must have applied a migration before
+	 * this one applies it (promotion order), or NULL */
+	char *promote_from;
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long
 	 * the health step retries */
@@ -595,9 +599,20 @@ char *dbs_status_json(dbs_ctx *ctx);
  * session): 0, or the error of the new connection.
  */
 int dbs_runs_json(dbs_ctx *ctx, int limit, char **doc);
+
 int dbs_run_json(dbs_ctx *ctx, const char *id, char **doc);
 int dbs_metrics_json(dbs_ctx *ctx, char **doc);
 int dbs_refresh(dbs_ctx *ctx);
+
+/*
+ * Promotion order (promote.c): every migration and its state here and in
+ * each environment up the promote_from chain (promote_from, what that one
+ * promotes from, ...), read without writing: {environment, database,
+ * chain: [{environment, database}], migrations: [{migration, here,
+ * upstream: ["applied" | "pending" | "failed" | "changed", ...]}]}.  An
+ * input error without promote_from.
+ */
+int dbs_promotion_json(dbs_ctx *ctx, char **doc);
 char *dbs_plan_json(dbs_ctx *ctx, const char *command, const dbs_plan *plan,
 		    const dbs_error *err);
 /* What to do about a risk band ("low", "medium", "high"), in one line. */

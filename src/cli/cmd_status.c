@@ -5,7 +5,7 @@
 
 #include "cli.h"
 
-static int runs, nruns = 20, exit_code_pending;
+static int runs, nruns = 20, exit_code_pending, promotion;
 static const char *limit;
 
 const cli_option status_options[] = {
@@ -14,6 +14,8 @@ const cli_option status_options[] = {
 	{ "--runs", &runs, NULL, "the newest runs instead: running, abandoned, how each ended",
 	  NULL },
 	{ "--limit", NULL, &limit, "how many runs --runs lists (20)", "N" },
+	{ "--promotion", &promotion, NULL, "where each migration is applied up the promote_from "
+	  "chain", NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -25,6 +27,8 @@ int check_status(cli *g)
 		return usage_error(g, "--limit goes with --runs");
 	if (exit_code_pending && runs)
 		return usage_error(g, "--exit-code does not go with --runs");
+	if (promotion && (runs || exit_code_pending))
+		return usage_error(g, "--promotion goes alone");
 	if (limit && parse_count(g, "--limit", limit, &nruns))
 		return 2;
 	if (runs)
@@ -49,12 +53,57 @@ static int show_runs(cli *g, dbs_ctx *ctx)
 	return 0;
 }
 
+/* --promotion: a column per environment up the chain. */
+static void render_promotion(FILE *out, const json_t *doc)
+{
+	const json_t *chain = json_object_get(doc, "chain"), *list = json_object_get(doc, "migrations");
+	const char *here = json_string_value(json_object_get(doc, "environment"));
+	int w = 9;
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const char *m = json_string_value(json_object_get(json_array_get(list, i), "migration"));
+		if ((int)strlen(m) > w)
+			w = (int)strlen(m);
+	}
+	for (size_t k = 0; k < json_array_size(chain); k++)
+		fprintf(out, "%s %s: %s\n", k ? "  from" : "promote_from",
+			json_string_value(json_object_get(json_array_get(chain, k), "environment")),
+			json_string_value(json_object_get(json_array_get(chain, k), "database")));
+	fprintf(out, "\n%-*s  %-12s", w, "MIGRATION", here ? here : "here");
+	for (size_t k = 0; k < json_array_size(chain); k++)
+		fprintf(out, "  %-12s", json_string_value(json_object_get(json_array_get(chain, k),
+									  "environment")));
+	fputc('\n', out);
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		const json_t *m = json_array_get(list, i), *up = json_object_get(m, "upstream");
+		fprintf(out, "%-*s  %-12s", w, json_string_value(json_object_get(m, "migration")),
+			json_string_value(json_object_get(m, "here")));
+		for (size_t k = 0; k < json_array_size(up); k++)
+			fprintf(out, "  %-12s", json_string_value(json_array_get(up, k)));
+		fputc('\n', out);
+	}
+}
+
+static int show_promotion(cli *g, dbs_ctx *ctx)
+{
+	char *doc = NULL;
+	if (dbs_promotion_json(ctx, &doc))
+		return report_failure(g, dbs_last_error(ctx));
+	if (g->json)
+		json_emit(g, doc);
+	else
+		render_report(doc, render_promotion);
+	free(doc);
+	return 0;
+}
+
 int cmd_status(cli *g, dbs_ctx *ctx)
 {
 	size_t n;
 	int rc;
 	if (runs)
 		return show_runs(g, ctx);
+	if (promotion)
+		return show_promotion(g, ctx);
 	rc = dbs_status(ctx, &n);
 	print_warnings(g, dbs_load_warnings(ctx));
 	if (rc)

@@ -99,3 +99,59 @@ verify: 1 of 10 checks failed" "$tag: verify prints the failing assertion's rows
 	rm dbshift.conf
 	cd "$WORK" || return
 }
+
+t_promotion() {
+	project promotion
+	local tag="$DRIVER promotion" dev stg prod
+	dev=$(newdb promo_dev) stg=$(newdb promo_stg) prod=$(newdb promo_prod)
+	printf '[env "dev"]\ndatabase = %s\n[env "staging"]\ndatabase = %s\npromote_from = dev\n[env "prod"]\ndatabase = %s\npromote_from = staging\n[release]\nsteps = backup migrate\n' \
+		"$dev" "$stg" "$prod" > dbshift.conf
+	printf -- '-- migrate:up\nCREATE TABLE t1 (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t1;\n' > migrations/001_t1.sql
+	printf -- '-- migrate:up\nCREATE TABLE t2 (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t2;\n' > migrations/002_t2.sql
+	dbs --env dev migrate
+	check_rc 0 "$tag: dev (no promote_from) migrates"
+	local before; before=$(snapshot "$prod")
+	dbs --env prod migrate
+	check_rc 3 "$tag: prod refuses what staging has not applied"
+	check_contains "$ERR" "promote_from = staging: 2 of the migrations to apply are not applied there: 001_t1 (pending), 002_t2 (pending)" \
+		"$tag: it names what is missing upstream"
+	dbs --env prod release
+	check_rc 3 "$tag: a release refuses too"
+	check_eq "$(ls backups 2>/dev/null | wc -l)" 0 "$tag: before its first step (no backup taken)"
+	check_eq "$(snapshot "$prod")" "$before" "$tag: prod is unchanged"
+	check_eq "$(snapshot "$stg" | grep -c t1)" 0 "$tag: staging was only read"
+
+	dbs --env staging migrate 001
+	check_rc 0 "$tag: staging takes 001 (dev has it)"
+	dbs --env prod --json status --promotion
+	check_rc 0 "$tag: status --promotion"
+	check_eq "$(echo "$OUT" | jq -r '[.chain[].environment] | join(" ")')" "staging dev" "$tag: the chain, hop by hop"
+	check_eq "$(echo "$OUT" | jq -r '.migrations[] | "\(.migration) \(.here) \(.upstream | join(" "))"')" "001_t1 pending applied applied
+002_t2 pending pending applied" "$tag: where each migration is applied along it"
+	dbs --env prod migrate
+	check_rc 3 "$tag: prod still refuses 002"
+	check_contains "$ERR" "1 of the migrations to apply is not applied there: 002_t2 (pending)" "$tag: only 002 is missing"
+	dbs --env prod migrate 001
+	check_rc 0 "$tag: prod takes what staging has"
+
+	# a migration changed since staging applied it is not the one promoted
+	dbs --env staging migrate
+	printf -- '-- migrate:up\nCREATE TABLE t2 (id int PRIMARY KEY, v text);\n-- migrate:down\nDROP TABLE t2;\n' > migrations/002_t2.sql
+	dbs --env prod migrate
+	check_rc 3 "$tag: a changed checksum upstream is refused"
+	check_contains "$ERR" "002_t2 (changed)" "$tag: and named as changed"
+	dbs --env prod migrate --force
+	check_rc 0 "$tag: --force passes"
+	check_contains "$ERR" "warning: --force: applying what staging has not applied: 002_t2 (changed)" "$tag: with a warning"
+	local report; report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.promotion | [.from, .forced, .missing]' "$report")" '["staging",true,[{"migration":"002_t2","there":"changed"}]]' \
+		"$tag: and the report records it"
+
+	printf '[env "prod"]\ndatabase = %s\npromote_from = nosuch\n' "$prod" > dbshift.conf
+	printf -- '-- migrate:up\nCREATE TABLE t3 (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE t3;\n' > migrations/003_t3.sql
+	dbs --env prod migrate
+	check_rc 2 "$tag: promote_from naming no environment is an input error"
+	check_contains "$ERR" "promote_from = nosuch: no environment 'nosuch'" "$tag: it says which"
+	rm dbshift.conf
+	cd "$WORK" || return
+}

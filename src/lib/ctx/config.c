@@ -147,6 +147,9 @@ static const setting settings[] = {
 	{ "assertions_dir", SET_TEXT, OPT(assertions_dir), NULL, NULL,
 	  "the data assertions, NAME.sql each: a query whose rows are violations "
 	  "(default: assertions)", 0 },
+	{ "promote_from", SET_TEXT, OPT(promote_from), NULL, NULL,
+	  "migrate and release refuse a migration this environment's database has not applied, "
+	  "succeeded, with the same checksum", 0 },
 	{ "assertions", SET_BOOL, OPT(assertions), "false", "use true or false",
 	  "migrate, rollback and redo take the invariants before and check every assertion "
 	  "after their migrations", 0 },
@@ -376,6 +379,7 @@ void dbs_options_release(dbs_options *o)
 		hook_release(&o->hooks[i]);
 	free(o->hooks);
 	free(o->env);
+	free(o->config);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -388,6 +392,7 @@ void options_copy(dbs_options *dst, const dbs_options *src)
 			*f = xstrdup(*f);
 	}
 	dst->env = src->env ? xstrdup(src->env) : NULL;
+	dst->config = src->config ? xstrdup(src->config) : NULL;
 	dst->hooks = src->nhooks ? xcalloc(src->nhooks, sizeof(dbs_hook)) : NULL;
 	for (size_t i = 0; i < src->nhooks; i++) {
 		const dbs_hook *h = &src->hooks[i];
@@ -833,6 +838,8 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 		return DBS_EINPUT;
 	}
 	int env_has_database = 0, dir_set = 0;
+	if (f)
+		opts->config = xstrdup(path);
 	if (f) {
 		parse_state ps = { .f = f, .path = path, .want_env = env_name, .err = err };
 		int rc = ini_parse_stream(reader, &ps, handler, &ps);

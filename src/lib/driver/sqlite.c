@@ -375,7 +375,7 @@ static int sq_query_ro(db_conn *c, const char *sql, int timeout_ms, size_t max_r
 	int begun = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
 	db_rows *r = xcalloc(1, sizeof(*r));
 	r->ncols = (size_t)sqlite3_column_count(st);
-	r->v = xcalloc(r->ncols * (max_rows + 1) + 1, sizeof(char *));
+	size_t alloc = 0;
 	r->names = xcalloc(r->ncols + 1, sizeof(char *));
 	for (size_t j = 0; j < r->ncols; j++)
 	{
@@ -387,6 +387,10 @@ static int sq_query_ro(db_conn *c, const char *sql, int timeout_ms, size_t max_r
 		if (r->nrows == max_rows) {
 			*more = 1;
 			break;
+		}
+		if (r->nrows == alloc) {
+			alloc = alloc ? alloc * 2 : 16;
+			r->v = xrealloc(r->v, (alloc * r->ncols + 1) * sizeof(char *));
 		}
 		for (size_t j = 0; j < r->ncols; j++) {
 			const unsigned char *t = sqlite3_column_text(st, (int)j);

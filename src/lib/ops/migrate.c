@@ -906,12 +906,17 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		rc = check_callbacks(ctx, kind);
 	char *backup_id = NULL;
 	assertion_set checks = { 0 };
+	json_t *promotion = NULL;
 	if (!rc && kind != RUN_BASELINE && first.n && ctx->opts.assertions)
 		rc = assertions_load(ctx, 1, &checks);
+	/* (a release checks its first migrate step before it begins, too) */
+	if (!rc && kind == RUN_MIGRATE && first.n && ctx->opts.promote_from)
+		rc = promotion_gate(ctx, &first, o->force, &promotion);
 	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
 		rc = backup_first(ctx, run_names[kind], &backup_id);
 	if (rc) {
 		assertions_free(&checks);
+		json_decref(promotion);
 		plan_release(&first);
 		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
 		ctx_notify(ctx, &n);
@@ -929,6 +934,15 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			r.fields = json_object();
 		json_object_set_new(r.fields, "backup", json_string(backup_id));
 		free(backup_id);
+	}
+	if (promotion) {  /* and what the environment upstream had applied */
+		const char *past = json_string_value(json_object_get(promotion, "forced_past"));
+		if (past)
+			ctx_warn(ctx, "--force: applying what %s has not applied: %s",
+				 ctx->opts.promote_from, past);
+		if (!r.fields)
+			r.fields = json_object();
+		json_object_set_new(r.fields, "promotion", promotion);
 	}
 	if (!rc)
 		rc = replan(ctx, kind, o, &shape, &lint, &plan);

@@ -68,6 +68,29 @@ json_t *assertions_list(const assertion_set *set);
 /* The failed ones of checks in a line: "invariant t: before 3, after 2". */
 char *assertions_failures(const json_t *checks);
 
+/*
+ * Promotion order (promote.c).  An upstream: an environment of the same
+ * config file and its history, read without writing.  check: the up steps
+ * of plan that promote_from's database has not applied (succeeded, same
+ * checksum), as [{migration, there}] (there: "pending", "failed",
+ * "changed", ...), and that database for people.  chain: promote_from,
+ * then what it promotes from, and so on (a circle is an input error).
+ * state: what u says of one migration ("applied" or as above).
+ */
+typedef struct upstream {
+	char *env, *display;
+	db_rows *rows;       /* app, version, checksum, status; NULL: no history */
+} upstream;
+int promotion_check(dbs_ctx *ctx, const dbs_plan *plan, json_t **missing, char **display);
+/* The check as migrate makes it: DBS_EPOLICY naming what is missing,
+ * unless force; *facts for the run's report ("forced_past": what force
+ * let through, for a warning). */
+int promotion_gate(dbs_ctx *ctx, const dbs_plan *plan, int force, json_t **facts);
+int promotion_chain(dbs_ctx *ctx, upstream **chain, size_t *n);
+const char *upstream_state(const upstream *u, const char *app, const char *version,
+			   const char *checksum);
+void upstream_free(upstream *u);
+
 /* One hook (hook.c), when and status (DBSHIFT_STEP, DBSHIFT_STATUS) in
  * its environment: *result holds its name, exit code and last lines of
  * output; 0, or its failure in err. */

@@ -244,7 +244,12 @@ static int precheck(release *rl)
 				rc = hooks_check(ctx, op->after_migrate);
 			if (!rc && !planned++ && !rl->o->dry_run) {
 				dbs_plan *plan = NULL;
+				json_t *facts = NULL;
 				rc = plan_step(rl, s, 0, &plan);
+				/* promotion order: refused before the first step */
+				if (!rc && plan->n && s->kind == STEP_MIGRATE && op->promote_from)
+					rc = promotion_gate(ctx, plan, rl->o->force, &facts);
+				json_decref(facts);
 				dbs_plan_free(plan);
 			}
 			break;
