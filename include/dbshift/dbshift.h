@@ -333,6 +333,7 @@ typedef struct dbs_event {
 	int attempt, attempts;
 	int64_t us;         /* microseconds */
 	const char *detail;
+	int64_t rows;       /* DBS_EV_STATEMENT: rows it changed (-1: not known) */
 } dbs_event;
 
 typedef void (*dbs_event_cb)(const dbs_event *ev, void *data);

@@ -367,7 +367,7 @@ void ctx_event(dbs_ctx *ctx, const dbs_event *e)
 }
 
 /* The driver ran a statement: one of the running step's section's? */
-static void stmt_seen(void *data, const char *sql, size_t len, int64_t us)
+static void stmt_seen(void *data, const char *sql, size_t len, int64_t us, int64_t rows)
 {
 	dbs_ctx *ctx = data;
 	const section *sec = ctx->ev_sec;
@@ -377,7 +377,7 @@ static void stmt_seen(void *data, const char *sql, size_t len, int64_t us)
 	int line, col;
 	text_position(sec->sql, (size_t)(sql - sec->sql), &line, &col);
 	dbs_event e = { .kind = DBS_EV_STATEMENT, .what = ctx->ev_what, .file = sec->file,
-			.line = sec->line + line - 1, .us = us };
+			.line = sec->line + line - 1, .us = us, .rows = rows };
 	ctx_event(ctx, &e);
 }
 

@@ -38,8 +38,10 @@ typedef struct db_cmd {
 /* A statement just ran: sql points into the text the caller passed (a
  * script, or a command of a batch), len bytes; us, its time in
  * microseconds (on PostgreSQL's pipeline: from the previous result to its
- * own, as the server flushed them). */
-typedef void (*db_stmt_observer)(void *data, const char *sql, size_t len, int64_t us);
+ * own, as the server flushed them); rows, the rows it changed (-1: the
+ * database does not say). */
+typedef void (*db_stmt_observer)(void *data, const char *sql, size_t len, int64_t us,
+				 int64_t rows);
 
 typedef struct db_tx {
 	int lock_ms, stmt_ms;

@@ -494,6 +494,13 @@ static int pg_split(const char *sql, size_t (**spans)[2], size_t *n, size_t *err
 	return 0;
 }
 
+/* The rows a command changed, or -1 when its tag does not say. */
+static int64_t changed_rows(PGresult *res)
+{
+	const char *n = PQcmdTuples(res);
+	return n && *n ? strtoll(n, NULL, 10) : -1;
+}
+
 static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
 {
 	size_t (*spans)[2], n;
@@ -510,7 +517,8 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 			err->statement = sql_trimmed(stmt, len);
 		} else if (c->obs) {
 			size_t lead = sql_skip_space(sql + loc, len);
-			c->obs(c->obs_data, sql + loc + lead, len - lead, now_us() - t0);
+			c->obs(c->obs_data, sql + loc + lead, len - lead, now_us() - t0,
+			       changed_rows(res));
 		}
 		PQclear(res);
 		free(stmt);
@@ -543,9 +551,9 @@ static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, int flush, db
 
 /* Read the results of n commands and their sync; the first failure goes
  * to err and *failed (relative to the chunk).  at, when not NULL: when
- * each command's result came (now_us). */
+ * each command's result came (now_us), and rows what each changed. */
 static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, int64_t *at,
-			 dbs_error *err)
+			 int64_t *rows, dbs_error *err)
 {
 	int rc = 0;
 	for (size_t i = 0; i <= n; i++) {
@@ -562,6 +570,8 @@ static int pipeline_read(PGconn *pg, size_t n, size_t *failed, PGresult **bad, i
 			PQclear(res);
 			break;  /* the sync: no NULL follows it */
 		}
+		if (rows)
+			rows[i] = changed_rows(res);
 		if (!rc && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 		    st != PGRES_EMPTY_QUERY) {
 			rc = result_error(pg, res, err);
@@ -627,17 +637,18 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	PGresult *bad = NULL;
 	size_t at = 0, where = 0;
 	int rc = PQenterPipelineMode(c->pg) ? 0 : result_error(c->pg, NULL, err);
-	int64_t times[PIPELINE_CHUNK];
+	int64_t times[PIPELINE_CHUNK], rows[PIPELINE_CHUNK];
 	while (!rc && at < total) {
 		size_t k = total - at < PIPELINE_CHUNK ? total - at : PIPELINE_CHUNK;
 		int64_t t0 = now_us();
 		rc = pipeline_send(c->pg, all + at, k, c->obs != NULL, err);
-		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, c->obs ? times : NULL, err)))
+		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, c->obs ? times : NULL,
+					       c->obs ? rows : NULL, err)))
 			where += at;
 		for (size_t i = 0; c->obs && i < k && (!rc || at + i < where); i++)
 			if (at + i >= nhead && at + i < nhead + n)
 				c->obs(c->obs_data, all[at + i].sql, all[at + i].len,
-				       times[i] - (i ? times[i - 1] : t0));
+				       times[i] - (i ? times[i - 1] : t0), rows[i]);
 		at += k;
 	}
 	PQexitPipelineMode(c->pg);

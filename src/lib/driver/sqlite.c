@@ -313,6 +313,7 @@ static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 		}
 		int rc;
 		int64_t t0 = c->obs ? now_us() : 0;
+		sqlite3_int64 changes = sqlite3_total_changes64(c->db);
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (rc != SQLITE_DONE) {
@@ -323,7 +324,8 @@ static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 			return DBS_EFAIL;
 		}
 		if (c->obs)
-			c->obs(c->obs_data, start, (size_t)(tail - start), now_us() - t0);
+			c->obs(c->obs_data, start, (size_t)(tail - start), now_us() - t0,
+			       sqlite3_total_changes64(c->db) - changes);
 		sqlite3_finalize(st);
 		p = tail;
 	}
