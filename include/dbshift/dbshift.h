@@ -100,6 +100,9 @@ typedef struct dbs_options {
 	/* the environment whose database must have applied a migration before
 	 * this one applies it (promotion order), or NULL */
 	char *promote_from;
+	/* migrate and release refuse a plan with no successful rehearsal
+	 * younger than this (a duration), or NULL */
+	char *require_rehearsal;
 	/* [release]: the steps of each runbook (words), the steps whose
 	 * failure is passed over, data files of the data step, and how long
 	 * the health step retries */
@@ -553,6 +556,27 @@ int dbs_wait(const dbs_options *opts, int timeout_ms, dbs_wait_cb cb, void *cb_d
  * maintenance database, SQLite's file; one that is there is left alone. */
 int dbs_create_database(const dbs_options *opts, int *created, dbs_error *err);
 
+
+/*
+ * Rehearse (rehearse.c): restore the newest backup of this database (or
+ * backup, or one taken now with fresh) into a scratch database beside it,
+ * run there what migrate (or, with rollback, rollback) would run here,
+ * with its data runs and the data assertions, and drop the scratch
+ * (unless keep).  The live database gets one row in dbshift_runs; the
+ * report says per migration its time, statements, rows changed and locks
+ * held, the downtime (the longest time a table was locked against
+ * writes) and the plan's identity, which require_rehearsal asks for.
+ */
+typedef struct dbs_rehearse_opts {
+	const char *target;     /* as migrate's or rollback's TARGET */
+	int steps;              /* rollback: how many */
+	int rollback;
+	const char *backup;     /* the backup to start from (NULL: the newest) */
+	int fresh;              /* take a backup now and start from it */
+	int keep;               /* keep the scratch database */
+	int force;              /* past max_risk, as migrate --force */
+} dbs_rehearse_opts;
+int dbs_rehearse(dbs_ctx *ctx, const dbs_rehearse_opts *o, char **report);
 
 /* ---- release: the runbook of [release] ---- */
 

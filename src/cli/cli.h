@@ -204,6 +204,8 @@ int cmd_schema(cli *g, dbs_ctx *ctx);
 int check_doctor(cli *g);
 int cmd_doctor(cli *g, dbs_ctx *ctx);
 int cmd_settings(cli *g, dbs_ctx *ctx);
+int check_rehearse(cli *g);
+int cmd_rehearse(cli *g, dbs_ctx *ctx);
 int check_release(cli *g);
 int cmd_release(cli *g, dbs_ctx *ctx);
 int check_notify(cli *g);
@@ -215,6 +217,7 @@ extern const cli_option wait_options[];
 extern const cli_option migrate_options[], rollback_options[], plan_options[],
 	redo_options[], lint_options[], assess_options[], data_options[],
 	backup_options[], backups_options[], restore_options[], verify_options[], repair_options[], notify_options[],
-	release_options[], status_options[], watch_options[], serve_options[];
+	release_options[], status_options[], watch_options[], serve_options[],
+	rehearse_options[];
 
 #endif

@@ -90,6 +90,9 @@ static void put_would(FILE *out, const char *step, const json_t *w)
 		fprintf(out, "check the history and the schema%s%s%s\n",
 			*s_of(w, "schema_file") ? " (snapshot " : "", s_of(w, "schema_file"),
 			*s_of(w, "schema_file") ? ")" : "");
+	} else if (!strcmp(step, "rehearse")) {
+		fprintf(out, "restore the newest backup into a scratch database, %s there, drop it\n",
+			s_of(w, "way"));
 	} else if (!strcmp(step, "assert")) {
 		const json_t *a = json_object_get(w, "assertions");
 		fprintf(out, "check %zu data assertion%s:", json_array_size(a),
@@ -165,6 +168,11 @@ static void result_text(char *buf, size_t n, const json_t *s)
 								   "rows_changed"));
 		snprintf(buf, n, "%zu run%s, %lld rows changed", json_array_size(runs),
 			 json_array_size(runs) == 1 ? "" : "s", rows);
+	} else if (!strcmp(step, "rehearse")) {
+		snprintf(buf, n, "%zu migration%s rehearsed, downtime %lld ms",
+			 json_array_size(json_object_get(r, "migrations")),
+			 json_array_size(json_object_get(r, "migrations")) == 1 ? "" : "s",
+			 (long long)json_integer_value(json_object_get(r, "downtime_ms")));
 	} else if (!strcmp(step, "assert")) {
 		size_t k = json_array_size(json_object_get(r, "checks"));
 		snprintf(buf, n, "%zu assertion%s hold", k, k == 1 ? "" : "s");

@@ -150,6 +150,9 @@ static const setting settings[] = {
 	{ "promote_from", SET_TEXT, OPT(promote_from), NULL, NULL,
 	  "migrate and release refuse a migration this environment's database has not applied, "
 	  "succeeded, with the same checksum", 0 },
+	{ "require_rehearsal", SET_DURATION, OPT(require_rehearsal), NULL,
+	  "write a duration such as 24h, 30min or 7d",
+	  "migrate and release refuse a plan with no successful rehearsal younger than this", 0 },
 	{ "assertions", SET_BOOL, OPT(assertions), "false", "use true or false",
 	  "migrate, rollback and redo take the invariants before and check every assertion "
 	  "after their migrations", 0 },

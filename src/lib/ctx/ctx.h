@@ -47,6 +47,7 @@ struct dbs_ctx {
 	const char *runbook;
 	int forced;
 	char run_id[64];    /* the run under way (a release's, for its steps) */
+	char rehearsed[65]; /* the plan a rehearse step of this release rehearsed */
 	json_t *deferred;   /* the data files migrate left to the data step */
 	/* the last analyses of plans, kept for the next plan with the same
 	 * steps (ops/lint.c) */
@@ -121,7 +122,7 @@ void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 
 
 typedef enum {
 	STEP_DOCTOR, STEP_BACKUP, STEP_ASSESS, STEP_MIGRATE, STEP_DATA, STEP_VERIFY,
-	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK, STEP_ASSERT
+	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK, STEP_ASSERT, STEP_REHEARSE
 } step_kind;
 
 typedef struct release_step {

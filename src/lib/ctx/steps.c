@@ -3,9 +3,10 @@
  * the config is read (config.c), read again by the release (release.c);
  * and the lookup of a [hook "NAME"] by its name.
  *
- *   steps          = doctor backup assess migrate[:expand|:contract] data
- *                    verify assert health hook:NAME
- *   rollback_steps = doctor backup assess rollback verify assert health hook:NAME
+ *   steps          = doctor backup rehearse assess migrate[:expand|:contract]
+ *                    data verify assert health hook:NAME
+ *   rollback_steps = doctor backup rehearse assess rollback verify assert
+ *                    health hook:NAME
  *
  * Each word once; non_critical names the steps whose failure is recorded
  * and passed (a hook step is also non-critical when its hook says
@@ -30,6 +31,7 @@ static const struct {
 	{ "data", STEP_DATA, 1 },
 	{ "verify", STEP_VERIFY, 3 },
 	{ "assert", STEP_ASSERT, 3 },
+	{ "rehearse", STEP_REHEARSE, 3 },
 	{ "health", STEP_HEALTH, 3 },
 	{ "rollback", STEP_ROLLBACK, 2 },
 };

@@ -336,6 +336,12 @@ int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **s
 	return d->archive->scratch_create(c, name, scratch_url, err);
 }
 
+int db_scratch_list(const db_driver *d, db_conn *c, const char *prefix, db_rows **urls,
+		    dbs_error *err)
+{
+	return d->archive->scratch_list(c, prefix, urls, err);
+}
+
 int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err)
 {
 	return d->archive->scratch_drop(c, scratch_url, err);

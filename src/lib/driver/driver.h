@@ -247,8 +247,9 @@ typedef struct db_archive {
 	 * of into dir (a format that is a directory cannot: an input error,
 	 * DBS_EINPUT, before anything is done); restore loads such a dump into the
 	 * database at url, replacing what is there.  A scratch database is an
-	 * empty one beside this one, for restore tests: scratch_create gives
-	 * its URL.
+	 * empty one beside this one, for restore tests and rehearsals:
+	 * scratch_create gives its URL; scratch_list the URLs of those there
+	 * are whose names begin with prefix, one a row.
 	 */
 	int (*dump)(db_conn *c, const char *dir, const char *format, int jobs, db_sink *sink,
 		    char **file, dbs_error *err);
@@ -256,6 +257,7 @@ typedef struct db_archive {
 		       dbs_error *err);
 	int (*scratch_create)(db_conn *c, const char *name, char **scratch_url, dbs_error *err);
 	int (*scratch_drop)(db_conn *c, const char *scratch_url, dbs_error *err);
+	int (*scratch_list)(db_conn *c, const char *prefix, db_rows **urls, dbs_error *err);
 } db_archive;
 
 typedef struct db_driver {
@@ -319,6 +321,8 @@ int db_dump(const db_driver *d, db_conn *c, const char *dir, const char *format,
 	    db_sink *sink, char **file, dbs_error *err);
 int db_restore(const db_driver *d, const char *url, const char *dir, const char *file,
 	       const char *format, dbs_error *err);
+int db_scratch_list(const db_driver *d, db_conn *c, const char *prefix, db_rows **urls,
+		    dbs_error *err);
 int db_scratch_create(const db_driver *d, db_conn *c, const char *name, char **scratch_url,
 		      dbs_error *err);
 int db_scratch_drop(const db_driver *d, db_conn *c, const char *scratch_url, dbs_error *err);

@@ -1041,15 +1041,9 @@ static char *quote_ident(PGconn *pg, const char *name)
  * options as libpq read them with only dbname replaced (never a rewrite of
  * the URL's text), as key=value conninfo.
  */
-static int pg_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
+/* The URL (conninfo) of database name beside c's, as c's user. */
+static char *scratch_url_of(db_conn *c, const char *name)
 {
-	char *qname = quote_ident(c->pg, name);
-	char *sql = xprintf("CREATE DATABASE %s", qname);
-	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
-	free(sql);
-	free(qname);
-	if (rc)
-		return rc;
 	strbuf sb;
 	strbuf_init(&sb);
 	char *conninfo = target_conninfo(&c->t, name);
@@ -1059,8 +1053,32 @@ static int pg_scratch_create(db_conn *c, const char *name, char **scratch_url, d
 		strbuf_adds(&sb, " password=");
 		url_add_conninfo_value(&sb, c->t.password);
 	}
-	*scratch_url = strbuf_detach(&sb);
-	return 0;
+	return strbuf_detach(&sb);
+}
+
+static int pg_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
+{
+	char *qname = quote_ident(c->pg, name);
+	char *sql = xprintf("CREATE DATABASE %s", qname);
+	int rc = run_query(c->pg, sql, 0, NULL, NULL, err);
+	free(sql);
+	free(qname);
+	if (!rc)
+		*scratch_url = scratch_url_of(c, name);
+	return rc;
+}
+
+static int pg_scratch_list(db_conn *c, const char *prefix, db_rows **urls, dbs_error *err)
+{
+	const char *p[] = { prefix };
+	int rc = run_query(c->pg, "SELECT datname FROM pg_database WHERE left(datname, "
+			   "length($1)) = $1 ORDER BY 1", 1, p, urls, err);
+	for (size_t i = 0; !rc && i < (*urls)->nrows; i++) {
+		char *url = scratch_url_of(c, DB_VAL(*urls, i, 0));
+		free(DB_VAL(*urls, i, 0));
+		DB_VAL(*urls, i, 0) = url;
+	}
+	return rc;
 }
 
 static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
@@ -1075,7 +1093,9 @@ static int pg_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 		rc = dbs_fail(err, DBS_EFAIL, "no database name in the scratch database's URL");
 	if (!rc) {
 		char *qname = quote_ident(c->pg, name);
-		char *sql = xprintf("DROP DATABASE IF EXISTS %s", qname);
+		/* a scratch is ours: sessions a killed run left in it end with it */
+		char *sql = xprintf("DROP DATABASE IF EXISTS %s%s", qname,
+				    PQserverVersion(c->pg) >= 130000 ? " WITH (FORCE)" : "");
 		rc = run_query(c->pg, sql, 0, NULL, NULL, err);
 		free(sql);
 		free(qname);
@@ -1401,6 +1421,7 @@ static const db_archive pg_archive = {
 	.restore = pg_restore_from,
 	.scratch_create = pg_scratch_create,
 	.scratch_drop = pg_scratch_drop,
+	.scratch_list = pg_scratch_list,
 };
 
 const db_driver driver_postgres = {

@@ -8,6 +8,7 @@
  * lock is a row in dbshift_lock claimed under BEGIN IMMEDIATE; a holder
  * on this host whose process is gone (kill -9) is taken over.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -752,10 +753,25 @@ static int sq_identity(db_conn *c, char **identity, dbs_error *err)
 	return 0;
 }
 
+/* The database's file, or NULL (in memory). */
+static const char *file_of(db_conn *c)
+{
+	const char *f = c->create_path ? c->create_path : sqlite3_db_filename(c->db, "main");
+	return f && *f ? f : NULL;
+}
+
+#define SCRATCH_TMP "/tmp/dbshift-scratch."
+
+/* A scratch database is a file beside the database's, FILE.NAME (one in
+ * memory: in a directory of its own under /tmp). */
 static int sq_scratch_create(db_conn *c, const char *name, char **scratch_url, dbs_error *err)
 {
-	(void)c;
-	char tmpl[] = "/tmp/dbshift-scratch.XXXXXX";
+	const char *file = file_of(c);
+	if (file) {
+		*scratch_url = xprintf("sqlite:%s.%s", file, name);
+		return 0;
+	}
+	char tmpl[] = SCRATCH_TMP "XXXXXX";
 	if (!mkdtemp(tmpl))
 		return dbs_fail(err, DBS_EFAIL, "cannot create a scratch directory: %s",
 				strerror(errno));
@@ -767,10 +783,46 @@ static int sq_scratch_drop(db_conn *c, const char *scratch_url, dbs_error *err)
 {
 	(void)c;
 	const char *path = scratch_url + strlen("sqlite:");
+	static const char *const side[] = { "-journal", "-wal", "-shm" };
 	if (unlink(path) < 0 && errno != ENOENT)
 		return dbs_fail(err, DBS_EFAIL, "cannot remove %s: %s", path, strerror(errno));
-	char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
-	rmdir(dir);
+	for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+		char *f = xprintf("%s%s", path, side[i]);
+		unlink(f);
+		free(f);
+	}
+	if (starts_with(path, SCRATCH_TMP)) {
+		char *dir = xstrndup(path, (size_t)(strrchr(path, '/') - path));
+		rmdir(dir);
+		free(dir);
+	}
+	return 0;
+}
+
+static int sq_scratch_list(db_conn *c, const char *prefix, db_rows **urls, dbs_error *err)
+{
+	(void)err;
+	const char *file = file_of(c);
+	db_rows *r = xcalloc(1, sizeof(*r));
+	r->ncols = 1;
+	*urls = r;
+	if (!file)
+		return 0;
+	const char *slash = strrchr(file, '/');
+	char *dir = slash ? xstrndup(file, (size_t)(slash - file)) : xstrdup(".");
+	char *lead = xprintf("%s.%s", slash ? slash + 1 : file, prefix);
+	DIR *d = opendir(*dir ? dir : "/");
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (!starts_with(de->d_name, lead) || ends_with(de->d_name, "-journal") ||
+		    ends_with(de->d_name, "-wal") || ends_with(de->d_name, "-shm"))
+			continue;
+		r->v = xrealloc(r->v, (r->nrows + 2) * sizeof(char *));
+		r->v[r->nrows++] = xprintf("sqlite:%s/%s", dir, de->d_name);
+	}
+	if (d)
+		closedir(d);
+	free(lead);
 	free(dir);
 	return 0;
 }
@@ -915,6 +967,7 @@ static const db_archive sq_archive = {
 	.restore = sq_restore,
 	.scratch_create = sq_scratch_create,
 	.scratch_drop = sq_scratch_drop,
+	.scratch_list = sq_scratch_list,
 };
 
 const db_driver driver_sqlite = {

@@ -682,6 +682,40 @@ static int compare_counts(dbs_ctx *ctx, const db_driver *d, db_conn *c, json_t *
 	return rc;
 }
 
+/* Restore the dump of backup m (its files opened in plain) into the
+ * empty database at url, and compare its row counts with the manifest. */
+static int load_dump(dbs_ctx *ctx, json_t *m, const char *plain, const char *url)
+{
+	const db_driver *d = ctx->driver;
+	db_conn *sc = NULL;
+	char *top = dump_name(m);
+	int rc = db_restore(d, url, plain, top, json_string_value(json_object_get(m, "format")),
+			    &ctx->err);
+	if (!rc)
+		rc = db_connect(d, &sc, url, &ctx->err);
+	if (!rc)
+		rc = compare_counts(ctx, d, sc, m);
+	if (sc)
+		db_close(d, sc);
+	free(top);
+	return rc;
+}
+
+int backup_load_into(dbs_ctx *ctx, const char *id, const char *url)
+{
+	char *dir, *plain = NULL;
+	json_t *m = manifest_load(ctx, id, &dir);
+	int rc = m ? check_files(ctx, m, dir) : DBS_EINPUT;
+	if (!rc)
+		rc = open_files(ctx, id, m, dir, &plain);
+	if (!rc)
+		rc = load_dump(ctx, m, plain, url);
+	close_files(m, plain);
+	json_decref(m);
+	free(dir);
+	return rc;
+}
+
 int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 {
 	char *dir, *plain = NULL;
@@ -693,18 +727,9 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 		/* restore into a scratch database beside this one, count, drop it */
 		const db_driver *d = ctx->driver;
 		char *name = xprintf("dbshift_verify_%ld", (long)getpid()), *url = NULL;
-		char *top = dump_name(m);
 		rc = db_scratch_create(d, ctx->conn, name, &url, &ctx->err);
 		if (!rc) {
-			db_conn *sc = NULL;
-			rc = db_restore(d, url, plain, top, json_string_value(json_object_get(m, "format")),
-					&ctx->err);
-			if (!rc)
-				rc = db_connect(d, &sc, url, &ctx->err);
-			if (!rc)
-				rc = compare_counts(ctx, d, sc, m);
-			if (sc)
-				db_close(d, sc);
+			rc = load_dump(ctx, m, plain, url);
 			dbs_error e2 = { 0 };
 			if (db_scratch_drop(d, ctx->conn, url, &e2) && !rc) {
 				dbs_error_move(&ctx->err, &e2);
@@ -712,7 +737,6 @@ int dbs_backup_verify(dbs_ctx *ctx, const char *id, int restore, char **report)
 			}
 			dbs_error_clear(&e2);
 		}
-		free(top);
 		free(url);
 		free(name);
 		json_t *pa = json_object_get(m, "paths_archive");

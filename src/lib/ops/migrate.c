@@ -906,17 +906,20 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		rc = check_callbacks(ctx, kind);
 	char *backup_id = NULL;
 	assertion_set checks = { 0 };
-	json_t *promotion = NULL;
+	json_t *promotion = NULL, *rehearsal = NULL;
 	if (!rc && kind != RUN_BASELINE && first.n && ctx->opts.assertions)
 		rc = assertions_load(ctx, 1, &checks);
 	/* (a release checks its first migrate step before it begins, too) */
 	if (!rc && kind == RUN_MIGRATE && first.n && ctx->opts.promote_from)
 		rc = promotion_gate(ctx, &first, o->force, &promotion);
+	if (!rc && kind == RUN_MIGRATE && first.n && ctx->opts.require_rehearsal)
+		rc = rehearsal_gate(ctx, &first, o->force, &rehearsal);
 	if (!rc && kind != RUN_BASELINE && first.n && (o->backup || ctx->opts.require_backup))
 		rc = backup_first(ctx, run_names[kind], &backup_id);
 	if (rc) {
 		assertions_free(&checks);
 		json_decref(promotion);
+		json_decref(rehearsal);
 		plan_release(&first);
 		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
 		ctx_notify(ctx, &n);
@@ -943,6 +946,14 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		if (!r.fields)
 			r.fields = json_object();
 		json_object_set_new(r.fields, "promotion", promotion);
+	}
+	if (rehearsal) {  /* and the rehearsal require_rehearsal found */
+		const char *past = json_string_value(json_object_get(rehearsal, "forced_past"));
+		if (past)
+			ctx_warn(ctx, "--force: applying a plan not rehearsed: %s", past);
+		if (!r.fields)
+			r.fields = json_object();
+		json_object_set_new(r.fields, "rehearsal", rehearsal);
 	}
 	if (!rc)
 		rc = replan(ctx, kind, o, &shape, &lint, &plan);

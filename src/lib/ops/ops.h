@@ -91,6 +91,15 @@ const char *upstream_state(const upstream *u, const char *app, const char *versi
 			   const char *checksum);
 void upstream_free(upstream *u);
 
+/* Rehearsals (rehearse.c).  plan_identity: the SHA-256 of plan's steps
+ * (way, app, version, checksum) in order, and them as a list.
+ * rehearsal_gate: require_rehearsal, as migrate checks it: DBS_EPOLICY
+ * saying which rehearsal is missing or stale (and how the plan changed),
+ * unless force; *facts for the run's report ("forced_past": why it was
+ * forced, for a warning). */
+void plan_identity(const dbs_plan *plan, char id[65], json_t **list);
+int rehearsal_gate(dbs_ctx *ctx, const dbs_plan *plan, int force, json_t **facts);
+
 /* One hook (hook.c), when and status (DBSHIFT_STEP, DBSHIFT_STATUS) in
  * its environment: *result holds its name, exit code and last lines of
  * output; 0, or its failure in err. */
@@ -111,6 +120,9 @@ int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
  * the manifest's "paths_archive"); files_restore, the archive at path back
  * where they were (root NULL) or under root, each file then checked. */
 int files_check(dbs_ctx *ctx, const char *paths);
+/* Backup id (its checksums checked, opened if sealed) restored into the
+ * empty database at url, its row counts compared (backup.c). */
+int backup_load_into(dbs_ctx *ctx, const char *id, const char *url);
 int files_archive(dbs_ctx *ctx, const char *dir, const char *paths, db_sink *sink, char **name,
 		  json_t **facts);
 int files_restore(dbs_ctx *ctx, const json_t *facts, const char *path, const char *root);

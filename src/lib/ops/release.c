@@ -196,7 +196,7 @@ static int precheck(release *rl)
 	/* (a dry run shows the plans, refused or not) */
 	dbs_ctx *ctx = rl->ctx;
 	const dbs_options *op = &ctx->opts;
-	int rc = hooks_check(ctx, op->on_failure), planned = 0;
+	int rc = hooks_check(ctx, op->on_failure), planned = 0, rehearsed = 0;
 	for (size_t i = rl->from; !rc && i < rl->n; i++) {
 		const release_step *s = &rl->steps[i];
 		switch (s->kind) {
@@ -236,6 +236,9 @@ static int precheck(release *rl)
 		case STEP_ASSERT:
 			rc = assertions_load(ctx, 1, &rl->checks);
 			break;
+		case STEP_REHEARSE:
+			rehearsed = 1;  /* it answers require_rehearsal for what follows */
+			break;
 		case STEP_MIGRATE:
 		case STEP_ROLLBACK:
 			rc = hooks_check(ctx, s->kind == STEP_MIGRATE ? op->before_migrate
@@ -249,6 +252,11 @@ static int precheck(release *rl)
 				/* promotion order: refused before the first step */
 				if (!rc && plan->n && s->kind == STEP_MIGRATE && op->promote_from)
 					rc = promotion_gate(ctx, plan, rl->o->force, &facts);
+				json_decref(facts);
+				facts = NULL;
+				if (!rc && plan->n && s->kind == STEP_MIGRATE && !rehearsed &&
+				    op->require_rehearsal)
+					rc = rehearsal_gate(ctx, plan, rl->o->force, &facts);
 				json_decref(facts);
 				dbs_plan_free(plan);
 			}
@@ -318,6 +326,8 @@ static json_t *would(release *rl, const release_step *s, int *blocked)
 		return hook_json(s->hook);
 	case STEP_ASSERT:
 		return json_pack("{s:o}", "assertions", assertions_list(&rl->checks));
+	case STEP_REHEARSE:
+		return json_pack("{s:s}", "way", rl->o->rollback ? "rollback" : "migrate");
 	default:
 		return json_object();
 	}
@@ -590,6 +600,12 @@ static int run_one(release *rl, run *r, size_t i, json_t **result)
 		return step_health(ctx, result);
 	case STEP_ASSERT:
 		return step_assert(rl, result);
+	case STEP_REHEARSE: {
+		dbs_rehearse_opts ro = { .target = rl->o->target, .rollback = rl->o->rollback,
+					 .force = rl->o->force };
+		rc = dbs_rehearse(ctx, &ro, &text);
+		break;
+	}
 	case STEP_HOOK: {
 		json_decref(*result);
 		dbs_error e = { 0 };
@@ -676,6 +692,7 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 	release rl = { .ctx = ctx, .o = o };
 	*report = NULL;
 	ctx->runbook = runbook(&rl);  /* for its alerts */
+	ctx->rehearsed[0] = '\0';
 	ctx->forced = o->force;
 	rl.mo = (dbs_migrate_opts){ .target = o->target, .force = o->force };
 	json_decref(ctx->deferred);
@@ -719,6 +736,7 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 		json_object_set_new(r.fields, "resumed_from", json_pack("{s:s, s:O}", "step", o->from,
 			"run_id", json_object_get(rl.prior, "run_id")));
 	ctx->defer_data = ctx->backed_up = 0;
+	ctx->rehearsed[0] = '\0';
 	rc = run_end(ctx, &r, rc, report);
 	ctx->runbook = NULL;
 	ctx->forced = 0;
