@@ -155,3 +155,124 @@ t_promotion() {
 	rm dbshift.conf
 	cd "$WORK" || return
 }
+
+# scratches URL: the rehearsals' scratch databases left beside the database, a line each
+scratches() {
+	case "$1" in
+	sqlite:*) (cd "$(dirname "${1#sqlite:}")" && ls -1 | grep -F "$(basename "${1#sqlite:}").dbshift_rehearse_" | grep -v -e '-journal$' -e '-wal$' -e '-shm$') ;;
+	*) psql -X -A -t "$PG_ADMIN_URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'dbshift\_rehearse\_%' ORDER BY 1" ;;
+	esac
+}
+
+t_rehearse() {
+	project rehearse
+	local url; url=$(newdb rehearse) tag="$DRIVER rehearse"
+	mkdir assertions
+	printf -- '-- migrate:up\nCREATE TABLE items (id int PRIMARY KEY, v text NOT NULL);\nINSERT INTO items VALUES (1, '"'a'"'), (2, '"'b'"'), (3, '"'c'"');\n-- migrate:down\nDROP TABLE items;\n' > migrations/1_items.sql
+	printf -- '-- migrate:up\nCREATE INDEX items_v ON items (v);\nUPDATE items SET v = upper(v) WHERE id < 3;\n-- migrate:down\nDROP INDEX items_v;\n' > migrations/2_index.sql
+	printf -- '-- dbshift:invariant\nSELECT count(*) FROM items\n' > assertions/count.sql
+	dbs --database "$url" migrate 1
+	check_rc 0 "$tag: a first migration"
+	printf '[dbshift]\nrequire_rehearsal = 1h\n' > dbshift.conf
+	dbs --database "$url" rehearse
+	check_rc 3 "$tag: no backup to rehearse on is refused"
+	check_contains "$ERR" "no backup of this database to rehearse on" "$tag: it says so"
+	dbs --database "$url" migrate
+	check_rc 3 "$tag: require_rehearsal refuses a plan never rehearsed"
+	check_contains "$ERR" "require_rehearsal = 1h: no successful rehearsal of this plan (1 migration) in the last 1h: there is none" \
+		"$tag: and says why"
+	dbs --database "$url" backup
+	check_rc 0 "$tag: a backup to rehearse on"
+	local runs_before; runs_before=$(sql "$url" "SELECT count(*) FROM dbshift_runs")
+	local hist_before; hist_before=$(sql "$url" "SELECT version, status, checksum FROM dbshift_migrations ORDER BY version")
+	dbs --database "$url" --json rehearse
+	check_rc 0 "$tag: rehearse"
+	check_eq "$(echo "$OUT" | jq -c '[.status, .way, (.migrations[] | [.migration, .status, .rows_changed]), (.assertions[] | [.name, .status])]')" \
+		'["succeeded","migrate",["2_index up","succeeded",2],["count","pass"]]' "$tag: each migration, the rows it changed, the invariants held"
+	if [ "$DRIVER" = postgres ]; then
+		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.tables) \(.blocks)"')" "SHARE items writes" \
+			"$tag: the lock CREATE INDEX took, against writes"
+		check_eq "$(echo "$OUT" | jq -r '.downtime.lock.mode')" "SHARE" "$tag: is the downtime"
+	else
+		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.tables) \(.blocks)"')" "write (the database) writes" \
+			"$tag: the write transaction held the database"
+	fi
+	check_eq "$(echo "$OUT" | jq -r '.downtime_ms >= 0 and (.plan_id | length) == 64')" true "$tag: the downtime and the plan's identity"
+	check_eq "$(sql "$url" "SELECT version, status, checksum FROM dbshift_migrations ORDER BY version")" "$hist_before" "$tag: the live history is unchanged"
+	check_eq "$(table_exists "$url" items)$(sql "$url" "SELECT v FROM items WHERE id = 1")" "1a" "$tag: the live data is unchanged"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_runs")" "$((runs_before + 1))" "$tag: one row in dbshift_runs records it"
+	check_eq "$(scratches "$url")" "" "$tag: no scratch database is left"
+
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: require_rehearsal passes a plan rehearsed"
+	local report; report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -r '.rehearsal.rehearsal != null' "$report")" true "$tag: and the report names the rehearsal"
+
+	# a changed plan is refused, naming what changed
+	printf -- '-- migrate:up\nALTER TABLE items ADD COLUMN n int NOT NULL DEFAULT 0;\n-- migrate:down\nALTER TABLE items DROP COLUMN n;\n' > migrations/3_n.sql
+	dbs --database "$url" migrate
+	check_rc 3 "$tag: a plan changed since its rehearsal is refused"
+	check_contains "$ERR" "ran another plan: 3_n was not rehearsed, 2_index is no longer in the plan" "$tag: naming the migrations"
+	dbs --database "$url" migrate --force
+	check_rc 0 "$tag: --force passes"
+	check_contains "$ERR" "warning: --force: applying a plan not rehearsed" "$tag: with a warning"
+
+	# a failing rehearsal: exit 1 at file:line, the live database as it was, no scratch
+	printf -- '-- migrate:up\nUPDATE items SET n = 2;\nINSERT INTO items (id, v) VALUES (1, '"'dup'"');\n-- migrate:down\nSELECT 1;\n' > migrations/4_bad.sql
+	dbs --database "$url" backup
+	hist_before=$(sql "$url" "SELECT version, status FROM dbshift_migrations ORDER BY version")
+	dbs --database "$url" rehearse
+	check_rc 1 "$tag: a failing rehearsal fails"
+	check_contains "$ERR" "4_bad.sql:3:" "$tag: naming file:line"
+	check_eq "$(sql "$url" "SELECT version, status FROM dbshift_migrations ORDER BY version")" "$hist_before" "$tag: the live history is as it was"
+	check_eq "$(scratches "$url")" "" "$tag: and no scratch is left"
+
+	# --keep keeps it (and a later rehearsal leaves it alone)
+	printf -- '-- migrate:up\nUPDATE items SET n = 1;\n-- migrate:down\nSELECT 1;\n' > migrations/4_bad.sql
+	dbs --database "$url" rehearse --keep
+	check_rc 0 "$tag: rehearse --keep"
+	check_eq "$(scratches "$url" | wc -l)" 1 "$tag: keeps its scratch"
+	check_contains "$OUT" "kept the scratch database: " "$tag: and says where"
+	local kept; kept=$(scratches "$url")
+
+	# killed in the middle: the next rehearsal drops what it left
+	if [ "$DRIVER" = postgres ]; then
+		printf -- '-- migrate:up\nSELECT pg_sleep(3600);\n-- migrate:down\nSELECT 1;\n' > migrations/5_slow.sql
+	else
+		printf -- '-- migrate:up\nCREATE TABLE slow AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) AS n FROM c;\n-- migrate:down\nDROP TABLE slow;\n' > migrations/5_slow.sql
+	fi
+	"$DBSHIFT" --database "$url" rehearse >/dev/null 2>&1 &
+	local pid=$! i=0 seen=0
+	while [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do
+		grep -q "5_slow up: started" logs/dbshift.log 2>/dev/null && [ "$(scratches "$url" | wc -l)" = 2 ] && seen=1
+		if [ $seen = 1 ] && [ "$DRIVER" = postgres ]; then
+			[ "$(psql -X -A -t "$PG_ADMIN_URL" -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(3600)%' AND state = 'active' AND pid <> pg_backend_pid()")" = 1 ] || seen=0
+		fi
+		[ $seen = 1 ] && break
+		sleep 0.1; i=$((i + 1))
+	done
+	check_eq "$seen" 1 "$tag: the rehearsal was seen running its slow migration"
+	kill -9 $pid
+	wait $pid 2>/dev/null
+	check_eq "$(scratches "$url" | wc -l)" 2 "$tag: killed, it left its scratch"
+	rm migrations/5_slow.sql
+	dbs --database "$url" --json rehearse
+	check_rc 0 "$tag: the next rehearsal runs"
+	check_eq "$(echo "$OUT" | jq -r '.scratches_dropped | length')" 1 "$tag: and drops what the killed one left"
+	check_eq "$(scratches "$url")" "$kept" "$tag: only the kept one is left"
+	if [ "$DRIVER" = postgres ]; then
+		sql "$PG_ADMIN_URL" "DROP DATABASE \"$kept\"" >/dev/null
+	else
+		rm -f "$(dirname "${url#sqlite:}")/$kept"
+	fi
+
+	# the release step rehearse answers require_rehearsal for its migrate step
+	printf '[release]\nsteps = backup rehearse migrate\n' >> dbshift.conf
+	dbs --database "$url" release
+	check_rc 0 "$tag: a release that rehearses first migrates"
+	check_contains "$OUT" "rehearse           succeeded" "$tag: its rehearse step ran"
+	check_eq "$(sql "$url" "SELECT status FROM dbshift_migrations WHERE version = '4'")" "applied" "$tag: and so did its migrate step"
+	check_eq "$(scratches "$url")" "" "$tag: leaving no scratch"
+	rm dbshift.conf
+	cd "$WORK" || return
+}

@@ -235,15 +235,39 @@ static char *scratch_prefix(dbs_ctx *ctx)
 	return xprintf("%s%.8s_", SCRATCH_PREFIX, sum);
 }
 
-/* The run a scratch URL names, from its last path or dbname part. */
-static const char *scratch_run(const char *url, const char *prefix)
+/* The run a scratch URL names (after prefix, in a file name or a
+ * conninfo's dbname), or NULL. */
+static char *scratch_run(const char *url, const char *prefix)
 {
 	const char *p = strstr(url, prefix);
-	return p ? p + strlen(prefix) : NULL;
+	if (!p)
+		return NULL;
+	p += strlen(prefix);
+	size_t n = strspn(p, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.-");
+	return n ? xstrndup(p, n) : NULL;
 }
 
-/* Drop the scratches of rehearsals of this database that are not
- * running: what a killed one left.  Each dropped is said in *dropped. */
+/* Did run id leave its scratch on purpose (--keep), or is it running? */
+static int scratch_wanted(dbs_ctx *ctx, const char *id)
+{
+	if (live_run_alive(ctx, id))
+		return 1;
+	db_rows *r = NULL;
+	dbs_error e = { 0 };
+	int kept = 0;
+	if (!state_runs(ctx->driver, ctx->conn, id, 1, &r, &e) && r->nrows == 1 && DB_VAL(r, 0, 7)) {
+		json_t *doc = json_loads(DB_VAL(r, 0, 7), 0, NULL);
+		kept = json_is_string(json_object_get(doc, "scratch_kept"));
+		json_decref(doc);
+	}
+	db_rows_free(r);
+	dbs_error_clear(&e);
+	return kept;
+}
+
+/* Drop the scratches of rehearsals of this database that neither run
+ * nor were kept: what a killed one left.  Each dropped is said in
+ * *dropped. */
 static void sweep(dbs_ctx *ctx, const char *prefix, json_t *dropped)
 {
 	db_rows *urls = NULL;
@@ -255,9 +279,12 @@ static void sweep(dbs_ctx *ctx, const char *prefix, json_t *dropped)
 		return;
 	}
 	for (size_t i = 0; i < urls->nrows; i++) {
-		const char *url = DB_VAL(urls, i, 0), *id = scratch_run(url, prefix);
-		if (!id || live_run_alive(ctx, id))
+		const char *url = DB_VAL(urls, i, 0);
+		char *id = scratch_run(url, prefix);
+		if (!id || scratch_wanted(ctx, id)) {
+			free(id);
 			continue;
+		}
 		char *shown = dbs_redact_url(url);
 		if (db_scratch_drop(ctx->driver, ctx->conn, url, &e)) {
 			ctx_warn(ctx, "cannot drop %s, left by rehearsal %s: %s", shown, id, e.message);
@@ -267,6 +294,7 @@ static void sweep(dbs_ctx *ctx, const char *prefix, json_t *dropped)
 			json_array_append_new(dropped, json_string(shown));
 		}
 		free(shown);
+		free(id);
 	}
 	db_rows_free(urls);
 }
