@@ -241,7 +241,7 @@ EOF
 		pg_hold "$DJ_URL" "SELECT count(*) FROM shop_item"
 		DATABASE_URL="$DJ_URL" "$DBSHIFT" --database "$DJ_URL" --json migrate --force > "$WORK/djr.json" 2> "$WORK/djr.err" &
 		local pid=$!
-		until_ok 60 grep -q "gave up waiting for a lock" "$WORK/djr.err"
+		until_ok 60 grep -qs "gave up waiting for a lock" "$WORK/djr.err"
 		pg_release
 		wait "$pid"
 		check_eq "$?" "0" "$tag: a retry after the reader went applies the migration"
