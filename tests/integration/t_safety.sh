@@ -276,3 +276,27 @@ t_rehearse() {
 	rm dbshift.conf
 	cd "$WORK" || return
 }
+
+t_doctor_memory() {
+	project doctor_memory
+	local url; url=$(newdb doctor_memory) tag="$DRIVER doctor memory"
+	printf -- '-- migrate:up\nCREATE TABLE big (id int PRIMARY KEY, v text);\nINSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 50000) g;\n-- migrate:down\nDROP TABLE big;\n' > migrations/1_big.sql
+	printf -- '-- migrate:up\nCREATE INDEX big_v ON big (v);\n-- migrate:down\nDROP INDEX big_v;\n' > migrations/2_index.sql
+	dbs --database "$url" migrate 1
+	check_rc 0 "$tag: a table with rows"
+	local db=${url##*/}
+	sql "$url" "ALTER DATABASE $db SET maintenance_work_mem = '1MB'" >/dev/null
+	dbs --database "$url" --json doctor
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "memory") | .status')" "pass" "$tag: the host's memory is enough for a backup"
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "index-memory") | .status')" "warn" \
+		"$tag: an index on a table bigger than maintenance_work_mem is a warning"
+	check_contains "$(echo "$OUT" | jq -r '.checks[] | select(.check == "index-memory") | .message')" \
+		"the biggest table a pending migration indexes is big (migrations/2_index.sql:2)" "$tag: naming the table and the statement"
+	check_contains "$(echo "$OUT" | jq -r '.checks[] | select(.check == "index-memory") | .message')" \
+		"maintenance_work_mem is 1.0 MB: the build sorts on disk" "$tag: and the setting"
+	sql "$url" "ALTER DATABASE $db SET maintenance_work_mem = '256MB'" >/dev/null
+	dbs --database "$url" --json doctor
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "index-memory") | .status')" "pass" \
+		"$tag: it passes when the table fits"
+	cd "$WORK" || return
+}

@@ -249,6 +249,12 @@ int db_schema_dump(const db_driver *d, db_conn *c, char **text, dbs_error *err)
 	return d->intro->schema_dump(c, text, err);
 }
 
+int db_index_build_memory(const db_driver *d, db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	*bytes = -1;
+	return d->intro->index_build_memory ? d->intro->index_build_memory(c, bytes, err) : 0;
+}
+
 int db_database_size(const db_driver *d, db_conn *c, int64_t *bytes, dbs_error *err)
 {
 	return d->intro->database_size(c, bytes, err);

@@ -192,6 +192,9 @@ typedef struct db_intro {
 	 */
 	int (*database_size)(db_conn *c, int64_t *bytes, dbs_error *err);
 	int (*can_create)(db_conn *c, char **why, dbs_error *err);
+	/* The memory an index build may sort in before it spills to disk
+	 * (PostgreSQL: maintenance_work_mem), in bytes; NULL: no such bound. */
+	int (*index_build_memory)(db_conn *c, int64_t *bytes, dbs_error *err);
 	/* A table name from tables_sql, ready to put in SQL (caller frees). */
 	char *(*quote_table)(const char *name);
 	/* How volatile function name is ('i', 's', 'v'; 0 when unknown), for
@@ -313,6 +316,8 @@ int db_identity(const db_driver *d, db_conn *c, char **identity, dbs_error *err)
 int db_schema_problems(const db_driver *d, db_conn *c, db_rows **rows, dbs_error *err);
 int db_schema_dump(const db_driver *d, db_conn *c, char **text, dbs_error *err);
 int db_database_size(const db_driver *d, db_conn *c, int64_t *bytes, dbs_error *err);
+/* *bytes -1 where the database has no such bound. */
+int db_index_build_memory(const db_driver *d, db_conn *c, int64_t *bytes, dbs_error *err);
 int db_can_create(const db_driver *d, db_conn *c, char **why, dbs_error *err);
 char *db_quote_table(const db_driver *d, const char *name);
 int db_func_volatility(const db_driver *d, db_conn *c, const char *name, char *vol,

@@ -1205,6 +1205,17 @@ static int pg_database_size(db_conn *c, int64_t *bytes, dbs_error *err)
 	return rc;
 }
 
+static int pg_index_build_memory(db_conn *c, int64_t *bytes, dbs_error *err)
+{
+	db_rows *r = NULL;
+	int rc = run_query(c->pg, "SELECT pg_size_bytes(current_setting('maintenance_work_mem'))",
+			   0, NULL, &r, err);
+	if (!rc)
+		*bytes = strtoll(DB_VAL(r, 0, 0), NULL, 10);
+	db_rows_free(r);
+	return rc;
+}
+
 static int pg_can_create(db_conn *c, char **why, dbs_error *err)
 {
 	db_rows *r = NULL;
@@ -1399,6 +1410,7 @@ static const db_intro pg_intro = {
 	.schema_dump = pg_schema_dump,
 	.database_size = pg_database_size,
 	.can_create = pg_can_create,
+	.index_build_memory = pg_index_build_memory,
 	.quote_table = pg_quote_table,
 	.func_volatility = pg_func_volatility,
 	.column_type = pg_column_type,

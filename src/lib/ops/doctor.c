@@ -2,14 +2,21 @@
  * doctor.c - the pre-migration checklist.  Each check passes, warns or
  * fails with a one-line reason and, when not passing, a hint.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "analyze/lint.h"
 #include "ops/ops.h"
 
 #define PROBE_TIMEOUT_MS   3000
+#define MIB                (1024.0 * 1024.0)
+/* What pg_dump, pg_restore and dbshift itself hold while a backup or a
+ * restore streams: their memory follows the schema's objects, not the
+ * rows. */
+#define STREAM_NEED        (64 * 1024 * 1024)
 
 static char *tcp_probe(const char *hostport)
 {
@@ -142,6 +149,91 @@ static void check_backup_room(dbs_ctx *ctx, checks *c)
 		      age / 3600, age / 60 % 60);
 }
 
+/* MemAvailable of /proc/meminfo in bytes, or -1. */
+static int64_t memory_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb < 0 ? -1 : (int64_t)kb * 1024;
+}
+
+/*
+ * The memory the run needs.  Here: a backup or restore streams (pg_dump,
+ * pg_restore, SQLite's backup API), but an encrypted SQLite backup holds
+ * the database in memory while it is sealed.  On the server: an index a
+ * pending migration builds sorts in maintenance_work_mem, and one on a
+ * table bigger than that spills to disk, slower, its lock held longer.
+ */
+static void check_memory(dbs_ctx *ctx, checks *c)
+{
+	int64_t avail = memory_available(), size = 0, need = STREAM_NEED;
+	int whole = db_one_writer(ctx->driver) && ctx->opts.backup_encrypt;
+	if (whole && !db_database_size(ctx->driver, ctx->conn, &size, &ctx->err))
+		need += size;
+	dbs_error_clear(&ctx->err);
+	if (avail < 0)
+		check(c, "memory", "warn", "run doctor where /proc/meminfo can be read",
+		      "cannot see the memory available here");
+	else
+		check(c, "memory", avail < need ? "fail" : avail < 2 * need ? "warn" : "pass",
+		      "free memory on this host, or run the backup where there is more",
+		      "%.0f MB available here; a backup or restore needs about %.0f MB%s",
+		      (double)avail / MIB, (double)need / MIB, whole ? " (an encrypted SQLite "
+		      "backup holds the database in memory)" : "");
+
+	int64_t mem = -1;
+	if (db_index_build_memory(ctx->driver, ctx->conn, &mem, &ctx->err) || mem < 0) {
+		dbs_error_clear(&ctx->err);
+		return;
+	}
+	dbs_plan *plan = NULL;
+	dbs_migrate_opts o = { .force = 1 };
+	if (dbs_plan_migrate(ctx, &o, &plan) || !plan->lint) {
+		dbs_plan_free(plan);
+		dbs_error_clear(&ctx->err);
+		return;
+	}
+	const dbs_lint *l = plan->lint;
+	int64_t biggest = -1;
+	char where[512] = "";
+	for (size_t i = 0; i < l->n; i++)
+		for (size_t k = 0; k < l->mig[i].ns; k++) {
+			const stmt_info *s = &l->mig[i].s[k];
+			db_rows *f = NULL;
+			if (!s->kind || strcmp(s->kind, "CREATE INDEX") || !s->tables ||
+			    strchr(s->tables, ','))
+				continue;
+			if (!db_table_facts(ctx->driver, ctx->conn, s->tables, &f, &ctx->err) &&
+			    f->nrows == 1 && DB_VAL(f, 0, 0)) {
+				int64_t b = strtoll(DB_VAL(f, 0, 0), NULL, 10);
+				if (b > biggest) {
+					biggest = b;
+					snprintf(where, sizeof(where), "%s (%s:%d)", s->tables, s->file,
+						 s->line);
+				}
+			}
+			db_rows_free(f);
+			dbs_error_clear(&ctx->err);
+		}
+	dbs_plan_free(plan);
+	if (biggest < 0)
+		check(c, "index-memory", "pass", NULL, "no pending migration builds an index on a "
+		      "table that has rows");
+	else
+		check(c, "index-memory", biggest > mem ? "warn" : "pass",
+		      "raise maintenance_work_mem for that migration (SET maintenance_work_mem = ... "
+		      "before the CREATE INDEX), or accept a slower build",
+		      "the biggest table a pending migration indexes is %s, %.1f MB; "
+		      "maintenance_work_mem is %.1f MB%s", where, (double)biggest / MIB,
+		      (double)mem / MIB, biggest > mem ? ": the build sorts on disk" : "");
+}
+
 /* Sessions a migration would queue behind, by kind. */
 static void check_sessions(dbs_ctx *ctx, checks *c)
 {
@@ -191,6 +283,7 @@ int dbs_doctor(dbs_ctx *ctx, char **report, int *failed)
 	check_connection(ctx, &c);
 	check_pending(ctx, &c);
 	check_backup_room(ctx, &c);
+	check_memory(ctx, &c);
 	check_sessions(ctx, &c);
 	if (ctx->opts.check_tcp)
 		probe_list(&c, ctx->opts.check_tcp, "tcp", tcp_probe,
