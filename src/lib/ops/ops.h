@@ -91,7 +91,7 @@ const char *upstream_state(const upstream *u, const char *app, const char *versi
 			   const char *checksum);
 void upstream_free(upstream *u);
 
-/* Rehearsals (rehearse.c).  plan_identity: the SHA-256 of plan's steps
+/* Rehearsals (rehearsal_gate.c).  plan_identity: the SHA-256 of plan's steps
  * (way, app, version, checksum) in order, and them as a list.
  * rehearsal_gate: require_rehearsal, as migrate checks it: DBS_EPOLICY
  * saying which rehearsal is missing or stale (and how the plan changed),
