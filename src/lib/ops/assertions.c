@@ -61,12 +61,14 @@ static int read_header(const dbs_ctx *ctx, assertion *a, dbs_error *err)
 				vl--;
 			char *value = xstrndup(v, vl);
 			int bad = 0;
-			if (wl == 9 && !strncmp(w, "invariant", 9))
-				bad = vl != 0, a->invariant = 1;
-			else if (wl == 7 && !strncmp(w, "timeout", 7))
+			if (wl == 9 && !strncmp(w, "invariant", 9)) {
+				a->invariant = 1;
+				bad = vl != 0;  /* it takes no value */
+			} else if (wl == 7 && !strncmp(w, "timeout", 7)) {
 				bad = parse_duration_ms(value, &a->timeout_ms) || a->timeout_ms <= 0;
-			else
+			} else {
 				bad = 2;
+			}
 			free(value);
 			if (bad) {
 				dbs_fail(err, DBS_EINPUT, bad == 2 ? "unknown header '-- dbshift:%.*s'"

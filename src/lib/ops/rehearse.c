@@ -363,6 +363,14 @@ int dbs_rehearse(dbs_ctx *ctx, const dbs_rehearse_opts *o, char **report)
 	dbs_migrate_opts mo = { .target = o->target, .force = o->force, .steps = o->steps };
 	dbs_plan *plan = NULL;
 	*report = NULL;
+	if (ctx->fw) {  /* its own migrate would have to be pointed at the scratch */
+		dbs_fail(&ctx->err, DBS_EINPUT, "rehearse with framework = %s: not implemented",
+			 ctx->fwo->name);
+		dbs_error_set_hint(&ctx->err, "rehearse by hand: restore a backup into another "
+				   "database ('dbshift restore ID --target URL') and migrate it");
+		*report = dbs_error_json("rehearse", &ctx->err);
+		return DBS_EINPUT;
+	}
 	int rc = o->rollback ? dbs_plan_rollback(ctx, &mo, &plan) : dbs_plan_migrate(ctx, &mo, &plan);
 	if (!rc && !plan->n) {
 		dbs_plan_free(plan);
