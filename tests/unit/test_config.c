@@ -196,7 +196,7 @@ static void one_table(void **state)
 			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
 				 *keys ? ", " : "", key);
 	}
-	assert_int_equal(n, 47);
+	assert_int_equal(n, 51);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");
