@@ -528,7 +528,9 @@ char *dbs_backups_list(dbs_ctx *ctx);
  * column; with schema_file, the schema matches that snapshot (a failure
  * carries the unified diff); with compare_url, every table's row count
  * and first rows (SHA-256 of 1,000 rows by the first column) match that
- * database's.  *report is a JSON document; *failed counts failed checks.
+ * database's; and each data assertion of assertions_dir that is not an
+ * invariant has no rows (a failing one carries its first rows).  *report
+ * is a JSON document; *failed counts failed checks.
  */
 int dbs_verify(dbs_ctx *ctx, const char *schema_file, const char *compare_url,
 	       char **report, int *failed);
