@@ -128,6 +128,11 @@ t_promotion() {
 	check_eq "$(echo "$OUT" | jq -r '[.chain[].environment] | join(" ")')" "staging dev" "$tag: the chain, hop by hop"
 	check_eq "$(echo "$OUT" | jq -r '.migrations[] | "\(.migration) \(.here) \(.upstream | join(" "))"')" "001_t1 pending applied applied
 002_t2 pending pending applied" "$tag: where each migration is applied along it"
+	dbs --env prod status --promotion
+	check_eq "$(echo "$OUT" | sed -n '/^MIGRATION/,$p' | tr -s ' ')" "MIGRATION prod staging dev 
+001_t1 pending applied applied 
+002_t2 pending pending applied " "$tag: and as a table, a column per environment"
+	check_lacks "$OUT" "$PG_PASSWORD" "$tag: with no password"
 	dbs --env prod migrate
 	check_rc 3 "$tag: prod still refuses 002"
 	check_contains "$ERR" "1 of the migrations to apply is not applied there: 002_t2 (pending)" "$tag: only 002 is missing"
