@@ -49,6 +49,18 @@ static long long i_of(const json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
+/* What a lock of the report is on: its tables, or the whole database. */
+static void put_on(FILE *out, const json_t *l)
+{
+	const json_t *t = json_object_get(l, "tables");
+	if (!strcmp(s_of(l, "scope"), "database")) {
+		fputs("the database", out);
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(t); i++)
+		fprintf(out, "%s%s", i ? ", " : "", json_string_value(json_array_get(t, i)));
+}
+
 /* Per migration: its time, rows and locks; then the downtime. */
 static void render_rehearsal(FILE *out, const json_t *doc)
 {
@@ -70,16 +82,18 @@ static void render_rehearsal(FILE *out, const json_t *doc)
 		fprintf(out, ")\n");
 		for (size_t k = 0; k < json_array_size(locks); k++) {
 			const json_t *l = json_array_get(locks, k);
-			fprintf(out, "           lock %s on %s held %lld ms (blocks %s)\n", s_of(l, "mode"),
-				s_of(l, "tables"), i_of(l, "held_ms"), s_of(l, "blocks"));
+			fprintf(out, "           lock %s on ", s_of(l, "mode"));
+			put_on(out, l);
+			fprintf(out, " held %lld ms (blocks %s)\n", i_of(l, "held_ms"), s_of(l, "blocks"));
 		}
 	}
 	const json_t *w = json_object_get(doc, "downtime");
-	if (json_is_object(w))
-		fprintf(out, "downtime: %lld ms (%s on %s, %s)\n", i_of(doc, "downtime_ms"),
-			s_of(json_object_get(w, "lock"), "mode"),
-			s_of(json_object_get(w, "lock"), "tables"), s_of(w, "migration"));
-	else
+	if (json_is_object(w)) {
+		fprintf(out, "downtime: %lld ms (%s on ", i_of(doc, "downtime_ms"),
+			s_of(json_object_get(w, "lock"), "mode"));
+		put_on(out, json_object_get(w, "lock"));
+		fprintf(out, ", %s)\n", s_of(w, "migration"));
+	} else
 		fprintf(out, "downtime: none (no lock against writes)\n");
 	const json_t *a = json_object_get(doc, "assertions");
 	size_t bad = 0;

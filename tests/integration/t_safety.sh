@@ -21,6 +21,7 @@ t_assertions() {
         4 | 8
 verify: 1 of 10 checks failed" "$tag: verify prints the failing assertion's rows"
 	dbs --database "$url" --json verify
+	json_valid "$tag: verify --json with assertions is valid"
 	check_eq "$(echo "$OUT" | jq -c '.checks[] | select(.check == "assertion") | [.name, .status, .violations, .columns, .rows]')" \
 		'["orphans","fail",2,["id","account_id"],[["3","9"],["4","8"]]]' "$tag: and so does its JSON"
 	check_eq "$(echo "$OUT" | jq -r '[.checks[] | select(.check == "invariant")] | length')" 0 \
@@ -125,6 +126,7 @@ t_promotion() {
 	check_rc 0 "$tag: staging takes 001 (dev has it)"
 	dbs --env prod --json status --promotion
 	check_rc 0 "$tag: status --promotion"
+	json_valid "$tag: status --promotion --json is valid"
 	check_eq "$(echo "$OUT" | jq -r '[.chain[].environment] | join(" ")')" "staging dev" "$tag: the chain, hop by hop"
 	check_eq "$(echo "$OUT" | jq -r '.migrations[] | "\(.migration) \(.here) \(.upstream | join(" "))"')" "001_t1 pending applied applied
 002_t2 pending pending applied" "$tag: where each migration is applied along it"
@@ -192,14 +194,15 @@ t_rehearse() {
 	local hist_before; hist_before=$(sql "$url" "SELECT version, status, checksum FROM dbshift_migrations ORDER BY version")
 	dbs --database "$url" --json rehearse
 	check_rc 0 "$tag: rehearse"
+	json_valid "$tag: its --json is valid"
 	check_eq "$(echo "$OUT" | jq -c '[.status, .way, (.migrations[] | [.migration, .status, .rows_changed]), (.assertions[] | [.name, .status])]')" \
 		'["succeeded","migrate",["2_index up","succeeded",2],["count","pass"]]' "$tag: each migration, the rows it changed, the invariants held"
 	if [ "$DRIVER" = postgres ]; then
-		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.tables) \(.blocks)"')" "SHARE items writes" \
+		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.tables | join(",")) \(.blocks)"')" "SHARE items writes" \
 			"$tag: the lock CREATE INDEX took, against writes"
 		check_eq "$(echo "$OUT" | jq -r '.downtime.lock.mode')" "SHARE" "$tag: is the downtime"
 	else
-		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.tables) \(.blocks)"')" "write (the database) writes" \
+		check_eq "$(echo "$OUT" | jq -r '.migrations[0].locks[0] | "\(.mode) \(.scope) \(.blocks)"')" "write database writes" \
 			"$tag: the write transaction held the database"
 	fi
 	check_eq "$(echo "$OUT" | jq -r '.downtime_ms >= 0 and (.plan_id | length) == 64')" true "$tag: the downtime and the plan's identity"

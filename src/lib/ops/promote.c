@@ -254,7 +254,7 @@ int dbs_promotion_json(dbs_ctx *ctx, char **doc)
 			plan_label(&pe->pub, label, sizeof(label)), "here",
 			dbs_state_name(pe->pub.state), "upstream", there));
 	}
-	*doc = report_dump(json_pack("{s:s, s:s?, s:s, s:o, s:o}", "command", "status",
+	*doc = report_dump(json_pack("{s:s, s:s?, s:s, s:o, s:o}", "command", "status --promotion",
 				     "environment", ctx->opts.env, "database",
 				     dbs_database_display(ctx), "chain", envs, "migrations", list));
 	for (size_t k = 0; k < n; k++)

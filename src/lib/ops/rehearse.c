@@ -104,6 +104,16 @@ static void rehearsal_free(rehearsal *rh)
 	free(rh->st);
 }
 
+/* "a, b" as ["a", "b"]. */
+static json_t *tables_json(const char *list)
+{
+	json_t *a = json_array();
+	size_t n;
+	for (const char *p = list ? list : ""; (n = list_word(&p)); p += n)
+		json_array_append_new(a, json_stringn(p, n));
+	return a;
+}
+
 /* Does a lock in this mode stop other sessions' writes (it conflicts with
  * ROW EXCLUSIVE), or their reads too (ACCESS EXCLUSIVE)? */
 static const char *blocks(const char *mode)
@@ -161,8 +171,8 @@ static json_t *step_json(const rehearsal *rh, const seen_step *st, int64_t *long
 			if (held_us < s->us)
 				held_us = s->us;
 			const char *b = blocks(si->lock);
-			json_t *l = json_pack("{s:s, s:s, s:I, s:s, s:i}", "tables",
-					      si->tables ? si->tables : "", "mode", si->lock,
+			json_t *l = json_pack("{s:s, s:o, s:s, s:I, s:s, s:i}", "scope", "tables",
+					      "tables", tables_json(si->tables), "mode", si->lock,
 					      "held_ms", (json_int_t)((held_us + 999) / 1000), "blocks",
 					      b, "line", s->line);
 			json_array_append(locks, l);
@@ -177,8 +187,8 @@ static json_t *step_json(const rehearsal *rh, const seen_step *st, int64_t *long
 	}
 	if (db_one_writer(ctx->driver) && st->step) {
 		/* one writer at a time: its transaction held the whole database */
-		json_t *l = json_pack("{s:s, s:s, s:I, s:s}", "tables", "(the database)", "mode",
-				      "write", "held_ms", (json_int_t)st->ms, "blocks", "writes");
+		json_t *l = json_pack("{s:s, s:[], s:s, s:I, s:s}", "scope", "database", "tables",
+				      "mode", "write", "held_ms", (json_int_t)st->ms, "blocks", "writes");
 		json_array_append(locks, l);
 		if (!*worst || st->ms > *longest) {
 			*longest = st->ms;
