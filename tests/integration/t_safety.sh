@@ -159,6 +159,15 @@ t_promotion() {
 	dbs --env prod migrate
 	check_rc 2 "$tag: promote_from naming no environment is an input error"
 	check_contains "$ERR" "promote_from = nosuch: no environment 'nosuch'" "$tag: it says which"
+	printf '[env "dev"]\ndatabase = %s\n[env "a"]\ndatabase = %s\npromote_from = b\n[env "b"]\ndatabase = %s\npromote_from = a\n' \
+		"$dev" "$stg" "$prod" > dbshift.conf
+	dbs --env a status --promotion
+	check_rc 2 "$tag: a promote_from circle is an input error"
+	check_contains "$ERR" "promote_from goes round in a circle at environment a" "$tag: naming where"
+	dbs --env dev status --promotion
+	check_rc 2 "$tag: status --promotion without promote_from is an input error"
+	check_contains "$ERR" "no promote_from for environment dev" "$tag: it says so"
+	check_contains "$ERR" "set promote_from = ENV in [env \"NAME\"]" "$tag: and what to do"
 	rm dbshift.conf
 	cd "$WORK" || return
 }

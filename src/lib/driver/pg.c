@@ -378,6 +378,28 @@ static void pg_close(db_conn *c)
 	free(c);
 }
 
+/* The rows of a result, at most max of them (*more: it had more), with
+ * the columns' names when names. */
+static db_rows *rows_of(PGresult *res, size_t max, int *more, int names)
+{
+	db_rows *r = xcalloc(1, sizeof(*r));
+	size_t n = (size_t)PQntuples(res);
+	*more = n > max;
+	r->nrows = n > max ? max : n;
+	r->ncols = (size_t)PQnfields(res);
+	r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
+	if (names) {
+		r->names = xcalloc(r->ncols + 1, sizeof(char *));
+		for (size_t j = 0; j < r->ncols; j++)
+			r->names[j] = xstrdup(PQfname(res, (int)j));
+	}
+	for (size_t i = 0; i < r->nrows; i++)
+		for (size_t j = 0; j < r->ncols; j++)
+			if (!PQgetisnull(res, (int)i, (int)j))
+				DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
+	return r;
+}
+
 static int run_query(PGconn *pg, const char *sql, int nparams,
 		     const char *const *params, db_rows **rows, dbs_error *err)
 {
@@ -391,16 +413,9 @@ static int run_query(PGconn *pg, const char *sql, int nparams,
 		return rc;
 	}
 	if (rows) {
-		db_rows *r = xcalloc(1, sizeof(*r));
-		r->nrows = st == PGRES_TUPLES_OK ? (size_t)PQntuples(res) : 0;
-		r->ncols = st == PGRES_TUPLES_OK ? (size_t)PQnfields(res) : 0;
-		r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
-		for (size_t i = 0; i < r->nrows; i++)
-			for (size_t j = 0; j < r->ncols; j++)
-				if (!PQgetisnull(res, (int)i, (int)j))
-					DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
-		r->affected = strtoll(PQcmdTuples(res), NULL, 10);
-		*rows = r;
+		int more;
+		*rows = rows_of(res, SIZE_MAX, &more, 0);
+		(*rows)->affected = strtoll(PQcmdTuples(res), NULL, 10);
 	}
 	PQclear(res);
 	return 0;
@@ -665,25 +680,6 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	return rc;
 }
 
-/* The rows of a FETCH, at most max of them into *rows. */
-static db_rows *rows_of(PGresult *res, size_t max, int *more)
-{
-	db_rows *r = xcalloc(1, sizeof(*r));
-	size_t n = (size_t)PQntuples(res);
-	*more = n > max;
-	r->nrows = n > max ? max : n;
-	r->ncols = (size_t)PQnfields(res);
-	r->v = xcalloc(r->nrows * r->ncols + 1, sizeof(char *));
-	r->names = xcalloc(r->ncols + 1, sizeof(char *));
-	for (size_t j = 0; j < r->ncols; j++)
-		r->names[j] = xstrdup(PQfname(res, (int)j));
-	for (size_t i = 0; i < r->nrows; i++)
-		for (size_t j = 0; j < r->ncols; j++)
-			if (!PQgetisnull(res, (int)i, (int)j))
-				DB_VAL(r, i, j) = xstrdup(PQgetvalue(res, (int)i, (int)j));
-	return r;
-}
-
 /*
  * A read-only transaction; the query is declared as a cursor, which only
  * a query can be (an UPDATE there is a syntax error at its first word),
@@ -737,7 +733,7 @@ static int pg_query_ro(db_conn *c, const char *sql, int timeout_ms, size_t max_r
 			 max_rows + 1);
 		PGresult *res = PQexec(c->pg, fetch);
 		if (PQresultStatus(res) == PGRES_TUPLES_OK)
-			*rows = rows_of(res, max_rows, more);
+			*rows = rows_of(res, max_rows, more, 1);
 		else
 			rc = result_error(c->pg, res, err);
 		PQclear(res);

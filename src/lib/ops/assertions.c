@@ -115,6 +115,24 @@ static int check_sql(const dbs_ctx *ctx, const assertion *a, dbs_error *err)
 	return rc;
 }
 
+/* Is a file of the directory, by its name, an assertion? */
+static int is_assertion(const char *name)
+{
+	return name[0] != '.' && ends_with(name, ".sql") && strlen(name) > 4;
+}
+
+int assertions_present(const dbs_ctx *ctx)
+{
+	DIR *d = opendir(dir_of(ctx));
+	struct dirent *de;
+	int found = 0;
+	while (d && !found && (de = readdir(d)))
+		found = is_assertion(de->d_name);
+	if (d)
+		closedir(d);
+	return found;
+}
+
 int assertions_load(dbs_ctx *ctx, int need, assertion_set *set)
 {
 	dbs_error *err = &ctx->err;
@@ -134,8 +152,7 @@ int assertions_load(dbs_ctx *ctx, int need, assertion_set *set)
 	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] != '.' && ends_with(de->d_name, ".sql") &&
-		    strlen(de->d_name) > 4) {
+		if (is_assertion(de->d_name)) {
 			names = xrealloc(names, (n + 1) * sizeof(*names));
 			names[n++] = xstrdup(de->d_name);
 		}

@@ -61,6 +61,8 @@ typedef struct assertion_set {
 	json_t *before;      /* {name: rows} of the invariants, or NULL */
 } assertion_set;
 int assertions_load(dbs_ctx *ctx, int need, assertion_set *set);
+/* Has assertions_dir a file that load would read (without reading it)? */
+int assertions_present(const dbs_ctx *ctx);
 void assertions_free(assertion_set *set);
 int assertions_before(dbs_ctx *ctx, assertion_set *set);
 int assertions_check(dbs_ctx *ctx, const assertion_set *set, json_t *checks, int *failed);
@@ -79,6 +81,7 @@ char *assertions_failures(const json_t *checks);
  */
 typedef struct upstream {
 	char *env, *display;
+	char *next;          /* what env promotes from, or NULL */
 	db_rows *rows;       /* app, version, checksum, status; NULL: no history */
 } upstream;
 int promotion_check(dbs_ctx *ctx, const dbs_plan *plan, json_t **missing, char **display);

@@ -19,17 +19,19 @@ void upstream_free(upstream *u)
 {
 	free(u->env);
 	free(u->display);
+	free(u->next);
 	db_rows_free(u->rows);
 	memset(u, 0, sizeof(*u));
 }
 
-/* The database of environment env, by the same config file as ctx's;
- * *url NULL when env is not there or has no database of its own. */
-static int env_database(dbs_ctx *ctx, const char *env, char **url)
+/* The database of environment env, by the same config file as ctx's
+ * (*url NULL when it names none), and what env promotes from (*next, or
+ * NULL). */
+static int env_database(dbs_ctx *ctx, const char *env, char **url, char **next)
 {
 	dbs_options up;
 	dbs_error e = { 0 };
-	*url = NULL;
+	*url = *next = NULL;
 	if (!ctx->opts.config) {
 		dbs_fail(&ctx->err, DBS_EINPUT, "promote_from = %s, but there is no config file "
 			 "to find it in", env);
@@ -44,6 +46,7 @@ static int env_database(dbs_ctx *ctx, const char *env, char **url)
 	}
 	if (up.database && *up.database)
 		*url = xstrdup(up.database);
+	*next = up.promote_from ? xstrdup(up.promote_from) : NULL;
 	dbs_options_release(&up);
 	return 0;
 }
@@ -55,7 +58,7 @@ static int read_upstream(dbs_ctx *ctx, const char *env, upstream *u)
 	char *url = NULL;
 	memset(u, 0, sizeof(*u));
 	u->env = xstrdup(env);
-	int rc = env_database(ctx, env, &url);
+	int rc = env_database(ctx, env, &url, &u->next);
 	if (!rc && (!url || (ctx->opts.database && !strcmp(url, ctx->opts.database)))) {
 		rc = dbs_fail(&ctx->err, DBS_EINPUT, "promote_from = %s: environment %s %s", env,
 			      env, url ? "has this environment's database" : "names no database");
@@ -159,18 +162,10 @@ int promotion_chain(dbs_ctx *ctx, upstream **chain, size_t *n)
 			break;
 		*chain = xrealloc(*chain, (*n + 1) * sizeof(**chain));
 		rc = read_upstream(ctx, env, &(*chain)[*n]);
-		(*n)++;
 		/* the next hop: what env itself promotes from */
-		dbs_options up;
-		dbs_error e = { 0 };
-		char *next = NULL;
-		if (!rc && !dbs_options_load(&up, ctx->opts.config, env, &e)) {
-			next = up.promote_from ? xstrdup(up.promote_from) : NULL;
-			dbs_options_release(&up);
-		}
-		dbs_error_clear(&e);
+		const char *next = (*chain)[(*n)++].next;
 		free(env);
-		env = next;
+		env = !rc && next ? xstrdup(next) : NULL;
 	}
 	free(env);
 	if (rc) {

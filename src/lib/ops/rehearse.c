@@ -331,17 +331,11 @@ static void scratch_options(const dbs_ctx *ctx, const char *url, int assertions,
 static int run_there(dbs_ctx *ctx, const dbs_rehearse_opts *o, const char *url, rehearsal *rh,
 		     json_t **assertions)
 {
-	assertion_set set;
-	int rc = assertions_load(ctx, 0, &set);
-	size_t nset = set.n;
-	assertions_free(&set);
-	if (rc)
-		return rc;
-	dbs_options so;
-	scratch_options(ctx, url, nset > 0, &so);
+	dbs_options so;  /* (the run there reads the assertions, once) */
+	scratch_options(ctx, url, assertions_present(ctx), &so);
 	dbs_ctx *sc = NULL;
 	dbs_error e = { 0 };
-	rc = dbs_open(&sc, &so, &e);
+	int rc = dbs_open(&sc, &so, &e);
 	dbs_options_release(&so);
 	if (rc) {
 		dbs_error_move(&ctx->err, &e);
