@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	gcc libc6-dev meson ninja-build pkg-config
 	libpq-dev libsqlite3-dev libpg-query-dev libprotobuf-c-dev libjansson-dev libinih-dev
-	libssl-dev
+	libssl-dev libfyaml-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libxml2-dev libarchive-dev zlib1g-dev
 	libcmocka-dev
 )
@@ -20,6 +20,7 @@ if [ "${1:-}" != build ]; then
 		clang libclang-rt-14-dev
 		chromium prometheus
 		python3-django python3-psycopg2 python3-jsonschema python3-yaml
+		dovecot-imapd
 	)
 fi
 

@@ -58,6 +58,16 @@ typedef struct dbs_hook {
 	int critical;        /* its failure fails the run (default) */
 } dbs_hook;
 
+/* A section of dbshift.conf for a release step that moves more than the
+ * database: [files "NAME"], [settings "NAME"], [dotenv "NAME"],
+ * [bucket "NAME"] or [mail "NAME"], named in steps as KIND:NAME.  Its
+ * keys as written, each checked when the config was read. */
+typedef struct dbs_section {
+	char *kind, *name;
+	char **keys, **values;
+	size_t n;
+} dbs_section;
+
 typedef struct dbs_options {
 	char *database;      /* URL; never printed as is: see dbs_redact_url() */
 	char *dir;           /* migrations directory (default "migrations") */
@@ -80,6 +90,8 @@ typedef struct dbs_options {
 	char *before_migrate, *after_migrate, *after_rollback, *on_failure;
 	dbs_hook *hooks;
 	size_t nhooks;
+	dbs_section *sections;
+	size_t nsections;
 	int require_backup;
 	/* backups: retention after each one (0 / NULL: none), and encryption
 	 * with the key in backup_key_file */

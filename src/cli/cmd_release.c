@@ -45,11 +45,65 @@ static void put_words(FILE *out, const json_t *a, const char *sep)
 		fprintf(out, "%s%s", i ? sep : "", json_string_value(json_array_get(a, i)));
 }
 
+static long long i_of(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+/* A settings or dotenv step's changes, one line each (values masked). */
+static void put_changes(FILE *out, const char *indent, const json_t *c)
+{
+	for (size_t i = 0; i < json_array_size(c); i++) {
+		const json_t *x = json_array_get(c, i);
+		const char *op = s_of(x, "op");
+		if (!strcmp(op, "rename"))
+			fprintf(out, "%s~ %s -> %s = %s\n", indent, s_of(x, "from"), s_of(x, "key"),
+				s_of(x, "after"));
+		else if (!strcmp(op, "set"))
+			fprintf(out, "%s+ %s = %s\n", indent, s_of(x, "key"), s_of(x, "after"));
+		else
+			fprintf(out, "%s- %s = %s\n", indent, s_of(x, "key"), s_of(x, "before"));
+	}
+}
+
+/* What a files, settings, dotenv, bucket or mail step would do. */
+static void put_move(FILE *out, const char *indent, const json_t *w)
+{
+	const json_t *e = json_object_get(w, "error");
+	if (e) {
+		fprintf(out, "cannot plan: %s\n", s_of(e, "message"));
+		return;
+	}
+	if (*s_of(w, "undoes")) {
+		if (json_object_get(w, "removed") || json_object_get(w, "would_copy"))
+			fprintf(out, "remove %lld item%s release %s copied (%lld left as they are)\n",
+				i_of(w, "would_copy"), i_of(w, "would_copy") == 1 ? "" : "s",
+				s_of(w, "undoes"), i_of(w, "left"));
+		else
+			fprintf(out, "put back %s as it was before release %s%s\n", s_of(w, "file"),
+				s_of(w, "undoes"), json_is_false(json_object_get(w, "changed"))
+				? " (it is already)" : "");
+		return;
+	}
+	if (json_object_get(w, "would_copy")) {
+		fprintf(out, "copy %lld item%s (%lld bytes) from %s to %s; %lld already there\n",
+			i_of(w, "would_copy"), i_of(w, "would_copy") == 1 ? "" : "s", i_of(w, "bytes"),
+			s_of(w, "from"), s_of(w, "to"), i_of(w, "skipped"));
+		return;
+	}
+	const json_t *c = json_object_get(w, "changes");
+	fprintf(out, "%zu change%s to %s\n", json_array_size(c), json_array_size(c) == 1 ? "" : "s",
+		s_of(w, "file"));
+	put_changes(out, indent, c);
+}
+
 /* What one step would do, in a line or a few. */
 static void put_would(FILE *out, const char *step, const json_t *w)
 {
 	const char *indent = "                      ";
-	if (!strcmp(step, "doctor")) {
+	if (json_object_get(w, "kind")) {
+		put_move(out, indent, w);
+	} else if (!strcmp(step, "doctor")) {
 		fprintf(out, "run the pre-migration checklist\n");
 	} else if (!strcmp(step, "backup")) {
 		fprintf(out, "back up into %s/ (%s format) and verify it\n", s_of(w, "backup_dir"),
@@ -181,6 +235,19 @@ static void result_text(char *buf, size_t n, const json_t *s)
 			 json_array_size(json_object_get(r, "targets")) == 1 ? "" : "s");
 	} else if (!strncmp(step, "hook:", 5)) {
 		snprintf(buf, n, "exit %lld", json_integer_value(json_object_get(r, "exit_code")));
+	} else if (json_object_get(r, "removed")) {
+		snprintf(buf, n, "%lld removed, %lld left, %lld failed", i_of(r, "removed"),
+			 i_of(r, "left"), i_of(r, "failed"));
+	} else if (json_object_get(r, "copied")) {
+		snprintf(buf, n, "%lld copied (%lld bytes), %lld skipped, %lld failed",
+			 i_of(r, "copied"), i_of(r, "bytes"), i_of(r, "skipped"), i_of(r, "failed"));
+	} else if (json_object_get(r, "restored")) {
+		snprintf(buf, n, "%s put back", s_of(r, "restored"));
+	} else if (json_object_get(r, "changes")) {
+		size_t k = json_array_size(json_object_get(r, "changes"));
+		snprintf(buf, n, "%zu change%s%s%s", k, k == 1 ? "" : "s",
+			 json_object_get(r, "kept") ? ", old file kept as " : "",
+			 s_of(json_object_get(r, "kept"), "file"));
 	}
 }
 

@@ -62,6 +62,8 @@ void free_words(char **w);
  * p += n) walks them. */
 size_t list_word(const char **p);
 int starts_with(const char *s, const char *prefix);
+/* true/yes/on/1 or false/no/off/0 into *out; -1 if it is neither. */
+int parse_bool(const char *s, int *out);
 int ends_with(const char *s, const char *suffix);
 int is_digits(const char *s, size_t n);
 /* Is "HOST:PORT" (HOST may be [v6]) one whose port is 1 to 65535, or 0

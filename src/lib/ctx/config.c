@@ -211,18 +211,6 @@ static int *int_field(dbs_options *o, const setting *st)
 	return (int *)(void *)((char *)o + st->offset);
 }
 
-
-static int parse_bool(const char *s, int *out)
-{
-	if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on") || !strcmp(s, "1"))
-		*out = 1;
-	else if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off") || !strcmp(s, "0"))
-		*out = 0;
-	else
-		return -1;
-	return 0;
-}
-
 /* Check value for st and, when o is not NULL, store it there; -1 if bad. */
 static int setting_apply(dbs_options *o, const setting *st, const char *value)
 {
@@ -381,6 +369,9 @@ void dbs_options_release(dbs_options *o)
 	for (size_t i = 0; i < o->nhooks; i++)
 		hook_release(&o->hooks[i]);
 	free(o->hooks);
+	for (size_t i = 0; i < o->nsections; i++)
+		section_release(&o->sections[i]);
+	free(o->sections);
 	free(o->env);
 	free(o->config);
 	memset(o, 0, sizeof(*o));
@@ -403,6 +394,9 @@ void options_copy(dbs_options *dst, const dbs_options *src)
 			h->env ? xstrdup(h->env) : NULL, h->cwd ? xstrdup(h->cwd) : NULL,
 			h->timeout_ms, h->critical };
 	}
+	dst->sections = src->nsections ? xcalloc(src->nsections, sizeof(dbs_section)) : NULL;
+	for (size_t i = 0; i < src->nsections; i++)
+		section_copy(&dst->sections[i], &src->sections[i]);
 }
 
 typedef struct parse_state {
@@ -423,6 +417,9 @@ typedef struct parse_state {
 	dbs_hook *hooks;        /* the [hook "NAME"] sections */
 	int *hook_line;
 	size_t nhooks;
+	dbs_section *secs;      /* the [files "NAME"], [settings "NAME"], ... sections */
+	int *sec_line;
+	size_t nsecs;
 	/* What was written where, to refuse a second of each: sections by
 	 * header, keys as "section\x1fkey". */
 	char **seen;
@@ -481,8 +478,8 @@ static const char *quoted_name_of(const char *section, const char *kind, char *b
 	return buf;
 }
 
-#define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"], [release], [release \"ENV\"] " \
-	"and [hook \"NAME\"]"
+#define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"], [release], [release \"ENV\"], " \
+	"[hook \"NAME\"], and [files|settings|dotenv|bucket|mail \"NAME\"] for release steps"
 
 /* What a section header is: -1 unknown, 0 [dbshift] or [env "NAME"],
  * 1 [release] or [release "ENV"]; *env is the environment it is for. */
@@ -496,6 +493,60 @@ static int section_kind(const char *section, char *buf, size_t n, const char **e
 	if ((*env = quoted_name_of(section, "release", buf, n)))
 		return 1;
 	return -1;
+}
+
+/* "KIND \"NAME\"" of a release step's section: KIND's length, NAME in buf;
+ * 0 when it is not one. */
+static size_t move_section_of(const char *section, char *buf, size_t n)
+{
+	size_t k = strcspn(section, " ");
+	if (!section[k] || !section_kind_known(section, k))
+		return 0;
+	char kind[16];
+	snprintf(kind, sizeof(kind), "%.*s", (int)k, section);
+	return quoted_name_of(section, kind, buf, n) ? k : 0;
+}
+
+/* A [KIND "NAME"] header of a release step's section. */
+static void section_begin(parse_state *ps, const char *kind, size_t kn, const char *name)
+{
+	if (section_find(ps->secs, ps->nsecs, kind, kn, name, strlen(name))) {
+		config_error(ps, "give each its own name", "[%.*s \"%s\"] is defined twice",
+			     (int)kn, kind, name);
+		return;
+	}
+	ps->secs = xrealloc(ps->secs, (ps->nsecs + 1) * sizeof(dbs_section));
+	ps->sec_line = xrealloc(ps->sec_line, (ps->nsecs + 1) * sizeof(int));
+	ps->secs[ps->nsecs] = (dbs_section){ .kind = xstrndup(kind, kn), .name = xstrdup(name) };
+	ps->sec_line[ps->nsecs++] = ps->line;
+}
+
+/* key = value in a release step's section. */
+static int section_key(parse_state *ps, const char *kind, size_t kn, const char *name,
+		       const char *key, const char *value)
+{
+	dbs_section *s = (dbs_section *)section_find(ps->secs, ps->nsecs, kind, kn, name,
+						     strlen(name));
+	if (!s)
+		return 0;  /* its header was refused */
+	char *why = NULL;
+	const char *hint = section_value_problem(s->kind, key, value, &why);
+	if (why) {
+		if (!strcmp(hint, "known keys")) {
+			char *h = xprintf("[%s] keys: %s", s->kind, section_keys(s->kind));
+			config_error(ps, h, "unknown key '%s' in [%s \"%s\"]", key, s->kind, name);
+			free(h);
+		} else {
+			config_error(ps, hint, "%s in [%s \"%s\"]", why, s->kind, name);
+		}
+		free(why);
+		return 0;
+	}
+	s->keys = xrealloc(s->keys, (s->n + 1) * sizeof(char *));
+	s->values = xrealloc(s->values, (s->n + 1) * sizeof(char *));
+	s->keys[s->n] = xstrdup(key);
+	s->values[s->n++] = xstrdup(value);
+	return 1;
 }
 
 /* A [hook "NAME"] header: a new hook, with the defaults. */
@@ -602,6 +653,9 @@ static int handler(void *user, const char *section, const char *name,
 	const char *hook = quoted_name_of(section, "hook", envbuf, sizeof(envbuf));
 	if (hook)
 		return hook_key(ps, hook, name, value);
+	size_t kn = move_section_of(section, envbuf, sizeof(envbuf));
+	if (kn)
+		return section_key(ps, section, kn, envbuf, name, value);
 	const char *env;
 	int kind = section_kind(section, envbuf, sizeof(envbuf), &env);
 	if (kind < 0)
@@ -703,14 +757,17 @@ static char *reader(char *str, int num, void *stream)
 			memcpy(sec, s + 1, n);
 			sec[n] = '\0';
 			const char *env;
-			int first = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf))
-				    ? 0 : seen_before(ps, sec);  /* (hooks say so themselves) */
+			size_t kn = move_section_of(sec, envbuf, sizeof(envbuf));
+			int first = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf)) || kn
+				    ? 0 : seen_before(ps, sec);  /* (these say so themselves) */
 			if (first)  /* its keys would silently override the first's */
 				config_error(ps, "merge the two into one section",
 					     "section [%s] appears twice (first at line %d)", sec, first);
 			const char *hook = quoted_name_of(sec, "hook", envbuf, sizeof(envbuf));
 			int kind = section_kind(sec, envbuf, sizeof(envbuf), &env);
-			if (hook)
+			if (kn && move_section_of(sec, envbuf, sizeof(envbuf)))
+				section_begin(ps, sec, kn, envbuf);
+			else if (hook)
 				hook_begin(ps, hook);
 			else if (kind < 0)
 				config_error(ps, SECTIONS_HINT, "unknown section [%s]", sec);
@@ -745,8 +802,8 @@ static void check_steps(parse_state *ps, const dbs_options *o, long i, const cha
 	int bad;
 	if (i >= 0) {
 		line = abs(ps->steps_line[i]);
-		bad = steps_parse(ps->steps[i], ps->steps_line[i] < 0, ps->hooks, ps->nhooks, NULL,
-				  &s, &n, &why);
+		bad = steps_parse(ps->steps[i], ps->steps_line[i] < 0, ps->hooks, ps->nhooks,
+				  ps->secs, ps->nsecs, NULL, &s, &n, &why);
 	} else {
 		const char *steps = o->release_steps, *rb = o->rollback_steps;
 		if (l == 0 && (release_own(ps, OPT(release_steps)) ||
@@ -760,8 +817,8 @@ static void check_steps(parse_state *ps, const dbs_options *o, long i, const cha
 	if (bad) {
 		ps->line = line;
 		config_error(ps, "steps: doctor backup assess migrate[:expand|:contract] data "
-			     "verify health hook:NAME; rollback_steps: the same with rollback "
-			     "instead of migrate and data", "%s", why);
+			     "verify health hook:NAME KIND:NAME; rollback_steps: the same with "
+			     "rollback instead of migrate and data", "%s", why);
 	}
 	free(why);
 }
@@ -906,9 +963,23 @@ int dbs_options_load(dbs_options *opts, const char *config_path,
 				config_error(&ps, "add run = PROGRAM ARGS...", "hook '%s' has no run",
 					     ps.hooks[i].name);
 			}
+		for (size_t i = 0; i < ps.nsecs && !err->code; i++) {
+			char *missing = section_missing(&ps.secs[i]);
+			if (missing) {
+				ps.line = ps.sec_line[i];
+				char *hint = xprintf("add %s = ...", missing);
+				config_error(&ps, hint, "[%s \"%s\"] has no %s", ps.secs[i].kind,
+					     ps.secs[i].name, missing);
+				free(hint);
+				free(missing);
+			}
+		}
 		opts->hooks = ps.hooks;
 		opts->nhooks = ps.nhooks;
 		free(ps.hook_line);
+		opts->sections = ps.secs;
+		opts->nsections = ps.nsecs;
+		free(ps.sec_line);
 		if (err->code) {
 			dbs_options_release(opts);
 			return err->code;

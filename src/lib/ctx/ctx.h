@@ -122,7 +122,7 @@ void ctx_warn(dbs_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 
 
 typedef enum {
 	STEP_DOCTOR, STEP_BACKUP, STEP_ASSESS, STEP_MIGRATE, STEP_DATA, STEP_VERIFY,
-	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK, STEP_ASSERT, STEP_REHEARSE
+	STEP_HEALTH, STEP_HOOK, STEP_ROLLBACK, STEP_ASSERT, STEP_REHEARSE, STEP_MOVE
 } step_kind;
 
 typedef struct release_step {
@@ -130,6 +130,7 @@ typedef struct release_step {
 	step_kind kind;
 	const char *phase;     /* migrate: "expand", "contract" or NULL (in word) */
 	const dbs_hook *hook;  /* hook: its section */
+	const dbs_section *section;  /* files:NAME, settings:NAME, ...: its section */
 	int critical;
 } release_step;
 
@@ -137,11 +138,40 @@ typedef struct release_step {
  * -1 and *why (caller frees) when one is not a step, is there twice, or
  * names no hook.  Steps listed in non_critical are not critical. */
 int steps_parse(const char *value, int rollback, const dbs_hook *hooks, size_t nhooks,
-		const char *non_critical, release_step **out, size_t *n, char **why);
+		const dbs_section *secs, size_t nsecs, const char *non_critical,
+		release_step **out, size_t *n, char **why);
 void steps_free(release_step *s, size_t n);
 /* Every word of non_critical is a step of steps or rollback_steps. */
 int non_critical_check(const char *value, const char *steps, const char *rollback_steps,
 		       char **why);
+
+/* ---- the sections of files, settings, dotenv, bucket, mail (sections.c) ---- */
+
+/* KEY = VALUE or OLD -> NEW, as a list holds them. */
+typedef struct pair {
+	char *key, *value;
+} pair;
+
+/* Is kind[0..n) one of the kinds?  All of them, for a message. */
+int section_kind_known(const char *kind, size_t n);
+const char *section_kinds(void);
+/* The keys a kind takes, by blanks. */
+const char *section_keys(const char *kind);
+/* NULL when key = value is right for the kind; else a hint, with *why
+ * (caller frees) the problem (NULL *why with a hint: no problem). */
+const char *section_value_problem(const char *kind, const char *key, const char *value,
+				  char **why);
+/* The first required key s lacks (caller frees), or NULL. */
+char *section_missing(const dbs_section *s);
+/* The value of key in s, or NULL. */
+const char *section_get(const dbs_section *s, const char *key);
+const dbs_section *section_find(const dbs_section *secs, size_t n, const char *kind,
+				size_t kn, const char *name, size_t nn);
+/* A rename (sep "->") or set (sep "=") list; -1 and *why (caller frees). */
+int pairs_parse(const char *value, const char *sep, pair **out, size_t *n, char **why);
+void pairs_free(pair *p, size_t n);
+void section_release(dbs_section *s);
+void section_copy(dbs_section *dst, const dbs_section *src);
 
 /* ---- alerts (notify.c) ---- */
 
@@ -228,6 +258,13 @@ void live_start(dbs_ctx *ctx, const run *r);
 json_t *live_stop(dbs_ctx *ctx);
 void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total);
 void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p);
+/* The items of a step that copies (files, objects, messages). */
+typedef struct items_progress {
+	int64_t done, total, bytes, bytes_total, failed;
+	double rate;   /* bytes per second */
+	double eta_s;  /* -1: unknown */
+} items_progress;
+void live_items(dbs_ctx *ctx, const char *step, const items_progress *p);
 void live_error(dbs_ctx *ctx, const char *what, const dbs_error *err);
 /* While another process writes to the database (a framework applying a
  * migration), on a database with one writer at a time (SQLite): on, the

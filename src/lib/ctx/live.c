@@ -40,6 +40,9 @@ struct live {
 	int has_data;
 	char data_file[256];
 	dbs_data_progress data;
+	int has_items;
+	char items_step[256];
+	items_progress items;
 	json_t *warnings, *errors;  /* arrays of strings */
 	int64_t beats, misses, held;
 	/* another process writes to a one-writer database (a framework's
@@ -99,6 +102,15 @@ static json_t *live_doc(live *l)
 		json_object_set_new(d, "percent", p->total > 0 ? json_real(
 			p->rows_done >= p->total ? 100.0 : 100.0 * p->rows_done / p->total) : json_null());
 		json_object_set_new(doc, "data", d);
+	}
+	if (l->has_items) {
+		const items_progress *p = &l->items;
+		json_t *it = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:f}", "step", l->items_step,
+			"done", (json_int_t)p->done, "total", (json_int_t)p->total, "bytes",
+			(json_int_t)p->bytes, "bytes_total", (json_int_t)p->bytes_total, "failed",
+			(json_int_t)p->failed, "rate", p->rate);
+		json_object_set_new(it, "eta_s", p->eta_s >= 0 ? json_real(p->eta_s) : json_null());
+		json_object_set_new(doc, "items", it);
 	}
 	json_object_set(doc, "warnings", l->warnings);
 	json_object_set(doc, "errors", l->errors);
@@ -267,7 +279,7 @@ void live_step(dbs_ctx *ctx, const char *label, size_t done, size_t total)
 			l->total = total;
 		}
 		if (label)
-			l->has_data = 0;
+			l->has_data = l->has_items = 0;
 	}
 	pthread_mutex_unlock(&l->mu);
 }
@@ -281,6 +293,18 @@ void live_data(dbs_ctx *ctx, const char *file, const dbs_data_progress *p)
 	l->has_data = 1;
 	copy_text(l->data_file, sizeof(l->data_file), file);
 	l->data = *p;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void live_items(dbs_ctx *ctx, const char *step, const items_progress *p)
+{
+	live *l = ctx->live;
+	if (!l)
+		return;
+	pthread_mutex_lock(&l->mu);
+	l->has_items = 1;
+	copy_text(l->items_step, sizeof(l->items_step), step);
+	l->items = *p;
 	pthread_mutex_unlock(&l->mu);
 }
 

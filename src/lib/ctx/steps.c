@@ -7,6 +7,9 @@
  *                    data verify assert health hook:NAME
  *   rollback_steps = doctor backup rehearse assess rollback verify assert
  *                    health hook:NAME
+ *   either, also   files:NAME settings:NAME dotenv:NAME bucket:NAME mail:NAME
+ *                  (a [KIND "NAME"] section; in rollback_steps, the step
+ *                  undoes what it did in the release being rolled back)
  *
  * Each word once; non_critical names the steps whose failure is recorded
  * and passed (a hook step is also non-critical when its hook says
@@ -63,11 +66,24 @@ static int listed(const char *list, const char *w, size_t n)
 }
 
 static int step_word(const char *p, size_t n, int rollback, const dbs_hook *hooks,
-		     size_t nhooks, release_step *s, char **why)
+		     size_t nhooks, const dbs_section *secs, size_t nsecs, release_step *s,
+		     char **why)
 {
 	memset(s, 0, sizeof(*s));
 	s->word = xstrndup(p, n);
 	s->critical = 1;
+	const char *colon = memchr(p, ':', n);
+	size_t kn = colon ? (size_t)(colon - p) : 0;
+	if (colon && section_kind_known(p, kn)) {
+		s->section = section_find(secs, nsecs, p, kn, colon + 1, n - kn - 1);
+		if (!s->section) {
+			*why = xprintf("step '%s' names [%.*s \"%.*s\"], which is not defined",
+				       s->word, (int)kn, p, (int)(n - kn - 1), colon + 1);
+			return -1;
+		}
+		s->kind = STEP_MOVE;
+		return 0;
+	}
 	if (n > 5 && !strncmp(p, "hook:", 5)) {
 		const dbs_hook *h = hook_find((dbs_hook *)hooks, nhooks, p + 5, n - 5);
 		if (!h) {
@@ -96,7 +112,8 @@ static int step_word(const char *p, size_t n, int rollback, const dbs_hook *hook
 }
 
 int steps_parse(const char *value, int rollback, const dbs_hook *hooks, size_t nhooks,
-		const char *non_critical, release_step **out, size_t *nout, char **why)
+		const dbs_section *secs, size_t nsecs, const char *non_critical,
+		release_step **out, size_t *nout, char **why)
 {
 	release_step *s = NULL;
 	size_t n = 0, k;
@@ -110,7 +127,7 @@ int steps_parse(const char *value, int rollback, const dbs_hook *hooks, size_t n
 				return -1;
 			}
 		s = xrealloc(s, (n + 1) * sizeof(*s));
-		if (step_word(p, k, rollback, hooks, nhooks, &s[n], why)) {
+		if (step_word(p, k, rollback, hooks, nhooks, secs, nsecs, &s[n], why)) {
 			steps_free(s, n + 1);
 			return -1;
 		}

@@ -109,6 +109,16 @@ int rehearsal_gate(dbs_ctx *ctx, const dbs_plan *plan, int force, json_t **facts
 int hook_step(dbs_ctx *ctx, const run *r, const dbs_hook *h, const char *when,
 	      const char *status, json_t **result, dbs_error *err);
 
+/* A step files:NAME, settings:NAME, dotenv:NAME, bucket:NAME or
+ * mail:NAME (moves.c).  check: before the first step, an input error
+ * naming what cannot work.  would: what it would do (a dry run; an undo
+ * with rollback).  step: do it (rollback: undo what the newest release's
+ * step of that word did), run_id the release's; *result its report. */
+int move_check(dbs_ctx *ctx, const release_step *s, int rollback);
+json_t *move_would(dbs_ctx *ctx, const release_step *s, int rollback);
+int move_step(dbs_ctx *ctx, const release_step *s, const char *run_id, int rollback,
+	      json_t **result);
+
 /*
  * Backups off the host (offsite.c), with backup_upload set (else each
  * does nothing).  offsite_open: the store, or NULL without one.  push:

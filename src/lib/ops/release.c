@@ -92,6 +92,7 @@ static int load_steps(release *rl)
 		return DBS_EINPUT;
 	}
 	if (steps_parse(value, rl->o->rollback, ctx->opts.hooks, ctx->opts.nhooks,
+			ctx->opts.sections, ctx->opts.nsections,
 			ctx->opts.non_critical, &rl->steps, &rl->n, &why)) {
 		dbs_fail(&ctx->err, DBS_EINPUT, "%s", why);  /* the config was checked */
 		free(why);
@@ -239,6 +240,9 @@ static int precheck(release *rl)
 		case STEP_REHEARSE:
 			rehearsed = 1;  /* it answers require_rehearsal for what follows */
 			break;
+		case STEP_MOVE:
+			rc = move_check(ctx, s, rl->o->rollback);
+			break;
 		case STEP_MIGRATE:
 		case STEP_ROLLBACK:
 			rc = hooks_check(ctx, s->kind == STEP_MIGRATE ? op->before_migrate
@@ -328,6 +332,8 @@ static json_t *would(release *rl, const release_step *s, int *blocked)
 		return json_pack("{s:o}", "assertions", assertions_list(&rl->checks));
 	case STEP_REHEARSE:
 		return json_pack("{s:s}", "way", rl->o->rollback ? "rollback" : "migrate");
+	case STEP_MOVE:
+		return move_would(ctx, s, rl->o->rollback);
 	default:
 		return json_object();
 	}
@@ -606,6 +612,8 @@ static int run_one(release *rl, run *r, size_t i, json_t **result)
 		rc = dbs_rehearse(ctx, &ro, &text);
 		break;
 	}
+	case STEP_MOVE:
+		return move_step(ctx, s, r->id, rl->o->rollback, result);
 	case STEP_HOOK: {
 		json_decref(*result);
 		dbs_error e = { 0 };
