@@ -116,10 +116,10 @@ static int env_parse(const char *path, const char *text, env_file *f, dbs_error 
 			while (*eq == ' ' || *eq == '\t')
 				eq++;
 			if (!k || *eq != '=' || !(l.value = unquote_value(eq + 1))) {
-				free(l.text);
-				env_free(f);
 				dbs_fail(err, DBS_EINPUT, "not a KEY=VALUE line%s",
 					 k && *eq == '=' ? " (a quote is not closed)" : "");
+				free(l.text);
+				env_free(f);
 				dbs_error_set_file(err, path, line, 0);
 				dbs_error_set_hint(err, "write KEY=value, KEY=\"value\" or KEY='value' "
 						   "(# starts a comment)");

@@ -275,17 +275,6 @@ static json_t *done_by(dbs_ctx *ctx, const char *word, char **run_id)
 
 /* ---- the step ---- */
 
-int move_check(dbs_ctx *ctx, const release_step *s, int rollback)
-{
-	const move_kind *k = kind_of(s->section);
-	move m;
-	move_init(&m, ctx, s->section, s->word, "check", 1);
-	m.undo = rollback;
-	int rc = k->check(&m);
-	move_release(&m);
-	return rc;
-}
-
 /* The result: what was done (or would be), the counts, the manifest. */
 static json_t *result_of(move *m, const char *done_run)
 {
@@ -330,6 +319,24 @@ static int finish(move *m, int rc)
 		ctx_warn(ctx, "%s: %lld item%s failed (max_failures %lld)", m->word,
 			 (long long)m->failed, m->failed == 1 ? "" : "s", (long long)m->max_failures);
 	}
+	return rc;
+}
+
+int move_check(dbs_ctx *ctx, const release_step *s, int rollback)
+{
+	const move_kind *k = kind_of(s->section);
+	move m;
+	move_init(&m, ctx, s->section, s->word, "check", 1);
+	m.undo = rollback;
+	int rc = k->check(&m);
+	if (!rc && rollback) {  /* there is something to undo */
+		char *id = NULL;
+		json_t *done = done_by(ctx, s->word, &id);
+		rc = done ? 0 : ctx->err.code;
+		json_decref(done);
+		free(id);
+	}
+	move_release(&m);
 	return rc;
 }
 
