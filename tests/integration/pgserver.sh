@@ -57,19 +57,21 @@ pg_stop() {
 	PG_DIR=
 }
 
-# s3_start: an S3 API server (s3rver, from npm: scripts/install-deps.sh)
-# on a free loopback port with the bucket "bkt"; S3_ENDPOINT once it answers.
+# s3_start [BUCKET...]: an S3 API server (s3rver, from npm:
+# scripts/install-deps.sh) on a free loopback port with the bucket "bkt"
+# and those; S3_ENDPOINT once it answers.
 # Its one key pair is S3RVER / S3RVER.
 s3_start() {
 	local bin; bin=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.node/node_modules/.bin" 2>/dev/null && pwd)/s3rver
 	[ -x "$bin" ] || { echo "s3rver is not installed: run scripts/install-deps.sh"; return 1; }
 	rm -rf "$WORK/s3data"
 	mkdir -p "$WORK/s3data"
-	local try
+	local try b more=()
+	for b in "$@"; do more+=(--configure-bucket "$b"); done
 	for try in 1 2 3 4 5; do
 		S3_PORT=$(( 41000 + RANDOM % 20000 ))
 		"$bin" --directory "$WORK/s3data" --address 127.0.0.1 --port "$S3_PORT" --silent \
-			--configure-bucket bkt >"$WORK/s3rver.log" 2>&1 &
+			--configure-bucket bkt "${more[@]}" >"$WORK/s3rver.log" 2>&1 &
 		S3_PID=$!
 		local i=0
 		while [ $i -lt 100 ]; do

@@ -236,9 +236,9 @@ t_moves_input() {
 	dbs --database "$url" release
 	check_rc 2 "$tag: a rename that is not OLD -> NEW is exit 2"
 	check_contains "$ERR" "dbshift.conf:6:1: bad rename: 'A B' is not OLD -> NEW in [settings \"app\"]" "$tag: naming the line"
-	printf '[release]\nsteps = migrate bucket:assets\n\n[bucket "assets"]\nfrom = s3://a/\nto = s3://b/\n' > dbshift.conf
+	printf '[release]\nsteps = migrate mail:support\n\n[mail "support"]\nfrom = imap://a/\nto = imap://b/\n' > dbshift.conf
 	dbs --database "$url" release
-	check_rc 2 "$tag: a bucket step is refused while it is not built"
+	check_rc 2 "$tag: a mail step is refused while it is not built"
 	check_contains "$ERR" 'not implemented' "$tag: saying so"
 	# a settings file that is not JSON: before the first step, naming file:line
 	printf '{\n  "a": 1,\n  "b": \n}\n' > s.json
@@ -262,4 +262,125 @@ t_moves_input() {
 	dbs --database "$url" release --rollback
 	check_rc 3 "$tag: undoing a step no release ran is refused"
 	check_contains "$ERR" "step dotenv:app: no release ran it, so there is nothing to undo" "$tag: saying so"
+}
+
+# s3_put_object BUCKET/KEY FILE: an object put with curl's own SigV4.
+s3_put_object() {
+	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "Content-Type: text/plain" \
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$2" "$S3_ENDPOINT/$1" >/dev/null
+}
+
+# s3_keys BUCKET PREFIX: the keys and ETags below PREFIX, one per line.
+s3_keys() {
+	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		"$S3_ENDPOINT/$1/?list-type=2${2:+&prefix=$2}" | python3 -c '
+import sys, xml.etree.ElementTree as E
+for c in E.parse(sys.stdin).getroot().iter():
+    if c.tag.endswith("}Contents") or c.tag == "Contents":
+        f = {x.tag.split("}")[-1]: x.text for x in c}
+        print(f["Key"], f["Size"])'
+}
+
+t_moves_bucket() {
+	local tag="$DRIVER bucket step"
+	if ! s3_start old-assets new-assets; then
+		not_ok "$tag: start the S3 API server (s3rver)"
+		return
+	fi
+	project moves_bucket
+	local url; url=$(newdb moves_bucket) home=$HOME
+	printf 'body { color: red }\n' > site.css
+	printf 'hello\n' > a.txt
+	head -c 6000000 /dev/urandom > big.bin  # above the 5 MiB part size
+	s3_put_object old-assets/static/css/site.css site.css
+	s3_put_object old-assets/static/a.txt a.txt
+	s3_put_object old-assets/static/big.bin big.bin
+	s3_put_object old-assets/elsewhere/x.txt a.txt
+	local port=${S3_ENDPOINT##*:}
+	cat > dbshift.conf <<EOF
+[dbshift]
+database = $url
+s3_part_size = 5MiB
+
+[release]
+steps = bucket:same bucket:other
+rollback_steps = bucket:same bucket:other rollback
+
+[bucket "same"]
+from = s3://old-assets/static
+to = s3://new-assets/static
+from_endpoint = $S3_ENDPOINT
+to_endpoint = $S3_ENDPOINT
+
+[bucket "other"]
+from = s3://old-assets/static
+to = s3://new-assets/v2
+from_endpoint = $S3_ENDPOINT
+to_endpoint = http://localhost:$port
+to_access_key_env = NEW_KEY
+to_secret_key_env = NEW_SECRET
+EOF
+	export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER NEW_KEY=S3RVER NEW_SECRET=S3RVER HOME="$WORK/moves_bucket"
+
+	dbs release --dry-run
+	check_rc 0 "$tag: release --dry-run"
+	check_contains "$OUT" " 1. bucket:same      copy 3 items (6000026 bytes) from s3://old-assets/static to s3://new-assets/static; 0 already there" \
+		"$tag: the dry run counts the objects and bytes"
+	check_eq "$(s3_keys new-assets '')" "" "$tag: the dry run copies nothing"
+
+	dbs release
+	check_rc 0 "$tag: release copies between buckets"
+	local want; want=$(s3_keys old-assets static/ | sed 's|^static/||')
+	check_eq "$want" "a.txt 6
+big.bin 6000000
+css/site.css 20" "$tag: the source bucket holds the three objects (and another prefix)"
+	check_eq "$(s3_keys new-assets static/ | sed 's|^static/||')" "$want" "$tag: CopyObject on one store: every object, by key and size"
+	check_eq "$(s3_keys new-assets v2/ | sed 's|^v2/||')" "$want" "$tag: GET and PUT (in parts) between two endpoints"
+	curl -sf --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		"$S3_ENDPOINT/new-assets/v2/big.bin" -o got.bin
+	check_eq "$(sha256sum < got.bin)" "$(sha256sum < big.bin)" "$tag: the object sent in parts has the source's bytes"
+	check_eq "$(curl -sfI --aws-sigv4 "aws:amz:us-east-1:s3" --user S3RVER:S3RVER -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+		"$S3_ENDPOINT/new-assets/static/a.txt" | tr -d '\r' | sed -n 's/^[Cc]ontent-[Tt]ype: //p')" "text/plain" \
+		"$tag: the copy keeps the object's type"
+	local report; report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '[.steps[].result | [.copy_object, .copied, .bytes]]' "$report")" '[[true,3,6000026],[false,3,6000026]]' \
+		"$tag: the report says how and counts the objects and bytes"
+	check_eq "$(jq -c '.steps[0].result.manifest | map(.key)' "$report")" '["a.txt","big.bin","css/site.css"]' \
+		"$tag: with the manifest of the keys copied"
+	check_lacks "$OUT$ERR$(cat reports/*.json logs/* 2>/dev/null)" "S3RVER" "$tag: no credential in any output"
+
+	dbs release
+	check_rc 0 "$tag: a second release passes"
+	report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '[.steps[].result | [.copied, .skipped]]' "$report")" '[[0,3],[0,3]]' \
+		"$tag: a second run copies nothing (size and ETag, or the source ETag recorded)"
+
+	# rollback: exactly what the release copied, an object changed since left
+	s3_put_object new-assets/static/keep-me.txt a.txt
+	s3_put_object new-assets/v2/a.txt site.css
+	dbs release --rollback
+	check_rc 0 "$tag: release --rollback removes what was copied"
+	check_eq "$(s3_keys new-assets '' | tr '\n' ' ')" "static/keep-me.txt 6 v2/a.txt 20 " \
+		"$tag: only the copies are removed; what was there or changed since stays"
+	check_contains "$ERR" "bucket:other: a.txt changed since the release copied it; left as it is" "$tag: with a warning"
+
+	# the store goes away in the middle (a relay to it that stops after
+	# two copies): the step fails, what was copied is recorded
+	rm -f relay.port
+	/usr/bin/python3 "$HERE/relay.py" "$WORK/moves_bucket/relay.port" "$port" PUT 2 &
+	local relay=$!
+	until_ok 10 test -s relay.port
+	local rp; rp=$(cat relay.port)
+	sed -i -e 's/^steps = .*/steps = bucket:same/' \
+		-e "/^\[bucket \"same\"\]/,/^\$/ s|_endpoint = .*|_endpoint = http://127.0.0.1:$rp|" dbshift.conf
+	dbs release
+	check_rc 1 "$tag: a store that goes away fails the step"
+	check_contains "$ERR" "cannot reach the object store" "$tag: saying so"
+	report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.steps[0] | [.status, .result.copied, (.result.manifest | map(.key))]' "$report")" '["failed",2,["a.txt","big.bin"]]' \
+		"$tag: the report records what was copied before"
+	wait "$relay" 2>/dev/null
+	unset NEW_KEY NEW_SECRET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	export HOME=$home
+	s3_stop
 }

@@ -48,7 +48,7 @@ int section_kind_known(const char *kind, size_t n)
 /* The kinds whose steps are not built yet: their sections are refused. */
 static int not_built(const char *kind)
 {
-	return !strcmp(kind, "bucket") || !strcmp(kind, "mail");
+	return !strcmp(kind, "mail");
 }
 
 const char *section_kinds(void)

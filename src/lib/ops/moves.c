@@ -26,7 +26,7 @@
 #include "ops/moves.h"
 
 static const move_kind *const kinds[] = {
-	&move_files, &move_settings, &move_dotenv,
+	&move_files, &move_settings, &move_dotenv, &move_bucket,
 };
 
 static const move_kind *kind_of(const dbs_section *sec)

@@ -34,6 +34,8 @@ struct s3 {
 	char *access, *secret, *token;
 	int64_t part_size;
 	CURL *curl;
+	const s3_meta *put_meta;  /* the source ETag and type of the next put */
+	int lost;               /* the last request did not reach the store */
 };
 
 /* ---- credentials ---- */
@@ -56,8 +58,23 @@ static int creds_line(void *arg, const char *section, const char *key, const cha
 	return 1;
 }
 
-static int load_creds(s3 *s, dbs_error *err)
+static int load_creds(s3 *s, const char *access_env, const char *secret_env, dbs_error *err)
 {
+	if (access_env || secret_env) {  /* named by the config: those or nothing */
+		const char *a = getenv(access_env ? access_env : "AWS_ACCESS_KEY_ID");
+		const char *k = getenv(secret_env ? secret_env : "AWS_SECRET_ACCESS_KEY");
+		if (!a || !*a || !k || !*k) {
+			dbs_fail(err, DBS_EINPUT, "no credentials for %s: %s is not set", s->name,
+				 !a || !*a ? (access_env ? access_env : "AWS_ACCESS_KEY_ID")
+					   : (secret_env ? secret_env : "AWS_SECRET_ACCESS_KEY"));
+			dbs_error_set_hint(err, "set the variables the config names (never the keys "
+					   "in dbshift.conf)");
+			return DBS_EINPUT;
+		}
+		s->access = xstrdup(a);
+		s->secret = xstrdup(k);
+		return 0;
+	}
 	const char *a = getenv("AWS_ACCESS_KEY_ID"), *k = getenv("AWS_SECRET_ACCESS_KEY");
 	if (a && *a && k && *k) {
 		s->access = xstrdup(a);
@@ -154,6 +171,12 @@ static int header_safe(const char *v)
 int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
 	    int64_t part_size, dbs_error *err)
 {
+	return s3_open_as(out, url, endpoint, region, part_size, NULL, NULL, err);
+}
+
+int s3_open_as(s3 **out, const char *url, const char *endpoint, const char *region,
+	       int64_t part_size, const char *access_env, const char *secret_env, dbs_error *err)
+{
 	*out = NULL;
 	const char *why = s3_url_problem(url);
 	if (!why && region && *region)
@@ -185,7 +208,7 @@ int s3_open(s3 **out, const char *url, const char *endpoint, const char *region,
 	while (en && s->endpoint[en - 1] == '/')
 		s->endpoint[--en] = '\0';
 	s->part_size = part_size > 0 ? part_size : 16 << 20;
-	int rc = load_creds(s, err);
+	int rc = load_creds(s, access_env, secret_env, err);
 	if (!rc && (!header_safe(s->access) || (s->token && !header_safe(s->token)) ||
 		    !header_safe(s->secret)))  /* the token goes into a header as it is */
 		rc = dbs_fail(err, DBS_EINPUT, "the credentials for %s hold a control character "
@@ -242,6 +265,10 @@ typedef struct req {
 	s3_progress cb;
 	void *cb_data;
 	int64_t base, total;      /* of the whole file, for cb */
+	const char *copy_from;    /* PUT: x-amz-copy-source (escaped) */
+	const s3_meta *meta;      /* PUT, POST uploads: the source's ETag and type */
+	char source_etag[128];    /* HEAD: x-amz-meta-dbshift-source-etag */
+	char ctype[128];          /* HEAD: Content-Type */
 } req;
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
@@ -265,6 +292,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 		snprintf(r->etag, sizeof(r->etag), "%.*s", (int)vn, v);
 	} else if (len > 15 && !strncasecmp(data, "Content-Length:", 15)) {
 		r->length = strtoll(data + 15, NULL, 10);
+	} else if (len > 31 && !strncasecmp(data, "x-amz-meta-dbshift-source-etag:", 31)) {
+		const char *v = data + 31;
+		while (*v == ' ')
+			v++;
+		snprintf(r->source_etag, sizeof(r->source_etag), "%.*s", (int)strcspn(v, "\r\n"), v);
+	} else if (len > 13 && !strncasecmp(data, "Content-Type:", 13)) {
+		const char *v = data + 13;
+		while (*v == ' ')
+			v++;
+		snprintf(r->ctype, sizeof(r->ctype), "%.*s", (int)strcspn(v, "\r\n"), v);
 	}
 	return len;
 }
@@ -374,6 +411,22 @@ static int perform(s3 *s, req *r, const char *name, const char *query, const cha
 		hs = curl_slist_append(hs, h);
 		free(h);
 	}
+	if (r->copy_from) {
+		h = xprintf("x-amz-copy-source: %s", r->copy_from);
+		hs = curl_slist_append(hs, h);
+		free(h);
+		hs = curl_slist_append(hs, "x-amz-metadata-directive: REPLACE");
+	}
+	if (r->meta && header_safe(r->meta->etag) && header_safe(r->meta->content_type)) {
+		h = xprintf("x-amz-meta-dbshift-source-etag: %s", r->meta->etag);
+		hs = curl_slist_append(hs, h);
+		free(h);
+		if (*r->meta->content_type) {
+			h = xprintf("Content-Type: %s", r->meta->content_type);
+			hs = curl_slist_append(hs, h);
+			free(h);
+		}
+	}
 	hs = curl_slist_append(hs, "Expect:");
 	char sigv4[96];
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", s->region);
@@ -413,6 +466,7 @@ static int perform(s3 *s, req *r, const char *name, const char *query, const cha
 	CURLcode cc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
 	curl_slist_free_all(hs);
+	s->lost = cc != CURLE_OK;
 	if (cc != CURLE_OK) {
 		dbs_fail(err, DBS_EFAIL, "cannot reach the object store at %s: %s", s->endpoint,
 			 curl_easy_strerror(cc));
@@ -486,7 +540,7 @@ static int put_one(s3 *s, const char *key, const unsigned char *data, size_t n,
 	char b64[32];
 	EVP_EncodeBlock((unsigned char *)b64, md, 16);
 	req r = { .method = "PUT", .body = data, .body_len = n, .cb = cb, .cb_data = cb_data,
-		  .base = base, .total = total };
+		  .base = base, .total = total, .meta = query ? NULL : s->put_meta };
 	int rc = perform(s, &r, key, query, b64, err);
 	if (!rc && r.status / 100 != 2)
 		rc = answer_error(s, &r, "cannot upload to", err);
@@ -510,7 +564,7 @@ static int multipart(s3 *s, const char *key, FILE *f, int64_t size, unsigned cha
 		     s3_progress cb, void *cb_data, EVP_MD_CTX *parts, int *nparts,
 		     dbs_error *err)
 {
-	req r = { .method = "POST" };
+	req r = { .method = "POST", .meta = s->put_meta };
 	int rc = perform(s, &r, key, "uploads=", NULL, err);
 	if (!rc && r.status / 100 != 2)
 		rc = answer_error(s, &r, "cannot start an upload to", err);
@@ -719,8 +773,8 @@ void s3_names_free(char **names, size_t n)
 	free(names);
 }
 
-int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes, size_t *n,
-	    dbs_error *err)
+static int list_all(s3 *s, const char *name, int folders, char ***names, int64_t **sizes,
+		    char ***etags, size_t *n, dbs_error *err)
 {
 	char *base = key_of(s, name ? name : "");
 	size_t blen = strlen(base);
@@ -730,6 +784,8 @@ int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes
 	*n = 0;
 	if (sizes)
 		*sizes = NULL;
+	if (etags)
+		*etags = NULL;
 	do {
 		/* the query sorted by name, each value escaped, as SigV4 signs it */
 		char *p = curl_easy_escape(s->curl, base, 0);
@@ -779,6 +835,14 @@ int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes
 					(*sizes)[*n] = sz ? strtoll(sz, NULL, 10) : 0;
 					free(sz);
 				}
+				if (etags) {
+					char *e = node_text(find(c->children, "ETag")), u[128] = "";
+					if (e)
+						unquote(e, u, sizeof(u));
+					free(e);
+					*etags = xrealloc(*etags, (*n + 1) * sizeof(char *));
+					(*etags)[*n] = xstrdup(u);
+				}
 				(*n)++;
 			}
 			free(v);
@@ -789,4 +853,88 @@ int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes
 	free(token);
 	free(base);
 	return rc;
+}
+
+int s3_list(s3 *s, const char *name, int folders, char ***names, int64_t **sizes, size_t *n,
+	    dbs_error *err)
+{
+	return list_all(s, name, folders, names, sizes, NULL, n, err);
+}
+
+int s3_objects(s3 *s, char ***keys, int64_t **sizes, char ***etags, size_t *n, dbs_error *err)
+{
+	return list_all(s, NULL, 0, keys, sizes, etags, n, err);
+}
+
+int s3_head(s3 *s, const char *name, s3_meta *m, dbs_error *err)
+{
+	char *key = key_of(s, name);
+	req r = { .method = "HEAD" };
+	int rc = perform(s, &r, key, NULL, NULL, err);
+	free(key);
+	memset(m, 0, sizeof(*m));
+	m->size = -1;
+	if (!rc && r.status == 404) {
+		req_done(&r);
+		return 0;
+	}
+	if (!rc && r.status / 100 != 2)
+		rc = answer_error(s, &r, "cannot read", err);
+	if (!rc) {
+		m->size = r.length;
+		unquote(r.etag, m->etag, sizeof(m->etag));
+		snprintf(m->source_etag, sizeof(m->source_etag), "%s", r.source_etag);
+		snprintf(m->content_type, sizeof(m->content_type), "%s", r.ctype);
+	}
+	req_done(&r);
+	return rc;
+}
+
+int s3_copy(s3 *dst, const char *name, const s3 *src, const char *src_name,
+	    const s3_meta *source, dbs_error *err)
+{
+	char *skey = key_of(src, src_name), *key = key_of(dst, name);
+	/* /BUCKET/KEY, each part of the key escaped */
+	strbuf from;
+	strbuf_init(&from);
+	strbuf_addf(&from, "/%s/", src->bucket);
+	for (const char *p = skey; *p;) {
+		size_t k = strcspn(p, "/");
+		char *e = curl_easy_escape(dst->curl, p, (int)k);
+		strbuf_adds(&from, e);
+		curl_free(e);
+		p += k;
+		if (*p == '/') {
+			strbuf_adds(&from, "/");
+			p++;
+		}
+	}
+	req r = { .method = "PUT", .copy_from = from.buf, .meta = source };
+	int rc = perform(dst, &r, key, NULL, NULL, err);
+	if (!rc && (r.status / 100 != 2 || (r.resp.len && strstr(r.resp.buf, "<Error>"))))
+		rc = answer_error(dst, &r, "cannot copy into", err);
+	req_done(&r);
+	strbuf_release(&from);
+	free(skey);
+	free(key);
+	return rc;
+}
+
+int s3_put_from(s3 *s, const char *name, const char *path, const s3_meta *source,
+		s3_progress cb, void *cb_data, dbs_error *err)
+{
+	s->put_meta = source;
+	int rc = s3_put(s, name, path, cb, cb_data, NULL, NULL, err);
+	s->put_meta = NULL;
+	return rc;
+}
+
+int s3_lost(const s3 *s)
+{
+	return s->lost;
+}
+
+const char *s3_endpoint(const s3 *s)
+{
+	return s->endpoint;
 }
