@@ -95,3 +95,73 @@ s3_stop() {
 	[ -n "${S3_PID:-}" ] && { kill "$S3_PID" 2>/dev/null; wait "$S3_PID" 2>/dev/null || true; }
 	S3_PID=
 }
+
+# dovecot_start: Dovecot (Debian dovecot-imapd) run as root with its own
+# config in $WORK/dovecot: IMAP without TLS on a free loopback port, a
+# passwd-file with alice (alicepw) and bob (bobpw), maildirs under
+# $WORK/dovecot/mail/USER/Maildir owned by nobody; IMAP_PORT once it
+# answers.
+dovecot_start() {
+	command -v dovecot >/dev/null || { echo "dovecot is not installed: run scripts/install-deps.sh"; return 1; }
+	local d=$WORK/dovecot try
+	rm -rf "$d"
+	mkdir -p "$d/run" "$d/mail/alice/Maildir" "$d/mail/bob/Maildir"
+	printf 'alice:{PLAIN}alicepw\nbob:{PLAIN}bobpw\n' > "$d/passwd"
+	chown -R nobody:nogroup "$d/mail"
+	for try in 1 2 3 4 5; do
+		IMAP_PORT=$(( 41000 + RANDOM % 20000 ))
+		cat > "$d/dovecot.conf" <<CONF
+protocols = imap
+listen = 127.0.0.1
+base_dir = $d/run
+state_dir = $d/run/state
+log_path = $d/log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $d/passwd
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/mail/%u
+}
+mail_location = maildir:$d/mail/%u/Maildir
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  inet_listener http {
+    port = 0
+  }
+}
+default_login_user = dovenull
+default_internal_user = dovecot
+CONF
+		dovecot -F -c "$d/dovecot.conf" >"$d/out" 2>&1 &
+		IMAP_PID=$!
+		if until_ok 10 curl -s -o /dev/null "imap://127.0.0.1:$IMAP_PORT/" -u bob:bobpw; then
+			export IMAP_PORT IMAP_PID
+			return 0
+		fi
+		kill "$IMAP_PID" 2>/dev/null; wait "$IMAP_PID" 2>/dev/null
+	done
+	cat "$d/out" "$d/log" 2>/dev/null
+	return 1
+}
+
+dovecot_stop() {
+	[ -n "${IMAP_PID:-}" ] && { kill "$IMAP_PID" 2>/dev/null; wait "$IMAP_PID" 2>/dev/null || true; }
+	IMAP_PID=
+}

@@ -1,20 +1,26 @@
 #!/usr/bin/python3
-"""relay.py PORTFILE UPSTREAM_PORT METHOD N - an HTTP/1.1 relay to a real
-server on 127.0.0.1:UPSTREAM_PORT that goes away (closes every connection
-and stops listening) once it has relayed N whole exchanges whose request
-method is METHOD: a server lost in the middle of a run, at a point the
-test chooses.  Requests and answers are relayed as they are, one exchange
-at a time, read by their Content-Length (answers to HEAD have no body).
-Writes its own port to PORTFILE when it listens."""
+"""relay.py PORTFILE UPSTREAM_PORT PROTO WORD N - a relay to a real server on
+127.0.0.1:UPSTREAM_PORT that goes away (closes every connection and stops
+listening) at a point the test chooses: a server lost in the middle of a
+run.  Writes its own port to PORTFILE when it listens.
+
+  http: after N whole exchanges whose request method is WORD (requests and
+        answers relayed one at a time, read by their Content-Length;
+        answers to HEAD have no body)
+  imap: when the client sends its N+1-th command WORD (APPEND): that
+        command never reaches the server (bytes relayed as they come)
+"""
 import os
 import socket
 import sys
 import threading
 
-port_file, upstream, method, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), int(sys.argv[4])
+port_file, upstream, proto, word, limit = (sys.argv[1], int(sys.argv[2]), sys.argv[3],
+                                           sys.argv[4].encode(), int(sys.argv[5]))
 done = 0
 gone = threading.Event()
 lock = threading.Lock()
+conns = []
 
 
 def read_message(f, no_body=False):
@@ -34,29 +40,74 @@ def read_message(f, no_body=False):
     return head + body
 
 
-def serve(client):
+def count():
     global done
-    up = socket.create_connection(("127.0.0.1", upstream))
+    with lock:
+        done += 1
+        if done >= limit:
+            gone.set()
+
+
+def serve_http(client, up):
     cf, uf = client.makefile("rb"), up.makefile("rb")
+    while not gone.is_set():
+        req = read_message(cf)
+        if req is None:
+            break
+        verb = req.split(b" ", 1)[0]
+        up.sendall(req)
+        ans = read_message(uf, no_body=verb == b"HEAD")
+        if ans is None:
+            break
+        client.sendall(ans)
+        if verb == word:
+            count()
+
+
+def pump(src, dst):
     try:
-        while not gone.is_set():
-            req = read_message(cf)
-            if req is None:
+        while True:
+            data = src.recv(65536)
+            if not data:
                 break
-            verb = req.split(b" ", 1)[0]
-            up.sendall(req)
-            ans = read_message(uf, no_body=verb == b"HEAD")
-            if ans is None:
-                break
-            client.sendall(ans)
-            if verb == method:
-                with lock:
-                    done += 1
-                    if done >= limit:
-                        gone.set()
+            dst.sendall(data)
+    except OSError:
+        pass
+
+
+def serve_imap(client, up):
+    global done
+    threading.Thread(target=pump, args=(up, client), daemon=True).start()
+    cf = client.makefile("rb")
+    while not gone.is_set():
+        line = cf.readline()
+        if not line:
+            break
+        parts = line.split(b" ", 2)
+        if len(parts) > 1 and parts[1].upper() == word:
+            with lock:
+                if done >= limit:
+                    gone.set()
+                    break
+                done += 1
+        up.sendall(line)
+
+
+def serve(client):
+    up = socket.create_connection(("127.0.0.1", upstream))
+    with lock:
+        conns.extend([client, up])
+    try:
+        (serve_http if proto == "http" else serve_imap)(client, up)
+    except OSError:
+        pass
     finally:
-        client.close()
-        up.close()
+        for s in (client, up):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
 
 
 listener = socket.socket()
@@ -74,3 +125,9 @@ while not gone.is_set():
         continue
     threading.Thread(target=serve, args=(c,), daemon=True).start()
 listener.close()
+with lock:  # every connection goes with it
+    for s in conns:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

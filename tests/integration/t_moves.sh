@@ -236,10 +236,10 @@ t_moves_input() {
 	dbs --database "$url" release
 	check_rc 2 "$tag: a rename that is not OLD -> NEW is exit 2"
 	check_contains "$ERR" "dbshift.conf:6:1: bad rename: 'A B' is not OLD -> NEW in [settings \"app\"]" "$tag: naming the line"
-	printf '[release]\nsteps = migrate mail:support\n\n[mail "support"]\nfrom = imap://a/\nto = imap://b/\n' > dbshift.conf
+	printf '[release]\nsteps = migrate mail:support\n\n[mail "support"]\nfrom = imap://a/\nto = pop3://b/\nfrom_user = a\nto_user = b\nfrom_password_env = A\nto_password_env = B\n' > dbshift.conf
 	dbs --database "$url" release
-	check_rc 2 "$tag: a mail step is refused while it is not built"
-	check_contains "$ERR" 'not implemented' "$tag: saying so"
+	check_rc 2 "$tag: a mail side that is not IMAP is exit 2"
+	check_contains "$ERR" "dbshift.conf:6:1: bad to 'pop3://b/' in [mail \"support\"]" "$tag: naming file:line"
 	# a settings file that is not JSON: before the first step, naming file:line
 	printf '{\n  "a": 1,\n  "b": \n}\n' > s.json
 	printf '[release]\nsteps = migrate settings:app\n\n[settings "app"]\nfile = s.json\nset = C = 1\n' > dbshift.conf
@@ -367,7 +367,7 @@ css/site.css 20" "$tag: the source bucket holds the three objects (and another p
 	# the store goes away in the middle (a relay to it that stops after
 	# two copies): the step fails, what was copied is recorded
 	rm -f relay.port
-	/usr/bin/python3 "$HERE/relay.py" "$WORK/moves_bucket/relay.port" "$port" PUT 2 &
+	/usr/bin/python3 "$HERE/relay.py" "$WORK/moves_bucket/relay.port" "$port" http PUT 2 &
 	local relay=$!
 	until_ok 10 test -s relay.port
 	local rp; rp=$(cat relay.port)
@@ -383,4 +383,126 @@ css/site.css 20" "$tag: the source bucket holds the three objects (and another p
 	unset NEW_KEY NEW_SECRET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 	export HOME=$home
 	s3_stop
+}
+
+# imap_cmd USER FOLDER COMMAND: a command on a folder, by curl's IMAP.
+imap_cmd() {
+	curl -s "imap://127.0.0.1:$IMAP_PORT/$2" -u "$1:${1}pw" -X "$3"
+}
+
+# imap_state USER: each folder's messages: folder, Message-ID (or the
+# subject), flags; sorted.
+imap_state() {
+	local f
+	for f in $(curl -s "imap://127.0.0.1:$IMAP_PORT/" -u "$1:${1}pw" | sed 's/.* "." //; s/\r//' | sort); do
+		imap_cmd "$1" "$f" 'UID FETCH 1:* (FLAGS ENVELOPE)' | tr -d '\r' | python3 -c '
+import re, sys
+for l in sys.stdin:
+    flags = re.search(r"FLAGS \(([^)]*)\)", l).group(1)
+    ids = re.findall(r"\"(<[^\"]*>)\"\)\)$", l)
+    subj = re.search(r"ENVELOPE \((?:NIL|\"[^\"]*\") \"([^\"]*)\"", l).group(1)
+    print(sys.argv[1], ids[0] if ids else "(" + subj + ")", " ".join(sorted(f for f in flags.split() if f != "\\Recent")))' "$f"
+	done | sort
+}
+
+# maildir_msg USER FOLDER NAME FLAGS SUBJECT [MESSAGE-ID]: a message put in
+# a maildir as a delivery would (FOLDER "" is INBOX).
+maildir_msg() {
+	local dir=$WORK/dovecot/mail/$1/Maildir${2:+/.$2}
+	mkdir -p "$dir/cur" "$dir/new" "$dir/tmp"
+	{
+		printf 'From: someone@example.com\r\nTo: %s@example.com\r\nSubject: %s\r\n' "$1" "$5"
+		[ -n "${6:-}" ] && printf 'Message-ID: %s\r\n' "$6"
+		printf 'Date: Mon, 1 Jan 2024 10:00:00 +0000\r\n\r\nbody of %s\r\n' "$5"
+	} > "$dir/cur/$3:2,$4"
+	touch -d '2023-11-14 22:13:20' "$dir/cur/$3:2,$4"
+	chown -R nobody:nogroup "$WORK/dovecot/mail"
+}
+
+t_moves_mail() {
+	local tag="$DRIVER mail step"
+	if ! dovecot_start; then
+		not_ok "$tag: start Dovecot"
+		return
+	fi
+	project moves_mail
+	local url; url=$(newdb moves_mail)
+	maildir_msg alice "" 1700000000.M1P1.h S "welcome" "<m1@example.com>"
+	maildir_msg alice "" 1700000001.M2P1.h FS "flagged one" "<m2@example.com>"
+	maildir_msg alice "" 1700000002.M3P1.h "" "unread" "<m3@example.com>"
+	maildir_msg alice Archive 1700000003.M4P1.h RS "archived" "<m4@example.com>"
+	maildir_msg alice Archive 1700000004.M5P1.h R "no id"
+	maildir_msg bob "" 1700000005.M6P1.h S "bob's own" "<b1@example.com>"
+	cat > dbshift.conf <<EOF
+[dbshift]
+database = $url
+
+[release]
+steps = mail:support
+rollback_steps = mail:support rollback
+
+[mail "support"]
+from = imap://127.0.0.1:$IMAP_PORT/
+to = imap://127.0.0.1:$IMAP_PORT/
+from_user = alice
+from_password_env = OLD_MAIL_PW
+to_user = bob
+to_password_env = NEW_MAIL_PW
+folders = *
+EOF
+	export OLD_MAIL_PW=alicepw NEW_MAIL_PW=bobpw
+	local source; source=$(imap_state alice)
+	check_eq "$source" "Archive (no id) \\Answered
+Archive <m4@example.com> \\Answered \\Seen
+INBOX <m1@example.com> \\Seen
+INBOX <m2@example.com> \\Flagged \\Seen
+INBOX <m3@example.com> " "$tag: the source mailbox holds five messages in two folders"
+
+	dbs release --dry-run
+	check_rc 0 "$tag: release --dry-run"
+	check_contains "$OUT" "mail:support     copy 5 items" "$tag: the dry run counts the messages"
+	check_eq "$(imap_state bob)" "INBOX <b1@example.com> \\Seen" "$tag: the dry run copies nothing"
+	check_eq "$(imap_state alice)" "$source" "$tag: nor changes the source's flags"
+
+	dbs release
+	check_rc 0 "$tag: release copies the folders"
+	check_eq "$(imap_state bob)" "$(printf '%s\n' "$source" "INBOX <b1@example.com> \\Seen" | sort)" \
+		"$tag: every message in its folder (made when missing), with its flags"
+	check_eq "$(imap_state alice)" "$source" "$tag: the source's flags are as they were (\\Seen put back)"
+	local report; report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.steps[0].result | [.copied, .skipped, .failed, (.manifest | map([.folder, .message_id, .internal_date]))]' "$report")" \
+		'[5,0,0,[["Archive","<m4@example.com>","14-Nov-2023 22:13:20 +0000"],["Archive",null,"14-Nov-2023 22:13:20 +0000"],["INBOX","<m1@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m2@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m3@example.com>","14-Nov-2023 22:13:20 +0000"]]]' \
+		"$tag: the manifest lists each message with the source's internal date"
+	check_eq "$(jq -r '.steps[0].result.manifest[1].sha256 | length' "$report")" 64 "$tag: a message without a Message-ID by its SHA-256"
+	check_lacks "$OUT$ERR$(cat reports/*.json logs/* 2>/dev/null)$(sql "$url" 'SELECT report FROM dbshift_runs')" "alicepw" "$tag: no password in any output"
+	check_lacks "$OUT$ERR$(cat reports/*.json logs/* 2>/dev/null)" "bobpw" "$tag: neither the target's"
+
+	dbs release
+	check_rc 0 "$tag: a second release passes"
+	report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.steps[0].result | [.copied, .skipped]' "$report")" '[0,5]' "$tag: a second run copies nothing (Message-ID, or SHA-256)"
+
+	# rollback removes exactly the copies, nothing else marked deleted
+	imap_cmd bob INBOX 'UID STORE 1 +FLAGS (\Deleted)' >/dev/null
+	dbs release --rollback
+	check_rc 0 "$tag: release --rollback removes what was copied"
+	check_eq "$(imap_state bob)" 'INBOX <b1@example.com> \Deleted \Seen' \
+		"$tag: only the copies go (a message marked deleted by someone else stays)"
+	imap_cmd bob INBOX 'UID STORE 1 -FLAGS (\Deleted)' >/dev/null
+
+	# the server goes away in the middle (a relay to it that stops at
+	# the third APPEND): the step fails, the two copied are recorded
+	rm -f relay.port
+	/usr/bin/python3 "$HERE/relay.py" "$WORK/moves_mail/relay.port" "$IMAP_PORT" imap APPEND 2 &
+	local relay=$!
+	until_ok 10 test -s relay.port
+	sed -i "s|^to = .*|to = imap://127.0.0.1:$(cat relay.port)/|" dbshift.conf
+	dbs release
+	check_rc 1 "$tag: a server that goes away fails the step"
+	report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '.steps[0] | [.status, .result.copied, (.result.manifest | map(.message_id))]' "$report")" \
+		'["failed",2,["<m4@example.com>",null]]' "$tag: the report records the messages copied before"
+	wait "$relay" 2>/dev/null
+	unset OLD_MAIL_PW NEW_MAIL_PW
+	dovecot_stop
 }

@@ -45,11 +45,6 @@ int section_kind_known(const char *kind, size_t n)
 	return kind_index(kind, n) >= 0;
 }
 
-/* The kinds whose steps are not built yet: their sections are refused. */
-static int not_built(const char *kind)
-{
-	return !strcmp(kind, "mail");
-}
 
 const char *section_kinds(void)
 {
@@ -182,10 +177,6 @@ const char *section_value_problem(const char *kind, const char *key, const char 
 	int k = kind_index(kind, strlen(kind));
 	if (k < 0)
 		return "unknown kind";
-	if (not_built(kind)) {
-		*why = xprintf("[%s \"...\"] steps are not implemented", kind);
-		return "see the README's 'Not implemented yet'";
-	}
 	if (!among(kinds[k].keys, key)) {
 		*why = xprintf("unknown key '%s' in [%s \"...\"]", key, kind);
 		return "known keys";

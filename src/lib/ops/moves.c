@@ -26,7 +26,7 @@
 #include "ops/moves.h"
 
 static const move_kind *const kinds[] = {
-	&move_files, &move_settings, &move_dotenv, &move_bucket,
+	&move_files, &move_settings, &move_dotenv, &move_bucket, &move_mail,
 };
 
 static const move_kind *kind_of(const dbs_section *sec)
@@ -280,7 +280,7 @@ static json_t *result_of(move *m, const char *done_run)
 {
 	const char *from = section_get(m->sec, "from"), *to = section_get(m->sec, "to");
 	const char *file = section_get(m->sec, "file");
-	json_t *r = json_pack("{s:s, s:s, s:s?, s:s?, s:s?}", "kind", m->sec->kind, "name",
+	json_t *r = json_pack("{s:s, s:s, s:s*, s:s*, s:s*}", "kind", m->sec->kind, "name",
 			      m->sec->name, "from", from, "to", to, "file", file);
 	if (done_run)
 		json_object_set_new(r, "undoes", json_string(done_run));

@@ -1,0 +1,670 @@
+/*
+ * move_mail.c - mail:NAME: the messages of IMAP folders copied to another
+ * IMAP server (or account), by libcurl's IMAP.
+ *
+ *   [mail "support"]
+ *   from = imaps://old.example.com/     ; from_user, from_password_env
+ *   to = imaps://new.example.com/       ; to_user, to_password_env
+ *   folders = *                         ; or a list: INBOX, Archive
+ *
+ * Per folder: the source's messages are listed with one UID FETCH (UID,
+ * FLAGS, INTERNALDATE, RFC822.SIZE, ENVELOPE: the Message-ID), and so are
+ * the target folder's (made with CREATE when missing, its hierarchy
+ * delimiter put in place of the source's).  A message whose Message-ID
+ * the target folder holds is skipped; one without a Message-ID is
+ * compared by the SHA-256 of its bytes.  Others are fetched whole (the
+ * \Seen flag that fetching sets on the source is taken off again where
+ * it was not set), appended with libcurl's APPEND, and given the
+ * source's flags with UID STORE (libcurl's APPEND carries no flags and no
+ * date: the copy's internal date is the time of the copy, the source's
+ * is in the manifest).  The manifest lists each message copied (folder,
+ * Message-ID or SHA-256, size, flags, the source's internal date); the
+ * undo marks exactly those \Deleted in the target and removes them with
+ * UID EXPUNGE (so nothing else marked deleted goes).  A server that
+ * cannot be reached ends the step, with what was copied so far recorded.
+ * Passwords come from the variables the section names, never the file,
+ * and never appear in output.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "ops/moves.h"
+
+typedef struct imap {
+	CURL *c;
+	char *base;       /* imap[s]://host[:port] */
+	char *user;
+	char *password;
+	char delim;       /* its hierarchy delimiter, 0: none known */
+	int lost;         /* the last request did not reach it */
+} imap;
+
+typedef struct message {
+	long uid;
+	char *flags;      /* "\\Seen \\Flagged" (no \\Recent) */
+	char *date;       /* INTERNALDATE */
+	int64_t size;
+	char *msgid;      /* or NULL */
+	char sha[65];     /* "" until computed */
+} message;
+
+typedef struct folder_list {
+	message *m;
+	size_t n;
+} folder_list;
+
+static void list_free(folder_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->m[i].flags);
+		free(l->m[i].date);
+		free(l->m[i].msgid);
+	}
+	free(l->m);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- requests ---- */
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	strbuf_add(arg, data, size * n);
+	return size * n;
+}
+
+typedef struct upload {
+	const char *data;
+	size_t len, sent;
+} upload;
+
+static size_t on_send(char *buf, size_t size, size_t n, void *arg)
+{
+	upload *u = arg;
+	size_t want = size * n, left = u->len - u->sent;
+	if (want > left)
+		want = left;
+	memcpy(buf, u->data + u->sent, want);
+	u->sent += want;
+	return want;
+}
+
+/* The URL of folder (NULL: the server), ;UID=uid when uid > 0. */
+static char *url_of(imap *im, const char *folder, long uid)
+{
+	if (!folder)
+		return xprintf("%s/", im->base);
+	char *e = curl_easy_escape(im->c, folder, 0);
+	char *u = uid > 0 ? xprintf("%s/%s;UID=%ld", im->base, e, uid) : xprintf("%s/%s", im->base, e);
+	curl_free(e);
+	return u;
+}
+
+/* One request: custom (a command) or a fetch (uid) or an APPEND (up). */
+static int request(move *m, imap *im, const char *folder, const char *custom, long uid,
+		   upload *up, strbuf *out)
+{
+	CURL *c = im->c;
+	curl_easy_reset(c);
+	char *url = url_of(im, folder, uid);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+	if (custom)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, custom);
+	if (up) {
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_send);
+		curl_easy_setopt(c, CURLOPT_READDATA, up);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len);
+	}
+	CURLcode cc = curl_easy_perform(c);
+	im->lost = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+		   cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
+		   cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_WEIRD_SERVER_REPLY;
+	int rc = 0;
+	if (cc != CURLE_OK) {
+		char *safe = url_of(im, folder, 0);  /* no uid, and never a password */
+		rc = dbs_fail(&m->ctx->err, DBS_EFAIL, "%s: %s%s%s: %s", m->word,
+			      custom ? custom : up ? "APPEND to " : "fetch from ",
+			      custom ? " on " : "", safe, curl_easy_strerror(cc));
+		if (im->lost)
+			dbs_error_set_hint(&m->ctx->err, "check that the IMAP server is up, and the "
+					   "from and to of [mail \"%s\"]", m->sec->name);
+		else if (cc == CURLE_LOGIN_DENIED)
+			dbs_error_set_hint(&m->ctx->err, "check the user and the password variable of "
+					   "[mail \"%s\"]", m->sec->name);
+		free(safe);
+	}
+	free(url);
+	return rc;
+}
+
+/* ---- the answers: IMAP's parenthesised lists, as JSON ---- */
+
+/* One value at *p: NIL (null), a number or atom or "quoted" (a string),
+ * a (list) (an array); NULL at a {literal} (libcurl passes on only the
+ * lines of a custom command's answer, not its literals). */
+static json_t *value(const char **p)
+{
+	const char *s = *p;
+	while (*s == ' ')
+		s++;
+	if (*s == '(') {
+		json_t *a = json_array();
+		s++;
+		while (*s && *s != ')') {
+			json_t *v = value(&s);
+			if (!v) {
+				json_decref(a);
+				return NULL;
+			}
+			json_array_append_new(a, v);
+			while (*s == ' ')
+				s++;
+		}
+		*p = *s ? s + 1 : s;
+		return a;
+	}
+	if (*s == '"') {
+		strbuf sb;
+		strbuf_init(&sb);
+		for (s++; *s && *s != '"'; s++) {
+			if (*s == '\\' && s[1])
+				s++;
+			strbuf_add(&sb, s, 1);
+		}
+		*p = *s ? s + 1 : s;
+		json_t *v = json_string(sb.buf);
+		strbuf_release(&sb);
+		return v ? v : json_string("");
+	}
+	if (*s == '{')
+		return NULL;
+	size_t n = strcspn(s, " ()\r\n");
+	/* BODY[...] and the like hold their brackets */
+	if (s[n] == '(' && memchr(s, '[', n))
+		n += strcspn(s + n, "]") + 1;
+	*p = s + n;
+	if (n == 3 && !strncmp(s, "NIL", 3))
+		return json_null();
+	return json_stringn(s, n);
+}
+
+static void flags_text(const json_t *flags, strbuf *sb)
+{
+	for (size_t i = 0; i < json_array_size(flags); i++) {
+		const char *f = json_string_value(json_array_get(flags, i));
+		if (f && strcmp(f, "\\Recent"))
+			strbuf_addf(sb, "%s%s", sb->len ? " " : "", f);
+	}
+}
+
+/* The messages of a folder (selected by the custom command's URL). */
+static int list_messages(move *m, imap *im, const char *folder, folder_list *out)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	memset(out, 0, sizeof(*out));
+	int rc = request(m, im, folder, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
+			 "ENVELOPE)", 0, NULL, &sb);
+	for (const char *line = sb.buf; !rc && *line;) {
+		size_t n = strcspn(line, "\n");
+		const char *f = strstr(line, " FETCH (");
+		if (f && f < line + n) {
+			const char *p = f + 7;
+			json_t *items = value(&p);
+			message msg = { .size = -1 };
+			for (size_t i = 0; i + 1 < json_array_size(items); i += 2) {
+				const char *k = json_string_value(json_array_get(items, i));
+				json_t *v = json_array_get(items, i + 1);
+				if (!k)
+					continue;
+				if (!strcmp(k, "UID"))
+					msg.uid = strtol(json_string_value(v) ? json_string_value(v) : "0",
+							 NULL, 10);
+				else if (!strcmp(k, "RFC822.SIZE"))
+					msg.size = strtoll(json_string_value(v) ? json_string_value(v)
+							   : "0", NULL, 10);
+				else if (!strcmp(k, "INTERNALDATE") && json_string_value(v))
+					msg.date = xstrdup(json_string_value(v));
+				else if (!strcmp(k, "FLAGS")) {
+					strbuf fl;
+					strbuf_init(&fl);
+					flags_text(v, &fl);
+					msg.flags = strbuf_detach(&fl);
+				} else if (!strcmp(k, "ENVELOPE") && json_string_value(json_array_get(v, 9)))
+					msg.msgid = xstrdup(json_string_value(json_array_get(v, 9)));
+			}
+			/* an envelope sent as a literal: no Message-ID known, the
+			 * message is compared by its bytes */
+			if (!items) {
+				const char *u = strstr(line, "UID ");
+				msg.uid = u && u < line + n ? strtol(u + 4, NULL, 10) : 0;
+			}
+			json_decref(items);
+			if (!msg.flags)
+				msg.flags = xstrdup("");
+			if (msg.uid > 0) {
+				out->m = xrealloc(out->m, (out->n + 1) * sizeof(message));
+				out->m[out->n++] = msg;
+			} else {
+				free(msg.flags);
+				free(msg.date);
+				free(msg.msgid);
+			}
+		}
+		line += n + (line[n] == '\n');
+	}
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* The folders of a server: name and delimiter (the \Noselect ones left
+ * out); *delim the server's. */
+static int list_folders(move *m, imap *im, json_t **names)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	*names = json_array();
+	int rc = request(m, im, NULL, "LIST \"\" \"*\"", 0, NULL, &sb);
+	for (const char *line = sb.buf; !rc && *line;) {
+		size_t n = strcspn(line, "\n");
+		if (!strncmp(line, "* LIST ", 7)) {
+			const char *p = line + 7;
+			json_t *attrs = value(&p), *d = attrs ? value(&p) : NULL;
+			json_t *name = d ? value(&p) : NULL;
+			int noselect = 0;
+			for (size_t i = 0; i < json_array_size(attrs); i++) {
+				const char *a = json_string_value(json_array_get(attrs, i));
+				noselect |= a && (!strcasecmp(a, "\\Noselect") ||
+						  !strcasecmp(a, "\\NonExistent"));
+			}
+			if (json_string_value(d) && strlen(json_string_value(d)) == 1)
+				im->delim = json_string_value(d)[0];
+			if (json_string_value(name) && !noselect)
+				json_array_append(*names, name);
+			json_decref(attrs);
+			json_decref(d);
+			json_decref(name);
+		}
+		line += n + (line[n] == '\n');
+	}
+	strbuf_release(&sb);
+	return rc;
+}
+
+/* ---- the servers ---- */
+
+static int open_side(move *m, const char *side, imap *im)
+{
+	char k[16], u[16], pw[32];
+	snprintf(k, sizeof(k), "%s", side);
+	snprintf(u, sizeof(u), "%s_user", side);
+	snprintf(pw, sizeof(pw), "%s_password_env", side);
+	memset(im, 0, sizeof(*im));
+	const char *url = section_get(m->sec, k), *env = section_get(m->sec, pw);
+	const char *secret = getenv(env);
+	CURLU *h = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
+	int bad = curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||
+		  curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		  curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK;
+	curl_url_get(h, CURLUPART_PORT, &port, 0);
+	curl_url_get(h, CURLUPART_PATH, &path, 0);
+	int rc = 0;
+	if (bad || (path && strcmp(path, "/") && *path)) {
+		rc = dbs_fail(&m->ctx->err, DBS_EINPUT, "%s: %s = %s: give imap://HOST[:PORT]/ or "
+			      "imaps://HOST[:PORT]/", m->word, k, url);
+		dbs_error_set_hint(&m->ctx->err, "name the folders in folders =, not in the URL");
+	} else if (!secret || !*secret) {
+		rc = dbs_fail(&m->ctx->err, DBS_EINPUT, "%s: %s is not set", m->word, env);
+		dbs_error_set_hint(&m->ctx->err, "set the variable %s names to the password of %s",
+				   pw, section_get(m->sec, u));
+	} else {
+		im->base = port ? xprintf("%s://%s:%s", scheme, host, port)
+				: xprintf("%s://%s", scheme, host);
+		im->user = xstrdup(section_get(m->sec, u));
+		im->password = xstrdup(secret);
+		im->c = curl_easy_init();
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_url_cleanup(h);
+	return rc;
+}
+
+static void close_side(imap *im)
+{
+	if (im->c)
+		curl_easy_cleanup(im->c);
+	if (im->password)
+		explicit_bzero(im->password, strlen(im->password));
+	free(im->password);
+	free(im->base);
+	free(im->user);
+}
+
+/* The folders to copy: folders = * (every one the source has) or a list. */
+static int folders_of(move *m, imap *src, json_t **out)
+{
+	json_t *all = NULL;
+	int rc = list_folders(m, src, &all);
+	const char *want = section_get(m->sec, "folders");
+	if (rc || !want || !strcmp(want, "*")) {
+		*out = all;
+		return rc;
+	}
+	*out = json_array();
+	size_t k;
+	for (const char *p = want; (k = list_word(&p)); p += k)
+		json_array_append_new(*out, json_stringn(p, k));
+	json_decref(all);
+	return 0;
+}
+
+/* A source folder's name on the target (its delimiter in place). */
+static char *target_name(const imap *src, const imap *dst, const char *name)
+{
+	char *t = xstrdup(name);
+	if (src->delim && dst->delim && src->delim != dst->delim)
+		for (char *p = t; *p; p++)
+			if (*p == src->delim)
+				*p = dst->delim;
+	return t;
+}
+
+static void sha_of(const char *data, size_t n, char out[65])
+{
+	sha256_hex(data, n, out);
+}
+
+/* The SHA-256 of the target's messages that have no Message-ID. */
+static int target_shas(move *m, imap *dst, const char *folder, folder_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->m[i].msgid)
+			continue;
+		strbuf body;
+		strbuf_init(&body);
+		int rc = request(m, dst, folder, NULL, l->m[i].uid, NULL, &body);
+		if (!rc)
+			sha_of(body.buf, body.len, l->m[i].sha);
+		strbuf_release(&body);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int holds(const folder_list *l, const char *msgid, const char *sha)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if ((msgid && l->m[i].msgid && !strcmp(l->m[i].msgid, msgid)) ||
+		    (!msgid && *sha && !strcmp(l->m[i].sha, sha)))
+			return 1;
+	return 0;
+}
+
+/* The highest UID of a folder now (the message just appended). */
+static long newest_uid(move *m, imap *im, const char *folder)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	long top = 0;
+	if (!request(m, im, folder, "UID SEARCH ALL", 0, NULL, &sb)) {
+		const char *s = strstr(sb.buf, "* SEARCH");
+		for (const char *p = s ? s + 8 : ""; *p && *p != '\r' && *p != '\n';) {
+			char *end;
+			long u = strtol(p, &end, 10);
+			if (end == p)
+				break;
+			top = u > top ? u : top;
+			p = end;
+		}
+	}
+	strbuf_release(&sb);
+	return top;
+}
+
+/* Copy one message; 0, or its failure in ctx->err. */
+static int copy_message(move *m, imap *dst, const char *tfolder, const message *msg,
+			const strbuf *body)
+{
+	upload up = { body->buf, body->len, 0 };
+	strbuf ignore;
+	strbuf_init(&ignore);
+	int rc = request(m, dst, tfolder, NULL, 0, &up, &ignore);
+	if (!rc) {  /* its flags: APPEND gave it \Seen alone */
+		long uid = newest_uid(m, dst, tfolder);
+		char *cmd = xprintf("UID STORE %ld FLAGS.SILENT (%s)", uid, msg->flags);
+		strbuf_reset(&ignore);
+		rc = uid > 0 ? request(m, dst, tfolder, cmd, 0, NULL, &ignore)
+			     : dbs_fail(&m->ctx->err, DBS_EFAIL, "%s: the message appended to %s "
+					"is not there", m->word, tfolder);
+		free(cmd);
+	}
+	strbuf_release(&ignore);
+	return rc;
+}
+
+/* Fetching sets \Seen: taken off again where the source had it not. */
+static int unseen_again(move *m, imap *src, const char *folder, const message *msg)
+{
+	if (strstr(msg->flags, "\\Seen"))
+		return 0;
+	char *cmd = xprintf("UID STORE %ld -FLAGS.SILENT (\\Seen)", msg->uid);
+	strbuf ignore;
+	strbuf_init(&ignore);
+	int rc = request(m, src, folder, cmd, 0, NULL, &ignore);
+	strbuf_release(&ignore);
+	free(cmd);
+	return rc;
+}
+
+static int mail_folder(move *m, imap *src, imap *dst, const char *folder, json_t *tfolders)
+{
+	folder_list sl, tl = { 0 };
+	char *tfolder = target_name(src, dst, folder);
+	int rc = list_messages(m, src, folder, &sl), there = 0;
+	for (size_t i = 0; i < json_array_size(tfolders); i++)
+		there |= !strcmp(json_string_value(json_array_get(tfolders, i)), tfolder);
+	if (!rc && there)
+		rc = list_messages(m, dst, tfolder, &tl);
+	if (!rc && there)
+		rc = target_shas(m, dst, tfolder, &tl);
+	if (!rc && !there && !m->dry_run) {
+		char *cmd = xprintf("CREATE \"%s\"", tfolder);
+		strbuf ignore;
+		strbuf_init(&ignore);
+		rc = request(m, dst, NULL, cmd, 0, NULL, &ignore);
+		strbuf_release(&ignore);
+		free(cmd);
+	}
+	m->items_total += (int64_t)sl.n;
+	for (size_t i = 0; i < sl.n; i++)
+		m->bytes_total += sl.m[i].size > 0 ? sl.m[i].size : 0;
+	for (size_t i = 0; !rc && i < sl.n; i++) {
+		message *msg = &sl.m[i];
+		strbuf body;
+		strbuf_init(&body);
+		int fetched = 0;
+		if (!msg->msgid) {  /* compared by its bytes */
+			if ((rc = request(m, src, folder, NULL, msg->uid, NULL, &body)))
+				goto failed;
+			fetched = 1;
+			sha_of(body.buf, body.len, msg->sha);
+			if ((rc = unseen_again(m, src, folder, msg)))
+				goto failed;
+		}
+		if (holds(&tl, msg->msgid, msg->sha)) {
+			move_skipped(m);
+			strbuf_release(&body);
+			continue;
+		}
+		json_t *it = json_pack("{s:s, s:s?, s:I, s:s, s:s?}", "folder", tfolder, "message_id",
+				       msg->msgid, "size", (json_int_t)msg->size, "flags", msg->flags,
+				       "internal_date", msg->date);
+		if (!msg->msgid)
+			json_object_set_new(it, "sha256", json_string(msg->sha));
+		if (m->dry_run) {
+			move_copied(m, it, msg->size);
+			strbuf_release(&body);
+			continue;
+		}
+		if (!fetched && !(rc = request(m, src, folder, NULL, msg->uid, NULL, &body)))
+			rc = unseen_again(m, src, folder, msg);
+		if (!rc)
+			rc = copy_message(m, dst, tfolder, msg, &body);
+		if (!rc) {
+			move_copied(m, it, msg->size);
+			strbuf_release(&body);
+			continue;
+		}
+		json_decref(it);
+	failed:
+		strbuf_release(&body);
+		if (src->lost || dst->lost)
+			break;  /* the step ends here: rc and its error stay */
+		move_failed(m, msg->msgid ? msg->msgid : msg->sha, m->ctx->err.message);
+		dbs_error_clear(&m->ctx->err);
+		rc = 0;
+	}
+	list_free(&sl);
+	list_free(&tl);
+	free(tfolder);
+	return rc;
+}
+
+static int mail_run(move *m)
+{
+	imap src, dst;
+	json_t *folders = NULL, *tfolders = NULL;
+	int rc = open_side(m, "from", &src);
+	if (!rc)
+		rc = open_side(m, "to", &dst);
+	else
+		memset(&dst, 0, sizeof(dst));
+	if (!rc)
+		rc = folders_of(m, &src, &folders);
+	if (!rc)
+		rc = list_folders(m, &dst, &tfolders);
+	m->count_items = 1;
+	for (size_t i = 0; !rc && i < json_array_size(folders); i++)
+		rc = mail_folder(m, &src, &dst, json_string_value(json_array_get(folders, i)),
+				 tfolders);
+	move_progress(m);
+	m->extra = json_pack("{s:o?}", "folders", folders ? json_incref(folders) : NULL);
+	json_decref(folders);
+	json_decref(tfolders);
+	close_side(&src);
+	close_side(&dst);
+	return rc;
+}
+
+/* Before the first step: both servers answer, logged in. */
+static int mail_check(move *m)
+{
+	imap src, dst;
+	json_t *a = NULL, *b = NULL;
+	int rc = open_side(m, "from", &src);
+	if (!rc)
+		rc = open_side(m, "to", &dst);
+	else
+		memset(&dst, 0, sizeof(dst));
+	if (!rc && !m->undo)
+		rc = list_folders(m, &src, &a);
+	if (!rc)
+		rc = list_folders(m, &dst, &b);
+	json_decref(a);
+	json_decref(b);
+	close_side(&src);
+	close_side(&dst);
+	return rc;
+}
+
+static int mail_undo(move *m, const json_t *done)
+{
+	const json_t *list = json_object_get(done, "manifest");
+	m->count_items = 1;
+	move_total(m, (int64_t)json_array_size(list), 0);
+	if (m->keep) {
+		m->extra = json_pack("{s:s}", "note", "keep = true: nothing removed");
+		return 0;
+	}
+	imap dst;
+	int rc = open_side(m, "to", &dst);
+	char *folder = NULL;
+	folder_list tl = { 0 };
+	for (size_t i = 0; !rc && i < json_array_size(list); i++) {
+		const json_t *it = json_array_get(list, i);
+		const char *f = json_string_value(json_object_get(it, "folder"));
+		const char *id = json_string_value(json_object_get(it, "message_id"));
+		const char *sha = json_string_value(json_object_get(it, "sha256"));
+		if (!f)
+			continue;
+		if (!folder || strcmp(folder, f)) {  /* the folder's messages, once */
+			list_free(&tl);
+			free(folder);
+			folder = xstrdup(f);
+			if ((rc = list_messages(m, &dst, f, &tl)) ||
+			    (rc = target_shas(m, &dst, f, &tl))) {
+				if (dst.lost)
+					break;
+				list_free(&tl);  /* (a folder gone: nothing of it to remove) */
+				dbs_error_clear(&m->ctx->err);
+				rc = 0;
+			}
+		}
+		long uid = 0;
+		for (size_t k = 0; k < tl.n && !uid; k++)
+			if ((id && tl.m[k].msgid && !strcmp(tl.m[k].msgid, id)) ||
+			    (!id && sha && !strcmp(tl.m[k].sha, sha)))
+				uid = tl.m[k].uid;
+		if (!uid) {
+			move_skipped(m);  /* gone already */
+			continue;
+		}
+		if (m->dry_run) {
+			move_copied(m, json_pack("{s:s, s:s?}", "folder", f, "message_id", id), 0);
+			continue;
+		}
+		char *del = xprintf("UID STORE %ld +FLAGS.SILENT (\\Deleted)", uid);
+		char *exp = xprintf("UID EXPUNGE %ld", uid);
+		strbuf ignore;
+		strbuf_init(&ignore);
+		rc = request(m, &dst, f, del, 0, NULL, &ignore);
+		if (!rc)
+			rc = request(m, &dst, f, exp, 0, NULL, &ignore);
+		strbuf_release(&ignore);
+		free(del);
+		free(exp);
+		if (!rc) {
+			move_copied(m, json_pack("{s:s, s:s?}", "folder", f, "message_id", id), 0);
+			for (size_t k = 0; k < tl.n; k++)
+				if (tl.m[k].uid == uid)
+					tl.m[k].uid = 0;
+		} else if (!dst.lost) {
+			move_failed(m, id ? id : sha ? sha : "?", m->ctx->err.message);
+			dbs_error_clear(&m->ctx->err);
+			rc = 0;
+		}
+	}
+	list_free(&tl);
+	free(folder);
+	close_side(&dst);
+	return rc;
+}
+
+const move_kind move_mail = { "mail", mail_check, mail_run, mail_undo };
