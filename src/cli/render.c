@@ -537,6 +537,16 @@ void run_progress(const json_t *run, char *buf, size_t n)
 			if (yes(d, "waiting_for_lag"))
 				PUT(", waiting for replica lag");
 		}
+		const json_t *it = json_object_get(run, "items");
+		if (json_is_object(it)) {  /* a files, bucket or mail step */
+			PUT(", %lld/%lld items, %lld/%lld bytes", jint(it, "done"), jint(it, "total"),
+			    jint(it, "bytes"), jint(it, "bytes_total"));
+			PUT(", %.0f bytes/s", json_number_value(json_object_get(it, "rate")));
+			if (json_is_number(json_object_get(it, "eta_s")))
+				PUT(", ETA %.0f s", json_number_value(json_object_get(it, "eta_s")));
+			if (jint(it, "failed"))
+				PUT(", %lld failed", jint(it, "failed"));
+		}
 		if (!strcmp(st, "abandoned"))
 			PUT("; its process is gone (heartbeat %lld s ago)",
 			    jint(run, "heartbeat_age_ms") / 1000);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""relay.py PORTFILE UPSTREAM_PORT PROTO WORD N - a relay to a real server on
+"""relay.py PORTFILE UPSTREAM_PORT PROTO WORD N [hold] - a relay to a real server on
 127.0.0.1:UPSTREAM_PORT that goes away (closes every connection and stops
 listening) at a point the test chooses: a server lost in the middle of a
 run.  Writes its own port to PORTFILE when it listens.
@@ -9,6 +9,9 @@ run.  Writes its own port to PORTFILE when it listens.
         answers to HEAD have no body)
   imap: when the client sends its N+1-th command WORD (APPEND): that
         command never reaches the server (bytes relayed as they come)
+
+With "hold", it does not go away there: it holds that command (the
+client waits for an answer) until the relay is killed.
 """
 import os
 import socket
@@ -17,6 +20,7 @@ import threading
 
 port_file, upstream, proto, word, limit = (sys.argv[1], int(sys.argv[2]), sys.argv[3],
                                            sys.argv[4].encode(), int(sys.argv[5]))
+hold = len(sys.argv) > 6 and sys.argv[6] == "hold"
 done = 0
 gone = threading.Event()
 lock = threading.Lock()
@@ -86,10 +90,13 @@ def serve_imap(client, up):
         parts = line.split(b" ", 2)
         if len(parts) > 1 and parts[1].upper() == word:
             with lock:
-                if done >= limit:
-                    gone.set()
-                    break
+                trigger = done >= limit
                 done += 1
+            if trigger and hold:
+                threading.Event().wait()  # until the relay is killed
+            if trigger:
+                gone.set()
+                break
         up.sendall(line)
 
 

@@ -474,6 +474,7 @@ INBOX <m3@example.com> " "$tag: the source mailbox holds five messages in two fo
 		'[5,0,0,[["Archive","<m4@example.com>","14-Nov-2023 22:13:20 +0000"],["Archive",null,"14-Nov-2023 22:13:20 +0000"],["INBOX","<m1@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m2@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m3@example.com>","14-Nov-2023 22:13:20 +0000"]]]' \
 		"$tag: the manifest lists each message with the source's internal date"
 	check_eq "$(jq -r '.steps[0].result.manifest[1].sha256 | length' "$report")" 64 "$tag: a message without a Message-ID by its SHA-256"
+	local all_bytes; all_bytes=$(jq -r '.steps[0].result.bytes' "$report")
 	check_lacks "$OUT$ERR$(cat reports/*.json logs/* 2>/dev/null)$(sql "$url" 'SELECT report FROM dbshift_runs')" "alicepw" "$tag: no password in any output"
 	check_lacks "$OUT$ERR$(cat reports/*.json logs/* 2>/dev/null)" "bobpw" "$tag: neither the target's"
 
@@ -503,6 +504,29 @@ INBOX <m3@example.com> " "$tag: the source mailbox holds five messages in two fo
 	check_eq "$(jq -c '.steps[0] | [.status, .result.copied, (.result.manifest | map(.message_id))]' "$report")" \
 		'["failed",2,["<m4@example.com>",null]]' "$tag: the report records the messages copied before"
 	wait "$relay" 2>/dev/null
+
+	# progress on the live row: a relay that holds the second APPEND
+	sed -i "s|^to = .*|to = imap://127.0.0.1:$IMAP_PORT/|" dbshift.conf
+	dbs release --rollback
+	check_rc 0 "$tag: the rollback of a release that failed removes what it copied"
+	check_eq "$(imap_state bob)" "INBOX <b1@example.com> \\Seen" "$tag: so the target is as it was"
+	rm -f relay.port
+	/usr/bin/python3 "$HERE/relay.py" "$WORK/moves_mail/relay.port" "$IMAP_PORT" imap APPEND 1 hold &
+	relay=$!
+	until_ok 10 test -s relay.port
+	sed -i "s|^to = .*|to = imap://127.0.0.1:$(cat relay.port)/|" dbshift.conf
+	"$DBSHIFT" release >"$WORK/moves_mail/live.out" 2>&1 &
+	local pid=$!
+	wait_for "$url" "SELECT json_extract(report, '\$.items.done') FROM dbshift_runs WHERE status = 'running'" 1 20
+	check_eq "$(sql "$url" "SELECT json_extract(report, '\$.step') || ' ' || json_extract(report, '\$.items.step') || ' ' || json_extract(report, '\$.items.done') || '/' || json_extract(report, '\$.items.total') || ' ' || json_extract(report, '\$.items.bytes_total') || ' ' || json_extract(report, '\$.items.failed') FROM dbshift_runs WHERE status = 'running'")" \
+		"mail:support mail:support 1/5 $all_bytes 0" \
+		"$tag: the live row shows the items done, the total and the bytes"
+	dbs status --runs
+	check_contains "$OUT" "mail:support, 1/5 items" "$tag: status --runs shows them"
+	kill "$relay"
+	wait "$relay" 2>/dev/null
+	wait "$pid"
+	check_eq "$?" 1 "$tag: the held step then fails when its server goes"
 	unset OLD_MAIL_PW NEW_MAIL_PW
 	dovecot_stop
 }

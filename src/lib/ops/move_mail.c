@@ -473,14 +473,16 @@ static int unseen_again(move *m, imap *src, const char *folder, const message *m
 	return rc;
 }
 
-static int mail_folder(move *m, imap *src, imap *dst, const char *folder, json_t *tfolders)
+/* Copy the messages of folder (listed in sl) to the target. */
+static int mail_folder(move *m, imap *src, imap *dst, const char *folder, folder_list *sl,
+		       json_t *tfolders)
 {
-	folder_list sl, tl = { 0 };
+	folder_list tl = { 0 };
 	char *tfolder = target_name(src, dst, folder);
-	int rc = list_messages(m, src, folder, &sl), there = 0;
+	int rc = 0, there = 0;
 	for (size_t i = 0; i < json_array_size(tfolders); i++)
 		there |= !strcmp(json_string_value(json_array_get(tfolders, i)), tfolder);
-	if (!rc && there)
+	if (there)
 		rc = list_messages(m, dst, tfolder, &tl);
 	if (!rc && there)
 		rc = target_shas(m, dst, tfolder, &tl);
@@ -492,11 +494,8 @@ static int mail_folder(move *m, imap *src, imap *dst, const char *folder, json_t
 		strbuf_release(&ignore);
 		free(cmd);
 	}
-	m->items_total += (int64_t)sl.n;
-	for (size_t i = 0; i < sl.n; i++)
-		m->bytes_total += sl.m[i].size > 0 ? sl.m[i].size : 0;
-	for (size_t i = 0; !rc && i < sl.n; i++) {
-		message *msg = &sl.m[i];
+	for (size_t i = 0; !rc && i < sl->n; i++) {
+		message *msg = &sl->m[i];
 		strbuf body;
 		strbuf_init(&body);
 		int fetched = 0;
@@ -541,7 +540,6 @@ static int mail_folder(move *m, imap *src, imap *dst, const char *folder, json_t
 		dbs_error_clear(&m->ctx->err);
 		rc = 0;
 	}
-	list_free(&sl);
 	list_free(&tl);
 	free(tfolder);
 	return rc;
@@ -561,10 +559,24 @@ static int mail_run(move *m)
 	if (!rc)
 		rc = list_folders(m, &dst, &tfolders);
 	m->count_items = 1;
-	for (size_t i = 0; !rc && i < json_array_size(folders); i++)
+	/* every folder listed first: the totals are known from the start */
+	size_t nf = json_array_size(folders);
+	folder_list *lists = xcalloc(nf ? nf : 1, sizeof(folder_list));
+	int64_t items = 0, bytes = 0;
+	for (size_t i = 0; !rc && i < nf; i++) {
+		rc = list_messages(m, &src, json_string_value(json_array_get(folders, i)), &lists[i]);
+		for (size_t k = 0; !rc && k < lists[i].n; k++)
+			bytes += lists[i].m[k].size > 0 ? lists[i].m[k].size : 0;
+		items += (int64_t)lists[i].n;
+	}
+	if (!rc)
+		move_total(m, items, bytes);
+	for (size_t i = 0; !rc && i < nf; i++)
 		rc = mail_folder(m, &src, &dst, json_string_value(json_array_get(folders, i)),
-				 tfolders);
-	move_progress(m);
+				 &lists[i], tfolders);
+	for (size_t i = 0; i < nf; i++)
+		list_free(&lists[i]);
+	free(lists);
 	m->extra = json_pack("{s:o?}", "folders", folders ? json_incref(folders) : NULL);
 	json_decref(folders);
 	json_decref(tfolders);

@@ -41,7 +41,7 @@ static json_t *run_line(const json_t *doc)
 {
 	static const char *keys[] = { "run_id", "command", "environment", "status", "started_at",
 				      "finished_at", "heartbeat_age_ms", "step", "current",
-				      "steps_done", "steps_total", "summary" };
+				      "steps_done", "steps_total", "summary", "items" };
 	json_t *o = json_object();
 	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
 		json_t *v = json_object_get(doc, keys[k]);
