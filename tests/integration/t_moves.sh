@@ -469,6 +469,8 @@ INBOX <m3@example.com> " "$tag: the source mailbox holds five messages in two fo
 	check_eq "$(imap_state bob)" "$(printf '%s\n' "$source" "INBOX <b1@example.com> \\Seen" | sort)" \
 		"$tag: every message in its folder (made when missing), with its flags"
 	check_eq "$(imap_state alice)" "$source" "$tag: the source's flags are as they were (\\Seen put back)"
+	check_eq "$(imap_cmd bob Archive 'UID FETCH 1:* (INTERNALDATE)' | tr -d '\r' | sed 's/.*INTERNALDATE //' | sort -u)" '"14-Nov-2023 22:13:20 +0000")' \
+		"$tag: and with its internal date"
 	local report; report=$(ls -t reports/*.json | head -n 1)
 	check_eq "$(jq -c '.steps[0].result | [.copied, .skipped, .failed, (.manifest | map([.folder, .message_id, .internal_date]))]' "$report")" \
 		'[5,0,0,[["Archive","<m4@example.com>","14-Nov-2023 22:13:20 +0000"],["Archive",null,"14-Nov-2023 22:13:20 +0000"],["INBOX","<m1@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m2@example.com>","14-Nov-2023 22:13:20 +0000"],["INBOX","<m3@example.com>","14-Nov-2023 22:13:20 +0000"]]]' \

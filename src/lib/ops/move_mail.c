@@ -14,10 +14,9 @@
  * the target folder holds is skipped; one without a Message-ID is
  * compared by the SHA-256 of its bytes.  Others are fetched whole (the
  * \Seen flag that fetching sets on the source is taken off again where
- * it was not set), appended with libcurl's APPEND, and given the
- * source's flags with UID STORE (libcurl's APPEND carries no flags and no
- * date: the copy's internal date is the time of the copy, the source's
- * is in the manifest).  The manifest lists each message copied (folder,
+ * it was not set) and appended with the source's flags and internal date
+ * (on a connection libcurl made and logged in: libcurl's own APPEND
+ * carries neither).  The manifest lists each message copied (folder,
  * Message-ID or SHA-256, size, flags, the source's internal date); the
  * undo marks exactly those \Deleted in the target and removes them with
  * UID EXPUNGE (so nothing else marked deleted goes).  A server that
@@ -25,6 +24,7 @@
  * Passwords come from the variables the section names, never the file,
  * and never appear in output.
  */
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +40,8 @@ typedef struct imap {
 	char *password;
 	char delim;       /* its hierarchy delimiter, 0: none known */
 	int lost;         /* the last request did not reach it */
+	CURL *appender;   /* a connection libcurl made and logged in, for APPEND */
+	int tag;
 } imap;
 
 typedef struct message {
@@ -75,22 +77,6 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-typedef struct upload {
-	const char *data;
-	size_t len, sent;
-} upload;
-
-static size_t on_send(char *buf, size_t size, size_t n, void *arg)
-{
-	upload *u = arg;
-	size_t want = size * n, left = u->len - u->sent;
-	if (want > left)
-		want = left;
-	memcpy(buf, u->data + u->sent, want);
-	u->sent += want;
-	return want;
-}
-
 /* The URL of folder (NULL: the server), ;UID=uid when uid > 0. */
 static char *url_of(imap *im, const char *folder, long uid)
 {
@@ -102,9 +88,9 @@ static char *url_of(imap *im, const char *folder, long uid)
 	return u;
 }
 
-/* One request: custom (a command) or a fetch (uid) or an APPEND (up). */
+/* One request: custom (a command) or a fetch (uid). */
 static int request(move *m, imap *im, const char *folder, const char *custom, long uid,
-		   upload *up, strbuf *out)
+		   strbuf *out)
 {
 	CURL *c = im->c;
 	curl_easy_reset(c);
@@ -121,12 +107,6 @@ static int request(move *m, imap *im, const char *folder, const char *custom, lo
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
 	if (custom)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, custom);
-	if (up) {
-		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_send);
-		curl_easy_setopt(c, CURLOPT_READDATA, up);
-		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len);
-	}
 	CURLcode cc = curl_easy_perform(c);
 	im->lost = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
 		   cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
@@ -135,7 +115,7 @@ static int request(move *m, imap *im, const char *folder, const char *custom, lo
 	if (cc != CURLE_OK) {
 		char *safe = url_of(im, folder, 0);  /* no uid, and never a password */
 		rc = dbs_fail(&m->ctx->err, DBS_EFAIL, "%s: %s%s%s: %s", m->word,
-			      custom ? custom : up ? "APPEND to " : "fetch from ",
+			      custom ? custom : "fetch from ",
 			      custom ? " on " : "", safe, curl_easy_strerror(cc));
 		if (im->lost)
 			dbs_error_set_hint(&m->ctx->err, "check that the IMAP server is up, and the "
@@ -216,7 +196,7 @@ static int list_messages(move *m, imap *im, const char *folder, folder_list *out
 	strbuf_init(&sb);
 	memset(out, 0, sizeof(*out));
 	int rc = request(m, im, folder, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
-			 "ENVELOPE)", 0, NULL, &sb);
+			 "ENVELOPE)", 0, &sb);
 	for (const char *line = sb.buf; !rc && *line;) {
 		size_t n = strcspn(line, "\n");
 		const char *f = strstr(line, " FETCH (");
@@ -276,7 +256,7 @@ static int list_folders(move *m, imap *im, json_t **names)
 	strbuf sb;
 	strbuf_init(&sb);
 	*names = json_array();
-	int rc = request(m, im, NULL, "LIST \"\" \"*\"", 0, NULL, &sb);
+	int rc = request(m, im, NULL, "LIST \"\" \"*\"", 0, &sb);
 	for (const char *line = sb.buf; !rc && *line;) {
 		size_t n = strcspn(line, "\n");
 		if (!strncmp(line, "* LIST ", 7)) {
@@ -349,6 +329,8 @@ static void close_side(imap *im)
 {
 	if (im->c)
 		curl_easy_cleanup(im->c);
+	if (im->appender)
+		curl_easy_cleanup(im->appender);
 	if (im->password)
 		explicit_bzero(im->password, strlen(im->password));
 	free(im->password);
@@ -398,7 +380,7 @@ static int target_shas(move *m, imap *dst, const char *folder, folder_list *l)
 			continue;
 		strbuf body;
 		strbuf_init(&body);
-		int rc = request(m, dst, folder, NULL, l->m[i].uid, NULL, &body);
+		int rc = request(m, dst, folder, NULL, l->m[i].uid, &body);
 		if (!rc)
 			sha_of(body.buf, body.len, l->m[i].sha);
 		strbuf_release(&body);
@@ -417,45 +399,156 @@ static int holds(const folder_list *l, const char *msgid, const char *sha)
 	return 0;
 }
 
-/* The highest UID of a folder now (the message just appended). */
-static long newest_uid(move *m, imap *im, const char *folder)
+/* ---- APPEND with the flags and the date ----
+ *
+ * libcurl's own APPEND sends "(\Seen)" and no date, so the message is
+ * appended on a connection libcurl made and logged in (CONNECT_ONLY), by
+ * one command of RFC 3501: APPEND "folder" (flags) "date" {size}, the
+ * message after the server's "+".
+ */
+
+/* Wait until the connection can be read (or written). */
+static int wait_socket(CURL *c, int out)
 {
-	strbuf sb;
-	strbuf_init(&sb);
-	long top = 0;
-	if (!request(m, im, folder, "UID SEARCH ALL", 0, NULL, &sb)) {
-		const char *s = strstr(sb.buf, "* SEARCH");
-		for (const char *p = s ? s + 8 : ""; *p && *p != '\r' && *p != '\n';) {
-			char *end;
-			long u = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			top = u > top ? u : top;
-			p = end;
-		}
-	}
-	strbuf_release(&sb);
-	return top;
+	curl_socket_t fd;
+	if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK || fd == CURL_SOCKET_BAD)
+		return -1;
+	struct pollfd p = { .fd = fd, .events = out ? POLLOUT : POLLIN };
+	return poll(&p, 1, 60000) == 1 ? 0 : -1;
 }
 
-/* Copy one message; 0, or its failure in ctx->err. */
-static int copy_message(move *m, imap *dst, const char *tfolder, const message *msg,
+static int send_all(CURL *c, const char *data, size_t n)
+{
+	while (n) {
+		size_t sent = 0;
+		CURLcode cc = curl_easy_send(c, data, n, &sent);
+		if (cc == CURLE_AGAIN) {
+			if (wait_socket(c, 1))
+				return -1;
+			continue;
+		}
+		if (cc != CURLE_OK)
+			return -1;
+		data += sent;
+		n -= sent;
+	}
+	return 0;
+}
+
+/* The next line the server sends (without its CRLF) into line. */
+static int recv_line(CURL *c, strbuf *in, strbuf *line)
+{
+	for (;;) {
+		char *nl = memchr(in->buf, '\n', in->len);
+		if (nl) {
+			size_t n = (size_t)(nl - in->buf) + 1;
+			strbuf_reset(line);
+			strbuf_add(line, in->buf, n - (n > 1 && nl[-1] == '\r' ? 2 : 1));
+			memmove(in->buf, in->buf + n, in->len - n + 1);
+			in->len -= n;
+			return 0;
+		}
+		char buf[4096];
+		size_t got = 0;
+		CURLcode cc = curl_easy_recv(c, buf, sizeof(buf), &got);
+		if (cc == CURLE_AGAIN) {
+			if (wait_socket(c, 0))
+				return -1;
+			continue;
+		}
+		if (cc != CURLE_OK || !got)
+			return -1;
+		strbuf_add(in, buf, got);
+	}
+}
+
+/* An IMAP quoted string. */
+static void quoted(strbuf *sb, const char *s)
+{
+	strbuf_adds(sb, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			strbuf_adds(sb, "\\");
+		strbuf_add(sb, s, 1);
+	}
+	strbuf_adds(sb, "\"");
+}
+
+/* A connection made and logged in by libcurl, kept for the step. */
+static int appender(move *m, imap *im)
+{
+	if (im->appender)
+		return 0;
+	CURL *c = curl_easy_init();
+	char *url = xprintf("%s/", im->base);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_USERNAME, im->user);
+	curl_easy_setopt(c, CURLOPT_PASSWORD, im->password);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	CURLcode cc = curl_easy_perform(c);
+	free(url);
+	if (cc != CURLE_OK) {
+		im->lost = cc != CURLE_LOGIN_DENIED;
+		curl_easy_cleanup(c);
+		return dbs_fail(&m->ctx->err, DBS_EFAIL, "%s: cannot log in to %s/: %s", m->word,
+				im->base, curl_easy_strerror(cc));
+	}
+	im->appender = c;
+	return 0;
+}
+
+/* Append msg (its bytes in body) to folder with its flags and date. */
+static int append_exact(move *m, imap *im, const char *folder, const message *msg,
 			const strbuf *body)
 {
-	upload up = { body->buf, body->len, 0 };
-	strbuf ignore;
-	strbuf_init(&ignore);
-	int rc = request(m, dst, tfolder, NULL, 0, &up, &ignore);
-	if (!rc) {  /* its flags: APPEND gave it \Seen alone */
-		long uid = newest_uid(m, dst, tfolder);
-		char *cmd = xprintf("UID STORE %ld FLAGS.SILENT (%s)", uid, msg->flags);
-		strbuf_reset(&ignore);
-		rc = uid > 0 ? request(m, dst, tfolder, cmd, 0, NULL, &ignore)
-			     : dbs_fail(&m->ctx->err, DBS_EFAIL, "%s: the message appended to %s "
-					"is not there", m->word, tfolder);
-		free(cmd);
+	dbs_error *err = &m->ctx->err;
+	int rc = appender(m, im);
+	if (rc)
+		return rc;
+	char tag[16];
+	snprintf(tag, sizeof(tag), "D%d ", ++im->tag);
+	size_t tn = strlen(tag);
+	strbuf cmd, in, line;
+	strbuf_init(&cmd);
+	strbuf_init(&in);
+	strbuf_init(&line);
+	strbuf_addf(&cmd, "%sAPPEND ", tag);
+	quoted(&cmd, folder);
+	strbuf_addf(&cmd, " (%s)", msg->flags);
+	if (msg->date) {
+		strbuf_adds(&cmd, " ");
+		quoted(&cmd, msg->date);
 	}
-	strbuf_release(&ignore);
+	strbuf_addf(&cmd, " {%zu}\r\n", body->len);
+	int io = send_all(im->appender, cmd.buf, cmd.len);
+	while (!io && !(io = recv_line(im->appender, &in, &line)) && line.buf[0] != '+' &&
+	       strncmp(line.buf, tag, tn))
+		;  /* untagged lines */
+	if (!io && line.buf[0] == '+') {
+		io = send_all(im->appender, body->buf, body->len);
+		if (!io)
+			io = send_all(im->appender, "\r\n", 2);
+		while (!io && !(io = recv_line(im->appender, &in, &line)) && strncmp(line.buf, tag, tn))
+			;
+	}
+	if (io) {
+		im->lost = 1;
+		curl_easy_cleanup(im->appender);
+		im->appender = NULL;
+		rc = dbs_fail(err, DBS_EFAIL, "%s: APPEND to %s/%s: the connection was lost",
+			      m->word, im->base, folder);
+		dbs_error_set_hint(err, "check that the IMAP server is up, and the to of [mail "
+				   "\"%s\"]", m->sec->name);
+	} else if (strncmp(line.buf + tn, "OK", 2)) {
+		rc = dbs_fail(err, DBS_EFAIL, "%s: APPEND to %s/%s: %s", m->word, im->base, folder,
+			      line.buf + tn);
+	}
+	strbuf_release(&cmd);
+	strbuf_release(&in);
+	strbuf_release(&line);
 	return rc;
 }
 
@@ -467,7 +560,7 @@ static int unseen_again(move *m, imap *src, const char *folder, const message *m
 	char *cmd = xprintf("UID STORE %ld -FLAGS.SILENT (\\Seen)", msg->uid);
 	strbuf ignore;
 	strbuf_init(&ignore);
-	int rc = request(m, src, folder, cmd, 0, NULL, &ignore);
+	int rc = request(m, src, folder, cmd, 0, &ignore);
 	strbuf_release(&ignore);
 	free(cmd);
 	return rc;
@@ -490,7 +583,7 @@ static int mail_folder(move *m, imap *src, imap *dst, const char *folder, folder
 		char *cmd = xprintf("CREATE \"%s\"", tfolder);
 		strbuf ignore;
 		strbuf_init(&ignore);
-		rc = request(m, dst, NULL, cmd, 0, NULL, &ignore);
+		rc = request(m, dst, NULL, cmd, 0, &ignore);
 		strbuf_release(&ignore);
 		free(cmd);
 	}
@@ -500,7 +593,7 @@ static int mail_folder(move *m, imap *src, imap *dst, const char *folder, folder
 		strbuf_init(&body);
 		int fetched = 0;
 		if (!msg->msgid) {  /* compared by its bytes */
-			if ((rc = request(m, src, folder, NULL, msg->uid, NULL, &body)))
+			if ((rc = request(m, src, folder, NULL, msg->uid, &body)))
 				goto failed;
 			fetched = 1;
 			sha_of(body.buf, body.len, msg->sha);
@@ -522,10 +615,10 @@ static int mail_folder(move *m, imap *src, imap *dst, const char *folder, folder
 			strbuf_release(&body);
 			continue;
 		}
-		if (!fetched && !(rc = request(m, src, folder, NULL, msg->uid, NULL, &body)))
+		if (!fetched && !(rc = request(m, src, folder, NULL, msg->uid, &body)))
 			rc = unseen_again(m, src, folder, msg);
 		if (!rc)
-			rc = copy_message(m, dst, tfolder, msg, &body);
+			rc = append_exact(m, dst, tfolder, msg, &body);
 		if (!rc) {
 			move_copied(m, it, msg->size);
 			strbuf_release(&body);
@@ -656,9 +749,9 @@ static int mail_undo(move *m, const json_t *done)
 		char *exp = xprintf("UID EXPUNGE %ld", uid);
 		strbuf ignore;
 		strbuf_init(&ignore);
-		rc = request(m, &dst, f, del, 0, NULL, &ignore);
+		rc = request(m, &dst, f, del, 0, &ignore);
 		if (!rc)
-			rc = request(m, &dst, f, exp, 0, NULL, &ignore);
+			rc = request(m, &dst, f, exp, 0, &ignore);
 		strbuf_release(&ignore);
 		free(del);
 		free(exp);
