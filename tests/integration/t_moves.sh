@@ -380,6 +380,29 @@ css/site.css 20" "$tag: the source bucket holds the three objects (and another p
 	check_eq "$(jq -c '.steps[0] | [.status, .result.copied, (.result.manifest | map(.key))]' "$report")" '["failed",2,["a.txt","big.bin"]]' \
 		"$tag: the report records what was copied before"
 	wait "$relay" 2>/dev/null
+
+	# files: a tree up to a bucket, a bucket down to a tree
+	mkdir -p tree/sub
+	cp a.txt tree/a.txt
+	cp site.css tree/sub/site.css
+	cp big.bin tree/big.bin
+	printf '[dbshift]\ndatabase = %s\ns3_endpoint = %s\ns3_part_size = 5MiB\n\n[release]\nsteps = files:up files:down\nrollback_steps = files:up files:down rollback\n\n[files "up"]\nfrom = tree\nto = s3://new-assets/media\n\n[files "down"]\nfrom = s3://old-assets/static\nto = fetched\n' \
+		"$url" "$S3_ENDPOINT" > dbshift.conf
+	dbs release
+	check_rc 0 "$tag: files: a tree up to a bucket and a bucket down to a tree"
+	check_eq "$(s3_keys new-assets media/ | tr '\n' ' ')" "media/a.txt 6 media/big.bin 6000000 media/sub/site.css 20 " \
+		"$tag: files up: every file as an object (the big one in parts)"
+	check_eq "$(cd fetched && find . -type f | sort | xargs sha256sum)" "$(sha256sum a.txt | sed 's|  .*|  ./a.txt|')
+$(sha256sum big.bin | sed 's|  .*|  ./big.bin|')
+$(sha256sum site.css | sed 's|  .*|  ./css/site.css|')" \
+		"$tag: files down: every object as a file with the same bytes"
+	dbs release
+	report=$(ls -t reports/*.json | head -n 1)
+	check_eq "$(jq -c '[.steps[].result | [.copied, .skipped]]' "$report")" '[[0,3],[0,3]]' \
+		"$tag: files: a second run copies nothing either way"
+	dbs release --rollback
+	check_rc 0 "$tag: files: the rollback of both"
+	check_eq "$(s3_keys new-assets media/)$([ -e fetched ] && find fetched)" "" "$tag: removes what was sent up and brought down"
 	unset NEW_KEY NEW_SECRET AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
 	export HOME=$home
 	s3_stop

@@ -35,39 +35,12 @@ typedef struct sides {
 	int one_store;
 } sides;
 
-static int64_t part_size(const dbs_ctx *ctx)
-{
-	int64_t n = 0;
-	if (ctx->opts.s3_part_size)
-		parse_size(ctx->opts.s3_part_size, &n);
-	return n;
-}
-
-static int open_side(move *m, const char *side, s3 **out)
-{
-	char k[32], e[32], r[32], a[48], sc[48];
-	snprintf(k, sizeof(k), "%s", side);
-	snprintf(e, sizeof(e), "%s_endpoint", side);
-	snprintf(r, sizeof(r), "%s_region", side);
-	snprintf(a, sizeof(a), "%s_access_key_env", side);
-	snprintf(sc, sizeof(sc), "%s_secret_key_env", side);
-	const dbs_section *sec = m->sec;
-	const char *endpoint = section_get(sec, e) ? section_get(sec, e) : m->ctx->opts.s3_endpoint;
-	const char *region = section_get(sec, r) ? section_get(sec, r) : m->ctx->opts.s3_region;
-	int rc = s3_open_as(out, section_get(sec, k), endpoint, region, part_size(m->ctx),
-			    section_get(sec, a), section_get(sec, sc), &m->ctx->err);
-	if (rc)
-		dbs_error_set_hint(&m->ctx->err, "check %s, %s, %s and the credentials of "
-				   "[bucket \"%s\"]", k, e, r, sec->name);
-	return rc;
-}
-
 static int sides_open(move *m, sides *s)
 {
 	memset(s, 0, sizeof(*s));
-	int rc = open_side(m, "from", &s->from);
+	int rc = move_store(m, "from", &s->from);
 	if (!rc)
-		rc = open_side(m, "to", &s->to);
+		rc = move_store(m, "to", &s->to);
 	if (!rc) {
 		const char *fa = section_get(m->sec, "from_access_key_env");
 		const char *ta = section_get(m->sec, "to_access_key_env");
@@ -213,13 +186,7 @@ static int bucket_check(move *m)
 
 static int bucket_undo(move *m, const json_t *done)
 {
-	const json_t *list = json_object_get(done, "manifest");
-	m->count_items = 1;
-	move_total(m, (int64_t)json_array_size(list), 0);
-	if (m->keep) {
-		m->extra = json_pack("{s:s}", "note", "keep = true: nothing removed");
-		return 0;
-	}
+	const json_t *list = json_object_get(done, "manifest");  /* (keep: moves.c) */
 	sides s;
 	int rc = sides_open(m, &s);
 	for (size_t i = 0; !rc && i < json_array_size(list); i++) {

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "ops/moves.h"
 
 typedef struct entry {
@@ -186,16 +188,273 @@ static int parents(const char *dst, json_t *dirs)
 	return rc;
 }
 
+/* ---- a bucket on one side ----
+ *
+ * A tree goes up as objects named by their paths below the prefix, each
+ * with the file's SHA-256 recorded (x-amz-meta-dbshift-source-etag
+ * "sha256:HEX"): an object of the same size that records the same is
+ * skipped.  Objects come down as files named by their keys (a key with an
+ * empty, "." or ".." part is a failure of that item), compared first by
+ * size and then by MD5 (a single-part ETag), the recorded SHA-256, or
+ * else their bytes.  A bucket has no mode and no mtime: files made from
+ * objects are 0644 less the umask, with the time of the copy; links going
+ * up are followed.
+ */
+
+static int is_bucket(const move *m, const char *side)
+{
+	return starts_with(section_get(m->sec, side), "s3://");
+}
+
+static int md5_path(const char *path, char out[33])
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
+	unsigned n = 0;
+	size_t k;
+	EVP_DigestInit_ex(c, EVP_md5(), NULL);
+	while ((k = fread(buf, 1, sizeof(buf), f)) > 0)
+		EVP_DigestUpdate(c, buf, k);
+	int bad = ferror(f);
+	EVP_DigestFinal_ex(c, md, &n);
+	EVP_MD_CTX_free(c);
+	fclose(f);
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return bad ? -1 : 0;
+}
+
+/* A key that names a file below the target (no empty, "." or ".." part). */
+static int safe_key(const char *key)
+{
+	if (!*key || *key == '/')
+		return 0;
+	for (const char *p = key; *p;) {
+		size_t n = strcspn(p, "/");
+		if (!n || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 0;
+		p += n + (p[n] == '/');
+	}
+	return key[strlen(key) - 1] != '/';
+}
+
+static long key_at(char **keys, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(keys[i], key))
+			return (long)i;
+	return -1;
+}
+
+/* The failure of one item, or the end of the step when the store is lost. */
+static int item_failed(move *m, s3 *s, const char *item)
+{
+	if (s3_lost(s))
+		return m->ctx->err.code;
+	move_failed(m, item, m->ctx->err.message);
+	dbs_error_clear(&m->ctx->err);
+	return 0;
+}
+
+static int tree_to_bucket(move *m, const walk *w)
+{
+	s3 *to = NULL;
+	char **keys = NULL, **etags = NULL;
+	int64_t *sizes = NULL;
+	size_t nk = 0;
+	int rc = move_store(m, "to", &to);
+	if (!rc)
+		rc = s3_objects(to, &keys, &sizes, &etags, &nk, &m->ctx->err);
+	const char *from = section_get(m->sec, "from");
+	for (size_t i = 0; !rc && i < w->n; i++) {
+		const entry *e = &w->e[i];
+		char *src = xprintf("%s/%s", from, e->rel), sum[65];
+		struct stat st;
+		int64_t size = 0;
+		if (stat(src, &st) < 0 || !S_ISREG(st.st_mode) || sha256_path(src, sum, &size) < 0) {
+			move_failed(m, e->rel, "not a regular file that can be read (a link going "
+				    "nowhere?)");
+			free(src);
+			continue;
+		}
+		char tag[80];
+		snprintf(tag, sizeof(tag), "sha256:%s", sum);
+		long t = key_at(keys, nk, e->rel);
+		s3_meta tm = { .size = -1 };
+		dbs_error ig = { 0 };
+		if (t >= 0 && sizes[t] == size)
+			s3_head(to, e->rel, &tm, &ig);
+		dbs_error_clear(&ig);
+		if (tm.size == size && !strcmp(tm.source_etag, tag)) {
+			move_skipped(m);
+		} else {
+			json_t *it = json_pack("{s:s, s:s, s:I, s:s}", "path", e->rel, "key", e->rel,
+					       "size", (json_int_t)size, "sha256", sum);
+			s3_meta meta = { .size = size };
+			snprintf(meta.etag, sizeof(meta.etag), "%s", tag);
+			if (m->dry_run || !s3_put_from(to, e->rel, src, &meta, NULL, NULL,
+						       &m->ctx->err)) {
+				move_copied(m, it, size);
+			} else {
+				json_decref(it);
+				rc = item_failed(m, to, e->rel);
+			}
+		}
+		free(src);
+	}
+	s3_names_free(keys, nk);
+	s3_names_free(etags, nk);
+	free(sizes);
+	s3_close(to);
+	return rc;
+}
+
+/* Is the file at dst what the object (size, etag) holds? */
+static int same_as_object(s3 *from, const char *key, int64_t size, const char *etag,
+			  const char *dst)
+{
+	struct stat st;
+	char md5[33], sum[65];
+	int64_t n;
+	if (lstat(dst, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != size)
+		return 0;
+	if (!strchr(etag, '-'))  /* a single part's ETag is its MD5 */
+		return md5_path(dst, md5) == 0 && !strcmp(md5, etag);
+	s3_meta tm;
+	dbs_error ig = { 0 };
+	int same = s3_head(from, key, &tm, &ig) == 0 && starts_with(tm.source_etag, "sha256:") &&
+		   sha256_path(dst, sum, &n) == 0 && !strcmp(tm.source_etag + 7, sum);
+	dbs_error_clear(&ig);
+	return same;
+}
+
+static int bucket_to_tree(move *m, const char *keep_root, json_t *dirs)
+{
+	s3 *from = NULL;
+	char **keys = NULL, **etags = NULL;
+	int64_t *sizes = NULL, total = 0;
+	size_t nk = 0;
+	int rc = move_store(m, "from", &from);
+	if (!rc)
+		rc = s3_objects(from, &keys, &sizes, &etags, &nk, &m->ctx->err);
+	for (size_t i = 0; i < nk; i++)
+		total += sizes[i];
+	if (!rc)
+		move_total(m, (int64_t)nk, total);
+	const char *to = section_get(m->sec, "to");
+	for (size_t i = 0; !rc && i < nk; i++) {
+		if (!safe_key(keys[i])) {
+			move_failed(m, keys[i], "the key is no path below the target");
+			continue;
+		}
+		char *dst = xprintf("%s/%s", to, keys[i]);
+		int exists = access(dst, F_OK) == 0;
+		if (same_as_object(from, keys[i], sizes[i], etags[i], dst)) {
+			move_skipped(m);
+			free(dst);
+			continue;
+		}
+		if (m->dry_run) {
+			move_copied(m, json_pack("{s:s, s:s, s:I, s:b}", "path", keys[i], "key", keys[i],
+						 "size", (json_int_t)sizes[i], "replaces", exists),
+				    sizes[i]);
+			free(dst);
+			continue;
+		}
+		char *tmp = xprintf("%s.dbshift-tmp-%d", dst, (int)getpid()), *kept = NULL, sum[65];
+		const char *why = parents(dst, dirs) < 0 ? strerror(errno) : NULL;
+		int64_t n;
+		if (!why && s3_get(from, keys[i], tmp, &m->ctx->err)) {
+			free(tmp);
+			free(dst);
+			rc = item_failed(m, from, keys[i]);
+			continue;
+		}
+		mode_t mask = umask(0);
+		umask(mask);
+		if (!why && (chmod(tmp, 0644 & ~mask) < 0 || sha256_path(tmp, sum, &n) < 0))
+			why = strerror(errno);
+		if (!why && exists) {
+			kept = xprintf("%s/%s", keep_root, keys[i]);
+			make_parents(kept, 0700);
+			if (rename(dst, kept) < 0)
+				why = strerror(errno);
+		}
+		if (!why && rename(tmp, dst) < 0) {
+			why = strerror(errno);
+			if (kept)
+				rename(kept, dst);  /* as it was */
+		}
+		if (why) {
+			unlink(tmp);
+			move_failed(m, keys[i], why);
+		} else {
+			json_t *it = json_pack("{s:s, s:s, s:s, s:I, s:s}", "path", keys[i], "key",
+					       keys[i], "type", "file", "size", (json_int_t)sizes[i],
+					       "sha256", sum);
+			if (kept)
+				json_object_set_new(it, "replaced", json_string(kept));
+			move_copied(m, it, sizes[i]);
+		}
+		free(kept);
+		free(tmp);
+		free(dst);
+	}
+	s3_names_free(keys, nk);
+	s3_names_free(etags, nk);
+	free(sizes);
+	s3_close(from);
+	return rc;
+}
+
+/* The undo of a tree sent up: the objects still holding what was sent. */
+static int bucket_undo(move *m, const json_t *list)
+{
+	s3 *to = NULL;
+	int rc = move_store(m, "to", &to);
+	for (size_t i = 0; !rc && i < json_array_size(list); i++) {
+		const json_t *it = json_array_get(list, i);
+		const char *key = json_string_value(json_object_get(it, "key"));
+		const char *sum = json_string_value(json_object_get(it, "sha256"));
+		s3_meta tm;
+		if (!key || !sum)
+			continue;
+		if (s3_head(to, key, &tm, &m->ctx->err)) {
+			rc = item_failed(m, to, key);
+		} else if (tm.size < 0) {
+			move_skipped(m);  /* gone already */
+		} else if (strncmp(tm.source_etag, "sha256:", 7) || strcmp(tm.source_etag + 7, sum)) {
+			ctx_warn(m->ctx, "%s: %s changed since the release copied it; left as it is",
+				 m->word, key);
+			move_skipped(m);
+		} else if (m->dry_run || !s3_del(to, key, &m->ctx->err)) {
+			move_copied(m, json_pack("{s:s}", "key", key), tm.size);
+		} else {
+			rc = item_failed(m, to, key);
+		}
+	}
+	s3_close(to);
+	return rc;
+}
+
 static int side_check(move *m, const char *key, int must_exist)
 {
 	const char *v = section_get(m->sec, key);
 	struct stat st;
 	if (starts_with(v, "s3://")) {
-		dbs_fail(&m->ctx->err, DBS_EINPUT, "%s: %s = %s: a bucket side of files is not "
-			 "implemented", m->word, key, v);
-		dbs_error_set_hint(&m->ctx->err, "copy a directory to a directory here, and between "
-				   "buckets with a [bucket \"NAME\"] step");
-		return DBS_EINPUT;
+		if (is_bucket(m, "from") && is_bucket(m, "to")) {
+			dbs_fail(&m->ctx->err, DBS_EINPUT, "%s: both sides are buckets", m->word);
+			dbs_error_set_hint(&m->ctx->err, "copy between buckets with a [bucket "
+					   "\"NAME\"] step");
+			return DBS_EINPUT;
+		}
+		s3 *s = NULL;
+		int rc = move_store(m, key, &s);  /* the URL and the credentials */
+		s3_close(s);
+		return rc;
 	}
 	if (must_exist && (stat(v, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		dbs_fail(&m->ctx->err, DBS_EINPUT, "%s: %s = %s: %s", m->word, key, v,
@@ -212,25 +471,12 @@ static int tree_check(move *m)
 	return rc ? rc : side_check(m, "to", 0);
 }
 
-static int files_run(move *m)
+/* A tree onto a tree. */
+static void tree_to_tree(move *m, const walk *w, const char *keep_root, json_t *dirs)
 {
 	const char *from = section_get(m->sec, "from"), *to = section_get(m->sec, "to");
-	walk w = { 0 };
-	int rc = tree_check(m);
-	if (!rc)
-		rc = walk_tree(from, "", &w, &m->ctx->err);
-	if (rc) {
-		walk_free(&w);
-		return rc;
-	}
-	qsort(w.e, w.n, sizeof(entry), by_rel);
-	m->count_items = 1;
-	move_total(m, (int64_t)w.n, w.bytes);
-	json_t *dirs = json_array();
-	char *keep_root = xprintf("%s/files/%s/%s", m->ctx->opts.backup_dir
-				  ? m->ctx->opts.backup_dir : "backups", m->run_id, m->sec->name);
-	for (size_t i = 0; i < w.n; i++) {
-		const entry *e = &w.e[i];
+	for (size_t i = 0; i < w->n; i++) {
+		const entry *e = &w->e[i];
 		char *src = xprintf("%s/%s", from, e->rel), *dst = xprintf("%s/%s", to, e->rel);
 		char sum[65];
 		int exists;
@@ -279,22 +525,43 @@ static int files_run(move *m)
 		free(src);
 		free(dst);
 	}
+}
+
+static int files_run(move *m)
+{
+	int rc = tree_check(m);
+	if (rc)
+		return rc;
+	m->count_items = 1;
+	json_t *dirs = json_array();
+	char *keep_root = xprintf("%s/files/%s/%s", m->ctx->opts.backup_dir
+				  ? m->ctx->opts.backup_dir : "backups", m->run_id, m->sec->name);
+	if (is_bucket(m, "from")) {
+		rc = bucket_to_tree(m, keep_root, dirs);
+	} else {
+		walk w = { 0 };
+		rc = walk_tree(section_get(m->sec, "from"), "", &w, &m->ctx->err);
+		if (!rc) {
+			qsort(w.e, w.n, sizeof(entry), by_rel);
+			move_total(m, (int64_t)w.n, w.bytes);
+			if (is_bucket(m, "to"))
+				rc = tree_to_bucket(m, &w);
+			else
+				tree_to_tree(m, &w, keep_root, dirs);
+		}
+		walk_free(&w);
+	}
 	m->extra = json_pack("{s:o}", "dirs_made", dirs);
 	free(keep_root);
-	walk_free(&w);
-	return 0;
+	return rc;
 }
 
 static int files_undo(move *m, const json_t *done)
 {
 	const char *to = section_get(m->sec, "to");
-	const json_t *list = json_object_get(done, "manifest");
-	m->count_items = 1;
-	move_total(m, (int64_t)json_array_size(list), 0);
-	if (m->keep) {
-		m->extra = json_pack("{s:s}", "note", "keep = true: nothing removed");
-		return 0;
-	}
+	const json_t *list = json_object_get(done, "manifest");  /* (keep: moves.c) */
+	if (is_bucket(m, "to"))
+		return bucket_undo(m, list);
 	for (size_t i = json_array_size(list); i-- > 0;) {
 		const json_t *it = json_array_get(list, i);
 		const char *rel = json_string_value(json_object_get(it, "path"));

@@ -701,13 +701,7 @@ static int mail_check(move *m)
 
 static int mail_undo(move *m, const json_t *done)
 {
-	const json_t *list = json_object_get(done, "manifest");
-	m->count_items = 1;
-	move_total(m, (int64_t)json_array_size(list), 0);
-	if (m->keep) {
-		m->extra = json_pack("{s:s}", "note", "keep = true: nothing removed");
-		return 0;
-	}
+	const json_t *list = json_object_get(done, "manifest");  /* (keep: moves.c) */
 	imap dst;
 	int rc = open_side(m, "to", &dst);
 	char *folder = NULL;

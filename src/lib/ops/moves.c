@@ -219,6 +219,31 @@ int keep_old(move *m, const char *path, const char *text, size_t n, int mode)
 	return rc;
 }
 
+/* ---- object stores ---- */
+
+int move_store(move *m, const char *side, s3 **out)
+{
+	char k[32], e[32], r[32], a[48], sc[48];
+	snprintf(k, sizeof(k), "%s", side);
+	snprintf(e, sizeof(e), "%s_endpoint", side);
+	snprintf(r, sizeof(r), "%s_region", side);
+	snprintf(a, sizeof(a), "%s_access_key_env", side);
+	snprintf(sc, sizeof(sc), "%s_secret_key_env", side);
+	const dbs_section *sec = m->sec;
+	const dbs_options *op = &m->ctx->opts;
+	int64_t part = 0;
+	if (op->s3_part_size)
+		parse_size(op->s3_part_size, &part);
+	int rc = s3_open_as(out, section_get(sec, k), section_get(sec, e) ? section_get(sec, e)
+			    : op->s3_endpoint, section_get(sec, r) ? section_get(sec, r)
+			    : op->s3_region, part, section_get(sec, a), section_get(sec, sc),
+			    &m->ctx->err);
+	if (rc)
+		dbs_error_set_hint(&m->ctx->err, "check %s, %s, %s and the credentials of "
+				   "[%s \"%s\"]", k, e, r, sec->kind, sec->name);
+	return rc;
+}
+
 /* ---- the release being rolled back ---- */
 
 /* Did a step's result change anything: a file kept, an item copied? */
@@ -340,6 +365,22 @@ int move_check(dbs_ctx *ctx, const release_step *s, int rollback)
 	return rc;
 }
 
+/* Undo what done did: for a step that copied items, each item of its
+ * manifest (none with keep = true). */
+static int undo(const move_kind *k, move *m, const json_t *done)
+{
+	const json_t *list = json_object_get(done, "manifest");
+	if (json_is_array(list)) {
+		m->count_items = 1;
+		move_total(m, (int64_t)json_array_size(list), 0);
+		if (m->keep) {
+			m->extra = json_pack("{s:s}", "note", "keep = true: nothing removed");
+			return 0;
+		}
+	}
+	return k->undo(m, done);
+}
+
 json_t *move_would(dbs_ctx *ctx, const release_step *s, int rollback)
 {
 	const move_kind *k = kind_of(s->section);
@@ -348,7 +389,7 @@ json_t *move_would(dbs_ctx *ctx, const release_step *s, int rollback)
 	m.undo = rollback;
 	char *id = NULL;
 	json_t *done = rollback ? done_by(ctx, s->word, &id) : NULL, *r;
-	int rc = rollback && !done ? ctx->err.code : rollback ? k->undo(&m, done) : k->run(&m);
+	int rc = rollback && !done ? ctx->err.code : rollback ? undo(k, &m, done) : k->run(&m);
 	if (rc) {
 		r = json_pack("{s:o}", "error", report_error(&ctx->err));
 		dbs_error_clear(&ctx->err);
@@ -370,7 +411,7 @@ int move_step(dbs_ctx *ctx, const release_step *s, const char *run_id, int rollb
 	m.undo = rollback;
 	char *id = NULL;
 	json_t *done = rollback ? done_by(ctx, s->word, &id) : NULL;
-	int rc = rollback && !done ? ctx->err.code : rollback ? k->undo(&m, done) : k->run(&m);
+	int rc = rollback && !done ? ctx->err.code : rollback ? undo(k, &m, done) : k->run(&m);
 	rc = finish(&m, rc);
 	json_decref(*result);
 	*result = result_of(&m, id);

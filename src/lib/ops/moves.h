@@ -7,6 +7,7 @@
 #define DBSHIFT_MOVES_H
 
 #include "ops/ops.h"
+#include "remote/remote.h"
 
 /* One doing of a step KIND:NAME. */
 typedef struct move {
@@ -61,6 +62,10 @@ int secret_key(const char *key);
 char *masked(const char *key, const char *value);
 /* Write path whole, atomically (temp file, fsync, rename) with mode. */
 int write_atomic(const char *path, const char *data, size_t n, mode_t mode, dbs_error *err);
+/* The store of side ("from" or "to") of m's section: its URL, SIDE_endpoint,
+ * SIDE_region (default s3_endpoint, s3_region), the keys in the variables
+ * SIDE_access_key_env and SIDE_secret_key_env (default AWS_*). */
+int move_store(move *m, const char *side, s3 **out);
 /* An undo of settings and dotenv: the file kept by done put back. */
 int move_restore(move *m, const json_t *done);
 /* Keep text (the old file at path, of mode) as PATH.dbshift-RUN, 0600:
