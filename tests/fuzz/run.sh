@@ -16,8 +16,8 @@ sed "s/@VERSION@/$(sed -n "s/^  version : '\(.*\)',$/\1/p" meson.build)/" includ
 python3 scripts/embed.py src/lib/framework/django_helper.py "$out/include/django_helper.h" \
 	django_helper_py || { echo "fuzz: 0 passed, 1 failed"; exit 1; }
 CFLAGS="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
-	-fno-sanitize-recover=undefined -I$out/include -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive)"
-LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive zlib) -lpg_query -lpthread"
+	-fno-sanitize-recover=undefined -I$out/include -Iinclude -Isrc -Isrc/lib $(pkg-config --cflags libpq jansson inih libxml-2.0 libarchive libfyaml)"
+LIBS="$(pkg-config --libs libpq sqlite3 jansson inih libcrypto libcurl libxml-2.0 libarchive zlib libfyaml) -lpg_query -lpthread"
 passed=0
 failed=0
 objs=()

@@ -133,17 +133,22 @@ static int request(move *m, imap *im, const char *folder, const char *custom, lo
 
 /* One value at *p: NIL (null), a number or atom or "quoted" (a string),
  * a (list) (an array); NULL at a {literal} (libcurl passes on only the
- * lines of a custom command's answer, not its literals). */
-static json_t *value(const char **p)
+ * lines of a custom command's answer, not its literals), at anything
+ * else it cannot read, or lists deeper than 16. */
+static json_t *value_in(const char **p, int depth)
 {
 	const char *s = *p;
 	while (*s == ' ')
 		s++;
 	if (*s == '(') {
+		if (depth >= 16)
+			return NULL;
 		json_t *a = json_array();
 		s++;
+		while (*s == ' ')
+			s++;
 		while (*s && *s != ')') {
-			json_t *v = value(&s);
+			json_t *v = value_in(&s, depth + 1);
 			if (!v) {
 				json_decref(a);
 				return NULL;
@@ -152,7 +157,11 @@ static json_t *value(const char **p)
 			while (*s == ' ')
 				s++;
 		}
-		*p = *s ? s + 1 : s;
+		if (*s != ')') {  /* not closed */
+			json_decref(a);
+			return NULL;
+		}
+		*p = s + 1;
 		return a;
 	}
 	if (*s == '"') {
@@ -164,20 +173,26 @@ static json_t *value(const char **p)
 			strbuf_add(&sb, s, 1);
 		}
 		*p = *s ? s + 1 : s;
-		json_t *v = json_string(sb.buf);
+		json_t *v = json_stringn(sb.buf, sb.len);
 		strbuf_release(&sb);
 		return v ? v : json_string("");
 	}
-	if (*s == '{')
-		return NULL;
 	size_t n = strcspn(s, " ()\r\n");
 	/* BODY[...] and the like hold their brackets */
-	if (s[n] == '(' && memchr(s, '[', n))
-		n += strcspn(s + n, "]") + 1;
+	if (n && s[n] == '(' && memchr(s, '[', n))
+		n += strcspn(s + n, "]") + (s[n + strcspn(s + n, "]")] ? 1 : 0);
+	if (!n || *s == '{')
+		return NULL;
 	*p = s + n;
 	if (n == 3 && !strncmp(s, "NIL", 3))
 		return json_null();
-	return json_stringn(s, n);
+	json_t *v = json_stringn(s, n);
+	return v ? v : json_string("");  /* (not UTF-8: as no value) */
+}
+
+static json_t *value(const char **p)
+{
+	return value_in(p, 0);
 }
 
 static void flags_text(const json_t *flags, strbuf *sb)
@@ -189,62 +204,90 @@ static void flags_text(const json_t *flags, strbuf *sb)
 	}
 }
 
+/* Each " FETCH (...)" line of an answer, its items as a JSON array (NULL
+ * for a line it cannot read: one cut at a literal). */
+static void each_fetch(const strbuf *sb, void (*fn)(json_t *items, const char *line, void *),
+		       void *data)
+{
+	for (const char *line = sb->buf; *line;) {
+		size_t n = strcspn(line, "\n");
+		const char *f = strstr(line, " FETCH (");
+		if (f && f < line + n && line[0] == '*') {
+			char *one = xstrndup(line, n);
+			const char *p = one + (f - line) + 7;
+			json_t *items = value(&p);
+			fn(items, one, data);
+			json_decref(items);
+			free(one);
+		}
+		line += n + (line[n] == '\n');
+	}
+}
+
+static const char *item(json_t *items, const char *key)
+{
+	for (size_t i = 0; i + 1 < json_array_size(items); i += 2) {
+		const char *k = json_string_value(json_array_get(items, i));
+		if (k && !strcmp(k, key))
+			return json_string_value(json_array_get(items, i + 1));
+	}
+	return NULL;
+}
+
+/* First pass: UID, FLAGS, INTERNALDATE, RFC822.SIZE (never literals). */
+static void add_message(json_t *items, const char *line, void *data)
+{
+	folder_list *out = data;
+	(void)line;
+	const char *uid = item(items, "UID"), *size = item(items, "RFC822.SIZE");
+	const char *date = item(items, "INTERNALDATE");
+	if (!uid || strtol(uid, NULL, 10) <= 0)
+		return;
+	message msg = { .uid = strtol(uid, NULL, 10), .size = size ? strtoll(size, NULL, 10) : -1,
+			.date = date ? xstrdup(date) : NULL };
+	strbuf fl;
+	strbuf_init(&fl);
+	for (size_t i = 0; i + 1 < json_array_size(items); i += 2)
+		if (!strcmp(json_string_value(json_array_get(items, i)) ?: "", "FLAGS"))
+			flags_text(json_array_get(items, i + 1), &fl);
+	msg.flags = strbuf_detach(&fl);
+	out->m = xrealloc(out->m, (out->n + 1) * sizeof(message));
+	out->m[out->n++] = msg;
+}
+
+/* Second pass: the envelope's Message-ID (a line cut at a literal has
+ * none: that message is compared by its bytes). */
+static void add_msgid(json_t *items, const char *line, void *data)
+{
+	folder_list *out = data;
+	(void)line;
+	const char *uid = item(items, "UID");
+	json_t *env = NULL;
+	for (size_t i = 0; i + 1 < json_array_size(items); i += 2)
+		if (!strcmp(json_string_value(json_array_get(items, i)) ?: "", "ENVELOPE"))
+			env = json_array_get(items, i + 1);
+	const char *id = json_string_value(json_array_get(env, 9));
+	long u = uid ? strtol(uid, NULL, 10) : 0;
+	for (size_t i = 0; id && *id && i < out->n; i++)
+		if (out->m[i].uid == u && !out->m[i].msgid)
+			out->m[i].msgid = xstrdup(id);
+}
+
 /* The messages of a folder (selected by the custom command's URL). */
 static int list_messages(move *m, imap *im, const char *folder, folder_list *out)
 {
 	strbuf sb;
 	strbuf_init(&sb);
 	memset(out, 0, sizeof(*out));
-	int rc = request(m, im, folder, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
-			 "ENVELOPE)", 0, &sb);
-	for (const char *line = sb.buf; !rc && *line;) {
-		size_t n = strcspn(line, "\n");
-		const char *f = strstr(line, " FETCH (");
-		if (f && f < line + n) {
-			const char *p = f + 7;
-			json_t *items = value(&p);
-			message msg = { .size = -1 };
-			for (size_t i = 0; i + 1 < json_array_size(items); i += 2) {
-				const char *k = json_string_value(json_array_get(items, i));
-				json_t *v = json_array_get(items, i + 1);
-				if (!k)
-					continue;
-				if (!strcmp(k, "UID"))
-					msg.uid = strtol(json_string_value(v) ? json_string_value(v) : "0",
-							 NULL, 10);
-				else if (!strcmp(k, "RFC822.SIZE"))
-					msg.size = strtoll(json_string_value(v) ? json_string_value(v)
-							   : "0", NULL, 10);
-				else if (!strcmp(k, "INTERNALDATE") && json_string_value(v))
-					msg.date = xstrdup(json_string_value(v));
-				else if (!strcmp(k, "FLAGS")) {
-					strbuf fl;
-					strbuf_init(&fl);
-					flags_text(v, &fl);
-					msg.flags = strbuf_detach(&fl);
-				} else if (!strcmp(k, "ENVELOPE") && json_string_value(json_array_get(v, 9)))
-					msg.msgid = xstrdup(json_string_value(json_array_get(v, 9)));
-			}
-			/* an envelope sent as a literal: no Message-ID known, the
-			 * message is compared by its bytes */
-			if (!items) {
-				const char *u = strstr(line, "UID ");
-				msg.uid = u && u < line + n ? strtol(u + 4, NULL, 10) : 0;
-			}
-			json_decref(items);
-			if (!msg.flags)
-				msg.flags = xstrdup("");
-			if (msg.uid > 0) {
-				out->m = xrealloc(out->m, (out->n + 1) * sizeof(message));
-				out->m[out->n++] = msg;
-			} else {
-				free(msg.flags);
-				free(msg.date);
-				free(msg.msgid);
-			}
-		}
-		line += n + (line[n] == '\n');
-	}
+	int rc = request(m, im, folder, "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE)", 0,
+			 &sb);
+	if (!rc)
+		each_fetch(&sb, add_message, out);
+	strbuf_reset(&sb);
+	if (!rc && out->n)
+		rc = request(m, im, folder, "UID FETCH 1:* (UID ENVELOPE)", 0, &sb);
+	if (!rc)
+		each_fetch(&sb, add_msgid, out);
 	strbuf_release(&sb);
 	return rc;
 }
