@@ -40,7 +40,9 @@ typedef struct sdoc {
 	const char *path;
 	json_t *json;
 	char *text;
-	int indent;     /* JSON's */
+	int indent;     /* JSON's: spaces per level, or 1 with tabs */
+	int tabs;       /* JSON indented with tabs */
+	int final_nl;   /* the text ends with a newline */
 } sdoc;
 
 static int fmt_of(const char *path, fmt *f)
@@ -122,6 +124,47 @@ static char *json_show(const json_t *v)
 	return v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 }
 
+/* Rename old to new where both are in one object: the key keeps its
+ * place (the keys after it are taken out and put back in order). */
+static int json_rename_in_place(json_t *root, const char *old, const char *new)
+{
+	const char *od = strrchr(old, '.'), *nd = strrchr(new, '.');
+	size_t op = od ? (size_t)(od - old) : 0, np = nd ? (size_t)(nd - new) : 0;
+	if (op != np || strncmp(old, new, op))
+		return -1;
+	json_t *parent;
+	char *last;
+	json_t *v = json_at(root, old, &parent, &last);
+	if (!v || !json_is_object(parent)) {
+		free(last);
+		return -1;
+	}
+	json_t *moved = json_object(), *after = json_array();
+	int seen = 0;
+	const char *k;
+	json_t *x;
+	json_object_foreach(parent, k, x) {
+		if (seen)
+			json_array_append_new(after, json_string(k));
+		seen |= !strcmp(k, last);
+	}
+	for (size_t i = 0; i < json_array_size(after); i++) {
+		const char *key = json_string_value(json_array_get(after, i));
+		json_object_set(moved, key, json_object_get(parent, key));
+		json_object_del(parent, key);
+	}
+	json_object_set(parent, nd ? nd + 1 : new, v);
+	json_object_del(parent, last);
+	for (size_t i = 0; i < json_array_size(after); i++) {
+		const char *key = json_string_value(json_array_get(after, i));
+		json_object_set(parent, key, json_object_get(moved, key));
+	}
+	json_decref(moved);
+	json_decref(after);
+	free(last);
+	return 0;
+}
+
 /* ---- YAML: where a key is ---- */
 
 typedef struct yspan {
@@ -133,6 +176,7 @@ typedef struct yspan {
 	size_t end_line;      /* the last line of its value */
 	int child_col;        /* a mapping value: its keys' column, else -1 */
 	int block;            /* the value is a block (lines after the key's) */
+	int nkeys;            /* a mapping value: how many keys it has */
 	size_t vstart, vend;  /* a scalar value: its text */
 } yspan;
 
@@ -205,8 +249,9 @@ static int yaml_find(struct fy_document *d, const char *text, const lines *l, co
 			break;
 		}
 		const struct fy_mark *ke = fy_token_end_mark(kt);
-		yspan s = { (size_t)km->line, (size_t)km->line, km->input_pos,
-			    ke->input_pos - km->input_pos, km->column, (size_t)km->line, -1, 0, 0, 0 };
+		yspan s = { .lead_line = (size_t)km->line, .key_line = (size_t)km->line,
+			    .key_pos = km->input_pos, .key_len = ke->input_pos - km->input_pos,
+			    .key_col = km->column, .end_line = (size_t)km->line, .child_col = -1 };
 		while (s.lead_line > 0 && indent_of(text, l, s.lead_line - 1) == s.key_col &&
 		       text[l->at[s.lead_line - 1] + (size_t)s.key_col] == '#')
 			s.lead_line--;
@@ -241,6 +286,8 @@ static int yaml_find(struct fy_document *d, const char *text, const lines *l, co
 					}
 			if (v && fy_node_is_mapping(v) && s.child_col < 0)
 				s.child_col = s.key_col + 2;
+			if (v && fy_node_is_mapping(v))
+				s.nkeys = fy_node_mapping_item_count(v);
 		}
 		*deepest = s;
 		*depth = i + 1;
@@ -466,11 +513,13 @@ static int sdoc_load(move *m, const char *path, const char *text, sdoc *d)
 			return DBS_EINPUT;
 		}
 		const char *nl = strchr(text, '\n');
-		d->indent = nl ? (int)strspn(nl + 1, " ") : 0;
+		d->tabs = nl && nl[1] == '\t';
+		d->indent = d->tabs ? 1 : nl ? (int)strspn(nl + 1, " ") : 0;
 		if (d->indent > 8)
 			d->indent = 8;
 		if (!d->indent && nl)
 			d->indent = 2;
+		d->final_nl = *text && text[strlen(text) - 1] == '\n';
 	} else if (d->f == FMT_YAML) {
 		struct fy_document *fd = yaml_parse(text);
 		struct fy_node *root = fd ? fy_document_root(fd) : NULL;
@@ -558,6 +607,35 @@ static int sdoc_get(sdoc *d, const char *path, char **shown, void **moved, int *
 	return s.line >= 0;
 }
 
+/* Is the parent of path a block mapping whose only key path is?  Then
+ * *at->vstart is where " {}" goes on its key's line (before the line's
+ * end or comment; the parent's line comes before path's, so the offset
+ * holds after path's lines are taken out). */
+static int deepest_parent(sdoc *d, const char *path, yspan *at)
+{
+	const char *dot = strrchr(path, '.');
+	if (!dot)
+		return 0;
+	char *parent = xstrndup(path, (size_t)(dot - path));
+	struct fy_document *fd = yaml_parse(d->text);
+	lines l;
+	lines_of(d->text, &l);
+	yspan ps, deepest;
+	size_t depth;
+	int only = fd && yaml_find(fd, d->text, &l, parent, &ps, &depth, &deepest) == 1 &&
+		   ps.block && ps.nkeys == 1;
+	if (only) {  /* after the key's ':' */
+		const char *colon = d->text + ps.key_pos + ps.key_len;
+		while (*colon && *colon != ':' && *colon != '\n')
+			colon++;
+		at->vstart = (size_t)(colon - d->text) + (*colon == ':');
+	}
+	fy_document_destroy(fd);
+	free(l.at);
+	free(parent);
+	return only;
+}
+
 static int sdoc_remove(sdoc *d, const char *path)
 {
 	if (d->f == FMT_JSON) {
@@ -580,8 +658,14 @@ static int sdoc_remove(sdoc *d, const char *path)
 		free(l.at);
 		if (found < 0)
 			return -1;
-		if (found) {
-			char *t = splice_lines(d->text, sp.lead_line, sp.end_line, NULL);
+		if (found) {  /* (the comments above it stay: they may head more) */
+			char *t = splice_lines(d->text, sp.key_line, sp.end_line, NULL);
+			/* the last key of a block mapping: it stays a mapping, {} */
+			if (depth > 1 && deepest_parent(d, path, &sp)) {
+				char *u = xprintf("%.*s {}%s", (int)sp.vstart, t, t + sp.vstart);
+				free(t);
+				t = u;
+			}
 			free(d->text);
 			d->text = t;
 		}
@@ -656,9 +740,20 @@ static char *sdoc_text(sdoc *d)
 	if (d->f != FMT_JSON)
 		return xstrdup(d->text);
 	char *s = json_dumps(d->json, JSON_INDENT(d->indent) | JSON_PRESERVE_ORDER);
-	char *t = xprintf("%s\n", s);
+	strbuf sb;
+	strbuf_init(&sb);
+	for (const char *p = s; *p;) {  /* (a line starts with its indentation only) */
+		size_t k = d->tabs ? strspn(p, " ") : 0;
+		for (size_t i = 0; i < k; i++)
+			strbuf_add(&sb, "\t", 1);
+		size_t n = strcspn(p + k, "\n");
+		strbuf_add(&sb, p + k, n + (p[k + n] == '\n'));
+		p += k + n + (p[k + n] == '\n');
+	}
+	if (d->final_nl)
+		strbuf_adds(&sb, "\n");
 	free(s);
-	return t;
+	return strbuf_detach(&sb);
 }
 
 /* Rename old to new in YAML: in place when both are in one mapping (the
@@ -755,6 +850,9 @@ static int apply(move *m, sdoc *d)
 				free(moved);
 				if (yaml_rename(d, p[i].key, p[i].value))
 					rc = cannot(m, "rename", p[i].key);
+			} else if (d->f == FMT_JSON && !json_rename_in_place(d->json, p[i].key,
+									     p[i].value)) {
+				json_decref(moved);
 			} else if (sdoc_remove(d, p[i].key) || sdoc_put(d, p[i].value, moved, block,
 									NULL)) {
 				rc = cannot(m, "rename", p[i].key);
