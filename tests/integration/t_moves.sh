@@ -555,3 +555,51 @@ INBOX <m3@example.com> " "$tag: the source mailbox holds five messages in two fo
 	unset OLD_MAIL_PW NEW_MAIL_PW
 	dovecot_stop
 }
+
+# What real files showed (bench/real-settings.sh): tabs, a key renamed in
+# its place, a mapping emptied by a remove, comments above a removed key,
+# anchors edited once for every alias.
+t_moves_formats() {
+	project moves_formats
+	local url; url=$(newdb moves_formats) tag="$DRIVER settings formats"
+	printf '{\n\t"name": "app",\n\t"scripts": {\n\t\t"lint": "biome lint",\n\t\t"test": "vitest"\n\t},\n\t"devDependencies": {\n\t\t"x": "1"\n\t}\n}\n' > package.json
+	printf 'default: &default\n  adapter: postgresql\n  pool: 5\n\nproduction:\n  <<: *default\n  database: app\n\nvolumes:\n  # the data\n  db-data:\n\nafter: 1\n' > app.yml
+	cat > dbshift.conf <<EOF
+[dbshift]
+database = $url
+
+[release]
+steps = settings:json settings:yaml
+rollback_steps = settings:json settings:yaml rollback
+
+[settings "json"]
+file = package.json
+rename = scripts.lint -> scripts.check
+remove = devDependencies
+
+[settings "yaml"]
+file = app.yml
+rename = default.pool -> default.max_connections
+remove = volumes.db-data
+EOF
+	cp package.json package.json.orig
+	cp app.yml app.yml.orig
+	dbs release
+	check_rc 0 "$tag: release"
+	check_eq "$(cat package.json)" "$(printf '{\n\t"name": "app",\n\t"scripts": {\n\t\t"check": "biome lint",\n\t\t"test": "vitest"\n\t}\n}')" \
+		"$tag: JSON keeps its tabs, and a key renamed in its object keeps its place"
+	check_eq "$(cat app.yml)" 'default: &default
+  adapter: postgresql
+  max_connections: 5
+
+production:
+  <<: *default
+  database: app
+
+volumes: {}
+  # the data
+
+after: 1' "$tag: YAML: the anchor edited once, a mapping emptied stays one ({}), the comment above stays"
+	dbs release --rollback
+	check_eq "$(cmp package.json package.json.orig && cmp app.yml app.yml.orig && echo same)" same "$tag: the rollback puts both back byte for byte"
+}
