@@ -104,15 +104,21 @@ static int copy_one(move *m, sides *s, const char *key, int64_t size, const char
 	snprintf(meta.etag, sizeof(meta.etag), "%s", etag);
 	if (s->one_store && size < COPY_MAX)
 		return s3_copy(s->to, key, s->from, key, &meta, err);
-	char tmpl[] = "/tmp/dbshift-bucket-XXXXXX";
+	const char *dir = getenv("TMPDIR");
+	char *tmpl = xprintf("%s/dbshift-bucket-XXXXXX", dir && *dir ? dir : "/tmp");
 	int fd = mkstemp(tmpl);
-	if (fd < 0)
-		return dbs_fail(err, DBS_EFAIL, "cannot make a temporary file: %s", strerror(errno));
+	if (fd < 0) {
+		rc = dbs_fail(err, DBS_EFAIL, "cannot make a temporary file in %s: %s",
+			      dir && *dir ? dir : "/tmp", strerror(errno));
+		free(tmpl);
+		return rc;
+	}
 	close(fd);
 	rc = s3_get(s->from, key, tmpl, err);
 	if (!rc)
 		rc = s3_put_from(s->to, key, tmpl, &meta, on_bytes, m, err);
 	unlink(tmpl);
+	free(tmpl);
 	return rc;
 }
 
