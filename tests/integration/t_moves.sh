@@ -602,4 +602,15 @@ volumes: {}
 after: 1' "$tag: YAML: the anchor edited once, a mapping emptied stays one ({}), the comment above stays"
 	dbs release --rollback
 	check_eq "$(cmp package.json package.json.orig && cmp app.yml app.yml.orig && echo same)" same "$tag: the rollback puts both back byte for byte"
+	# duplicate keys are read (as Ruby and Python read them); bad YAML is
+	# exit 2 at its file, line and column
+	printf 'cron:\n  job: 1\n  job: 2\n' > dup.yml
+	printf '[dbshift]\ndatabase = %s\n\n[release]\nsteps = settings:dup\n\n[settings "dup"]\nfile = dup.yml\nset = cron.other = 3\n' "$url" > dbshift.conf
+	dbs release
+	check_rc 0 "$tag: a YAML file with a duplicate key is read"
+	check_eq "$(cat dup.yml)" "$(printf 'cron:\n  job: 1\n  job: 2\n  other: 3')" "$tag: and edited"
+	printf 'cron:\n  job: [1, 2\nnext: 3\n' > dup.yml
+	dbs release
+	check_rc 2 "$tag: YAML that cannot be read is exit 2"
+	check_contains "$ERR" "dup.yml:4:1: flow sequence without a closing bracket" "$tag: naming its file, line and column"
 }

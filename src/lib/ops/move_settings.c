@@ -216,10 +216,41 @@ static int blank_or_comment(const char *text, const lines *l, size_t i)
 	return p == l->at[i + 1] || text[p] == '\n' || text[p] == '\r' || text[p] == '#';
 }
 
+static void diag_quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	(void)diag, (void)user, (void)buf, (void)len;
+}
+
+/* The YAML text read; NULL and its first error (line, column, message:
+ * caller frees) when it cannot be.  Duplicate keys are read, as Ruby's
+ * and Python's readers read them. */
+static struct fy_document *yaml_parse_why(const char *text, int *line, int *col, char **why)
+{
+	struct fy_diag_cfg dc;
+	fy_diag_cfg_default(&dc);
+	dc.fp = NULL;
+	dc.output_fn = diag_quiet;
+	struct fy_diag *diag = fy_diag_create(&dc);
+	if (diag)
+		fy_diag_set_collect_errors(diag, true);
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG |
+					     FYPCF_ALLOW_DUPLICATE_KEYS, .diag = diag };
+	struct fy_document *d = fy_document_build_from_string(&cfg, text, FY_NT);
+	if (!d && why) {
+		void *it = NULL;
+		struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
+		*line = e ? e->line : 0;
+		*col = e ? e->column : 0;
+		*why = xstrdup(e && e->msg ? e->msg : "not YAML that can be read");
+	}
+	if (diag)
+		fy_diag_unref(diag);
+	return d;
+}
+
 static struct fy_document *yaml_parse(const char *text)
 {
-	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG };
-	return fy_document_build_from_string(&cfg, text, FY_NT);
+	return yaml_parse_why(text, NULL, NULL, NULL);
 }
 
 /* Find path in the YAML text; 1 found (span), 0 not there (*deepest the
@@ -521,18 +552,21 @@ static int sdoc_load(move *m, const char *path, const char *text, sdoc *d)
 			d->indent = 2;
 		d->final_nl = *text && text[strlen(text) - 1] == '\n';
 	} else if (d->f == FMT_YAML) {
-		struct fy_document *fd = yaml_parse(text);
+		int line = 0, col = 0;
+		char *why = NULL;
+		struct fy_document *fd = yaml_parse_why(text, &line, &col, &why);
 		struct fy_node *root = fd ? fy_document_root(fd) : NULL;
 		int ok = root && fy_node_is_mapping(root);
 		fy_document_destroy(fd);
 		if (!ok && *text) {
-			dbs_fail(&ctx->err, DBS_EINPUT, "%s", fd ? "the top is not a mapping"
-				 : "not YAML that can be read");
-			dbs_error_set_file(&ctx->err, path, 0, 0);
+			dbs_fail(&ctx->err, DBS_EINPUT, "%s", fd ? "the top is not a mapping" : why);
+			dbs_error_set_file(&ctx->err, path, line, col);
+			free(why);
 			dbs_error_set_hint(&ctx->err, "fix the file (settings:%s reads it as YAML by "
 					   "its extension)", m->sec->name);
 			return DBS_EINPUT;
 		}
+		free(why);
 	} else {
 		int line = ini_parse_string(text, ini_line_ok, NULL);
 		if (line) {
