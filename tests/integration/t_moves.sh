@@ -613,4 +613,14 @@ after: 1' "$tag: YAML: the anchor edited once, a mapping emptied stays one ({}),
 	dbs release
 	check_rc 2 "$tag: YAML that cannot be read is exit 2"
 	check_contains "$ERR" "dup.yml:4:1: flow sequence without a closing bracket" "$tag: naming its file, line and column"
+
+	# a file whose name is not UTF-8 fails as an item, named with '?'
+	mkdir -p tree
+	printf 'ok\n' > tree/ok.txt
+	printf 'bad\n' > "tree/bad$(printf '\377').txt"
+	printf '[dbshift]\ndatabase = %s\n\n[release]\nsteps = files:t\n\n[files "t"]\nfrom = tree\nto = copy\n' "$url" > dbshift.conf
+	dbs --json release
+	check_rc 1 "$tag: a file name that is not UTF-8 fails the step (max_failures 0)"
+	check_eq "$(echo "$OUT" | jq -c '.steps[0].result | [.copied, (.failures | map(.item)), (.manifest | map(.path))]')" \
+		'[1,["bad?.txt"],["ok.txt"]]' "$tag: it is listed with '?' for its bytes, the others copied"
 }

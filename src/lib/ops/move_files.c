@@ -32,6 +32,7 @@
 typedef struct entry {
 	char *rel;     /* the path below from/ */
 	struct stat st;
+	int bad_name;  /* not UTF-8: no report could name it */
 } entry;
 
 typedef struct walk {
@@ -78,8 +79,10 @@ static int walk_tree(const char *root, const char *rel, walk *w, dbs_error *err)
 			rc = walk_tree(root, r, w, err);
 			free(r);
 		} else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+			json_t *name = json_string(r);
 			w->e = xrealloc(w->e, (w->n + 1) * sizeof(entry));
-			w->e[w->n++] = (entry){ r, st };
+			w->e[w->n++] = (entry){ r, st, name == NULL };
+			json_decref(name);
 			if (S_ISREG(st.st_mode))
 				w->bytes += st.st_size;
 		} else {
@@ -271,6 +274,10 @@ static int tree_to_bucket(move *m, const walk *w)
 	const char *from = section_get(m->sec, "from");
 	for (size_t i = 0; !rc && i < w->n; i++) {
 		const entry *e = &w->e[i];
+		if (e->bad_name) {
+			move_failed(m, e->rel, "its name is not UTF-8 (rename it)");
+			continue;
+		}
 		char *src = xprintf("%s/%s", from, e->rel), sum[65];
 		struct stat st;
 		int64_t size = 0;
@@ -477,6 +484,10 @@ static void tree_to_tree(move *m, const walk *w, const char *keep_root, json_t *
 	const char *from = section_get(m->sec, "from"), *to = section_get(m->sec, "to");
 	for (size_t i = 0; i < w->n; i++) {
 		const entry *e = &w->e[i];
+		if (e->bad_name) {
+			move_failed(m, e->rel, "its name is not UTF-8 (rename it)");
+			continue;
+		}
 		char *src = xprintf("%s/%s", from, e->rel), *dst = xprintf("%s/%s", to, e->rel);
 		char sum[65];
 		int exists;

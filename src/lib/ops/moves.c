@@ -101,10 +101,27 @@ void move_skipped(move *m)
 	move_progress(m);
 }
 
+char *printable(const char *s)
+{
+	char *t = xstrdup(s);
+	json_t *j = json_string(t);
+	if (j) {
+		json_decref(j);
+		return t;
+	}
+	for (char *p = t; *p; p++)  /* not UTF-8: its bytes above ASCII as '?' */
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	return t;
+}
+
 void move_failed(move *m, const char *item, const char *why)
 {
+	char *i = printable(item), *w = printable(why);
 	m->failed++;
-	json_array_append_new(m->failures, json_pack("{s:s, s:s}", "item", item, "error", why));
+	json_array_append_new(m->failures, json_pack("{s:s, s:s}", "item", i, "error", w));
+	free(i);
+	free(w);
 	ctx_log(m->ctx, "%s: %s: %s", m->word, item, why);
 	move_progress(m);
 }

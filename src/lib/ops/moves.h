@@ -52,6 +52,9 @@ void move_copied(move *m, json_t *entry, int64_t bytes);
 void move_skipped(move *m);
 void move_failed(move *m, const char *item, const char *why);
 int move_too_many(const move *m);
+/* s as JSON can hold it: a copy, its bytes above ASCII as '?' when it is
+ * not UTF-8 (caller frees). */
+char *printable(const char *s);
 /* A change of a key, its values masked when secret. */
 void move_change(move *m, const char *op, const char *key, const char *before,
 		 const char *after);
