@@ -216,9 +216,11 @@ static int blank_or_comment(const char *text, const lines *l, size_t i)
 	return p == l->at[i + 1] || text[p] == '\n' || text[p] == '\r' || text[p] == '#';
 }
 
-static void diag_quiet(struct fy_diag *diag, void *user, const char *buf, size_t len)
+/* libfyaml's messages, kept (never printed): "<input>:LINE:COL: error: ..." */
+static void diag_keep(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
-	(void)diag, (void)user, (void)buf, (void)len;
+	(void)diag;
+	strbuf_add(user, buf, len);
 }
 
 /* The YAML text read; NULL and its first error (line, column, message:
@@ -226,25 +228,31 @@ static void diag_quiet(struct fy_diag *diag, void *user, const char *buf, size_t
  * and Python's readers read them. */
 static struct fy_document *yaml_parse_why(const char *text, int *line, int *col, char **why)
 {
+	strbuf said;
+	strbuf_init(&said);
 	struct fy_diag_cfg dc;
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
-	dc.output_fn = diag_quiet;
+	dc.output_fn = diag_keep;
+	dc.user = &said;
+	dc.colorize = false;
 	struct fy_diag *diag = fy_diag_create(&dc);
-	if (diag)
-		fy_diag_set_collect_errors(diag, true);
-	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG |
-					     FYPCF_ALLOW_DUPLICATE_KEYS, .diag = diag };
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_ALLOW_DUPLICATE_KEYS,
+				    .diag = diag };
 	struct fy_document *d = fy_document_build_from_string(&cfg, text, FY_NT);
 	if (!d && why) {
-		void *it = NULL;
-		struct fy_diag_error *e = diag ? fy_diag_errors_iterate(diag, &it) : NULL;
-		*line = e ? e->line : 0;
-		*col = e ? e->column : 0;
-		*why = xstrdup(e && e->msg ? e->msg : "not YAML that can be read");
+		const char *e = strstr(said.buf, ": error: ");
+		const char *p = e;
+		*line = *col = 0;
+		while (p && p > said.buf && p[-1] != '>')  /* back to the end of "<input>" */
+			p--;
+		if (p && p < e && *p == ':' && sscanf(p, ":%d:%d", line, col) != 2)
+			*line = *col = 0;
+		*why = e ? xstrndup(e + 9, strcspn(e + 9, "\n")) : xstrdup("not YAML that can be read");
 	}
 	if (diag)
 		fy_diag_unref(diag);
+	strbuf_release(&said);
 	return d;
 }
 
