@@ -152,6 +152,16 @@ typedef struct dbs_options {
 	 * version the migrations run on (0: a current one) */
 	char *lint_exclude;
 	int pg_version;
+	/* a streaming replica whose replay lag data runs and doctor measure,
+	 * or NULL: pg_stat_replication on the database */
+	char *replica_url;
+	/* [fleet]: where the targets come from (a file, a query on a
+	 * catalogue database, or one target per schema of database), how many
+	 * run at once, how many run first alone, and what a failure stops */
+	char *fleet_targets, *fleet_targets_query, *fleet_targets_database;
+	char *fleet_schemas_query;
+	int fleet_jobs, fleet_canary, fleet_max_failures;
+	char *fleet_on_error;  /* "stop" or "continue" */
 } dbs_options;
 
 /*
@@ -620,6 +630,69 @@ typedef void (*dbs_release_cb)(const char *step, const char *status, int64_t dur
  */
 int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void *cb_data,
 		char **report);
+
+/* ---- fleet: one command on many databases ([fleet]) ---- */
+
+/*
+ * The targets [fleet] of opts names, in their order: the lines of its
+ * targets file (a URL, or env:NAME for the URL in that variable), the
+ * first column of targets_query on targets_database (or database), or
+ * one target per schema schemas_query gives on database (that schema
+ * first on the search path, its history kept there, its own migrator
+ * lock).  A bad line, a target twice or no source is DBS_EINPUT.
+ */
+typedef struct dbs_fleet dbs_fleet;
+int dbs_fleet_open(dbs_fleet **out, const dbs_options *opts, dbs_error *err);
+void dbs_fleet_free(dbs_fleet *f);
+size_t dbs_fleet_size(const dbs_fleet *f);
+/* Target i for people: its URL without password (and its schema). */
+const char *dbs_fleet_target(const dbs_fleet *f, size_t i);
+/* Keep shard k (1 to n) of n: a target lands in the shard its name (as
+ * shown) hashes to, whatever the order of the list, so the n shards
+ * cover each target once. */
+int dbs_fleet_shard(dbs_fleet *f, int k, int n, dbs_error *err);
+/* Keep the targets the newest fleet report of command (and shard, or
+ * NULL) in report_dir did not end well: failed, or never started.
+ * DBS_EINPUT when there is no such report. */
+int dbs_fleet_only_failed(dbs_fleet *f, const char *command, const char *shard,
+			  dbs_error *err);
+
+typedef struct dbs_fleet_opts {
+	const char *command;    /* migrate, rollback, status, plan, verify, release */
+	dbs_migrate_opts migrate;  /* migrate, rollback, plan */
+	dbs_release_opts release;  /* release */
+	const char *schema_file;   /* verify: its snapshot, or NULL */
+	int jobs;               /* 0: [fleet] jobs */
+	const char *shard;      /* "K/N" for the report, or NULL */
+	volatile int *stop;     /* set (Ctrl-C): start no other target */
+} dbs_fleet_opts;
+
+/* One target's outcome, as it ends (borrowed for the callback). */
+typedef struct dbs_fleet_result {
+	size_t index;           /* in the fleet */
+	const char *target;     /* as dbs_fleet_target shows it */
+	const char *status;     /* "succeeded", "failed", "skipped" (not started) */
+	const char *before, *after;  /* the newest applied version (NULL: none) */
+	size_t pending;         /* migrations pending after it (plan: to run) */
+	size_t failed;          /* failed records (status), failed checks (verify) */
+	int64_t duration_ms;
+	const dbs_error *err;   /* why it failed or was skipped, or NULL */
+	const char *run_report; /* the target's own report file, or NULL */
+} dbs_fleet_result;
+typedef void (*dbs_fleet_cb)(const dbs_fleet_result *r, void *data);
+
+/*
+ * Run o->command on every target, jobs at a time, each with its own
+ * context (lock, history, report, backup rules).  The first canary
+ * targets run first, and the rest start only if all of them succeeded;
+ * on_error = stop starts no target after a failure, continue goes on up
+ * to max_failures.  cb hears each target as it ends, one at a time.
+ * The fleet's JSON report (*report, caller frees) is also written to
+ * report_dir as fleet-ID.json; one alert goes per failed target and one
+ * for the fleet.  DBS_EFAIL when a target failed or did not start.
+ */
+int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *data,
+		  char **report);
 
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);

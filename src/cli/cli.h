@@ -160,6 +160,9 @@ const char *near_option(const cli_command *cmd, const char *word);
  * completion: "bash", "zsh" or "fish".  -1 for a shell it does not know. */
 int help_generate(FILE *f, const char *man, const char *completion);
 
+extern const cli_option fleet_options[];
+int check_fleet(cli *g);
+int cmd_fleet(cli *g, dbs_ctx *ctx);
 int check_wait(cli *g);
 int cmd_wait(cli *g, dbs_ctx *ctx);
 int cmd_create(cli *g, dbs_ctx *ctx);

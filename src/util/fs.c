@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,11 +120,10 @@ int check_text(const char *path, const char *text, size_t len, dbs_error *err)
 	return DBS_EINPUT;
 }
 
-const char *whoami(void)
+static char who[320];
+
+static void find_who(void)
 {
-	static char buf[320];
-	if (buf[0])
-		return buf;
 	char host[256] = "localhost";
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
@@ -131,8 +131,14 @@ const char *whoami(void)
 	struct passwd *pw = getpwuid(getuid());
 	if (pw && pw->pw_name)
 		user = pw->pw_name;
-	snprintf(buf, sizeof(buf), "%s@%s", user ? user : "unknown", host);
-	return buf;
+	snprintf(who, sizeof(who), "%s@%s", user ? user : "unknown", host);
+}
+
+const char *whoami(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, find_who);
+	return who;
 }
 
 void make_parents(const char *path, mode_t mode)

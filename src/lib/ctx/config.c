@@ -41,7 +41,9 @@ typedef enum {
 	SET_EVENTS,     /* char *, notify_on's words */
 	SET_HOOKS,      /* char *, names of [hook "NAME"] sections */
 	SET_STEPS,      /* char *, release steps (steps.c) */
-	SET_FRAMEWORK   /* char *, "django" (or "none": dir's files) */
+	SET_FRAMEWORK,  /* char *, "django" (or "none": dir's files) */
+	SET_JOBS,       /* int, a whole number from 1 to 256 */
+	SET_ON_ERROR    /* char *, "stop" or "continue" */
 } set_type;
 
 /*
@@ -57,7 +59,8 @@ typedef struct setting {
 	const char *def;        /* the default, as written in the file; NULL: none */
 	const char *how;        /* hint for a bad value */
 	const char *help;
-	int release;            /* 1: a key of [release] and [release "ENV"] */
+	int release;            /* 1: a key of [release] and [release "ENV"], 2: of
+				 * [fleet] and [fleet "ENV"] */
 } setting;
 
 #define OPT(f) offsetof(dbs_options, f)
@@ -89,7 +92,7 @@ static const setting settings[] = {
 	  "webhooks (Slack-compatible) posted on the start, success and failure of a run", 0 },
 	{ "notify_on", SET_EVENTS, OPT(notify_on), NULL,
 	  "use start, success, failure and release, migrate, rollback, redo, data, backup, "
-	  "restore, repair, baseline",
+	  "restore, repair, baseline, fleet",
 	  "which notifications: events (start success failure) and commands; none named: all", 0 },
 	{ "notify_timeout", SET_TIMEOUT, OPT(notify_timeout_ms), "5s", "give a duration like 5s",
 	  "how long one notification attempt may take (3 attempts)", 0 },
@@ -189,6 +192,28 @@ static const setting settings[] = {
 	  "give a PostgreSQL major version, 10 or later, e.g. 13",
 	  "the PostgreSQL major version the migrations run on, for lint's lock and "
 	  "rewrite rules (default: a current one)", 0 },
+	{ "replica_url", SET_TEXT, OPT(replica_url), NULL, NULL,
+	  "a streaming replica of the database: data runs' --max-lag and doctor measure its "
+	  "replay lag there (default: pg_stat_replication on the database)", 0 },
+	{ "targets", SET_TEXT, OPT(fleet_targets), NULL, NULL,
+	  "[fleet]: a file of databases, one URL or env:NAME per line ('#' comments)", 2 },
+	{ "targets_query", SET_TEXT, OPT(fleet_targets_query), NULL, NULL,
+	  "[fleet]: SQL run on targets_database whose first column is each database's URL", 2 },
+	{ "targets_database", SET_TEXT, OPT(fleet_targets_database), NULL, NULL,
+	  "[fleet]: the catalogue database targets_query runs on (default: database)", 2 },
+	{ "schemas_query", SET_TEXT, OPT(fleet_schemas_query), NULL, NULL,
+	  "[fleet]: SQL run on database whose first column is a schema: one target per schema, "
+	  "first on search_path, its history kept there (PostgreSQL)", 2 },
+	{ "jobs", SET_JOBS, OPT(fleet_jobs), "4", "give a whole number from 1 to 256",
+	  "[fleet]: how many targets run at once, each on its own connection", 2 },
+	{ "canary", SET_COUNT, OPT(fleet_canary), "0", "give a whole number, e.g. 1",
+	  "[fleet]: the first N targets run first; the rest start only when all of them "
+	  "succeeded", 2 },
+	{ "on_error", SET_ON_ERROR, OPT(fleet_on_error), "stop", "use stop or continue",
+	  "[fleet]: after a target fails, start no other (stop) or go on (continue)", 2 },
+	{ "max_failures", SET_COUNT, OPT(fleet_max_failures), "0", "give a whole number, e.g. 5",
+	  "[fleet]: with on_error = continue, start no other target after this many failed "
+	  "(0: no bound)", 2 },
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 #define DIR 0           /* settings[DIR] is "dir" */
@@ -198,7 +223,7 @@ static const setting settings[] = {
 static int is_text(const setting *st)
 {
 	return st->type != SET_BOOL && st->type != SET_MS && st->type != SET_TIMEOUT &&
-	       st->type != SET_COUNT && st->type != SET_PGVERSION;
+	       st->type != SET_COUNT && st->type != SET_PGVERSION && st->type != SET_JOBS;
 }
 
 static char **text_field(dbs_options *o, const setting *st)
@@ -303,10 +328,12 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 			return -1;
 		break;
 	}
+	case SET_JOBS:
 	case SET_PGVERSION: {
 		char *end;
 		long v = strtol(value, &end, 10);
-		if (end == value || *end || v < 10 || v > 99)
+		int jobs = st->type == SET_JOBS;
+		if (end == value || *end || v < (jobs ? 1 : 10) || v > (jobs ? 256 : 99))
 			return -1;
 		if (o)
 			*int_field(o, st) = (int)v;
@@ -318,6 +345,10 @@ static int setting_apply(dbs_options *o, const setting *st, const char *value)
 		break;
 	case SET_FRAMEWORK:
 		if (strcmp(value, "django") && strcmp(value, "none"))
+			return -1;
+		break;
+	case SET_ON_ERROR:
+		if (strcmp(value, "stop") && strcmp(value, "continue"))
 			return -1;
 		break;
 	case SET_HOOKS:         /* the names are checked once every hook is read */
@@ -479,19 +510,26 @@ static const char *quoted_name_of(const char *section, const char *kind, char *b
 }
 
 #define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"], [release], [release \"ENV\"], " \
-	"[hook \"NAME\"], and [files|settings|dotenv|bucket|mail \"NAME\"] for release steps"
+	"[fleet], [fleet \"ENV\"], [hook \"NAME\"], and [files|settings|dotenv|bucket|mail \"NAME\"] for release steps"
 
 /* What a section header is: -1 unknown, 0 [dbshift] or [env "NAME"],
- * 1 [release] or [release "ENV"]; *env is the environment it is for. */
+ * 1 [release] or [release "ENV"], 2 [fleet] or [fleet "ENV"]; *env is the
+ * environment it is for. */
 static int section_kind(const char *section, char *buf, size_t n, const char **env)
 {
 	*env = NULL;
-	if (!strcmp(section, "dbshift") || !strcmp(section, "release"))
-		return section[0] == 'r';
+	if (!strcmp(section, "dbshift"))
+		return 0;
+	if (!strcmp(section, "release"))
+		return 1;
+	if (!strcmp(section, "fleet"))
+		return 2;
 	if ((*env = quoted_name_of(section, "env", buf, n)))
 		return 0;
 	if ((*env = quoted_name_of(section, "release", buf, n)))
 		return 1;
+	if ((*env = quoted_name_of(section, "fleet", buf, n)))
+		return 2;
 	return -1;
 }
 

@@ -12,7 +12,7 @@
 static const char *const events[] = { "start", "success", "failure" };
 static const char *const commands[] = {
 	"release", "migrate", "rollback", "redo", "data", "backup", "restore", "repair",
-	"baseline",
+	"baseline", "fleet",
 };
 #define NEVENTS (sizeof(events) / sizeof(events[0]))
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

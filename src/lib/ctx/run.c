@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,10 +21,13 @@ void run_open(dbs_ctx *ctx, run *r, const char *command)
 	gmtime_r(&ts.tv_sec, &tm);
 	char stamp[32];
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	/* (a fleet's threads open runs at once) */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static char last[sizeof(r->id)];
 	static int again;
 	snprintf(r->id, sizeof(r->id), "%s.%03ldZ-%ld", stamp, ts.tv_nsec / 1000000,
 		 (long)getpid());
+	pthread_mutex_lock(&mu);
 	if (!strcmp(r->id, last)) {
 		/* two runs of one process in one millisecond (a backup, then the
 		 * migrate it was for): each its own id */
@@ -33,6 +37,7 @@ void run_open(dbs_ctx *ctx, run *r, const char *command)
 		memcpy(last, r->id, sizeof(last));
 		again = 0;
 	}
+	pthread_mutex_unlock(&mu);
 	utc_now(r->started);
 	r->t0 = now_ms();
 	r->command = command;

@@ -428,6 +428,10 @@ struct _PQconninfoOption;
 int url_pg_parse(const char *url, struct _PQconninfoOption **out, dbs_error *err);
 /* Append v to a conninfo string as a quoted value. */
 void url_add_conninfo_value(strbuf *sb, const char *v);
+/* A PostgreSQL url as key=value conninfo that puts schema first on the
+ * search_path (then public), keeping its other options; NULL and err
+ * when libpq cannot read url.  Caller frees. */
+char *url_pg_with_schema(const char *url, const char *schema, dbs_error *err);
 
 extern const db_driver driver_postgres;
 extern const db_driver driver_sqlite;

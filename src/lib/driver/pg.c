@@ -21,8 +21,13 @@
 
 #include "driver/driver.h"
 
-/* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks. */
-#define LOCK_KEY "7233752318769262592"
+/* 'dbsh' 'ift\0': classid 1684239208, objid 1768321024 in pg_locks.  A
+ * history kept in another schema than public (a fleet's schema per
+ * tenant) has its own lock: the key XOR the first 64 bits of the schema's
+ * MD5. */
+#define LOCK_KEY "(7233752318769262592::bigint # CASE WHEN coalesce(current_schema(), " \
+	"'public') = 'public' THEN 0 ELSE ('x' || left(md5(current_schema()), 16))::bit(64)" \
+	"::bigint END)"
 
 /*
  * Where to connect, as libpq read the URL (PQconninfoParse): keyword and
@@ -768,10 +773,10 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 	if (ready)
 		return ready;
 	int64_t deadline = now_ms() + wait_ms;
-	const char *key = LOCK_KEY;
 	for (;;) {
 		db_rows *r = NULL;
-		int rc = run_query(c->lock, "SELECT pg_try_advisory_lock($1::bigint)", 1, &key, &r, err);
+		int rc = run_query(c->lock, "SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0, NULL, &r,
+				   err);
 		int got = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
 		db_rows_free(r);
 		if (rc)
@@ -788,8 +793,9 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 		"coalesce(host(a.client_addr), 'local socket'), "
 		"to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS+00') "
 		"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-		"WHERE l.locktype = 'advisory' AND l.granted "
-		"AND l.classid = 1684239208 AND l.objid = 1768321024 AND l.objsubid = 1";
+		"CROSS JOIN (SELECT " LOCK_KEY " AS k) k "
+		"WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+		"AND l.classid = ((k.k >> 32) & 4294967295)::oid AND l.objid = (k.k & 4294967295)::oid";
 	dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
 	dbs_error err2 = { 0 };
 	if (!run_query(c->lock, who, 0, NULL, &r, &err2) && r->nrows > 0)
@@ -817,7 +823,11 @@ static void pg_unlock(db_conn *c)
 static int pg_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
 {
 	db_rows *r = NULL;
-	int rc = run_query(c->pg, "SELECT to_regclass($1) IS NOT NULL", 1, &table, &r, err);
+	/* dbshift's own tables are those of the first schema of the search
+	 * path, where they are made: a fleet's tenant schema before public */
+	int rc = run_query(c->pg, "SELECT to_regclass(CASE WHEN $1 LIKE 'dbshift\\_%' AND "
+			   "current_schema() IS NOT NULL THEN quote_ident(current_schema()) || '.' "
+			   "|| $1 ELSE $1 END) IS NOT NULL", 1, &table, &r, err);
 	if (!rc)
 		*exists = r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
 	db_rows_free(r);

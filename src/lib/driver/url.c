@@ -326,6 +326,21 @@ void url_add_conninfo_value(strbuf *sb, const char *v)
 	strbuf_adds(sb, "'");
 }
 
+/* "-c search_path=..." in libpq's options: a blank or backslash of the
+ * value escaped with a backslash, the schema as a quoted identifier. */
+static void add_search_path(strbuf *sb, const char *schema)
+{
+	strbuf_adds(sb, "-csearch_path=\"");
+	for (const char *s = schema; *s; s++) {
+		if (*s == '"')
+			strbuf_adds(sb, "\"");
+		if (*s == ' ' || *s == '\\' || *s == '\t')
+			strbuf_adds(sb, "\\");
+		strbuf_add(sb, s, 1);
+	}
+	strbuf_adds(sb, "\",public");
+}
+
 /* libpq's options as a URI (or key=value when that is how they came),
  * without any password. */
 static char *serialize(const char *url, const PQconninfoOption *opts)
@@ -395,4 +410,30 @@ char *dbs_redact_url(const char *url)
 	char *shown = serialize(url, opts);
 	PQconninfoFree(opts);
 	return shown;
+}
+
+char *url_pg_with_schema(const char *url, const char *schema, dbs_error *err)
+{
+	PQconninfoOption *opts;
+	if (url_pg_parse(url, &opts, err))
+		return NULL;
+	strbuf sb, o;
+	strbuf_init(&sb);
+	strbuf_init(&o);
+	for (const PQconninfoOption *p = opts; p->keyword; p++) {
+		if (!p->val || !*p->val)
+			continue;
+		if (!strcmp(p->keyword, "options")) {
+			strbuf_addf(&o, "%s ", p->val);
+			continue;
+		}
+		strbuf_addf(&sb, "%s%s=", sb.len ? " " : "", p->keyword);
+		url_add_conninfo_value(&sb, p->val);
+	}
+	PQconninfoFree(opts);
+	add_search_path(&o, schema);
+	strbuf_addf(&sb, "%soptions=", sb.len ? " " : "");
+	url_add_conninfo_value(&sb, o.buf);
+	strbuf_release(&o);
+	return strbuf_detach(&sb);
 }

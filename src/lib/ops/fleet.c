@@ -1,0 +1,650 @@
+/*
+ * fleet.c - one command on many databases: the targets of [fleet] (a
+ * file, a catalogue query, or a schema per tenant), a stable share of
+ * them (--shard), and a pool of threads that runs the command on each
+ * with its own context, a canary first, stopping as on_error says.  The
+ * fleet's report goes to report_dir, its alerts to notify_url.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ops/ops.h"
+
+typedef struct target {
+	char *url;      /* what is connected to: a secret */
+	char *shown;    /* for people and reports */
+	/* the outcome */
+	const char *status;
+	char *before, *after, *run_report;
+	size_t pending, failed;
+	int64_t ms;
+	dbs_error err;
+} target;
+
+struct dbs_fleet {
+	dbs_options opts;
+	target *t;
+	size_t n;
+};
+
+/* ---- the targets ---- */
+
+static int add_target(dbs_fleet *f, char *url, char *shown, dbs_error *err, const char *file,
+		      int line)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->t[i].shown, shown)) {
+			dbs_fail(err, DBS_EINPUT, "target %s is in the fleet twice", shown);
+			dbs_error_set_file(err, file, line, 0);
+			dbs_error_set_hint(err, "list each database once");
+			free(url);
+			free(shown);
+			return DBS_EINPUT;
+		}
+	if (!(f->n & (f->n - 1)) || !f->n)
+		f->t = xrealloc(f->t, (f->n ? f->n * 2 : 8) * sizeof(target));
+	f->t[f->n++] = (target){ .url = url, .shown = shown };
+	return 0;
+}
+
+/* A URL of the fleet: a driver takes it. */
+static int url_target(dbs_fleet *f, const char *url, dbs_error *err, const char *file,
+		      int line)
+{
+	const db_driver *d;
+	if (driver_for_url(&d, url, err)) {
+		dbs_error_set_file(err, file, line, 0);
+		return err->code;
+	}
+	return add_target(f, xstrdup(url), dbs_redact_url(url), err, file, line);
+}
+
+static int targets_file(dbs_fleet *f, const char *path, dbs_error *err)
+{
+	char *text;
+	size_t len;
+	if (read_file(path, &text, &len)) {
+		dbs_fail(err, DBS_EINPUT, "cannot read the targets file %s: %s", path,
+			 read_file_error(errno));
+		dbs_error_set_hint(err, "set targets in [fleet] to a file of database URLs, one "
+				   "per line");
+		return DBS_EINPUT;
+	}
+	int rc = 0, line = 0;
+	for (char *p = text, *nl; !rc && p < text + len; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = text + len;
+		*nl = '\0';
+		line++;
+		char *w = p + strspn(p, " \t");
+		size_t n = strlen(w);
+		while (n && (w[n - 1] == ' ' || w[n - 1] == '\t' || w[n - 1] == '\r'))
+			w[--n] = '\0';
+		if (!n || *w == '#')
+			continue;
+		if (starts_with(w, "env:")) {
+			const char *v = getenv(w + 4);
+			if (!v || !*v) {
+				rc = dbs_fail(err, DBS_EINPUT, "the environment variable %s is not set",
+					      w + 4);
+				dbs_error_set_file(err, path, line, 0);
+				dbs_error_set_hint(err, "export %s with the database's URL, or write "
+						   "the URL on that line", w + 4);
+				break;
+			}
+			rc = url_target(f, v, err, path, line);
+		} else {
+			rc = url_target(f, w, err, path, line);
+		}
+	}
+	free(text);
+	return rc;
+}
+
+/* The first column of each row of sql on url (a NULL one is passed over). */
+static int query_column(const char *url, const char *sql, const char *key, db_rows **rows,
+			dbs_error *err)
+{
+	const db_driver *d;
+	db_conn *c = NULL;
+	int rc = driver_for_url(&d, url, err);
+	if (!rc)
+		rc = db_connect(d, &c, url, err);
+	if (!rc && (rc = db_query(d, c, sql, 0, NULL, rows, err))) {
+		char *m = xstrdup(err->message);
+		dbs_fail(err, DBS_EINPUT, "[fleet] %s failed: %s", key, m);
+		dbs_error_set_hint(err, "check %s in dbshift.conf: a query whose first column "
+				   "is %s", key, strcmp(key, "schemas_query") ? "a database URL"
+				   : "a schema name");
+		free(m);
+	}
+	if (c)
+		db_close(d, c);
+	return rc;
+}
+
+static int targets_query(dbs_fleet *f, dbs_error *err)
+{
+	const dbs_options *o = &f->opts;
+	const char *url = o->fleet_targets_database ? o->fleet_targets_database : o->database;
+	if (!url || !*url) {
+		dbs_fail(err, DBS_EINPUT, "targets_query has no database to run on");
+		dbs_error_set_hint(err, "set targets_database in [fleet] (or database)");
+		return DBS_EINPUT;
+	}
+	db_rows *r = NULL;
+	int rc = query_column(url, o->fleet_targets_query, "targets_query", &r, err);
+	for (size_t i = 0; !rc && i < r->nrows; i++) {
+		const char *v = DB_VAL(r, i, 0);
+		if (v && *v && (rc = url_target(f, v, err, NULL, 0)))
+			dbs_error_set_detail(err, "row %zu of targets_query", i + 1);
+	}
+	db_rows_free(r);
+	return rc;
+}
+
+static int schemas_query(dbs_fleet *f, dbs_error *err)
+{
+	const char *url = f->opts.database;
+	if (!url || !url_is_postgres(url)) {
+		dbs_fail(err, DBS_EINPUT, "schemas_query needs a PostgreSQL database");
+		dbs_error_set_hint(err, "set database to the PostgreSQL database whose schemas "
+				   "are the tenants");
+		return DBS_EINPUT;
+	}
+	db_rows *r = NULL;
+	int rc = query_column(url, f->opts.fleet_schemas_query, "schemas_query", &r, err);
+	char *base = rc ? NULL : dbs_redact_url(url);
+	for (size_t i = 0; !rc && i < r->nrows; i++) {
+		const char *s = DB_VAL(r, i, 0);
+		if (!s || !*s)
+			continue;
+		char *u = url_pg_with_schema(url, s, err);
+		rc = u ? add_target(f, u, xprintf("%s schema %s", base, s), err, NULL, 0)
+		       : err->code;
+	}
+	free(base);
+	db_rows_free(r);
+	return rc;
+}
+
+int dbs_fleet_open(dbs_fleet **out, const dbs_options *opts, dbs_error *err)
+{
+	*out = NULL;
+	int nsrc = !!opts->fleet_targets + !!opts->fleet_targets_query +
+		   !!opts->fleet_schemas_query;
+	if (nsrc != 1) {
+		dbs_fail(err, DBS_EINPUT, nsrc ? "[fleet] sets more than one of targets, "
+			 "targets_query and schemas_query" : "no fleet: [fleet] has no targets");
+		dbs_error_set_hint(err, "set one in [fleet] of dbshift.conf: targets = FILE, "
+				   "targets_query = SQL or schemas_query = SQL");
+		return DBS_EINPUT;
+	}
+	dbs_fleet *f = xcalloc(1, sizeof(*f));
+	options_copy(&f->opts, opts);
+	int rc = opts->fleet_targets ? targets_file(f, opts->fleet_targets, err)
+		 : opts->fleet_targets_query ? targets_query(f, err) : schemas_query(f, err);
+	if (rc) {
+		dbs_fleet_free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+static void target_reset(target *t)
+{
+	free(t->before);
+	free(t->after);
+	free(t->run_report);
+	t->before = t->after = t->run_report = NULL;
+	dbs_error_clear(&t->err);
+}
+
+void dbs_fleet_free(dbs_fleet *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		target_reset(&f->t[i]);
+		free(f->t[i].url);
+		free(f->t[i].shown);
+	}
+	free(f->t);
+	dbs_options_release(&f->opts);
+	free(f);
+}
+
+size_t dbs_fleet_size(const dbs_fleet *f)
+{
+	return f->n;
+}
+
+const char *dbs_fleet_target(const dbs_fleet *f, size_t i)
+{
+	return i < f->n ? f->t[i].shown : NULL;
+}
+
+/* Keep the targets keep[] says, in their order. */
+static void fleet_keep(dbs_fleet *f, const char *keep)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (keep[i]) {
+			f->t[k++] = f->t[i];
+			continue;
+		}
+		target_reset(&f->t[i]);
+		free(f->t[i].url);
+		free(f->t[i].shown);
+	}
+	f->n = k;
+}
+
+/* FNV-1a, 64 bits: the same name, the same shard, on every machine. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+int dbs_fleet_shard(dbs_fleet *f, int k, int n, dbs_error *err)
+{
+	if (n < 1 || k < 1 || k > n) {
+		dbs_fail(err, DBS_EINPUT, "bad shard %d/%d", k, n);
+		dbs_error_set_hint(err, "give K/N with 1 <= K <= N, e.g. --shard 1/4");
+		return DBS_EINPUT;
+	}
+	char *keep = xcalloc(f->n ? f->n : 1, 1);
+	for (size_t i = 0; i < f->n; i++)
+		keep[i] = name_hash(f->t[i].shown) % (uint64_t)n == (uint64_t)(k - 1);
+	fleet_keep(f, keep);
+	free(keep);
+	return 0;
+}
+
+/* ---- fleet reports ---- */
+
+/* The newest fleet-*.json of report_dir for command (and shard). */
+static json_t *newest_report(const dbs_options *o, const char *fleet_command,
+			     const char *shard)
+{
+	DIR *d = o->report_dir && *o->report_dir ? opendir(o->report_dir) : NULL;
+	if (!d)
+		return NULL;
+	char *best = NULL;
+	json_t *doc = NULL;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!starts_with(e->d_name, "fleet-") || !ends_with(e->d_name, ".json") ||
+		    (best && strcmp(e->d_name, best) <= 0))
+			continue;
+		char *path = xprintf("%s/%s", o->report_dir, e->d_name);
+		json_t *j = json_load_file(path, 0, NULL);
+		free(path);
+		const char *c = json_string_value(json_object_get(j, "command"));
+		const char *s = json_string_value(json_object_get(j, "shard"));
+		if (c && !strcmp(c, fleet_command) && (!shard ? !s : s && !strcmp(s, shard))) {
+			json_decref(doc);
+			doc = j;
+			free(best);
+			best = xstrdup(e->d_name);
+		} else {
+			json_decref(j);
+		}
+	}
+	closedir(d);
+	free(best);
+	return doc;
+}
+
+int dbs_fleet_only_failed(dbs_fleet *f, const char *command, const char *shard,
+			  dbs_error *err)
+{
+	char *fc = xprintf("fleet %s", command);
+	json_t *doc = newest_report(&f->opts, fc, shard);
+	free(fc);
+	if (!doc) {
+		dbs_fail(err, DBS_EINPUT, "no fleet report of %s%s%s in %s", command,
+			 shard ? " shard " : "", shard ? shard : "",
+			 f->opts.report_dir && *f->opts.report_dir ? f->opts.report_dir
+			 : "(report_dir is off)");
+		dbs_error_set_hint(err, "run 'dbshift fleet %s' first (--only-failed re-runs what "
+				   "its last run did not finish)", command);
+		return DBS_EINPUT;
+	}
+	json_t *results = json_object_get(doc, "targets"), *r;
+	size_t j;
+	char *keep = xcalloc(f->n ? f->n : 1, 1);
+	json_array_foreach(results, j, r) {
+		const char *name = json_string_value(json_object_get(r, "target"));
+		const char *st = json_string_value(json_object_get(r, "status"));
+		for (size_t i = 0; name && st && strcmp(st, "succeeded") && i < f->n; i++)
+			if (!strcmp(f->t[i].shown, name))
+				keep[i] = 1;
+	}
+	json_decref(doc);
+	fleet_keep(f, keep);
+	free(keep);
+	return 0;
+}
+
+/* ---- running ---- */
+
+typedef struct pool {
+	dbs_fleet *f;
+	const dbs_fleet_opts *o;
+	dbs_fleet_cb cb;
+	void *data;
+	pthread_mutex_t mu;
+	size_t next, end;       /* the targets of this round: [next, end) */
+	size_t failed, skipped;
+	int halt;               /* start no other target (on_error, max_failures) */
+} pool;
+
+/* The newest applied migration of ctx's database (NULL: none). */
+static char *newest_applied(dbs_ctx *ctx, size_t *pending, size_t *failed)
+{
+	size_t n = 0;
+	char *v = NULL;
+	*pending = *failed = 0;
+	if (dbs_refresh(ctx) || dbs_status(ctx, &n))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const dbs_entry *e = dbs_status_entry(ctx, i);
+		if (e->state == DBS_APPLIED || e->state == DBS_DRIFTED) {
+			free(v);
+			v = *e->app ? xprintf("%s:%s", e->app, e->version) : xstrdup(e->version);
+		}
+		*pending += e->state == DBS_PENDING;
+		*failed += e->state == DBS_FAILED;
+	}
+	return v;
+}
+
+/* The report file of a run's JSON report, or NULL. */
+static char *report_file_of(const char *report)
+{
+	json_t *j = report ? json_loads(report, 0, NULL) : NULL;
+	const char *p = json_string_value(json_object_get(j, "report_file"));
+	char *out = p ? xstrdup(p) : NULL;
+	json_decref(j);
+	return out;
+}
+
+static int run_command(dbs_ctx *ctx, const dbs_fleet_opts *o, target *t)
+{
+	const char *c = o->command;
+	char *report = NULL;
+	int rc, bad = 0;
+	if (!strcmp(c, "migrate")) {
+		rc = dbs_migrate(ctx, &o->migrate, NULL, NULL, &report);
+	} else if (!strcmp(c, "rollback")) {
+		rc = dbs_rollback(ctx, &o->migrate, NULL, NULL, &report);
+	} else if (!strcmp(c, "release")) {
+		rc = dbs_release(ctx, &o->release, NULL, NULL, &report);
+	} else if (!strcmp(c, "verify")) {
+		rc = dbs_verify(ctx, o->schema_file, NULL, &report, &bad);
+		t->failed = (size_t)bad;
+		if (!rc && bad) {
+			dbs_fail(&ctx->err, DBS_EFAIL, "%d check%s failed", bad, bad == 1 ? "" : "s");
+			rc = DBS_EFAIL;
+		}
+	} else if (!strcmp(c, "plan")) {
+		dbs_plan *plan = NULL;
+		rc = dbs_plan_migrate(ctx, &o->migrate, &plan);
+		t->pending = plan ? plan->n : 0;
+		dbs_plan_free(plan);
+		return rc;
+	} else {  /* status: what newest_applied reads */
+		return 0;
+	}
+	t->run_report = report_file_of(report);
+	free(report);
+	return rc;
+}
+
+static void run_target(pool *p, target *t)
+{
+	const dbs_fleet_opts *o = p->o;
+	dbs_options opts;
+	options_copy(&opts, &p->f->opts);
+	free(opts.database);
+	opts.database = xstrdup(t->url);
+	free(opts.notify_url);  /* the fleet alerts, once per target that failed */
+	opts.notify_url = NULL;
+	int64_t t0 = now_ms();
+	dbs_ctx *ctx = NULL;
+	int rc = dbs_open(&ctx, &opts, &t->err);
+	size_t pending = 0, failed = 0;
+	if (!rc) {
+		t->before = newest_applied(ctx, &pending, &failed);
+		if ((rc = run_command(ctx, o, t)))
+			dbs_error_move(&t->err, &ctx->err);
+		t->after = newest_applied(ctx, &pending, &failed);
+		if (strcmp(o->command, "plan"))
+			t->pending = pending;
+		if (!strcmp(o->command, "status"))
+			t->failed = failed;
+	}
+	dbs_close(ctx);
+	dbs_options_release(&opts);
+	t->ms = now_ms() - t0;
+	t->status = rc ? "failed" : "succeeded";
+}
+
+static void tell(pool *p, size_t i)
+{
+	target *t = &p->f->t[i];
+	if (!p->cb)
+		return;
+	dbs_fleet_result r = { i, t->shown, t->status, t->before, t->after, t->pending, t->failed,
+			       t->ms, t->err.code ? &t->err : NULL, t->run_report };
+	p->cb(&r, p->data);
+}
+
+static void *worker(void *arg)
+{
+	pool *p = arg;
+	pthread_mutex_lock(&p->mu);
+	while (p->next < p->end && !p->halt && !(p->o->stop && *p->o->stop)) {
+		size_t i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		run_target(p, &p->f->t[i]);
+		pthread_mutex_lock(&p->mu);
+		if (p->f->t[i].err.code) {
+			p->failed++;
+			if (!strcmp(p->f->opts.fleet_on_error, "stop") ||
+			    (p->f->opts.fleet_max_failures &&
+			     p->failed >= (size_t)p->f->opts.fleet_max_failures))
+				p->halt = 1;
+		}
+		tell(p, i);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* Run targets [from, to) with up to jobs threads; the threads end when
+ * the targets do, or when the pool halts. */
+static void run_round(pool *p, size_t from, size_t to, int jobs)
+{
+	p->next = from;
+	p->end = to;
+	size_t n = to - from < (size_t)jobs ? to - from : (size_t)jobs;
+	pthread_t *th = xcalloc(n ? n : 1, sizeof(pthread_t));
+	size_t started = 0;
+	for (; started < n; started++)
+		if (pthread_create(&th[started], NULL, worker, p))
+			break;
+	if (!started && n)
+		worker(p);  /* no thread could start: this one runs them */
+	for (size_t i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+}
+
+/* Targets that never started are "skipped", with why. */
+static void mark_skipped(pool *p, size_t from, const char *why)
+{
+	for (size_t i = from; i < p->f->n; i++) {
+		target *t = &p->f->t[i];
+		if (t->status)
+			continue;
+		t->status = "skipped";
+		dbs_fail(&t->err, DBS_EPOLICY, "not started: %s", why);
+		p->skipped++;
+		tell(p, i);
+	}
+}
+
+static json_t *target_json(const target *t)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:s?}", "target", t->shown,
+			      "status", t->status, "before", t->before, "after", t->after,
+			      "pending", (json_int_t)t->pending, "failed", (json_int_t)t->failed,
+			      "duration_ms", (json_int_t)t->ms, "run_report", t->run_report);
+	if (t->err.code)
+		json_object_set_new(j, "error", report_error(&t->err));
+	return j;
+}
+
+static void fleet_id(char out[96])
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char stamp[32];
+	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+	snprintf(out, 96, "fleet-%.20s.%03dZ-%ld", stamp, (int)(ts.tv_nsec / 1000000),
+		 (long)getpid());
+}
+
+/* The report file (0600, as a run's); a warning in ctx when it fails. */
+static char *write_fleet_report(dbs_ctx *ctx, const char *id, const char *text)
+{
+	const char *dir = ctx->opts.report_dir;
+	if (!dir || !*dir)
+		return NULL;
+	char *path = xprintf("%s/%s.json", dir, id);
+	int fd = make_dirs(dir, 0700) ? -1
+		 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	size_t len = strlen(text);
+	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
+	if (fd >= 0 && close(fd))
+		ok = 0;
+	if (!ok) {
+		ctx_warn(ctx, "could not write the fleet report %s", path);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* One alert per failed target, then one for the fleet. */
+static void fleet_alerts(dbs_ctx *ctx, const pool *p, const char *command, const char *id,
+			 int rc, int64_t ms, const char *report_path)
+{
+	char *saved = ctx->display_url;
+	for (size_t i = 0; i < p->f->n; i++) {
+		target *t = &p->f->t[i];
+		if (strcmp(t->status, "failed"))
+			continue;
+		ctx->display_url = t->shown;
+		notice n = { id, command, "failed", NULL, &t->err, t->ms, t->run_report };
+		ctx_notify(ctx, &n);
+	}
+	ctx->display_url = saved;
+	dbs_error e = { 0 };
+	if (rc)
+		dbs_fail(&e, DBS_EFAIL, "%zu of %zu targets failed, %zu not started", p->failed,
+			 p->f->n, p->skipped);
+	char *all = xprintf("%zu targets", p->f->n);
+	ctx->display_url = all;
+	notice n = { id, command, rc ? "failed" : "succeeded", NULL, rc ? &e : NULL, ms,
+		     report_path };
+	ctx_notify(ctx, &n);
+	ctx->display_url = saved;
+	free(all);
+	dbs_error_clear(&e);
+}
+
+int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *data,
+		  char **report)
+{
+	*report = NULL;
+	pool p = { .f = f, .o = o, .cb = cb, .data = data };
+	pthread_mutex_init(&p.mu, NULL);
+	char id[96], started[32];
+	fleet_id(id);
+	utc_now(started);
+	int64_t t0 = now_ms();
+	int jobs = o->jobs > 0 ? o->jobs : f->opts.fleet_jobs > 0 ? f->opts.fleet_jobs : 1;
+	size_t canary = (size_t)f->opts.fleet_canary < f->n ? (size_t)f->opts.fleet_canary : f->n;
+	for (size_t i = 0; i < f->n; i++) {
+		target_reset(&f->t[i]);
+		f->t[i].status = NULL;
+	}
+	if (canary) {
+		run_round(&p, 0, canary, jobs);
+		pthread_mutex_lock(&p.mu);
+		if (p.failed)
+			mark_skipped(&p, canary, "a canary target failed");
+		pthread_mutex_unlock(&p.mu);
+	}
+	if (!p.failed || !canary)
+		run_round(&p, canary, f->n, jobs);
+	pthread_mutex_lock(&p.mu);
+	mark_skipped(&p, 0, o->stop && *o->stop ? "stopped (interrupted)"
+		     : "stopped after a failure (on_error, max_failures)");
+	pthread_mutex_unlock(&p.mu);
+	pthread_mutex_destroy(&p.mu);
+	int rc = p.failed || p.skipped ? DBS_EFAIL : 0;
+
+	int64_t ms = now_ms() - t0;
+	char *command = xprintf("fleet %s", o->command);
+	json_t *list = json_array();
+	for (size_t i = 0; i < f->n; i++)
+		json_array_append_new(list, target_json(&f->t[i]));
+	char ended[32];
+	utc_now(ended);
+	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:o}",
+				"fleet_run_id", id, "command", command, "shard", o->shard,
+				"started_at", started, "ended_at", ended, "duration_ms",
+				(json_int_t)ms, "summary", "targets", (json_int_t)f->n,
+				"succeeded", (json_int_t)(f->n - p.failed - p.skipped), "failed",
+				(json_int_t)p.failed, "not_started", (json_int_t)p.skipped,
+				"targets", list);
+	/* the alerts and the report file go through a context without a
+	 * database: the fleet's own log, warnings and notify_url */
+	dbs_ctx *actx = NULL;
+	dbs_error aerr = { 0 };
+	if (!dbs_open_offline(&actx, &f->opts, &aerr)) {
+		char *text = report_dump(json_incref(doc));
+		char *path = write_fleet_report(actx, id, text);
+		free(text);
+		if (path)
+			json_object_set_new(doc, "report_file", json_string(path));
+		ctx_log(actx, "[%s] %s of %zu targets: %zu failed, %zu not started", id, command,
+			f->n, p.failed, p.skipped);
+		fleet_alerts(actx, &p, command, id, rc, ms, path);
+		if (actx->warnings)
+			json_object_set_new(doc, "warnings", report_lines(actx->warnings));
+		free(path);
+		dbs_close(actx);
+	}
+	dbs_error_clear(&aerr);
+	*report = report_dump(doc);
+	free(command);
+	return rc;
+}

@@ -1,0 +1,242 @@
+# t_fleet.sh - dbshift fleet: one command on many databases.  Real
+# databases (SQLite files, databases and schemas of the test's PostgreSQL
+# server), a real webhook receiver; every outcome read back from the
+# databases themselves.
+
+# fleet_project N: a project with migrations 1_a and 2_b, N empty
+# databases of the driver under test listed in targets.txt (the third as
+# env:FLEET_THIRD), and FLEET_URLS[1..N].
+fleet_project() {
+	project fleet
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
+	FLEET_URLS=()
+	printf '# the tenants\n\n' > targets.txt
+	local i
+	for i in $(seq 1 "$1"); do
+		FLEET_URLS[$i]=$(newdb "fleet$i")
+		if [ "$i" = 3 ]; then
+			export FLEET_THIRD=${FLEET_URLS[$i]}
+			echo "  env:FLEET_THIRD  " >> targets.txt
+		else
+			echo "${FLEET_URLS[$i]}" >> targets.txt
+		fi
+	done
+}
+
+# fleet_versions: each target's applied versions ("-" without a history).
+fleet_versions() {
+	local i out=""
+	for i in $(seq 1 "${#FLEET_URLS[@]}"); do
+		if [ "$(table_exists "${FLEET_URLS[$i]}" dbshift_migrations)" = 1 ]; then
+			out="$out$i:$(sql "${FLEET_URLS[$i]}" "SELECT version FROM dbshift_migrations WHERE status = 'applied' ORDER BY version" | paste -sd,) "
+		else
+			out="$out$i:- "
+		fi
+	done
+	echo "${out% }"
+}
+
+t_fleet() {
+	fleet_project 5
+	local tag="$DRIVER fleet"
+	receiver_start
+	printf '[dbshift]\nnotify_url = http://127.0.0.1:%s/hook\n\n[fleet]\ntargets = targets.txt\njobs = 2\non_error = continue\n' "$RECV_PORT" > dbshift.conf
+
+	# one target already has what 2_b makes: it fails there, alone (on
+	# PostgreSQL after 1_a; SQLite's preflight refuses the plan before)
+	local p1=1 p0=1
+	[ "$DRIVER" = sqlite ] && p1= p0=-
+	sql "${FLEET_URLS[3]}" "CREATE TABLE b (x int)" >/dev/null
+	dbs fleet migrate
+	check_rc 1 "$tag: a failed target fails the fleet (exit 1)"
+	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:$p0 4:1,2 5:1,2" "$tag: on_error = continue: every other target is migrated, the failed one stops at its failed migration"
+	local shown3; shown3=$("$DBSHIFT" --database "${FLEET_URLS[3]}" --json status | jq -r .database)
+	check_contains "$OUT" "$shown3  failed" "$tag: the failed target is named in the table"
+	check_contains "$ERR" "error: 1 of 5 targets failed, 0 not started" "$tag: and the summary says so"
+	local rep; rep=$(ls reports/fleet-*.json | tail -n 1)
+	check_eq "$(jq -r '[.command, .summary.targets, .summary.succeeded, .summary.failed, .summary.not_started] | join(" ")' "$rep")" \
+		"fleet migrate 5 4 1 0" "$tag: the fleet report in report_dir"
+	check_eq "$(jq -r '.targets[] | [.status, (.before // "-"), (.after // "-")] | join(" ")' "$rep" | sort | uniq -c | sed 's/^ *//')" \
+		"1 failed - $p0
+4 succeeded - 2" "$tag: each target with its versions before and after"
+	check_eq "$(jq -r ".targets[] | select(.status == \"failed\") | .target" "$rep")" "$shown3" "$tag: the failed target in the report"
+	check_eq "$(stat -c %a "$rep")" "600" "$tag: the report is the owner's only"
+	check_eq "$(posts)" "2" "$tag: two alerts: the failed target and the fleet"
+	check_eq "$(post 1 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.database] | join(" ")')" \
+		"fleet migrate failed $shown3" "$tag: the failed target's alert names it"
+	check_contains "$(post 1 .body.dbshift.error.message)" "already exists" "$tag: and carries its error"
+	check_eq "$(post 2 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.error.message] | join(" ")')" \
+		"fleet migrate failed 1 of 5 targets failed, 0 not started" "$tag: the fleet's alert"
+	check_lacks "$OUT$ERR$(cat "$rep" "$WORK/recv/posts" logs/dbshift.log)" "s3cret-pw" "$tag: no password in any output, report, alert or log"
+
+	# the failed one, fixed, again: only it runs
+	sql "${FLEET_URLS[3]}" "DROP TABLE b" >/dev/null
+	dbs fleet migrate --only-failed
+	check_rc 0 "$tag: --only-failed succeeds"
+	check_contains "$OUT" "fleet migrate: 1 target, " "$tag: --only-failed runs the failed target alone"
+	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2 4:1,2 5:1,2" "$tag: and migrates it"
+	check_eq "$(posts)" "3" "$tag: a fleet that succeeded: one alert"
+	dbs fleet migrate --only-failed
+	check_rc 0 "$tag: --only-failed after a run where all succeeded"
+	check_contains "$OUT" "fleet migrate: 0 targets, " "$tag: has nothing to run"
+
+	dbs fleet status
+	check_rc 0 "$tag: fleet status"
+	check_contains "$OUT" "  2                        5 targets" "$tag: status groups the targets by their newest migration"
+
+	# on_error = stop, one at a time: nothing starts after the failure
+	dbs fleet rollback --steps 2
+	check_rc 0 "$tag: fleet rollback --steps 2"
+	check_eq "$(fleet_versions)" "1: 2: 3: 4: 5:" "$tag: rolls every target back"
+	sql "${FLEET_URLS[2]}" "CREATE TABLE b (x int)" >/dev/null
+	printf '[fleet]\ntargets = targets.txt\njobs = 1\non_error = stop\n' > dbshift.conf
+	dbs fleet migrate
+	check_rc 1 "$tag: on_error = stop fails"
+	check_eq "$(fleet_versions)" "1:1,2 2:$p1 3: 4: 5:" "$tag: on_error = stop: no target starts after the failure"
+	check_eq "$(jq -r '[.summary.succeeded, .summary.failed, .summary.not_started] | join(" ")' "$(ls reports/fleet-*.json | tail -n 1)")" \
+		"1 1 3" "$tag: the others are not started"
+	sql "${FLEET_URLS[2]}" "DROP TABLE b" >/dev/null
+	dbs fleet migrate --only-failed
+	check_rc 0 "$tag: --only-failed re-runs the failed and the not started"
+	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2 4:1,2 5:1,2" "$tag: which finishes the fleet"
+
+	# a canary that fails: nothing else is touched
+	dbs fleet rollback --steps 2
+	sql "${FLEET_URLS[1]}" "CREATE TABLE b (x int)" >/dev/null
+	printf '[fleet]\ntargets = targets.txt\njobs = 4\ncanary = 1\non_error = continue\n' > dbshift.conf
+	dbs fleet migrate
+	check_rc 1 "$tag: a failed canary fails the fleet"
+	check_eq "$(fleet_versions)" "1:$p1 2: 3: 4: 5:" "$tag: a failed canary leaves every other target untouched"
+	check_contains "$OUT" "not started: a canary target failed" "$tag: and says why they did not start"
+	sql "${FLEET_URLS[1]}" "DROP TABLE b" >/dev/null
+	dbs fleet migrate
+	check_rc 0 "$tag: a canary that succeeds lets the rest run"
+	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2 4:1,2 5:1,2" "$tag: and every target is migrated"
+
+	# with --json, the fleet's report is the document
+	dbs --json fleet plan
+	check_rc 0 "$tag: fleet plan --json"
+	check_eq "$(echo "$OUT" | jq -r '[.command, .ok, .summary.targets, ([.targets[].pending] | add)] | join(" ")')" \
+		"fleet plan true 5 0" "$tag: the plan of each target: nothing to run"
+	receiver_stop
+	cd "$WORK" || return
+}
+
+# Input errors: exit 2, file:line, nothing changed.
+t_fleet_input() {
+	fleet_project 2
+	local tag="$DRIVER fleet input"
+	printf '[fleet]\njobs = 0\n' > dbshift.conf
+	dbs fleet migrate
+	check_rc 2 "$tag: jobs = 0 is refused"
+	check_contains "$ERR" "dbshift.conf:2:1: bad jobs '0'" "$tag: at its line"
+	printf '[fleet]\non_error = maybe\n' > dbshift.conf
+	dbs fleet migrate
+	check_contains "$ERR" "dbshift.conf:2:1: bad on_error 'maybe'" "$tag: a bad on_error, at its line"
+	printf '[fleet]\njobs = 2\n' > dbshift.conf
+	dbs fleet migrate
+	check_rc 2 "$tag: a fleet without targets is refused"
+	check_contains "$ERR" "no fleet: [fleet] has no targets" "$tag: and says so"
+	printf '[fleet]\ntargets = targets.txt\nschemas_query = SELECT 1\n' > dbshift.conf
+	dbs fleet migrate
+	check_contains "$ERR" "[fleet] sets more than one of targets, targets_query and schemas_query" "$tag: two sources are refused"
+	printf '[fleet]\ntargets = targets.txt\n' > dbshift.conf
+	unset FLEET_THIRD
+	echo "env:FLEET_THIRD" >> targets.txt
+	dbs fleet migrate
+	check_rc 2 "$tag: an env: line whose variable is not set"
+	check_contains "$ERR" "targets.txt:5:1: the environment variable FLEET_THIRD is not set" "$tag: is named at file:line"
+	echo "${FLEET_URLS[1]}" > targets.txt
+	echo "mysql://db/x" >> targets.txt
+	dbs fleet migrate
+	check_rc 2 "$tag: a URL no driver takes"
+	check_contains "$ERR" "targets.txt:2:1: unsupported database URL" "$tag: is named at file:line"
+	echo "${FLEET_URLS[1]}" > targets.txt
+	echo "${FLEET_URLS[1]}" >> targets.txt
+	dbs fleet migrate
+	check_contains "$ERR" "targets.txt:2:1: target " "$tag: a target twice is refused at its line"
+	check_eq "$(table_exists "${FLEET_URLS[1]}" dbshift_migrations)" "0" "$tag: and nothing ran"
+	dbs fleet migrate --shard 3/2
+	check_rc 2 "$tag: --shard 3/2 is a usage error"
+	dbs fleet dance
+	check_rc 2 "$tag: an unknown fleet command is a usage error"
+	check_contains "$ERR" "fleet takes a command: migrate, rollback, status, plan, verify or release" "$tag: naming the commands"
+	dbs fleet status --steps 2
+	check_rc 2 "$tag: an option of another fleet command is a usage error"
+	JOB_COMPLETION_INDEX=0 dbs fleet status
+	check_rc 2 "$tag: JOB_COMPLETION_INDEX without DBSHIFT_SHARD_COUNT is refused"
+	cd "$WORK" || return
+}
+
+# --shard K/N: the N shards partition the targets, whatever their order.
+t_fleet_shard() {
+	project fleet_shard
+	local tag="fleet shard" i n k
+	for i in $(seq 1 40); do echo "sqlite:$WORK/fleet_shard/t$i.db"; done > all.txt
+	printf '[fleet]\ntargets = list.txt\njobs = 8\n' > dbshift.conf
+	for n in 1 2 3 7; do
+		local got="" shuffled=""
+		for k in $(seq 1 "$n"); do
+			cp all.txt list.txt
+			dbs --json fleet plan --shard "$k/$n"
+			got="$got$(echo "$OUT" | jq -r '.targets[].target')
+"
+			shuf all.txt > list.txt
+			dbs --json fleet plan --shard "$k/$n"
+			shuffled="$shuffled$(echo "$OUT" | jq -r '.targets[].target' | sort | sed "s/^/$k /")
+"
+			[ "$k" = 1 ] && [ "$n" = 3 ] && first=$(echo "$OUT" | jq -r '.targets[].target' | sort)
+		done
+		check_eq "$(echo "$got" | grep -v '^$' | sort)" "$(sort all.txt)" "$tag: the $n shards cover every target exactly once"
+		local again=""
+		for k in $(seq 1 "$n"); do
+			cp all.txt list.txt
+			dbs --json fleet plan --shard "$k/$n"
+			again="$again$(echo "$OUT" | jq -r '.targets[].target' | sort | sed "s/^/$k /")
+"
+		done
+		check_eq "$shuffled" "$again" "$tag: a shuffled list gives each target the same one of $n shards"
+	done
+	cp all.txt list.txt
+	JOB_COMPLETION_INDEX=0 DBSHIFT_SHARD_COUNT=3 dbs --json fleet plan
+	check_eq "$(echo "$OUT" | jq -r '.shard')" "1/3" "$tag: a Kubernetes Indexed Job's index 0 is shard 1"
+	check_eq "$(echo "$OUT" | jq -r '.targets[].target' | sort)" "$first" "$tag: the same targets as --shard 1/3"
+	cd "$WORK" || return
+}
+
+# One target per schema of one PostgreSQL database, each with its own
+# history and lock.
+t_fleet_schemas() {
+	project fleet_schemas
+	local tag="postgres fleet schemas" url s
+	url=$(newdb fleet_schemas)
+	for s in tenant_a tenant_b "Tenant C"; do sql "$url" "CREATE SCHEMA \"$s\"" >/dev/null; done
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY REFERENCES a);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
+	printf '[dbshift]\ndatabase = %s\n\n[fleet]\nschemas_query = SELECT nspname FROM pg_namespace WHERE nspname ILIKE '"'"'tenant%%'"'"' ORDER BY 1\njobs = 3\n' "$url" > dbshift.conf
+	dbs fleet migrate
+	check_rc 0 "$tag: fleet migrate on three schemas"
+	check_eq "$(sql "$url" "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema <> 'information_schema' AND table_schema NOT LIKE 'pg_%' AND table_name IN ('a', 'b', 'dbshift_migrations') ORDER BY 1")" \
+		"Tenant C.a
+Tenant C.b
+Tenant C.dbshift_migrations
+tenant_a.a
+tenant_a.b
+tenant_a.dbshift_migrations
+tenant_b.a
+tenant_b.b
+tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own history; public has none"
+	check_eq "$(sql "$url" "SELECT count(*) FROM \"Tenant C\".dbshift_migrations WHERE status = 'applied'")" "2" "$tag: a schema's history holds its migrations"
+	check_lacks "$OUT$ERR" "s3cret-pw" "$tag: no password in the output"
+	check_contains "$OUT" "schema Tenant C" "$tag: a target is shown with its schema"
+	dbs fleet rollback --steps 1
+	check_rc 0 "$tag: fleet rollback on the schemas"
+	check_eq "$(sql "$url" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'b'")" "0" "$tag: undoes 2_b in every schema"
+	check_eq "$(sql "$url" "SELECT count(*) FROM information_schema.tables WHERE table_name = 'a'")" "3" "$tag: and leaves 1_a"
+	# a migrate of the database itself keeps its own history, in public
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: the database's own migrate"
+	check_eq "$(sql "$url" "SELECT count(*) FROM public.dbshift_migrations WHERE status = 'applied'")" "2" "$tag: keeps its history in public, apart from the tenants'"
+	cd "$WORK" || return
+}
