@@ -240,3 +240,35 @@ tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own histo
 	check_eq "$(sql "$url" "SELECT count(*) FROM public.dbshift_migrations WHERE status = 'applied'")" "2" "$tag: keeps its history in public, apart from the tenants'"
 	cd "$WORK" || return
 }
+
+# Ctrl-C: no new target starts; the running one ends its run.
+t_fleet_stop() {
+	project fleet_stop
+	local tag="postgres fleet stop" i
+	FLEET_URLS=()
+	: > targets.txt
+	for i in 1 2 3; do
+		FLEET_URLS[$i]=$(newdb "fleet_stop$i")
+		sql "${FLEET_URLS[$i]}" "CREATE TABLE pre (id int)" >/dev/null
+		echo "${FLEET_URLS[$i]}" >> targets.txt
+	done
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO pre VALUES (1);\n-- migrate:down\nDROP TABLE a;\nDELETE FROM pre;\n' > migrations/1_a.sql
+	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
+	printf '[fleet]\ntargets = targets.txt\njobs = 1\n' > dbshift.conf
+	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
+	"$DBSHIFT" fleet migrate >"$WORK/fleet_stop.out" 2>&1 &
+	local pid=$!
+	# once the first target's migration waits for the lock
+	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
+	kill -INT "$pid"
+	# the signal is taken while the migration still waits: it goes on
+	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'")" "1" "$tag: the running migration is not cut by Ctrl-C"
+	pg_release
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/fleet_stop.out") ERR=
+	check_rc 1 "$tag: an interrupted fleet fails"
+	check_eq "$(fleet_versions)" "1:1,2 2:- 3:-" "$tag: the running target ends its run; no other starts"
+	check_contains "$OUT" "not started: stopped (interrupted)" "$tag: the others are not started, and why"
+	check_contains "$OUT" "error: 0 of 3 targets failed, 2 not started" "$tag: the summary"
+	cd "$WORK" || return
+}

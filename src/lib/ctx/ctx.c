@@ -120,6 +120,27 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 	return 0;
 }
 
+int ctx_replica_lag_ms(dbs_ctx *ctx, int64_t *ms)
+{
+	const char *url = ctx->opts.replica_url;
+	*ms = 0;
+	if (!url)
+		return db_replica_lag_ms(ctx->driver, ctx->conn, ms, &ctx->err);
+	if (ctx->replica && !db_connection_ok(ctx->replica_driver, ctx->replica)) {
+		db_close(ctx->replica_driver, ctx->replica);
+		ctx->replica = NULL;
+	}
+	int rc = 0;
+	if (!ctx->replica && !(rc = driver_for_url(&ctx->replica_driver, url, &ctx->err)))
+		rc = db_connect(ctx->replica_driver, &ctx->replica, url, &ctx->err);
+	if (rc) {
+		dbs_error_set_hint(&ctx->err, "check replica_url in dbshift.conf: the replica whose "
+				   "lag is measured");
+		return rc;
+	}
+	return db_replica_lag_ms(ctx->replica_driver, ctx->replica, ms, &ctx->err);
+}
+
 int ctx_reconnect_if_lost(dbs_ctx *ctx)
 {
 	if (!ctx->conn || db_connection_ok(ctx->driver, ctx->conn))
@@ -199,6 +220,8 @@ void dbs_close(dbs_ctx *ctx)
 	ctx_forget_lints(ctx);
 	if (ctx->conn)
 		db_close(ctx->driver, ctx->conn);
+	if (ctx->replica)
+		db_close(ctx->replica_driver, ctx->replica);
 	source_release(&ctx->src);
 	if (ctx->fw)
 		ctx->fwo->close(ctx->fw);

@@ -22,6 +22,8 @@ struct dbs_ctx {
 	const db_driver *driver;
 	const db_driver *dialect;  /* the URL's driver, even offline; NULL: none */
 	db_conn *conn;
+	db_conn *replica;   /* replica_url's connection, once made */
+	const db_driver *replica_driver;
 	source src;
 	history_row *rows;
 	size_t nrows;
@@ -100,6 +102,10 @@ int ctx_plan_sql(dbs_ctx *ctx, dbs_plan *plan);
 /* DBS_EINPUT when the migrations are a framework's: command works on
  * dbshift's own files only. */
 int ctx_files_only(dbs_ctx *ctx, const char *command);
+
+/* The replay lag of the replicas in ms: replica_url's own, or (none set)
+ * what the database says of its standbys. */
+int ctx_replica_lag_ms(dbs_ctx *ctx, int64_t *ms);
 
 /* Forget the loaded history (it changed). */
 void ctx_drop_state(dbs_ctx *ctx);

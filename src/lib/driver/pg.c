@@ -896,8 +896,15 @@ static int pg_is_lock_timeout(const dbs_error *err)
 static int pg_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
 {
 	db_rows *r = NULL;
-	int rc = run_query(c->pg, "SELECT coalesce(max(extract(epoch FROM replay_lag) * 1000), 0)"
-			   "::bigint FROM pg_stat_replication", 0, NULL, &r, err);
+	/* on a standby, its own lag: none when it has replayed all it
+	 * received, else the age of the last transaction it replayed; on a
+	 * primary, the largest replay_lag of its standbys */
+	int rc = run_query(c->pg, "SELECT (CASE WHEN pg_is_in_recovery() THEN CASE WHEN "
+			   "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() "
+			   "THEN 0 ELSE coalesce(extract(epoch FROM now() - "
+			   "pg_last_xact_replay_timestamp()) * 1000, 0) END ELSE (SELECT "
+			   "coalesce(max(extract(epoch FROM replay_lag) * 1000), 0) FROM "
+			   "pg_stat_replication) END)::bigint", 0, NULL, &r, err);
 	if (!rc)
 		*ms = r->nrows && DB_VAL(r, 0, 0) ? strtoll(DB_VAL(r, 0, 0), NULL, 10) : 0;
 	db_rows_free(r);

@@ -376,7 +376,7 @@ static int wait_for_replicas(dbs_ctx *ctx, walker *w, dbs_data_cb cb, void *cb_d
 			lag = v ? strtoll(v, NULL, 10) : 0;
 			free(v);
 		} else if (o->max_lag_ms) {
-			rc = db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err);
+			rc = ctx_replica_lag_ms(ctx, &lag);
 		}
 		if (rc || !o->max_lag_ms || lag <= o->max_lag_ms || (o->stop && *o->stop))
 			return rc;

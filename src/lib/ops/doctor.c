@@ -270,10 +270,13 @@ static void check_sessions(dbs_ctx *ctx, checks *c)
 	dbs_error_clear(&ctx->err);
 
 	int64_t lag = 0;
-	if (!db_replica_lag_ms(ctx->driver, ctx->conn, &lag, &ctx->err))
+	if (!ctx_replica_lag_ms(ctx, &lag))
 		check(c, "replication-lag", lag > setting_ms(ctx->opts.doctor_max_lag, "doctor_max_lag")
 		      ? "warn" : "pass",
 		      "wait for the replicas to catch up", "replica lag %lld ms", (long long)lag);
+	else if (ctx->opts.replica_url)
+		check(c, "replication-lag", "fail", "check replica_url: the replica must accept "
+		      "connections", "cannot measure the replica's lag: %s", ctx->err.message);
 	dbs_error_clear(&ctx->err);
 }
 

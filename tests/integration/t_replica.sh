@@ -1,0 +1,79 @@
+# t_replica.sh - replica lag measured on a real PostgreSQL streaming
+# replica (pg_basebackup -R of the test's server, on 127.0.0.1), its
+# replay paused and resumed by the test: a data run waits while it lags,
+# and doctor says so.
+
+# replica_start: a streaming replica of the test server on its own port;
+# REPLICA_PORT once it accepts connections.
+replica_start() {
+	REPLICA_DIR=$PG_DIR/replica
+	pg_as env PGPASSWORD="$PG_PASSWORD" "$PG_BIN/pg_basebackup" -D "$REPLICA_DIR" -R \
+		-h 127.0.0.1 -p "$PGPORT_TEST" -U postgres -X stream >"$PG_DIR/basebackup.log" 2>&1 || {
+		cat "$PG_DIR/basebackup.log"; return 1; }
+	local tries=5
+	while [ $tries -gt 0 ]; do
+		REPLICA_PORT=$(( 20000 + RANDOM % 20000 ))
+		pg_as "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$PG_DIR/replica.log" -w -t 60 \
+			-o "-p $REPLICA_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c hot_standby=on" \
+			start >/dev/null && return 0
+		tries=$((tries - 1))
+	done
+	cat "$PG_DIR/replica.log"
+	return 1
+}
+
+replica_stop() {
+	[ -n "${REPLICA_DIR:-}" ] || return 0
+	pg_as "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -m immediate stop >/dev/null 2>&1
+	rm -rf "$REPLICA_DIR"
+	REPLICA_DIR=
+}
+
+# lag_status URL WANT: doctor's replication-lag check on URL says WANT.
+lag_status() {
+	dbs --database "$1" --json doctor
+	[ "$(echo "$OUT" | jq -r '.checks[] | select(.check == "replication-lag") | .status')" = "$2" ]
+}
+
+t_replica_lag() {
+	project replica
+	local tag="postgres replica" url rurl
+	url=$(newdb replica)
+	fill_items "$url" 20000
+	data_file
+	if ! replica_start; then
+		not_ok "$tag: start a streaming replica"
+		return
+	fi
+	rurl="postgres://postgres:$PG_PASSWORD@127.0.0.1:$REPLICA_PORT/replica"
+	wait_for "$rurl" "SELECT count(*) FROM items" 20000 \
+		|| not_ok "$tag: the replica has the rows"
+	printf '[dbshift]\nreplica_url = %s\ndoctor_max_lag = 1s\n' "$rurl" > dbshift.conf
+	# (WAL of the server's own background work may hold it back a moment)
+	if until_ok 60 lag_status "$url" pass; then ok "$tag: doctor: a replica that keeps up passes"
+	else not_ok "$tag: doctor: a replica that keeps up passes" "$OUT"; fi
+
+	# replay paused, and WAL it has not replayed: it lags more and more
+	sql "$rurl" "SELECT pg_wal_replay_pause()" >/dev/null
+	sql "$url" "CREATE TABLE tick (n int); INSERT INTO tick VALUES (1)" >/dev/null
+	wait_for "$rurl" "SELECT pg_get_wal_replay_pause_state() = 'paused' AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() AND now() - pg_last_xact_replay_timestamp() > interval '1500 ms'" t \
+		|| not_ok "$tag: the paused replica lags"
+	dbs --database "$url" --json doctor
+	check_eq "$(echo "$OUT" | jq -r '.checks[] | select(.check == "replication-lag") | .status')" "warn" "$tag: doctor warns of the paused replica's lag"
+	check_contains "$(echo "$OUT" | jq -r '.checks[] | select(.check == "replication-lag") | .message')" "replica lag " "$tag: and says how much"
+	check_lacks "$OUT" "$PG_PASSWORD" "$tag: without the replica's password"
+
+	"$DBSHIFT" --database "$url" data run bump.sql --batch-size 1000 --max-lag 1000 >"$WORK/replica.out" 2>&1 &
+	local pid=$!
+	until_ok 60 grep -qs "waiting: replica lag" "$WORK/replica.out" \
+		|| not_ok "$tag: the data run says it waits"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "0" "$tag: nothing changes while the replica lags"
+	sql "$rurl" "SELECT pg_wal_replay_resume()" >/dev/null
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/replica.out") ERR=
+	check_rc 0 "$tag: the data run goes on once the replica caught up"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: and changes every row"
+	check_lacks "$OUT" "$PG_PASSWORD" "$tag: no password in its output"
+	replica_stop
+	cd "$WORK" || return
+}
