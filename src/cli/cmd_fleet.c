@@ -235,10 +235,9 @@ int cmd_fleet(cli *g, dbs_ctx *ctx)
 		if (!strcmp(o.command, "status"))
 			show_groups(doc);
 		json_t *s = json_object_get(doc, "summary");
-		printf("\nfleet %s: %lld target%s, %lld succeeded, %lld failed, %lld not started "
-		       "(%.1f s)\n", o.command, jint(s, "targets"), jint(s, "targets") == 1 ? "" : "s",
-		       jint(s, "succeeded"), jint(s, "failed"), jint(s, "not_started"),
-		       (double)jint(doc, "duration_ms") / 1000.0);
+		printf("\nfleet %s: %lld target%s, %lld succeeded, %lld failed, %lld not started\n",
+		       o.command, jint(s, "total"), jint(s, "total") == 1 ? "" : "s",
+		       jint(s, "succeeded"), jint(s, "failed"), jint(s, "skipped"));
 		if (*jtext(doc, "report_file"))
 			printf("report: %s\n", jtext(doc, "report_file"));
 		json_t *w, *warnings = json_object_get(doc, "warnings");
@@ -249,7 +248,7 @@ int cmd_fleet(cli *g, dbs_ctx *ctx)
 	if (rc && !g->json) {
 		json_t *s = json_object_get(doc, "summary");
 		fprintf(stderr, "error: %lld of %lld targets failed, %lld not started\n",
-			jint(s, "failed"), jint(s, "targets"), jint(s, "not_started"));
+			jint(s, "failed"), jint(s, "total"), jint(s, "skipped"));
 	}
 	json_decref(doc);
 	free(report);

@@ -55,19 +55,21 @@ t_fleet() {
 	check_contains "$OUT" "$shown3  failed" "$tag: the failed target is named in the table"
 	check_contains "$ERR" "error: 1 of 5 targets failed, 0 not started" "$tag: and the summary says so"
 	local rep; rep=$(ls reports/fleet-*.json | tail -n 1)
-	check_eq "$(jq -r '[.command, .summary.targets, .summary.succeeded, .summary.failed, .summary.not_started] | join(" ")' "$rep")" \
+	check_eq "$(jq -r '[.command, .summary.total, .summary.succeeded, .summary.failed, .summary.skipped] | join(" ")' "$rep")" \
 		"fleet migrate 5 4 1 0" "$tag: the fleet report in report_dir"
 	check_eq "$(jq -r '.targets[] | [.status, (.before // "-"), (.after // "-")] | join(" ")' "$rep" | sort | uniq -c | sed 's/^ *//')" \
 		"1 failed - $p0
 4 succeeded - 2" "$tag: each target with its versions before and after"
 	check_eq "$(jq -r ".targets[] | select(.status == \"failed\") | .target" "$rep")" "$shown3" "$tag: the failed target in the report"
 	check_eq "$(stat -c %a "$rep")" "600" "$tag: the report is the owner's only"
-	check_eq "$(posts)" "2" "$tag: two alerts: the failed target and the fleet"
+	check_eq "$(posts)" "3" "$tag: three alerts: the fleet's start, the failed target, the fleet's end"
 	check_eq "$(post 1 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.database] | join(" ")')" \
+		"fleet migrate started 5 targets" "$tag: the fleet's start"
+	check_eq "$(post 2 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.database] | join(" ")')" \
 		"fleet migrate failed $shown3" "$tag: the failed target's alert names it"
-	check_contains "$(post 1 .body.dbshift.error.message)" "already exists" "$tag: and carries its error"
-	check_eq "$(post 2 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.error.message] | join(" ")')" \
-		"fleet migrate failed 1 of 5 targets failed, 0 not started" "$tag: the fleet's alert"
+	check_contains "$(post 2 .body.dbshift.error.message)" "already exists" "$tag: and carries its error"
+	check_eq "$(post 3 '[.body.dbshift.command, .body.dbshift.status, .body.dbshift.error.message, .body.dbshift.report] | join(" ")')" \
+		"fleet migrate failed 1 of 5 targets failed, 0 not started $rep" "$tag: the fleet's end, with its report"
 	check_lacks "$OUT$ERR$(cat "$rep" "$WORK/recv/posts" logs/dbshift.log)" "s3cret-pw" "$tag: no password in any output, report, alert or log"
 
 	# the failed one, fixed, again: only it runs
@@ -76,7 +78,7 @@ t_fleet() {
 	check_rc 0 "$tag: --only-failed succeeds"
 	check_contains "$OUT" "fleet migrate: 1 target, " "$tag: --only-failed runs the failed target alone"
 	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2 4:1,2 5:1,2" "$tag: and migrates it"
-	check_eq "$(posts)" "3" "$tag: a fleet that succeeded: one alert"
+	check_eq "$(posts)" "5" "$tag: a fleet that succeeded: its start and end alone"
 	dbs fleet migrate --only-failed
 	check_rc 0 "$tag: --only-failed after a run where all succeeded"
 	check_contains "$OUT" "fleet migrate: 0 targets, " "$tag: has nothing to run"
@@ -94,7 +96,7 @@ t_fleet() {
 	dbs fleet migrate
 	check_rc 1 "$tag: on_error = stop fails"
 	check_eq "$(fleet_versions)" "1:1,2 2:$p1 3: 4: 5:" "$tag: on_error = stop: no target starts after the failure"
-	check_eq "$(jq -r '[.summary.succeeded, .summary.failed, .summary.not_started] | join(" ")' "$(ls reports/fleet-*.json | tail -n 1)")" \
+	check_eq "$(jq -r '[.summary.succeeded, .summary.failed, .summary.skipped] | join(" ")' "$(ls reports/fleet-*.json | tail -n 1)")" \
 		"1 1 3" "$tag: the others are not started"
 	sql "${FLEET_URLS[2]}" "DROP TABLE b" >/dev/null
 	dbs fleet migrate --only-failed
@@ -117,7 +119,7 @@ t_fleet() {
 	# with --json, the fleet's report is the document
 	dbs --json fleet plan
 	check_rc 0 "$tag: fleet plan --json"
-	check_eq "$(echo "$OUT" | jq -r '[.command, .ok, .summary.targets, ([.targets[].pending] | add)] | join(" ")')" \
+	check_eq "$(echo "$OUT" | jq -r '[.command, .ok, .summary.total, ([.targets[].pending] | add)] | join(" ")')" \
 		"fleet plan true 5 0" "$tag: the plan of each target: nothing to run"
 	receiver_stop
 	cd "$WORK" || return
@@ -221,12 +223,16 @@ t_fleet_schemas() {
 		"Tenant C.a
 Tenant C.b
 Tenant C.dbshift_migrations
+public.dbshift_migrations
 tenant_a.a
 tenant_a.b
 tenant_a.dbshift_migrations
 tenant_b.a
 tenant_b.b
-tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own history; public has none"
+tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own history"
+	check_eq "$(sql "$url" "SELECT count(*) FROM public.dbshift_migrations")" "0" "$tag: the database's own history has none of the tenants' migrations"
+	check_eq "$(sql "$url" "SELECT command || ' ' || status || ' ' || (report::json->'summary'->>'succeeded') FROM public.dbshift_runs")" \
+		"fleet migrate succeeded 3" "$tag: it holds the fleet's run, with its summary"
 	check_eq "$(sql "$url" "SELECT count(*) FROM \"Tenant C\".dbshift_migrations WHERE status = 'applied'")" "2" "$tag: a schema's history holds its migrations"
 	check_lacks "$OUT$ERR" "s3cret-pw" "$tag: no password in the output"
 	check_contains "$OUT" "schema Tenant C" "$tag: a target is shown with its schema"
@@ -254,12 +260,21 @@ t_fleet_stop() {
 	done
 	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO pre VALUES (1);\n-- migrate:down\nDROP TABLE a;\nDELETE FROM pre;\n' > migrations/1_a.sql
 	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
-	printf '[fleet]\ntargets = targets.txt\njobs = 1\n' > dbshift.conf
+	local home; home=$(newdb fleet_home)
+	printf '[dbshift]\ndatabase = %s\n\n[fleet]\ntargets = targets.txt\njobs = 1\n' "$home" > dbshift.conf
 	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
 	"$DBSHIFT" fleet migrate >"$WORK/fleet_stop.out" 2>&1 &
 	local pid=$!
 	# once the first target's migration waits for the lock
 	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
+	# the fleet's live row, in the database of dbshift.conf
+	wait_for "$home" "SELECT report::json->'items'->>'total' FROM dbshift_runs WHERE status = 'running'" 3 \
+		|| not_ok "$tag: the fleet's live row"
+	check_eq "$(sql "$home" "SELECT command || ' ' || (report::json->'items'->>'step') || ' ' || (report::json->'items'->>'done') || '/' || (report::json->'items'->>'total') FROM dbshift_runs WHERE status = 'running'")" \
+		"fleet migrate targets, 1 running 0/3" "$tag: the live row shows the targets running, done and in all"
+	dbs status --runs
+	check_contains "$OUT" "fleet migrate" "$tag: status --runs shows the fleet"
+	check_contains "$OUT" "0/3 items" "$tag: with its progress"
 	kill -INT "$pid"
 	# the signal is taken while the migration still waits: it goes on
 	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'")" "1" "$tag: the running migration is not cut by Ctrl-C"
@@ -270,5 +285,7 @@ t_fleet_stop() {
 	check_eq "$(fleet_versions)" "1:1,2 2:- 3:-" "$tag: the running target ends its run; no other starts"
 	check_contains "$OUT" "not started: stopped (interrupted)" "$tag: the others are not started, and why"
 	check_contains "$OUT" "error: 0 of 3 targets failed, 2 not started" "$tag: the summary"
+	check_eq "$(sql "$home" "SELECT command || ' ' || status || ' ' || (report::json->'summary'->>'succeeded') || ' ' || (report::json->'summary'->>'skipped') FROM dbshift_runs")" \
+		"fleet migrate failed 1 2" "$tag: the fleet's row holds its end"
 	cd "$WORK" || return
 }

@@ -11,7 +11,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ops/ops.h"
@@ -349,7 +348,21 @@ typedef struct pool {
 	size_t next, end;       /* the targets of this round: [next, end) */
 	size_t failed, skipped;
 	int halt;               /* start no other target (on_error, max_failures) */
+	size_t running, done;
+	dbs_ctx *home;          /* the fleet's own run, or NULL */
 } pool;
+
+/* The fleet's progress in its live row (under mu). */
+static void progress(pool *p)
+{
+	if (!p->home)
+		return;
+	items_progress ip = { .done = (int64_t)p->done, .total = (int64_t)p->f->n,
+			      .failed = (int64_t)p->failed, .eta_s = -1 };
+	char step[64];
+	snprintf(step, sizeof(step), "targets, %zu running", p->running);
+	live_items(p->home, step, &ip);
+}
 
 /* The newest applied migration of ctx's database (NULL: none). */
 static char *newest_applied(dbs_ctx *ctx, size_t *pending, size_t *failed)
@@ -458,9 +471,13 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&p->mu);
 	while (p->next < p->end && !p->halt && !(p->o->stop && *p->o->stop)) {
 		size_t i = p->next++;
+		p->running++;
+		progress(p);
 		pthread_mutex_unlock(&p->mu);
 		run_target(p, &p->f->t[i]);
 		pthread_mutex_lock(&p->mu);
+		p->running--;
+		p->done++;
 		if (p->f->t[i].err.code) {
 			p->failed++;
 			if (!strcmp(p->f->opts.fleet_on_error, "stop") ||
@@ -468,6 +485,7 @@ static void *worker(void *arg)
 			     p->failed >= (size_t)p->f->opts.fleet_max_failures))
 				p->halt = 1;
 		}
+		progress(p);
 		tell(p, i);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -503,6 +521,7 @@ static void mark_skipped(pool *p, size_t from, const char *why)
 		t->status = "skipped";
 		dbs_fail(&t->err, DBS_EPOLICY, "not started: %s", why);
 		p->skipped++;
+		p->done++;
 		tell(p, i);
 	}
 }
@@ -518,83 +537,89 @@ static json_t *target_json(const target *t)
 	return j;
 }
 
-static void fleet_id(char out[96])
+/*
+ * The fleet's own run, in a context of the database of dbshift.conf (its
+ * home), when there is one: its row in dbshift_runs is live while the
+ * targets run (targets done, failed, of the total) and holds the report
+ * after.  Without one, a context without a database: the report file,
+ * the log and the alerts alone.
+ */
+static dbs_ctx *home_open(dbs_fleet *f, run *r, const char *command)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char stamp[32];
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-	snprintf(out, 96, "fleet-%.20s.%03dZ-%ld", stamp, (int)(ts.tv_nsec / 1000000),
-		 (long)getpid());
-}
-
-/* The report file (0600, as a run's); a warning in ctx when it fails. */
-static char *write_fleet_report(dbs_ctx *ctx, const char *id, const char *text)
-{
-	const char *dir = ctx->opts.report_dir;
-	if (!dir || !*dir)
-		return NULL;
-	char *path = xprintf("%s/%s.json", dir, id);
-	int fd = make_dirs(dir, 0700) ? -1
-		 : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t len = strlen(text);
-	int ok = fd >= 0 && write(fd, text, len) == (ssize_t)len && write(fd, "\n", 1) == 1;
-	if (fd >= 0 && close(fd))
-		ok = 0;
-	if (!ok) {
-		ctx_warn(ctx, "could not write the fleet report %s", path);
-		free(path);
+	dbs_ctx *home = NULL;
+	dbs_error why = { 0 }, err = { 0 };
+	dbs_options o;  /* the database alone: no framework is started for it */
+	options_copy(&o, &f->opts);
+	free(o.framework);
+	o.framework = NULL;
+	o.framework_serve = 0;
+	o.framework_plan = NULL;
+	if ((!o.database || dbs_open(&home, &o, &why)) && dbs_open_offline(&home, &o, &err))
+		home = NULL;
+	dbs_options_release(&o);
+	dbs_error_clear(&err);
+	if (!home) {
+		dbs_error_clear(&why);
 		return NULL;
 	}
-	return path;
+	free(home->display_url);
+	home->display_url = xprintf("%zu target%s", f->n, f->n == 1 ? "" : "s");
+	run_open(home, r, command);
+	if (why.code)
+		ctx_warn(home, "no live row for the fleet: %s", why.message);
+	dbs_error_clear(&why);
+	if (r->report_path) {
+		free(r->report_path);
+		r->report_path = xprintf("%s/fleet-%s.json", home->opts.report_dir, r->id);
+	}
+	if (!home->conn)
+		return home;
+	/* its history tables, made under the migrator lock (held no longer:
+	 * the home may be a target too) */
+	int rc = db_lock(home->driver, home->conn, home->opts.lock_wait_ms, &home->err);
+	if (!rc) {
+		rc = state_ensure(home->driver, home->conn, &home->err);
+		db_unlock(home->driver, home->conn);
+	}
+	if (rc)
+		ctx_warn(home, "no live row for the fleet: %s", home->err.message);
+	dbs_error_clear(&home->err);
+	r->have_state = !rc;
+	live_start(home, r);
+	return home;
 }
 
-/* One alert per failed target, then one for the fleet. */
-static void fleet_alerts(dbs_ctx *ctx, const pool *p, const char *command, const char *id,
-			 int rc, int64_t ms, const char *report_path)
+/* One alert per target that failed (the fleet's own are its run's). */
+static void target_alerts(dbs_ctx *home, const pool *p, const run *r)
 {
-	char *saved = ctx->display_url;
+	char *saved = home->display_url;
 	for (size_t i = 0; i < p->f->n; i++) {
 		target *t = &p->f->t[i];
 		if (strcmp(t->status, "failed"))
 			continue;
-		ctx->display_url = t->shown;
-		notice n = { id, command, "failed", NULL, &t->err, t->ms, t->run_report };
-		ctx_notify(ctx, &n);
+		home->display_url = t->shown;
+		notice n = { r->id, r->command, "failed", NULL, &t->err, t->ms, t->run_report };
+		ctx_notify(home, &n);
 	}
-	ctx->display_url = saved;
-	dbs_error e = { 0 };
-	if (rc)
-		dbs_fail(&e, DBS_EFAIL, "%zu of %zu targets failed, %zu not started", p->failed,
-			 p->f->n, p->skipped);
-	char *all = xprintf("%zu targets", p->f->n);
-	ctx->display_url = all;
-	notice n = { id, command, rc ? "failed" : "succeeded", NULL, rc ? &e : NULL, ms,
-		     report_path };
-	ctx_notify(ctx, &n);
-	ctx->display_url = saved;
-	free(all);
-	dbs_error_clear(&e);
+	home->display_url = saved;
 }
 
 int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *data,
 		  char **report)
 {
 	*report = NULL;
-	pool p = { .f = f, .o = o, .cb = cb, .data = data };
+	char *command = xprintf("fleet %s", o->command);
+	run r;
+	dbs_ctx *home = home_open(f, &r, command);
+	pool p = { .f = f, .o = o, .cb = cb, .data = data, .home = home };
 	pthread_mutex_init(&p.mu, NULL);
-	char id[96], started[32];
-	fleet_id(id);
-	utc_now(started);
-	int64_t t0 = now_ms();
 	int jobs = o->jobs > 0 ? o->jobs : f->opts.fleet_jobs > 0 ? f->opts.fleet_jobs : 1;
 	size_t canary = (size_t)f->opts.fleet_canary < f->n ? (size_t)f->opts.fleet_canary : f->n;
 	for (size_t i = 0; i < f->n; i++) {
 		target_reset(&f->t[i]);
 		f->t[i].status = NULL;
 	}
+	progress(&p);
 	if (canary) {
 		run_round(&p, 0, canary, jobs);
 		pthread_mutex_lock(&p.mu);
@@ -611,40 +636,27 @@ int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *
 	pthread_mutex_destroy(&p.mu);
 	int rc = p.failed || p.skipped ? DBS_EFAIL : 0;
 
-	int64_t ms = now_ms() - t0;
-	char *command = xprintf("fleet %s", o->command);
 	json_t *list = json_array();
 	for (size_t i = 0; i < f->n; i++)
 		json_array_append_new(list, target_json(&f->t[i]));
-	char ended[32];
-	utc_now(ended);
-	json_t *doc = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:I, s:{s:I, s:I, s:I, s:I}, s:o}",
-				"fleet_run_id", id, "command", command, "shard", o->shard,
-				"started_at", started, "ended_at", ended, "duration_ms",
-				(json_int_t)ms, "summary", "targets", (json_int_t)f->n,
-				"succeeded", (json_int_t)(f->n - p.failed - p.skipped), "failed",
-				(json_int_t)p.failed, "not_started", (json_int_t)p.skipped,
-				"targets", list);
-	/* the alerts and the report file go through a context without a
-	 * database: the fleet's own log, warnings and notify_url */
-	dbs_ctx *actx = NULL;
-	dbs_error aerr = { 0 };
-	if (!dbs_open_offline(&actx, &f->opts, &aerr)) {
-		char *text = report_dump(json_incref(doc));
-		char *path = write_fleet_report(actx, id, text);
-		free(text);
-		if (path)
-			json_object_set_new(doc, "report_file", json_string(path));
-		ctx_log(actx, "[%s] %s of %zu targets: %zu failed, %zu not started", id, command,
-			f->n, p.failed, p.skipped);
-		fleet_alerts(actx, &p, command, id, rc, ms, path);
-		if (actx->warnings)
-			json_object_set_new(doc, "warnings", report_lines(actx->warnings));
-		free(path);
-		dbs_close(actx);
+	if (!home) {  /* not even a context without a database */
+		json_t *doc = json_pack("{s:s, s:s?, s:o}", "command", command, "shard", o->shard,
+					"targets", list);
+		*report = report_dump(doc);
+		free(command);
+		return rc;
 	}
-	dbs_error_clear(&aerr);
-	*report = report_dump(doc);
+	r.ok = f->n - p.failed - p.skipped;
+	r.failed = p.failed;
+	r.skipped = p.skipped;
+	r.fields = json_pack("{s:s?, s:o}", "shard", o->shard, "targets", list);
+	if (rc) {
+		dbs_fail(&home->err, DBS_EFAIL, "%zu of %zu targets failed, %zu not started",
+			 p.failed, f->n, p.skipped);
+		target_alerts(home, &p, &r);
+	}
+	run_end(home, &r, rc, report);
+	dbs_close(home);
 	free(command);
 	return rc;
 }
