@@ -688,11 +688,14 @@ typedef void (*dbs_fleet_cb)(const dbs_fleet_result *r, void *data);
  * on_error = stop starts no target after a failure, continue goes on up
  * to max_failures.  cb hears each target as it ends, one at a time.
  * The fleet's JSON report (*report, caller frees) is also written to
- * report_dir as fleet-ID.json; one alert goes per failed target and one
- * for the fleet.  DBS_EFAIL when a target failed or did not start.
+ * report_dir as fleet-RUN.json; with a database in opts, the fleet is a
+ * run there too (a live row while it runs).  Alerts: the fleet's start
+ * and end, and one per failed target.  DBS_EFAIL when a target failed or
+ * did not start; DBS_EINPUT (in err, *report NULL, nothing run) for a
+ * command the fleet cannot run: a release with steps beyond the database.
  */
 int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *data,
-		  char **report);
+		  char **report, dbs_error *err);
 
 /* JSON documents for --json (caller frees). */
 char *dbs_status_json(dbs_ctx *ctx);

@@ -227,7 +227,13 @@ int cmd_fleet(cli *g, dbs_ctx *ctx)
 		       v.total == 1 ? "" : "s", o.shard ? ", shard " : "", o.shard ? o.shard : "",
 		       o.jobs ? o.jobs : g->opts.fleet_jobs);
 	char *report = NULL;
-	rc = dbs_fleet_run(f, &o, show_target, &v, &report);
+	rc = dbs_fleet_run(f, &o, show_target, &v, &report, &err);
+	if (!report) {
+		rc = report_failure(g, &err);
+		dbs_error_clear(&err);
+		dbs_fleet_free(f);
+		return rc;
+	}
 	json_t *doc = json_loads(report, 0, NULL);
 	if (g->json) {
 		json_emit(g, report);

@@ -168,6 +168,41 @@ t_fleet_input() {
 	check_rc 2 "$tag: an option of another fleet command is a usage error"
 	JOB_COMPLETION_INDEX=0 dbs fleet status
 	check_rc 2 "$tag: JOB_COMPLETION_INDEX without DBSHIFT_SHARD_COUNT is refused"
+
+	# targets from a catalogue database
+	sql "sqlite:$WORK/fleet/catalog.db" "CREATE TABLE tenants (url text, active int); INSERT INTO tenants VALUES ('${FLEET_URLS[1]}', 1), ('${FLEET_URLS[2]}', 0), (NULL, 1)" >/dev/null
+	printf '[fleet]\ntargets_query = SELECT url FROM tenants WHERE active\ntargets_database = env:CATALOG\n' > dbshift.conf
+	CATALOG="sqlite:$WORK/fleet/catalog.db" dbs --json fleet plan
+	check_rc 0 "$tag: targets_query on targets_database = env:NAME"
+	check_eq "$(echo "$OUT" | jq -r '.targets | length')" "1" "$tag: takes the URLs of its rows (not a NULL one)"
+	dbs fleet plan
+	check_rc 2 "$tag: targets_database = env:NAME unset is refused"
+	check_contains "$ERR" "targets_database names the environment variable CATALOG, which is not set" "$tag: and says so"
+	printf '[fleet]\ntargets_query = SELECT nothing FROM nowhere\ntargets_database = sqlite:%s\n' "$WORK/fleet/catalog.db" > dbshift.conf
+	dbs fleet plan
+	check_rc 2 "$tag: a targets_query that fails is refused"
+	check_contains "$ERR" "[fleet] targets_query failed: " "$tag: naming it"
+
+	# a release whose runbook moves files would move them once per target
+	echo '{"a": 1}' > app.json
+	printf '[release]\nsteps = migrate settings:app\n\n[settings "app"]\nfile = app.json\nset = a = 2\n\n[fleet]\ntargets = targets.txt\n' > dbshift.conf
+	echo "${FLEET_URLS[1]}" > targets.txt
+	echo "${FLEET_URLS[2]}" >> targets.txt
+	dbs fleet release
+	check_rc 2 "$tag: fleet release with a step beyond the database is refused"
+	check_contains "$ERR" "fleet release with the step settings:app is not implemented" "$tag: and says why"
+	check_eq "$(cat app.json)$(table_exists "${FLEET_URLS[1]}" dbshift_migrations)" '{"a": 1}0' "$tag: and nothing changed"
+	printf '[release]\nsteps = migrate verify\n\n[fleet]\ntargets = targets.txt\n' > dbshift.conf
+	dbs fleet release
+	check_rc 0 "$tag: fleet release runs the runbook on each target"
+	check_eq "$(sql "${FLEET_URLS[2]}" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "2" "$tag: its migrate step migrated each"
+	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT command || ' ' || status FROM dbshift_runs")" "release succeeded" "$tag: each target has its own release run"
+	dbs fleet verify
+	check_rc 0 "$tag: fleet verify passes on each"
+	sql "${FLEET_URLS[2]}" "CREATE TABLE nokey (x int)" >/dev/null
+	dbs fleet verify
+	check_rc 1 "$tag: fleet verify fails where a check fails"
+	check_contains "$OUT" "check failed" "$tag: and says so for that target"
 	cd "$WORK" || return
 }
 

@@ -70,7 +70,14 @@ is the same command.' "$tag: and its alias"
 t_ci() {
 	local tag="ci examples" f out
 	out=$(/usr/bin/python3 "$HERE/ci_check.py" "$DBSHIFT" "$HERE"/../../examples/ci/*.yml 2>&1)
-	check_eq "$out" "ok: 13 dbshift commands" "$tag: YAML, and every dbshift command and option exists"
+	check_eq "$out" "ok: 17 dbshift commands" "$tag: YAML, and every dbshift command and option exists"
+	check_contains "$(cat "$HERE/../../examples/ci/fleet-github-actions.yml")" "dbshift fleet migrate --shard \${{ matrix.shard }}/4" \
+		"$tag: the fleet over a GitHub Actions matrix takes a shard per runner"
+	check_eq "$(/usr/bin/python3 -c 'import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))["spec"]
+env = {e["name"]: e.get("value") for e in d["template"]["spec"]["containers"][0]["env"]}
+print(d["completionMode"], d["completions"] == int(env["DBSHIFT_SHARD_COUNT"]), " ".join(d["template"]["spec"]["containers"][0]["command"]))' "$HERE/../../examples/ci/fleet-k8s-indexed-job.yml" 2>&1)" \
+		"Indexed True dbshift fleet migrate" "$tag: the Kubernetes Indexed Job passes its completions as DBSHIFT_SHARD_COUNT"
 	for f in github-actions gitlab-ci; do
 		out=$(cat "$HERE/../../examples/ci/$f.yml")
 		check_contains "$out" "dbshift lint --format sarif" "$tag: $f lints to SARIF"

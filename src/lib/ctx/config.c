@@ -200,7 +200,8 @@ static const setting settings[] = {
 	{ "targets_query", SET_TEXT, OPT(fleet_targets_query), NULL, NULL,
 	  "[fleet]: SQL run on targets_database whose first column is each database's URL", 2 },
 	{ "targets_database", SET_TEXT, OPT(fleet_targets_database), NULL, NULL,
-	  "[fleet]: the catalogue database targets_query runs on (default: database)", 2 },
+	  "[fleet]: the catalogue database targets_query runs on, a URL or env:NAME "
+	  "(default: database)", 2 },
 	{ "schemas_query", SET_TEXT, OPT(fleet_schemas_query), NULL, NULL,
 	  "[fleet]: SQL run on database whose first column is a schema: one target per schema, "
 	  "first on search_path, its history kept there (PostgreSQL)", 2 },

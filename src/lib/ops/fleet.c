@@ -133,6 +133,15 @@ static int targets_query(dbs_fleet *f, dbs_error *err)
 {
 	const dbs_options *o = &f->opts;
 	const char *url = o->fleet_targets_database ? o->fleet_targets_database : o->database;
+	if (url && starts_with(url, "env:")) {  /* the URL in a variable, as a line's */
+		const char *name = url + 4;
+		if (!(url = getenv(name)) || !*url) {
+			dbs_fail(err, DBS_EINPUT, "targets_database names the environment variable "
+				 "%s, which is not set", name);
+			dbs_error_set_hint(err, "export %s with the catalogue database's URL", name);
+			return DBS_EINPUT;
+		}
+	}
 	if (!url || !*url) {
 		dbs_fail(err, DBS_EINPUT, "targets_query has no database to run on");
 		dbs_error_set_hint(err, "set targets_database in [fleet] (or database)");
@@ -604,10 +613,41 @@ static void target_alerts(dbs_ctx *home, const pool *p, const run *r)
 	home->display_url = saved;
 }
 
+/* A release whose runbook moves files, settings, buckets or mail would
+ * move them once per target, side by side: refused. */
+static int release_check(const dbs_fleet *f, const dbs_fleet_opts *o, dbs_error *err)
+{
+	const dbs_options *op = &f->opts;
+	const char *v = o->release.rollback ? op->rollback_steps : op->release_steps;
+	release_step *st = NULL;
+	size_t n = 0;
+	char *why = NULL;
+	if (strcmp(o->command, "release") || !v ||
+	    steps_parse(v, o->release.rollback, op->hooks, op->nhooks, op->sections,
+			op->nsections, op->non_critical, &st, &n, &why)) {
+		free(why);
+		return 0;  /* (a bad runbook is each target's own error) */
+	}
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (st[i].kind == STEP_MOVE) {
+			rc = dbs_fail(err, DBS_EINPUT, "fleet release with the step %s is not "
+				      "implemented", st[i].word);
+			dbs_error_set_hint(err, "a step beyond the database would run once per "
+					   "target: run it with 'dbshift release' alone, and the "
+					   "fleet's release without it ([release \"ENV\"] steps)");
+		}
+	steps_free(st, n);
+	return rc;
+}
+
 int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *data,
-		  char **report)
+		  char **report, dbs_error *err)
 {
 	*report = NULL;
+	int bad = release_check(f, o, err);
+	if (bad)
+		return bad;
 	char *command = xprintf("fleet %s", o->command);
 	run r;
 	dbs_ctx *home = home_open(f, &r, command);
