@@ -8,7 +8,7 @@ t_settings() {
 	check_rc 0 "$tag: exits 0"
 	check_contains "$OUT" "  max_risk           red                the worst lint level migrate applies without --force" \
 		"$tag: a key, its default and what it does"
-	check_eq "$(echo "$OUT" | grep -c '^  [a-z0-9_]* ')" "51" "$tag: every key, a line each"
+	check_eq "$(echo "$OUT" | grep -c '^  [a-z0-9_]* ')" "60" "$tag: every key, a line each"
 	dbs --json settings
 	check_eq "$(echo "$OUT" | jq -r '.settings[] | select(.key == "lock_wait") | .default')" "60s" \
 		"$tag: --json gives the same table"

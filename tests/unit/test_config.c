@@ -192,11 +192,12 @@ static void one_table(void **state)
 	char keys[1024] = "";
 	for (; dbs_setting_info(n, &key, &def, &help); n++) {
 		assert_non_null(help);
-		if (strncmp(help, "[release]", 9))  /* the hint names [dbshift]'s keys */
+		if (strncmp(help, "[release]", 9) && strncmp(help, "[fleet]", 7))
+			/* the hint names [dbshift]'s keys */
 			snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s",
 				 *keys ? ", " : "", key);
 	}
-	assert_int_equal(n, 51);
+	assert_int_equal(n, 60);
 	assert_true(dbs_setting_info(4, &key, &def, &help));
 	assert_string_equal(key, "max_risk");
 	assert_string_equal(def, "red");
@@ -217,6 +218,36 @@ static void one_table(void **state)
 	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
 	assert_string_equal(err.message, "bad notify_url 'ftp://127.0.0.1/hook'");
 	assert_int_equal(err.line, 2);
+	dbs_error_clear(&err);
+	done();
+
+	write_conf("[fleet]\njobs = 300\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "bad jobs '300'");
+	assert_int_equal(err.line, 2);
+	dbs_error_clear(&err);
+	done();
+
+	write_conf("[fleet]\ntargets = t.txt\njobs = 8\ncanary = 2\non_error = continue\n"
+		   "max_failures = 3\n\n[fleet \"prod\"]\njobs = 16\n");
+	assert_int_equal(dbs_options_load(&o, path, "prod", &err), DBS_EINPUT);
+	assert_non_null(strstr(err.message, "no environment 'prod' in "));
+	dbs_error_clear(&err);
+	done();
+	write_conf("[fleet]\ntargets = t.txt\njobs = 8\ncanary = 2\non_error = continue\n"
+		   "max_failures = 3\n\n[env \"prod\"]\n\n[fleet \"prod\"]\njobs = 16\n");
+	assert_int_equal(dbs_options_load(&o, path, "prod", &err), 0);
+	assert_string_equal(o.fleet_targets, "t.txt");
+	assert_int_equal(o.fleet_jobs, 16);
+	assert_int_equal(o.fleet_canary, 2);
+	assert_string_equal(o.fleet_on_error, "continue");
+	assert_int_equal(o.fleet_max_failures, 3);
+	dbs_options_release(&o);
+	done();
+
+	write_conf("[fleet]\ndatabase = x\n");
+	assert_int_equal(dbs_options_load(&o, path, NULL, &err), DBS_EINPUT);
+	assert_string_equal(err.message, "unknown key 'database' in [fleet]");
 	dbs_error_clear(&err);
 	done();
 

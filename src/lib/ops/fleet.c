@@ -444,6 +444,8 @@ static void run_target(pool *p, target *t)
 	opts.database = xstrdup(t->url);
 	free(opts.notify_url);  /* the fleet alerts, once per target that failed */
 	opts.notify_url = NULL;
+	free(opts.replica_url);  /* the config's replica is its database's, not a target's */
+	opts.replica_url = NULL;
 	int64_t t0 = now_ms();
 	dbs_ctx *ctx = NULL;
 	int rc = dbs_open(&ctx, &opts, &t->err);
