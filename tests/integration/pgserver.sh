@@ -25,20 +25,9 @@ pg_start() {
 	pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/pw" \
 		--auth-local=trust --auth-host=scram-sha-256 >"$PG_DIR/initdb.log" 2>&1 || {
 		cat "$PG_DIR/initdb.log"; return 1; }
-	# a random port may be taken by another server of this machine: then
-	# another one, a few times (unless the caller chose the port)
-	local tries=5 chosen=${PGPORT_TEST:-}
-	while :; do
-		PGPORT_TEST=${chosen:-$(( 20000 + RANDOM % 20000 ))}
-		pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-			-o "-p $PGPORT_TEST -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=100" \
-			start >/dev/null && break
-		tries=$((tries - 1))
-		if [ -n "$chosen" ] || [ "$tries" = 0 ]; then
-			cat "$PG_DIR/server.log"
-			return 1
-		fi
-	done
+	pg_cluster_start "$PG_DIR/data" "$PG_DIR/server.log" "${PGPORT_TEST:-}" \
+		"-c fsync=${PG_FSYNC:-off} -c max_connections=100" || return 1
+	PGPORT_TEST=$PG_STARTED_PORT
 	PG_ADMIN_URL="postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/postgres"
 	export PG_DIR PGPORT_TEST PG_ADMIN_URL
 }
@@ -48,6 +37,25 @@ pg_newdb() {
 	local name=$1
 	PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_ADMIN_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
 	echo "postgres://postgres:$PG_PASSWORD@127.0.0.1:$PGPORT_TEST/$name"
+}
+
+# pg_cluster_start DATADIR LOG PORT OPTIONS: start a cluster on 127.0.0.1
+# with its socket in PG_DIR; PG_STARTED_PORT once it runs.  A random port
+# may be taken by another server of this machine: then another one, a few
+# times (unless PORT chose one).
+pg_cluster_start() {
+	local tries=5
+	while :; do
+		PG_STARTED_PORT=${3:-$(( 20000 + RANDOM % 20000 ))}
+		pg_as "$PG_BIN/pg_ctl" -D "$1" -l "$2" -w -t 60 \
+			-o "-p $PG_STARTED_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 $4" \
+			start >/dev/null && return 0
+		tries=$((tries - 1))
+		if [ -n "$3" ] || [ "$tries" = 0 ]; then
+			cat "$2"
+			return 1
+		fi
+	done
 }
 
 pg_stop() {

@@ -103,6 +103,19 @@ t_fleet() {
 	check_rc 0 "$tag: --only-failed re-runs the failed and the not started"
 	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2 4:1,2 5:1,2" "$tag: which finishes the fleet"
 
+	# on_error = continue up to max_failures
+	dbs fleet rollback --steps 2
+	sql "${FLEET_URLS[2]}" "CREATE TABLE b (x int)" >/dev/null
+	sql "${FLEET_URLS[4]}" "CREATE TABLE b (x int)" >/dev/null
+	printf '[fleet]\ntargets = targets.txt\njobs = 1\non_error = continue\nmax_failures = 2\n' > dbshift.conf
+	dbs fleet migrate
+	check_rc 1 "$tag: max_failures fails"
+	check_eq "$(fleet_versions)" "1:1,2 2:$p1 3:1,2 4:$p1 5:" "$tag: on_error = continue goes on past a failure, and stops at max_failures"
+	sql "${FLEET_URLS[2]}" "DROP TABLE b" >/dev/null
+	sql "${FLEET_URLS[4]}" "DROP TABLE b" >/dev/null
+	dbs fleet migrate --only-failed
+	check_contains "$OUT" "fleet migrate: 3 targets, " "$tag: --only-failed takes the two failed and the one not started"
+
 	# a canary that fails: nothing else is touched
 	dbs fleet rollback --steps 2
 	sql "${FLEET_URLS[1]}" "CREATE TABLE b (x int)" >/dev/null
@@ -121,6 +134,7 @@ t_fleet() {
 	check_rc 0 "$tag: fleet plan --json"
 	check_eq "$(echo "$OUT" | jq -r '[.command, .ok, .summary.total, ([.targets[].pending] | add)] | join(" ")')" \
 		"fleet plan true 5 0" "$tag: the plan of each target: nothing to run"
+	check_eq "$(echo "$OUT" | /usr/bin/python3 "$HERE/json_check.py" "$HERE/../../docs/json.schema.json")" "valid" "$tag: its document follows docs/json.schema.json"
 	receiver_stop
 	cd "$WORK" || return
 }

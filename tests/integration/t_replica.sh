@@ -10,16 +10,8 @@ replica_start() {
 	pg_as env PGPASSWORD="$PG_PASSWORD" "$PG_BIN/pg_basebackup" -D "$REPLICA_DIR" -R \
 		-h 127.0.0.1 -p "$PGPORT_TEST" -U postgres -X stream >"$PG_DIR/basebackup.log" 2>&1 || {
 		cat "$PG_DIR/basebackup.log"; return 1; }
-	local tries=5
-	while [ $tries -gt 0 ]; do
-		REPLICA_PORT=$(( 20000 + RANDOM % 20000 ))
-		pg_as "$PG_BIN/pg_ctl" -D "$REPLICA_DIR" -l "$PG_DIR/replica.log" -w -t 60 \
-			-o "-p $REPLICA_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c hot_standby=on" \
-			start >/dev/null && return 0
-		tries=$((tries - 1))
-	done
-	cat "$PG_DIR/replica.log"
-	return 1
+	pg_cluster_start "$REPLICA_DIR" "$PG_DIR/replica.log" "" "-c hot_standby=on" || return 1
+	REPLICA_PORT=$PG_STARTED_PORT
 }
 
 replica_stop() {
