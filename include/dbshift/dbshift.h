@@ -289,6 +289,9 @@ typedef struct dbs_migrate_opts {
 				   just forgets the migration */
 	const char *phase;      /* migrate: NULL (all), "expand" or "contract" */
 	int backup;             /* a verified backup first (or refuse) */
+	volatile int *stop;     /* set (another thread, a signal): no further
+				   migration starts; the one running ends, and
+				   the run fails as stopped */
 } dbs_migrate_opts;
 
 /* What migrate / rollback would run; changes nothing. */

@@ -111,7 +111,7 @@ int check_fleet(cli *g)
 		return rc;
 	o = (dbs_fleet_opts){ .command = c, .schema_file = schema, .stop = &stop_requested };
 	o.migrate = (dbs_migrate_opts){ .target = g->nargs > 1 ? g->args[1] : NULL, .steps = n,
-					.force = force };
+					.force = force, .stop = &stop_requested };
 	o.release = (dbs_release_opts){ .rollback = rollback, .force = force };
 	if ((rc = parse_count(g, "--jobs", jobs, &o.jobs)))
 		return rc;

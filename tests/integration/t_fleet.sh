@@ -296,7 +296,8 @@ tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own histo
 	cd "$WORK" || return
 }
 
-# Ctrl-C: no new target starts; the running one ends its run.
+# Ctrl-C: no new target starts; a running one ends the migration it is
+# in and starts no other.
 t_fleet_stop() {
 	project fleet_stop
 	local tag="postgres fleet stop" i
@@ -331,10 +332,14 @@ t_fleet_stop() {
 	wait "$pid"
 	RC=$? OUT=$(cat "$WORK/fleet_stop.out") ERR=
 	check_rc 1 "$tag: an interrupted fleet fails"
-	check_eq "$(fleet_versions)" "1:1,2 2:- 3:-" "$tag: the running target ends its run; no other starts"
+	check_eq "$(fleet_versions)" "1:1 2:- 3:-" "$tag: the running target ends the migration it is in, and starts no other; no other target starts"
+	check_contains "$OUT" "stopped before 2_b up: 1 of 2 migrations ran" "$tag: the running target says where it stopped"
 	check_contains "$OUT" "not started: stopped (interrupted)" "$tag: the others are not started, and why"
-	check_contains "$OUT" "error: 0 of 3 targets failed, 2 not started" "$tag: the summary"
-	check_eq "$(sql "$home" "SELECT command || ' ' || status || ' ' || (report::json->'summary'->>'succeeded') || ' ' || (report::json->'summary'->>'skipped') FROM dbshift_runs")" \
+	check_contains "$OUT" "error: 1 of 3 targets failed, 2 not started" "$tag: the summary"
+	check_eq "$(sql "$home" "SELECT command || ' ' || status || ' ' || (report::json->'summary'->>'failed') || ' ' || (report::json->'summary'->>'skipped') FROM dbshift_runs")" \
 		"fleet migrate failed 1 2" "$tag: the fleet's row holds its end"
+	dbs fleet migrate --only-failed
+	check_rc 0 "$tag: --only-failed finishes what was stopped"
+	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2" "$tag: every target"
 	cd "$WORK" || return
 }

@@ -1004,6 +1004,12 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			plan_label(s->entry, label, sizeof(label));
 			size_t n = strlen(label);
 			snprintf(label + n, sizeof(label) - n, " %s", s->direction == DBS_UP ? "up" : "down");
+			if (o->stop && *o->stop) {
+				rc = dbs_fail(&ctx->err, DBS_EFAIL, "stopped before %s: %zu of %zu "
+					      "migrations ran", label, i, plan.n);
+				dbs_error_set_hint(&ctx->err, "run it again for the rest");
+				break;
+			}
 			live_step(ctx, label, i, plan.n);
 			ctx_log(ctx, "[%s] %s: started", r.id, label);
 		}
