@@ -24,28 +24,7 @@
 # role:NAME and extension:NAME.  Roles are the server's; extensions are
 # made in every database, the empty one compared with too.
 . "$(dirname "$0")/common.sh" postgres
-[ -n "${REPOS_FROM:-}" ] || REPOS_FROM='https://github.com/{owner}/{name}.git'
-REPOS=$ROOT/build-bench/repos
-
-fetch_list() {  # prints the extracted directories
-	local owner_name commit path owner name src bare out
-	while read -r owner_name commit path _; do
-		case $owner_name in ''|'#'*) continue ;; esac
-		owner=${owner_name%%/*} name=${owner_name#*/}
-		src=${REPOS_FROM//'{owner}'/$owner}
-		src=${src//'{name}'/$name}
-		bare=$REPOS/$owner+$name.git
-		[ -d "$src" ] && bare=$src  # a local repository: read it where it is
-		if ! git -C "$bare" cat-file -e "$commit^{commit}" 2>/dev/null; then
-			rm -rf "$bare"
-			git clone -q --bare --filter=blob:none "$src" "$bare" >&2
-		fi
-		out=$WORK/src/$owner+$name
-		mkdir -p "$out"
-		git -C "$bare" archive "$commit" "$path" | tar -x -C "$out"
-		echo "$out/$path"
-	done < "$ROOT/bench/real-histories.list"
-}
+. "$ROOT/bench/histories.sh"
 
 secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
 	local t0 t1 rc=0
@@ -65,28 +44,7 @@ schema() {  # URL: the schema, without dbshift's own tables
 		grep -v '^-- Dumped by\|^-- Dumped from\|^SELECT pg_catalog.set_config\|^\\\(un\)\?restrict '
 }
 
-if [ $# = 0 ]; then
-	mkdir -p "$REPOS"
-	mapfile -t dirs < <(fetch_list)
-	NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "$ROOT/bench/real-histories.list")
-else
-	dirs=("$@")
-fi
-EXTENSIONS=
-for need in ${NEEDS:+${NEEDS//,/ }}; do
-	case $need in
-	role:*) psql -X -q "$PG_ADMIN_URL" -c "CREATE ROLE \"${need#role:}\"" ;;
-	extension:*) EXTENSIONS="$EXTENSIONS ${need#extension:}" ;;
-	*) echo "real-histories.sh: '$need': a need is role:NAME or extension:NAME" >&2; exit 2 ;;
-	esac
-done
-newdb() {  # NAME: a fresh database with the extensions, its URL
-	local url; url=$(pg_newdb "$1")
-	for ext in $EXTENSIONS; do
-		psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS \"$ext\""
-	done
-	echo "$url"
-}
+histories_from_args "$@"
 
 empty=$(newdb rh_empty)
 schema "$empty" > "$WORK/empty.sql"

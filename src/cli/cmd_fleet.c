@@ -1,5 +1,6 @@
 /* cmd_fleet.c - dbshift fleet COMMAND: one command on every database of
  * [fleet], a table of the targets as they end, and the fleet's summary. */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,9 @@ static volatile int stop_requested;
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	int e = errno;
+	__atomic_store_n(&stop_requested, 1, __ATOMIC_RELAXED);  /* read by the targets' threads */
+	errno = e;
 }
 
 /* K/N: 1 <= K <= N; -1 when it is not. */

@@ -348,6 +348,12 @@ int dbs_fleet_only_failed(dbs_fleet *f, const char *command, const char *shard,
 
 /* ---- running ---- */
 
+/* Was the fleet told to stop (a signal, another thread)? */
+static int stopped(const dbs_fleet_opts *o)
+{
+	return o->stop && __atomic_load_n(o->stop, __ATOMIC_RELAXED);
+}
+
 typedef struct pool {
 	dbs_fleet *f;
 	const dbs_fleet_opts *o;
@@ -480,7 +486,7 @@ static void *worker(void *arg)
 {
 	pool *p = arg;
 	pthread_mutex_lock(&p->mu);
-	while (p->next < p->end && !p->halt && !(p->o->stop && *p->o->stop)) {
+	while (p->next < p->end && !p->halt && !stopped(p->o)) {
 		size_t i = p->next++;
 		p->running++;
 		progress(p);
@@ -672,7 +678,7 @@ int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *
 	if (!p.failed || !canary)
 		run_round(&p, canary, f->n, jobs);
 	pthread_mutex_lock(&p.mu);
-	mark_skipped(&p, 0, o->stop && *o->stop ? "stopped (interrupted)"
+	mark_skipped(&p, 0, stopped(o) ? "stopped (interrupted)"
 		     : "stopped after a failure (on_error, max_failures)");
 	pthread_mutex_unlock(&p.mu);
 	pthread_mutex_destroy(&p.mu);

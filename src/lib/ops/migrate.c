@@ -1004,7 +1004,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 			plan_label(s->entry, label, sizeof(label));
 			size_t n = strlen(label);
 			snprintf(label + n, sizeof(label) - n, " %s", s->direction == DBS_UP ? "up" : "down");
-			if (o->stop && *o->stop) {
+			if (o->stop && __atomic_load_n(o->stop, __ATOMIC_RELAXED)) {
 				rc = dbs_fail(&ctx->err, DBS_EFAIL, "stopped before %s: %zu of %zu "
 					      "migrations ran", label, i, plan.n);
 				dbs_error_set_hint(&ctx->err, "run it again for the rest");

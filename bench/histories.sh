@@ -1,0 +1,54 @@
+# histories.sh - what the benchmarks on real migration histories share
+# (sourced after common.sh): the projects of bench/real-histories.list,
+# fetched at their commits (fetch_list), what they need made first
+# (roles, extensions), and fresh databases with those extensions (newdb).
+#
+# histories_from_args [DIR...]: dirs, the migration directories (the
+# list's projects, fetched, when none is given); NEEDS with DIR arguments.
+[ -n "${REPOS_FROM:-}" ] || REPOS_FROM='https://github.com/{owner}/{name}.git'
+REPOS=$ROOT/build-bench/repos
+
+fetch_list() {  # prints the extracted directories
+	local owner_name commit path owner name src bare out
+	while read -r owner_name commit path _; do
+		case $owner_name in ''|'#'*) continue ;; esac
+		owner=${owner_name%%/*} name=${owner_name#*/}
+		src=${REPOS_FROM//'{owner}'/$owner}
+		src=${src//'{name}'/$name}
+		bare=$REPOS/$owner+$name.git
+		[ -d "$src" ] && bare=$src  # a local repository: read it where it is
+		if ! git -C "$bare" cat-file -e "$commit^{commit}" 2>/dev/null; then
+			rm -rf "$bare"
+			git clone -q --bare --filter=blob:none "$src" "$bare" >&2
+		fi
+		out=$WORK/src/$owner+$name
+		mkdir -p "$out"
+		git -C "$bare" archive "$commit" "$path" | tar -x -C "$out"
+		echo "$out/$path"
+	done < "$ROOT/bench/real-histories.list"
+}
+
+histories_from_args() {
+	if [ $# = 0 ]; then
+		mkdir -p "$REPOS"
+		mapfile -t dirs < <(fetch_list)
+		NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "$ROOT/bench/real-histories.list")
+	else
+		dirs=("$@")
+	fi
+	EXTENSIONS=
+	for need in ${NEEDS:+${NEEDS//,/ }}; do
+		case $need in
+		role:*) psql -X -q "$PG_ADMIN_URL" -c "CREATE ROLE \"${need#role:}\"" ;;
+		extension:*) EXTENSIONS="$EXTENSIONS ${need#extension:}" ;;
+		*) echo "histories.sh: '$need': a need is role:NAME or extension:NAME" >&2; exit 2 ;;
+		esac
+	done
+	newdb() {  # NAME: a fresh database with the extensions, its URL
+		local url; url=$(pg_newdb "$1")
+		for ext in $EXTENSIONS; do
+			psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS \"$ext\""
+		done
+		echo "$url"
+	}
+}
