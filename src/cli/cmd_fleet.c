@@ -134,30 +134,28 @@ typedef struct view {
 	size_t done, total;
 } view;
 
+/* A line per target as it ends: who, how it ended, its newest applied
+ * migration (before -> after, when the command changed it), its time. */
 static void show_target(const dbs_fleet_result *r, void *data)
 {
 	view *v = data;
 	v->done++;
 	if (v->g->json || v->g->quiet)
 		return;
-	const char *st = r->status;
-	char what[64];
-	if (!strcmp(o.command, "status") && !strcmp(st, "succeeded"))
-		st = r->failed ? "failed" : r->pending ? "behind" : "current";
-	if (!strcmp(o.command, "plan") && !strcmp(st, "succeeded"))
+	int status = !strcmp(o.command, "status"), ok = !strcmp(r->status, "succeeded");
+	const char *st = !status || !ok ? r->status
+			 : r->failed ? "failed" : r->pending ? "behind" : "current";
+	char what[64] = "";
+	if (ok && !strcmp(o.command, "plan"))
 		snprintf(what, sizeof(what), "%zu to run", r->pending);
-	else if (!strcmp(o.command, "status") && r->pending)
+	else if (ok && status && r->pending)
 		snprintf(what, sizeof(what), "%zu pending", r->pending);
-	else
-		snprintf(what, sizeof(what), "%s", "");
+	const char *before = r->before ? r->before : "-", *after = r->after ? r->after : "-";
 	char versions[160];
-	if (!strcmp(o.command, "status") || !strcmp(o.command, "plan") ||
-	    !strcmp(o.command, "verify") || (r->before && r->after && !strcmp(r->before, r->after)) ||
-	    (!r->before && !r->after))
-		snprintf(versions, sizeof(versions), "%s", r->after ? r->after : "-");
+	if (strcmp(before, after))
+		snprintf(versions, sizeof(versions), "%s -> %s", before, after);
 	else
-		snprintf(versions, sizeof(versions), "%s -> %s", r->before ? r->before : "-",
-			 r->after ? r->after : "-");
+		snprintf(versions, sizeof(versions), "%s", after);
 	printf("[%zu/%zu] %-*s  %-9s  %-24s %7.1f s%s%s%s%s\n", v->done, v->total, v->width,
 	       r->target, st, versions, (double)r->duration_ms / 1000.0, *what ? "  " : "", what,
 	       r->err ? "  " : "", r->err ? r->err->message : "");

@@ -53,6 +53,8 @@ t_fleet() {
 	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:$p0 4:1,2 5:1,2" "$tag: on_error = continue: every other target is migrated, the failed one stops at its failed migration"
 	local shown3; shown3=$("$DBSHIFT" --database "${FLEET_URLS[3]}" --json status | jq -r .database)
 	check_contains "$OUT" "$shown3  failed" "$tag: the failed target is named in the table"
+	check_eq "$(echo "$OUT" | grep -c "^\[[1-5]/5\] .*  succeeded  - -> 2 ")" "4" "$tag: each migrated target's line shows its versions before and after"
+	check_contains "$(echo "$OUT" | grep "$shown3  failed")" "already exists" "$tag: and the failed one's line its error"
 	check_contains "$ERR" "error: 1 of 5 targets failed, 0 not started" "$tag: and the summary says so"
 	local rep; rep=$(ls reports/fleet-*.json | tail -n 1)
 	check_eq "$(jq -r '[.command, .summary.total, .summary.succeeded, .summary.failed, .summary.skipped] | join(" ")' "$rep")" \
