@@ -8,9 +8,9 @@
 replica_start() {
 	REPLICA_DIR=$PG_DIR/replica
 	pg_as env PGPASSWORD="$PG_PASSWORD" "$PG_BIN/pg_basebackup" -D "$REPLICA_DIR" -R \
-		-h 127.0.0.1 -p "$PGPORT_TEST" -U postgres -X stream >"$PG_DIR/basebackup.log" 2>&1 || {
+		-h 127.0.0.1 -p "$PGPORT_TEST" -U postgres -X stream -c fast >"$PG_DIR/basebackup.log" 2>&1 || {
 		cat "$PG_DIR/basebackup.log"; return 1; }
-	pg_cluster_start "$REPLICA_DIR" "$PG_DIR/replica.log" "" "-c hot_standby=on" || return 1
+	pg_cluster_start "$REPLICA_DIR" "$PG_DIR/replica.log" "" "-c hot_standby=on -c wal_receiver_status_interval=1s" || return 1
 	REPLICA_PORT=$PG_STARTED_PORT
 }
 
@@ -38,8 +38,10 @@ t_replica_lag() {
 		return
 	fi
 	rurl="postgres://postgres:$PG_PASSWORD@127.0.0.1:$REPLICA_PORT/replica"
-	wait_for "$rurl" "SELECT count(*) FROM items" 20000 \
-		|| not_ok "$tag: the replica has the rows"
+	# a transaction it replays (the rows came with the base backup)
+	sql "$url" "CREATE TABLE tick (n int); INSERT INTO tick VALUES (0)" >/dev/null
+	wait_for "$rurl" "SELECT count(*) FROM tick" 1 \
+		|| not_ok "$tag: the replica replays"
 	printf '[dbshift]\nreplica_url = %s\ndoctor_max_lag = 1s\n' "$rurl" > dbshift.conf
 	# (WAL of the server's own background work may hold it back a moment)
 	if until_ok 60 lag_status "$url" pass; then ok "$tag: doctor: a replica that keeps up passes"
@@ -47,7 +49,7 @@ t_replica_lag() {
 
 	# replay paused, and WAL it has not replayed: it lags more and more
 	sql "$rurl" "SELECT pg_wal_replay_pause()" >/dev/null
-	sql "$url" "CREATE TABLE tick (n int); INSERT INTO tick VALUES (1)" >/dev/null
+	sql "$url" "INSERT INTO tick VALUES (1)" >/dev/null
 	wait_for "$rurl" "SELECT pg_get_wal_replay_pause_state() = 'paused' AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn() AND now() - pg_last_xact_replay_timestamp() > interval '1500 ms'" t \
 		|| not_ok "$tag: the paused replica lags"
 	dbs --database "$url" --json doctor
@@ -66,6 +68,27 @@ t_replica_lag() {
 	check_rc 0 "$tag: the data run goes on once the replica caught up"
 	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: and changes every row"
 	check_lacks "$OUT" "$PG_PASSWORD" "$tag: no password in its output"
+
+	# without replica_url: the primary's pg_stat_replication, whose
+	# replay_lag grows while the standby's apply is stuck
+	: > dbshift.conf
+	sql "$url" "UPDATE items SET done = NULL; DELETE FROM dbshift_data" >/dev/null  # (its checkpoint)
+	wait_for "$rurl" "SELECT count(*) FROM items WHERE done IS NULL" 20000 \
+		|| not_ok "$tag: the replica has the reset rows"
+	sql "$rurl" "SELECT pg_wal_replay_pause()" >/dev/null
+	sql "$url" "INSERT INTO tick VALUES (2)" >/dev/null
+	wait_for "$url" "SELECT count(*) FROM pg_stat_replication WHERE replay_lag > interval '1500 ms'" 1 \
+		|| not_ok "$tag: the primary sees its standby lag"
+	"$DBSHIFT" --database "$url" data run bump.sql --batch-size 1000 --max-lag 1000 >"$WORK/replica.out" 2>&1 &
+	pid=$!
+	until_ok 60 grep -qs "waiting: replica lag" "$WORK/replica.out" \
+		|| not_ok "$tag: pg_stat_replication: the data run says it waits"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "0" "$tag: pg_stat_replication: nothing changes while the standby lags"
+	sql "$rurl" "SELECT pg_wal_replay_resume()" >/dev/null
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/replica.out") ERR=
+	check_rc 0 "$tag: pg_stat_replication: the data run goes on once the standby caught up"
+	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: pg_stat_replication: and changes every row"
 	replica_stop
 	cd "$WORK" || return
 }

@@ -897,12 +897,14 @@ static int pg_replica_lag_ms(db_conn *c, int64_t *ms, dbs_error *err)
 {
 	db_rows *r = NULL;
 	/* on a standby, its own lag: none when it has replayed all it
-	 * received, else the age of the last transaction it replayed; on a
-	 * primary, the largest replay_lag of its standbys */
+	 * received, else the age of the last transaction it replayed (or,
+	 * none replayed yet, the time since it started); on a primary, the
+	 * largest replay_lag of its standbys */
 	int rc = run_query(c->pg, "SELECT (CASE WHEN pg_is_in_recovery() THEN CASE WHEN "
 			   "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() "
-			   "THEN 0 ELSE coalesce(extract(epoch FROM now() - "
-			   "pg_last_xact_replay_timestamp()) * 1000, 0) END ELSE (SELECT "
+			   "THEN 0 ELSE extract(epoch FROM now() - coalesce("
+			   "pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) * 1000 "
+			   "END ELSE (SELECT "
 			   "coalesce(max(extract(epoch FROM replay_lag) * 1000), 0) FROM "
 			   "pg_stat_replication) END)::bigint", 0, NULL, &r, err);
 	if (!rc)
