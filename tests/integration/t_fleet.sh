@@ -265,11 +265,16 @@ t_fleet_schemas() {
 	local tag="postgres fleet schemas" url s
 	url=$(newdb fleet_schemas)
 	for s in tenant_a tenant_b "Tenant C"; do sql "$url" "CREATE SCHEMA \"$s\"" >/dev/null; done
-	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
-	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY REFERENCES a);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
+	# (each tenant's start and end, in a table of the database's own)
+	sql "$url" "CREATE TABLE public.seen (what text, tenant text, at timestamptz)" >/dev/null
+	printf -- "-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO public.seen VALUES ('start', current_schema(), clock_timestamp());\n-- migrate:down\nDROP TABLE a;\n" > migrations/1_a.sql
+	printf -- "-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY REFERENCES a);\nINSERT INTO public.seen VALUES ('end', current_schema(), clock_timestamp());\n-- migrate:down\nDROP TABLE b;\n" > migrations/2_b.sql
 	printf '[dbshift]\ndatabase = %s\n\n[fleet]\nschemas_query = SELECT nspname FROM pg_namespace WHERE nspname ILIKE '"'"'tenant%%'"'"' ORDER BY 1\njobs = 3\n' "$url" > dbshift.conf
 	dbs fleet migrate
 	check_rc 0 "$tag: fleet migrate on three schemas"
+	local first; first=$(jq -r '.targets[0].target | sub(".* schema "; "")' "$(ls reports/fleet-*.json | tail -n 1)")
+	check_eq "$(sql "$url" "SELECT count(*) FROM seen o WHERE o.what = 'start' AND o.tenant <> '$first' AND o.at > (SELECT at FROM seen WHERE what = 'end' AND tenant = '$first')")" \
+		"2" "$tag: the first tenant runs alone first (what tenants share is made once), then the others"
 	check_eq "$(sql "$url" "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_schema <> 'information_schema' AND table_schema NOT LIKE 'pg_%' AND table_name IN ('a', 'b', 'dbshift_migrations') ORDER BY 1")" \
 		"Tenant C.a
 Tenant C.b

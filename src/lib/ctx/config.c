@@ -209,7 +209,7 @@ static const setting settings[] = {
 	  "[fleet]: how many targets run at once, each on its own connection", 2 },
 	{ "canary", SET_COUNT, OPT(fleet_canary), "0", "give a whole number, e.g. 1",
 	  "[fleet]: the first N targets run first; the rest start only when all of them "
-	  "succeeded", 2 },
+	  "succeeded (with schemas_query, at least 1)", 2 },
 	{ "on_error", SET_ON_ERROR, OPT(fleet_on_error), "stop", "use stop or continue",
 	  "[fleet]: after a target fails, start no other (stop) or go on (continue)", 2 },
 	{ "max_failures", SET_COUNT, OPT(fleet_max_failures), "0", "give a whole number, e.g. 5",

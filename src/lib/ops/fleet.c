@@ -662,7 +662,14 @@ int dbs_fleet_run(dbs_fleet *f, const dbs_fleet_opts *o, dbs_fleet_cb cb, void *
 	pool p = { .f = f, .o = o, .cb = cb, .data = data, .home = home };
 	pthread_mutex_init(&p.mu, NULL);
 	int jobs = o->jobs > 0 ? o->jobs : f->opts.fleet_jobs > 0 ? f->opts.fleet_jobs : 1;
-	size_t canary = (size_t)f->opts.fleet_canary < f->n ? (size_t)f->opts.fleet_canary : f->n;
+	/* tenants of one database share what their migrations make outside
+	 * their schema (an extension, a type in public): the first makes it
+	 * alone, so that the others' IF NOT EXISTS do not race for it */
+	size_t canary = (size_t)f->opts.fleet_canary;
+	if (f->opts.fleet_schemas_query && !canary)
+		canary = 1;
+	if (canary > f->n)
+		canary = f->n;
 	for (size_t i = 0; i < f->n; i++) {
 		target_reset(&f->t[i]);
 		f->t[i].status = NULL;
