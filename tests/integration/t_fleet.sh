@@ -171,6 +171,12 @@ t_fleet_input() {
 	check_rc 2 "$tag: a URL no driver takes"
 	check_contains "$ERR" "targets.txt:2:1: unsupported database URL" "$tag: is named at file:line"
 	echo "${FLEET_URLS[1]}" > targets.txt
+	echo "postgres://u:Hidden-pw@[::1/db" >> targets.txt
+	dbs fleet migrate
+	check_rc 2 "$tag: a URL libpq cannot read"
+	check_contains "$ERR" "targets.txt:2:1: invalid database URL" "$tag: is named at file:line"
+	check_lacks "$ERR" "Hidden-pw" "$tag: without its password"
+	echo "${FLEET_URLS[1]}" > targets.txt
 	echo "${FLEET_URLS[1]}" >> targets.txt
 	dbs fleet migrate
 	check_contains "$ERR" "targets.txt:2:1: target " "$tag: a target twice is refused at its line"

@@ -18,6 +18,7 @@
 typedef struct target {
 	char *url;      /* what is connected to: a secret */
 	char *shown;    /* for people and reports */
+	int line;       /* of the targets file, or the row of a query */
 	/* the outcome */
 	const char *status;
 	char *before, *after, *run_report;
@@ -34,34 +35,53 @@ struct dbs_fleet {
 
 /* ---- the targets ---- */
 
-static int add_target(dbs_fleet *f, char *url, char *shown, dbs_error *err, const char *file,
-		      int line)
+static void add_target(dbs_fleet *f, char *url, char *shown, int line)
 {
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcmp(f->t[i].shown, shown)) {
-			dbs_fail(err, DBS_EINPUT, "target %s is in the fleet twice", shown);
-			dbs_error_set_file(err, file, line, 0);
-			dbs_error_set_hint(err, "list each database once");
-			free(url);
-			free(shown);
-			return DBS_EINPUT;
-		}
 	if (!(f->n & (f->n - 1)) || !f->n)
 		f->t = xrealloc(f->t, (f->n ? f->n * 2 : 8) * sizeof(target));
-	f->t[f->n++] = (target){ .url = url, .shown = shown };
-	return 0;
+	f->t[f->n++] = (target){ .url = url, .shown = shown, .line = line };
 }
 
-/* A URL of the fleet: a driver takes it. */
+/* A URL of the fleet: a driver takes it, and libpq reads it. */
 static int url_target(dbs_fleet *f, const char *url, dbs_error *err, const char *file,
 		      int line)
 {
-	const db_driver *d;
-	if (driver_for_url(&d, url, err)) {
+	int rc = url_check(url, err);
+	if (rc) {
 		dbs_error_set_file(err, file, line, 0);
-		return err->code;
+		return rc;
 	}
-	return add_target(f, xstrdup(url), dbs_redact_url(url), err, file, line);
+	add_target(f, xstrdup(url), dbs_redact_url(url), line);
+	return 0;
+}
+
+static int by_name(const void *a, const void *b, void *fleet)
+{
+	const dbs_fleet *f = fleet;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(f->t[i].shown, f->t[j].shown);
+	return c ? c : i < j ? -1 : i > j;
+}
+
+/* A target twice (as shown: the same database, whatever its password) is
+ * refused at its second place. */
+static int no_twice(const dbs_fleet *f, const char *file, dbs_error *err)
+{
+	size_t *ix = xcalloc(f->n ? f->n : 1, sizeof(size_t)), dup = 0;
+	for (size_t i = 0; i < f->n; i++)
+		ix[i] = i;
+	qsort_r(ix, f->n, sizeof(size_t), by_name, (void *)f);
+	for (size_t i = 1; i < f->n && !dup; i++)
+		if (!strcmp(f->t[ix[i]].shown, f->t[ix[i - 1]].shown))
+			dup = ix[i] + 1;
+	free(ix);
+	if (!dup)
+		return 0;
+	const target *t = &f->t[dup - 1];
+	dbs_fail(err, DBS_EINPUT, "target %s is in the fleet twice", t->shown);
+	dbs_error_set_file(err, file, file ? t->line : 0, 0);
+	dbs_error_set_hint(err, "list each database once");
+	return DBS_EINPUT;
 }
 
 static int targets_file(dbs_fleet *f, const char *path, dbs_error *err)
@@ -151,7 +171,7 @@ static int targets_query(dbs_fleet *f, dbs_error *err)
 	int rc = query_column(url, o->fleet_targets_query, "targets_query", &r, err);
 	for (size_t i = 0; !rc && i < r->nrows; i++) {
 		const char *v = DB_VAL(r, i, 0);
-		if (v && *v && (rc = url_target(f, v, err, NULL, 0)))
+		if (v && *v && (rc = url_target(f, v, err, NULL, (int)i + 1)))
 			dbs_error_set_detail(err, "row %zu of targets_query", i + 1);
 	}
 	db_rows_free(r);
@@ -175,8 +195,10 @@ static int schemas_query(dbs_fleet *f, dbs_error *err)
 		if (!s || !*s)
 			continue;
 		char *u = url_pg_with_schema(url, s, err);
-		rc = u ? add_target(f, u, xprintf("%s schema %s", base, s), err, NULL, 0)
-		       : err->code;
+		if (u)
+			add_target(f, u, xprintf("%s schema %s", base, s), (int)i + 1);
+		else
+			rc = err->code;
 	}
 	free(base);
 	db_rows_free(r);
@@ -199,6 +221,8 @@ int dbs_fleet_open(dbs_fleet **out, const dbs_options *opts, dbs_error *err)
 	options_copy(&f->opts, opts);
 	int rc = opts->fleet_targets ? targets_file(f, opts->fleet_targets, err)
 		 : opts->fleet_targets_query ? targets_query(f, err) : schemas_query(f, err);
+	if (!rc)
+		rc = no_twice(f, opts->fleet_targets, err);
 	if (rc) {
 		dbs_fleet_free(f);
 		return rc;
