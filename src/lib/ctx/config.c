@@ -511,7 +511,8 @@ static const char *quoted_name_of(const char *section, const char *kind, char *b
 }
 
 #define SECTIONS_HINT "sections are [dbshift], [env \"NAME\"], [release], [release \"ENV\"], " \
-	"[fleet], [fleet \"ENV\"], [hook \"NAME\"], and [files|settings|dotenv|bucket|mail \"NAME\"] for release steps"
+	"[fleet], [fleet \"ENV\"], [hook \"NAME\"], and [files|settings|dotenv|bucket|mail " \
+	"\"NAME\"] for release steps"
 
 /* What a section header is: -1 unknown, 0 [dbshift] or [env "NAME"],
  * 1 [release] or [release "ENV"], 2 [fleet] or [fleet "ENV"]; *env is the

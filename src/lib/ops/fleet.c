@@ -403,24 +403,26 @@ static void progress(pool *p)
 	live_items(p->home, step, &ip);
 }
 
-/* The newest applied migration of ctx's database (NULL: none). */
-static char *newest_applied(dbs_ctx *ctx, size_t *pending, size_t *failed)
+/* The newest applied migration of ctx's database (*v NULL: none), and how
+ * many are pending and failed. */
+static int newest_applied(dbs_ctx *ctx, char **v, size_t *pending, size_t *failed)
 {
 	size_t n = 0;
-	char *v = NULL;
+	*v = NULL;
 	*pending = *failed = 0;
-	if (dbs_refresh(ctx) || dbs_status(ctx, &n))
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
+	int rc = dbs_refresh(ctx);
+	if (!rc)
+		rc = dbs_status(ctx, &n);
+	for (size_t i = 0; !rc && i < n; i++) {
 		const dbs_entry *e = dbs_status_entry(ctx, i);
 		if (e->state == DBS_APPLIED || e->state == DBS_DRIFTED) {
-			free(v);
-			v = *e->app ? xprintf("%s:%s", e->app, e->version) : xstrdup(e->version);
+			free(*v);
+			*v = *e->app ? xprintf("%s:%s", e->app, e->version) : xstrdup(e->version);
 		}
 		*pending += e->state == DBS_PENDING;
 		*failed += e->state == DBS_FAILED;
 	}
-	return v;
+	return rc;
 }
 
 /* The report file of a run's JSON report, or NULL. */
@@ -480,16 +482,25 @@ static void run_target(pool *p, target *t)
 	dbs_ctx *ctx = NULL;
 	int rc = dbs_open(&ctx, &opts, &t->err);
 	size_t pending = 0, failed = 0;
-	if (!rc) {
-		t->before = newest_applied(ctx, &pending, &failed);
-		if ((rc = run_command(ctx, o, t)))
-			dbs_error_move(&t->err, &ctx->err);
-		t->after = newest_applied(ctx, &pending, &failed);
-		if (strcmp(o->command, "plan"))
-			t->pending = pending;
-		if (!strcmp(o->command, "status"))
-			t->failed = failed;
+	/* before and after, for the commands that change the history */
+	int changes = !strcmp(o->command, "migrate") || !strcmp(o->command, "rollback") ||
+		      !strcmp(o->command, "release");
+	if (!rc && changes)
+		rc = newest_applied(ctx, &t->before, &pending, &failed);
+	if (!rc)
+		rc = run_command(ctx, o, t);
+	if (ctx && rc)
+		dbs_error_move(&t->err, &ctx->err);
+	if (ctx && newest_applied(ctx, &t->after, &pending, &failed) && !rc) {
+		rc = ctx->err.code;  /* (after a failure too: what it left) */
+		dbs_error_move(&t->err, &ctx->err);
 	}
+	if (!changes && t->after)
+		t->before = xstrdup(t->after);
+	if (strcmp(o->command, "plan"))
+		t->pending = pending;
+	if (!strcmp(o->command, "status"))
+		t->failed = failed;
 	dbs_close(ctx);
 	dbs_options_release(&opts);
 	t->ms = now_ms() - t0;
