@@ -34,7 +34,7 @@ t_install() {
 		[ -n "$(find "$dest" -path "*/man1/dbshift-$f.1")" ] || missing="$missing $f"
 	done
 	check_eq "$missing" "" "$tag: dbshift-COMMAND(1) for every command"
-	check_eq "$(echo "$cmds" | wc -l)" "28" "$tag: (28 commands)"
+	check_eq "$(echo "$cmds" | wc -l)" "29" "$tag: (29 commands)"
 	man=$(find "$dest" -name dbshift-rollback.1)
 	check_contains "$(cat "$man")" '.TH DBSHIFT\-ROLLBACK 1' "$tag: dbshift-rollback(1) is a man page"
 	check_contains "$(cat "$man")" '.B \-\-allow\-irreversible' "$tag: with the command's options"
