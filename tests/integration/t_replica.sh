@@ -27,6 +27,24 @@ lag_status() {
 	[ "$(echo "$OUT" | jq -r '.checks[] | select(.check == "replication-lag") | .status')" = "$2" ]
 }
 
+# lag_holds_data TAG URL REPLICA_URL: with the replica's replay paused, a
+# data run (--max-lag 1s) on URL says it waits and changes nothing; once
+# replay resumes it changes every row, its output without a password.
+lag_holds_data() {
+	local tag=$1 pid
+	"$DBSHIFT" --database "$2" data run bump.sql --batch-size 1000 --max-lag 1000 >"$WORK/replica.out" 2>&1 &
+	pid=$!
+	until_ok 60 grep -qs "waiting: replica lag" "$WORK/replica.out" \
+		|| not_ok "$tag: the data run says it waits"
+	check_eq "$(sql "$2" "SELECT count(*) FROM items WHERE done = 1")" "0" "$tag: nothing changes while the replica lags"
+	sql "$3" "SELECT pg_wal_replay_resume()" >/dev/null
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/replica.out") ERR=
+	check_rc 0 "$tag: the data run goes on once the replica caught up"
+	check_eq "$(sql "$2" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: and changes every row"
+	check_lacks "$OUT" "$PG_PASSWORD" "$tag: no password in its output"
+}
+
 t_replica_lag() {
 	project replica
 	local tag="postgres replica" url rurl
@@ -57,17 +75,7 @@ t_replica_lag() {
 	check_contains "$(echo "$OUT" | jq -r '.checks[] | select(.check == "replication-lag") | .message')" "replica lag " "$tag: and says how much"
 	check_lacks "$OUT" "$PG_PASSWORD" "$tag: without the replica's password"
 
-	"$DBSHIFT" --database "$url" data run bump.sql --batch-size 1000 --max-lag 1000 >"$WORK/replica.out" 2>&1 &
-	local pid=$!
-	until_ok 60 grep -qs "waiting: replica lag" "$WORK/replica.out" \
-		|| not_ok "$tag: the data run says it waits"
-	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "0" "$tag: nothing changes while the replica lags"
-	sql "$rurl" "SELECT pg_wal_replay_resume()" >/dev/null
-	wait "$pid"
-	RC=$? OUT=$(cat "$WORK/replica.out") ERR=
-	check_rc 0 "$tag: the data run goes on once the replica caught up"
-	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: and changes every row"
-	check_lacks "$OUT" "$PG_PASSWORD" "$tag: no password in its output"
+	lag_holds_data "$tag" "$url" "$rurl"
 
 	# without replica_url: the primary's pg_stat_replication, whose
 	# replay_lag grows while the standby's apply is stuck
@@ -79,16 +87,7 @@ t_replica_lag() {
 	sql "$url" "INSERT INTO tick VALUES (2)" >/dev/null
 	wait_for "$url" "SELECT count(*) FROM pg_stat_replication WHERE replay_lag > interval '1500 ms'" 1 \
 		|| not_ok "$tag: the primary sees its standby lag"
-	"$DBSHIFT" --database "$url" data run bump.sql --batch-size 1000 --max-lag 1000 >"$WORK/replica.out" 2>&1 &
-	pid=$!
-	until_ok 60 grep -qs "waiting: replica lag" "$WORK/replica.out" \
-		|| not_ok "$tag: pg_stat_replication: the data run says it waits"
-	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "0" "$tag: pg_stat_replication: nothing changes while the standby lags"
-	sql "$rurl" "SELECT pg_wal_replay_resume()" >/dev/null
-	wait "$pid"
-	RC=$? OUT=$(cat "$WORK/replica.out") ERR=
-	check_rc 0 "$tag: pg_stat_replication: the data run goes on once the standby caught up"
-	check_eq "$(sql "$url" "SELECT count(*) FROM items WHERE done = 1")" "20000" "$tag: pg_stat_replication: and changes every row"
+	lag_holds_data "$tag: pg_stat_replication" "$url" "$rurl"
 	replica_stop
 	cd "$WORK" || return
 }

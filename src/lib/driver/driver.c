@@ -33,6 +33,13 @@ int driver_for_url(const db_driver **out, const char *url, dbs_error *err)
 	return DBS_EINPUT;
 }
 
+int url_check(const char *url, dbs_error *err)
+{
+	const db_driver *d;
+	int rc = driver_for_url(&d, url, err);
+	return rc || !url_is_postgres(url) ? rc : url_pg_check(url, err);
+}
+
 const db_driver *driver_guess(const char *url)
 {
 	const db_driver *d = NULL;

@@ -428,8 +428,11 @@ struct _PQconninfoOption;
 int url_pg_parse(const char *url, struct _PQconninfoOption **out, dbs_error *err);
 /* Append v to a conninfo string as a quoted value. */
 void url_add_conninfo_value(strbuf *sb, const char *v);
+/* 0 when libpq reads the PostgreSQL url; else an input error without its
+ * secrets. */
+int url_pg_check(const char *url, dbs_error *err);
 /* 0 when a driver takes url and (PostgreSQL) libpq reads it; else an
- * input error without its secrets. */
+ * input error without its secrets (driver.c). */
 int url_check(const char *url, dbs_error *err);
 /* A PostgreSQL url as key=value conninfo that puts schema first on the
  * search_path (then public), keeping its other options; NULL and err

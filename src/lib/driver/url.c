@@ -438,12 +438,10 @@ char *url_pg_with_schema(const char *url, const char *schema, dbs_error *err)
 	return strbuf_detach(&sb);
 }
 
-int url_check(const char *url, dbs_error *err)
+int url_pg_check(const char *url, dbs_error *err)
 {
-	const db_driver *d;
 	PQconninfoOption *opts = NULL;
-	int rc = driver_for_url(&d, url, err);
-	if (!rc && url_is_postgres(url) && !(rc = url_pg_parse(url, &opts, err)))
-		PQconninfoFree(opts);
+	int rc = url_pg_parse(url, &opts, err);
+	PQconninfoFree(opts);
 	return rc;
 }
