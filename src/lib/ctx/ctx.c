@@ -103,14 +103,6 @@ int dbs_open(dbs_ctx **out, const dbs_options *opts, dbs_error *err)
 		return rc;
 	}
 	db_set_lock_wait(d, ctx->conn, opts->lock_wait_ms);
-	if (opts->framework_serve) {
-		/* the command will lock: its connection is made while the
-		 * project is read and planned, and the framework starts (a
-		 * failure here is told when it locks) */
-		dbs_error ignored = { 0 };
-		db_lock_ready(d, ctx->conn, &ignored);
-		dbs_error_clear(&ignored);
-	}
 	if (ctx->fw && ((rc = ctx->fwo->list(ctx->fw, &ctx->src, err)) ||
 			(rc = same_database(ctx, err)))) {
 		dbs_close(ctx);

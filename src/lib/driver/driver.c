@@ -192,11 +192,6 @@ void db_unlock(const db_driver *d, db_conn *c)
 	d->core->unlock(c);
 }
 
-int db_lock_ready(const db_driver *d, db_conn *c, dbs_error *err)
-{
-	return d->core->lock_ready ? d->core->lock_ready(c, err) : 0;
-}
-
 int db_set_timeouts(const db_driver *d, db_conn *c, int lock_ms, int statement_ms, int local,
 		    dbs_error *err)
 {

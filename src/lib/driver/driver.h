@@ -120,11 +120,6 @@ typedef struct db_core {
 	/* The one-migrator-at-a-time lock; wait_ms 0 means do not wait. */
 	int (*lock)(db_conn *c, int wait_ms, dbs_error *err);
 	void (*unlock)(db_conn *c);
-	/* Make ready what taking the lock needs (PostgreSQL: its own
-	 * connection, opened in a thread) before it is wanted, while the
-	 * caller goes on; lock() says why it failed, if it did.  NULL: nothing
-	 * to make ready. */
-	int (*lock_ready)(db_conn *c, dbs_error *err);
 	/*
 	 * Bound how long statements wait for locks and run (0: no bound), for
 	 * the current transaction (local) or the session.  is_lock_timeout
@@ -299,7 +294,6 @@ int db_run_tx(const db_driver *d, db_conn *c, const db_tx *tx, const db_cmd *cmd
 void db_observe(const db_driver *d, db_conn *c, db_stmt_observer fn, void *data);
 int db_lock(const db_driver *d, db_conn *c, int wait_ms, dbs_error *err);
 void db_unlock(const db_driver *d, db_conn *c);
-int db_lock_ready(const db_driver *d, db_conn *c, dbs_error *err);
 int db_set_timeouts(const db_driver *d, db_conn *c, int lock_ms, int statement_ms, int local,
 		    dbs_error *err);
 int db_is_lock_timeout(const db_driver *d, const dbs_error *err);

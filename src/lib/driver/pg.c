@@ -4,14 +4,16 @@
  * URLs go to libpq as they are, so .pgpass, PGPASSWORD and service files
  * work.  Scripts are split with the real PostgreSQL parser so every
  * statement keeps its position in the file and dollar-quoted bodies stay
- * whole.  The migrator lock is a session advisory lock taken on a second
- * connection that never opens a transaction: CREATE INDEX CONCURRENTLY
- * waits for every open transaction, so a lock held inside one (or on the
- * connection that runs the index build) would deadlock with it.
+ * whole.  The migrator lock is a session advisory lock on the connection
+ * that runs the migrations, taken outside any transaction: CREATE INDEX
+ * CONCURRENTLY waits for other sessions' open transactions, never for its
+ * own session's locks, and a session lock outlives a rollback.  One
+ * connection per migrator, not two: a backend start is most of what a
+ * short migrate costs the server.
  */
 #include <ctype.h>
 #include <poll.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,13 +46,10 @@ typedef struct pg_target {
 
 struct db_conn {
 	PGconn *pg;
-	PGconn *lock;   /* the lock's own connection, while held */
-	/* lock_ready opens it in a thread while the caller goes on: its
-	 * authentication (SCRAM's 4,096 rounds of HMAC in libpq) costs about
-	 * what a migrate's first 20 migrations do */
-	pthread_t opener;
-	int opening;
-	dbs_error lock_err;
+	/* the migrator lock's key, while held: the key of the schema it was
+	 * taken in (a migration may SET search_path) */
+	int locked;
+	char lock_key[24];
 	pg_target t;
 	/* the session's lock and statement timeouts, when a SET of ours made
 	 * them so (run_tx then needs no SET LOCAL of its own) */
@@ -345,40 +344,11 @@ static int pg_create_database(const char *url, int *created, dbs_error *err)
 	return rc;
 }
 
-static void *open_lock(void *arg)
-{
-	db_conn *c = arg;
-	c->lock = open_pg(&c->t, NULL, 0, &c->lock_err);
-	return NULL;
-}
-
-/* The lock's connection, once its opening thread (if any) is done; its
- * failure, if it failed. */
-static int lock_opened(db_conn *c, dbs_error *err)
-{
-	if (!c->opening)
-		return 0;
-	pthread_join(c->opener, NULL);
-	c->opening = 0;
-	if (c->lock)
-		return 0;
-	int rc = c->lock_err.code ? c->lock_err.code : DBS_EFAIL;
-	dbs_error_clear(err);
-	*err = c->lock_err;
-	memset(&c->lock_err, 0, sizeof(c->lock_err));
-	return rc;
-}
-
 static void pg_close(db_conn *c)
 {
 	if (!c)
 		return;
-	dbs_error ignored = { 0 };
-	lock_opened(c, &ignored);
-	dbs_error_clear(&ignored);
-	if (c->lock)
-		PQfinish(c->lock);
-	PQfinish(c->pg);
+	PQfinish(c->pg);  /* and with the session, the lock */
 	target_release(&c->t);
 	free(c);
 }
@@ -755,34 +725,24 @@ static void pg_observe(db_conn *c, db_stmt_observer fn, void *data)
 	c->obs_data = data;
 }
 
-/* Start opening the lock's connection; lock() waits for it (and says
- * why it failed, if it did). */
-static int pg_lock_ready(db_conn *c, dbs_error *err)
-{
-	(void)err;
-	if (!c->opening && !c->lock)  /* opening first: the thread writes lock */
-		c->opening = !pthread_create(&c->opener, NULL, open_lock, c);
-	return 0;
-}
-
 static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 {
-	int ready = lock_opened(c, err);
-	if (!ready && !c->lock && !(c->lock = open_pg(&c->t, NULL, 0, err)))
-		ready = err->code;
-	if (ready)
-		return ready;
+	if (c->locked)
+		return 0;
 	int64_t deadline = now_ms() + wait_ms;
 	for (;;) {
 		db_rows *r = NULL;
-		int rc = run_query(c->lock, "SELECT pg_try_advisory_lock(" LOCK_KEY ")", 0, NULL, &r,
-				   err);
-		int got = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t");
+		int rc = run_query(c->pg, "SELECT pg_try_advisory_lock(k), k FROM (SELECT " LOCK_KEY
+				   " AS k) s", 0, NULL, &r, err);
+		int got = !rc && r->nrows == 1 && DB_VAL(r, 0, 0) && !strcmp(DB_VAL(r, 0, 0), "t") &&
+			  DB_VAL(r, 0, 1) && strlen(DB_VAL(r, 0, 1)) < sizeof(c->lock_key);
+		if (got)
+			snprintf(c->lock_key, sizeof(c->lock_key), "%s", DB_VAL(r, 0, 1));
 		db_rows_free(r);
 		if (rc)
 			return rc;
 		if (got)
-			return 0;
+			return c->locked = 1, 0;
 		if (now_ms() >= deadline)
 			break;
 		sleep_ms(100);
@@ -798,7 +758,7 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 		"AND l.classid = ((k.k >> 32) & 4294967295)::oid AND l.objid = (k.k & 4294967295)::oid";
 	dbs_fail(err, DBS_ELOCKED, "another migrator holds the lock on this database");
 	dbs_error err2 = { 0 };
-	if (!run_query(c->lock, who, 0, NULL, &r, &err2) && r->nrows > 0)
+	if (!run_query(c->pg, who, 0, NULL, &r, &err2) && r->nrows > 0)
 		dbs_error_set_detail(err, "held by pid %s (user %s, application '%s', from %s, "
 				     "connected since %s)", DB_VAL(r, 0, 0), DB_VAL(r, 0, 1),
 				     DB_VAL(r, 0, 2), DB_VAL(r, 0, 3), DB_VAL(r, 0, 4));
@@ -810,14 +770,20 @@ static int pg_lock(db_conn *c, int wait_ms, dbs_error *err)
 
 static void pg_unlock(db_conn *c)
 {
-	dbs_error ignored = { 0 };
-	lock_opened(c, &ignored);
-	dbs_error_clear(&ignored);
-	if (!c->lock)
+	if (!c->locked)
 		return;
-	/* Closing the session releases the lock, whatever state it is in. */
-	PQfinish(c->lock);
-	c->lock = NULL;
+	c->locked = 0;
+	/* A failed transaction left open runs no query: the lock then goes
+	 * with the session, at close. */
+	PGTransactionStatusType st = PQtransactionStatus(c->pg);
+	if (st != PQTRANS_IDLE && st != PQTRANS_INTRANS)
+		return;
+	const char *key = c->lock_key;
+	db_rows *r = NULL;
+	dbs_error ignored = { 0 };
+	run_query(c->pg, "SELECT pg_advisory_unlock($1::bigint)", 1, &key, &r, &ignored);
+	db_rows_free(r);
+	dbs_error_clear(&ignored);
 }
 
 static int pg_table_exists(db_conn *c, const char *table, int *exists, dbs_error *err)
@@ -1406,7 +1372,6 @@ static const db_core pg_core = {
 	.query_ro = pg_query_ro,
 	.lock = pg_lock,
 	.unlock = pg_unlock,
-	.lock_ready = pg_lock_ready,
 	.set_timeouts = pg_set_timeouts,
 	.is_lock_timeout = pg_is_lock_timeout,
 	.set_lock_wait = pg_set_lock_wait,
