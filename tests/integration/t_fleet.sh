@@ -330,6 +330,9 @@ t_fleet_stop() {
 	local pid=$!
 	# once the first target's migration waits for the lock
 	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
+	# the session that runs the migration is the one holding the migrator lock
+	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.wait_event_type = 'Lock' AND a.query LIKE '%INSERT INTO pre%'")" \
+		"1" "$tag: the migrator lock is held by the migration's own session"
 	# the fleet's live row, in the database of dbshift.conf
 	wait_for "$home" "SELECT report::json->'items'->>'total' FROM dbshift_runs WHERE status = 'running'" 3 \
 		|| not_ok "$tag: the fleet's live row"

@@ -1419,6 +1419,7 @@ static const db_archive pg_archive = {
 const db_driver driver_postgres = {
 	.name = "postgres",
 	.timestamp_type = "timestamptz",
+	.key_table = "",
 	.json_type = "jsonb",
 	.core = &pg_core,
 	.intro = &pg_intro,

@@ -974,6 +974,7 @@ const db_driver driver_sqlite = {
 	.name = "sqlite",
 	.timestamp_type = "text",
 	.json_type = "text",
+	.key_table = " WITHOUT ROWID",
 	.core = &sq_core,
 	.intro = &sq_intro,
 	.archive = &sq_archive,
