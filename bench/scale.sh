@@ -10,7 +10,8 @@
 # 2. SQLite: 1,000 trivial migrations on tmpfs against the sqlite3 floor.
 # 3. PostgreSQL: 1,000 one-column tables (CREATE TABLE t_N (id int PRIMARY
 #    KEY)), migrate and rollback zero, against one psql session running
-#    the same SQL, one transaction per migration.
+#    the same SQL, one transaction per migration; and psql doing what
+#    dbshift does besides, a history row written in each transaction.
 # 4. PostgreSQL: every read command on databases of N applied migrations
 #    and N/2 tables (N = 1,000, 5,000, 10,000), one migration pending.
 . "$(dirname "$0")/common.sh" postgres
@@ -84,19 +85,34 @@ for i in $(seq 1 1000); do
 	printf 'BEGIN;\nCREATE TABLE t_%d (id int PRIMARY KEY);\nCOMMIT;\n' "$i" >> pup.sql
 done
 for i in $(seq 1000 -1 1); do printf 'BEGIN;\nDROP TABLE t_%d;\nCOMMIT;\n' "$i"; done > pdown.sql
-up=; fup=; down=; fdown=
+# The same work as dbshift's: each transaction also writes its history
+# row (an INSERT up, a DELETE down) into a table like dbshift_migrations.
+hist="CREATE TABLE h (app text NOT NULL, version text NOT NULL, name text NOT NULL, checksum text NOT NULL, status text NOT NULL, applied_at timestamptz NOT NULL, duration_ms bigint NOT NULL, applied_by text NOT NULL, tool_version text NOT NULL, message text, PRIMARY KEY (app, version));"
+for i in $(seq 1 1000); do
+	printf "BEGIN;\nCREATE TABLE t_%d (id int PRIMARY KEY);\nINSERT INTO h VALUES ('', '%06d', 't%d', '%064d', 'applied', now(), 1, 'bench@host', '0', NULL);\nCOMMIT;\n" "$i" "$i" "$i" "$i"
+done > hup.sql
+for i in $(seq 1000 -1 1); do
+	printf "BEGIN;\nDROP TABLE t_%d;\nDELETE FROM h WHERE app = '' AND version = '%06d';\nCOMMIT;\n" "$i" "$i"
+done > hdown.sql
+up=; fup=; down=; fdown=; hup=; hdown=
 for r in $(seq 1 "$R"); do
 	url=$(pg_newdb "one$r")
 	furl=$(pg_newdb "onefloor$r")
+	hurl=$(pg_newdb "onehist$r")
+	psql -X -q "$hurl" -c "$hist"
 	a() { secs "$DBSHIFT" --database "$url" --dir p migrate; }
 	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f pup.sql; }
 	turns "$r" up fup
+	hup+="$(secs psql -X -q "$hurl" -v ON_ERROR_STOP=1 -f hup.sql)"$'\n'
 	a() { secs "$DBSHIFT" --database "$url" --dir p rollback zero; }
 	b() { secs psql -X -q "$furl" -v ON_ERROR_STOP=1 -f pdown.sql; }
 	turns "$r" down fdown
+	hdown+="$(secs psql -X -q "$hurl" -v ON_ERROR_STOP=1 -f hdown.sql)"$'\n'
 done
 row postgres "migrate 1,000 one-column tables" "$up" "$fup" "psql"
 row postgres "rollback zero of them" "$down" "$fdown" "psql"
+row postgres "psql writing history rows too: migrate" "$hup" "$fup" "psql"
+row postgres "psql writing history rows too: rollback" "$hdown" "$fdown" "psql"
 
 # ---- 4. PostgreSQL: read commands as the history grows ----
 READS=("status" "plan" "lint" "verify" "doctor" "assess" "schema dump" "backups list")
