@@ -62,6 +62,9 @@ static const rule rules[] = {
 	{ "transaction-control", DBS_RED,
 	  "remove it: dbshift runs each migration in its own transaction "
 	  "(or none, with -- dbshift:no-transaction)" },
+	{ "releases-migrator-lock", DBS_RED,
+	  "remove it: dbshift holds its migrator lock on the session that runs the migration "
+	  "(release your own advisory locks by key, with pg_advisory_unlock)" },
 	{ "syntax-error", DBS_RED, "fix the SQL" },
 	{ "sqlite-unsupported-alter", DBS_RED,
 	  "rebuild the table: CREATE TABLE new, INSERT ... SELECT, DROP old, RENAME new" },

@@ -166,16 +166,17 @@ static int nonvolatile(lint_state *st, const char *f)
 	return 0;
 }
 
-/* The first volatile function m calls, anywhere in it, or NULL: every
- * message field of the tree, through its descriptor. */
-static const char *volatile_call(lint_state *st, const ProtobufCMessage *m)
+/* The first function m calls, anywhere in it, that want says yes to, or
+ * NULL: every message field of the tree, through its descriptor. */
+static const char *find_call(lint_state *st, const ProtobufCMessage *m,
+			     int (*want)(lint_state *st, const char *f))
 {
 	if (!m)
 		return NULL;
 	if (m->descriptor == &pg_query__func_call__descriptor) {
 		const PgQuery__FuncCall *fc = (const PgQuery__FuncCall *)m;
 		const char *f = last_name(fc->funcname, fc->n_funcname);
-		if (f && !nonvolatile(st, f))
+		if (f && want(st, f))
 			return f;
 	}
 	const ProtobufCMessageDescriptor *d = m->descriptor;
@@ -190,15 +191,28 @@ static const char *volatile_call(lint_state *st, const ProtobufCMessage *m)
 			ProtobufCMessage *const *v = *(ProtobufCMessage *const *const *)(base +
 											fd->offset);
 			for (size_t k = 0; k < n && !f; k++)
-				f = volatile_call(st, v[k]);
+				f = find_call(st, v[k], want);
 		} else if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
 			   *(const uint32_t *)(base + fd->quantifier_offset) == fd->id) {
-			f = volatile_call(st, *(ProtobufCMessage *const *)(base + fd->offset));
+			f = find_call(st, *(ProtobufCMessage *const *)(base + fd->offset), want);
 		}
 		if (f)
 			return f;
 	}
 	return NULL;
+}
+
+static int is_volatile(lint_state *st, const char *f)
+{
+	return !nonvolatile(st, f);
+}
+
+/* pg_advisory_unlock_all(): it releases every session advisory lock,
+ * dbshift's migrator lock among them. */
+static int unlocks_all(lint_state *st, const char *f)
+{
+	(void)st;
+	return !strcmp(f, "pg_advisory_unlock_all");
 }
 
 static void type_rules(lint_state *st, stmt_info *s, const PgQuery__ColumnDef *cd,
@@ -460,7 +474,7 @@ static void alter_add_column(lint_state *st, stmt_info *s, const char *table, in
 	type_rules(st, s, cd, type, has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY,
 						NULL));
 	int has_default = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT, &dflt);
-	const char *vol = has_default && dflt->raw_expr ? volatile_call(st, &dflt->raw_expr->base)
+	const char *vol = has_default && dflt->raw_expr ? find_call(st, &dflt->raw_expr->base, is_volatile)
 							: NULL;
 	int serial = strstr(type, "serial") != NULL;
 	int identity = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY, NULL);
@@ -833,6 +847,17 @@ static void transaction_stmt(lint_state *st, stmt_info *s, const node *n, size_t
 			     "migration breaks dbshift's all-or-nothing guarantee");
 }
 
+/* DISCARD ALL ends the session's advisory locks, the migrator lock
+ * among them (DISCARD PLANS, SEQUENCES and TEMP leave them). */
+static void discard_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
+{
+	s->kind = "DISCARD";
+	if (n->discard_stmt->target == PG_QUERY__DISCARD_MODE__DISCARD_ALL)
+		stmt_finding(st, s, "releases-migrator-lock", start, "DISCARD ALL releases "
+			     "dbshift's migrator lock, held by this session: another migrator "
+			     "could start while this one runs");
+}
+
 /* LOCK TABLE: the lock it names (the server's LOCKMODE numbers). */
 static void lock_stmt(lint_state *st, stmt_info *s, const node *n, size_t start)
 {
@@ -968,6 +993,7 @@ static const struct {
 	{ PG_QUERY__NODE__NODE_VARIABLE_SET_STMT, set_stmt },
 	{ PG_QUERY__NODE__NODE_LOCK_STMT, lock_stmt },
 	{ PG_QUERY__NODE__NODE_CREATE_TRIG_STMT, create_trigger_stmt },
+	{ PG_QUERY__NODE__NODE_DISCARD_STMT, discard_stmt },
 };
 
 static void statement(lint_state *st, stmt_info *s, const node *n, size_t start)
@@ -979,6 +1005,10 @@ static void statement(lint_state *st, stmt_info *s, const node *n, size_t start)
 		handlers[i].fn(st, s, n, start);
 	else if (!n || !new_table_from_query(st, s, n))
 		other_stmt(s, node_type(n));
+	if (n && find_call(st, &n->base, unlocks_all))
+		stmt_finding(st, s, "releases-migrator-lock", start, "pg_advisory_unlock_all() "
+			     "releases dbshift's migrator lock, held by this session: another "
+			     "migrator could start while this one runs");
 	lock_timeout_rule(st, s, start);
 }
 
