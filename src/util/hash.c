@@ -43,6 +43,14 @@ static void hex32(const unsigned char *md, char out[65])
 	out[64] = '\0';
 }
 
+uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 void sha256_hex(const char *data, size_t n, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE] = { 0 };

@@ -141,21 +141,13 @@ const char *dbs_risk_advice(const char *band)
 
 /* ---- the schema model ---- */
 
-static size_t name_hash(const char *s)
-{
-	size_t h = 14695981039346656037u;  /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
 /* The slot of table, or (add) a free one for it; NULL when absent. */
 static model_table *table_slot(const lint_model *mm, const char *table, int add)
 {
 	if (!mm->cap)
 		return NULL;
 	model_table *free_slot = NULL;
-	for (size_t i = name_hash(table) & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
+	for (size_t i = (size_t)fnv1a(table) & (mm->cap - 1);; i = (i + 1) & (mm->cap - 1)) {
 		model_table *t = &mm->t[i];
 		if (t->name && !strcmp(t->name, table))
 			return t;

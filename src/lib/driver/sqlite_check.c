@@ -104,7 +104,7 @@ static void words_of(const char *sql, size_t len, names *out)
 	}
 }
 
-/* ---- a map from a name to the numbers of what holds it (tsearch) ---- */
+/* ---- a map from a name to the numbers of what holds it (a hash table) ---- */
 
 typedef struct ref {
 	char *name;    /* the key */
@@ -112,25 +112,41 @@ typedef struct ref {
 	size_t n, alloc;
 } ref;
 
-static int ref_cmp(const void *a, const void *b)
+typedef struct refmap {
+	ref **slot;    /* open addressing, cap a power of two */
+	size_t cap, used;
+} refmap;
+
+static ref **ref_slot(const refmap *m, const char *name)
 {
-	return strcmp(((const ref *)a)->name, ((const ref *)b)->name);
+	size_t i = (size_t)fnv1a(name) & (m->cap - 1);
+	while (m->slot[i] && strcmp(m->slot[i]->name, name))
+		i = (i + 1) & (m->cap - 1);
+	return &m->slot[i];
 }
 
-static ref *ref_find(void *const *root, const char *name)
+static ref *ref_find(const refmap *m, const char *name)
 {
-	ref key = { .name = (char *)name };
-	ref **r = tfind(&key, root, ref_cmp);
-	return r ? *r : NULL;
+	return m->cap ? *ref_slot(m, name) : NULL;
 }
 
-static void ref_add(void **root, const char *name, int id)
+static void ref_add(refmap *m, const char *name, int id)
 {
-	ref *r = ref_find(root, name);
+	ref *r = ref_find(m, name);
 	if (!r) {
+		if ((m->used + 1) * 10 >= m->cap * 7) {  /* grow: at most 70% full */
+			refmap old = *m;
+			m->cap = old.cap ? 2 * old.cap : 64;
+			m->slot = xcalloc(m->cap, sizeof(*m->slot));
+			for (size_t i = 0; i < old.cap; i++)
+				if (old.slot[i])
+					*ref_slot(m, old.slot[i]->name) = old.slot[i];
+			free(old.slot);
+		}
 		r = xcalloc(1, sizeof(*r));
 		r->name = xstrdup(name);
-		tsearch(r, root, ref_cmp);
+		*ref_slot(m, name) = r;
+		m->used++;
 	}
 	if (r->n && r->ids[r->n - 1] == id)
 		return;
@@ -141,12 +157,15 @@ static void ref_add(void **root, const char *name, int id)
 	r->ids[r->n++] = id;
 }
 
-static void ref_free(void *p)
+static void refmap_free(refmap *m)
 {
-	ref *r = p;
-	free(r->name);
-	free(r->ids);
-	free(r);
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->slot[i]) {
+			free(m->slot[i]->name);
+			free(m->slot[i]->ids);
+			free(m->slot[i]);
+		}
+	free(m->slot);
 }
 
 /* ---- the checker ---- */
@@ -166,8 +185,8 @@ struct sq_checker {
 	int budget;         /* thousands of VM steps the current statement took */
 	pending *pend;
 	size_t npend, apend;
-	void *by_made;      /* name -> pending that make it */
-	void *by_use;       /* name -> pending that use it */
+	refmap by_made;     /* name -> pending that make it */
+	refmap by_use;      /* name -> pending that use it */
 	names auth;         /* what the statement being prepared makes or changes */
 	names words;        /* and its words (when CREATEs wait) */
 	int auth_create, auth_alter;
@@ -216,10 +235,10 @@ static void replay(sq_checker *k, size_t i)
 }
 
 /* Run the pending CREATEs that the map root ties to one of ns. */
-static void replay_tied(sq_checker *k, void *const *root, const names *ns)
+static void replay_tied(sq_checker *k, const refmap *m, const names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++) {
-		ref *r = ref_find(root, ns->v[i]);
+		ref *r = ref_find(m, ns->v[i]);
 		for (size_t j = 0; r && j < r->n; j++)
 			replay(k, (size_t)r->ids[j]);
 	}
@@ -462,8 +481,8 @@ void sqlite_check_end(sq_checker *k)
 		names_free(&k->pend[i].uses);
 	}
 	free(k->pend);
-	tdestroy(k->by_made, ref_free);
-	tdestroy(k->by_use, ref_free);
+	refmap_free(&k->by_made);
+	refmap_free(&k->by_use);
 	names_free(&k->auth);
 	names_free(&k->words);
 	sqlite3_close(k->db);

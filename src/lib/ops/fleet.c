@@ -280,15 +280,6 @@ static void fleet_keep(dbs_fleet *f, const char *keep)
 	f->n = k;
 }
 
-/* FNV-1a, 64 bits: the same name, the same shard, on every machine. */
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 int dbs_fleet_shard(dbs_fleet *f, int k, int n, dbs_error *err)
 {
 	if (n < 1 || k < 1 || k > n) {
@@ -298,7 +289,7 @@ int dbs_fleet_shard(dbs_fleet *f, int k, int n, dbs_error *err)
 	}
 	char *keep = xcalloc(f->n ? f->n : 1, 1);
 	for (size_t i = 0; i < f->n; i++)
-		keep[i] = name_hash(f->t[i].shown) % (uint64_t)n == (uint64_t)(k - 1);
+		keep[i] = fnv1a(f->t[i].shown) % (uint64_t)n == (uint64_t)(k - 1);
 	fleet_keep(f, keep);
 	free(keep);
 	return 0;
