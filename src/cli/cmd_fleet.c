@@ -7,7 +7,7 @@
 
 #include "cli.h"
 
-static int only_failed, force, rollback;
+static int only_failed, force, rollback, gate;
 static const char *shard, *jobs, *steps, *schema;
 
 const cli_option fleet_options[] = {
@@ -20,6 +20,8 @@ const cli_option fleet_options[] = {
 	{ "--schema", NULL, &schema, "verify: compare each schema with this snapshot", "FILE" },
 	{ "--rollback", &rollback, NULL, "release: the rollback runbook", NULL },
 	{ "--force", &force, NULL, "run above the environment's max_risk", NULL },
+	{ "--exit-code", &gate, NULL, "status: exit 1 when a target is behind or has a "
+	  "failed migration (a CI gate)", NULL },
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -106,9 +108,11 @@ int check_fleet(cli *g)
 				   : "no arguments");
 	if ((steps && strcmp(c, "rollback")) || (schema && strcmp(c, "verify")) ||
 	    (rollback && strcmp(c, "release")) ||
-	    (force && strcmp(c, "migrate") && strcmp(c, "release")))
+	    (force && strcmp(c, "migrate") && strcmp(c, "release")) ||
+	    (gate && strcmp(c, "status")))
 		return usage_error(g, "fleet %s does not take %s", c, steps ? "--steps"
-				   : schema ? "--schema" : rollback ? "--rollback" : "--force");
+				   : schema ? "--schema" : rollback ? "--rollback"
+				   : force ? "--force" : "--exit-code");
 	int n = 0, rc;
 	if ((rc = parse_count(g, "--steps", steps, &n)))
 		return rc;
@@ -252,7 +256,16 @@ int cmd_fleet(cli *g, dbs_ctx *ctx)
 		json_array_foreach(warnings, i, w)
 			fprintf(stderr, "warning: %s\n", json_string_value(w));
 	}
-	if (rc && !g->json) {
+	if (!rc && gate && doc) {  /* a gate: every target current */
+		size_t behind = 0, i;
+		json_t *t;
+		json_array_foreach(json_object_get(doc, "targets"), i, t)
+			behind += jint(t, "pending") > 0 || jint(t, "failed") > 0;
+		if (behind && !g->json)
+			fprintf(stderr, "error: %zu of %zu targets are behind or have a failed "
+				"migration\n", behind, json_array_size(json_object_get(doc, "targets")));
+		rc = behind ? DBS_EFAIL : 0;
+	} else if (rc && !g->json) {
 		json_t *s = json_object_get(doc, "summary");
 		fprintf(stderr, "error: %lld of %lld targets failed, %lld not started\n",
 			jint(s, "failed"), jint(s, "total"), jint(s, "skipped"));

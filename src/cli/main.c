@@ -80,7 +80,7 @@ const cli_command cli_commands[] = {
 	  "release [--rollback [TARGET]] [--dry-run] [--from STEP]",
 	  "the runbook of [release]: doctor, backup, migrate, data, verify, health, hooks" },
 	{ "fleet", check_fleet, cmd_fleet, NEED_NOTHING, fleet_options,
-	  "fleet COMMAND [--shard K/N] [--only-failed]",
+	  "fleet COMMAND [--shard K/N] [--only-failed] [--exit-code]",
 	  "migrate, rollback, status, plan, verify or release every database of [fleet]" },
 	{ "rehearse", check_rehearse, cmd_rehearse, NEED_BOTH, rehearse_options,
 	  "rehearse [TARGET] [--rollback] [--backup ID | --fresh] [--keep]",

@@ -88,11 +88,19 @@ t_fleet() {
 	dbs fleet status
 	check_rc 0 "$tag: fleet status"
 	check_contains "$OUT" "  2                        5 targets" "$tag: status groups the targets by their newest migration"
+	dbs fleet status --exit-code
+	check_rc 0 "$tag: fleet status --exit-code: every target current"
+	dbs fleet migrate --exit-code
+	check_rc 2 "$tag: --exit-code is status's alone"
+	check_contains "$ERR" "fleet migrate does not take --exit-code" "$tag: and says so"
 
 	# on_error = stop, one at a time: nothing starts after the failure
 	dbs fleet rollback --steps 2
 	check_rc 0 "$tag: fleet rollback --steps 2"
 	check_eq "$(fleet_versions)" "1: 2: 3: 4: 5:" "$tag: rolls every target back"
+	dbs fleet status --exit-code
+	check_rc 1 "$tag: fleet status --exit-code: targets behind"
+	check_contains "$ERR" "error: 5 of 5 targets are behind or have a failed migration" "$tag: and how many"
 	sql "${FLEET_URLS[2]}" "CREATE TABLE b (x int)" >/dev/null
 	printf '[fleet]\ntargets = targets.txt\njobs = 1\non_error = stop\n' > dbshift.conf
 	dbs fleet migrate
