@@ -614,6 +614,10 @@ typedef struct dbs_release_opts {
 	int force;              /* past max_risk, and --from past failed
 				   non-critical steps */
 	const char *from;       /* resume the last release at this step */
+	volatile int *stop;     /* set (another thread, a signal): no further
+				   step starts, a migrate or rollback step
+				   starts no further migration, and the release
+				   fails as stopped (resume it with from) */
 } dbs_release_opts;
 
 /* Called as each step ends: its word, "succeeded", "failed" or

@@ -119,7 +119,8 @@ int check_fleet(cli *g)
 	o = (dbs_fleet_opts){ .command = c, .schema_file = schema, .stop = &stop_requested };
 	o.migrate = (dbs_migrate_opts){ .target = g->nargs > 1 ? g->args[1] : NULL, .steps = n,
 					.force = force, .stop = &stop_requested };
-	o.release = (dbs_release_opts){ .rollback = rollback, .force = force };
+	o.release = (dbs_release_opts){ .rollback = rollback, .force = force,
+					.stop = &stop_requested };
 	if ((rc = parse_count(g, "--jobs", jobs, &o.jobs)))
 		return rc;
 	if ((rc = read_shard(g)))

@@ -367,3 +367,36 @@ t_fleet_stop() {
 	check_eq "$(fleet_versions)" "1:1,2 2:1,2 3:1,2" "$tag: every target"
 	cd "$WORK" || return
 }
+
+# A fleet release stopped (Ctrl-C) while a target's migrate step runs:
+# that migration ends, no further step starts, no other target starts.
+t_fleet_stop_release() {
+	project fleet_stop_release
+	local tag="postgres fleet release stop" i
+	FLEET_URLS=()
+	: > targets.txt
+	for i in 1 2; do
+		FLEET_URLS[$i]=$(newdb "fleet_stoprel$i")
+		sql "${FLEET_URLS[$i]}" "CREATE TABLE pre (id int PRIMARY KEY)" >/dev/null
+		echo "${FLEET_URLS[$i]}" >> targets.txt
+	done
+	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO pre VALUES (1);\n-- migrate:down\nDROP TABLE a;\nDELETE FROM pre;\n' > migrations/1_a.sql
+	printf '[release]\nsteps = migrate verify\n\n[fleet]\ntargets = targets.txt\njobs = 1\n' > dbshift.conf
+	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
+	"$DBSHIFT" fleet release >"$WORK/fleet_stop_release.out" 2>&1 &
+	local pid=$!
+	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
+	kill -INT "$pid"
+	pg_release
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/fleet_stop_release.out") ERR=
+	check_rc 1 "$tag: an interrupted fleet release fails"
+	check_eq "$(fleet_versions)" "1:1 2:-" "$tag: the running migration ends; no other target starts"
+	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT string_agg((s->>'step') || ' ' || (s->>'status') || coalesce(' (' || (s->>'reason') || ')', ''), ', ') FROM dbshift_runs, json_array_elements(report::json->'steps') s WHERE command = 'release'")" \
+		"migrate succeeded, verify skipped (stopped (interrupted))" "$tag: no further step of the runbook starts"
+	check_contains "$OUT" "stopped before step verify: 1 of 2 steps ran" "$tag: the target says where it stopped"
+	dbs fleet release --only-failed
+	check_rc 0 "$tag: --only-failed finishes it"
+	check_eq "$(fleet_versions)" "1:1 2:1" "$tag: every target"
+	cd "$WORK" || return
+}

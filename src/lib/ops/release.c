@@ -655,7 +655,7 @@ static void record(release *rl, run *r, size_t i, const char *status, int64_t ms
 static int run_steps(release *rl, run *r, dbs_release_cb cb, void *cb_data)
 {
 	dbs_ctx *ctx = rl->ctx;
-	int rc = 0;
+	int rc = 0, stopped = 0;
 	const char *prior_id = json_string_value(json_object_get(rl->prior, "run_id"));
 	for (size_t i = 0; i < rl->n; i++) {
 		if (i < rl->from) {
@@ -667,9 +667,16 @@ static int run_steps(release *rl, run *r, dbs_release_cb cb, void *cb_data)
 			free(why);
 			continue;
 		}
+		if (!rc && rl->o->stop && __atomic_load_n(rl->o->stop, __ATOMIC_RELAXED)) {
+			rc = dbs_fail(&ctx->err, DBS_EFAIL, "stopped before step %s: %zu of %zu "
+				      "steps ran", rl->steps[i].word, i, rl->n);
+			dbs_error_set_hint(&ctx->err, "resume it with 'dbshift release%s --from %s'",
+					   rl->o->rollback ? " --rollback" : "", rl->steps[i].word);
+			stopped = 1;
+		}
 		if (rc) {
-			record(rl, r, i, "skipped", 0, NULL, "an earlier critical step failed", NULL,
-			       cb, cb_data);
+			record(rl, r, i, "skipped", 0, NULL, stopped ? "stopped (interrupted)"
+			       : "an earlier critical step failed", NULL, cb, cb_data);
 			continue;
 		}
 		json_t *result = json_null();
@@ -702,7 +709,7 @@ int dbs_release(dbs_ctx *ctx, const dbs_release_opts *o, dbs_release_cb cb, void
 	ctx->runbook = runbook(&rl);  /* for its alerts */
 	ctx->rehearsed[0] = '\0';
 	ctx->forced = o->force;
-	rl.mo = (dbs_migrate_opts){ .target = o->target, .force = o->force };
+	rl.mo = (dbs_migrate_opts){ .target = o->target, .force = o->force, .stop = o->stop };
 	json_decref(ctx->deferred);
 	ctx->deferred = json_array();
 	int rc = load_steps(&rl);
