@@ -474,8 +474,8 @@ static void alter_add_column(lint_state *st, stmt_info *s, const char *table, in
 	type_rules(st, s, cd, type, has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY,
 						NULL));
 	int has_default = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_DEFAULT, &dflt);
-	const char *vol = has_default && dflt->raw_expr ? find_call(st, &dflt->raw_expr->base, is_volatile)
-							: NULL;
+	const char *vol = has_default && dflt->raw_expr
+				  ? find_call(st, &dflt->raw_expr->base, is_volatile) : NULL;
 	int serial = strstr(type, "serial") != NULL;
 	int identity = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_IDENTITY, NULL);
 	int generated = has_contype(cons, ncons, PG_QUERY__CONSTR_TYPE__CONSTR_GENERATED, &gen);

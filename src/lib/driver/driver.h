@@ -262,10 +262,10 @@ typedef struct db_driver {
 	const char *name;       /* "postgres", "sqlite": for people and manifests */
 	const char *timestamp_type;  /* column type of applied_at */
 	const char *json_type;       /* column type of run reports */
-	/* after the history table's definition: SQLite's WITHOUT ROWID keeps
-	 * its rows in the primary key's B-tree, one B-tree to write a row
-	 * into, not two */
-	const char *key_table;
+	/* what follows the history table's definition (SQLite: WITHOUT
+	 * ROWID, its rows kept in the primary key's B-tree: one B-tree to
+	 * write a row into, not two) */
+	const char *history_suffix;
 	const db_core *core;
 	const db_intro *intro;
 	const db_archive *archive;

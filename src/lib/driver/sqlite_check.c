@@ -234,7 +234,7 @@ static void replay(sq_checker *k, size_t i)
 	sqlite3_finalize(st);
 }
 
-/* Run the pending CREATEs that the map root ties to one of ns. */
+/* Run the pending CREATEs that the map m ties to one of ns. */
 static void replay_tied(sq_checker *k, const refmap *m, const names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++) {

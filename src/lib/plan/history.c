@@ -50,7 +50,7 @@ static int create_tables(const db_driver *d, db_conn *c, dbs_error *err)
 		"checksum text NOT NULL, status text NOT NULL, applied_at %s NOT NULL, "
 		"duration_ms bigint NOT NULL, applied_by text NOT NULL, "
 		"tool_version text NOT NULL, message text, PRIMARY KEY (app, version))%s",
-		d->timestamp_type, d->key_table);
+		d->timestamp_type, d->history_suffix);
 	ddl[2] = xprintf(
 		"CREATE TABLE dbshift_runs ("
 		"run_id text PRIMARY KEY, command text NOT NULL, environment text, "
