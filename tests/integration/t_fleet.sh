@@ -387,6 +387,7 @@ t_fleet_stop_release() {
 	local pid=$!
 	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
 	kill -INT "$pid"
+	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'")" "1" "$tag: the running migration is not cut by Ctrl-C"
 	pg_release
 	wait "$pid"
 	RC=$? OUT=$(cat "$WORK/fleet_stop_release.out") ERR=
