@@ -1,7 +1,8 @@
 # histories.sh - what the benchmarks on real migration histories share
 # (sourced after common.sh): the projects of bench/real-histories.list,
 # fetched at their commits (fetch_list), what they need made first
-# (roles, extensions), and fresh databases with those extensions (newdb).
+# (roles, extensions, sqlx's history table), and fresh databases with
+# those extensions and that table (newdb).
 #
 # histories_from_args [DIR...]: dirs, the migration directories (the
 # list's projects, fetched, when none is given); NEEDS with DIR arguments.
@@ -41,7 +42,8 @@ histories_from_args() {
 		case $need in
 		role:*) psql -X -q "$PG_ADMIN_URL" -c "CREATE ROLE \"${need#role:}\"" ;;
 		extension:*) EXTENSIONS="$EXTENSIONS ${need#extension:}" ;;
-		*) echo "histories.sh: '$need': a need is role:NAME or extension:NAME" >&2; exit 2 ;;
+		sqlx-table) SQLX_TABLE=1 ;;
+		*) echo "histories.sh: '$need': a need is role:NAME, extension:NAME or sqlx-table" >&2; exit 2 ;;
 		esac
 	done
 	newdb() {  # NAME: a fresh database with the extensions, its URL
@@ -49,6 +51,8 @@ histories_from_args() {
 		for ext in $EXTENSIONS; do
 			psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS \"$ext\""
 		done
+		# sqlx's history table, which a project's own migration may write to
+		[ -z "${SQLX_TABLE:-}" ] || psql -X -q "$url" -c "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
 		echo "$url"
 	}
 }

@@ -25,6 +25,10 @@ leaves is a reference for dbshift's:
                   transaction unless '-- +goose NO TRANSACTION'
   dbmate          <version>_<name>.sql, the '-- migrate:up' section; in a
                   transaction unless 'transaction:false'
+  sqlx            <version>_<name>.sql without markers, versions as numbers:
+                  the whole file, in a transaction unless it starts with
+                  '-- no-transaction'; sqlx's own _sqlx_migrations table is
+                  made first (sqlx makes it before the first migration)
 """
 import os
 import re
@@ -159,6 +163,22 @@ def singles(d, names, out, tmp, goose):
         step(out, path, tx)
 
 
+SQLX_TABLE = ("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, "
+              "description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), "
+              "success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, "
+              "execution_time BIGINT NOT NULL);")
+
+
+def sqlx(d, names, out):
+    out.append(SQLX_TABLE)
+    vs = sorted((int(m.group(1)), n) for n in names
+                for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
+    for _, n in vs:
+        p = os.path.join(d, n)
+        text = open(p, encoding="utf-8").read()
+        step(out, p, not text.startswith("-- no-transaction"))
+
+
 def layout(d, names):
     if any(os.path.isfile(os.path.join(d, n, "up.sql")) for n in names):
         return "diesel"
@@ -169,9 +189,12 @@ def layout(d, names):
         return "golang-migrate"
     if any(re.match(r"^V[\d._]+__", n) for n in names):
         return "flyway"
-    for n in names:
-        if n.endswith(".sql") and "+goose up" in open(os.path.join(d, n), encoding="utf-8").read().lower():
-            return "goose"
+    texts = [open(os.path.join(d, n), encoding="utf-8").read() for n in names
+             if n.endswith(".sql")]
+    if any("+goose up" in t.lower() for t in texts):
+        return "goose"
+    if not any(re.search(r"^\s*--\s*migrate:", t, re.M) for t in texts):
+        return "sqlx"
     return "dbmate"
 
 
@@ -189,6 +212,8 @@ def main():
         golang_migrate(d, names, out)
     elif kind == "flyway":
         flyway(d, names, out)
+    elif kind == "sqlx":
+        sqlx(d, names, out)
     else:
         singles(d, names, out, tmp, kind == "goose")
     with open(out_path, "w", encoding="utf-8") as f:

@@ -1,5 +1,5 @@
 # t_adopt.sh - switching in from another tool unchanged: a database that
-# dbmate, golang-migrate, goose, Flyway or Diesel migrated (its history
+# dbmate, golang-migrate, goose, Flyway, Diesel or sqlx migrated (its history
 # table made here by SQL, as the tool makes it) gets a hint from status,
 # a refusal from migrate, and 'dbshift adopt' (a dry run, then --yes) takes
 # its history over: dirty and failed rows become failed ones, Flyway's
@@ -18,6 +18,7 @@ adopt_files() {
 		flyway)
 			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\r\n-- table %s\r\n' "$i" "$i" > "migrations/V${i}__t$i.sql"
 			printf 'DROP TABLE t%s;\n' "$i" > "migrations/U${i}__t$i.sql" ;;
+		sqlx) printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024040100000${i}_t$i.sql" ;;
 		diesel)
 			mkdir -p "migrations/2024-01-01-00000${i}_t$i"
 			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024-01-01-00000${i}_t$i/up.sql"
@@ -63,6 +64,12 @@ adopt_history() {
 		INSERT INTO flyway_schema_history VALUES
 		(1, '1', 't1', 'SQL', 'V1__t1.sql', $(flyway_crc migrations/V1__t1.sql), 'ann', '2024-02-01 09:00:00', 42, $bool_t),
 		(2, '2', 't2', 'SQL', 'V2__t2.sql', $(flyway_crc migrations/V2__t2.sql), 'bob', '2024-02-02 09:00:00', 7, $bool_f)" ;;
+	sqlx)  # version 2 left partly applied (success false)
+		local blob="decode('00', 'hex')" ts=TIMESTAMPTZ
+		[ $pg = 1 ] || blob="X'00'" ts=TIMESTAMP
+		sql "$2" "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on $ts NOT NULL, success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+		INSERT INTO _sqlx_migrations VALUES (20240401000001, 't1', '2024-04-01 08:00:00', $bool_t, $blob, 12000000),
+			(20240401000002, 't2', '2024-04-02 08:00:00', $bool_f, $blob, 5000000)" ;;
 	diesel) sql "$2" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
 		INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('20240101000001', '2024-03-01 08:00:00'), ('20240101000002', '2024-03-02 08:00:00')" ;;
 	esac
@@ -76,14 +83,14 @@ adopt_tables() {
 
 t_adopt() {
 	local tool url tag table before states
-	for tool in dbmate golang-migrate goose flyway diesel; do
+	for tool in dbmate golang-migrate goose flyway diesel sqlx; do
 		project "adopt_$tool"
 		url=$(newdb "adopt_${tool//-/_}") tag="$DRIVER adopt $tool"
 		adopt_files "$tool"
 		adopt_history "$tool" "$url"
 		case $tool in
 		goose|golang-migrate) adopt_tables "$url" "1 2" ;;
-		flyway) adopt_tables "$url" "1" ;;
+		flyway|sqlx) adopt_tables "$url" "1" ;;
 		*) adopt_tables "$url" "1 2" ;;
 		esac
 		case $tool in
@@ -91,6 +98,7 @@ t_adopt() {
 		goose) table=goose_db_version ;;
 		flyway) table=flyway_schema_history ;;
 		diesel) table=__diesel_schema_migrations ;;
+		sqlx) table=_sqlx_migrations ;;
 		esac
 		before=$(sql "$url" "SELECT count(*) FROM $table")
 
@@ -110,7 +118,7 @@ t_adopt() {
 		case $tool in
 		golang-migrate) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the dirty version is failed, those before it applied" ;;
 		goose) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: goose's last row of each version decides" ;;
-		flyway) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the failed row is failed" ;;
+		flyway|sqlx) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the failed row is failed" ;;
 		*) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: what it would record" ;;
 		esac
 		check_eq "$(table_exists "$url" dbshift_migrations)" 0 "$tag: a dry run records nothing"
@@ -122,7 +130,7 @@ t_adopt() {
 		dbs --database "$url" --json status
 		states=$(printf '%s' "$OUT" | jq -r '[.migrations[] | "\(.name)=\(.state)"] | join(" ")')
 		case $tool in
-		golang-migrate|flyway) check_eq "$states" "t1=applied t2=failed t3=pending" "$tag: status after adopt" ;;
+		golang-migrate|flyway|sqlx) check_eq "$states" "t1=applied t2=failed t3=pending" "$tag: status after adopt" ;;
 		*) check_eq "$states" "t1=applied t2=applied t3=pending" "$tag: status after adopt" ;;
 		esac
 		case $tool in
@@ -133,6 +141,11 @@ t_adopt() {
 			dbs --database "$url" --json status
 			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].state')" "drifted" "$tag: an edited file drifts from Flyway's checksum"
 			;;
+		sqlx)
+			check_contains "$(sql "$url" "SELECT applied_at || ' ' || duration_ms FROM dbshift_migrations WHERE version = '20240401000001'")" \
+				"2024-04-01" "$tag: the time sqlx recorded is kept"
+			check_eq "$(sql "$url" "SELECT duration_ms FROM dbshift_migrations WHERE version = '20240401000001'")" \
+				"12" "$tag: and its execution time, nanoseconds as milliseconds" ;;
 		goose|diesel)
 			check_contains "$(sql "$url" "SELECT applied_at FROM dbshift_migrations ORDER BY version LIMIT 1")" "2024-0" \
 				"$tag: the time the tool recorded is kept" ;;

@@ -273,11 +273,11 @@ t_first_contact_flyway_tx() {
 t_first_contact_json() {
 	local tag="$DRIVER json always"
 	project fc_json
-	printf 'x\n' > migrations/1_a.sql
+	printf -- '-- migrate:up\nSELECT 1;\n-- migrate:up\n' > migrations/1_a.sql
 	dbs lint --format json
 	check_rc 2 "$tag: lint --format json of a broken directory: exit 2"
 	check_eq "$(echo "$OUT" | jq -r '"\(.command) \(.exit_code) \(.error.message)"')" \
-		"lint 2 SQL before the up section" "$tag: lint --format json prints the error as JSON"
+		"lint 2 second '-- migrate:up' section" "$tag: lint --format json prints the error as JSON"
 	dbs lint --format json --bogus
 	check_eq "$(echo "$OUT" | jq -r '"\(.exit_code) \(.error.message)"')" \
 		"2 unknown option '--bogus' for lint" "$tag: a usage error after --format json is JSON"
@@ -296,7 +296,49 @@ t_first_contact_json() {
 	cd "$WORK" || return
 }
 
+# sqlx's simple migrations: <version>_<name>.sql without markers, the
+# whole file the up, '-- no-transaction' at its start
+t_first_contact_sqlx() {
+	local tag="$DRIVER sqlx" url
+	project fc_sqlx
+	printf -- '-- Add migration script here\nCREATE TABLE items (id integer PRIMARY KEY, title text NOT NULL);\nINSERT INTO items VALUES (1, '"'"'pen; blue'"'"');\n' > migrations/20240101000000_items.sql
+	printf 'ALTER TABLE items ADD COLUMN price integer;\nUPDATE items SET price = 150 WHERE id = 1;\n' > migrations/20240102000000_price.sql
+	if [ "$DRIVER" = postgres ]; then  # it cannot run inside a transaction
+		printf -- '-- no-transaction\nCREATE INDEX CONCURRENTLY items_title ON items (title);\n' > migrations/20240103000000_title.sql
+	else
+		printf -- '-- no-transaction\nCREATE INDEX items_title ON items (title);\n' > migrations/20240103000000_title.sql
+	fi
+	url=$(newdb fc_sqlx)
+	dbs --database "$url" plan
+	check_contains "$OUT" "up   20240103000000_title (no transaction)" "$tag: '-- no-transaction' at the start is read"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(sql "$url" "SELECT id, title, price FROM items")" "1|pen; blue|150" "$tag: each whole file ran, in version order"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "3" "$tag: three recorded"
+	dbs --database "$url" --json status
+	check_eq "$(echo "$OUT" | jq -r '[.migrations[] | .state] | join(" ")')" "applied applied applied" "$tag: status"
+	dbs --database "$url" rollback
+	check_rc 3 "$tag: rollback of a migration without a down is refused"
+	check_contains "$ERR" "20240103000000_title: it is irreversible" "$tag: it is irreversible"
+	dbs new add_note
+	check_rc 0 "$tag: new"
+	local made; made=$(ls migrations | grep add_note)
+	check_eq "$(echo "$made" | sed 's/^[0-9]*_//'):$(cat "migrations/$made")" "add_note.sql:-- Add migration script here" \
+		"$tag: new writes sqlx's file, as 'sqlx migrate add' does"
+	rm "migrations/$made"
+	# a file with dbmate's markers among them: the one without is a mistake
+	printf -- '-- migrate:up\nCREATE TABLE b (id int);\n-- migrate:down\nDROP TABLE b;\n' > migrations/20240104000000_b.sql
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: files with and without markers: exit 2"
+	check_contains "$ERR" "dbshift: error: migrations/20240101000000_items.sql:2:1: SQL before the up section" \
+		"$tag: the first file without markers, as dbmate reads it"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	cd "$WORK" || return
+}
+
 t_first_contact() {
+	t_first_contact_sqlx
 	t_first_contact_empty_history
 	t_first_contact_popx
 	t_first_contact_golang_tx

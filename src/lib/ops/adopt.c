@@ -2,7 +2,8 @@
  * adopt.c - take over the history the tool used before kept in the
  * database (plan/history.c reads it): dbmate's or golang-migrate's
  * schema_migrations, goose's goose_db_version, Flyway's
- * flyway_schema_history, Diesel's __diesel_schema_migrations.  A dry run
+ * flyway_schema_history, Diesel's __diesel_schema_migrations, sqlx's
+ * _sqlx_migrations.  A dry run
  * says what would be recorded; otherwise the rows go into
  * dbshift_migrations in one transaction, under the migrator lock, as one
  * run.  The other tool's table is left as it is.
@@ -62,8 +63,9 @@ static int read_foreign(dbs_ctx *ctx, foreign_history *f, history_row **rows, si
 	int rc = foreign_find(ctx->driver, ctx->conn, f, &ctx->err);
 	if (!rc && !f->tool) {
 		rc = dbs_fail(&ctx->err, DBS_EINPUT, "no other tool's history here: none of "
-			      "schema_migrations, goose_db_version, flyway_schema_history or "
-			      "__diesel_schema_migrations is in %s", ctx->display_url);
+			      "schema_migrations, goose_db_version, flyway_schema_history, "
+			      "__diesel_schema_migrations or _sqlx_migrations is in %s",
+			      ctx->display_url);
 		dbs_error_set_hint(&ctx->err, "to mark migrations as applied without running "
 				   "them, use 'dbshift baseline VERSION'");
 	}

@@ -1,7 +1,7 @@
 /*
  * new.c - a new migration, written the way the directory's newest one is:
  * dbmate's <version>_<name>.sql (also the default), goose's (the same
- * name, goose's markers), golang-migrate's or popx's pair of .up.sql and
+ * name, goose's markers), sqlx's (the same name, no markers), golang-migrate's or popx's pair of .up.sql and
  * .down.sql, Flyway's V<n>__<name>.sql with its U file, or a Diesel
  * directory.  Versions are the time (UTC), as those tools make them,
  * except where the directory counts (1, 2, 3 or 000001, 000002: Flyway,
@@ -119,7 +119,8 @@ static int write_migration(const layout *l, const char *dir, const char *version
 	} else {
 		up = xprintf("%s/%s_%s.sql", dir, version, name);
 		up_body = !strcmp(f, "goose") ? "-- +goose Up\n\n\n-- +goose Down\n\n"
-					      : "-- migrate:up\n\n\n-- migrate:down\n\n";
+			  : !strcmp(f, "sqlx") ? "-- Add migration script here\n"  /* as sqlx's */
+			  : "-- migrate:up\n\n\n-- migrate:down\n\n";
 	}
 	int rc = create(up, up_body, err);
 	if (!rc && down && (rc = create(down, down_body, err)) == 1)

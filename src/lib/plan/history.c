@@ -315,7 +315,8 @@ int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error
 
 /* Each tool's table and how its rows are read (one row per version
  * applied, or golang-migrate's one row: version, dirty), in the order
- * they are looked for.  dbmate's and golang-migrate's tables have one
+ * they are looked for (sqlx: success false is a migration it left
+ * partly applied).  dbmate's and golang-migrate's tables have one
  * name: golang-migrate's has a dirty column. */
 static const foreign_history foreign_tools[] = {
 	{ "flyway", "flyway_schema_history",
@@ -330,6 +331,9 @@ static const foreign_history foreign_tools[] = {
 	{ "golang-migrate", "schema_migrations",
 	  "SELECT CAST(version AS text), CAST(dirty AS text) FROM schema_migrations" },
 	{ "dbmate", "schema_migrations", "SELECT CAST(version AS text) FROM schema_migrations" },
+	{ "sqlx", "_sqlx_migrations",
+	  "SELECT CAST(version AS text), CAST(success AS text), CAST(installed_on AS text), "
+	  "CAST(execution_time AS text) FROM _sqlx_migrations ORDER BY version" },
 };
 
 int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err)
@@ -461,6 +465,12 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			set_time(&h->applied_at, DB_VAL(r, i, 3));
 			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
 			set_field(&h->applied_by, DB_VAL(r, i, 5));
+		} else if (!strcmp(f->tool, "sqlx")) {  /* success false: partly applied */
+			history_row *h = add_row(&rows, &n, v);
+			set_field(&h->status, truthy(DB_VAL(r, i, 1)) ? "applied" : "failed");
+			set_time(&h->applied_at, DB_VAL(r, i, 2));
+			if (DB_VAL(r, i, 3))  /* nanoseconds */
+				h->duration_ms = strtoll(DB_VAL(r, i, 3), NULL, 10) / 1000000;
 		} else {  /* dbmate, diesel */
 			history_row *h = add_row(&rows, &n, v);
 			set_field(&h->status, "applied");

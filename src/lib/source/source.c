@@ -414,6 +414,36 @@ int source_parse_text(migration *m, const char *path, const char *text,
 	return 0;
 }
 
+/* Does text have a line that is a dbmate marker ('-- migrate:...')? */
+static int has_dbmate_marker(const char *text)
+{
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p), bn;
+		const char *body = comment_body(p, len, &bn);
+		if (body && bn >= 8 && !strncmp(body, "migrate:", 8))
+			return 1;
+		p = nl ? nl + 1 : p + len;
+	}
+	return 0;
+}
+
+/*
+ * sqlx's simple migration: <version>_<name>.sql without markers, the
+ * whole file its up and no down; "-- no-transaction" at its very start
+ * runs it outside a transaction, as sqlx does.  The migration takes
+ * text.
+ */
+static int sqlx_simple(migration *m, const char *path, char *text, dbs_error *err)
+{
+	m->format = "sqlx";
+	m->up.file = xstrdup(path);
+	m->up.sql = text;
+	m->up.line = 1;
+	m->up.no_transaction |= !strncmp(text, "-- no-transaction", 17);
+	return header_directives(m, path, text, IN_UP_HEADER, err);
+}
+
 /* ---- file names ---- */
 
 enum kind { K_SINGLE, K_UP, K_DOWN, K_SKIP /* for another database */ };
@@ -1083,8 +1113,12 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 		int goose = strcasestr(text, "+goose up") || strcasestr(text, "+goose down");
 		if (goose)
 			m->format = "goose";
-		rc = source_parse_text(m, up->path, text, goose, err);
-		free(text);
+		if (!goose && !has_dbmate_marker(text)) {  /* source_load checks its neighbours */
+			rc = sqlx_simple(m, up->path, text, err);
+		} else {
+			rc = source_parse_text(m, up->path, text, goose, err);
+			free(text);
+		}
 	} else {
 		rc = load_whole(&m->up, up->path, err);
 		if (!rc)
@@ -1169,6 +1203,33 @@ static void pick_dialect(piece *p, size_t from, size_t to, const char *dialect)
 	}
 }
 
+/*
+ * In a directory (an app) whose files carry dbmate's or goose's markers,
+ * a file without any is a file that lacks them, not sqlx's: its error is
+ * the one dbmate's reading gives ("SQL before the up section").
+ */
+static int markers_agree(const source *src, dbs_error *err)
+{
+	for (size_t i = 0, end; i < src->n; i = end) {
+		const migration *bare = NULL;
+		int marked = 0;
+		for (end = i; end < src->n && !strcmp(src->m[end].app, src->m[i].app); end++) {
+			const char *f = src->m[end].format;
+			marked |= !strcmp(f, "dbmate") || !strcmp(f, "goose");
+			if (!strcmp(f, "sqlx") && !bare)
+				bare = &src->m[end];
+		}
+		if (marked && bare) {
+			migration as_dbmate = { 0 };
+			int rc = source_parse_text(&as_dbmate, bare->up.file, bare->up.sql, 0, err);
+			migration_release(&as_dbmate);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int source_load(source *src, const char *dir, const char *dialect, dbs_error *err)
 {
 	pieces ps = { 0 };
@@ -1217,6 +1278,8 @@ int source_load(source *src, const char *dir, const char *dialect, dbs_error *er
 			src->n++;
 		}
 	}
+	if (!rc)
+		rc = markers_agree(src, err);
 	if (!rc && ps.warnings.len)
 		src->warnings = strbuf_detach(&ps.warnings);
 	pieces_release(&ps);
