@@ -1,8 +1,8 @@
 # histories.sh - what the benchmarks on real migration histories share
 # (sourced after common.sh): the projects of bench/real-histories.list,
 # fetched at their commits (fetch_list), what they need made first
-# (roles, extensions, sqlx's history table), and fresh databases with
-# those extensions and that table (newdb).
+# (roles, extensions, sqlx's history table), fresh databases with those
+# extensions (newdb) and a project's own needs in them (project_db).
 #
 # histories_from_args [DIR...]: dirs, the migration directories (the
 # list's projects, fetched, when none is given); NEEDS with DIR arguments.
@@ -10,8 +10,8 @@
 REPOS=$ROOT/build-bench/repos
 
 fetch_list() {  # prints the extracted directories
-	local owner_name commit path owner name src bare out
-	while read -r owner_name commit path _; do
+	local owner_name commit path needs owner name src bare out
+	while read -r owner_name commit path needs _; do
 		case $owner_name in ''|'#'*) continue ;; esac
 		owner=${owner_name%%/*} name=${owner_name#*/}
 		src=${REPOS_FROM//'{owner}'/$owner}
@@ -26,6 +26,7 @@ fetch_list() {  # prints the extracted directories
 		mkdir -p "$out"
 		git -C "$bare" archive "$commit" "$path" | tar -x -C "$out"
 		echo "$out/$path"
+		printf '%s\t%s\n' "$out/$path" "${needs:-}" >> "$WORK/needs.tsv"
 	done < "$ROOT/bench/real-histories.list"
 }
 
@@ -36,13 +37,14 @@ histories_from_args() {
 		NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "$ROOT/bench/real-histories.list")
 	else
 		dirs=("$@")
+		for d in "$@"; do printf '%s\t%s\n' "$d" "${NEEDS:-}" >> "$WORK/needs.tsv"; done
 	fi
 	EXTENSIONS=
 	for need in ${NEEDS:+${NEEDS//,/ }}; do
 		case $need in
 		role:*) psql -X -q "$PG_ADMIN_URL" -c "CREATE ROLE \"${need#role:}\"" ;;
 		extension:*) EXTENSIONS="$EXTENSIONS ${need#extension:}" ;;
-		sqlx-table) SQLX_TABLE=1 ;;
+		sqlx-table) ;;  # the project's own databases alone: project_db
 		*) echo "histories.sh: '$need': a need is role:NAME, extension:NAME or sqlx-table" >&2; exit 2 ;;
 		esac
 	done
@@ -51,8 +53,16 @@ histories_from_args() {
 		for ext in $EXTENSIONS; do
 			psql -X -q "$url" -c "CREATE EXTENSION IF NOT EXISTS \"$ext\""
 		done
-		# sqlx's history table, which a project's own migration may write to
-		[ -z "${SQLX_TABLE:-}" ] || psql -X -q "$url" -c "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
 		echo "$url"
 	}
+}
+
+# project_db DIR URL: what DIR's project needs in each of its databases:
+# sqlx's history table, which its own migrations write to (sqlx makes it
+# before the first migration)
+project_db() {
+	local needs
+	needs=$(awk -F '\t' -v d="$1" '$1 == d { print $2 }' "$WORK/needs.tsv")
+	case $needs in *sqlx-table*) ;; *) return 0 ;; esac
+	psql -X -q "$2" -c "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
 }

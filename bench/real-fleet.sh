@@ -20,9 +20,10 @@
 histories_from_args "$@"
 cd "$WORK"
 
-columns() {  # URL SCHEMA: every column of its tables, dbshift's left out
+columns() {  # URL SCHEMA: every column of its tables, dbshift's and sqlx's left out
 	psql -X -qAt "$1" -c "SELECT table_name, column_name, data_type FROM information_schema.columns
-		WHERE table_schema = '$2' AND table_name NOT LIKE 'dbshift\_%' ORDER BY 1, 2"
+		WHERE table_schema = '$2' AND table_name NOT LIKE 'dbshift\_%'
+		AND table_name <> '_sqlx_migrations' ORDER BY 1, 2"
 }
 
 printf '%-44s %8s  %-26s %-26s %s\n' project applied schemas databases status
@@ -32,6 +33,7 @@ for dir in "${dirs[@]}"; do
 	label=$(echo "$dir" | sed "s|^$WORK/src/||; s|/.*||")
 	[ "${dir#"$WORK"}" = "$dir" ] && label=$(basename "$(dirname "$dir")")/$(basename "$dir")
 	ref=$(newdb "rf_ref$n")
+	project_db "$dir" "$ref"
 	if ! "$DBSHIFT" --database "$ref" --dir "$dir" migrate >"$WORK/out" 2>&1; then
 		printf '%-44s %8s  %s\n' "$label" "-" "(its plain migrate fails: see real-histories.sh)"
 		continue
@@ -41,6 +43,7 @@ for dir in "${dirs[@]}"; do
 
 	# a tenant per schema
 	ten=$(newdb "rf_ten$n")
+	project_db "$dir" "$ten"
 	for s in 1 2 3 4; do psql -X -q "$ten" -c "CREATE SCHEMA tenant_$s"; done
 	printf '[dbshift]\ndatabase = %s\ndir = %s\nlog_file =\n\n[fleet]\nschemas_query = SELECT nspname FROM pg_namespace WHERE nspname LIKE '"'"'tenant%%'"'"' ORDER BY 1\njobs = 4\n' \
 		"$ten" "$dir" > dbshift.conf
@@ -56,7 +59,11 @@ for dir in "${dirs[@]}"; do
 
 	# a tenant per database
 	: > targets.txt
-	for d in 1 2 3 4; do newdb "rf_db${n}_$d" >> targets.txt; done
+	for d in 1 2 3 4; do
+		url=$(newdb "rf_db${n}_$d")
+		project_db "$dir" "$url"
+		echo "$url" >> targets.txt
+	done
 	printf '[dbshift]\ndir = %s\nlog_file =\n\n[fleet]\ntargets = targets.txt\njobs = 4\n' "$dir" > dbshift.conf
 	"$DBSHIFT" fleet migrate >"$WORK/fleet.out" 2>&1 || true  # (a failed target: counted below)
 	full=0 same=0

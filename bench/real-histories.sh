@@ -59,6 +59,8 @@ for dir in "${dirs[@]}"; do
 		layout="($(tail -n 1 "$WORK/ref.err"))"
 	ours=$(newdb "rh_ours$n")
 	ref=$(newdb "rh_ref$n")
+	project_db "$dir" "$ours"
+	project_db "$dir" "$ref"
 	applied=0 identical=- back=-
 	if t_ours=$(secs "$DBSHIFT" --database "$ours" --dir "$dir" migrate); then
 		applied=$(psql -X -qAt "$ours" -c "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")
