@@ -45,19 +45,24 @@ int is_host_port(const char *s, size_t n, int allow_zero)
 	return port <= 65535 && (port > 0 || allow_zero);
 }
 
-void text_position(const char *text, size_t off, int *line, int *col)
+size_t text_advance(const char *text, size_t from, size_t to, int *line, int *col)
 {
-	int l = 1, c = 1;
-	for (size_t i = 0; i < off && text[i]; i++) {
+	size_t i = from;
+	for (; i < to && text[i]; i++) {
 		if (text[i] == '\n') {
-			l++;
-			c = 1;
+			++*line;
+			*col = 1;
 		} else if (((unsigned char)text[i] & 0xC0) != 0x80) {
-			c++;  /* count characters, not UTF-8 continuation bytes */
+			++*col;  /* count characters, not UTF-8 continuation bytes */
 		}
 	}
-	*line = l;
-	*col = c;
+	return i;
+}
+
+void text_position(const char *text, size_t off, int *line, int *col)
+{
+	*line = *col = 1;
+	text_advance(text, 0, off, line, col);
 }
 
 size_t sql_skip_space(const char *sql, size_t n)

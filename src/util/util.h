@@ -71,6 +71,11 @@ int is_digits(const char *s, size_t n);
 int is_host_port(const char *s, size_t n, int allow_zero);
 /* 1-based line and column of byte offset off in text. */
 void text_position(const char *text, size_t off, int *line, int *col);
+/* Move line and col (those of offset from) on to offset to, or to the
+ * end of text if that comes first; the offset reached.  What a caller
+ * that walks a text front to back uses, not text_position from 0 each
+ * time. */
+size_t text_advance(const char *text, size_t from, size_t to, int *line, int *col);
 /* Offset of the first byte in sql[0..n) that is not blank or a comment. */
 size_t sql_skip_space(const char *sql, size_t n);
 /* sql[0..n) without leading and trailing blanks and comments, copied. */

@@ -379,6 +379,27 @@ static void popx_layout(void **state)
 	free(d);
 }
 
+/* Walking a script front to back with text_advance gives, at every
+ * offset, what text_position counts from the start (errors and lint
+ * findings are placed so); it stops at the text's end. */
+static void positions_walked(void **state)
+{
+	(void)state;
+	const char *text = "CREATE TABLE a (x int);\n-- \xc3\xa9t\xc3\xa9\n\tINSERT INTO a VALUES (1);\n\nSELECT 'x';";
+	size_t n = strlen(text), at = 0;
+	int line = 1, col = 1;
+	for (size_t off = 0; off <= n + 3; off++) {
+		int l, c;
+		text_position(text, off, &l, &c);
+		at = text_advance(text, at, off, &line, &col);
+		assert_int_equal(at, off < n ? off : n);
+		assert_int_equal(line, l);
+		assert_int_equal(col, c);
+	}
+	assert_int_equal(line, 5);
+	assert_int_equal(col, 12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -390,6 +411,7 @@ int main(void)
 		cmocka_unit_test(layout_errors),
 		cmocka_unit_test(diesel_layout),
 		cmocka_unit_test(popx_layout),
+		cmocka_unit_test(positions_walked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -326,8 +326,13 @@ void lint_add_new_table(lint_state *st, const char *table)
 void stmt_locate(lint_state *st, stmt_info *s, size_t off, int *line, int *col)
 {
 	(void)s;
-	text_position(st->sec->sql, off, line, col);
-	*line += st->sec->line - 1;
+	if (!st->at_line || off < st->at_off) {
+		st->at_off = 0;
+		st->at_line = st->at_col = 1;
+	}
+	st->at_off = text_advance(st->sec->sql, st->at_off, off, &st->at_line, &st->at_col);
+	*line = st->at_line + st->sec->line - 1;
+	*col = st->at_col;
 }
 
 void stmt_finding(lint_state *st, stmt_info *s, const char *id, size_t off,

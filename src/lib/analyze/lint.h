@@ -120,6 +120,10 @@ typedef struct lint_state {
 	size_t nchecks;
 	int record_only;        /* applied migration: update the model only */
 	void *tree;             /* the dialect's parse of sec, made ahead, or NULL */
+	/* stmt_locate's last place in sec (line 0: none yet): statements are
+	 * located front to back, each from the one before */
+	size_t at_off;
+	int at_line, at_col;
 } lint_state;
 
 int lint_is_new_table(const lint_state *st, const char *table);

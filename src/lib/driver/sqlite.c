@@ -295,12 +295,14 @@ static void sq_check_end(void *chk)
 
 static int sq_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_error *err)
 {
-	const char *p = sql;
-	while (*p) {
+	const char *p = sql, *end = sql + strlen(sql);  /* measured once: a seed of
+							   40,000 INSERTs is not
+							   scanned 40,000 times */
+	while (p < end) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
-		const char *start = p + sql_skip_space(p, strlen(p));
-		if (sqlite3_prepare_v2(c->db, p, -1, &st, &tail) != SQLITE_OK) {
+		const char *start = p + sql_skip_space(p, (size_t)(end - p));
+		if (sqlite3_prepare_v2(c->db, p, (int)(end - p + 1), &st, &tail) != SQLITE_OK) {
 			int off = sqlite3_error_offset(c->db);
 			*err_offset = off >= 0 ? (size_t)(p - sql) + (size_t)off : (size_t)(start - sql);
 			db_error(c->db, err);

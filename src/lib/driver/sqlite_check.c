@@ -104,49 +104,86 @@ static void words_of(const char *sql, size_t len, names *out)
 	}
 }
 
-/* ---- a map from a name to the numbers of what holds it (a hash table) ---- */
+/* ---- names as keys (a hash table; the keys stay their owner's) ---- */
 
+typedef struct strmap {
+	const char **key;   /* open addressing, cap a power of two */
+	void **val;
+	size_t cap, used;
+} strmap;
+
+static size_t strmap_slot(const strmap *m, const char *k)
+{
+	size_t i = (size_t)fnv1a(k) & (m->cap - 1);
+	while (m->key[i] && strcmp(m->key[i], k))
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* k's value, or NULL when k is not there. */
+static void **strmap_get(const strmap *m, const char *k)
+{
+	if (!m->cap)
+		return NULL;
+	size_t i = strmap_slot(m, k);
+	return m->key[i] ? &m->val[i] : NULL;
+}
+
+/* k's value, a new one (NULL) when k was not there: *added says so. */
+static void **strmap_put(strmap *m, const char *k, int *added)
+{
+	void **v = strmap_get(m, k);
+	*added = !v;
+	if (v)
+		return v;
+	if ((m->used + 1) * 10 >= m->cap * 7) {  /* grow: at most 70% full */
+		strmap old = *m;
+		m->cap = old.cap ? 2 * old.cap : 64;
+		m->key = xcalloc(m->cap, sizeof(*m->key));
+		m->val = xcalloc(m->cap, sizeof(*m->val));
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.key[i]) {
+				size_t j = strmap_slot(m, old.key[i]);
+				m->key[j] = old.key[i];
+				m->val[j] = old.val[i];
+			}
+		free(old.key);
+		free(old.val);
+	}
+	size_t i = strmap_slot(m, k);
+	m->key[i] = k;
+	m->used++;
+	return &m->val[i];
+}
+
+static void strmap_free(strmap *m)
+{
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
+
+/* A name and the numbers of what holds it. */
 typedef struct ref {
 	char *name;    /* the key */
 	int *ids;
 	size_t n, alloc;
 } ref;
 
-typedef struct refmap {
-	ref **slot;    /* open addressing, cap a power of two */
-	size_t cap, used;
-} refmap;
-
-static ref **ref_slot(const refmap *m, const char *name)
+static ref *ref_find(const strmap *m, const char *name)
 {
-	size_t i = (size_t)fnv1a(name) & (m->cap - 1);
-	while (m->slot[i] && strcmp(m->slot[i]->name, name))
-		i = (i + 1) & (m->cap - 1);
-	return &m->slot[i];
+	void **v = strmap_get(m, name);
+	return v ? *v : NULL;
 }
 
-static ref *ref_find(const refmap *m, const char *name)
-{
-	return m->cap ? *ref_slot(m, name) : NULL;
-}
-
-static void ref_add(refmap *m, const char *name, int id)
+static void ref_add(strmap *m, const char *name, int id)
 {
 	ref *r = ref_find(m, name);
 	if (!r) {
-		if ((m->used + 1) * 10 >= m->cap * 7) {  /* grow: at most 70% full */
-			refmap old = *m;
-			m->cap = old.cap ? 2 * old.cap : 64;
-			m->slot = xcalloc(m->cap, sizeof(*m->slot));
-			for (size_t i = 0; i < old.cap; i++)
-				if (old.slot[i])
-					*ref_slot(m, old.slot[i]->name) = old.slot[i];
-			free(old.slot);
-		}
 		r = xcalloc(1, sizeof(*r));
 		r->name = xstrdup(name);
-		*ref_slot(m, name) = r;
-		m->used++;
+		int added;
+		*strmap_put(m, r->name, &added) = r;
 	}
 	if (r->n && r->ids[r->n - 1] == id)
 		return;
@@ -157,15 +194,16 @@ static void ref_add(refmap *m, const char *name, int id)
 	r->ids[r->n++] = id;
 }
 
-static void refmap_free(refmap *m)
+static void refmap_free(strmap *m)
 {
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->slot[i]) {
-			free(m->slot[i]->name);
-			free(m->slot[i]->ids);
-			free(m->slot[i]);
+		if (m->key[i]) {
+			ref *r = m->val[i];
+			free(r->name);
+			free(r->ids);
+			free(r);
 		}
-	free(m->slot);
+	strmap_free(m);
 }
 
 /* ---- the checker ---- */
@@ -185,8 +223,8 @@ struct sq_checker {
 	int budget;         /* thousands of VM steps the current statement took */
 	pending *pend;
 	size_t npend, apend;
-	refmap by_made;     /* name -> pending that make it */
-	refmap by_use;      /* name -> pending that use it */
+	strmap by_made;     /* name -> pending that make it (a ref) */
+	strmap by_use;      /* name -> pending that use it */
 	names auth;         /* what the statement being prepared makes or changes */
 	names words;        /* and its words (when CREATEs wait) */
 	int auth_create, auth_alter;
@@ -235,7 +273,7 @@ static void replay(sq_checker *k, size_t i)
 }
 
 /* Run the pending CREATEs that the map m ties to one of ns. */
-static void replay_tied(sq_checker *k, const refmap *m, const names *ns)
+static void replay_tied(sq_checker *k, const strmap *m, const names *ns)
 {
 	for (size_t i = 0; i < ns->n; i++) {
 		ref *r = ref_find(m, ns->v[i]);
@@ -307,25 +345,21 @@ static int authorize(void *arg, int action, const char *a1, const char *a2, cons
 
 /* ---- the copy of the schema ---- */
 
-static int word_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Add the words of ns to the set *w (they stay owned by ns); 1 when one
+/* Add the words of ns to the set w (they stay owned by ns); 1 when one
  * was not there. */
-static int words_join(void **w, const names *ns, size_t from)
+static int words_join(strmap *w, const names *ns, size_t from)
 {
 	int grew = 0;
 	for (size_t i = from; i < ns->n; i++) {
-		char **at = tsearch(ns->v[i], w, word_cmp);
-		grew |= *at == ns->v[i];
+		int added;
+		strmap_put(w, ns->v[i], &added);
+		grew |= added;
 	}
 	return grew;
 }
 
 /* Is name, case folded, in the set w?  (A name of SQLite's own is never.) */
-static int in_words(void *const *w, const unsigned char *name)
+static int in_words(const strmap *w, const unsigned char *name)
 {
 	char buf[128], *folded = buf;
 	size_t n = strlen((const char *)name);
@@ -335,7 +369,7 @@ static int in_words(void *const *w, const unsigned char *name)
 		folded = xmalloc(n + 1);
 	for (size_t i = 0; i <= n; i++)
 		folded[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
-	int in = tfind(folded, w, word_cmp) != NULL;
+	int in = strmap_get(w, folded) != NULL;
 	if (folded != buf)
 		free(folded);
 	return in;
@@ -351,11 +385,6 @@ static int rowid_cmp(const void *a, const void *b)
 {
 	sqlite3_int64 x = *(const sqlite3_int64 *)a, y = *(const sqlite3_int64 *)b;
 	return x < y ? -1 : x > y;
-}
-
-static void keep(void *p)
-{
-	(void)p;  /* the words of the set are the names list's */
 }
 
 static int object_cmp(const void *a, const void *b)
@@ -384,7 +413,7 @@ static void copy_schema(sq_checker *k, sqlite3 *db, const char *const *scripts, 
 		alter |= !strcmp(words.v[i], "alter");
 	}
 	k->defer = !own;  /* SQLite's own tables: everything, run in order */
-	void *w = NULL;
+	strmap w = { 0 };  /* the words, the names list's */
 	words_join(&w, &words, 0);
 	object *obj = NULL;
 	size_t nobj = 0, alloc = 0;
@@ -438,7 +467,7 @@ static void copy_schema(sq_checker *k, sqlite3 *db, const char *const *scripts, 
 	sqlite3_finalize(st);
 	sqlite3_finalize(get);
 	tdestroy(taken, free);
-	tdestroy(w, keep);
+	strmap_free(&w);
 	names_free(&words);
 	if (nobj)
 		qsort(obj, nobj, sizeof(*obj), object_cmp);
@@ -576,11 +605,11 @@ static void apply(sq_checker *k, sqlite3_stmt *st, const char *p, const char *ta
 
 int sqlite_check_script(sq_checker *k, const char *sql, size_t *err_offset, dbs_error *err)
 {
-	const char *p = sql;
-	while (*p) {
+	const char *p = sql, *end = sql + strlen(sql);  /* measured once */
+	while (p < end) {
 		sqlite3_stmt *st = NULL;
 		const char *tail = NULL;
-		const char *start = p + sql_skip_space(p, strlen(p));
+		const char *start = p + sql_skip_space(p, (size_t)(end - p));
 		if (k->schema_ok) {
 			if (prepare(k, p, &st, &tail) != SQLITE_OK) {
 				int off = sqlite3_error_offset(k->db);
