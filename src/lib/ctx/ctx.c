@@ -386,13 +386,17 @@ static void stmt_seen(void *data, const char *sql, size_t len, int64_t us, int64
 {
 	dbs_ctx *ctx = data;
 	const section *sec = ctx->ev_sec;
-	if (!sec || !sec->sql || sql < sec->sql || sql >= sec->sql + strlen(sec->sql))
+	if (!sec || !sec->sql || sql < sec->sql || sql >= sec->sql + ctx->ev_len)
 		return;  /* BEGIN, a history row... */
 	sql += sql_skip_space(sql, len);  /* where the statement's first word is */
-	int line, col;
-	text_position(sec->sql, (size_t)(sql - sec->sql), &line, &col);
+	size_t off = (size_t)(sql - sec->sql);
+	if (off < ctx->ev_off) {  /* a retry starts the script again */
+		ctx->ev_off = 0;
+		ctx->ev_line = ctx->ev_col = 1;
+	}
+	ctx->ev_off = text_advance(sec->sql, ctx->ev_off, off, &ctx->ev_line, &ctx->ev_col);
 	dbs_event e = { .kind = DBS_EV_STATEMENT, .what = ctx->ev_what, .file = sec->file,
-			.line = sec->line + line - 1, .us = us, .rows = rows };
+			.line = sec->line + ctx->ev_line - 1, .us = us, .rows = rows };
 	ctx_event(ctx, &e);
 }
 
@@ -401,6 +405,9 @@ void ctx_event_step(dbs_ctx *ctx, const char *what, const section *sec)
 	if (what)
 		snprintf(ctx->ev_what, sizeof(ctx->ev_what), "%s", what);
 	ctx->ev_sec = sec;
+	ctx->ev_len = sec && sec->sql ? strlen(sec->sql) : 0;
+	ctx->ev_off = 0;
+	ctx->ev_line = ctx->ev_col = 1;
 }
 
 void dbs_set_events(dbs_ctx *ctx, unsigned kinds, dbs_event_cb cb, void *data)

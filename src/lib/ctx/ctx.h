@@ -71,6 +71,10 @@ struct dbs_ctx {
 	unsigned ev_kinds;
 	const section *ev_sec;
 	char ev_what[512];
+	/* ev_sec's length, and the last statement's place in it: statements
+	 * are located front to back, each from the one before */
+	size_t ev_len, ev_off;
+	int ev_line, ev_col;
 };
 
 /* Does someone listen for events of this kind (DBS_EV_*)? */
