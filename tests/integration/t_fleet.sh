@@ -319,6 +319,27 @@ tenant_b.dbshift_migrations" "$tag: each schema has its tables and its own histo
 
 # Ctrl-C: no new target starts; a running one ends the migration it is
 # in and starts no other.
+# interrupted_fleet TAG WHILE COMMAND...: 'dbshift fleet COMMAND' with
+# target 1's first migration waiting for a table lock held here; WHILE (a
+# function, or :) runs while it waits; then Ctrl-C, which must not cut
+# that migration, and the lock let go: RC and OUT of the run.
+interrupted_fleet() {
+	local tag=$1 while=$2 pid waiting
+	shift 2
+	waiting="SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'"
+	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
+	"$DBSHIFT" fleet "$@" >"$WORK/fleet_interrupted.out" 2>&1 &
+	pid=$!
+	wait_for "${FLEET_URLS[1]}" "$waiting" 1  # once target 1's migration waits
+	"$while"
+	kill -INT "$pid"
+	# the signal is taken while the migration still waits: it goes on
+	check_eq "$(sql "${FLEET_URLS[1]}" "$waiting")" "1" "$tag: the running migration is not cut by Ctrl-C"
+	pg_release
+	wait "$pid"
+	RC=$? OUT=$(cat "$WORK/fleet_interrupted.out") ERR=
+}
+
 t_fleet_stop() {
 	project fleet_stop
 	local tag="postgres fleet stop" i
@@ -333,28 +354,20 @@ t_fleet_stop() {
 	printf -- '-- migrate:up\nCREATE TABLE b (id int PRIMARY KEY);\n-- migrate:down\nDROP TABLE b;\n' > migrations/2_b.sql
 	local home; home=$(newdb fleet_home)
 	printf '[dbshift]\ndatabase = %s\n\n[fleet]\ntargets = targets.txt\njobs = 1\n' "$home" > dbshift.conf
-	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
-	"$DBSHIFT" fleet migrate >"$WORK/fleet_stop.out" 2>&1 &
-	local pid=$!
-	# once the first target's migration waits for the lock
-	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
-	# the session that runs the migration is the one holding the migrator lock
-	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.wait_event_type = 'Lock' AND a.query LIKE '%INSERT INTO pre%'")" \
-		"1" "$tag: the migrator lock is held by the migration's own session"
-	# the fleet's live row, in the database of dbshift.conf
-	wait_for "$home" "SELECT report::json->'items'->>'total' FROM dbshift_runs WHERE status = 'running'" 3 \
-		|| not_ok "$tag: the fleet's live row"
-	check_eq "$(sql "$home" "SELECT command || ' ' || (report::json->'items'->>'step') || ' ' || (report::json->'items'->>'done') || '/' || (report::json->'items'->>'total') FROM dbshift_runs WHERE status = 'running'")" \
-		"fleet migrate targets, 1 running 0/3" "$tag: the live row shows the targets running, done and in all"
-	dbs status --runs
-	check_contains "$OUT" "fleet migrate" "$tag: status --runs shows the fleet"
-	check_contains "$OUT" "0/3 items" "$tag: with its progress"
-	kill -INT "$pid"
-	# the signal is taken while the migration still waits: it goes on
-	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'")" "1" "$tag: the running migration is not cut by Ctrl-C"
-	pg_release
-	wait "$pid"
-	RC=$? OUT=$(cat "$WORK/fleet_stop.out") ERR=
+	stop_live_row() {  # while target 1 waits: who holds the lock, and the fleet's live row
+		# the session that runs the migration is the one holding the migrator lock
+		check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND a.wait_event_type = 'Lock' AND a.query LIKE '%INSERT INTO pre%'")" \
+			"1" "$tag: the migrator lock is held by the migration's own session"
+		# the fleet's live row, in the database of dbshift.conf
+		wait_for "$home" "SELECT report::json->'items'->>'total' FROM dbshift_runs WHERE status = 'running'" 3 \
+			|| not_ok "$tag: the fleet's live row"
+		check_eq "$(sql "$home" "SELECT command || ' ' || (report::json->'items'->>'step') || ' ' || (report::json->'items'->>'done') || '/' || (report::json->'items'->>'total') FROM dbshift_runs WHERE status = 'running'")" \
+			"fleet migrate targets, 1 running 0/3" "$tag: the live row shows the targets running, done and in all"
+		dbs status --runs
+		check_contains "$OUT" "fleet migrate" "$tag: status --runs shows the fleet"
+		check_contains "$OUT" "0/3 items" "$tag: with its progress"
+	}
+	interrupted_fleet "$tag" stop_live_row migrate
 	check_rc 1 "$tag: an interrupted fleet fails"
 	check_eq "$(fleet_versions)" "1:1 2:- 3:-" "$tag: the running target ends the migration it is in, and starts no other; no other target starts"
 	check_contains "$OUT" "stopped before 2_b up: 1 of 2 migrations ran" "$tag: the running target says where it stopped"
@@ -382,15 +395,7 @@ t_fleet_stop_release() {
 	done
 	printf -- '-- migrate:up\nCREATE TABLE a (id int PRIMARY KEY);\nINSERT INTO pre VALUES (1);\n-- migrate:down\nDROP TABLE a;\nDELETE FROM pre;\n' > migrations/1_a.sql
 	printf '[release]\nsteps = migrate verify\n\n[fleet]\ntargets = targets.txt\njobs = 1\n' > dbshift.conf
-	pg_hold "${FLEET_URLS[1]}" "LOCK TABLE pre IN ACCESS EXCLUSIVE MODE"
-	"$DBSHIFT" fleet release >"$WORK/fleet_stop_release.out" 2>&1 &
-	local pid=$!
-	wait_for "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'" 1
-	kill -INT "$pid"
-	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO pre%'")" "1" "$tag: the running migration is not cut by Ctrl-C"
-	pg_release
-	wait "$pid"
-	RC=$? OUT=$(cat "$WORK/fleet_stop_release.out") ERR=
+	interrupted_fleet "$tag" : release
 	check_rc 1 "$tag: an interrupted fleet release fails"
 	check_eq "$(fleet_versions)" "1:1 2:-" "$tag: the running migration ends; no other target starts"
 	check_eq "$(sql "${FLEET_URLS[1]}" "SELECT string_agg((s->>'step') || ' ' || (s->>'status') || coalesce(' (' || (s->>'reason') || ')', ''), ', ') FROM dbshift_runs, json_array_elements(report::json->'steps') s WHERE command = 'release'")" \
