@@ -230,7 +230,8 @@ typedef struct dbs_entry {
 	const char *version;
 	const char *name;
 	const char *path;       /* NULL when missing */
-	const char *format;     /* dbmate, goose, golang-migrate, popx, diesel, flyway */
+	const char *format;     /* dbmate, goose, sqlx, golang-migrate, popx, diesel,
+				 * flyway (NULL when missing) */
 	dbs_state state;
 	int failed_down;        /* failed while rolling back (its up is applied) */
 	int out_of_order;       /* pending but older than the newest applied */

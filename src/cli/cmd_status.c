@@ -128,7 +128,21 @@ int cmd_status(cli *g, dbs_ctx *ctx)
 		if (e->applied_at && strlen(e->applied_at) > wat)
 			wat = strlen(e->applied_at);
 	}
-	printf("database: %s\n\n", dbs_database_display(ctx));
+	printf("database: %s\n", dbs_database_display(ctx));
+	/* how the files were read (sqlx's and dbmate's names are the same) */
+	const char *seen[8];
+	size_t nseen = 0;
+	for (size_t i = 0; i < n && nseen < 8; i++) {
+		const char *f = dbs_status_entry(ctx, i)->format;
+		size_t k = 0;
+		while (f && k < nseen && strcmp(seen[k], f))
+			k++;
+		if (f && k == nseen)
+			seen[nseen++] = f;
+	}
+	for (size_t k = 0; k < nseen; k++)
+		printf("%s%s", k ? ", " : "layout: ", seen[k]);
+	printf("%s\n", nseen ? "\n" : "");
 	printf("%-*s  %-8s  %-21s  %-*s  %8s  %s\n", (int)wlabel, "MIGRATION", "PHASE",
 	       "STATE", (int)wat, "APPLIED AT", "DURATION", "BY");
 	for (size_t i = 0; i < n; i++) {

@@ -317,6 +317,8 @@ t_first_contact_sqlx() {
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "3" "$tag: three recorded"
 	dbs --database "$url" --json status
 	check_eq "$(echo "$OUT" | jq -r '[.migrations[] | .state] | join(" ")')" "applied applied applied" "$tag: status"
+	dbs --database "$url" status
+	check_contains "$OUT" "layout: sqlx" "$tag: status says how the files were read"
 	dbs --database "$url" rollback
 	check_rc 3 "$tag: rollback of a migration without a down is refused"
 	check_contains "$ERR" "20240103000000_title: it is irreversible" "$tag: it is irreversible"
