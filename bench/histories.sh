@@ -1,5 +1,6 @@
 # histories.sh - what the benchmarks on real migration histories share
-# (sourced after common.sh): the projects of bench/real-histories.list,
+# (sourced after common.sh): the projects of bench/real-histories.list
+# (or of HISTORIES_LIST),
 # fetched at their commits (fetch_list), what they need made first
 # (roles, extensions, sqlx's history table), fresh databases with those
 # extensions (newdb) and a project's own needs in them (project_db).
@@ -27,14 +28,14 @@ fetch_list() {  # prints the extracted directories
 		git -C "$bare" archive "$commit" "$path" | tar -x -C "$out"
 		echo "$out/$path"
 		printf '%s\t%s\n' "$out/$path" "${needs:-}" >> "$WORK/needs.tsv"
-	done < "$ROOT/bench/real-histories.list"
+	done < "${HISTORIES_LIST:-$ROOT/bench/real-histories.list}"
 }
 
 histories_from_args() {
 	if [ $# = 0 ]; then
 		mkdir -p "$REPOS"
 		mapfile -t dirs < <(fetch_list)
-		NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "$ROOT/bench/real-histories.list")
+		NEEDS=$(awk '!/^#/ && $4 != "" && $4 != "-" { printf "%s,", $4 }' "${HISTORIES_LIST:-$ROOT/bench/real-histories.list}")
 	else
 		dirs=("$@")
 		for d in "$@"; do printf '%s\t%s\n' "$d" "${NEEDS:-}" >> "$WORK/needs.tsv"; done

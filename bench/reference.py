@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""reference.py DIR OUT - write OUT, a psql script that applies the
-migrations of DIR as the tool whose layout they are in would, on
-PostgreSQL, and print the layout's name.  It is written from each tool's
+"""reference.py [--sqlite] DIR OUT - write OUT, a psql script (with
+--sqlite: a sqlite3 script) that applies the migrations of DIR as the
+tool whose layout they are in would, on PostgreSQL (or SQLite), and
+print the layout's name.  It is written from each tool's
 own documented rules, not from dbshift's code, so that the schema it
 leaves is a reference for dbshift's:
 
@@ -43,10 +44,13 @@ def quote(path):
     return "'" + path.replace("'", "''") + "'"
 
 
+SQLITE = False
+
+
 def step(out, path, tx):
     if tx:
         out.append("BEGIN;")
-    out.append("\\i " + quote(path))
+    out.append((".read " if SQLITE else "\\i ") + quote(path))
     if tx:
         out.append("COMMIT;")
 
@@ -80,7 +84,8 @@ def popx(d, names, out):
         versions.setdefault(int(m.group(1)), []).append((dialect, auto, n, m.group(3)))
     for v in sorted(versions):
         files = versions[v]
-        pick = [f for f in files if f[0] in POSTGRES] or [f for f in files if f[0] is None]
+        mine = {"sqlite3", "sqlite"} if SQLITE else POSTGRES
+        pick = [f for f in files if f[0] in mine] or [f for f in files if f[0] is None]
         if not pick:
             continue
         dialect, auto, n, ext = pick[0]
@@ -170,7 +175,8 @@ SQLX_TABLE = ("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMA
 
 
 def sqlx(d, names, out):
-    out.append(SQLX_TABLE)
+    if not SQLITE:  # (its SQLite table has other types: none is made there)
+        out.append(SQLX_TABLE)
     vs = sorted((int(m.group(1)), n) for n in names
                 for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
     for _, n in vs:
@@ -199,10 +205,15 @@ def layout(d, names):
 
 
 def main():
-    d, out_path = sys.argv[1], sys.argv[2]
+    global SQLITE
+    args = sys.argv[1:]
+    if args[:1] == ["--sqlite"]:
+        SQLITE = True
+        args = args[1:]
+    d, out_path = args[0], args[1]
     names = os.listdir(d)
     kind = layout(d, names)
-    out = ["\\set ON_ERROR_STOP on"]
+    out = [".bail on"] if SQLITE else ["\\set ON_ERROR_STOP on"]
     tmp = os.path.dirname(os.path.abspath(out_path))
     if kind == "diesel":
         diesel(d, names, out)
