@@ -67,3 +67,65 @@ project_db() {
 	case $needs in *sqlx-table*) ;; *) return 0 ;; esac
 	psql -X -q "$2" -c "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
 }
+
+# What real-histories.sh and real-sqlite.sh share; each defines
+# schema DB (its schema, dbshift's tables left out) and is_empty DB.
+
+run_secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
+	local t0 t1 rc=0
+	t0=$(date +%s.%N)
+	"$@" >"$WORK/out" 2>&1 || rc=$?
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l | xargs printf '%.2f'
+	return $rc
+}
+
+first_error() {  # the first error line of the last run, shortened
+	sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | sed "s|$WORK/src/||" | cut -c1-240
+}
+
+# same_schema OURS REF N: identical=yes, or NO with the diff's head on
+# stderr
+same_schema() {
+	if diff <(schema "$1") <(schema "$2") > "$WORK/diff$3"; then
+		identical=yes
+	else
+		identical=NO
+		head -n 20 "$WORK/diff$3" >&2
+	fi
+}
+
+# rollback_all DB DIR: back= how 'dbshift rollback zero' ended: "ok", or
+# "exit N"; irreversible migrations refuse (exit 3), then past them with
+# --allow-irreversible, as a user would; "not empty" when tables are left
+rollback_all() {
+	local rc
+	if run_secs "$DBSHIFT" --database "$1" --dir "$2" rollback zero >/dev/null; then
+		back=ok
+	else
+		rc=$?
+		back="exit $rc"
+		first_error >&2
+		[ $rc = 3 ] || return 0
+		rc=0
+		run_secs "$DBSHIFT" --database "$1" --dir "$2" rollback zero --allow-irreversible \
+			>/dev/null || rc=$?
+		if [ $rc != 0 ]; then
+			back="exit $rc, --allow-irreversible"
+			first_error >&2
+			return 0
+		fi
+		back="ok, --allow-irreversible"
+	fi
+	is_empty "$1" || back="not empty${back#ok}"
+}
+
+# ratio_of OURS REF: OURS / REF as "1.23x", or - when either is missing
+# or dbshift's migrate failed (applied is "exit N")
+ratio_of() {
+	if [ "$2" = - ] || [ "${applied#exit}" != "$applied" ]; then
+		echo -
+	else
+		echo "$1 / $2" | bc -l | xargs printf '%.2fx'
+	fi
+}

@@ -26,22 +26,13 @@
 . "$(dirname "$0")/common.sh" postgres
 . "$ROOT/bench/histories.sh"
 
-secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
-	local t0 t1 rc=0
-	t0=$(date +%s.%N)
-	"$@" >"$WORK/out" 2>&1 || rc=$?
-	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l | xargs printf '%.2f'
-	return $rc
-}
-
-first_error() {  # the first error line of the last run, shortened
-	sed -n 's/^dbshift: error: //p' "$WORK/out" | head -n 1 | sed "s|$WORK/src/||" | cut -c1-240
-}
-
 schema() {  # URL: the schema, without dbshift's own tables
 	pg_dump --schema-only --no-owner --no-privileges -T 'public.dbshift_*' "$1" |
 		grep -v '^-- Dumped by\|^-- Dumped from\|^SELECT pg_catalog.set_config\|^\\\(un\)\?restrict '
+}
+
+is_empty() {  # URL: the schema of an empty database?
+	diff -q <(schema "$1") "$WORK/empty.sql" >/dev/null
 }
 
 histories_from_args "$@"
@@ -62,53 +53,20 @@ for dir in "${dirs[@]}"; do
 	project_db "$dir" "$ours"
 	project_db "$dir" "$ref"
 	applied=0 identical=- back=-
-	if t_ours=$(secs "$DBSHIFT" --database "$ours" --dir "$dir" migrate); then
+	if t_ours=$(run_secs "$DBSHIFT" --database "$ours" --dir "$dir" migrate); then
 		applied=$(psql -X -qAt "$ours" -c "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")
 	else
 		applied="exit $?"
 		first_error >&2
 	fi
-	if t_ref=$(secs psql -X -q "$ref" -f "$WORK/ref$n.sql"); then
-		if [ "${applied#exit}" = "$applied" ]; then
-			if diff <(schema "$ours") <(schema "$ref") > "$WORK/diff$n"; then
-				identical=yes
-			else
-				identical=NO
-				head -n 20 "$WORK/diff$n" >&2
-			fi
-		fi
+	if t_ref=$(run_secs psql -X -q "$ref" -f "$WORK/ref$n.sql"); then
+		[ "${applied#exit}" = "$applied" ] && same_schema "$ours" "$ref" "$n"
 	else
 		t_ref=-
 		echo "$label: psql's reference run failed: $(grep -m1 ERROR "$WORK/out")" >&2
 	fi
-	if [ "${applied#exit}" = "$applied" ]; then
-		if secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero >/dev/null; then
-			if diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null; then
-				back=ok
-			else
-				back="ran, schema not empty"
-			fi
-		else
-			rc=$?
-			back="exit $rc"
-			first_error >&2
-			# irreversible migrations refuse (exit 3): past them, as a user would
-			if [ $rc = 3 ]; then
-				if secs "$DBSHIFT" --database "$ours" --dir "$dir" rollback zero \
-						--allow-irreversible >/dev/null; then
-					back="ok, --allow-irreversible"
-					diff -q <(schema "$ours") "$WORK/empty.sql" >/dev/null ||
-						back="not empty, --allow-irreversible"
-				else
-					back="exit $?, --allow-irreversible"
-					first_error >&2
-				fi
-			fi
-		fi
-	fi
-	ratio=-
-	[ "$t_ref" != - ] && [ "${applied#exit}" = "$applied" ] &&
-		ratio=$(echo "$t_ours / $t_ref" | bc -l | xargs printf '%.2fx')
+	[ "${applied#exit}" = "$applied" ] && rollback_all "$ours" "$dir"
+	ratio=$(ratio_of "${t_ours:--}" "$t_ref")
 	printf '%-44s %-15s %8s %-9s %-28s %8ss %8ss %6s\n' "$label" "$layout" "$applied" \
 		"$identical" "$back" "${t_ours:--}" "$t_ref" "$ratio"
 done
