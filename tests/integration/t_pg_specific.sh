@@ -46,3 +46,28 @@ HINT: add '-- dbshift:no-transaction' to the migration's header (dbmate: '-- mig
 	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
 	cd "$WORK" || return
 }
+
+# The history row's statements are prepared once on the session; a
+# migration that drops the session's prepared statements (DEALLOCATE,
+# DISCARD) is followed by new ones, never by a missing one.
+t_pg_prepared() {
+	project pgprep
+	local url; url=$(newdb pgprep) tag="postgres prepared history"
+	printf -- '-- migrate:up\nCREATE TABLE a (id int);\n-- migrate:down\nDROP TABLE a;\n' > migrations/1_a.sql
+	printf -- '-- migrate:up\nCREATE TABLE seen AS SELECT name, statement FROM pg_prepared_statements;\n-- migrate:down\nDROP TABLE seen;\n' > migrations/2_seen.sql
+	printf -- '-- migrate:up\nDEALLOCATE ALL;\nCREATE TABLE b (id int);\n-- migrate:down\nDEALLOCATE ALL;\nDROP TABLE b;\n' > migrations/3_dealloc.sql
+	printf -- '-- migrate:up\nCREATE TABLE c (id int);\n-- migrate:down\nDROP TABLE c;\n' > migrations/4_c.sql
+	printf -- '-- dbshift:no-transaction\n-- migrate:up\ndeallocate all;\nCREATE TABLE d (id int);\n-- migrate:down\nDeallocate All;\nDROP TABLE d;\n' > migrations/5_notx.sql
+	printf -- '-- migrate:up\nCREATE TABLE e (id int);\n-- migrate:down\nDROP TABLE e;\n' > migrations/6_e.sql
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: every migration applies, those that deallocate and those after them"
+	check_eq "$(sql "$url" "SELECT string_agg(version || ':' || status, ' ' ORDER BY version) FROM dbshift_migrations")" \
+		"1:applied 2:applied 3:applied 4:applied 5:applied 6:applied" "$tag: each with its history row"
+	check_eq "$(sql "$url" "SELECT name ~ '^dbshift_[0-9]+\$' AND statement LIKE 'INSERT INTO dbshift_migrations %' FROM seen")" \
+		"t" "$tag: the history row is written by a statement prepared once on the session"
+	dbs --database "$url" rollback zero
+	check_rc 0 "$tag: rollback zero undoes them all"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations")/$(sql "$url" "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('a', 'b', 'c', 'd', 'e', 'seen')")" \
+		"0/0" "$tag: no history row and no table left"
+	cd "$WORK" || return
+}

@@ -23,12 +23,14 @@ void db_rows_free(db_rows *r);
 #define DB_VAL(r, i, j) ((r)->v[(i) * (r)->ncols + (j)])
 
 /* One command of a batch: len bytes of SQL (not NUL-terminated) with
- * text parameters. */
+ * text parameters; reuse: the same text comes again and again on the
+ * connection (a history row), so a driver may prepare it once. */
 typedef struct db_cmd {
 	const char *sql;
 	size_t len;
 	int nparams;
 	const char *const *params;
+	int reuse;
 } db_cmd;
 
 /* How a run_tx transaction runs: its lock and statement timeouts (ms, 0:

@@ -56,6 +56,12 @@ struct db_conn {
 	int timeouts_set, lock_ms, stmt_ms;
 	db_stmt_observer obs;  /* told of each statement a script or batch ran */
 	void *obs_data;
+	/* run_tx's recurring commands (db_cmd reuse), each prepared once on
+	 * the session as "dbshift_N": parsed and planned once, not in every
+	 * transaction */
+	struct { char *sql; char name[24]; } prepared[4];
+	size_t nprepared;
+	unsigned prepared_seq;
 };
 
 static void target_release(pg_target *t)
@@ -344,11 +350,60 @@ static int pg_create_database(const char *url, int *created, dbs_error *err)
 	return rc;
 }
 
+/* Forget the session's prepared statements (they may be gone). */
+static void forget_prepared(db_conn *c)
+{
+	for (size_t i = 0; i < c->nprepared; i++)
+		free(c->prepared[i].sql);
+	c->nprepared = 0;
+}
+
+/* May sql[0..len) drop the session's prepared statements (DEALLOCATE,
+ * DISCARD)?  A mention anywhere counts, in a string or a comment too. */
+static int may_deallocate(const char *sql, size_t len)
+{
+	static const char *const words[] = { "deallocate", "discard" };
+	for (size_t w = 0; w < 2; w++) {
+		size_t n = strlen(words[w]);
+		for (size_t i = 0; i + n <= len; i++)
+			if (!strncasecmp(sql + i, words[w], n))
+				return 1;
+	}
+	return 0;
+}
+
+/* The name of cmd's statement prepared on the session, prepared now if it
+ * is not yet; NULL when it cannot be (then it is sent as it is, and
+ * fails there if it is wrong). */
+static const char *prepared_name(db_conn *c, const db_cmd *cmd)
+{
+	for (size_t i = 0; i < c->nprepared; i++)
+		if (strlen(c->prepared[i].sql) == cmd->len &&
+		    !memcmp(c->prepared[i].sql, cmd->sql, cmd->len))
+			return c->prepared[i].name;
+	if (c->nprepared == sizeof(c->prepared) / sizeof(c->prepared[0]))
+		return NULL;
+	char *sql = xstrndup(cmd->sql, cmd->len);
+	char name[24];
+	snprintf(name, sizeof(name), "dbshift_%u", ++c->prepared_seq);
+	PGresult *res = PQprepare(c->pg, name, sql, cmd->nparams, NULL);
+	int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		free(sql);
+		return NULL;
+	}
+	c->prepared[c->nprepared].sql = sql;
+	memcpy(c->prepared[c->nprepared].name, name, sizeof(name));
+	return c->prepared[c->nprepared++].name;
+}
+
 static void pg_close(db_conn *c)
 {
 	if (!c)
 		return;
 	PQfinish(c->pg);  /* and with the session, the lock */
+	forget_prepared(c);
 	target_release(&c->t);
 	free(c);
 }
@@ -399,6 +454,8 @@ static int run_query(PGconn *pg, const char *sql, int nparams,
 static int pg_query(db_conn *c, const char *sql, int nparams,
 		    const char *const *params, db_rows **rows, dbs_error *err)
 {
+	if (may_deallocate(sql, strlen(sql)))
+		forget_prepared(c);
 	return run_query(c->pg, sql, nparams, params, rows, err);
 }
 
@@ -495,6 +552,8 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
 {
 	size_t (*spans)[2], n;
 	int rc = pg_split(sql, &spans, &n, err_offset, err);
+	if (may_deallocate(sql, strlen(sql)))
+		forget_prepared(c);
 	for (size_t i = 0; i < n && !rc; i++) {
 		size_t loc = spans[i][0], len = spans[i][1];
 		char *stmt = xstrndup(sql + loc, len);
@@ -521,16 +580,24 @@ static int pg_run_script(db_conn *c, const char *sql, size_t *err_offset, dbs_er
  * the next is sent, so neither side's socket buffer can fill and stall. */
 #define PIPELINE_CHUNK 256
 
-/* Send cmds[0..n) and a sync; 0 or a connection error.  With flush, the
+/* Send cmds[0..n) and a sync, each by its prepared statement's name where
+ * names[i] has one; 0 or a connection error.  With flush, the
  * server is asked to send each command's result as soon as it has it
  * (for the statements' times; else it may hold them until the sync). */
-static int pipeline_send(PGconn *pg, const db_cmd *cmds, size_t n, int flush, dbs_error *err)
+static int pipeline_send(PGconn *pg, const db_cmd *cmds, const char *const *names, size_t n,
+			 int flush, dbs_error *err)
 {
 	for (size_t i = 0; i < n; i++) {
-		char *sql = xstrndup(cmds[i].sql, cmds[i].len);
-		int ok = PQsendQueryParams(pg, sql, cmds[i].nparams, NULL, cmds[i].params, NULL,
-					   NULL, 0);
-		free(sql);
+		int ok;
+		if (names[i]) {
+			ok = PQsendQueryPrepared(pg, names[i], cmds[i].nparams, cmds[i].params, NULL,
+						 NULL, 0);
+		} else {
+			char *sql = xstrndup(cmds[i].sql, cmds[i].len);
+			ok = PQsendQueryParams(pg, sql, cmds[i].nparams, NULL, cmds[i].params, NULL,
+					       NULL, 0);
+			free(sql);
+		}
 		if (ok && flush)
 			ok = PQsendFlushRequest(pg);
 		if (!ok)
@@ -616,14 +683,25 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 		}
 	}
 	size_t nhead = 1, total;
-	db_cmd head[2] = { { "BEGIN", 5, 0, NULL } };
+	db_cmd head[2] = { { "BEGIN", 5, 0, NULL, 0 } };
 	if (tx->no_wait)
-		head[nhead++] = (db_cmd){ no_wait, sizeof(no_wait) - 1, 0, NULL };
+		head[nhead++] = (db_cmd){ no_wait, sizeof(no_wait) - 1, 0, NULL, 0 };
 	total = nhead + n + 1;
 	db_cmd *all = xcalloc(total, sizeof(*all));
 	memcpy(all, head, nhead * sizeof(*all));
 	memcpy(all + nhead, cmds, n * sizeof(*cmds));
-	all[total - 1] = (db_cmd){ "COMMIT", 6, 0, NULL };
+	all[total - 1] = (db_cmd){ "COMMIT", 6, 0, NULL, 0 };
+	/* the recurring commands by their prepared statements, unless the
+	 * transaction may drop them before they run */
+	const char **names = xcalloc(total, sizeof(*names));
+	int keep = 1;
+	for (size_t i = 0; i < n && keep; i++)
+		keep = cmds[i].reuse || !may_deallocate(cmds[i].sql, cmds[i].len);
+	if (!keep)
+		forget_prepared(c);
+	for (size_t i = nhead; keep && i < nhead + n; i++)
+		if (all[i].reuse)
+			names[i] = prepared_name(c, &all[i]);
 	PGresult *bad = NULL;
 	size_t at = 0, where = 0;
 	int rc = PQenterPipelineMode(c->pg) ? 0 : result_error(c->pg, NULL, err);
@@ -631,7 +709,7 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 	while (!rc && at < total) {
 		size_t k = total - at < PIPELINE_CHUNK ? total - at : PIPELINE_CHUNK;
 		int64_t t0 = now_us();
-		rc = pipeline_send(c->pg, all + at, k, c->obs != NULL, err);
+		rc = pipeline_send(c->pg, all + at, names + at, k, c->obs != NULL, err);
 		if (!rc && (rc = pipeline_read(c->pg, k, &where, &bad, c->obs ? times : NULL,
 					       c->obs ? rows : NULL, err)))
 			where += at;
@@ -651,6 +729,7 @@ static int pg_run_tx(db_conn *c, const db_tx *tx, const db_cmd *cmds, size_t n,
 		PGresult *res = PQexec(c->pg, "ROLLBACK");
 		PQclear(res);
 	}
+	free(names);
 	free(all);
 	return rc;
 }

@@ -229,7 +229,7 @@ static int apply_batch(dbs_ctx *ctx, const dbs_step *s, int64_t t0, int64_t *ms)
 	size_t n = sec->nspan;
 	db_cmd *cmds = xcalloc(n + 1, sizeof(*cmds));
 	for (size_t i = 0; i < n; i++)
-		cmds[i] = (db_cmd){ sec->sql + sec->span[i][0], sec->span[i][1], 0, NULL };
+		cmds[i] = (db_cmd){ sec->sql + sec->span[i][0], sec->span[i][1], 0, NULL, 0 };
 	history_cmd hc;
 	if (s->direction == DBS_UP)
 		state_record_cmd(d, m, "applied", NULL, !entry_of(s)->row, &hc);

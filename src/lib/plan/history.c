@@ -190,7 +190,7 @@ static void record_fill(history_cmd *hc, const migration *m, const char *status,
 	hc->p[7] = DBSHIFT_VERSION;
 	hc->p[8] = message;
 	hc->sql = record_sql(dur, fresh);
-	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p };
+	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 9, hc->p, 1 };
 }
 
 void state_record_cmd(const db_driver *d, const migration *m, const char *status,
@@ -207,7 +207,7 @@ void state_forget_cmd(const migration *m, history_cmd *hc)
 	hc->p[0] = m->app;
 	hc->p[1] = m->version;
 	hc->sql = xstrdup(forget_sql);
-	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 2, hc->p };
+	hc->cmd = (db_cmd){ hc->sql, strlen(hc->sql), 2, hc->p, 1 };
 }
 
 int state_record(const db_driver *d, db_conn *c, const migration *m,
