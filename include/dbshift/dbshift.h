@@ -326,6 +326,12 @@ int dbs_redo(dbs_ctx *ctx, const dbs_migrate_opts *o, dbs_step_cb cb,
 /* Warnings of the last migrate, rollback or redo for people, one per line
  * (the red findings it applied and its risk verdict), or NULL (borrowed). */
 const char *dbs_run_warnings(const dbs_ctx *ctx);
+/* The last run's id, the file its report was written to and the backup it
+ * took first (NULL: none), borrowed until the next run; what its report
+ * says too, without reading it back.  After a migrate, rollback, redo,
+ * baseline, adopt or repair that failed before its run began: all NULL. */
+void dbs_last_run(const dbs_ctx *ctx, const char **id, const char **report_file,
+		  const char **backup);
 /* Send a test message to each notify_url (whatever notify_on says);
  * DBS_EFAIL when one of them did not take it. */
 int dbs_notify_test(dbs_ctx *ctx);

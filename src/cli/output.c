@@ -206,12 +206,12 @@ static void print_parses(dbs_ctx *ctx)
 
 /* The ids a user needs next: the run's and its report's, and the backup
  * taken first (what undoes the run). */
-static void print_ids(cli *g, const char *report, FILE *out)
+static void print_ids(cli *g, dbs_ctx *ctx, const char *report, FILE *out)
 {
-	json_t *doc = report && !g->json && !g->quiet ? json_loads(report, 0, NULL) : NULL;
-	const char *id = json_string_value(json_object_get(doc, "run_id"));
-	const char *file = json_string_value(json_object_get(doc, "report_file"));
-	const char *backup = json_string_value(json_object_get(doc, "backup"));
+	const char *id = NULL, *file = NULL, *backup = NULL;
+	if (!report || g->json || g->quiet)
+		return;
+	dbs_last_run(ctx, &id, &file, &backup);
 	if (id)
 		fprintf(out, "%srun %s%s%s\n", out == stderr ? "dbshift: " : "", id,
 			file ? ", report " : "", file ? file : "");
@@ -219,7 +219,6 @@ static void print_ids(cli *g, const char *report, FILE *out)
 		fprintf(out, "%sbackup %s was taken first: 'dbshift rollback --from-backup %s' "
 			"puts the database back as it was\n", out == stderr ? "dbshift: " : "",
 			backup, backup);
-	json_decref(doc);
 }
 
 int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
@@ -234,14 +233,14 @@ int finish_run(cli *g, dbs_ctx *ctx, int rc, char *report, const char *verb)
 			fprintf(stderr, "dbshift: its transaction was rolled back: the database "
 					"is as it was before that %s\n", g->failed_in_tx == 1
 					? "migration" : "rollback step");
-		print_ids(g, report, stderr);
+		print_ids(g, ctx, report, stderr);
 		rc = code;
 	} else if (!g->json && !g->quiet && report) {
 		if (g->done == 0)
 			printf("nothing to %s\n", verb);
 		else
 			printf("%s: %zu migration%s\n", verb, g->done, g->done == 1 ? "" : "s");
-		print_ids(g, report, stdout);
+		print_ids(g, ctx, report, stdout);
 		if (g->verbose)
 			print_parses(ctx);
 	}

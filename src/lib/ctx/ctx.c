@@ -222,6 +222,9 @@ void dbs_close(dbs_ctx *ctx)
 	free(ctx->display_url);
 	free(ctx->retry_ms);
 	free(ctx->warnings);
+	free(ctx->last_id);
+	free(ctx->last_report);
+	free(ctx->last_backup);
 	json_decref(ctx->deferred);
 	if (ctx->log)
 		fclose(ctx->log);
@@ -236,6 +239,14 @@ const dbs_error *dbs_last_error(const dbs_ctx *ctx)
 const char *dbs_run_warnings(const dbs_ctx *ctx)
 {
 	return ctx->warnings;
+}
+
+void dbs_last_run(const dbs_ctx *ctx, const char **id, const char **report_file,
+		  const char **backup)
+{
+	*id = ctx->last_id;
+	*report_file = ctx->last_report;
+	*backup = ctx->last_backup;
 }
 
 const char *dbs_load_warnings(const dbs_ctx *ctx)

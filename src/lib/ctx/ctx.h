@@ -37,6 +37,9 @@ struct dbs_ctx {
 	int *retry_ms;      /* the lock_retries schedule */
 	size_t nretry;
 	char *warnings;     /* of the last run: lines for people, or NULL */
+	/* the last run's id, report file and the backup it took first (each
+	 * NULL: none), for dbs_last_run */
+	char *last_id, *last_report, *last_backup;
 	/* While a release runs its steps: the release's run (the steps' runs
 	 * are part of it: no lock, alert, report file or row of their own),
 	 * whether the data step runs the migrations' data later, and whether
@@ -251,6 +254,9 @@ void run_open(dbs_ctx *ctx, run *r, const char *command);
 void run_step(dbs_ctx *ctx, run *r, const dbs_entry *e, const char *action,
 	      int64_t ms, int attempts, const dbs_error *err);
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report);
+/* The report of a command that failed before its run began (caller
+ * frees): its error; dbs_last_run then says there was no run. */
+char *run_less_report(dbs_ctx *ctx, const char *command);
 /* Step s (its "status" said) into r, with err's facts when it failed. */
 void run_add_step(run *r, json_t *s, const dbs_error *err);
 

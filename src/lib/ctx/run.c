@@ -206,6 +206,20 @@ static void record_end(dbs_ctx *ctx, const run *r, int rc, const char *text)
 	dbs_error_clear(&e2);
 }
 
+static void forget_last_run(dbs_ctx *ctx)
+{
+	free(ctx->last_id);
+	free(ctx->last_report);
+	free(ctx->last_backup);
+	ctx->last_id = ctx->last_report = ctx->last_backup = NULL;
+}
+
+char *run_less_report(dbs_ctx *ctx, const char *command)
+{
+	forget_last_run(ctx);
+	return dbs_error_json(command, &ctx->err);
+}
+
 int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 {
 	json_t *activity = r->nested ? NULL : live_stop(ctx);
@@ -249,7 +263,11 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 	ctx_log(ctx, "[%s] %s %s: %zu succeeded, %zu failed, %zu skipped%s%s", r->id,
 		r->command, rc ? "failed" : "succeeded", r->ok, r->failed, r->skipped,
 		rc ? ": " : "", rc && ctx->err.message ? ctx->err.message : "");
-	free(r->report_path);
+	forget_last_run(ctx);
+	const char *backup = json_string_value(json_object_get(r->fields, "backup"));
+	ctx->last_id = xstrdup(r->id);
+	ctx->last_report = r->report_path;  /* now the context's */
+	ctx->last_backup = backup ? xstrdup(backup) : NULL;
 	r->report_path = NULL;
 	if (report)
 		*report = text;

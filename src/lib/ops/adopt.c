@@ -126,7 +126,7 @@ static int adopt_framework(dbs_ctx *ctx, int apply, char **report)
 {
 	int rc = ctx_load_state(ctx);
 	if (rc) {
-		*report = dbs_error_json("adopt", &ctx->err);
+		*report = run_less_report(ctx, "adopt");
 		return rc;
 	}
 	const migration **take = xcalloc(ctx->nentries + 1, sizeof(*take));
@@ -186,7 +186,7 @@ int dbs_adopt(dbs_ctx *ctx, int apply, char **report)
 	if (!rc)
 		rc = read_foreign(ctx, &f, &rows, &n);
 	if (rc) {
-		*report = dbs_error_json("adopt", &ctx->err);
+		*report = run_less_report(ctx, "adopt");
 		return rc;
 	}
 	json_t *list = json_array();

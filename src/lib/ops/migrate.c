@@ -924,7 +924,7 @@ static int run_plan(dbs_ctx *ctx, run_kind kind, const dbs_migrate_opts *o,
 		notice n = { NULL, run_names[kind], "failed", NULL, &ctx->err, -1, NULL };
 		ctx_notify(ctx, &n);
 		if (report)
-			*report = dbs_error_json(run_names[kind], &ctx->err);
+			*report = run_less_report(ctx, run_names[kind]);
 		return rc;
 	}
 	shape_of(&first, &shape);
@@ -1092,7 +1092,7 @@ int dbs_baseline(dbs_ctx *ctx, const char *target, dbs_step_cb cb, void *cb_data
 	dbs_migrate_opts o = { .target = target };
 	if (ctx_files_only(ctx, "baseline")) {
 		if (report)
-			*report = dbs_error_json("baseline", &ctx->err);
+			*report = run_less_report(ctx, "baseline");
 		return DBS_EINPUT;
 	}
 	return run_plan(ctx, RUN_BASELINE, &o, cb, cb_data, report);

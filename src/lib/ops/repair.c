@@ -48,7 +48,7 @@ int dbs_repair(dbs_ctx *ctx, int down, size_t *fixed, char **report)
 	}
 	if (rc) {
 		if (report)
-			*report = dbs_error_json("repair", &ctx->err);
+			*report = run_less_report(ctx, "repair");
 		return rc;
 	}
 	rc = run_begin(ctx, &r, "repair");
