@@ -1,5 +1,5 @@
 /*
- * hash.c - SHA-256 as hex (OpenSSL's EVP), and secrets compared in
+ * hash.c - SHA-256 and SHA-384 as hex (OpenSSL's EVP), and secrets compared in
  * constant time.
  */
 #include <fcntl.h>
@@ -33,14 +33,14 @@ static const EVP_MD *sha256(void)
 	return fetched ? fetched : EVP_sha256();
 }
 
-static void hex32(const unsigned char *md, char out[65])
+static void hex_of(const unsigned char *md, unsigned n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
+	for (unsigned i = 0; i < n; i++) {
 		out[2 * i] = digits[md[i] >> 4];
 		out[2 * i + 1] = digits[md[i] & 15];
 	}
-	out[64] = '\0';
+	out[2 * n] = '\0';
 }
 
 uint64_t fnv1a(const char *s)
@@ -56,7 +56,15 @@ void sha256_hex(const char *data, size_t n, char out[65])
 	unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
 	unsigned int mdlen = 0;
 	EVP_Digest(data, n, md, &mdlen, sha256(), NULL);
-	hex32(md, out);
+	hex_of(md, 32, out);
+}
+
+void sha384_hex(const char *data, size_t n, char out[97])
+{
+	unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
+	unsigned int mdlen = 0;
+	EVP_Digest(data, n, md, &mdlen, EVP_sha384(), NULL);
+	hex_of(md, 48, out);
 }
 
 /* Equal secrets?  Their digests are compared with CRYPTO_memcmp, so the
@@ -94,7 +102,7 @@ int sha256_path(const char *path, char out[65], int64_t *size)
 	unsigned char md[EVP_MAX_MD_SIZE] = { 0 };
 	unsigned int mdlen = 0;
 	EVP_DigestFinal_ex(h, md, &mdlen);
-	hex32(md, out);
+	hex_of(md, 32, out);
 	EVP_MD_CTX_free(h);
 	free(buf);
 	close(fd);

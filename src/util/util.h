@@ -81,6 +81,8 @@ size_t sql_skip_space(const char *sql, size_t n);
 /* sql[0..n) without leading and trailing blanks and comments, copied. */
 char *sql_trimmed(const char *sql, size_t n);
 void sha256_hex(const char *data, size_t n, char out[65]);
+/* SHA-384 as hex (sqlx's checksum of a migration). */
+void sha384_hex(const char *data, size_t n, char out[97]);
 /* FNV-1a, 64 bits, of a string: the same on every machine. */
 uint64_t fnv1a(const char *s);
 /* SHA-256 (hex) and size of the regular file at path, read in chunks; -1

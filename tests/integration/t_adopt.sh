@@ -3,7 +3,7 @@
 # table made here by SQL, as the tool makes it) gets a hint from status,
 # a refusal from migrate, and 'dbshift adopt' (a dry run, then --yes) takes
 # its history over: dirty and failed rows become failed ones, Flyway's
-# checksums are kept as Flyway's.
+# and sqlx's checksums are kept as theirs.
 
 # adopt_files TOOL: three migrations t1..t3 in TOOL's layout
 adopt_files() {
@@ -64,12 +64,18 @@ adopt_history() {
 		INSERT INTO flyway_schema_history VALUES
 		(1, '1', 't1', 'SQL', 'V1__t1.sql', $(flyway_crc migrations/V1__t1.sql), 'ann', '2024-02-01 09:00:00', 42, $bool_t),
 		(2, '2', 't2', 'SQL', 'V2__t2.sql', $(flyway_crc migrations/V2__t2.sql), 'bob', '2024-02-02 09:00:00', 7, $bool_f)" ;;
-	sqlx)  # version 2 left partly applied (success false)
-		local blob="decode('00', 'hex')" ts=TIMESTAMPTZ
-		[ $pg = 1 ] || blob="X'00'" ts=TIMESTAMP
+	sqlx)  # version 2 left partly applied (success false); checksums: SHA-384 of the file
+		local sum1 sum2 ts=TIMESTAMPTZ
+		sum1=$(sha384sum migrations/20240401000001_t1.sql | cut -d' ' -f1)
+		sum2=$(sha384sum migrations/20240401000002_t2.sql | cut -d' ' -f1)
+		if [ $pg = 1 ]; then
+			sum1="decode('$sum1', 'hex')" sum2="decode('$sum2', 'hex')"
+		else
+			sum1="X'$sum1'" sum2="X'$sum2'" ts=TIMESTAMP
+		fi
 		sql "$2" "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on $ts NOT NULL, success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
-		INSERT INTO _sqlx_migrations VALUES (20240401000001, 't1', '2024-04-01 08:00:00', $bool_t, $blob, 12000000),
-			(20240401000002, 't2', '2024-04-02 08:00:00', $bool_f, $blob, 5000000)" ;;
+		INSERT INTO _sqlx_migrations VALUES (20240401000001, 't1', '2024-04-01 08:00:00', $bool_t, $sum1, 12000000),
+			(20240401000002, 't2', '2024-04-02 08:00:00', $bool_f, $sum2, 5000000)" ;;
 	diesel) sql "$2" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
 		INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('20240101000001', '2024-03-01 08:00:00'), ('20240101000002', '2024-03-02 08:00:00')" ;;
 	esac
@@ -122,6 +128,10 @@ t_adopt() {
 		*) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: what it would record" ;;
 		esac
 		check_eq "$(table_exists "$url" dbshift_migrations)" 0 "$tag: a dry run records nothing"
+		case $tool in
+		flyway|sqlx) check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[].checksum] | join(" ")')" \
+			"$tool $tool" "$tag: the dry run says whose checksums are kept" ;;
+		esac
 
 		dbs --database "$url" adopt --yes
 		check_rc 0 "$tag: adopt --yes"
@@ -145,7 +155,12 @@ t_adopt() {
 			check_contains "$(sql "$url" "SELECT applied_at || ' ' || duration_ms FROM dbshift_migrations WHERE version = '20240401000001'")" \
 				"2024-04-01" "$tag: the time sqlx recorded is kept"
 			check_eq "$(sql "$url" "SELECT duration_ms FROM dbshift_migrations WHERE version = '20240401000001'")" \
-				"12" "$tag: and its execution time, nanoseconds as milliseconds" ;;
+				"12" "$tag: and its execution time, nanoseconds as milliseconds"
+			check_eq "$(sql "$url" "SELECT checksum FROM dbshift_migrations WHERE version = '20240401000001'")" \
+				"sqlx:$(sha384sum migrations/20240401000001_t1.sql | cut -d' ' -f1)" "$tag: sqlx's checksum kept as sqlx's"
+			printf -- '-- edited\n' >> migrations/20240401000001_t1.sql
+			dbs --database "$url" --json status
+			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].state')" "drifted" "$tag: an edited file drifts from sqlx's checksum" ;;
 		goose|diesel)
 			check_contains "$(sql "$url" "SELECT applied_at FROM dbshift_migrations ORDER BY version LIMIT 1")" "2024-0" \
 				"$tag: the time the tool recorded is kept" ;;

@@ -64,6 +64,9 @@ typedef struct db_core {
 	/* SQL for the milliseconds since the transaction began (history rows
 	 * written in a run_tx batch), or NULL. */
 	const char *tx_elapsed_ms;
+	/* SQL for a blob's bytes as lower-case hex, one %s: the column (the
+	 * checksums another tool keeps as bytes, for adopt). */
+	const char *blob_hex;
 	/* One writer at a time for the whole database (SQLite): a second
 	 * process's write can make another's deferred transaction fail at
 	 * once instead of waiting (SQLite's deadlock rule). */

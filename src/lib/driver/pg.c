@@ -1455,6 +1455,7 @@ static const db_core pg_core = {
 	.is_lock_timeout = pg_is_lock_timeout,
 	.set_lock_wait = pg_set_lock_wait,
 	.tx_elapsed_ms = "(extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint",
+	.blob_hex = "encode(%s, 'hex')",
 };
 
 static const db_intro pg_intro = {

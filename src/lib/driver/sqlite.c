@@ -924,6 +924,7 @@ static int sq_metrics(db_conn *c, int all, db_rows **rows, dbs_error *err)
 static const db_core sq_core = {
 	.version = 1,
 	.one_writer = 1,
+	.blob_hex = "lower(hex(%s))",
 	.connect = sq_connect,
 	.create_database = sq_create_database,
 	.close = sq_close,

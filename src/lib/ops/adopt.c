@@ -54,7 +54,8 @@ static json_t *row_json(const dbs_ctx *ctx, const history_row *h)
 								   : json_null());
 	json_object_set_new(o, "applied_by", json_string(h->applied_by));
 	json_object_set_new(o, "checksum", json_string(starts_with(h->checksum, "flyway:")
-						       ? "flyway" : m ? "dbshift" : "none"));
+						       ? "flyway" : starts_with(h->checksum, "sqlx:")
+						       ? "sqlx" : m ? "dbshift" : "none"));
 	return o;
 }
 

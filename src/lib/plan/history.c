@@ -322,19 +322,42 @@ static const foreign_history foreign_tools[] = {
 	{ "flyway", "flyway_schema_history",
 	  "SELECT version, CAST(success AS text), CAST(checksum AS text), "
 	  "CAST(installed_on AS text), CAST(execution_time AS text), installed_by, type "
-	  "FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank" },
+	  "FROM flyway_schema_history WHERE version IS NOT NULL ORDER BY installed_rank", NULL },
 	{ "goose", "goose_db_version",
 	  "SELECT CAST(version_id AS text), CAST(is_applied AS text), CAST(tstamp AS text) "
-	  "FROM goose_db_version WHERE version_id > 0 ORDER BY id" },
+	  "FROM goose_db_version WHERE version_id > 0 ORDER BY id", NULL },
 	{ "diesel", "__diesel_schema_migrations",
-	  "SELECT version, CAST(run_on AS text) FROM __diesel_schema_migrations" },
+	  "SELECT version, CAST(run_on AS text) FROM __diesel_schema_migrations", NULL },
 	{ "golang-migrate", "schema_migrations",
-	  "SELECT CAST(version AS text), CAST(dirty AS text) FROM schema_migrations" },
-	{ "dbmate", "schema_migrations", "SELECT CAST(version AS text) FROM schema_migrations" },
+	  "SELECT CAST(version AS text), CAST(dirty AS text) FROM schema_migrations", NULL },
+	{ "dbmate", "schema_migrations", "SELECT CAST(version AS text) FROM schema_migrations",
+	  NULL },
 	{ "sqlx", "_sqlx_migrations",
 	  "SELECT CAST(version AS text), CAST(success AS text), CAST(installed_on AS text), "
-	  "CAST(execution_time AS text) FROM _sqlx_migrations ORDER BY version" },
+	  "CAST(execution_time AS text) FROM _sqlx_migrations ORDER BY version", "checksum" },
 };
+
+/* The checksums f keeps as bytes, as "<tool>:<hex>" on the rows read. */
+static int foreign_checksums(const db_driver *d, db_conn *c, const foreign_history *f,
+			     history_row *rows, size_t n, dbs_error *err)
+{
+	char *hex = xprintf(d->core->blob_hex, f->checksum);
+	char *sql = xprintf("SELECT CAST(version AS text), %s FROM %s", hex, f->table);
+	db_rows *r = NULL;
+	int rc = db_query(d, c, sql, 0, NULL, &r, err);
+	for (size_t i = 0; !rc && i < r->nrows; i++) {
+		const char *v = DB_VAL(r, i, 0), *sum = DB_VAL(r, i, 1);
+		for (size_t j = 0; v && sum && *sum && j < n; j++)
+			if (!dbs_version_cmp(rows[j].version, v)) {
+				free(rows[j].checksum);
+				rows[j].checksum = xprintf("%s:%s", f->tool, sum);
+			}
+	}
+	db_rows_free(r);
+	free(sql);
+	free(hex);
+	return rc;
+}
 
 int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err)
 {
@@ -479,6 +502,8 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 		}
 	}
 	db_rows_free(r);
+	if (!rc && f->checksum && d->core->blob_hex)
+		rc = foreign_checksums(d, c, f, rows, n, err);
 	if (rc) {
 		history_rows_free(rows, n);
 		return rc;

@@ -90,6 +90,9 @@ int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error
 typedef struct foreign_history {
 	const char *tool, *table;
 	const char *read;  /* the query foreign_read runs */
+	/* its column of each version's checksum as bytes (sqlx's SHA-384 of
+	 * the file), kept as "<tool>:<hex>"; or NULL */
+	const char *checksum;
 } foreign_history;
 int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err);
 int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,

@@ -1175,6 +1175,13 @@ int migration_checksum_matches(const migration *m, const char *recorded)
 		return !*end && end != recorded + 7 && m->up.sql &&
 		       flyway_checksum(m->up.sql) == want;
 	}
+	if (starts_with(recorded, "sqlx:")) {  /* SHA-384 of the file, as sqlx's */
+		char sum[97];
+		if (!m->up.sql)
+			return 0;
+		sha384_hex(m->up.sql, strlen(m->up.sql), sum);
+		return !strcmp(recorded + 5, sum);
+	}
 	return !strcmp(recorded, m->checksum);
 }
 
