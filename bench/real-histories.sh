@@ -69,4 +69,5 @@ for dir in "${dirs[@]}"; do
 	ratio=$(ratio_of "${t_ours:--}" "$t_ref")
 	printf '%-44s %-15s %8s %-9s %-28s %8ss %8ss %6s\n' "$label" "$layout" "$applied" \
 		"$identical" "$back" "${t_ours:--}" "$t_ref" "$ratio"
+	[ "$layout" = sqlx ] && [ "$t_ref" != - ] && adopt_after_sqlx "$ref" "$dir" "$label"
 done

@@ -29,8 +29,11 @@ leaves is a reference for dbshift's:
   sqlx            <version>_<name>.sql without markers, versions as numbers:
                   the whole file, in a transaction unless it starts with
                   '-- no-transaction'; sqlx's own _sqlx_migrations table is
-                  made first (sqlx makes it before the first migration)
+                  made first (sqlx makes it before the first migration) and
+                  each migration writes its row there as sqlx does (its
+                  checksum: the SHA-384 of the file)
 """
+import hashlib
 import os
 import re
 import sys
@@ -172,17 +175,32 @@ SQLX_TABLE = ("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMA
               "description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), "
               "success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, "
               "execution_time BIGINT NOT NULL);")
+SQLX_TABLE_SQLITE = ("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, "
+                     "description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT "
+                     "CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, "
+                     "execution_time BIGINT NOT NULL);")
 
 
 def sqlx(d, names, out):
-    if not SQLITE:  # (its SQLite table has other types: none is made there)
-        out.append(SQLX_TABLE)
+    out.append(SQLX_TABLE_SQLITE if SQLITE else SQLX_TABLE)
     vs = sorted((int(m.group(1)), n) for n in names
                 for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
-    for _, n in vs:
+    for v, n in vs:
         p = os.path.join(d, n)
-        text = open(p, encoding="utf-8").read()
-        step(out, p, not text.startswith("-- no-transaction"))
+        raw = open(p, "rb").read()
+        tx = not raw.decode("utf-8").startswith("-- no-transaction")
+        # sqlx's row, in the migration's transaction: its description is
+        # the name with spaces, its checksum the SHA-384 of the file
+        desc = n[n.index("_") + 1:-len(".sql")].replace("_", " ")
+        blob = ("X'%s'" if SQLITE else "decode('%s', 'hex')") % hashlib.sha384(raw).hexdigest()
+        if tx:
+            out.append("BEGIN;")
+        out.append((".read " if SQLITE else "\\i ") + quote(p))
+        out.append("INSERT INTO _sqlx_migrations (version, description, success, checksum, "
+                   "execution_time) VALUES (%d, '%s', TRUE, %s, -1);"
+                   % (v, desc.replace("'", "''"), blob))
+        if tx:
+            out.append("COMMIT;")
 
 
 def layout(d, names):
