@@ -19,6 +19,10 @@ adopt_files() {
 			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\r\n-- table %s\r\n' "$i" "$i" > "migrations/V${i}__t$i.sql"
 			printf 'DROP TABLE t%s;\n' "$i" > "migrations/U${i}__t$i.sql" ;;
 		sqlx) printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024040100000${i}_t$i.sql" ;;
+		prisma)
+			mkdir -p "migrations/2024050100000${i}_t$i"
+			printf -- '-- CreateTable\nCREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024050100000${i}_t$i/migration.sql"
+			printf 'provider = "%s"\n' "$([ "$DRIVER" = sqlite ] && echo sqlite || echo postgresql)" > migrations/migration_lock.toml ;;
 		diesel)
 			mkdir -p "migrations/2024-01-01-00000${i}_t$i"
 			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024-01-01-00000${i}_t$i/up.sql"
@@ -76,6 +80,22 @@ adopt_history() {
 		sql "$2" "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on $ts NOT NULL, success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
 		INSERT INTO _sqlx_migrations VALUES (20240401000001, 't1', '2024-04-01 08:00:00', $bool_t, $sum1, 12000000),
 			(20240401000002, 't2', '2024-04-02 08:00:00', $bool_f, $sum2, 5000000)" ;;
+	prisma)  # 1 applied (recorded on Windows: its checksum of the file with \r\n),
+		# 2 started and never finished (failed), 3 applied then rolled back
+		local sum1 sum2 t1 t2 t3 t4
+		sum1=$(sed 's/$/\r/' migrations/20240501000001_t1/migration.sql | sha256sum | cut -d' ' -f1)
+		sum2=$(sha256sum migrations/20240501000002_t2/migration.sql | cut -d' ' -f1)
+		if [ $pg = 1 ]; then
+			sql "$2" 'CREATE TABLE "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ, "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)'
+			t1="'2024-05-01 08:00:00+00'" t2="'2024-05-01 08:00:01+00'" t3="'2024-05-02 08:00:00+00'" t4="'2024-05-02 09:00:00+00'"
+		else  # Prisma's engine keeps a time there as milliseconds since 1970
+			sql "$2" 'CREATE TABLE "_prisma_migrations" ("id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME, "migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME, "started_at" DATETIME NOT NULL DEFAULT current_timestamp, "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0)'
+			t1=1714550400000 t2=1714550401000 t3=1714636800000 t4=1714640400000
+		fi
+		sql "$2" "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count) VALUES
+			('a1', '$sum1', $t2, '20240501000001_t1', NULL, NULL, $t1, 1),
+			('a3', '$sum2', $t4, '20240501000003_t3', NULL, $t4, $t3, 1),
+			('a2', '$sum2', NULL, '20240501000002_t2', 'failed', NULL, $t3, 0)" ;;
 	diesel) sql "$2" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
 		INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('20240101000001', '2024-03-01 08:00:00'), ('20240101000002', '2024-03-02 08:00:00')" ;;
 	esac
@@ -89,14 +109,14 @@ adopt_tables() {
 
 t_adopt() {
 	local tool url tag table before states
-	for tool in dbmate golang-migrate goose flyway diesel sqlx; do
+	for tool in dbmate golang-migrate goose flyway diesel sqlx prisma; do
 		project "adopt_$tool"
 		url=$(newdb "adopt_${tool//-/_}") tag="$DRIVER adopt $tool"
 		adopt_files "$tool"
 		adopt_history "$tool" "$url"
 		case $tool in
 		goose|golang-migrate) adopt_tables "$url" "1 2" ;;
-		flyway|sqlx) adopt_tables "$url" "1" ;;
+		flyway|sqlx|prisma) adopt_tables "$url" "1" ;;
 		*) adopt_tables "$url" "1 2" ;;
 		esac
 		case $tool in
@@ -105,6 +125,7 @@ t_adopt() {
 		flyway) table=flyway_schema_history ;;
 		diesel) table=__diesel_schema_migrations ;;
 		sqlx) table=_sqlx_migrations ;;
+		prisma) table=_prisma_migrations ;;
 		esac
 		before=$(sql "$url" "SELECT count(*) FROM $table")
 
@@ -124,12 +145,12 @@ t_adopt() {
 		case $tool in
 		golang-migrate) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the dirty version is failed, those before it applied" ;;
 		goose) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: goose's last row of each version decides" ;;
-		flyway|sqlx) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the failed row is failed" ;;
+		flyway|sqlx|prisma) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the failed row is failed" ;;
 		*) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: what it would record" ;;
 		esac
 		check_eq "$(table_exists "$url" dbshift_migrations)" 0 "$tag: a dry run records nothing"
 		case $tool in
-		flyway|sqlx) check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[].checksum] | join(" ")')" \
+		flyway|sqlx|prisma) check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations[].checksum] | join(" ")')" \
 			"$tool $tool" "$tag: the dry run says whose checksums are kept" ;;
 		esac
 
@@ -140,7 +161,7 @@ t_adopt() {
 		dbs --database "$url" --json status
 		states=$(printf '%s' "$OUT" | jq -r '[.migrations[] | "\(.name)=\(.state)"] | join(" ")')
 		case $tool in
-		golang-migrate|flyway|sqlx) check_eq "$states" "t1=applied t2=failed t3=pending" "$tag: status after adopt" ;;
+		golang-migrate|flyway|sqlx|prisma) check_eq "$states" "t1=applied t2=failed t3=pending" "$tag: status after adopt" ;;
 		*) check_eq "$states" "t1=applied t2=applied t3=pending" "$tag: status after adopt" ;;
 		esac
 		case $tool in
@@ -161,6 +182,14 @@ t_adopt() {
 			printf -- '-- edited\n' >> migrations/20240401000001_t1.sql
 			dbs --database "$url" --json status
 			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].state')" "drifted" "$tag: an edited file drifts from sqlx's checksum" ;;
+		prisma)
+			check_eq "$(sql "$url" "SELECT checksum FROM dbshift_migrations WHERE version = '20240501000001'")" \
+				"prisma:$(sed 's/$/\r/' migrations/20240501000001_t1/migration.sql | sha256sum | cut -d' ' -f1)" "$tag: Prisma's checksum kept (of the file with Windows line ends: still applied)"
+			dbs --database "$url" --json status
+			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].applied_at')" "2024-05-01T08:00:01Z" "$tag: and the time it finished"
+			printf -- '-- edited\n' >> migrations/20240501000001_t1/migration.sql
+			dbs --database "$url" --json status
+			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].state')" "drifted" "$tag: an edited file drifts from Prisma's checksum" ;;
 		goose|diesel)
 			check_contains "$(sql "$url" "SELECT applied_at FROM dbshift_migrations ORDER BY version LIMIT 1")" "2024-0" \
 				"$tag: the time the tool recorded is kept" ;;

@@ -49,8 +49,10 @@ static int ctx_start(dbs_ctx **out, const dbs_options *opts, int list, dbs_error
 		if (!rc && list)
 			rc = ctx->fwo->list(ctx->fw, &ctx->src, err);
 	} else if (ctx->opts.dir) {
-		rc = source_load(&ctx->src, ctx->opts.dir, ctx->dialect ? ctx->dialect->name
-				 : "postgres", err);
+		const char *dialect = ctx->dialect ? ctx->dialect->name : "postgres";
+		rc = source_load(&ctx->src, ctx->opts.dir, dialect, err);
+		if (!rc && ctx->dialect)  /* (without a database: any) */
+			rc = source_check_provider(&ctx->src, dialect, err);
 	}
 	if (rc) {
 		dbs_close(ctx);

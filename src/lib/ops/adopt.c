@@ -3,7 +3,7 @@
  * database (plan/history.c reads it): dbmate's or golang-migrate's
  * schema_migrations, goose's goose_db_version, Flyway's
  * flyway_schema_history, Diesel's __diesel_schema_migrations, sqlx's
- * _sqlx_migrations.  A dry run
+ * _sqlx_migrations, Prisma's _prisma_migrations.  A dry run
  * says what would be recorded; otherwise the rows go into
  * dbshift_migrations in one transaction, under the migrator lock, as one
  * run.  The other tool's table is left as it is.
@@ -53,9 +53,12 @@ static json_t *row_json(const dbs_ctx *ctx, const history_row *h)
 	json_object_set_new(o, "duration_ms", h->duration_ms >= 0 ? json_integer(h->duration_ms)
 								   : json_null());
 	json_object_set_new(o, "applied_by", json_string(h->applied_by));
-	json_object_set_new(o, "checksum", json_string(starts_with(h->checksum, "flyway:")
-						       ? "flyway" : starts_with(h->checksum, "sqlx:")
-						       ? "sqlx" : m ? "dbshift" : "none"));
+	static const char *const kept[] = { "flyway", "sqlx", "prisma" };
+	const char *whose = m ? "dbshift" : "none";
+	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++)
+		if (starts_with(h->checksum, kept[i]) && h->checksum[strlen(kept[i])] == ':')
+			whose = kept[i];
+	json_object_set_new(o, "checksum", json_string(whose));
 	return o;
 }
 
@@ -65,7 +68,8 @@ static int read_foreign(dbs_ctx *ctx, foreign_history *f, history_row **rows, si
 	if (!rc && !f->tool) {
 		rc = dbs_fail(&ctx->err, DBS_EINPUT, "no other tool's history here: none of "
 			      "schema_migrations, goose_db_version, flyway_schema_history, "
-			      "__diesel_schema_migrations or _sqlx_migrations is in %s",
+			      "__diesel_schema_migrations, _sqlx_migrations or _prisma_migrations "
+			      "is in %s",
 			      ctx->display_url);
 		dbs_error_set_hint(&ctx->err, "to mark migrations as applied without running "
 				   "them, use 'dbshift baseline VERSION'");

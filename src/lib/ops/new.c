@@ -1,9 +1,10 @@
 /*
  * new.c - a new migration, written the way the directory's newest one is:
  * dbmate's <version>_<name>.sql (also the default), goose's (the same
- * name, goose's markers), sqlx's (the same name, no markers), golang-migrate's or popx's pair of .up.sql and
- * .down.sql, Flyway's V<n>__<name>.sql with its U file, or a Diesel
- * directory.  Versions are the time (UTC), as those tools make them,
+ * name, goose's markers), sqlx's (the same name, no markers),
+ * golang-migrate's or popx's pair of .up.sql and .down.sql, Flyway's
+ * V<n>__<name>.sql with its U file, a Diesel directory, or a Prisma one
+ * (<time>_<name>/migration.sql).  Versions are the time (UTC), as those tools make them,
  * except where the directory counts (1, 2, 3 or 000001, 000002: Flyway,
  * golang-migrate -seq): then the next number.  A directory whose time
  * versions are longer (popx: 20 digits, the time and six more) gets the
@@ -52,7 +53,9 @@ static void layout_of(const source *src, layout *l)
 			width = d;
 	}
 	*l = (layout){ .format = newest ? newest->format : "dbmate" };
-	l->counted = newest && all_counted && strcmp(l->format, "diesel");
+	/* Diesel and Prisma name a new one by the time, whatever came before */
+	l->counted = newest && all_counted && strcmp(l->format, "diesel") &&
+		     strcmp(l->format, "prisma");
 	l->time_digits = 14;
 	if (newest && !l->counted) {  /* the time, padded as the newest one is */
 		size_t d = strspn(newest->version, "0123456789");
@@ -105,7 +108,7 @@ static int write_migration(const layout *l, const char *dir, const char *version
 	} else if (!strcmp(f, "flyway")) {
 		up = xprintf("%s/V%s__%s.sql", dir, version, name);
 		down = xprintf("%s/U%s__%s.sql", dir, version, name);
-	} else if (!strcmp(f, "diesel")) {
+	} else if (!strcmp(f, "diesel") || !strcmp(f, "prisma")) {
 		char *sub = xprintf("%s/%s_%s", dir, version, name);
 		if (mkdir(sub, 0755) < 0) {
 			int e = errno;
@@ -113,8 +116,13 @@ static int write_migration(const layout *l, const char *dir, const char *version
 			return e == EEXIST ? 1 : dbs_fail(err, DBS_EINPUT, "cannot create a directory "
 							  "in '%s': %s", dir, strerror(e));
 		}
-		up = xprintf("%s/up.sql", sub);
-		down = xprintf("%s/down.sql", sub);
+		if (!strcmp(f, "prisma")) {  /* as 'prisma migrate dev --create-only' */
+			up = xprintf("%s/migration.sql", sub);
+			up_body = "-- This is an empty migration.\n";
+		} else {
+			up = xprintf("%s/up.sql", sub);
+			down = xprintf("%s/down.sql", sub);
+		}
 		free(sub);
 	} else {
 		up = xprintf("%s/%s_%s.sql", dir, version, name);

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "plan/plan.h"
 
@@ -335,6 +336,10 @@ static const foreign_history foreign_tools[] = {
 	{ "sqlx", "_sqlx_migrations",
 	  "SELECT CAST(version AS text), CAST(success AS text), CAST(installed_on AS text), "
 	  "CAST(execution_time AS text) FROM _sqlx_migrations ORDER BY version", "checksum" },
+	{ "prisma", "_prisma_migrations",
+	  "SELECT migration_name, CAST(finished_at AS text), CAST(rolled_back_at AS text), "
+	  "CAST(started_at AS text), checksum FROM _prisma_migrations "
+	  "ORDER BY started_at, migration_name", NULL },
 };
 
 /* The checksums f keeps as bytes, as "<tool>:<hex>" on the rows read. */
@@ -417,6 +422,22 @@ static void set_time(char **field, const char *v)
 	*field = v && *v ? rfc3339_dup(v) : NULL;
 }
 
+/* A time Prisma wrote: PostgreSQL's timestamptz, or on SQLite the
+ * milliseconds since 1970 (how its engine keeps a time there). */
+static void set_prisma_time(char **field, const char *v)
+{
+	if (!v || strspn(v, "0123456789") != strlen(v) || strlen(v) < 10) {
+		set_time(field, v);
+		return;
+	}
+	time_t t = (time_t)(strtoll(v, NULL, 10) / 1000);
+	struct tm tm;
+	char out[32];
+	gmtime_r(&t, &tm);
+	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	set_field(field, out);
+}
+
 /* The tool undid version: it is no row of the history any more. */
 static void drop_row(history_row *rows, size_t *n, const char *version)
 {
@@ -488,6 +509,23 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			set_time(&h->applied_at, DB_VAL(r, i, 3));
 			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
 			set_field(&h->applied_by, DB_VAL(r, i, 5));
+		} else if (!strcmp(f->tool, "prisma")) {
+			/* migration_name is <version>_<name>; a row rolled back (prisma
+			 * migrate resolve --rolled-back) is no longer applied; one that
+			 * never finished failed (and blocks prisma migrate deploy) */
+			size_t d = strspn(v, "0123456789");
+			char *ver = d && v[d] == '_' ? xstrndup(v, d) : xstrdup(v);
+			if (DB_VAL(r, i, 2)) {
+				drop_row(rows, &n, ver);
+			} else {
+				history_row *h = add_row(&rows, &n, ver);
+				set_field(&h->status, DB_VAL(r, i, 1) ? "applied" : "failed");
+				set_prisma_time(&h->applied_at, DB_VAL(r, i, 1) ? DB_VAL(r, i, 1)
+									 : DB_VAL(r, i, 3));
+				free(h->checksum);
+				h->checksum = DB_VAL(r, i, 4) ? xprintf("prisma:%s", DB_VAL(r, i, 4)) : NULL;
+			}
+			free(ver);
 		} else if (!strcmp(f->tool, "sqlx")) {  /* success false: partly applied */
 			history_row *h = add_row(&rows, &n, v);
 			set_field(&h->status, truthy(DB_VAL(r, i, 1)) ? "applied" : "failed");

@@ -58,8 +58,11 @@ void source_release(source *src)
 		migration_release(&src->m[i]);
 	free(src->m);
 	free(src->warnings);
+	free(src->provider);
+	free(src->provider_file);
 	src->m = NULL;
 	src->warnings = NULL;
+	src->provider = src->provider_file = NULL;
 	src->n = 0;
 }
 
@@ -550,8 +553,8 @@ static size_t flyway_callback(const char *fname)
 
 static const char *name_hint =
 	"name it <version>_<name>.sql (dbmate, goose), <version>_<name>.up.sql "
-	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), or "
-	"<version>_<name>/up.sql (Diesel)";
+	"and .down.sql (golang-migrate, popx), V<version>__<name>.sql (Flyway), "
+	"<version>_<name>/up.sql (Diesel) or <version>_<name>/migration.sql (Prisma)";
 
 /*
  * popx's suffixes on a golang-migrate name: [.<dialect>][.autocommit],
@@ -646,6 +649,7 @@ typedef struct pieces {
 	piece *p;
 	size_t n, alloc;
 	strbuf warnings;
+	char *provider, *provider_file;  /* Prisma's migration_lock.toml says */
 } pieces;
 
 static void pieces_push(pieces *ps, piece pc)
@@ -671,6 +675,8 @@ static void pieces_release(pieces *ps)
 		piece_release(&ps->p[i]);
 	free(ps->p);
 	strbuf_release(&ps->warnings);
+	free(ps->provider);
+	free(ps->provider_file);
 }
 
 static int is_dir(const char *path)
@@ -751,6 +757,48 @@ static int is_diesel_dir(const char *path)
 	return yes;
 }
 
+/* Prisma's migration_lock.toml in dir: its provider = "..." (the first
+ * such file of the directory tree is kept). */
+static void read_prisma_lock(pieces *ps, const char *dir)
+{
+	char *path = xprintf("%s/migration_lock.toml", dir), *text = NULL;
+	size_t len = 0;
+	if (ps->provider || read_file(path, &text, &len) < 0) {
+		free(path);
+		return;
+	}
+	for (char *p = text; *p && !ps->provider;) {
+		size_t n = strcspn(p, "\n");
+		char *q = p + strspn(p, " \t");
+		if (!strncmp(q, "provider", 8)) {
+			q += 8;
+			q += strspn(q, " \t");
+			if (*q == '=') {
+				q++;
+				q += strspn(q, " \t");
+				char *end = *q == '"' ? memchr(q + 1, '"', (size_t)(p + n - q - 1)) : NULL;
+				if (end)
+					ps->provider = xstrndup(q + 1, (size_t)(end - q - 1));
+			}
+		}
+		p += n + (p[n] == '\n');
+	}
+	free(text);
+	if (ps->provider)
+		ps->provider_file = path;
+	else
+		free(path);
+}
+
+/* A directory holding migration.sql is a Prisma migration. */
+static int is_prisma_dir(const char *path)
+{
+	char *f = xprintf("%s/migration.sql", path);
+	int yes = is_file(f);
+	free(f);
+	return yes;
+}
+
 /* Collect the pieces of one chain directory; app subdirectories recurse once. */
 static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err)
 {
@@ -759,12 +807,13 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	int rc = list_dir(dir, &names, &n, err);
 	if (rc)
 		return rc;
-	int has_diesel = 0, has_flyway = 0;
-	for (size_t i = 0; i < n && !has_diesel; i++) {
+	int has_diesel = 0, has_prisma = 0, has_flyway = 0;
+	for (size_t i = 0; i < n && !has_diesel && !has_prisma; i++) {
 		if (!names[i].dir)
 			continue;
 		char *path = xprintf("%s/%s", dir, names[i].name);
 		has_diesel = is_diesel_dir(path);
+		has_prisma = !has_diesel && is_prisma_dir(path);
 		free(path);
 	}
 	for (size_t i = 0; i < n && !has_flyway; i++) {
@@ -792,6 +841,21 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"generate' does", "Diesel migration directory without a version");
 			} else {
 				pc.format = "diesel";
+				pc.kind = K_SINGLE;
+				pc.dir = 1;
+				pc.path = path;
+				pc.app = xstrdup(app);
+				pieces_push(ps, pc);
+				path = NULL;
+			}
+		} else if (names[i].dir && is_prisma_dir(path)) {
+			if (!split_name(name, "", &pc.version, &pc.name)) {
+				rc = input_error(err, path, 0,
+					"name it <version>_<name> (e.g. 20230404095503_init, or 0_init "
+					"for a baseline), as 'prisma migrate dev' does",
+					"Prisma migration directory without a version");
+			} else {
+				pc.format = "prisma";
 				pc.kind = K_SINGLE;
 				pc.dir = 1;
 				pc.path = path;
@@ -838,9 +902,10 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				path = NULL;
 			} else if (is_data_file(path)) {
 				;  /* a data migration, run by the directive that names it */
-			} else if (has_diesel && !looks_like_migration(name)) {
-				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Diesel "
-					    "reads only the directories beside it)\n", path);
+			} else if ((has_diesel || has_prisma) && !looks_like_migration(name)) {
+				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (%s "
+					    "reads only the directories beside it)\n", path,
+					    has_diesel ? "Diesel" : "Prisma");
 			} else if (has_flyway && !looks_like_migration(name)) {
 				strbuf_addf(&ps->warnings, "%s: ignored: not a migration (Flyway "
 					    "reads only V, U and R files and its callbacks)\n", path);
@@ -851,9 +916,11 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 		}
 		free(path);
 	}
-	/* Diesel orders its migrations by version string: so does a chain of
-	 * Diesel directories only */
-	int only_diesel = has_diesel;
+	/* Diesel and Prisma order their migrations by name, as strings: so
+	 * does a chain of their directories only */
+	if (has_prisma)
+		read_prisma_lock(ps, dir);
+	int only_diesel = has_diesel || has_prisma;
 	for (size_t i = first; i < ps->n; i++)
 		if (!strcmp(ps->p[i].app, app) && !ps->p[i].dir)
 			only_diesel = 0;
@@ -1062,7 +1129,9 @@ static enum unwrapped golang_migrate_mode(const char *sql)
 }
 
 /*
- * golang-migrate wraps nothing: a file that manages its own transaction
+ * golang-migrate wraps nothing, and Prisma sends the whole file as one
+ * query (on PostgreSQL one implicit transaction, which a statement that
+ * cannot run in one fails): a file that manages its own transaction
  * runs as written, outside dbshift's (no_transaction 2), as does one
  * that could not run inside a transaction at all or calls a procedure
  * (1).  Flyway runs a script outside its transaction when a statement
@@ -1072,7 +1141,8 @@ static enum unwrapped golang_migrate_mode(const char *sql)
 static void as_its_tool(section *s, const piece *pc)
 {
 	int flyway = !strcmp(pc->format, "flyway");
-	if (!s->sql || s->no_transaction || (!flyway && strcmp(pc->format, "golang-migrate")))
+	if (!s->sql || s->no_transaction || (!flyway && strcmp(pc->format, "golang-migrate") &&
+					     strcmp(pc->format, "prisma")))
 		return;
 	enum unwrapped mode = golang_migrate_mode(s->sql);
 	if (flyway)
@@ -1091,7 +1161,24 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 	m->path = xstrdup(up->path);
 	m->format = up->format;
 	m->string_order = up->string_order;
-	if (up->dir) {
+	if (up->dir && !strcmp(up->format, "prisma")) {
+		/* migration.sql, and the down.sql Prisma's guide has one write
+		 * beside it (prisma migrate diff ... --script > down.sql) */
+		char *u = xprintf("%s/migration.sql", up->path), *d = xprintf("%s/down.sql", up->path);
+		rc = load_whole(&m->up, u, err);
+		if (!rc)
+			rc = header_directives(m, u, m->up.sql, IN_UP_HEADER, err);
+		if (!rc)
+			as_its_tool(&m->up, up);
+		if (!rc && is_file(d))
+			rc = load_whole(&m->down, d, err);
+		if (!rc && m->down.sql)
+			rc = header_directives(m, d, m->down.sql, IN_DOWN_HEADER, err);
+		if (!rc && m->down.sql)
+			as_its_tool(&m->down, up);
+		free(u);
+		free(d);
+	} else if (up->dir) {
 		char *u = xprintf("%s/up.sql", up->path), *d = xprintf("%s/down.sql", up->path);
 		char *meta = xprintf("%s/metadata.toml", up->path);
 		rc = load_whole(&m->up, u, err);
@@ -1165,6 +1252,56 @@ static long flyway_checksum(const char *text)
 	return (long)(int32_t)(uint32_t)crc;
 }
 
+/* text with each `from` (one or two bytes) written as `to`. */
+static char *replaced(const char *text, const char *from, const char *to)
+{
+	strbuf sb;
+	strbuf_init(&sb);
+	size_t n = strlen(from);
+	for (const char *p = text; *p;) {
+		const char *hit = strstr(p, from);
+		if (!hit) {
+			strbuf_addf(&sb, "%s", p);
+			break;
+		}
+		strbuf_addf(&sb, "%.*s%s", (int)(hit - p), p, to);
+		p = hit + n;
+	}
+	return strbuf_detach(&sb);
+}
+
+/*
+ * Does Prisma's checksum of a migration.sql say it is this text?  It is
+ * the SHA-256 of the file, as Prisma compares it: of the text as it is,
+ * with \r\n as \n, or with \n as \r\n (git may have changed the line ends
+ * since); written by an old Prisma without the leading zero of each byte.
+ */
+static int prisma_checksum_matches(const char *text, const char *want)
+{
+	char *variants[3] = { NULL, replaced(text, "\r\n", "\n"), replaced(text, "\n", "\r\n") };
+	int match = 0;
+	for (int v = 0; v < 3 && !match; v++) {
+		const char *t = v ? variants[v] : text;
+		char sum[65], old[65];
+		sha256_hex(t, strlen(t), sum);
+		if (strlen(want) == 64) {
+			match = !strcmp(sum, want);
+			continue;
+		}
+		size_t k = 0;
+		for (int b = 0; b < 32; b++) {  /* {:x} of each byte */
+			if (sum[2 * b] != '0')
+				old[k++] = sum[2 * b];
+			old[k++] = sum[2 * b + 1];
+		}
+		old[k] = '\0';
+		match = !strcmp(old, want);
+	}
+	free(variants[1]);
+	free(variants[2]);
+	return match;
+}
+
 int migration_checksum_matches(const migration *m, const char *recorded)
 {
 	if (!*recorded || !*m->checksum)
@@ -1175,6 +1312,8 @@ int migration_checksum_matches(const migration *m, const char *recorded)
 		return !*end && end != recorded + 7 && m->up.sql &&
 		       flyway_checksum(m->up.sql) == want;
 	}
+	if (starts_with(recorded, "prisma:"))
+		return m->up.sql && prisma_checksum_matches(m->up.sql, recorded + 7);
 	if (starts_with(recorded, "sqlx:")) {  /* SHA-384 of the file, as sqlx's */
 		char sum[97];
 		if (!m->up.sql)
@@ -1289,10 +1428,45 @@ int source_load(source *src, const char *dir, const char *dialect, dbs_error *er
 		rc = markers_agree(src, err);
 	if (!rc && ps.warnings.len)
 		src->warnings = strbuf_detach(&ps.warnings);
+	src->provider = ps.provider;
+	src->provider_file = ps.provider_file;
+	ps.provider = ps.provider_file = NULL;
 	pieces_release(&ps);
 	if (rc)
 		source_release(src);
 	return rc;
+}
+
+static const char *dialect_title(const char *dialect)
+{
+	return !strcmp(dialect, "sqlite") ? "SQLite" : "PostgreSQL";
+}
+
+int source_check_provider(const source *src, const char *dialect, dbs_error *err)
+{
+	static const struct { const char *provider, *dialect; } runs[] = {
+		{ "postgresql", "postgres" }, { "postgres", "postgres" }, { "sqlite", "sqlite" },
+	};
+	if (!src->provider || !dialect)
+		return 0;
+	for (size_t i = 0; i < sizeof(runs) / sizeof(*runs); i++) {
+		if (strcmp(src->provider, runs[i].provider))
+			continue;
+		if (!strcmp(dialect, runs[i].dialect))
+			return 0;
+		char *hint = xprintf("point --database at a %s database, or use the migrations "
+				     "written for this one", dialect_title(runs[i].dialect));
+		int rc = input_error(err, src->provider_file, 0, hint, "the migrations are written "
+				     "for %s (provider = \"%s\"), and this database is %s",
+				     dialect_title(runs[i].dialect), src->provider,
+				     dialect_title(dialect));
+		free(hint);
+		return rc;
+	}
+	return input_error(err, src->provider_file, 0, "dbshift runs PostgreSQL and SQLite: "
+			   "migrate this database with Prisma",
+			   "the migrations are written for provider \"%s\", which dbshift does "
+			   "not run", src->provider);
 }
 
 int source_load_file(migration *m, const char *path, dbs_error *err)

@@ -59,6 +59,8 @@ typedef struct source {
 	migration *m;
 	size_t n;
 	char *warnings;     /* files that were ignored, a line each, or NULL */
+	/* Prisma's migration_lock.toml: the provider it names, and the file */
+	char *provider, *provider_file;
 } source;
 
 /*
@@ -67,6 +69,10 @@ typedef struct source {
  * databases (popx's <version>_<name>.<dialect>.up.sql).
  */
 int source_load(source *src, const char *dir, const char *dialect, dbs_error *err);
+/* Are the migrations written for this database (dialect "postgres" or
+ * "sqlite")?  Prisma's migration_lock.toml says: an input error naming it
+ * when it names another one. */
+int source_check_provider(const source *src, const char *dialect, dbs_error *err);
 /* Compare the versions of two migrations in their chain's order. */
 int migration_version_cmp(const migration *a, const migration *b);
 /* Does a history row's checksum say m is unchanged?  dbshift's own is the
