@@ -80,14 +80,15 @@ run_secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
 	return $rc
 }
 
-# adopt_after_sqlx DB DIR LABEL: where the reference ran as sqlx does (its
-# rows and checksums in _sqlx_migrations), what 'dbshift adopt --yes' takes
-# over, as status then counts the states (all "applied": no file drifted
-# from sqlx's checksum)
-adopt_after_sqlx() {
+# adopt_after_tool DB DIR LABEL TOOL: where the reference ran as sqlx or
+# Prisma does (its rows and checksums in _sqlx_migrations or
+# _prisma_migrations), what 'dbshift adopt --yes' takes over, as status
+# then counts the states (all "applied": no file drifted from the tool's
+# checksum)
+adopt_after_tool() {
 	"$DBSHIFT" --database "$1" --dir "$2" adopt --yes >/dev/null 2>&1 ||
-		echo "$3: adopt after sqlx's run: exit $?" >&2
-	printf '  after sqlx'"'"'s own run, adopt --yes, then status: %s\n' "$("$DBSHIFT" \
+		echo "$3: adopt after $4's run: exit $?" >&2
+	printf '  after %s'"'"'s own run, adopt --yes, then status: %s\n' "$4" "$("$DBSHIFT" \
 		--database "$1" --dir "$2" --json status | jq -r '[.migrations[].state] |
 		group_by(.) | map("\(length) \(.[0])") | join(", ")')"
 }

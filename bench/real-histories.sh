@@ -26,8 +26,9 @@
 . "$(dirname "$0")/common.sh" postgres
 . "$ROOT/bench/histories.sh"
 
-schema() {  # URL: the schema, without dbshift's own tables
-	pg_dump --schema-only --no-owner --no-privileges -T 'public.dbshift_*' "$1" |
+schema() {  # URL: the schema, without dbshift's own tables and Prisma's
+	pg_dump --schema-only --no-owner --no-privileges -T 'public.dbshift_*' \
+		-T 'public._prisma_migrations' "$1" |
 		grep -v '^-- Dumped by\|^-- Dumped from\|^SELECT pg_catalog.set_config\|^\\\(un\)\?restrict '
 }
 
@@ -69,5 +70,5 @@ for dir in "${dirs[@]}"; do
 	ratio=$(ratio_of "${t_ours:--}" "$t_ref")
 	printf '%-44s %-15s %8s %-9s %-28s %8ss %8ss %6s\n' "$label" "$layout" "$applied" \
 		"$identical" "$back" "${t_ours:--}" "$t_ref" "$ratio"
-	[ "$layout" = sqlx ] && [ "$t_ref" != - ] && adopt_after_sqlx "$ref" "$dir" "$label"
+	case $layout in sqlx|prisma) [ "$t_ref" = - ] || adopt_after_tool "$ref" "$dir" "$label" "$layout" ;; esac
 done

@@ -21,8 +21,8 @@ HISTORIES_LIST=$ROOT/bench/real-sqlite.list
 . "$ROOT/bench/histories.sh"
 cd "$WORK"
 
-schema() {  # FILE: its schema, without dbshift's own tables and sqlx's
-	sqlite3 "$1" .schema | grep -v 'dbshift_\|^CREATE TABLE sqlite_sequence\|_sqlx_migrations'
+schema() {  # FILE: its schema, without dbshift's own tables, sqlx's and Prisma's
+	sqlite3 "$1" .schema | grep -v 'dbshift_\|^CREATE TABLE sqlite_sequence\|_sqlx_migrations\|_prisma_migrations'
 }
 
 is_empty() {  # sqlite:FILE: no table of the project's left?
@@ -56,5 +56,5 @@ for dir in "${dirs[@]}"; do
 	ratio=$(ratio_of "${t_ours:--}" "$t_ref")
 	printf '%-52s %-10s %8s %-9s %-30s %6ss %6ss %6s\n' "$label" "$layout" "$applied" \
 		"$identical" "$back" "${t_ours:--}" "$t_ref" "$ratio"
-	[ "$layout" = sqlx ] && [ "$t_ref" != - ] && adopt_after_sqlx "sqlite:$ref" "$dir" "$label"
+	case $layout in sqlx|prisma) [ "$t_ref" = - ] || adopt_after_tool "sqlite:$ref" "$dir" "$label" "$layout" ;; esac
 done

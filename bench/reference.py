@@ -32,11 +32,17 @@ leaves is a reference for dbshift's:
                   made first (sqlx makes it before the first migration) and
                   each migration writes its row there as sqlx does (its
                   checksum: the SHA-384 of the file)
+  prisma          <version>_<name>/migration.sql, in name order, each whole
+                  file in a transaction unless a statement cannot run in
+                  one (Prisma sends it as one query); each writes its row
+                  into _prisma_migrations after it, as Prisma does (its
+                  checksum: the SHA-256 of the file)
 """
 import hashlib
 import os
 import re
 import sys
+import uuid
 
 POSTGRES = {"postgres", "postgresql", "pg", "pgx"}
 DIALECTS = POSTGRES | {"sqlite", "sqlite3", "mysql", "mariadb", "cockroach",
@@ -203,9 +209,43 @@ def sqlx(d, names, out):
             out.append("COMMIT;")
 
 
+PRISMA_TABLE = ('CREATE TABLE IF NOT EXISTS "_prisma_migrations" ("id" VARCHAR(36) PRIMARY KEY '
+                'NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ, '
+                '"migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" '
+                'TIMESTAMPTZ, "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), '
+                '"applied_steps_count" INTEGER NOT NULL DEFAULT 0);')
+PRISMA_TABLE_SQLITE = ('CREATE TABLE IF NOT EXISTS "_prisma_migrations" ("id" TEXT PRIMARY KEY '
+                       'NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME, '
+                       '"migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME, '
+                       '"started_at" DATETIME NOT NULL DEFAULT current_timestamp, '
+                       '"applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0);')
+
+
+def prisma(d, names, out):
+    out.append(PRISMA_TABLE_SQLITE if SQLITE else PRISMA_TABLE)
+    now = "CAST(strftime('%s', 'now') AS INTEGER) * 1000" if SQLITE else "now()"
+    for n in sorted(n for n in names if os.path.isfile(os.path.join(d, n, "migration.sql"))):
+        p = os.path.join(d, n, "migration.sql")
+        raw = open(p, "rb").read()
+        tx = not any(NON_TRANSACTIONAL.match(st) for st in statements(raw.decode("utf-8")))
+        if tx:
+            out.append("BEGIN;")
+        out.append((".read " if SQLITE else "\\i ") + quote(p))
+        if tx:
+            out.append("COMMIT;")
+        # Prisma's row once the script has run: its checksum the SHA-256
+        # of the file
+        out.append("INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, "
+                   "started_at, applied_steps_count) VALUES ('%s', '%s', %s, '%s', %s, 1);"
+                   % (uuid.uuid4(), hashlib.sha256(raw).hexdigest(), now,
+                      n.replace("'", "''"), now))
+
+
 def layout(d, names):
     if any(os.path.isfile(os.path.join(d, n, "up.sql")) for n in names):
         return "diesel"
+    if any(os.path.isfile(os.path.join(d, n, "migration.sql")) for n in names):
+        return "prisma"
     if any(re.match(r"^\d+_.*\.(\w+)(\.autocommit)?\.up\.(sql|fizz)$", n) and
            n.split(".")[-3] in DIALECTS | {"autocommit"} for n in names):
         return "popx"
@@ -243,6 +283,8 @@ def main():
         flyway(d, names, out)
     elif kind == "sqlx":
         sqlx(d, names, out)
+    elif kind == "prisma":
+        prisma(d, names, out)
     else:
         singles(d, names, out, tmp, kind == "goose")
     with open(out_path, "w", encoding="utf-8") as f:

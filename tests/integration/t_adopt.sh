@@ -107,6 +107,9 @@ adopt_tables() {
 	for v in $2; do sql "$1" "CREATE TABLE t$v (id integer PRIMARY KEY)"; done
 }
 
+# a migration's name in JSON: Prisma's is all in its version (20240501000001_t1)
+LABEL='def nm: if .name == "" then (.version | sub("^[0-9]+_"; "")) else .name end; '
+
 t_adopt() {
 	local tool url tag table before states
 	for tool in dbmate golang-migrate goose flyway diesel sqlx prisma; do
@@ -141,7 +144,7 @@ t_adopt() {
 		dbs --database "$url" --json adopt
 		check_rc 0 "$tag: adopt (a dry run)"
 		json_valid "$tag: the dry run's document"
-		states=$(printf '%s' "$OUT" | jq -r '[.tool, .table, .dry_run, (.migrations[] | "\(.name)=\(.status)")] | join(" ")')
+		states=$(printf '%s' "$OUT" | jq -r "$LABEL"'[.tool, .table, .dry_run, (.migrations[] | "\(nm)=\(.status)")] | join(" ")')
 		case $tool in
 		golang-migrate) check_eq "$states" "$tool $table true t1=applied t2=failed" "$tag: the dirty version is failed, those before it applied" ;;
 		goose) check_eq "$states" "$tool $table true t1=applied t2=applied" "$tag: goose's last row of each version decides" ;;
@@ -159,7 +162,7 @@ t_adopt() {
 		check_contains "$OUT" "adopt: 2 migrations" "$tag: says how many"
 		check_eq "$(sql "$url" "SELECT count(*) FROM $table")" "$before" "$tag: the other tool's table is left as it was"
 		dbs --database "$url" --json status
-		states=$(printf '%s' "$OUT" | jq -r '[.migrations[] | "\(.name)=\(.state)"] | join(" ")')
+		states=$(printf '%s' "$OUT" | jq -r "$LABEL"'[.migrations[] | "\(nm)=\(.state)"] | join(" ")')
 		case $tool in
 		golang-migrate|flyway|sqlx|prisma) check_eq "$states" "t1=applied t2=failed t3=pending" "$tag: status after adopt" ;;
 		*) check_eq "$states" "t1=applied t2=applied t3=pending" "$tag: status after adopt" ;;
@@ -183,7 +186,7 @@ t_adopt() {
 			dbs --database "$url" --json status
 			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].state')" "drifted" "$tag: an edited file drifts from sqlx's checksum" ;;
 		prisma)
-			check_eq "$(sql "$url" "SELECT checksum FROM dbshift_migrations WHERE version = '20240501000001'")" \
+			check_eq "$(sql "$url" "SELECT checksum FROM dbshift_migrations WHERE version = '20240501000001_t1'")" \
 				"prisma:$(sed 's/$/\r/' migrations/20240501000001_t1/migration.sql | sha256sum | cut -d' ' -f1)" "$tag: Prisma's checksum kept (of the file with Windows line ends: still applied)"
 			dbs --database "$url" --json status
 			check_eq "$(printf '%s' "$OUT" | jq -r '.migrations[0].applied_at')" "2024-05-01T08:00:01Z" "$tag: and the time it finished"

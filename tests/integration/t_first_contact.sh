@@ -366,9 +366,22 @@ t_first_contact_prisma() {
 	check_eq "$(sql "$url" "SELECT id, title, price FROM items")" "1|pen; blue|150" "$tag: each migration.sql ran whole, in order; seed.sql did not"
 	dbs --database "$url" --json status
 	check_eq "$(echo "$OUT" | jq -r '.warnings[]')" "migrations/seed.sql: ignored: not a migration (Prisma reads only the directories beside it)" "$tag: the file beside them is ignored, saying so"
-	check_eq "$(echo "$OUT" | jq -r '[.migrations[] | "\(.version):\(.state)"] | join(" ")')" "0:applied 20240102000000:applied 20240103000000:applied" "$tag: status"
+	check_eq "$(echo "$OUT" | jq -r '[.migrations[] | "\(.version):\(.state)"] | join(" ")')" "0_init:applied 20240102000000_price:applied 20240103000000_title:applied" "$tag: status: a migration's version is its directory's name, as Prisma knows it"
 	dbs --database "$url" status
 	check_contains "$OUT" "layout: prisma" "$tag: status says how the files were read"
+	# two of one time are two migrations, in name order (trigger.dev has them)
+	mkdir migrations/20240104000000_b_note migrations/20240104000000_a_tag
+	printf 'ALTER TABLE "items" ADD COLUMN "note" TEXT;\n' > migrations/20240104000000_b_note/migration.sql
+	printf 'ALTER TABLE "items" ADD COLUMN "tag" TEXT;\nUPDATE items SET tag = '"'"'a'"'"';\n' > migrations/20240104000000_a_tag/migration.sql
+	printf 'ALTER TABLE "items" DROP COLUMN "note";\n' > migrations/20240104000000_b_note/down.sql
+	printf 'ALTER TABLE "items" DROP COLUMN "tag";\n' > migrations/20240104000000_a_tag/down.sql
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: two migrations of one time apply"
+	check_contains "$OUT" "applied      20240104000000_a_tag" "$tag: the first by name"
+	check_contains "$OUT" "applied      20240104000000_b_note" "$tag: then the second"
+	dbs --database "$url" rollback --steps 2
+	check_rc 0 "$tag: and roll back"
+	rm -r migrations/20240104000000_b_note migrations/20240104000000_a_tag
 	dbs --database "$url" rollback
 	check_rc 0 "$tag: the down.sql beside migration.sql rolls back"
 	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations")" "2" "$tag: its row is gone"

@@ -510,22 +510,20 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
 			set_field(&h->applied_by, DB_VAL(r, i, 5));
 		} else if (!strcmp(f->tool, "prisma")) {
-			/* migration_name is <version>_<name>; a row rolled back (prisma
-			 * migrate resolve --rolled-back) is no longer applied; one that
-			 * never finished failed (and blocks prisma migrate deploy) */
-			size_t d = strspn(v, "0123456789");
-			char *ver = d && v[d] == '_' ? xstrndup(v, d) : xstrdup(v);
+			/* migration_name, the directory's name, is the version; a row
+			 * rolled back (prisma migrate resolve --rolled-back) is no
+			 * longer applied; one that never finished failed (and blocks
+			 * prisma migrate deploy) */
 			if (DB_VAL(r, i, 2)) {
-				drop_row(rows, &n, ver);
+				drop_row(rows, &n, v);
 			} else {
-				history_row *h = add_row(&rows, &n, ver);
+				history_row *h = add_row(&rows, &n, v);
 				set_field(&h->status, DB_VAL(r, i, 1) ? "applied" : "failed");
 				set_prisma_time(&h->applied_at, DB_VAL(r, i, 1) ? DB_VAL(r, i, 1)
 									 : DB_VAL(r, i, 3));
 				free(h->checksum);
 				h->checksum = DB_VAL(r, i, 4) ? xprintf("prisma:%s", DB_VAL(r, i, 4)) : NULL;
 			}
-			free(ver);
 		} else if (!strcmp(f->tool, "sqlx")) {  /* success false: partly applied */
 			history_row *h = add_row(&rows, &n, v);
 			set_field(&h->status, truthy(DB_VAL(r, i, 1)) ? "applied" : "failed");

@@ -849,12 +849,18 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				path = NULL;
 			}
 		} else if (names[i].dir && is_prisma_dir(path)) {
+			/* Prisma knows a migration by its whole name: two of one
+			 * time are two migrations, so the name is the version */
 			if (!split_name(name, "", &pc.version, &pc.name)) {
 				rc = input_error(err, path, 0,
 					"name it <version>_<name> (e.g. 20230404095503_init, or 0_init "
 					"for a baseline), as 'prisma migrate dev' does",
 					"Prisma migration directory without a version");
 			} else {
+				free(pc.version);
+				free(pc.name);
+				pc.version = xstrdup(name);
+				pc.name = xstrdup("");
 				pc.format = "prisma";
 				pc.kind = K_SINGLE;
 				pc.dir = 1;
