@@ -748,13 +748,24 @@ static void free_entries(dir_entry *v, size_t n)
 	free(v);
 }
 
-/* A directory holding up.sql is a Diesel migration. */
+/* Does directory dir hold the file name?  (A directory holding up.sql
+ * is a Diesel migration, one holding migration.sql a Prisma one.) */
+static int dir_holds(const char *dir, const char *name)
+{
+	char *path = xprintf("%s/%s", dir, name);
+	int yes = is_file(path);
+	free(path);
+	return yes;
+}
+
 static int is_diesel_dir(const char *path)
 {
-	char *up = xprintf("%s/up.sql", path);
-	int yes = is_file(up);
-	free(up);
-	return yes;
+	return dir_holds(path, "up.sql");
+}
+
+static int is_prisma_dir(const char *path)
+{
+	return dir_holds(path, "migration.sql");
 }
 
 /* Prisma's migration_lock.toml in dir: its provider = "..." (the first
@@ -790,13 +801,17 @@ static void read_prisma_lock(pieces *ps, const char *dir)
 		free(path);
 }
 
-/* A directory holding migration.sql is a Prisma migration. */
-static int is_prisma_dir(const char *path)
+/* A migration that is a directory (Diesel's, Prisma's) into ps: it takes
+ * *path. */
+static void push_dir(pieces *ps, piece *pc, const char *format, const char *app, char **path)
 {
-	char *f = xprintf("%s/migration.sql", path);
-	int yes = is_file(f);
-	free(f);
-	return yes;
+	pc->format = format;
+	pc->kind = K_SINGLE;
+	pc->dir = 1;
+	pc->path = *path;
+	pc->app = xstrdup(app);
+	pieces_push(ps, *pc);
+	*path = NULL;
 }
 
 /* Collect the pieces of one chain directory; app subdirectories recurse once. */
@@ -840,13 +855,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"or 20190412101530_create_users), as 'diesel migration "
 					"generate' does", "Diesel migration directory without a version");
 			} else {
-				pc.format = "diesel";
-				pc.kind = K_SINGLE;
-				pc.dir = 1;
-				pc.path = path;
-				pc.app = xstrdup(app);
-				pieces_push(ps, pc);
-				path = NULL;
+				push_dir(ps, &pc, "diesel", app, &path);
 			}
 		} else if (names[i].dir && is_prisma_dir(path)) {
 			/* Prisma knows a migration by its whole name: two of one
@@ -861,13 +870,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 				free(pc.name);
 				pc.version = xstrdup(name);
 				pc.name = xstrdup("");
-				pc.format = "prisma";
-				pc.kind = K_SINGLE;
-				pc.dir = 1;
-				pc.path = path;
-				pc.app = xstrdup(app);
-				pieces_push(ps, pc);
-				path = NULL;
+				push_dir(ps, &pc, "prisma", app, &path);
 			}
 		} else if (names[i].dir) {
 			if (*app)
