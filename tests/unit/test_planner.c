@@ -13,6 +13,7 @@
 /* A source from "app:version[>app:version]" specs; the up SQL is the spec. */
 static void make_source(source *src, const char *const *specs, size_t n)
 {
+	memset(src, 0, sizeof(*src));
 	src->m = xcalloc(n, sizeof(migration));
 	src->n = n;
 	for (size_t i = 0; i < n; i++) {
