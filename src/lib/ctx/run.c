@@ -242,6 +242,9 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		json_object_set_new(doc, "database_activity", activity);
 	if (r->report_path)
 		json_object_set_new(doc, "report_file", json_string(r->report_path));
+	/* the backup the run took first (its fields say), for dbs_last_run */
+	const char *took = json_string_value(json_object_get(doc, "backup"));
+	char *backup = took ? xstrdup(took) : NULL;
 	json_incref(doc);
 	char *text = report_dump(doc);
 	record_end(ctx, r, rc, text);
@@ -264,10 +267,9 @@ int run_end(dbs_ctx *ctx, run *r, int rc, char **report)
 		r->command, rc ? "failed" : "succeeded", r->ok, r->failed, r->skipped,
 		rc ? ": " : "", rc && ctx->err.message ? ctx->err.message : "");
 	forget_last_run(ctx);
-	const char *backup = json_string_value(json_object_get(r->fields, "backup"));
 	ctx->last_id = xstrdup(r->id);
 	ctx->last_report = r->report_path;  /* now the context's */
-	ctx->last_backup = backup ? xstrdup(backup) : NULL;
+	ctx->last_backup = backup;
 	r->report_path = NULL;
 	if (report)
 		*report = text;
