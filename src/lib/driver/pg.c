@@ -362,13 +362,10 @@ static void forget_prepared(db_conn *c)
  * DISCARD)?  A mention anywhere counts, in a string or a comment too. */
 static int may_deallocate(const char *sql, size_t len)
 {
-	static const char *const words[] = { "deallocate", "discard" };
-	for (size_t w = 0; w < 2; w++) {
-		size_t n = strlen(words[w]);
-		for (size_t i = 0; i + n <= len; i++)
-			if (!strncasecmp(sql + i, words[w], n))
-				return 1;
-	}
+	for (size_t i = 0; i + 7 <= len; i++)
+		if ((sql[i] | 0x20) == 'd' && (!strncasecmp(sql + i, "discard", 7) ||
+		    (i + 10 <= len && !strncasecmp(sql + i, "deallocate", 10))))
+			return 1;
 	return 0;
 }
 
