@@ -76,8 +76,10 @@ int source_check_provider(const source *src, const char *dialect, dbs_error *err
 /* Compare the versions of two migrations in their chain's order. */
 int migration_version_cmp(const migration *a, const migration *b);
 /* Does a history row's checksum say m is unchanged?  dbshift's own is the
- * SHA-256 of up.sql; one kept from Flyway ("flyway:N", by adopt) is
- * Flyway's CRC-32 of the file's lines, compared as Flyway computes it. */
+ * SHA-256 of up.sql; those adopt kept from another tool are compared as
+ * that tool computes them: Flyway's ("flyway:N") the CRC-32 of the file's
+ * lines, sqlx's ("sqlx:HEX") the SHA-384 of the file, Prisma's
+ * ("prisma:HEX") the SHA-256 of the file, whatever its line ends. */
 int migration_checksum_matches(const migration *m, const char *recorded);
 /* Compare a migration's version with a version typed by someone. */
 int migration_version_cmp_to(const migration *m, const char *version);
