@@ -80,9 +80,10 @@ run_secs() {  # COMMAND...: wall time in seconds; the output in $WORK/out
 	return $rc
 }
 
-# adopt_after_tool DB DIR LABEL TOOL: where the reference ran as sqlx or
-# Prisma does (its rows and checksums in _sqlx_migrations or
-# _prisma_migrations), what 'dbshift adopt --yes' takes over, as status
+# adopt_after_tool DB DIR LABEL TOOL: where the reference ran as sqlx,
+# Prisma or Drizzle does (its rows and checksums in _sqlx_migrations,
+# _prisma_migrations or __drizzle_migrations), what 'dbshift adopt --yes'
+# takes over, as status
 # then counts the states (all "applied": no file drifted from the tool's
 # checksum)
 adopt_after_tool() {

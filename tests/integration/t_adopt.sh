@@ -19,6 +19,10 @@ adopt_files() {
 			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\r\n-- table %s\r\n' "$i" "$i" > "migrations/V${i}__t$i.sql"
 			printf 'DROP TABLE t%s;\n' "$i" > "migrations/U${i}__t$i.sql" ;;
 		sqlx) printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024040100000${i}_t$i.sql" ;;
+		drizzle)  # drizzle-kit's files, with its journal
+			mkdir -p migrations/meta
+			printf 'CREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/000${i}_t$i.sql"
+			printf '{"version":"7","dialect":"%s","entries":[]}\n' "$([ "$DRIVER" = sqlite ] && echo sqlite || echo postgresql)" > migrations/meta/_journal.json ;;
 		prisma)
 			mkdir -p "migrations/2024050100000${i}_t$i"
 			printf -- '-- CreateTable\nCREATE TABLE t%s (id integer PRIMARY KEY);\n' "$i" > "migrations/2024050100000${i}_t$i/migration.sql"
@@ -96,6 +100,17 @@ adopt_history() {
 			('a1', '$sum1', $t2, '20240501000001_t1', NULL, NULL, $t1, 1),
 			('a3', '$sum2', $t4, '20240501000003_t3', NULL, $t4, $t3, 1),
 			('a2', '$sum2', NULL, '20240501000002_t2', 'failed', NULL, $t3, 0)" ;;
+	drizzle)  # 1 and 2: the SHA-256 of each file, the journal's time
+		local h1 h2 table=__drizzle_migrations
+		h1=$(sha256sum migrations/0001_t1.sql | cut -d' ' -f1)
+		h2=$(sha256sum migrations/0002_t2.sql | cut -d' ' -f1)
+		if [ $pg = 1 ]; then
+			table=drizzle.__drizzle_migrations
+			sql "$2" "CREATE SCHEMA drizzle; CREATE TABLE $table (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)"
+		else
+			sql "$2" "CREATE TABLE $table (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at numeric)"
+		fi
+		sql "$2" "INSERT INTO $table (hash, created_at) VALUES ('$h1', 1714550400000), ('$h2', 1714636800000)" ;;
 	diesel) sql "$2" "CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY NOT NULL, run_on timestamp NOT NULL DEFAULT CURRENT_TIMESTAMP);
 		INSERT INTO __diesel_schema_migrations (version, run_on) VALUES ('20240101000001', '2024-03-01 08:00:00'), ('20240101000002', '2024-03-02 08:00:00')" ;;
 	esac
@@ -112,7 +127,7 @@ LABEL='def nm: if .name == "" then (.version | sub("^[0-9]+_"; "")) else .name e
 
 t_adopt() {
 	local tool url tag table before states
-	for tool in dbmate golang-migrate goose flyway diesel sqlx prisma; do
+	for tool in dbmate golang-migrate goose flyway diesel sqlx prisma drizzle; do
 		project "adopt_$tool"
 		url=$(newdb "adopt_${tool//-/_}") tag="$DRIVER adopt $tool"
 		adopt_files "$tool"
@@ -129,6 +144,7 @@ t_adopt() {
 		diesel) table=__diesel_schema_migrations ;;
 		sqlx) table=_sqlx_migrations ;;
 		prisma) table=_prisma_migrations ;;
+		drizzle) table=__drizzle_migrations; [ "$DRIVER" = postgres ] && table=drizzle.__drizzle_migrations ;;
 		esac
 		before=$(sql "$url" "SELECT count(*) FROM $table")
 
@@ -197,7 +213,7 @@ t_adopt() {
 			check_contains "$(sql "$url" "SELECT applied_at FROM dbshift_migrations ORDER BY version LIMIT 1")" "2024-0" \
 				"$tag: the time the tool recorded is kept" ;;
 		esac
-		if [ $tool = dbmate ] || [ $tool = goose ] || [ $tool = diesel ]; then
+		if [ $tool = dbmate ] || [ $tool = goose ] || [ $tool = diesel ] || [ $tool = drizzle ]; then
 			dbs --database "$url" migrate
 			check_rc 0 "$tag: migrate runs only what the tool had not"
 			check_contains "$OUT" "migrate: 1 migration" "$tag: one migration"
@@ -207,6 +223,20 @@ t_adopt() {
 		check_contains "$ERR" "dbshift's history already has" "$tag: saying why"
 		cd "$WORK" || return
 	done
+	# Drizzle runs what is newer than its newest row: a file edited since
+	# Drizzle ran it (its hash found nowhere) is applied all the same when a
+	# later one's is found, and the row no file has shows as missing
+	project adopt_drizzle_edited
+	url=$(newdb adopt_drizzle_edited) tag="$DRIVER adopt drizzle"
+	adopt_files drizzle
+	adopt_history drizzle "$url"
+	adopt_tables "$url" "1 2"
+	printf -- '-- a comment added later\n' >> migrations/0001_t1.sql
+	dbs --database "$url" --json adopt
+	check_eq "$(printf '%s' "$OUT" | jq -r '[.migrations | sort_by(.version)[] | "\(.version)=\(.status):\(.file // "none")"] | join(" ")')" \
+		"0001=applied:migrations/0001_t1.sql 0002=applied:migrations/0002_t2.sql 1714550400000=applied:none" \
+		"$tag: an edited file before the newest one found is applied; its row, which no file has, is kept under its time"
+	cd "$WORK" || return
 	project adopt_none
 	url=$(newdb adopt_none) tag="$DRIVER adopt"
 	adopt_files dbmate

@@ -416,7 +416,32 @@ HINT: dbshift runs PostgreSQL and SQLite: migrate this database with Prisma" "$t
 	cd "$WORK" || return
 }
 
+# Drizzle: drizzle-kit's <idx>_<name>.sql, statements between
+# '--> statement-breakpoint' comments, its journal in meta/
+t_first_contact_drizzle() {
+	local tag="$DRIVER drizzle" url
+	project fc_drizzle
+	mkdir migrations/meta
+	printf '{"version":"7","dialect":"sqlite","entries":[]}\n' > migrations/meta/_journal.json
+	printf 'CREATE TABLE `items` (\n\t`id` integer PRIMARY KEY NOT NULL,\n\t`title` text NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `items_title` ON `items` (`title`);' > migrations/0000_tidy_items.sql
+	printf 'ALTER TABLE `items` ADD `price` integer;' > migrations/0001_brave_price.sql
+	[ "$DRIVER" = postgres ] && sed -i 's/`/"/g' migrations/*.sql
+	url=$(newdb fc_drizzle)
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "2" "$tag: both applied"
+	dbs --database "$url" status
+	check_contains "$OUT" "layout: drizzle" "$tag: status says how the files were read"
+	dbs new add_note
+	check_rc 2 "$tag: new is refused: drizzle-kit writes the journal too"
+	check_eq "$ERR" "dbshift: error: 'migrations' holds Drizzle's migrations, which drizzle-kit writes with their journal (meta/_journal.json)
+HINT: run 'drizzle-kit generate --custom --name add_note'" "$tag: saying what to run"
+	check_eq "$(ls migrations | grep -c add_note)" "0" "$tag: and writing nothing"
+	cd "$WORK" || return
+}
+
 t_first_contact() {
+	t_first_contact_drizzle
 	t_first_contact_prisma
 	t_first_contact_sqlx
 	t_first_contact_empty_history

@@ -324,7 +324,7 @@ static void note_foreign(dbs_ctx *ctx)
 	history_row *rows = NULL;
 	size_t n = 0;
 	if (foreign_find(ctx->driver, ctx->conn, &ctx->foreign, &e) || !ctx->foreign.tool ||
-	    foreign_read(ctx->driver, ctx->conn, &ctx->foreign, NULL, 0, &rows, &n, &e)) {
+	    foreign_read(ctx->driver, ctx->conn, &ctx->foreign, NULL, NULL, 0, &rows, &n, &e)) {
 		dbs_error_clear(&e);
 		return;
 	}

@@ -3,7 +3,8 @@
  * database (plan/history.c reads it): dbmate's or golang-migrate's
  * schema_migrations, goose's goose_db_version, Flyway's
  * flyway_schema_history, Diesel's __diesel_schema_migrations, sqlx's
- * _sqlx_migrations, Prisma's _prisma_migrations.  A dry run
+ * _sqlx_migrations, Prisma's _prisma_migrations, Drizzle's
+ * __drizzle_migrations.  A dry run
  * says what would be recorded; otherwise the rows go into
  * dbshift_migrations in one transaction, under the migrator lock, as one
  * run.  The other tool's table is left as it is.
@@ -68,19 +69,23 @@ static int read_foreign(dbs_ctx *ctx, foreign_history *f, history_row **rows, si
 	if (!rc && !f->tool) {
 		rc = dbs_fail(&ctx->err, DBS_EINPUT, "no other tool's history here: none of "
 			      "schema_migrations, goose_db_version, flyway_schema_history, "
-			      "__diesel_schema_migrations, _sqlx_migrations or _prisma_migrations "
-			      "is in %s",
+			      "__diesel_schema_migrations, _sqlx_migrations, _prisma_migrations or "
+			      "__drizzle_migrations is in %s",
 			      ctx->display_url);
 		dbs_error_set_hint(&ctx->err, "to mark migrations as applied without running "
 				   "them, use 'dbshift baseline VERSION'");
 	}
 	const char **vers = xcalloc(ctx->src.n + 1, sizeof(*vers));
+	const char **sums = xcalloc(ctx->src.n + 1, sizeof(*sums));
 	size_t nv = 0;
 	for (size_t i = 0; i < ctx->src.n; i++)
-		if (!*ctx->src.m[i].app)
+		if (!*ctx->src.m[i].app) {
+			sums[nv] = ctx->src.m[i].checksum;
 			vers[nv++] = ctx->src.m[i].version;
+		}
 	if (!rc)
-		rc = foreign_read(ctx->driver, ctx->conn, f, vers, nv, rows, n, &ctx->err);
+		rc = foreign_read(ctx->driver, ctx->conn, f, vers, sums, nv, rows, n, &ctx->err);
+	free(sums);
 	free(vers);
 	for (size_t i = 0; !rc && i < *n; i++)
 		as_ours(ctx, f, &(*rows)[i]);

@@ -158,6 +158,14 @@ int dbs_new_migration(const char *dir, const char *name, char **path, dbs_error 
 	dbs_error_clear(&e2);
 	layout l;
 	layout_of(&src, &l);
+	if (!strcmp(l.format, "drizzle")) {
+		/* a file Drizzle's journal does not list is one Drizzle never runs */
+		source_release(&src);
+		dbs_fail(err, DBS_EINPUT, "'%s' holds Drizzle's migrations, which drizzle-kit "
+			 "writes with their journal (meta/_journal.json)", dir);
+		dbs_error_set_hint(err, "run 'drizzle-kit generate --custom --name %s'", name);
+		return DBS_EINPUT;
+	}
 	int rc = 1;
 	time_t t = time(NULL);
 	for (int tries = 0; tries < 100 && rc == 1; tries++, t++) {

@@ -336,6 +336,12 @@ static const foreign_history foreign_tools[] = {
 	{ "sqlx", "_sqlx_migrations",
 	  "SELECT CAST(version AS text), CAST(success AS text), CAST(installed_on AS text), "
 	  "CAST(execution_time AS text) FROM _sqlx_migrations ORDER BY version", "checksum" },
+	{ "drizzle", "drizzle.__drizzle_migrations",  /* PostgreSQL: its own schema */
+	  "SELECT hash, CAST(created_at AS text) FROM drizzle.__drizzle_migrations "
+	  "ORDER BY created_at, id", NULL },
+	{ "drizzle", "__drizzle_migrations",
+	  "SELECT hash, CAST(created_at AS text) FROM __drizzle_migrations "
+	  "ORDER BY created_at, id", NULL },
 	{ "prisma", "_prisma_migrations",
 	  "SELECT migration_name, CAST(finished_at AS text), CAST(rolled_back_at AS text), "
 	  "CAST(started_at AS text), checksum FROM _prisma_migrations "
@@ -461,9 +467,10 @@ static void applied_up_to(history_row **rows, size_t *n, const char *const *vers
 }
 
 int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
-		 const char *const *vers, size_t nvers, history_row **out, size_t *nout,
-		 dbs_error *err)
+		 const char *const *vers, const char *const *sums, size_t nvers,
+		 history_row **out, size_t *nout, dbs_error *err)
 {
+	size_t newest = nvers;  /* Drizzle: the last migration a row's hash found */
 	db_rows *r = NULL;
 	int rc = db_query(d, c, f->read, 0, NULL, &r, err);
 	if (rc) {  /* a table of that name, but not of that shape: someone else's */
@@ -509,6 +516,17 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 			set_time(&h->applied_at, DB_VAL(r, i, 3));
 			h->duration_ms = DB_VAL(r, i, 4) ? strtoll(DB_VAL(r, i, 4), NULL, 10) : -1;
 			set_field(&h->applied_by, DB_VAL(r, i, 5));
+		} else if (!strcmp(f->tool, "drizzle")) {  /* hash, created_at */
+			size_t k = 0;
+			while (sums && k < nvers && strcmp(sums[k], v))
+				k++;
+			history_row *h = add_row(&rows, &n, sums && k < nvers ? vers[k]
+						 : DB_VAL(r, i, 1) ? DB_VAL(r, i, 1) : v);
+			set_field(&h->status, "applied");
+			free(h->checksum);
+			h->checksum = xstrdup(v);  /* dbshift's own: the SHA-256 of the file */
+			if (sums && k < nvers && (newest == nvers || k > newest))
+				newest = k;
 		} else if (!strcmp(f->tool, "prisma")) {
 			/* migration_name, the directory's name, is the version; a row
 			 * rolled back (prisma migrate resolve --rolled-back) is no
@@ -538,6 +556,8 @@ int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
 		}
 	}
 	db_rows_free(r);
+	if (!rc && newest < nvers)
+		applied_up_to(&rows, &n, vers, nvers, vers[newest], "applied");
 	if (!rc && f->checksum && d->core->blob_hex)
 		rc = foreign_checksums(d, c, f, rows, n, err);
 	if (rc) {

@@ -77,7 +77,9 @@ int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error
 /*
  * The history another tool kept in the database (adopt): dbmate's or
  * golang-migrate's schema_migrations, goose's goose_db_version, Flyway's
- * flyway_schema_history, Diesel's __diesel_schema_migrations.
+ * flyway_schema_history, Diesel's __diesel_schema_migrations, sqlx's
+ * _sqlx_migrations, Prisma's _prisma_migrations, Drizzle's
+ * __drizzle_migrations.
  * foreign_find: the first of those there (*tool NULL: none).
  * foreign_read: its rows, one per version, in its order: status
  * "applied" or "failed" (golang-migrate's dirty version, Flyway's failed
@@ -86,6 +88,12 @@ int state_insert(const db_driver *d, db_conn *c, const history_row *h, dbs_error
  * golang-migrate keeps only its last version: every file up to it counts
  * as applied (vers: the migrations' versions, to say which).  Flyway's
  * baseline row likewise stands for every version up to its own.
+ * Drizzle keeps the SHA-256 of each file it ran (sums: the migrations'
+ * checksums, beside vers; NULL: none to match), and the time of its
+ * journal's entry: a row is the migration whose file has its hash, and
+ * every one before the last so found counts as applied (Drizzle runs
+ * what is newer than its newest row); a row no file has is kept under its
+ * time, and shows as missing.
  */
 typedef struct foreign_history {
 	const char *tool, *table;
@@ -96,8 +104,8 @@ typedef struct foreign_history {
 } foreign_history;
 int foreign_find(const db_driver *d, db_conn *c, foreign_history *f, dbs_error *err);
 int foreign_read(const db_driver *d, db_conn *c, const foreign_history *f,
-		 const char *const *vers, size_t nvers, history_row **rows, size_t *n,
-		 dbs_error *err);
+		 const char *const *vers, const char *const *sums, size_t nvers,
+		 history_row **rows, size_t *n, dbs_error *err);
 /* The same writes as commands for a batch (driver run_tx): the row's
  * duration is measured by the database from the transaction's start
  * (driver tx_elapsed_ms).  Free hc->sql after use. */

@@ -459,6 +459,7 @@ typedef struct piece {
 	const char *dialect; /* popx: "postgres", "sqlite3", ...; NULL: any */
 	int autocommit;      /* popx: runs outside a transaction */
 	int string_order;    /* its chain orders versions as strings */
+	int drizzle;         /* beside Drizzle's journal (meta/_journal.json) */
 } piece;
 
 /* <digits>_<name><suffix>: version and name, or 0. */
@@ -823,6 +824,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	if (rc)
 		return rc;
 	int has_diesel = 0, has_prisma = 0, has_flyway = 0;
+	int drizzle = dir_holds(dir, "meta/_journal.json");
 	for (size_t i = 0; i < n && !has_diesel && !has_prisma; i++) {
 		if (!names[i].dir)
 			continue;
@@ -905,6 +907,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"on_failure), or move it out of the migrations directory",
 					"Flyway callback '%.*s' is not implemented", (int)cb, name);
 			} else if (classify_file(&pc, name)) {
+				pc.drizzle = drizzle;
 				pc.path = path;
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
@@ -1211,6 +1214,8 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 			m->format = "goose";
 		if (!goose && !has_dbmate_marker(text)) {  /* source_load checks its neighbours */
 			rc = sqlx_simple(m, up->path, text, err);
+			if (up->drizzle)  /* Drizzle's files are sqlx's, as far as they run */
+				m->format = "drizzle";
 		} else {
 			rc = source_parse_text(m, up->path, text, goose, err);
 			free(text);
@@ -1371,7 +1376,7 @@ static int markers_agree(const source *src, dbs_error *err)
 		for (end = i; end < src->n && !strcmp(src->m[end].app, src->m[i].app); end++) {
 			const char *f = src->m[end].format;
 			marked |= !strcmp(f, "dbmate") || !strcmp(f, "goose");
-			if (!strcmp(f, "sqlx") && !bare)
+			if ((!strcmp(f, "sqlx") || !strcmp(f, "drizzle")) && !bare)
 				bare = &src->m[end];
 		}
 		if (marked && bare) {
