@@ -32,6 +32,10 @@ leaves is a reference for dbshift's:
                   made first (sqlx makes it before the first migration) and
                   each migration writes its row there as sqlx does (its
                   checksum: the SHA-384 of the file)
+  atlas           <version>_<name>.sql beside atlas.sum, versions as numbers;
+                  each in a transaction unless its header (comment lines
+                  at the top, ended by an empty line) says
+                  '-- atlas:txmode none'
   prisma          <version>_<name>/migration.sql, in name order, each whole
                   file in a transaction unless a statement cannot run in
                   one (Prisma sends it as one query); each writes its row
@@ -241,7 +245,27 @@ def prisma(d, names, out):
                       n.replace("'", "''"), now))
 
 
+def atlas(d, names, out):
+    # <version>_<name>.sql beside atlas.sum, versions as numbers; each file
+    # in a transaction (--tx-mode file, Atlas's default) unless its header
+    # (comment lines at the top, ended by an empty line) says
+    # '-- atlas:txmode none'
+    vs = sorted((int(m.group(1)), n) for n in names
+                for m in [re.match(r"^(\d+)_.*\.sql$", n)] if m)
+    for _, n in vs:
+        p = os.path.join(d, n)
+        lines = open(p, encoding="utf-8").read().split("\n")
+        head = 0
+        while head < len(lines) and lines[head].startswith("--"):
+            head += 1
+        none = (head < len(lines) and lines[head].strip() == "" and
+                any(re.match(r"^--\s*atlas:txmode\s+none\b", s) for s in lines[:head]))
+        step(out, p, not none)
+
+
 def layout(d, names):
+    if "atlas.sum" in names:
+        return "atlas"
     if any(os.path.isfile(os.path.join(d, n, "up.sql")) for n in names):
         return "diesel"
     if any(os.path.isfile(os.path.join(d, n, "migration.sql")) for n in names):
@@ -285,6 +309,8 @@ def main():
         sqlx(d, names, out)
     elif kind == "prisma":
         prisma(d, names, out)
+    elif kind == "atlas":
+        atlas(d, names, out)
     else:
         singles(d, names, out, tmp, kind == "goose")
     with open(out_path, "w", encoding="utf-8") as f:

@@ -440,7 +440,38 @@ HINT: run 'drizzle-kit generate --custom --name add_note'" "$tag: saying what to
 	cd "$WORK" || return
 }
 
+# Atlas: <version>_<name>.sql beside atlas.sum; '-- atlas:txmode none' in
+# a file's header (ended by an empty line) runs it outside a transaction
+t_first_contact_atlas() {
+	local tag="$DRIVER atlas" url cic=""
+	project fc_atlas
+	[ "$DRIVER" = postgres ] && cic="CONCURRENTLY "
+	printf 'h1:sum\n' > migrations/atlas.sum
+	printf -- '-- Create "items" table\nCREATE TABLE "items" ("id" integer NOT NULL, "title" text NOT NULL, PRIMARY KEY ("id"));\n' > migrations/20240101000000_items.sql
+	printf -- '-- atlas:txmode none\n\n-- Create index "items_title" to table: "items"\nCREATE INDEX %s"items_title" ON "items" ("title");\n' "$cic" > migrations/20240102000000_title.sql
+	# without the empty line the comment is the statement's: in a transaction
+	printf -- '-- atlas:txmode none\nALTER TABLE "items" ADD COLUMN "price" integer;\n' > migrations/20240103000000_price.sql
+	url=$(newdb fc_atlas)
+	dbs --database "$url" plan
+	check_contains "$OUT" "up   20240102000000_title (no transaction)" "$tag: '-- atlas:txmode none' in the header runs the file outside a transaction"
+	check_contains "$OUT" "up   20240103000000_price (score" "$tag: not without the empty line after it, as in Atlas"
+	dbs --database "$url" migrate
+	check_rc 0 "$tag: migrate exits 0"
+	check_eq "$(sql "$url" "SELECT count(*) FROM dbshift_migrations WHERE status = 'applied'")" "3" "$tag: all three applied"
+	dbs --database "$url" status
+	check_contains "$OUT" "layout: atlas" "$tag: status says how the files were read"
+	printf -- '-- atlas:delimiter -- end\n\nCREATE TABLE "b" ("id" integer)\n-- end\n' > migrations/20240104000000_b.sql
+	local before; before=$(snapshot "$url")
+	dbs --database "$url" migrate
+	check_rc 2 "$tag: atlas:delimiter: exit 2"
+	check_eq "$(echo "$ERR" | head -n 2)" "dbshift: error: migrations/20240104000000_b.sql:1:1: Atlas's atlas:delimiter is not implemented
+HINT: end each statement with ';' and remove the directive" "$tag: saying so, with the file and line"
+	check_eq "$(snapshot "$url")" "$before" "$tag: nothing changed"
+	cd "$WORK" || return
+}
+
 t_first_contact() {
+	t_first_contact_atlas
 	t_first_contact_drizzle
 	t_first_contact_prisma
 	t_first_contact_sqlx

@@ -447,6 +447,39 @@ static int sqlx_simple(migration *m, const char *path, char *text, dbs_error *er
 	return header_directives(m, path, text, IN_UP_HEADER, err);
 }
 
+/*
+ * Atlas's file directives: comment lines at the very top of the file,
+ * ended by an empty line (without it they are the first statement's, and
+ * Atlas ignores them there too).  "-- atlas:txmode none" runs the file
+ * outside a transaction; "-- atlas:txmode file" is the default;
+ * "-- atlas:delimiter" (statements ended by something else than ';') is
+ * not implemented.  Others (atlas:nolint, atlas:checkpoint...) change
+ * nothing that runs.
+ */
+static int atlas_directives(migration *m, const char *path, dbs_error *err)
+{
+	const char *p = m->up.sql;
+	int none = 0, lineno = 1;
+	while (!strncmp(p, "--", 2)) {
+		size_t n = strcspn(p, "\n");
+		const char *d = p + 2 + strspn(p + 2, " \t");
+		if (!strncmp(d, "atlas:delimiter", 15))
+			return input_error(err, path, lineno, "end each statement with ';' and "
+					   "remove the directive", "Atlas's atlas:delimiter is not "
+					   "implemented");
+		if (!strncmp(d, "atlas:txmode", 12)) {
+			const char *v = d + 12 + strspn(d + 12, " \t");
+			size_t vn = strcspn(v, " \t\r\n");
+			none = vn == 4 && !strncmp(v, "none", 4);
+		}
+		p += n + (p[n] == '\n');
+		lineno++;
+	}
+	if (none && (*p == '\n' || !strncmp(p, "\r\n", 2)))
+		m->up.no_transaction = 1;
+	return 0;
+}
+
 /* ---- file names ---- */
 
 enum kind { K_SINGLE, K_UP, K_DOWN, K_SKIP /* for another database */ };
@@ -459,7 +492,10 @@ typedef struct piece {
 	const char *dialect; /* popx: "postgres", "sqlite3", ...; NULL: any */
 	int autocommit;      /* popx: runs outside a transaction */
 	int string_order;    /* its chain orders versions as strings */
-	int drizzle;         /* beside Drizzle's journal (meta/_journal.json) */
+	/* the tool whose files without markers these are, by what is beside
+	 * them: "drizzle" (its journal, meta/_journal.json), "atlas" (its
+	 * atlas.sum); NULL: sqlx's */
+	const char *bare_as;
 } piece;
 
 /* <digits>_<name><suffix>: version and name, or 0. */
@@ -824,7 +860,8 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 	if (rc)
 		return rc;
 	int has_diesel = 0, has_prisma = 0, has_flyway = 0;
-	int drizzle = dir_holds(dir, "meta/_journal.json");
+	const char *bare_as = dir_holds(dir, "meta/_journal.json") ? "drizzle"
+			      : dir_holds(dir, "atlas.sum") ? "atlas" : NULL;
 	for (size_t i = 0; i < n && !has_diesel && !has_prisma; i++) {
 		if (!names[i].dir)
 			continue;
@@ -907,7 +944,7 @@ static int scan_dir(pieces *ps, const char *dir, const char *app, dbs_error *err
 					"on_failure), or move it out of the migrations directory",
 					"Flyway callback '%.*s' is not implemented", (int)cb, name);
 			} else if (classify_file(&pc, name)) {
-				pc.drizzle = drizzle;
+				pc.bare_as = bare_as;
 				pc.path = path;
 				pc.app = xstrdup(app);
 				pieces_push(ps, pc);
@@ -1214,8 +1251,10 @@ static int build(migration *m, piece *up, piece *down, dbs_error *err)
 			m->format = "goose";
 		if (!goose && !has_dbmate_marker(text)) {  /* source_load checks its neighbours */
 			rc = sqlx_simple(m, up->path, text, err);
-			if (up->drizzle)  /* Drizzle's files are sqlx's, as far as they run */
-				m->format = "drizzle";
+			if (up->bare_as)  /* Drizzle's and Atlas's run as sqlx's do */
+				m->format = up->bare_as;
+			if (!rc && up->bare_as && !strcmp(up->bare_as, "atlas"))
+				rc = atlas_directives(m, up->path, err);
 		} else {
 			rc = source_parse_text(m, up->path, text, goose, err);
 			free(text);
@@ -1376,7 +1415,8 @@ static int markers_agree(const source *src, dbs_error *err)
 		for (end = i; end < src->n && !strcmp(src->m[end].app, src->m[i].app); end++) {
 			const char *f = src->m[end].format;
 			marked |= !strcmp(f, "dbmate") || !strcmp(f, "goose");
-			if ((!strcmp(f, "sqlx") || !strcmp(f, "drizzle")) && !bare)
+			if ((!strcmp(f, "sqlx") || !strcmp(f, "drizzle") || !strcmp(f, "atlas")) &&
+			    !bare)
 				bare = &src->m[end];
 		}
 		if (marked && bare) {
