@@ -297,21 +297,11 @@ def main():
     kind = layout(d, names)
     out = [".bail on"] if SQLITE else ["\\set ON_ERROR_STOP on"]
     tmp = os.path.dirname(os.path.abspath(out_path))
-    if kind == "diesel":
-        diesel(d, names, out)
-    elif kind == "popx":
-        popx(d, names, out)
-    elif kind == "golang-migrate":
-        golang_migrate(d, names, out)
-    elif kind == "flyway":
-        flyway(d, names, out)
-    elif kind == "sqlx":
-        sqlx(d, names, out)
-    elif kind == "prisma":
-        prisma(d, names, out)
-    elif kind == "atlas":
-        atlas(d, names, out)
-    else:
+    writers = {"diesel": diesel, "popx": popx, "golang-migrate": golang_migrate,
+               "flyway": flyway, "sqlx": sqlx, "prisma": prisma, "atlas": atlas}
+    if kind in writers:
+        writers[kind](d, names, out)
+    else:  # dbmate, goose
         singles(d, names, out, tmp, kind == "goose")
     with open(out_path, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")

@@ -12,12 +12,16 @@
 
 #include "util/util.h"
 
-void utc_now(char out[32])
+void utc_of(time_t t, char out[32])
 {
-	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);  /* RFC 3339 */
+}
+
+void utc_now(char out[32])
+{
+	utc_of(time(NULL), out);
 }
 
 int rfc3339(const char *s, char out[64])

@@ -112,8 +112,10 @@ void seal_abort(sealer *s);
  * key is not the one or the file was changed (out is then removed). */
 int seal_open(const unsigned char key[32], const char *in, const char *out, const char *name,
 	      char plain_sha256[65], dbs_error *err);
-/* Now, UTC, in RFC 3339: "YYYY-MM-DDTHH:MM:SSZ" (what both drivers store). */
+/* Now, UTC, in RFC 3339: "YYYY-MM-DDTHH:MM:SSZ" (what both drivers store);
+ * utc_of: the time t so. */
 void utc_now(char out[32]);
+void utc_of(time_t t, char out[32]);
 /* s as RFC 3339 when it is a time as the databases write one ("2026-11-22
  * 06:26:38+00": SQLite's text, PostgreSQL's timestamptz): a fraction is
  * kept, an offset other than UTC becomes +HH:MM.  1 when out was written,

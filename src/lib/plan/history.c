@@ -436,11 +436,8 @@ static void set_prisma_time(char **field, const char *v)
 		set_time(field, v);
 		return;
 	}
-	time_t t = (time_t)(strtoll(v, NULL, 10) / 1000);
-	struct tm tm;
 	char out[32];
-	gmtime_r(&t, &tm);
-	strftime(out, sizeof(out), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_of((time_t)(strtoll(v, NULL, 10) / 1000), out);
 	set_field(field, out);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <ini.h>
 #include <pg_query.h>
 #include <zlib.h>
 
@@ -805,34 +806,28 @@ static int is_prisma_dir(const char *path)
 	return dir_holds(path, "migration.sql");
 }
 
-/* Prisma's migration_lock.toml in dir: its provider = "..." (the first
+/* inih's handler for migration_lock.toml: its provider = "...", at the
+ * top (Prisma writes it so, quoted as TOML quotes a string). */
+static int lock_line(void *arg, const char *sect, const char *key, const char *value)
+{
+	char **provider = arg;
+	size_t n = strlen(value);
+	if (!*sect && !strcmp(key, "provider") && !*provider)
+		*provider = n >= 2 && value[0] == '"' && value[n - 1] == '"'
+			    ? xstrndup(value + 1, n - 2) : xstrdup(value);
+	return 1;
+}
+
+/* Prisma's migration_lock.toml in dir: the provider it names (the first
  * such file of the directory tree is kept). */
 static void read_prisma_lock(pieces *ps, const char *dir)
 {
 	char *path = xprintf("%s/migration_lock.toml", dir), *text = NULL;
 	size_t len = 0;
-	if (ps->provider || read_file(path, &text, &len) < 0) {
-		free(path);
-		return;
-	}
-	for (char *p = text; *p && !ps->provider;) {
-		size_t n = strcspn(p, "\n");
-		char *q = p + strspn(p, " \t");
-		if (!strncmp(q, "provider", 8)) {
-			q += 8;
-			q += strspn(q, " \t");
-			if (*q == '=') {
-				q++;
-				q += strspn(q, " \t");
-				char *end = *q == '"' ? memchr(q + 1, '"', (size_t)(p + n - q - 1)) : NULL;
-				if (end)
-					ps->provider = xstrndup(q + 1, (size_t)(end - q - 1));
-			}
-		}
-		p += n + (p[n] == '\n');
-	}
+	if (!ps->provider && read_file(path, &text, &len) == 0)
+		ini_parse_string(text, lock_line, &ps->provider);
 	free(text);
-	if (ps->provider)
+	if (ps->provider && !ps->provider_file)
 		ps->provider_file = path;
 	else
 		free(path);
@@ -1331,12 +1326,15 @@ static char *replaced(const char *text, const char *from, const char *to)
  */
 static int prisma_checksum_matches(const char *text, const char *want)
 {
-	char *variants[3] = { NULL, replaced(text, "\r\n", "\n"), replaced(text, "\n", "\r\n") };
 	int match = 0;
 	for (int v = 0; v < 3 && !match; v++) {
-		const char *t = v ? variants[v] : text;
+		/* the other line ends only when the file as it is does not match */
+		char *other = v == 1 ? replaced(text, "\r\n", "\n")
+			      : v == 2 ? replaced(text, "\n", "\r\n") : NULL;
+		const char *t = other ? other : text;
 		char sum[65], old[65];
 		sha256_hex(t, strlen(t), sum);
+		free(other);
 		if (strlen(want) == 64) {
 			match = !strcmp(sum, want);
 			continue;
@@ -1350,8 +1348,6 @@ static int prisma_checksum_matches(const char *text, const char *want)
 		old[k] = '\0';
 		match = !strcmp(old, want);
 	}
-	free(variants[1]);
-	free(variants[2]);
 	return match;
 }
 
